@@ -1,0 +1,266 @@
+"""Deploy a model artifact to a SageMaker endpoint, run batch transforms, and tear it all down.
+
+Plain boto3 throughout, so ``--dry-run`` prints exactly what is sent. Every model and endpoint config
+created for an endpoint is recorded in ``.deployments/<endpoint>.json``; ``destroy`` deletes by those
+recorded names (plus whatever the live endpoint points at), never by guessing from the endpoint name.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from ..artifact import check_artifact
+from ..config import Config
+from .common import AwsSetupError, boto_session, print_requests, require_credentials, role_arn, s3_uri
+from .images import INFERENCE, image_uri
+from .launch import split_s3
+from .package import build_model_tar, repack_with_code
+
+RECORD_DIR = ".deployments"
+NOT_FOUND_MARKERS = ("Could not find", "does not exist", "not found")
+
+
+def _stamp() -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+
+
+def default_endpoint_name(config: Config) -> str:
+    return config.aws.s3_prefix.replace("/", "-").replace("_", "-")[:50].strip("-") or "endpoint"
+
+
+def record_path(config: Config, endpoint_name: str) -> Path:
+    return config.path(RECORD_DIR) / f"{endpoint_name}.json"
+
+
+def load_record(config: Config, endpoint_name: str) -> dict:
+    path = record_path(config, endpoint_name)
+    if path.is_file():
+        return json.loads(path.read_text(encoding="utf-8"))
+    return {"endpoint_name": endpoint_name, "models": [], "endpoint_configs": []}
+
+
+def save_record(config: Config, record: dict) -> None:
+    path = record_path(config, record["endpoint_name"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def model_request(config: Config, model_name: str, model_data_url: str, region: str, instance_type: str) -> dict:
+    return {
+        "ModelName": model_name,
+        "PrimaryContainer": {
+            "Image": image_uri(INFERENCE, region, instance_type),
+            "ModelDataUrl": model_data_url,
+            "Environment": {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+                            "SAGEMAKER_REGION": region, "SAGEMAKER_CONTAINER_LOG_LEVEL": "20"},
+        },
+        "ExecutionRoleArn": role_arn(config),
+        "Tags": [{"Key": str(k), "Value": str(v)} for k, v in config.aws.tags.items()],
+    }
+
+
+def endpoint_config_request(config: Config, config_name: str, model_name: str, serverless: bool) -> dict:
+    variant = {"VariantName": "AllTraffic", "ModelName": model_name}
+    if serverless:
+        variant["ServerlessConfig"] = {"MemorySizeInMB": config.aws.serverless_memory_mb,
+                                       "MaxConcurrency": config.aws.serverless_max_concurrency}
+    else:
+        variant.update(InstanceType=config.aws.inference_instance_type,
+                       InitialInstanceCount=config.aws.inference_instance_count, InitialVariantWeight=1.0)
+    return {"EndpointConfigName": config_name, "ProductionVariants": [variant]}
+
+
+def _clients(config: Config, clients: dict | None) -> tuple[dict, str]:
+    session = boto_session(config.aws.region)
+    if clients is None:
+        require_credentials(session)
+        clients = {"s3": session.client("s3"), "sagemaker": session.client("sagemaker")}
+    return clients, session.region_name
+
+
+def endpoint_exists(sagemaker, endpoint_name: str) -> bool:
+    from botocore.exceptions import ClientError
+
+    try:
+        sagemaker.describe_endpoint(EndpointName=endpoint_name)
+    except ClientError as error:
+        if _is_not_found(error):
+            return False
+        raise
+    return True
+
+
+def _is_not_found(error) -> bool:
+    message = error.response.get("Error", {}).get("Message", "")
+    return any(marker in message for marker in NOT_FOUND_MARKERS)
+
+
+def deploy_model(config: Config, model_dir: Path | None = None, training_job: str | None = None,
+                 endpoint_name: str | None = None, serverless: bool = False, batch_input: str | None = None,
+                 wait: bool = True, dry_run: bool = False, clients: dict | None = None,
+                 poll_seconds: float = 20.0) -> dict:
+    """Package, upload, create model + endpoint config, then create or update the endpoint."""
+    endpoint_name = endpoint_name or default_endpoint_name(config)
+    stamp = _stamp()
+    model_name = f"{endpoint_name}-{stamp}"[:63]
+    config_name = f"{endpoint_name}-cfg-{stamp}"[:63]
+    tar_uri = s3_uri(config, "models", model_name, "model.tar.gz")
+    session = boto_session(config.aws.region)
+    region = session.region_name
+    instance_type = "serverless" if serverless else config.aws.inference_instance_type
+    requests = {
+        "model": model_request(config, model_name, tar_uri, region, instance_type),
+        "endpoint_config": endpoint_config_request(config, config_name, model_name, serverless),
+    }
+    with tempfile.TemporaryDirectory() as scratch:
+        tar_path = Path(scratch) / "model.tar.gz"
+        if dry_run:
+            source = str(check_artifact(model_dir)) if model_dir else f"training job {training_job}"
+            members = build_model_tar(model_dir, tar_path) if model_dir else ["<the training job's model.tar.gz>",
+                                                                              "code/inference.py",
+                                                                              "code/requirements.txt"]
+            plan = [("PutObject", {"Bucket": split_s3(tar_uri)[0], "Key": split_s3(tar_uri)[1],
+                                   "Body": f"<model.tar.gz from {source}: {', '.join(members)}>"}),
+                    ("CreateModel", requests["model"])]
+            if batch_input:
+                plan.append(("CreateTransformJob", transform_request(config, model_name, batch_input)))
+            else:
+                plan += [("CreateEndpointConfig", requests["endpoint_config"]),
+                         ("CreateEndpoint or UpdateEndpoint",
+                          {"EndpointName": endpoint_name, "EndpointConfigName": config_name})]
+            print_requests(plan)
+            return requests
+        clients, region = _clients(config, clients)
+        if model_dir is not None:
+            members = build_model_tar(check_artifact(model_dir), tar_path)
+        else:
+            job = clients["sagemaker"].describe_training_job(TrainingJobName=training_job)
+            if job["TrainingJobStatus"] != "Completed":
+                raise AwsSetupError(f"training job {training_job} is {job['TrainingJobStatus']}, not Completed")
+            bucket_name, key = split_s3(job["ModelArtifacts"]["S3ModelArtifacts"])
+            original = clients["s3"].get_object(Bucket=bucket_name, Key=key)["Body"].read()
+            members = repack_with_code(original, tar_path)
+        bucket_name, key = split_s3(tar_uri)
+        clients["s3"].upload_file(str(tar_path), bucket_name, key)
+    print(f"uploaded model.tar.gz ({len(members)} files) -> {tar_uri}")
+    sagemaker = clients["sagemaker"]
+    record = load_record(config, endpoint_name)
+    sagemaker.create_model(**requests["model"])
+    record["models"].append(model_name)
+    save_record(config, record)
+    print(f"created model {model_name}")
+    if batch_input:
+        request = transform_request(config, model_name, batch_input)
+        sagemaker.create_transform_job(**request)
+        print(f"batch transform job {request['TransformJobName']} started; output in "
+              f"{request['TransformOutput']['S3OutputPath']}")
+        return {**requests, "transform": request}
+    sagemaker.create_endpoint_config(**requests["endpoint_config"])
+    record["endpoint_configs"].append(config_name)
+    save_record(config, record)
+    if endpoint_exists(sagemaker, endpoint_name):
+        sagemaker.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
+        print(f"updating endpoint {endpoint_name} to config {config_name}")
+    else:
+        sagemaker.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name,
+                                  Tags=requests["model"]["Tags"])
+        print(f"creating endpoint {endpoint_name} with config {config_name}")
+    if wait:
+        wait_for_endpoint(sagemaker, endpoint_name, poll_seconds)
+    return requests
+
+
+def transform_request(config: Config, model_name: str, input_uri: str) -> dict:
+    if not input_uri.startswith("s3://"):
+        raise AwsSetupError(f"--batch-transform needs an s3:// input, got {input_uri!r}")
+    job_name = f"{model_name[:40]}-bt-{_stamp()}"[:63]
+    return {
+        "TransformJobName": job_name,
+        "ModelName": model_name,
+        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}},
+                           "ContentType": "application/jsonlines", "SplitType": "Line"},
+        "TransformOutput": {"S3OutputPath": s3_uri(config, "batch-output", job_name),
+                            "Accept": "application/jsonlines", "AssembleWith": "Line"},
+        "TransformResources": {"InstanceType": config.aws.inference_instance_type, "InstanceCount": 1},
+        "MaxPayloadInMB": 6,
+        "BatchStrategy": "MultiRecord",
+    }
+
+
+def wait_for_endpoint(sagemaker, endpoint_name: str, poll_seconds: float = 20.0,
+                      timeout_seconds: float = 3600) -> str:
+    seen = None
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        status = sagemaker.describe_endpoint(EndpointName=endpoint_name)
+        state = status["EndpointStatus"]
+        if state != seen:
+            print(f"{time.strftime('%H:%M:%S')} endpoint {endpoint_name}: {state}", flush=True)
+            seen = state
+        if state == "InService":
+            return state
+        if state == "Failed":
+            raise AwsSetupError(f"endpoint {endpoint_name} failed: {status.get('FailureReason', 'no reason given')}")
+        if time.monotonic() > deadline:
+            raise AwsSetupError(f"gave up waiting for endpoint {endpoint_name} after {timeout_seconds:.0f}s")
+        time.sleep(poll_seconds)
+
+
+def live_names(sagemaker, endpoint_name: str) -> tuple[list[str], list[str]]:
+    """(endpoint configs, models) the live endpoint points at; empty when it does not exist."""
+    from botocore.exceptions import ClientError
+
+    try:
+        config_name = sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
+    except ClientError as error:
+        if _is_not_found(error):
+            return [], []
+        raise
+    try:
+        variants = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
+    except ClientError as error:
+        if _is_not_found(error):
+            return [config_name], []
+        raise
+    return [config_name], [v["ModelName"] for v in variants]
+
+
+def destroy_endpoint(config: Config, endpoint_name: str, dry_run: bool = False, clients: dict | None = None) -> list:
+    """Delete the endpoint, then every recorded (and live) endpoint config and model. Safe to run twice."""
+    from botocore.exceptions import ClientError
+
+    record = load_record(config, endpoint_name)
+    if dry_run:
+        plan = [("DeleteEndpoint", {"EndpointName": endpoint_name})]
+        plan += [("DeleteEndpointConfig", {"EndpointConfigName": n}) for n in record["endpoint_configs"]]
+        plan += [("DeleteModel", {"ModelName": n}) for n in record["models"]]
+        print_requests(plan)
+        if not record["models"]:
+            print(f"(no local record in {record_path(config, endpoint_name)}; configs and models the live endpoint "
+                  "points at are looked up when run for real)")
+        return plan
+    clients, _ = _clients(config, clients)
+    sagemaker = clients["sagemaker"]
+    live_configs, live_models = live_names(sagemaker, endpoint_name)
+    configs = list(dict.fromkeys(record["endpoint_configs"] + live_configs))
+    models = list(dict.fromkeys(record["models"] + live_models))
+    deleted = []
+    for operation, key, names in (("delete_endpoint", "EndpointName", [endpoint_name]),
+                                  ("delete_endpoint_config", "EndpointConfigName", configs),
+                                  ("delete_model", "ModelName", models)):
+        for name in names:
+            try:
+                getattr(sagemaker, operation)(**{key: name})
+            except ClientError as error:
+                if not _is_not_found(error):
+                    raise
+                continue
+            deleted.append((operation, name))
+            print(f"{operation.replace('_', ' ')}: {name}")
+    if not deleted:
+        print(f"nothing to delete for endpoint {endpoint_name}")
+    record_path(config, endpoint_name).unlink(missing_ok=True)
+    return deleted

@@ -1,0 +1,43 @@
+"""The one place that pins the Hugging Face container versions used on SageMaker.
+
+Code that runs inside these containers (train.py and its modules, serving/handler.py) is written for
+the transformers major version pinned here, and never imports the sagemaker SDK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .common import AwsSetupError
+
+
+@dataclass(frozen=True)
+class ContainerPin:
+    scope: str  # training | inference
+    transformers_version: str
+    pytorch_version: str
+    py_version: str
+
+
+TRAINING = ContainerPin("training", transformers_version="5.3.0", pytorch_version="2.9.0", py_version="py312")
+INFERENCE = ContainerPin("inference", transformers_version="5.5.3", pytorch_version="2.6.0", py_version="py312")
+
+
+def image_uri(pin: ContainerPin, region: str, instance_type: str) -> str:
+    """Resolve a pin to the image URI for ``region`` through the SDK's image-URI lookup."""
+    try:
+        from sagemaker.core import image_uris
+    except ImportError as error:
+        raise AwsSetupError("the sagemaker SDK is needed for AWS commands: pip install 'sagemaker>=3'") from error
+    lookup_type = "ml.c5.xlarge" if instance_type in ("local", "serverless") else instance_type
+    if instance_type == "local_gpu":
+        lookup_type = "ml.g5.xlarge"
+    try:
+        return image_uris.retrieve(
+            "huggingface", region=region, version=pin.transformers_version,
+            base_framework_version=f"pytorch{pin.pytorch_version}", py_version=pin.py_version,
+            instance_type=lookup_type, image_scope=pin.scope,
+        )
+    except ValueError as error:
+        raise AwsSetupError(f"no Hugging Face {pin.scope} image for transformers {pin.transformers_version} / "
+                            f"pytorch {pin.pytorch_version} in {region} on {instance_type}: {error}") from error

@@ -1,0 +1,247 @@
+"""Launch the project's own training entry point as a SageMaker training job.
+
+Hosted jobs are created with plain boto3 (``create_training_job``), so the request is exactly what
+``--dry-run`` prints and what moto accepts; the Hugging Face training image comes from the SDK's
+image-URI lookup (aws/images.py). ``--local`` builds a SageMaker SDK v3 ``ModelTrainer`` in local
+container mode, which needs a running Docker daemon.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tarfile
+import time
+from pathlib import Path
+
+from ..config import Config
+from ..metrics import metric_regex
+from .common import AwsSetupError, boto_session, print_requests, require_credentials, role_arn, s3_uri
+from .images import TRAINING, image_uri
+
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+ENTRY_SCRIPT = "train_entry.py"
+CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
+HYPERPARAMETER_SECTIONS = ("data", "model", "train")
+SKIPPED_HYPERPARAMETERS = {"output_dir", "checkpoint_dir", "data_dir", "cache_dir", "labels_file"}
+
+# What train.py prints (metrics.metric_line), read back by SageMaker into CloudWatch.
+METRIC_NAMES = ("eval_loss", "eval_accuracy", "eval_macro_f1", "validation_accuracy", "validation_macro_f1",
+                "test_accuracy", "test_macro_f1")
+
+
+def metric_definitions() -> list[dict]:
+    definitions = [{"Name": "train:loss", "Regex": r"step=[0-9]+; loss=([0-9]+\.?[0-9]*);"}]
+    for name in METRIC_NAMES:
+        definitions.append({"Name": name.replace("_", ":", 1), "Regex": metric_regex(name)})
+    return definitions
+
+
+def hyperparameters(config: Config) -> dict[str, str]:
+    """Config values that differ from the staged config.yaml are not needed: send the training knobs only."""
+    values = {}
+    for section in HYPERPARAMETER_SECTIONS:
+        for key, value in config.to_dict()[section].items():
+            if key not in SKIPPED_HYPERPARAMETERS:
+                values[key] = value
+    if config.aws.mlflow_tracking_arn:
+        values.update(tracking=True, tracking_uri=config.aws.mlflow_tracking_arn)
+    else:
+        values["tracking"] = False
+    return {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in values.items()}
+
+
+def stage_source(config: Config, destination: Path) -> Path:
+    """source dir for the job: the package, config.yaml, labels.json, an entry script, requirements."""
+    if destination.exists():
+        shutil.rmtree(destination)
+    package_name = PACKAGE_DIR.name
+    shutil.copytree(PACKAGE_DIR, destination / package_name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copy(config.path("config.yaml"), destination / "config.yaml")
+    shutil.copy(config.path(config.data.labels_file), destination / "labels.json")
+    (destination / ENTRY_SCRIPT).write_text(
+        f"from {package_name}.train import main\n\nraise SystemExit(main())\n", encoding="utf-8")
+    requirements = ["pyyaml>=6", "koreanize-matplotlib>=0.1.1"]
+    if config.aws.mlflow_tracking_arn:
+        requirements += ["mlflow-skinny>=2.16", "sagemaker-mlflow>=0.1"]
+    (destination / "requirements.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")
+    return destination
+
+
+def source_tarball(source_dir: Path) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        for path in sorted(source_dir.rglob("*")):
+            if path.is_file():
+                tar.add(path, arcname=path.relative_to(source_dir).as_posix())
+    return buffer.getvalue()
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    bucket_name, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket_name, key
+
+
+def training_job_request(config: Config, job_name: str, region: str, source_uri: str) -> dict:
+    aws = config.aws
+    hyper = {key: json.dumps(value) for key, value in hyperparameters(config).items()}
+    hyper.update({
+        "sagemaker_program": json.dumps(ENTRY_SCRIPT),
+        "sagemaker_submit_directory": json.dumps(source_uri),
+        "sagemaker_region": json.dumps(region),
+        "sagemaker_container_log_level": "20",
+    })
+    if aws.instance_count > 1 or _gpus_per_instance(aws.training_instance_type) > 1:
+        hyper["sagemaker_torch_distributed_enabled"] = "true"  # the container starts torchrun
+    stopping = {"MaxRuntimeInSeconds": aws.max_run_seconds}
+    if aws.use_spot_instances:
+        stopping["MaxWaitTimeInSeconds"] = max(aws.max_wait_seconds, aws.max_run_seconds)
+    channels = [("train", s3_uri(config, "data", "train") + "/")]
+    if config.data.test_file:
+        channels.append(("test", s3_uri(config, "data", "test") + "/"))
+    request = {
+        "TrainingJobName": job_name,
+        "AlgorithmSpecification": {
+            "TrainingImage": image_uri(TRAINING, region, aws.training_instance_type),
+            "TrainingInputMode": "File",
+            "MetricDefinitions": metric_definitions(),
+        },
+        "RoleArn": role_arn(config),
+        "HyperParameters": hyper,
+        "InputDataConfig": [
+            {"ChannelName": name, "DataSource": {"S3DataSource": {
+                "S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}}}
+            for name, uri in channels
+        ],
+        "OutputDataConfig": {"S3OutputPath": s3_uri(config, "output")},
+        "ResourceConfig": {"InstanceType": aws.training_instance_type, "InstanceCount": aws.instance_count,
+                           "VolumeSizeInGB": aws.volume_size_gb},
+        "StoppingCondition": stopping,
+        "EnableManagedSpotTraining": aws.use_spot_instances,
+        "CheckpointConfig": {"S3Uri": s3_uri(config, "checkpoints", job_name), "LocalPath": CHECKPOINT_LOCAL_PATH},
+        "Environment": {"TOKENIZERS_PARALLELISM": "false"},
+        "Tags": [{"Key": str(k), "Value": str(v)} for k, v in aws.tags.items()],
+    }
+    return request
+
+
+def _gpus_per_instance(instance_type: str) -> int:
+    multi = {"ml.g5.12xlarge": 4, "ml.g5.24xlarge": 4, "ml.g5.48xlarge": 8, "ml.p4d.24xlarge": 8,
+             "ml.p5.48xlarge": 8, "ml.g6.12xlarge": 4, "ml.g6.48xlarge": 8, "ml.p3.8xlarge": 4, "ml.p3.16xlarge": 8}
+    return multi.get(instance_type, 1)
+
+
+def default_job_name(config: Config) -> str:
+    base = config.aws.s3_prefix.replace("/", "-").replace("_", "-")[:40].strip("-") or "training"
+    return f"{base}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+
+
+def launch_training(config: Config, upload: bool = False, wait: bool = False, job_name: str | None = None,
+                    local: bool = False, dry_run: bool = False, clients: dict | None = None,
+                    poll_seconds: float = 30.0) -> dict:
+    """Create the training job (or print the requests with dry_run); returns the request sent."""
+    if local:
+        return launch_local(config, dry_run=dry_run)
+    session = boto_session(config.aws.region)
+    region = session.region_name
+    job_name = job_name or default_job_name(config)
+    source_uri = s3_uri(config, "code", job_name, "sourcedir.tar.gz")
+    request = training_job_request(config, job_name, region, source_uri)
+    uploads = []
+    if upload:
+        for channel, name in (("train", config.data.train_file), ("test", config.data.test_file)):
+            path = config.path(config.data.data_dir) / name
+            if not path.is_file():
+                raise AwsSetupError(f"--upload: {path} does not exist")
+            uploads.append((path, s3_uri(config, "data", channel, name)))
+    staged = stage_source(config, config.path(".cache") / "sagemaker-source")
+    source_bytes = source_tarball(staged)
+    planned = [("PutObject", {"Bucket": split_s3(uri)[0], "Key": split_s3(uri)[1], "Body": f"<{path}>"})
+               for path, uri in uploads]
+    planned.append(("PutObject", {"Bucket": split_s3(source_uri)[0], "Key": split_s3(source_uri)[1],
+                                  "Body": f"<sourcedir.tar.gz, {len(source_bytes)} bytes>"}))
+    planned.append(("CreateTrainingJob", request))
+    if dry_run:
+        print_requests(planned)
+        return request
+    if clients is None:
+        require_credentials(session)
+        clients = {"s3": session.client("s3"), "sagemaker": session.client("sagemaker")}
+    for path, uri in uploads:
+        bucket_name, key = split_s3(uri)
+        clients["s3"].upload_file(str(path), bucket_name, key)
+        print(f"uploaded {path} -> {uri}")
+    bucket_name, key = split_s3(source_uri)
+    clients["s3"].put_object(Bucket=bucket_name, Key=key, Body=source_bytes)
+    clients["sagemaker"].create_training_job(**request)
+    print(f"training job {job_name} created in {region}; image {request['AlgorithmSpecification']['TrainingImage']}")
+    if wait:
+        wait_for_training_job(clients["sagemaker"], job_name, poll_seconds)
+    return request
+
+
+def wait_for_training_job(client, job_name: str, poll_seconds: float = 30.0, timeout_seconds: float = 7 * 86400) -> str:
+    """Print each status change until the job ends; returns the final status."""
+    seen = None
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        job = client.describe_training_job(TrainingJobName=job_name)
+        status = (job["TrainingJobStatus"], job.get("SecondaryStatus"))
+        if status != seen:
+            print(f"{time.strftime('%H:%M:%S')} {job_name}: {status[0]} / {status[1]}", flush=True)
+            seen = status
+        if status[0] in ("Completed", "Failed", "Stopped"):
+            for metric in job.get("FinalMetricDataList", []):
+                print(f"  {metric['MetricName']}={metric['Value']}")
+            if status[0] == "Failed":
+                raise AwsSetupError(f"training job {job_name} failed: {job.get('FailureReason', 'no reason given')}")
+            return status[0]
+        if time.monotonic() > deadline:
+            raise AwsSetupError(f"gave up waiting for {job_name} after {timeout_seconds:.0f}s")
+        time.sleep(poll_seconds)
+
+
+def docker_available() -> bool:
+    socket_path = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock").removeprefix("unix://")
+    return shutil.which("docker") is not None and Path(socket_path).exists()
+
+
+def build_local_trainer(config: Config, source_dir: Path):
+    """A SageMaker SDK v3 ModelTrainer in local container mode, running the same entry point."""
+    from sagemaker.train import ModelTrainer
+    from sagemaker.train.configs import Compute, InputData, SourceCode, StoppingCondition
+    from sagemaker.train.model_trainer import Mode
+
+    gpu = config.aws.training_instance_type.startswith(("ml.g", "ml.p"))
+    instance_type = "local_gpu" if gpu else "local"
+    data_dir = config.path(config.data.data_dir)
+    return ModelTrainer(
+        training_mode=Mode.LOCAL_CONTAINER,
+        role=role_arn(config),
+        training_image=image_uri(TRAINING, config.aws.region, instance_type),
+        source_code=SourceCode(source_dir=str(source_dir), entry_script=ENTRY_SCRIPT,
+                               requirements="requirements.txt"),
+        compute=Compute(instance_type=instance_type, instance_count=1),
+        stopping_condition=StoppingCondition(max_runtime_in_seconds=config.aws.max_run_seconds),
+        hyperparameters=hyperparameters(config),
+        input_data_config=[InputData(channel_name="train", data_source=str(data_dir)),
+                           InputData(channel_name="test", data_source=str(data_dir))],
+        local_container_root=str(config.path(".cache") / "sagemaker-local"),
+    )
+
+
+def launch_local(config: Config, dry_run: bool = False):
+    staged = stage_source(config, config.path(".cache") / "sagemaker-source")
+    if not dry_run and not docker_available():
+        raise AwsSetupError("--local runs the training container with Docker, and no Docker daemon is reachable "
+                            "(start Docker, or train without --local: `train` runs the same code directly)")
+    trainer = build_local_trainer(config, staged)
+    if dry_run:
+        print(json.dumps({"mode": "LOCAL_CONTAINER", "image": trainer.training_image,
+                          "instance_type": trainer.compute.instance_type, "entry_script": ENTRY_SCRIPT,
+                          "source_dir": str(staged), "hyperparameters": trainer.hyperparameters}, indent=2))
+        return trainer
+    trainer.train(wait=True)
+    return trainer
