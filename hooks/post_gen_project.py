@@ -3,7 +3,7 @@
 The sample under data/raw/ is real NSMC text written in the answered format, columns and label
 encoding, so every command and test works before the user drops in their own files. For a binary
 schema the labels are NSMC's own; for more classes they are synthetic (negative reviews go to the
-lower classes, positive ones to the upper classes, split by length) and say nothing about the data.
+lower classes, positive ones to the upper classes, split by length quantiles) and say nothing about the data.
 """
 
 import csv
@@ -29,13 +29,19 @@ def read_nsmc(path):
         return [(row_id, text, int(label)) for row_id, text, label in reader]
 
 
-def class_for(nsmc_label, text, n_classes, short_limit):
+def class_for(nsmc_label, text, n_classes, length_cuts):
     if n_classes == 2:
         return nsmc_label
     lower = n_classes // 2
     first, size = (0, lower) if nsmc_label == 0 else (lower, n_classes - lower)
-    bucket = min(size - 1, len(text) * size // max(short_limit, 1))
-    return first + bucket
+    bucket = sum(len(text) >= cut for cut in length_cuts[size])
+    return first + min(bucket, size - 1)
+
+
+def length_cuts(rows, n_classes):
+    """Length quantiles that split a sentiment group into ``size`` classes of about equal size."""
+    lengths = sorted(len(text) for _, text, _ in rows)
+    return {size: [lengths[len(lengths) * i // size] for i in range(1, size)] for size in range(1, n_classes + 1)}
 
 
 def label_value(class_id, names):
@@ -51,14 +57,14 @@ def label_value(class_id, names):
 def write_rows(rows, path, names):
     text_column, label_column = ANSWERS["text_column"], ANSWERS["label_column"]
     id_column = ANSWERS["id_column"].strip()
-    longest = max(len(text) for _, text, _ in rows) or 1
+    cuts = length_cuts(rows, len(names))
     records = []
     for row_id, text, nsmc_label in rows:
         record = {}
         if id_column:
             record[id_column] = row_id
         record[text_column] = text
-        record[label_column] = label_value(class_for(nsmc_label, text, len(names), longest), names)
+        record[label_column] = label_value(class_for(nsmc_label, text, len(names), cuts), names)
         records.append(record)
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = ANSWERS["data_format"]

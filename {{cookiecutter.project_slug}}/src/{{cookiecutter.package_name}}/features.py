@@ -7,6 +7,7 @@ is padded only to its own longest item, and batches are formed from items of sim
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -42,8 +43,15 @@ class TokenizedDataset(Dataset):
 
 
 def tokenizer_fingerprint(tokenizer) -> str:
+    """What decides the token ids; the backend's truncation/padding state changes with each call, so not that."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
-    payload = backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
+    if backend is not None:
+        content = json.loads(backend.to_str())
+        content.pop("truncation", None)
+        content.pop("padding", None)
+        payload = json.dumps(content, sort_keys=True)
+    else:
+        payload = repr(sorted(tokenizer.get_vocab().items()))
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
 
 

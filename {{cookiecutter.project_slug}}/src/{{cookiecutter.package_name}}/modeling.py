@@ -97,7 +97,7 @@ def load_pretrained(source: str, schema: LabelSchema, max_length: int):
             source, num_labels=schema.num_labels, id2label=schema.id2label, label2id=schema.label2id,
             ignore_mismatched_sizes=True,
         )
-    except OSError as error:
+    except (OSError, ValueError) as error:  # missing files, no network, or no tokenizer files in a folder
         local = Path(source).exists()
         hint = ("it is not a model folder (config.json, weights, tokenizer files)" if local else
                 "it is not reachable: with no network (HF_HUB_OFFLINE=1) use a local folder or scratch:tiny / scratch:small")
