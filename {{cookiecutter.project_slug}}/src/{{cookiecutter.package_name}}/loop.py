@@ -59,8 +59,6 @@ def train_with_torch_loop(config, model, tokenizer, train_ds, val_ds, schema, tr
     train = config.train
     rank, local_rank, world_size = distributed_context()
     distributed = world_size > 1
-    if distributed and not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if torch.cuda.is_available() and not train.use_cpu else "gloo")
     device = best_device(train.use_cpu)
     if device.type == "cuda":
         device = torch.device("cuda", local_rank)
@@ -127,7 +125,7 @@ def train_with_torch_loop(config, model, tokenizer, train_ds, val_ds, schema, tr
             with sync, torch.autocast(device.type, dtype=amp_dtype, enabled=amp_dtype is not None):
                 loss = model(**batch).loss / accumulation
                 scaler.scale(loss).backward()
-            running_loss += float(loss) * accumulation
+            running_loss += float(loss.detach()) * accumulation
             running_count += 1
             state["batches_done"] = batch_index + 1
             if not boundary:

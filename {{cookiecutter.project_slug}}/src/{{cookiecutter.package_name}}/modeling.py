@@ -71,12 +71,12 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int):
     )
 
 
-def build_scratch(source: str, texts: list[str], schema: LabelSchema, max_length: int):
-    """Tokenizer trained on ``texts`` plus a randomly initialised ELECTRA classifier."""
+def build_scratch(source: str, texts: list[str], schema: LabelSchema, max_length: int, tokenizer=None):
+    """Tokenizer trained on ``texts`` (unless given) plus a randomly initialised ELECTRA classifier."""
     from transformers import ElectraConfig, ElectraForSequenceClassification
 
     size = SCRATCH_SIZES[scratch_size(source)]
-    tokenizer = train_tokenizer(texts, size["vocab_size"])
+    tokenizer = tokenizer or train_tokenizer(texts, size["vocab_size"])
     tokenizer.model_max_length = max_length
     config = ElectraConfig(
         **{**size, "vocab_size": len(tokenizer)},
@@ -106,9 +106,21 @@ def load_pretrained(source: str, schema: LabelSchema, max_length: int):
     return tokenizer, model
 
 
-def load_model(source: str, schema: LabelSchema, max_length: int, train_texts: list[str] | None = None):
+def load_model(source: str, schema: LabelSchema, max_length: int, train_texts: list[str] | None = None,
+               tokenizer=None):
     if is_scratch(source):
-        if not train_texts:
+        if not train_texts and tokenizer is None:
             raise ModelSourceError(f"{source} builds its tokenizer from training texts, and none were given")
-        return build_scratch(source, train_texts, schema, max_length)
+        return build_scratch(source, train_texts or [], schema, max_length, tokenizer)
     return load_pretrained(source, schema, max_length)
+
+
+def shared_scratch_tokenizer(source: str, texts: list[str], folder: Path, is_main: bool, barrier) -> object:
+    """The scratch tokenizer kept with the checkpoints: trained once (by rank 0), then loaded by every
+    process and by every resumed run, so token ids never change under a model's weights."""
+    from transformers import AutoTokenizer
+
+    if not (folder / "tokenizer.json").is_file() and is_main:
+        train_tokenizer(texts, SCRATCH_SIZES[scratch_size(source)]["vocab_size"]).save_pretrained(folder)
+    barrier()
+    return AutoTokenizer.from_pretrained(folder)

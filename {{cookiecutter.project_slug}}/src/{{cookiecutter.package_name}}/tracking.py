@@ -4,6 +4,7 @@ managed MLflow ARN) when configured. Both training loops log the same parameters
 from __future__ import annotations
 
 import logging
+import os
 from contextlib import AbstractContextManager
 
 log = logging.getLogger(__name__)
@@ -23,6 +24,9 @@ class Tracker(AbstractContextManager):
             log.warning("tracking is on but mlflow is not installed; pip install mlflow-skinny (metrics stay in metrics.json)")
             return
         self._mlflow = mlflow
+        if tracking_uri.startswith("file:"):
+            # MLflow 3 keeps the file store only behind this switch; it needs no database server
+            os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
         mlflow.set_tracking_uri(tracking_uri)
         mlflow.set_experiment(experiment)
         mlflow.start_run(run_name=run_name)

@@ -30,7 +30,7 @@ from .data import DataError, data_file, load_schema, load_splits
 from .features import DynamicPaddingCollator, LengthGroupedSampler, build_dataset
 from .labels import LabelSchema
 from .metrics import classification_metrics, metric_line
-from .modeling import ModelSourceError, default_learning_rate, load_model
+from .modeling import ModelSourceError, default_learning_rate, is_scratch, load_model, shared_scratch_tokenizer
 from .predict_local import best_device, predict_dataset
 from .tracking import Tracker
 
@@ -46,6 +46,21 @@ def distributed_context() -> tuple[int, int, int]:
 
 def is_main_process() -> bool:
     return distributed_context()[0] == 0
+
+
+def init_distributed(use_cpu: bool) -> None:
+    """Join the torchrun process group (gloo on CPU, nccl on GPU); nothing to do in a single process."""
+    import torch.distributed as dist
+
+    if distributed_context()[2] > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if torch.cuda.is_available() and not use_cpu else "gloo")
+
+
+def barrier() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
 
 
 def apply_sagemaker_environment(config: Config, explicit: set[str]) -> dict[str, str | None]:
@@ -88,6 +103,7 @@ def run_training(config: Config, channels: dict[str, str | None] | None = None) 
     """Load data, build/load the model, train with the configured loop, evaluate, write the artifact."""
     channels = channels or {}
     set_seed(config.train.seed)
+    init_distributed(config.train.use_cpu)
     if config.train.learning_rate <= 0:
         config.train.learning_rate = default_learning_rate(config.model.model)
     schema = load_schema(config)
@@ -101,8 +117,12 @@ def run_training(config: Config, channels: dict[str, str | None] | None = None) 
         emit(report.summary())
     emit(f"split: train={len(splits.train)} validation={len(splits.validation)} test={len(splits.test)}")
 
-    tokenizer, model = load_model(config.model.model, schema, config.model.max_length,
-                                  [r.text for r in splits.train])
+    texts = [r.text for r in splits.train]
+    tokenizer = None
+    if is_scratch(config.model.model):
+        folder = config.path(config.train.checkpoint_dir) / "scratch-tokenizer"
+        tokenizer = shared_scratch_tokenizer(config.model.model, texts, folder, is_main_process(), barrier)
+    tokenizer, model = load_model(config.model.model, schema, config.model.max_length, texts, tokenizer)
     cache_dir = config.path(config.model.cache_dir)
     show = is_main_process()
     train_ds = build_dataset(tokenizer, splits.train, config.model.max_length, cache_dir, show)

@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
-from transformers.trainer_utils import get_last_checkpoint
 
 from .metrics import SCALARS, classification_metrics, metric_line
 from .predict_local import best_device
 from .train import collator_for, distributed_context, make_train_sampler, resolve_precision, total_optimizer_steps
+
+
+def last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint-N that was fully written (trainer_state.json is saved last).
+
+    A run killed mid-save (spot interruption) leaves a partial newest folder; resuming from it would fail.
+    """
+    if not folder.is_dir():
+        return None
+    candidates = [p for p in folder.glob("checkpoint-*") if p.name.split("-")[-1].isdigit()]
+    for candidate in sorted(candidates, key=lambda p: int(p.name.split("-")[-1]), reverse=True):
+        if (candidate / "trainer_state.json").is_file() and any(candidate.glob("model*.safetensors")):
+            return str(candidate)
+    return None
 
 
 class GroupedTrainer(Trainer):
@@ -92,7 +106,7 @@ def train_with_trainer(config, model, tokenizer, train_ds, val_ds, schema, track
     )
     if train.group_by_length:
         trainer.project_sampler = make_train_sampler(config, train_ds.lengths)
-    last = get_last_checkpoint(args.output_dir) if config.path(train.checkpoint_dir).is_dir() else None
+    last = last_complete_checkpoint(config.path(train.checkpoint_dir))
     if last:
         emit(f"resuming from checkpoint {last}")
     trainer.train(resume_from_checkpoint=last)
