@@ -49,7 +49,7 @@ class RuntimeTarget:
         from botocore.config import Config as BotoConfig
 
         self.endpoint_name = endpoint_name
-        settings = BotoConfig(retries={"mode": "standard", "max_attempts": max_attempts},
+        settings = BotoConfig(retries={"mode": "standard", "total_max_attempts": max_attempts},
                               max_pool_connections=max(10, concurrency), read_timeout=timeout, connect_timeout=10)
         session = boto3.Session(region_name=region)
         if url and session.get_credentials() is None:
