@@ -103,7 +103,7 @@ def input_fn(input_data, content_type):
         if isinstance(item, dict):
             item = item.get("text", item.get("inputs"))
         if not isinstance(item, str):
-            raise RequestError(400, f'line {number}: expected {{"text": "..."}}')
+            raise RequestError(400, f'line {number}: expected an object with a "text" string')
         texts.append(item)
     return _check_texts(texts)
 
