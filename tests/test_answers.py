@@ -1,0 +1,63 @@
+"""Invalid template answers fail with one clear line and leave nothing half-baked behind."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+
+INVALID = [
+    ({"label_names": "positive"}, "ERROR: label_names needs at least two labels, got 1: 'positive'"),
+    ({"label_names": "좋음,나쁨,좋음"}, "ERROR: label_names has duplicate label(s): 좋음"),
+    ({"label_names": "a,,b"}, "ERROR: label_names has an empty label name: 'a,,b'"),
+    ({"package_name": "my-package"}, "ERROR: package_name 'my-package' is not a valid Python identifier"),
+    ({"package_name": "class"}, "ERROR: package_name 'class' is not a valid Python identifier"),
+    ({"data_format": "xlsx"}, "ERROR: data_format 'xlsx' is unknown; choose one of tsv, csv, jsonl"),
+    ({"label_encoding": "onehot"}, "ERROR: label_encoding 'onehot' is unknown; choose one of index, name"),
+    ({"max_length": "0"}, "ERROR: max_length must be positive, got 0"),
+    ({"max_length": "-5"}, "ERROR: max_length must be positive, got -5"),
+    ({"max_length": "long"}, "ERROR: max_length 'long' is not an integer"),
+    ({"text_column": "label"}, "ERROR: text_column and label_column are both 'label'"),
+    ({"train_file": "../etc/passwd"}, "ERROR: train_file '../etc/passwd' must be a plain file name"),
+    ({"aws_region": "seoul"}, "ERROR: aws_region 'seoul' does not look like an AWS region"),
+    ({"training_instance_type": "g5.xlarge"}, "ERROR: training_instance_type 'g5.xlarge' must be a SageMaker"),
+]
+
+
+def bake(tmp_path: Path, answers: dict[str, str]) -> subprocess.CompletedProcess:
+    args = [f"{key}={value}" for key, value in answers.items()]
+    return subprocess.run([sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path), str(TEMPLATE),
+                           *args], capture_output=True, text=True, encoding="utf-8", timeout=120)
+
+
+@pytest.mark.parametrize(("answers", "message"), INVALID, ids=[next(iter(a)) + "=" + next(iter(a.values()))
+                                                               for a, _ in INVALID])
+def test_invalid_answer_fails_with_its_message(tmp_path, answers, message):
+    result = bake(tmp_path, answers)
+    assert result.returncode != 0
+    errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ")]
+    assert len(errors) == 1 and errors[0].startswith(message), result.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing half-baked
+
+
+def test_answers_are_data_not_code(tmp_path):
+    """Quotes, backslashes and triple quotes reach the hooks as data and bake a working label schema."""
+    names = 'it\'s "good",back\\slash,"""triple"""'
+    result = bake(tmp_path, {"label_names": names, "project_name": "Tricky Labels"})
+    assert result.returncode == 0, result.stderr
+    import json
+
+    schema = json.loads((tmp_path / "tricky-labels" / "labels.json").read_text(encoding="utf-8"))
+    assert schema["label_names"] == ['it\'s "good"', "back\\slash", '"""triple"""']
+
+
+def test_the_acceptance_bake_command(tmp_path):
+    result = bake(tmp_path, {"label_names": "부정,중립,긍정", "data_format": "csv", "text_column": "review_text",
+                             "label_column": "sentiment", "label_encoding": "name"})
+    assert result.returncode == 0, result.stderr
+    header = (tmp_path / "nsmc-sentiment" / "data" / "raw" / "ratings_train.txt").read_text(encoding="utf-8")
+    assert header.startswith("id,review_text,sentiment\n")

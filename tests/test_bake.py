@@ -1,0 +1,123 @@
+"""Bake the template across answer combinations; every bake must be complete, clean, and green."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+NSMC_DIR = TEMPLATE.parent / "shared" / "data" / "nsmc"
+LEFTOVER_MARKERS = ("{{", "}}", "{%", "%}")
+
+KOREAN_CSV = {"project_name": "Review Sentiment", "label_names": "부정,중립,긍정", "data_format": "csv",
+              "text_column": "review_text", "label_column": "sentiment", "label_encoding": "name",
+              "train_file": "train.csv", "test_file": "test.csv"}
+STARS_JSONL = {"project_name": "Star Ratings", "dataset_name": "stars", "data_format": "jsonl", "text_column": "text",
+               "label_column": "stars", "id_column": "", "label_names": "1,2,3,4,5", "label_encoding": "name",
+               "train_file": "train.jsonl", "test_file": "test.jsonl", "max_length": "64"}
+BAKES = {"nsmc-default": {}, "korean-3-class-csv": KOREAN_CSV, "stars-jsonl": STARS_JSONL}
+
+PACKAGE_FILES = ["__init__.py", "__main__.py", "artifact.py", "baseline.py", "cli.py", "config.py", "data.py",
+                 "download.py", "evaluate.py", "features.py", "labels.py", "loop.py", "metrics.py", "modeling.py",
+                 "normalize.py", "plots.py", "predict_local.py", "tracking.py", "train.py", "trainer_path.py",
+                 "aws/__init__.py", "aws/client.py", "aws/common.py", "aws/deploy.py", "aws/images.py", "aws/launch.py",
+                 "aws/package.py", "serving/__init__.py", "serving/handler.py", "serving/requirements.txt",
+                 "serving/server.py"]
+TEST_FILES = ["conftest.py", "test_aws.py", "test_config_metrics.py", "test_data.py", "test_evaluate_cli.py",
+              "test_features.py", "test_modeling.py", "test_serving.py", "test_train.py"]
+
+
+def expected_files(package: str, train_file: str, test_file: str) -> set[str]:
+    return {".cruft.json", ".gitignore", "Makefile", "README.md", "config.yaml", "labels.json", "pyproject.toml",
+            "data/README.md", "data/sample/nsmc_test.tsv", "data/sample/nsmc_train.tsv",
+            f"data/raw/{train_file}", f"data/raw/{test_file}",
+            *(f"src/{package}/{name}" for name in PACKAGE_FILES), *(f"tests/{name}" for name in TEST_FILES)}
+
+
+def baked_files(project: Path) -> set[str]:
+    return {p.relative_to(project).as_posix() for p in project.rglob("*") if p.is_file()}
+
+
+@pytest.fixture(scope="module", params=list(BAKES), ids=list(BAKES))
+def baked(request, cookies_session):
+    result = cookies_session.bake(extra_context=BAKES[request.param], template=str(TEMPLATE))
+    assert result.exit_code == 0, result.exception
+    project = Path(result.project_path)
+    answers = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))["context"]["cookiecutter"]
+    return project, answers
+
+
+def test_exact_file_set(baked):
+    project, answers = baked
+    assert baked_files(project) == expected_files(answers["package_name"], answers["train_file"], answers["test_file"])
+
+
+def test_no_template_syntax_left(baked):
+    project, _ = baked
+    for path in project.rglob("*"):
+        if path.is_file() and path.suffix not in (".tsv", ".txt", ".csv", ".jsonl"):
+            text = path.read_text(encoding="utf-8")
+            for marker in LEFTOVER_MARKERS:
+                assert marker not in text, f"{path.relative_to(project)} still contains {marker!r}"
+
+
+def test_label_schema_and_sample_follow_the_answers(baked):
+    project, answers = baked
+    schema = json.loads((project / "labels.json").read_text(encoding="utf-8"))
+    names = [n.strip() for n in answers["label_names"].split(",")]
+    assert schema["label_names"] == names and schema["label_encoding"] == answers["label_encoding"]
+    raw = (project / "data" / "raw" / answers["train_file"]).read_text(encoding="utf-8").splitlines()
+    if answers["data_format"] == "jsonl":
+        rows = [json.loads(line) for line in raw]
+        assert {str(r[answers["label_column"]]) for r in rows} == set(names)
+        assert all(isinstance(r[answers["label_column"]], int) for r in rows)  # stars as JSON numbers
+    else:
+        assert answers["text_column"] in raw[0] and answers["label_column"] in raw[0]
+    assert len(raw) == 2001 - (answers["data_format"] == "jsonl")
+
+
+def test_cruft_record_holds_the_answers(baked):
+    project, answers = baked
+    record = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert record["template"] and "context" in record
+    assert record["context"]["cookiecutter"]["label_names"] == answers["label_names"]
+
+
+def test_baked_project_passes_ruff(baked):
+    project, _ = baked
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests"], cwd=project, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_baked_project_test_suite_passes(baked):
+    project, _ = baked
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUTF8": "1"}
+    if NSMC_DIR.is_dir():
+        env["NSMC_DIR"] = str(NSMC_DIR)
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:randomly"], cwd=project, env=env,
+                            capture_output=True, text=True, encoding="utf-8", timeout=900)
+    tail = (result.stdout + result.stderr)[-4000:]
+    assert result.returncode == 0, tail
+    assert " passed" in result.stdout and " failed" not in result.stdout
+
+
+def test_default_project_builds_a_wheel(baked, tmp_path):
+    project, answers = baked
+    if answers["project_slug"] != "nsmc-sentiment":
+        pytest.skip("one build is enough")
+    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
+                             str(tmp_path), str(project)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    wheel = next(tmp_path.glob("nsmc_sentiment-0.1.0-*.whl"))
+    import zipfile
+
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "nsmc_sentiment/serving/handler.py" in names and "nsmc_sentiment/serving/requirements.txt" in names
+    entry_points = next(n for n in names if n.endswith("entry_points.txt"))
+    assert "nsmc-sentiment = nsmc_sentiment.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
