@@ -42,7 +42,7 @@ def aws_env(monkeypatch):
 @pytest.fixture()
 def aws(aws_env, project):
     with mock_aws():
-        clients = {"s3": boto3.client("s3", region_name=REGION), "sagemaker": boto3.client("sagemaker", region_name=REGION)}
+        clients = {name: boto3.client(name, region_name=REGION) for name in ("s3", "sagemaker")}
         clients["s3"].create_bucket(Bucket=FIXTURE_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         # moto's instance-type list predates ml.g5, which real SageMaker accepts for endpoints
         project.override({"bucket": FIXTURE_BUCKET, "inference_instance_type": "ml.m5.xlarge"})
@@ -89,8 +89,8 @@ def test_launch_creates_the_training_job_with_pinned_image_data_and_spot(project
     assert {f"{prefix}/data/train/{project.data.train_file}", f"{prefix}/data/test/{project.data.test_file}",
             f"{prefix}/code/fixture-job/sourcedir.tar.gz"} <= keys
     # moto answers describe with canned metric definitions, so check what was sent
-    assert sent[0]["AlgorithmSpecification"]["MetricDefinitions"] == request["AlgorithmSpecification"]["MetricDefinitions"]
-    assert sent[0]["AlgorithmSpecification"]["MetricDefinitions"] == metric_definitions()
+    sent_definitions = sent[0]["AlgorithmSpecification"]["MetricDefinitions"]
+    assert sent_definitions == request["AlgorithmSpecification"]["MetricDefinitions"] == metric_definitions()
 
 
 def test_source_bundle_runs_the_projects_own_entry_point(project, aws):
@@ -337,6 +337,6 @@ def test_no_account_ids_roles_or_buckets_in_the_project_sources():
     project_root = SRC.parent
     pattern = re.compile(r"\b\d{12}\b|arn:aws:iam::|s3://[a-z0-9]")
     files = [*SRC.rglob("*.py"), project_root / "config.yaml", project_root / "pyproject.toml"]
-    offenders = [f"{path}:{n}" for path in files for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-                 if pattern.search(line)]
+    offenders = [f"{path}:{n}" for path in files
+                 for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if pattern.search(line)]
     assert offenders == []

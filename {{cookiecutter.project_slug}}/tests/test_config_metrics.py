@@ -62,7 +62,8 @@ def test_three_class_metrics_match_hand_computation():
     assert metrics["confusion_matrix"] == [[2, 1, 0], [0, 1, 1], [1, 0, 4]]
     assert metrics["accuracy"] == pytest.approx(0.7)
     per_class = metrics["per_class"]
-    assert per_class["부정"]["precision"] == pytest.approx(2 / 3) and per_class["부정"]["recall"] == pytest.approx(2 / 3)
+    assert per_class["부정"]["precision"] == pytest.approx(2 / 3)
+    assert per_class["부정"]["recall"] == pytest.approx(2 / 3)
     assert per_class["중립"]["f1"] == pytest.approx(0.5)
     assert per_class["긍정"]["f1"] == pytest.approx(0.8)
     assert metrics["macro_f1"] == pytest.approx(np.mean([2 / 3, 0.5, 0.8]))

@@ -6,7 +6,6 @@ import json
 from collections import Counter
 
 import pytest
-from conftest import NSMC_DIR, PROJECT_ROOT
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
@@ -23,6 +22,8 @@ from {{ cookiecutter.package_name }}.data import (
 )
 from {{ cookiecutter.package_name }}.labels import LabelSchema
 from {{ cookiecutter.package_name }}.normalize import Normalizer
+
+from conftest import NSMC_DIR, PROJECT_ROOT
 
 BINARY = LabelSchema(("negative", "positive"), "index")
 KOREAN3 = LabelSchema(("부정", "중립", "긍정"), "name")

@@ -11,13 +11,14 @@ import boto3
 import pytest
 import requests
 from botocore.config import Config as BotoConfig
-from conftest import NSMC_DIR, read_nsmc
 
 from {{ cookiecutter.package_name }}.aws.client import RuntimeTarget, predict_records, run_predict
 from {{ cookiecutter.package_name }}.data import Record
 from {{ cookiecutter.package_name }}.evaluate import evaluate_model
 from {{ cookiecutter.package_name }}.labels import LabelSchema
 from {{ cookiecutter.package_name }}.serving import handler
+
+from conftest import NSMC_DIR, read_nsmc
 
 REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", "배우들 연기가 좋았다", "그냥 그랬음"]
 
@@ -51,7 +52,8 @@ def test_jsonlines_and_csv_requests_and_every_accept_type(loaded):
     body, media = handler.output_fn(prediction, "application/jsonlines")
     assert media == "application/jsonlines" and [json.loads(x) for x in body.splitlines()] == prediction
     body, media = handler.output_fn(prediction, "text/csv")
-    assert media == "text/csv" and [line.split(",")[0] for line in body.splitlines()] == [p["label"] for p in prediction]
+    assert media == "text/csv"
+    assert [line.split(",")[0] for line in body.splitlines()] == [p["label"] for p in prediction]
     body, media = handler.output_fn(prediction, "*/*")
     assert media == "application/json" and json.loads(body) == prediction
 

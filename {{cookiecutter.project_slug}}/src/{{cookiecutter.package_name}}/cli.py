@@ -9,9 +9,8 @@ from typing import Annotated
 
 import typer
 
-from .config import Config, ConfigError, load_config, parse_assignments
-
 from . import PROJECT_NAME
+from .config import Config, ConfigError, load_config, parse_assignments
 
 app = typer.Typer(help=f"{PROJECT_NAME}: Korean text classification.", no_args_is_help=True, add_completion=False)
 

@@ -106,7 +106,8 @@ class AwsConfig:
     tags: dict = field(default_factory=dict)
 
 
-SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "tracking": TrackingConfig, "aws": AwsConfig}
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "tracking": TrackingConfig,
+            "aws": AwsConfig}
 
 
 @dataclass

@@ -98,7 +98,7 @@ class LoadReport:
         counts = self.class_counts()
         if counts:
             total = sum(counts.values()) or 1
-            balance = ", ".join(f"{name}={n} ({n / total:.1%})" for name, n in counts.items())
+            balance = ", ".join(f"{name}={n} ({100 * n / total:.1f}%)" for name, n in counts.items())
             lines.append(f"  classes: {balance}")
         percentiles = self.length_percentiles()
         if percentiles:
@@ -136,7 +136,8 @@ def _rows_tsv(lines: list[str], report: LoadReport) -> Iterator[tuple[int, dict 
             continue
         fields = line.split("\t")
         if len(fields) != len(header):
-            report.add(number, "error", "field_count", f"expected {len(header)} tab-separated fields, found {len(fields)}")
+            report.add(number, "error", "field_count",
+                       f"expected {len(header)} tab-separated fields, found {len(fields)}")
             yield number, None
             continue
         yield number, dict(zip(header, fields, strict=True))
@@ -165,7 +166,8 @@ def _rows_csv(lines: list[str], report: LoadReport) -> Iterator[tuple[int, dict 
         if not fields:
             continue
         if len(fields) != len(header):
-            report.add(start, "error", "field_count", f"expected {len(header)} comma-separated fields, found {len(fields)}")
+            report.add(start, "error", "field_count",
+                       f"expected {len(header)} comma-separated fields, found {len(fields)}")
             yield start, None
             continue
         yield start, dict(zip(header, fields, strict=True))

@@ -176,8 +176,8 @@ def _evaluate_epoch(config, core, tokenizer, val_ds, schema, state, device, trac
     """Validation metrics for the epoch just finished; keeps a copy of the best weights."""
     logits, loss = predict_dataset(core, val_ds, config.train.eval_batch_size, tokenizer.pad_token_id, device)
     result = classification_metrics(val_ds.labels, logits.argmax(axis=1).tolist(), schema.names)
-    entry = {"step": state["global_step"], "epoch": state["epoch"], "eval_loss": loss,
-             **{f"eval_{k}": result[k] for k in ("accuracy", "macro_f1", "macro_precision", "macro_recall")}}
+    entry = {"step": state["global_step"], "epoch": state["epoch"], "eval_loss": loss}
+    entry.update((f"eval_{k}", result[k]) for k in ("accuracy", "macro_f1", "macro_precision", "macro_recall"))
     state["history"].append(entry)
     emit(f"epoch={state['epoch']:.2f}; " + metric_line({**result, "loss": loss}, prefix="eval_"))
     tracker.log_metrics(entry, step=state["global_step"])

@@ -58,18 +58,19 @@ def metric_regex(name: str) -> str:
 def classification_report(metrics: dict) -> str:
     names = metrics["label_names"]
     width = max(12, *(len(n) for n in names))
-    lines = [f"{'':<{width}}  precision  recall  f1-score  support"]
+    total = metrics["num_examples"]
+    lines = ["".ljust(width) + "  precision  recall  f1-score  support"]
     for name in names:
         row = metrics["per_class"][name]
-        lines.append(f"{name:<{width}}  {row['precision']:9.4f}  {row['recall']:6.4f}  {row['f1']:8.4f}  "
+        lines.append(name.ljust(width) + f"  {row['precision']:9.4f}  {row['recall']:6.4f}  {row['f1']:8.4f}  "
                      f"{row['support']:7d}")
     lines.append("")
-    lines.append(f"{'accuracy':<{width}}  {'':9}  {'':6}  {metrics['accuracy']:8.4f}  {metrics['num_examples']:7d}")
-    lines.append(f"{'macro avg':<{width}}  {metrics['macro_precision']:9.4f}  {metrics['macro_recall']:6.4f}  "
-                 f"{metrics['macro_f1']:8.4f}  {metrics['num_examples']:7d}")
+    lines.append("accuracy".ljust(width) + " " * 21 + f"{metrics['accuracy']:8.4f}  {total:7d}")
+    lines.append("macro avg".ljust(width) + f"  {metrics['macro_precision']:9.4f}  {metrics['macro_recall']:6.4f}  "
+                 f"{metrics['macro_f1']:8.4f}  {total:7d}")
     lines.append("")
     lines.append("confusion matrix (rows: true, columns: predicted)")
-    lines.append(" " * width + "  " + " ".join(f"{n[:8]:>8}" for n in names))
+    lines.append(" " * width + "  " + " ".join(n[:8].rjust(8) for n in names))
     for name, row in zip(names, metrics["confusion_matrix"], strict=True):
-        lines.append(f"{name:<{width}}  " + " ".join(f"{v:>8d}" for v in row))
+        lines.append(name.ljust(width) + "  " + " ".join(str(v).rjust(8) for v in row))
     return "\n".join(lines)

@@ -100,7 +100,8 @@ def load_pretrained(source: str, schema: LabelSchema, max_length: int):
     except (OSError, ValueError) as error:  # missing files, no network, or no tokenizer files in a folder
         local = Path(source).exists()
         hint = ("it is not a model folder (config.json, weights, tokenizer files)" if local else
-                "it is not reachable: with no network (HF_HUB_OFFLINE=1) use a local folder or scratch:tiny / scratch:small")
+                "it is not reachable: with no network (HF_HUB_OFFLINE=1) use a local folder "
+                "or scratch:tiny / scratch:small")
         raise ModelSourceError(f"cannot load model {source!r}: {hint} ({error.__class__.__name__})") from error
     tokenizer.model_max_length = max_length
     return tokenizer, model

@@ -21,7 +21,8 @@ class Tracker(AbstractContextManager):
         try:
             import mlflow
         except ImportError:
-            log.warning("tracking is on but mlflow is not installed; pip install mlflow-skinny (metrics stay in metrics.json)")
+            log.warning("tracking is on but mlflow is not installed; pip install mlflow-skinny "
+                        "(metrics stay in metrics.json)")
             return
         self._mlflow = mlflow
         if tracking_uri.startswith("file:"):

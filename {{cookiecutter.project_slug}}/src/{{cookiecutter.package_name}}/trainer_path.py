@@ -49,7 +49,8 @@ class MetricLineCallback(TrainerCallback):
             self.emit(f"epoch={logs.get('epoch', 0):.2f}; " + metric_line(
                 {k.removeprefix("eval_"): v for k, v in logs.items()}, prefix="eval_"))
         elif "loss" in logs:
-            self.emit(f"step={state.global_step}; loss={logs['loss']:.4f}; learning_rate={logs.get('learning_rate', 0):.3e};")
+            rate = logs.get("learning_rate", 0)
+            self.emit(f"step={state.global_step}; loss={logs['loss']:.4f}; learning_rate={rate:.3e};")
         self.tracker.log_metrics(logs, step=state.global_step)
 
 

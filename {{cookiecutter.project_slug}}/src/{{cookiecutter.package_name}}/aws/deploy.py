@@ -177,11 +177,12 @@ def transform_request(config: Config, model_name: str, input_uri: str) -> dict:
     if not input_uri.startswith("s3://"):
         raise AwsSetupError(f"--batch-transform needs an s3:// input, got {input_uri!r}")
     job_name = f"{model_name[:40]}-bt-{_stamp()}"[:63]
+    s3_source = {"S3DataType": "S3Prefix", "S3Uri": input_uri}
+    source = {"S3DataSource": s3_source}
     return {
         "TransformJobName": job_name,
         "ModelName": model_name,
-        "TransformInput": {"DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": input_uri}},
-                           "ContentType": "application/jsonlines", "SplitType": "Line"},
+        "TransformInput": {"DataSource": source, "ContentType": "application/jsonlines", "SplitType": "Line"},
         "TransformOutput": {"S3OutputPath": s3_uri(config, "batch-output", job_name),
                             "Accept": "application/jsonlines", "AssembleWith": "Line"},
         "TransformResources": {"InstanceType": config.aws.inference_instance_type, "InstanceCount": 1},

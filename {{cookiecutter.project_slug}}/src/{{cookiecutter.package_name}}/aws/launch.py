@@ -110,11 +110,7 @@ def training_job_request(config: Config, job_name: str, region: str, source_uri:
         },
         "RoleArn": role_arn(config),
         "HyperParameters": hyper,
-        "InputDataConfig": [
-            {"ChannelName": name, "DataSource": {"S3DataSource": {
-                "S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}}}
-            for name, uri in channels
-        ],
+        "InputDataConfig": [s3_channel(name, uri) for name, uri in channels],
         "OutputDataConfig": {"S3OutputPath": s3_uri(config, "output")},
         "ResourceConfig": {"InstanceType": aws.training_instance_type, "InstanceCount": aws.instance_count,
                            "VolumeSizeInGB": aws.volume_size_gb},
@@ -125,6 +121,12 @@ def training_job_request(config: Config, job_name: str, region: str, source_uri:
         "Tags": [{"Key": str(k), "Value": str(v)} for k, v in aws.tags.items()],
     }
     return request
+
+
+def s3_channel(name: str, uri: str) -> dict:
+    source = {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}
+    data_source = {"S3DataSource": source}
+    return {"ChannelName": name, "DataSource": data_source}
 
 
 def _gpus_per_instance(instance_type: str) -> int:

@@ -7,7 +7,8 @@ Requests
   application/json       {"inputs": "text"} or {"inputs": ["t1", "t2", ...]}
   application/jsonlines  one {"text": "..."} (or {"inputs": "..."}) per line
   text/csv               one text per row (first column)
-Response, per input and in input order: {"label": name, "score": p, "scores": {name: p, ...}}
+Response, per input and in input order: an object with "label" (the name), "score" (its probability)
+and "scores" (the probability of every label, by name).
 """
 
 from __future__ import annotations
@@ -124,8 +125,8 @@ def predict_fn(data, model):
         probabilities = torch.softmax(network(**encoded).logits.float(), dim=-1).cpu().tolist()
         for index, probs in zip(chunk, probabilities, strict=True):
             best = max(range(len(probs)), key=probs.__getitem__)
-            results[index] = {"label": names[best], "score": probs[best],
-                              "scores": {name: p for name, p in zip(names, probs, strict=True)}}
+            scores = dict(zip(names, probs, strict=True))
+            results[index] = {"label": names[best], "score": probs[best], "scores": scores}
     return results
 
 
