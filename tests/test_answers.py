@@ -61,3 +61,9 @@ def test_the_acceptance_bake_command(tmp_path):
     assert result.returncode == 0, result.stderr
     header = (tmp_path / "nsmc-sentiment" / "data" / "raw" / "ratings_train.txt").read_text(encoding="utf-8")
     assert header.startswith("id,review_text,sentiment\n")
+
+
+def test_template_repository_code_is_lint_clean():
+    result = subprocess.run([sys.executable, "-m", "ruff", "check", "hooks", "tests", "scripts", "benchmarks"],
+                            cwd=TEMPLATE, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -88,9 +89,9 @@ def build_dataset(tokenizer, records: Sequence[Record], max_length: int, cache_d
     input_ids = tokenize_texts(tokenizer, texts, max_length, show_progress)
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache_file.with_suffix(".tmp")
+        partial = cache_file.with_suffix(f".{os.getpid()}.tmp")  # torchrun ranks may write at once
         torch.save(input_ids, partial)
-        partial.replace(cache_file)
+        os.replace(partial, cache_file)
     return TokenizedDataset(input_ids, labels)
 
 

@@ -60,6 +60,38 @@ def create_app(model_dir: str | Path) -> Starlette:
     return Starlette(routes=routes)
 
 
+class BackgroundServer:
+    """The server on 127.0.0.1 in a background thread (tests, notebooks, benchmarks); a context manager."""
+
+    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, start_timeout: float = 20.0):
+        import socket
+
+        if port == 0:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.bind((host, 0))
+                port = probe.getsockname()[1]
+        self.host, self.port, self.start_timeout = host, port, start_timeout
+        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def __enter__(self) -> BackgroundServer:
+        self.thread.start()
+        deadline = time.monotonic() + self.start_timeout
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError(f"server on {self.url} did not start within {self.start_timeout:.0f}s")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
 def run_server(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     app = create_app(model_dir)

@@ -1,0 +1,61 @@
+"""Inference throughput: the handler's batched, length-sorted path vs one text per call through a
+transformers pipeline; and end to end through the local server with the concurrent client."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from common import Timer
+
+PIPELINE_TEXTS = 300
+
+
+def save_model(folder: Path, texts: list[str], source: str = "scratch:small", max_length: int = 128) -> Path:
+    from nsmc_sentiment.labels import LabelSchema
+    from nsmc_sentiment.modeling import build_scratch
+
+    schema = LabelSchema(("negative", "positive"))
+    tokenizer, model = build_scratch(source, texts, schema, max_length)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    schema.save(folder / "labels.json")
+    return folder
+
+
+def run(model_dir: Path, texts: list[str]) -> dict:
+    import torch
+    from nsmc_sentiment.aws.client import LocalTarget, RuntimeTarget, predict_records
+    from nsmc_sentiment.data import Record
+    from nsmc_sentiment.serving import handler
+    from nsmc_sentiment.serving.server import BackgroundServer, create_app
+    from transformers import pipeline
+
+    loaded = handler.model_fn(str(model_dir))
+    handler.predict_fn(texts[:64], loaded)  # warm up
+    with Timer() as batched:
+        handler.predict_fn(texts, loaded)
+
+    classifier = pipeline("text-classification", model=str(model_dir), device=-1, truncation=True, max_length=128)
+    sample = texts[:PIPELINE_TEXTS]
+    classifier(sample[0])
+    with Timer() as per_text, torch.inference_mode():
+        for text in sample:
+            classifier(text)
+
+    records = [Record(text, None, n) for n, text in enumerate(texts, 1)]
+    with Timer() as in_process:
+        predict_records(records, LocalTarget(model_dir), Path("/dev/null"), 64, 1, None)
+
+    with BackgroundServer(create_app(model_dir)) as server:
+        target = RuntimeTarget("bench", url=server.url, concurrency=4)
+        with Timer() as served:
+            summary = predict_records(records, target, Path("/dev/null"), 64, 4, None)
+    assert summary.failed == 0
+    return {
+        "texts": len(texts),
+        "batched_per_s": len(texts) / batched.seconds,
+        "pipeline_per_s": len(sample) / per_text.seconds,
+        "client_in_process_per_s": len(texts) / in_process.seconds,
+        "client_server_per_s": len(texts) / served.seconds,
+    }
