@@ -44,7 +44,8 @@ def test_loop_trains_on_real_reviews_and_beats_chance(project, loop):
     assert ARTIFACT_FILES <= {p.name for p in artifact.iterdir()}
     history = json.loads((artifact / "history.json").read_text(encoding="utf-8"))
     losses = [h["loss"] for h in history if "loss" in h and "step" in h]
-    assert len(losses) >= 3 and losses[-1] < losses[0]
+    assert len(losses) >= 6
+    assert sum(losses[-3:]) < sum(losses[:3])  # the last logged windows beat the first ones
     assert any("eval_accuracy" in h for h in history)
 
 

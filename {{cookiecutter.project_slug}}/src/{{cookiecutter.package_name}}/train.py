@@ -111,6 +111,7 @@ def run_training(config: Config, channels: dict[str, str | None] | None = None) 
     test_name = config.data.test_file
     test_path = data_file(config, test_name, channels.get("test")) if test_name else None
     if test_path is not None and not test_path.exists() and not channels.get("test"):
+        emit(f"no test file at {test_path}: the model is evaluated on the validation split only")
         test_path = None
     splits = load_splits(config, schema, train_path, test_path)
     for report in splits.reports.values():

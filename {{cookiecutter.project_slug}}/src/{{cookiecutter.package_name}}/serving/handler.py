@@ -148,9 +148,8 @@ def output_fn(prediction, accept):
 
 
 def handle(body: bytes, content_type: str | None, accept: str | None, model) -> tuple[str, str]:
-    """The whole request path, in the order the container calls it."""
-    output_fn_accept = accept or JSON
-    media = _media_type(output_fn_accept)
-    if media not in (*ACCEPT_TYPES, "*/*"):
+    """The whole request path, in the order the container calls it; a bad Accept fails before any work."""
+    accept = accept or JSON
+    if _media_type(accept) not in (*ACCEPT_TYPES, "*/*"):
         raise RequestError(406, f"unsupported accept type {accept!r}; use one of {', '.join(ACCEPT_TYPES)}")
-    return output_fn(predict_fn(input_fn(body, content_type), model), output_fn_accept)
+    return output_fn(predict_fn(input_fn(body, content_type), model), accept)
