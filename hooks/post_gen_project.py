@@ -8,6 +8,7 @@ lower classes, positive ones to the upper classes, split by length quantiles) an
 
 import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -94,12 +95,27 @@ def write_label_schema(names):
     (PROJECT / "labels.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def template_commit():
+def template_checkout():
+    """The template's folder when baked from a local checkout, else None.
+
+    Hooks run inside the new project, so a relative _repo_dir is resolved against the shell's PWD.
+    """
     repo_dir = ANSWERS.get("_repo_dir")
     if not repo_dir:
         return None
+    candidates = [Path(repo_dir)] if Path(repo_dir).is_absolute() else [Path(os.environ.get("PWD", ".")) / repo_dir]
+    for candidate in candidates:
+        if (candidate / "cookiecutter.json").is_file():
+            return candidate.resolve()
+    return None
+
+
+def template_commit(checkout):
+    if checkout is None:
+        return None
     try:
-        out = subprocess.run(["git", "-C", repo_dir, "rev-parse", "HEAD"], capture_output=True, text=True, check=True)
+        out = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True,
+                             check=True)
     except (OSError, subprocess.CalledProcessError):
         return None
     return out.stdout.strip() or None
@@ -107,9 +123,13 @@ def template_commit():
 
 def write_cruft_record():
     context = {key: value for key, value in ANSWERS.items() if not key.startswith("_") or key == "_template"}
+    template = ANSWERS.get("_template", "gh:org/kornlp-template")
+    checkout = template_checkout()
+    if checkout is not None and ":" not in template:  # a local checkout: record where it is
+        template = str(checkout)
     record = {
-        "template": ANSWERS.get("_template", "gh:org/kornlp-template"),
-        "commit": template_commit(),
+        "template": template,
+        "commit": template_commit(checkout),
         "checkout": None,
         "context": {"cookiecutter": context},
         "directory": None,

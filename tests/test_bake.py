@@ -28,7 +28,8 @@ PACKAGE_FILES = ["__init__.py", "__main__.py", "artifact.py", "baseline.py", "cl
                  "aws/__init__.py", "aws/client.py", "aws/common.py", "aws/deploy.py", "aws/images.py", "aws/launch.py",
                  "aws/package.py", "serving/__init__.py", "serving/handler.py", "serving/requirements.txt",
                  "serving/server.py"]
-TEST_FILES = ["conftest.py", "test_aws.py", "test_config_metrics.py", "test_data.py", "test_evaluate_cli.py",
+TEST_FILES = ["conftest.py", "test_aws.py", "test_config_metrics.py", "test_data.py", "test_download.py",
+              "test_evaluate_cli.py",
               "test_features.py", "test_modeling.py", "test_serving.py", "test_train.py"]
 
 
@@ -121,3 +122,17 @@ def test_default_project_builds_a_wheel(baked, tmp_path):
     assert "nsmc_sentiment/serving/handler.py" in names and "nsmc_sentiment/serving/requirements.txt" in names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "nsmc-sentiment = nsmc_sentiment.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_cruft_sees_the_bake_as_up_to_date(baked):
+    project, answers = baked
+    if answers["project_slug"] != "nsmc-sentiment":
+        pytest.skip("one cruft check is enough")
+    record = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
+    assert Path(record["template"]) == TEMPLATE and len(record["commit"] or "") == 40
+    git = ["git", "-c", "user.email=ci@example.invalid", "-c", "user.name=ci"]
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "baked"]):
+        subprocess.run([*git, *command], cwd=project, check=True, capture_output=True)
+    result = subprocess.run([str(Path(sys.executable).parent / "cruft"), "check"], cwd=project, capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stdout + result.stderr

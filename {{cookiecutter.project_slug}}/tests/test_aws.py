@@ -107,6 +107,14 @@ def test_source_bundle_runs_the_projects_own_entry_point(project, aws):
     assert not any("__pycache__" in n for n in names)
 
 
+def test_mlflow_tracking_arn_reaches_the_job(project, aws):
+    arn = "arn:aws:sagemaker:ap-northeast-2:123456789012:mlflow-tracking-server/fixture"
+    project.override({"mlflow_tracking_arn": arn})
+    launch_training(project, job_name="tracked", clients=aws)
+    hyper = aws["sagemaker"].describe_training_job(TrainingJobName="tracked")["HyperParameters"]
+    assert json.loads(hyper["tracking_uri"]) == arn and json.loads(hyper["tracking"]) == "true"
+
+
 def test_no_spot_means_no_max_wait(project, aws):
     project.override({"use_spot_instances": False})
     launch_training(project, job_name="on-demand", clients=aws)

@@ -49,6 +49,16 @@ def test_loop_trains_on_real_reviews_and_beats_chance(project, loop):
     assert any("eval_accuracy" in h for h in history)
 
 
+def test_accumulation_and_early_stopping(project, capsys):
+    config = project.override({"loop": "torch", "epochs": 6, "max_rows": 300, "gradient_accumulation_steps": 2,
+                               "early_stopping_patience": 1, "learning_rate": 1e-9})
+    metrics = run_training(config)
+    out = capsys.readouterr().out
+    assert "early stopping: no improvement in 1 epoch(s)" in out
+    assert out.count("epoch=") == 2  # stopped after the second epoch, not the sixth
+    assert metrics["validation"]["num_examples"] == 30
+
+
 def test_artifact_loads_with_auto_classes_and_speaks_label_names(trained_model):
     schema = LabelSchema.load(trained_model / "labels.json")
     tokenizer = AutoTokenizer.from_pretrained(trained_model)
