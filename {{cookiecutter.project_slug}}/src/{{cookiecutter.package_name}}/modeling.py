@@ -23,7 +23,7 @@ SCRATCH_SIZES = {
 }
 
 
-SCRATCH_LEARNING_RATES = {"tiny": 2e-3, "small": 1e-3}
+SCRATCH_LEARNING_RATES = {"tiny": 2e-3, "small": 5e-4}
 PRETRAINED_LEARNING_RATE = 5e-5
 
 

@@ -26,10 +26,12 @@ from ..normalize import Normalizer
 
 @dataclass
 class ChunkResult:
+    """One window of consecutive input rows: a prediction (or None and an error) per row."""
+
     index: int
-    predictions: list[dict] | None
+    predictions: list[dict | None]
     retries: int = 0
-    error: str = ""
+    errors: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -94,32 +96,39 @@ class TargetError(RuntimeError):
 
 
 def classify(texts: list[str], target: Callable[[list[str]], tuple[list[dict], int]], batch_size: int = 64,
-             concurrency: int = 4, on_chunk: Callable[[ChunkResult], None] | None = None,
-             show_progress: bool = True) -> Iterator[ChunkResult]:
-    """Yield chunk results in input order while up to ``concurrency`` requests are in flight."""
-    chunks = [texts[i : i + batch_size] for i in range(0, len(texts), batch_size)]
+             concurrency: int = 4, window: int | None = None, show_progress: bool = True) -> Iterator[ChunkResult]:
+    """Yield results in input order, one ChunkResult per window of rows, with ``concurrency`` requests in flight.
 
-    def run(index: int) -> ChunkResult:
+    Inside each window (``batch_size * concurrency * 4`` rows by default) texts are sorted by length before
+    they are cut into requests, so each request pads little; each window is written out as soon as it is done.
+    """
+    window = window or batch_size * max(1, concurrency) * 4
+
+    def run(indices: list[int]) -> tuple[list[int], list[dict] | None, int, str]:
         try:
-            predictions, retries = target(chunks[index])
+            predictions, retries = target([texts[i] for i in indices])
         except TargetError as error:
-            return ChunkResult(index, None, error.retries, str(error))
-        if len(predictions) != len(chunks[index]):
-            return ChunkResult(index, None, retries, f"{len(predictions)} predictions for {len(chunks[index])} texts")
-        return ChunkResult(index, predictions, retries)
+            return indices, None, error.retries, str(error)
+        if len(predictions) != len(indices):
+            return indices, None, retries, f"{len(predictions)} predictions for {len(indices)} texts"
+        return indices, predictions, retries, ""
 
-    pending: dict[int, ChunkResult] = {}
-    next_index = 0
     with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool, \
             tqdm(total=len(texts), unit="text", desc="classifying", disable=not show_progress) as bar:
-        futures = [pool.submit(run, i) for i in range(len(chunks))]
-        for future in as_completed(futures):
-            result = future.result()
-            pending[result.index] = result
-            bar.update(len(chunks[result.index]))
-            while next_index in pending:
-                yield pending.pop(next_index)
-                next_index += 1
+        for start in range(0, len(texts), window):
+            rows = sorted(range(start, min(start + window, len(texts))), key=lambda i: len(texts[i]))
+            requests = [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+            predictions: list[dict | None] = [None] * len(rows)
+            errors = [""] * len(rows)
+            retries = 0
+            for future in as_completed([pool.submit(run, request) for request in requests]):
+                indices, answer, attempts, error = future.result()
+                retries += attempts
+                for offset, row in enumerate(indices):
+                    predictions[row - start] = answer[offset] if answer is not None else None
+                    errors[row - start] = error
+                bar.update(len(indices))
+            yield ChunkResult(start // window, predictions, retries, errors)
 
 
 def read_inputs(config: Config, input_file: Path | None, schema: LabelSchema | None) -> list[Record]:
@@ -188,14 +197,14 @@ def predict_records(records: list[Record], target, output: Path | None, batch_si
     try:
         if kind == "tsv":
             handle.write("line\tid\tlabel\tscore\ttext\n")
+        row = 0
         for chunk in classify([r.text for r in records], target, batch_size, concurrency):
             summary.retries += chunk.retries
-            start = chunk.index * batch_size
-            for offset, record in enumerate(records[start : start + batch_size]):
-                prediction = chunk.predictions[offset] if chunk.predictions is not None else None
-                summary.predictions[start + offset] = prediction
+            for prediction, error in zip(chunk.predictions, chunk.errors, strict=True):
+                summary.predictions[row] = prediction
                 summary.failed += prediction is None
-                write_prediction(handle, kind, record, prediction, chunk.error, names)
+                write_prediction(handle, kind, records[row], prediction, error, names)
+                row += 1
             handle.flush()
     finally:
         if output:
