@@ -28,8 +28,12 @@ def baseline(project: Path, train: Path, test: Path) -> dict:
 
 
 def scratch_small(project: Path, train: Path, test: Path, max_rows: int, epochs: float) -> dict:
+    import shutil
+
     from nsmc_sentiment.train import run_training
 
+    for folder in ("scratch-small", "scratch-small-ckpt"):  # a fresh run, never a resumed one
+        shutil.rmtree(BUILD / folder, ignore_errors=True)
     config = nsmc_config(project, train, test, model="scratch:small", loop="torch", max_rows=max_rows,
                          epochs=epochs, batch_size=64, eval_batch_size=256, logging_steps=200, use_cpu=False,
                          output_dir=str(BUILD / "scratch-small"), checkpoint_dir=str(BUILD / "scratch-small-ckpt"))

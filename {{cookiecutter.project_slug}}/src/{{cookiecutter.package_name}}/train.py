@@ -162,10 +162,25 @@ def run_training(config: Config, channels: dict[str, str | None] | None = None) 
         output_dir = config.path(config.train.output_dir)
         save_artifact(output_dir, model, tokenizer, schema, metrics, config.to_dict(), history)
         emit(f"model artifact written to {output_dir}")
+        clear_checkpoints(config.path(config.train.checkpoint_dir))
         if channels.get("output_data"):
             write_reports(output_dir, Path(channels["output_data"]), metrics, history, schema)
         tracker.log_artifact(str(output_dir / "metrics.json"))
     return metrics
+
+
+def clear_checkpoints(folder: Path) -> None:
+    """A finished run's checkpoints go once its artifact is safe, so the next `train` starts fresh
+    instead of resuming a run that already ended. Only files this project writes are removed."""
+    import shutil
+
+    from .loop import CHECKPOINT_NAME
+
+    for path in [folder / CHECKPOINT_NAME, folder / "scratch-tokenizer", *folder.glob("checkpoint-*")]:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists():
+            path.unlink()
 
 
 def write_reports(model_dir: Path, out_dir: Path, metrics: dict, history: list[dict], schema: LabelSchema) -> None:
