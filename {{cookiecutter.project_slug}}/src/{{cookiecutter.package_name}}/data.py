@@ -7,7 +7,6 @@ each dropped row is counted by reason and listed in the report.
 from __future__ import annotations
 
 import csv
-import hashlib
 import json
 import random
 from collections import Counter, defaultdict
@@ -371,10 +370,3 @@ def load_splits(config: Config, schema: LabelSchema, train_path: Path, test_path
     test = reports["test"].records if test_path is not None else []
     return Splits(train, validation, test, reports)
 
-
-def file_digest(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
