@@ -57,13 +57,18 @@ def nsmc_reviews() -> dict[str, list[tuple[str, str, int]]]:
     return {"train": read_nsmc(SAMPLE_DIR / "nsmc_train.tsv"), "test": read_nsmc(SAMPLE_DIR / "nsmc_test.tsv")}
 
 
+def copy_project(folder: Path) -> Path:
+    """This project's config, labels and data, copied into ``folder``; returns its config.yaml."""
+    for name in ("config.yaml", "labels.json"):
+        shutil.copy(PROJECT_ROOT / name, folder / name)
+    shutil.copytree(PROJECT_ROOT / "data", folder / "data")
+    return folder / "config.yaml"
+
+
 @pytest.fixture()
 def project(tmp_path) -> Config:
     """A copy of this project's config, labels and data in a temp folder, quiet and fast to train."""
-    for name in ("config.yaml", "labels.json"):
-        shutil.copy(PROJECT_ROOT / name, tmp_path / name)
-    shutil.copytree(PROJECT_ROOT / "data", tmp_path / "data")
-    return load_config(tmp_path / "config.yaml", {
+    return load_config(copy_project(tmp_path), {
         "model": "scratch:tiny", "tracking": False, "epochs": 2, "logging_steps": 10, "use_cpu": True,
     })
 
@@ -79,10 +84,7 @@ def trained_model(tmp_path_factory) -> Path:
     from {{ cookiecutter.package_name }}.train import run_training
 
     folder = tmp_path_factory.mktemp("trained")
-    for name in ("config.yaml", "labels.json"):
-        shutil.copy(PROJECT_ROOT / name, folder / name)
-    shutil.copytree(PROJECT_ROOT / "data", folder / "data")
-    config = load_config(folder / "config.yaml", {"model": "scratch:tiny", "tracking": False, "epochs": 3,
+    config = load_config(copy_project(folder), {"model": "scratch:tiny", "tracking": False, "epochs": 3,
                                                   "loop": "torch", "use_cpu": True, "logging_steps": 10})
     run_training(config)
     return folder / "artifacts" / "model"

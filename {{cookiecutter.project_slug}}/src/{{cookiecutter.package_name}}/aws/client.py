@@ -28,7 +28,6 @@ from ..normalize import Normalizer
 class ChunkResult:
     """One window of consecutive input rows: a prediction (or None and an error) per row."""
 
-    index: int
     predictions: list[dict | None]
     retries: int = 0
     errors: list[str] = field(default_factory=list)
@@ -128,7 +127,7 @@ def classify(texts: list[str], target: Callable[[list[str]], tuple[list[dict], i
                     predictions[row - start] = answer[offset] if answer is not None else None
                     errors[row - start] = error
                 bar.update(len(indices))
-            yield ChunkResult(start // window, predictions, retries, errors)
+            yield ChunkResult(predictions, retries, errors)
 
 
 def read_inputs(config: Config, input_file: Path | None, schema: LabelSchema | None) -> list[Record]:

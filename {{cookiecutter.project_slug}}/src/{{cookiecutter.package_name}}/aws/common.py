@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import time
+from collections.abc import Callable
 
 ROLE_ENV = "SAGEMAKER_ROLE_ARN"
 
@@ -54,3 +56,50 @@ def print_requests(requests: list[tuple[str, dict]]) -> None:
     """--dry-run output: the exact API calls, as JSON, one object per call."""
     for operation, params in requests:
         print(json.dumps({"operation": operation, "params": params}, ensure_ascii=False, indent=2, default=str))
+
+
+def aws_clients(session, clients: dict | None = None) -> dict:
+    """The injected clients (tests), else S3 and SageMaker clients of ``session`` once credentials exist."""
+    if clients is not None:
+        return clients
+    require_credentials(session)
+    return {"s3": session.client("s3"), "sagemaker": session.client("sagemaker")}
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    bucket_name, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket_name, key
+
+
+NOT_FOUND_MARKERS = ("Could not find", "does not exist", "not found")
+
+
+def unless_missing(call: Callable, **params):
+    """``call(**params)``, or None when SageMaker answers that the resource does not exist."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return call(**params)
+    except ClientError as error:
+        message = error.response.get("Error", {}).get("Message", "")
+        if any(marker in message for marker in NOT_FOUND_MARKERS):
+            return None
+        raise
+
+
+def wait_for(fetch: Callable[[], dict], state_of: Callable[[dict], tuple], what: str, finished: set[str],
+             poll_seconds: float, timeout_seconds: float) -> dict:
+    """Poll ``fetch`` until the first part of its state is in ``finished``, printing each change."""
+    seen = None
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        result = fetch()
+        state = state_of(result)
+        if state != seen:
+            print(f"{time.strftime('%H:%M:%S')} {what}: {' / '.join(str(part) for part in state)}", flush=True)
+            seen = state
+        if state[0] in finished:
+            return result
+        if time.monotonic() > deadline:
+            raise AwsSetupError(f"gave up waiting for {what} after {timeout_seconds:.0f}s")
+        time.sleep(poll_seconds)

@@ -14,13 +14,21 @@ from pathlib import Path
 
 from ..artifact import check_artifact
 from ..config import Config
-from .common import AwsSetupError, boto_session, print_requests, require_credentials, role_arn, s3_uri
+from .common import (
+    AwsSetupError,
+    aws_clients,
+    boto_session,
+    print_requests,
+    role_arn,
+    s3_uri,
+    split_s3,
+    unless_missing,
+    wait_for,
+)
 from .images import INFERENCE, image_uri
-from .launch import split_s3
 from .package import build_model_tar, repack_with_code
 
 RECORD_DIR = ".deployments"
-NOT_FOUND_MARKERS = ("Could not find", "does not exist", "not found")
 
 
 def _stamp() -> str:
@@ -73,31 +81,6 @@ def endpoint_config_request(config: Config, config_name: str, model_name: str, s
     return {"EndpointConfigName": config_name, "ProductionVariants": [variant]}
 
 
-def _clients(config: Config, clients: dict | None) -> tuple[dict, str]:
-    session = boto_session(config.aws.region)
-    if clients is None:
-        require_credentials(session)
-        clients = {"s3": session.client("s3"), "sagemaker": session.client("sagemaker")}
-    return clients, session.region_name
-
-
-def endpoint_exists(sagemaker, endpoint_name: str) -> bool:
-    from botocore.exceptions import ClientError
-
-    try:
-        sagemaker.describe_endpoint(EndpointName=endpoint_name)
-    except ClientError as error:
-        if _is_not_found(error):
-            return False
-        raise
-    return True
-
-
-def _is_not_found(error) -> bool:
-    message = error.response.get("Error", {}).get("Message", "")
-    return any(marker in message for marker in NOT_FOUND_MARKERS)
-
-
 def deploy_model(config: Config, model_dir: Path | None = None, training_job: str | None = None,
                  endpoint_name: str | None = None, serverless: bool = False, batch_input: str | None = None,
                  wait: bool = True, dry_run: bool = False, clients: dict | None = None,
@@ -133,7 +116,7 @@ def deploy_model(config: Config, model_dir: Path | None = None, training_job: st
                           {"EndpointName": endpoint_name, "EndpointConfigName": config_name})]
             print_requests(plan)
             return requests
-        clients, region = _clients(config, clients)
+        clients = aws_clients(session, clients)
         if model_dir is not None:
             members = build_model_tar(check_artifact(model_dir), tar_path)
         else:
@@ -161,7 +144,7 @@ def deploy_model(config: Config, model_dir: Path | None = None, training_job: st
     sagemaker.create_endpoint_config(**requests["endpoint_config"])
     record["endpoint_configs"].append(config_name)
     save_record(config, record)
-    if endpoint_exists(sagemaker, endpoint_name):
+    if unless_missing(sagemaker.describe_endpoint, EndpointName=endpoint_name) is not None:
         sagemaker.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
         print(f"updating endpoint {endpoint_name} to config {config_name}")
     else:
@@ -193,46 +176,28 @@ def transform_request(config: Config, model_name: str, input_uri: str) -> dict:
 
 def wait_for_endpoint(sagemaker, endpoint_name: str, poll_seconds: float = 20.0,
                       timeout_seconds: float = 3600) -> str:
-    seen = None
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        status = sagemaker.describe_endpoint(EndpointName=endpoint_name)
-        state = status["EndpointStatus"]
-        if state != seen:
-            print(f"{time.strftime('%H:%M:%S')} endpoint {endpoint_name}: {state}", flush=True)
-            seen = state
-        if state == "InService":
-            return state
-        if state == "Failed":
-            raise AwsSetupError(f"endpoint {endpoint_name} failed: {status.get('FailureReason', 'no reason given')}")
-        if time.monotonic() > deadline:
-            raise AwsSetupError(f"gave up waiting for endpoint {endpoint_name} after {timeout_seconds:.0f}s")
-        time.sleep(poll_seconds)
+    status = wait_for(lambda: sagemaker.describe_endpoint(EndpointName=endpoint_name),
+                      lambda status: (status["EndpointStatus"],), f"endpoint {endpoint_name}",
+                      {"InService", "Failed"}, poll_seconds, timeout_seconds)
+    if status["EndpointStatus"] == "Failed":
+        raise AwsSetupError(f"endpoint {endpoint_name} failed: {status.get('FailureReason', 'no reason given')}")
+    return status["EndpointStatus"]
 
 
 def live_names(sagemaker, endpoint_name: str) -> tuple[list[str], list[str]]:
     """(endpoint configs, models) the live endpoint points at; empty when it does not exist."""
-    from botocore.exceptions import ClientError
-
-    try:
-        config_name = sagemaker.describe_endpoint(EndpointName=endpoint_name)["EndpointConfigName"]
-    except ClientError as error:
-        if _is_not_found(error):
-            return [], []
-        raise
-    try:
-        variants = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["ProductionVariants"]
-    except ClientError as error:
-        if _is_not_found(error):
-            return [config_name], []
-        raise
-    return [config_name], [v["ModelName"] for v in variants]
+    endpoint = unless_missing(sagemaker.describe_endpoint, EndpointName=endpoint_name)
+    if endpoint is None:
+        return [], []
+    config_name = endpoint["EndpointConfigName"]
+    endpoint_config = unless_missing(sagemaker.describe_endpoint_config, EndpointConfigName=config_name)
+    if endpoint_config is None:
+        return [config_name], []
+    return [config_name], [v["ModelName"] for v in endpoint_config["ProductionVariants"]]
 
 
 def destroy_endpoint(config: Config, endpoint_name: str, dry_run: bool = False, clients: dict | None = None) -> list:
     """Delete the endpoint, then every recorded (and live) endpoint config and model. Safe to run twice."""
-    from botocore.exceptions import ClientError
-
     record = load_record(config, endpoint_name)
     if dry_run:
         plan = [("DeleteEndpoint", {"EndpointName": endpoint_name})]
@@ -243,8 +208,7 @@ def destroy_endpoint(config: Config, endpoint_name: str, dry_run: bool = False, 
             print(f"(no local record in {record_path(config, endpoint_name)}; configs and models the live endpoint "
                   "points at are looked up when run for real)")
         return plan
-    clients, _ = _clients(config, clients)
-    sagemaker = clients["sagemaker"]
+    sagemaker = aws_clients(boto_session(config.aws.region), clients)["sagemaker"]
     live_configs, live_models = live_names(sagemaker, endpoint_name)
     configs = list(dict.fromkeys(record["endpoint_configs"] + live_configs))
     models = list(dict.fromkeys(record["models"] + live_models))
@@ -253,11 +217,7 @@ def destroy_endpoint(config: Config, endpoint_name: str, dry_run: bool = False, 
                                   ("delete_endpoint_config", "EndpointConfigName", configs),
                                   ("delete_model", "ModelName", models)):
         for name in names:
-            try:
-                getattr(sagemaker, operation)(**{key: name})
-            except ClientError as error:
-                if not _is_not_found(error):
-                    raise
+            if unless_missing(getattr(sagemaker, operation), **{key: name}) is None:
                 continue
             deleted.append((operation, name))
             print(f"{operation.replace('_', ' ')}: {name}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..config import Config
 from ..metrics import metric_regex
-from .common import AwsSetupError, boto_session, print_requests, require_credentials, role_arn, s3_uri
+from .common import AwsSetupError, aws_clients, boto_session, print_requests, role_arn, s3_uri, split_s3, wait_for
 from .images import TRAINING, image_uri
 
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -77,11 +77,6 @@ def source_tarball(source_dir: Path) -> bytes:
             if path.is_file():
                 tar.add(path, arcname=path.relative_to(source_dir).as_posix())
     return buffer.getvalue()
-
-
-def split_s3(uri: str) -> tuple[str, str]:
-    bucket_name, _, key = uri.removeprefix("s3://").partition("/")
-    return bucket_name, key
 
 
 def training_job_request(config: Config, job_name: str, region: str, source_uri: str) -> dict:
@@ -168,9 +163,7 @@ def launch_training(config: Config, upload: bool = False, wait: bool = False, jo
     if dry_run:
         print_requests(planned)
         return request
-    if clients is None:
-        require_credentials(session)
-        clients = {"s3": session.client("s3"), "sagemaker": session.client("sagemaker")}
+    clients = aws_clients(session, clients)
     for path, uri in uploads:
         bucket_name, key = split_s3(uri)
         clients["s3"].upload_file(str(path), bucket_name, key)
@@ -186,23 +179,14 @@ def launch_training(config: Config, upload: bool = False, wait: bool = False, jo
 
 def wait_for_training_job(client, job_name: str, poll_seconds: float = 30.0, timeout_seconds: float = 7 * 86400) -> str:
     """Print each status change until the job ends; returns the final status."""
-    seen = None
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        job = client.describe_training_job(TrainingJobName=job_name)
-        status = (job["TrainingJobStatus"], job.get("SecondaryStatus"))
-        if status != seen:
-            print(f"{time.strftime('%H:%M:%S')} {job_name}: {status[0]} / {status[1]}", flush=True)
-            seen = status
-        if status[0] in ("Completed", "Failed", "Stopped"):
-            for metric in job.get("FinalMetricDataList", []):
-                print(f"  {metric['MetricName']}={metric['Value']}")
-            if status[0] == "Failed":
-                raise AwsSetupError(f"training job {job_name} failed: {job.get('FailureReason', 'no reason given')}")
-            return status[0]
-        if time.monotonic() > deadline:
-            raise AwsSetupError(f"gave up waiting for {job_name} after {timeout_seconds:.0f}s")
-        time.sleep(poll_seconds)
+    job = wait_for(lambda: client.describe_training_job(TrainingJobName=job_name),
+                   lambda job: (job["TrainingJobStatus"], job.get("SecondaryStatus")), job_name,
+                   {"Completed", "Failed", "Stopped"}, poll_seconds, timeout_seconds)
+    for metric in job.get("FinalMetricDataList", []):
+        print(f"  {metric['MetricName']}={metric['Value']}")
+    if job["TrainingJobStatus"] == "Failed":
+        raise AwsSetupError(f"training job {job_name} failed: {job.get('FailureReason', 'no reason given')}")
+    return job["TrainingJobStatus"]
 
 
 def docker_available() -> bool:
