@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint format clean
 
 $(STAMP): requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check hooks tests scripts benchmarks
+	$(BIN)/ruff format --check hooks tests scripts benchmarks
+
+format: $(STAMP)  # the template's code and, through a bake, the project template
+	$(BIN)/python scripts/format_template.py
 
 clean:
 	rm -rf build .pytest_cache

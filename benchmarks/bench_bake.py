@@ -8,21 +8,29 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import NSMC_DIR, TEMPLATE, Timer
+from common import NSMC_DIR, Timer, bake
 
 
 def run() -> dict:
-    from cookiecutter.main import cookiecutter
-
     with tempfile.TemporaryDirectory() as out:
-        with Timer() as bake:
-            project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=out))
+        with Timer() as baking:
+            project = bake(Path(out))
         env = {**os.environ, "HF_HUB_OFFLINE": "1"}
         if NSMC_DIR.is_dir():
             env["NSMC_DIR"] = str(NSMC_DIR)
         with Timer() as tests:
-            result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project,
-                                    env=env, capture_output=True, text=True)
+            result = subprocess.run(
+                [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+                cwd=project,
+                env=env,
+                capture_output=True,
+                text=True,
+            )
     summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-500:]
-    return {"bake_seconds": bake.seconds, "tests_seconds": tests.seconds, "total_seconds": bake.seconds + tests.seconds,
-            "passed": result.returncode == 0, "summary": summary}
+    return {
+        "bake_seconds": baking.seconds,
+        "tests_seconds": tests.seconds,
+        "total_seconds": baking.seconds + tests.seconds,
+        "passed": result.returncode == 0,
+        "summary": summary,
+    }

@@ -5,17 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common import Timer
+from common import Timer, pkg
 
 PIPELINE_TEXTS = 300
 
 
 def save_model(folder: Path, texts: list[str], source: str = "scratch:small", max_length: int = 128) -> Path:
-    from nsmc_sentiment.labels import LabelSchema
-    from nsmc_sentiment.modeling import build_scratch
-
-    schema = LabelSchema(("negative", "positive"))
-    tokenizer, model = build_scratch(source, texts, schema, max_length)
+    schema = pkg("data.labels").LabelSchema(("negative", "positive"))
+    tokenizer, model = pkg("model.sources").build_scratch(source, texts, schema, max_length)
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
@@ -25,11 +22,11 @@ def save_model(folder: Path, texts: list[str], source: str = "scratch:small", ma
 
 def run(model_dir: Path, texts: list[str]) -> dict:
     import torch
-    from nsmc_sentiment.aws.client import LocalTarget, RuntimeTarget, predict_records
-    from nsmc_sentiment.data import Record
-    from nsmc_sentiment.serving import handler
-    from nsmc_sentiment.serving.server import BackgroundServer, create_app
     from transformers import pipeline
+
+    client, Record, handler = pkg("serving.client"), pkg("data.report").Record, pkg("serving.handler")
+    LocalTarget, RuntimeTarget, predict_records = client.LocalTarget, client.RuntimeTarget, client.predict_records
+    BackgroundServer, create_app = pkg("serving.server").BackgroundServer, pkg("serving.server").create_app
 
     loaded = handler.model_fn(str(model_dir))
     handler.predict_fn(texts[:64], loaded)  # warm up

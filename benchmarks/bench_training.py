@@ -7,7 +7,7 @@ import random
 
 import torch
 
-from common import Timer
+from common import Timer, pkg
 
 BATCH = 32
 STEPS = 20
@@ -32,9 +32,9 @@ class FixedWidthCollator:
 
 
 def run(records, model_source: str = "scratch:small", max_length: int = 128) -> dict:
-    from nsmc_sentiment.features import DynamicPaddingCollator, LengthGroupedSampler, build_dataset
-    from nsmc_sentiment.labels import LabelSchema
-    from nsmc_sentiment.modeling import build_scratch
+    features, LabelSchema = pkg("model.features"), pkg("data.labels").LabelSchema
+    DynamicPaddingCollator, LengthGroupedSampler = features.DynamicPaddingCollator, features.LengthGroupedSampler
+    build_dataset, build_scratch = features.build_dataset, pkg("model.sources").build_scratch
 
     torch.manual_seed(0)
     schema = LabelSchema(("negative", "positive"))
@@ -51,7 +51,9 @@ def run(records, model_source: str = "scratch:small", max_length: int = 128) -> 
     variants = {
         "dynamic padding + length-grouped batches (project)": (DynamicPaddingCollator(tokenizer.pad_token_id), grouped),
         f"pad to the longest text of the split ({longest} tokens, workshop)": (
-            FixedWidthCollator(tokenizer.pad_token_id, longest), shuffled),
+            FixedWidthCollator(tokenizer.pad_token_id, longest),
+            shuffled,
+        ),
         f"pad to max_length ({max_length} tokens)": (FixedWidthCollator(tokenizer.pad_token_id, max_length), shuffled),
     }
     results = {}
@@ -70,6 +72,9 @@ def run(records, model_source: str = "scratch:small", max_length: int = 128) -> 
             if step >= WARMUP:
                 tokens += int(batch["input_ids"].numel())
         timer.__exit__()
-        results[name] = {"samples_per_s": BATCH * STEPS / timer.seconds, "seconds": timer.seconds,
-                         "padded_tokens_per_sample": tokens / (BATCH * STEPS)}
+        results[name] = {
+            "samples_per_s": BATCH * STEPS / timer.seconds,
+            "seconds": timer.seconds,
+            "padded_tokens_per_sample": tokens / (BATCH * STEPS),
+        }
     return {"model": model_source, "batch": BATCH, "steps": STEPS, "longest": longest, "variants": results}

@@ -9,9 +9,13 @@ import time
 from pathlib import Path
 
 TEMPLATE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(TEMPLATE / "scripts"))
+from bakery import BUILD as BUILD_ROOT  # noqa: E402
+from bakery import bake, project_module  # noqa: E402
+
 NSMC_DIR = TEMPLATE.parent / "shared" / "data" / "nsmc"
-BUILD = TEMPLATE / "build" / "bench"
-PACKAGE = "nsmc_sentiment"
+BUILD = BUILD_ROOT / "bench"
+_baked: list[Path] = []
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -19,13 +23,15 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def baked_project() -> Path:
-    """The default project, baked fresh into build/bench and importable."""
-    from cookiecutter.main import cookiecutter
-
-    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(BUILD), overwrite_if_exists=True))
-    if str(project / "src") not in sys.path:
-        sys.path.insert(0, str(project / "src"))
+    """The default project, baked fresh into build/bench; its modules come from pkg()."""
+    project = bake(BUILD, overwrite=True)
+    _baked[:] = [project]
     return project
+
+
+def pkg(name: str):
+    """A module of the baked default package: pkg("data.labels")."""
+    return project_module(_baked[0], name)
 
 
 def nsmc_files(project: Path) -> tuple[Path, Path, str]:
@@ -49,8 +55,15 @@ def machine() -> dict[str, str]:
     except OSError:
         pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    return {"cpu": cpu, "cores": str(os.cpu_count()), "gpu": gpu, "python": platform.python_version(),
-            "torch": torch.__version__, "transformers": transformers.__version__, "tokenizers": tokenizers.__version__}
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "gpu": gpu,
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "tokenizers": tokenizers.__version__,
+    }
 
 
 class Timer:

@@ -12,18 +12,19 @@ import sys
 import time
 from pathlib import Path
 
-from common import Timer, baked_project, machine, nsmc_files
+from common import Timer, baked_project, machine, nsmc_files, pkg
 
 HERE = Path(__file__).resolve().parent
 
 
 def load(path: Path):
-    from nsmc_sentiment.data import ReadOptions, load_records
-    from nsmc_sentiment.labels import LabelSchema
-    from nsmc_sentiment.normalize import Normalizer
-
-    report = load_records(path, ReadOptions("tsv", "document", "label", "id"), LabelSchema(("negative", "positive")),
-                          Normalizer())
+    validation = pkg("data.validation")
+    report = validation.load_records(
+        path,
+        validation.ReadOptions("tsv", "document", "label", "id"),
+        pkg("data.labels").LabelSchema(("negative", "positive")),
+        pkg("data.normalize").Normalizer(),
+    )
     return report.records
 
 
@@ -43,8 +44,7 @@ def main() -> int:
     started = time.time()
     project = baked_project()
     train_path, test_path, data_source = nsmc_files(project)
-    from nsmc_sentiment.data import subset
-
+    subset = pkg("data.splits").subset
     train_records, test_records = load(train_path), load(test_path)
     results: dict = {"machine": machine(), "data": data_source}
 
@@ -54,16 +54,18 @@ def main() -> int:
     texts = [r.text for r in test_records[: 1000 if args.quick else 5000]]
     results["inference"] = {}
     for source in ("scratch:tiny", "scratch:small"):
-        model_dir = bench_inference.save_model(project / "artifacts" / source.replace(":", "-"),
-                                               [r.text for r in train_records[:20000]], source)
+        model_dir = bench_inference.save_model(
+            project / "artifacts" / source.replace(":", "-"), [r.text for r in train_records[:20000]], source
+        )
         results["inference"][source] = bench_inference.run(model_dir, texts)
     if not (args.quick or args.skip_accuracy):
         print("== accuracy: baseline", flush=True)
         results["baseline"] = bench_accuracy.baseline(project, train_path, test_path)
         print("== accuracy: scratch:small", flush=True)
         with Timer() as small:
-            results["scratch_small"] = bench_accuracy.scratch_small(project, train_path, test_path, args.small_rows,
-                                                                    args.small_epochs)
+            results["scratch_small"] = bench_accuracy.scratch_small(
+                project, train_path, test_path, args.small_rows, args.small_epochs
+            )
         results["scratch_small"]["wall_seconds"] = small.seconds
     print("== template loop: bake + baked tests", flush=True)
     results["bake"] = bench_bake.run()
@@ -76,45 +78,75 @@ def main() -> int:
 
 def render(r: dict) -> str:
     m = r["machine"]
-    lines = ["# Benchmark results", "",
-             f"Written by `make bench` ({time.strftime('%Y-%m-%d')}). Machine: {m['cpu']}, {m['cores']} cores, "
-             f"GPU: {m['gpu']}. Python {m['python']}, torch {m['torch']}, transformers {m['transformers']}, "
-             f"tokenizers {m['tokenizers']}. Data: {r['data']}. Ratios compare runs made side by side in this run.",
-             "", "## Training throughput", ""]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Written by `make bench` ({time.strftime('%Y-%m-%d')}). Machine: {m['cpu']}, {m['cores']} cores, "
+        f"GPU: {m['gpu']}. Python {m['python']}, torch {m['torch']}, transformers {m['transformers']}, "
+        f"tokenizers {m['tokenizers']}. Data: {r['data']}. Ratios compare runs made side by side in this run.",
+        "",
+        "## Training throughput",
+        "",
+    ]
     t = r["training"]
     variants = list(t["variants"].items())
     base = variants[0][1]["samples_per_s"]
-    lines += [f"Model `{t['model']}`, batch {t['batch']}, {t['steps']} optimizer steps each, same seed and data "
-              "(forward + backward + AdamW step on CPU).", "",
-              "| batching | padded tokens / sample | samples/s | project speed-up |", "|---|---|---|---|"]
+    lines += [
+        f"Model `{t['model']}`, batch {t['batch']}, {t['steps']} optimizer steps each, same seed and data "
+        "(forward + backward + AdamW step on CPU).",
+        "",
+        "| batching | padded tokens / sample | samples/s | project speed-up |",
+        "|---|---|---|---|",
+    ]
     for name, v in variants:
-        lines.append(f"| {name} | {v['padded_tokens_per_sample']:.1f} | {v['samples_per_s']:.1f} | "
-                     f"{base / v['samples_per_s']:.1f}x |")
-    lines += ["", "## Inference throughput", "",
-              f"{r['inference']['scratch:small']['texts']} NSMC test reviews (pipeline: the first 300, one call each); "
-              "CPU, same process, one run.", "",
-              "| model | path | reviews/s | vs pipeline |", "|---|---|---|---|"]
+        lines.append(
+            f"| {name} | {v['padded_tokens_per_sample']:.1f} | {v['samples_per_s']:.1f} | "
+            f"{base / v['samples_per_s']:.1f}x |"
+        )
+    lines += [
+        "",
+        "## Inference throughput",
+        "",
+        f"{r['inference']['scratch:small']['texts']} NSMC test reviews (pipeline: the first 300, one call each); "
+        "CPU, same process, one run.",
+        "",
+        "| model | path | reviews/s | vs pipeline |",
+        "|---|---|---|---|",
+    ]
     for model, i in r["inference"].items():
-        rows = [("handler `predict_fn`, length-sorted micro-batches", i["batched_per_s"]),
-                ("transformers `pipeline`, one text per call", i["pipeline_per_s"]),
-                ("`predict` client, in-process target", i["client_in_process_per_s"]),
-                ("`predict` client → local server (HTTP, 4 in flight, 64 per request)", i["client_server_per_s"])]
+        rows = [
+            ("handler `predict_fn`, length-sorted micro-batches", i["batched_per_s"]),
+            ("transformers `pipeline`, one text per call", i["pipeline_per_s"]),
+            ("`predict` client, in-process target", i["client_in_process_per_s"]),
+            ("`predict` client → local server (HTTP, 4 in flight, 64 per request)", i["client_server_per_s"]),
+        ]
         for name, rate in rows:
             lines.append(f"| `{model}` | {name} | {rate:.0f} | {rate / i['pipeline_per_s']:.1f}x |")
     if "baseline" in r:
         b, s = r["baseline"], r["scratch_small"]
-        lines += ["", "## Accuracy on NSMC test", "",
-                  "| model | train examples | test accuracy | macro-F1 | time |", "|---|---|---|---|---|",
-                  f"| `baseline` (TF-IDF char 1-3-grams + logistic regression) | {b['train_examples']} | "
-                  f"{b['accuracy']:.4f} | {b['macro_f1']:.4f} | fit {b['fit_seconds']:.0f} s |",
-                  f"| `scratch:small` (offline tokenizer + 4-layer ELECTRA), {s['epochs']:g} epoch on CPU | "
-                  f"{s['train_examples']} | {s['accuracy']:.4f} | {s['macro_f1']:.4f} | "
-                  f"train {s['train_seconds']:.0f} s |"]
+        lines += [
+            "",
+            "## Accuracy on NSMC test",
+            "",
+            "| model | train examples | test accuracy | macro-F1 | time |",
+            "|---|---|---|---|---|",
+            f"| `baseline` (TF-IDF char 1-3-grams + logistic regression) | {b['train_examples']} | "
+            f"{b['accuracy']:.4f} | {b['macro_f1']:.4f} | fit {b['fit_seconds']:.0f} s |",
+            f"| `scratch:small` (offline tokenizer + 4-layer ELECTRA), {s['epochs']:g} epoch on CPU | "
+            f"{s['train_examples']} | {s['accuracy']:.4f} | {s['macro_f1']:.4f} | "
+            f"train {s['train_seconds']:.0f} s |",
+        ]
     k = r["bake"]
-    lines += ["", "## Template loop", "",
-              f"Bake the default project: {k['bake_seconds']:.1f} s; its test suite: {k['tests_seconds']:.1f} s "
-              f"({k['summary']}); total {k['total_seconds']:.1f} s.", "",
-              f"Whole benchmark run: {r['wall_seconds'] / 60:.1f} min.", ""]
+    lines += [
+        "",
+        "## Template loop",
+        "",
+        f"Bake the default project: {k['bake_seconds']:.1f} s; its test suite: {k['tests_seconds']:.1f} s "
+        f"({k['summary']}); total {k['total_seconds']:.1f} s.",
+        "",
+        f"Whole benchmark run: {r['wall_seconds'] / 60:.1f} min.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -1,14 +1,18 @@
 """Finish the baked project: label schema, a sample in the user's own format, cruft record.
 
-The sample under data/raw/ is real NSMC text written in the answered format, columns and label
-encoding, so every command and test works before the user drops in their own files. For a binary
-schema the labels are NSMC's own; for more classes they are synthetic (negative reviews go to the
-lower classes, positive ones to the upper classes, split by length quantiles) and say nothing about the data.
+The sample is real NSMC text written in the answered format, columns, encoding and label encoding, under
+data/sample/ (what the project's tests read) and, as a starting point the user replaces, under data/raw/.
+For a binary schema the labels are NSMC's own; for more classes they are synthetic (negative reviews go to
+the lower classes, positive ones to the upper classes, split by length quantiles) and say nothing about the
+data. labels.json is written by the baked package's own LabelSchema, so it has one writer.
 """
 
 import csv
+import importlib
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,6 +21,13 @@ ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 PROJECT = Path.cwd()
 SAMPLE_DIR = PROJECT / "data" / "sample"
 RAW_DIR = PROJECT / "data" / "raw"
+NSMC_SOURCES = {"train": "nsmc_train.tsv", "test": "nsmc_test.tsv"}  # shipped with the template, NSMC format
+
+# The baked package's own label schema (standard library only) writes labels.json: one writer.
+sys.dont_write_bytecode = True  # leave no __pycache__ in the new project
+sys.path.insert(0, str(PROJECT / "src"))
+LABELS_FILE = importlib.import_module(f"{ANSWERS['package_name']}.config").LABELS_FILE
+LabelSchema = importlib.import_module(f"{ANSWERS['package_name']}.data.labels").LabelSchema
 
 
 def label_names():
@@ -84,15 +95,18 @@ def write_rows(rows, path, names):
         writer.writerows(records)
 
 
-def write_label_schema(names):
-    schema = {
-        "label_names": names,
-        "id2label": {str(i): name for i, name in enumerate(names)},
-        "label2id": {name: i for i, name in enumerate(names)},
-        "label_column": ANSWERS["label_column"],
-        "label_encoding": ANSWERS["label_encoding"],
-    }
-    (PROJECT / "labels.json").write_text(json.dumps(schema, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+def write_samples(names):
+    """data/sample/<train_file>, <test_file> in the answered format; copies under data/raw/ to start from."""
+    sources = {split: read_nsmc(SAMPLE_DIR / name) for split, name in NSMC_SOURCES.items()}
+    for name in NSMC_SOURCES.values():
+        (SAMPLE_DIR / name).unlink()
+    for split, key in (("train", "train_file"), ("test", "test_file")):
+        sample = SAMPLE_DIR / ANSWERS[key].strip()
+        write_rows(sources[split], sample, names)
+        raw = RAW_DIR / sample.name
+        if not raw.exists():
+            raw.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(sample, raw)
 
 
 def template_checkout():
@@ -114,8 +128,9 @@ def template_commit(checkout):
     if checkout is None:
         return None
     try:
-        out = subprocess.run(["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True,
-                             check=True)
+        out = subprocess.run(
+            ["git", "-C", str(checkout), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        )
     except (OSError, subprocess.CalledProcessError):
         return None
     return out.stdout.strip() or None
@@ -123,7 +138,7 @@ def template_commit(checkout):
 
 def write_cruft_record():
     context = {key: value for key, value in ANSWERS.items() if not key.startswith("_") or key == "_template"}
-    template = ANSWERS.get("_template", "gh:org/kornlp-template")
+    template = ANSWERS.get("_template", "")
     checkout = template_checkout()
     if checkout is not None and ":" not in template:  # a local checkout: record where it is
         template = str(checkout)
@@ -137,14 +152,23 @@ def write_cruft_record():
     (PROJECT / ".cruft.json").write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
+def format_code():
+    """The template's code is formatted for the default package name: format it for this one (needs ruff)."""
+    if importlib.util.find_spec("ruff") is not None:
+        subprocess.run(
+            [sys.executable, "-m", "ruff", "format", "--quiet", "--no-cache", "src", "tests"],
+            cwd=PROJECT,
+            capture_output=True,
+            check=False,
+        )
+
+
 def main():
     names = label_names()
-    write_label_schema(names)
-    for sample, target in (("nsmc_train.tsv", ANSWERS["train_file"]), ("nsmc_test.tsv", ANSWERS["test_file"])):
-        destination = RAW_DIR / target.strip()
-        if not destination.exists():
-            write_rows(read_nsmc(SAMPLE_DIR / sample), destination, names)
+    LabelSchema(tuple(names), ANSWERS["label_encoding"]).save(PROJECT / LABELS_FILE)
+    write_samples(names)
     write_cruft_record()
+    format_code()
     return 0
 
 

@@ -13,10 +13,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from cookiecutter.main import cookiecutter
+from bakery import BUILD, bake, package_of
 
-TEMPLATE = Path(__file__).resolve().parent.parent
-BUILD = TEMPLATE / "build"
 REVIEWS = ["이 영화 진짜 재밌어요 강추합니다", "시간이 아까운 최악의 영화", "배우들 연기는 좋았는데 스토리가 별로"]
 
 
@@ -49,11 +47,16 @@ def wait_for(url: str, seconds: float = 60) -> None:
 
 def main() -> int:
     step("bake the default project (NSMC, negative/positive)")
-    project = Path(cookiecutter(str(TEMPLATE), no_input=True, output_dir=str(BUILD), overwrite_if_exists=True))
+    project = bake(BUILD, overwrite=True)
     print(f"baked {project}")
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "PYTHONUTF8": "1",
-           "PYTHONPATH": str(project / "src")}
-    package = "nsmc_sentiment"
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "PYTHONUTF8": "1",
+        "PYTHONPATH": str(project / "src"),
+    }
+    package = package_of(project)
     cli = [sys.executable, "-m", package]
 
     step("prepare: validate every row of data/raw")
@@ -70,10 +73,27 @@ def main() -> int:
     server = subprocess.Popen([*cli, "serve", "--port", str(port)], cwd=project, env=env)
     try:
         wait_for(f"http://127.0.0.1:{port}/ping")
-        run([*cli, "predict", "--url", f"http://127.0.0.1:{port}"], project, env, input="\n".join(REVIEWS),
-            text=True, encoding="utf-8")
-        run([*cli, "predict", "data/raw/ratings_test.txt", "--url", f"http://127.0.0.1:{port}",
-             "-o", "artifacts/predictions.jsonl"], project, env)
+        run(
+            [*cli, "predict", "--url", f"http://127.0.0.1:{port}"],
+            project,
+            env,
+            input="\n".join(REVIEWS),
+            text=True,
+            encoding="utf-8",
+        )
+        run(
+            [
+                *cli,
+                "predict",
+                "data/raw/ratings_test.txt",
+                "--url",
+                f"http://127.0.0.1:{port}",
+                "-o",
+                "artifacts/predictions.jsonl",
+            ],
+            project,
+            env,
+        )
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -81,8 +101,10 @@ def main() -> int:
     step("done")
     print(f"project:      {project}")
     print(f"model:        {project / 'artifacts/model'}")
-    print(f"evaluation:   {project / 'artifacts/model/evaluation'} (report.txt, confusion_matrix.png, "
-          "learning_curves.png, errors.tsv)")
+    print(
+        f"evaluation:   {project / 'artifacts/model/evaluation'} (report.txt, confusion_matrix.png, "
+        "learning_curves.png, errors.tsv)"
+    )
     print(f"baseline:     {project / 'artifacts/baseline'}")
     print(f"predictions:  {project / 'artifacts/predictions.jsonl'}")
     return 0

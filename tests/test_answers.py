@@ -30,12 +30,18 @@ INVALID = [
 
 def bake(tmp_path: Path, answers: dict[str, str]) -> subprocess.CompletedProcess:
     args = [f"{key}={value}" for key, value in answers.items()]
-    return subprocess.run([sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path), str(TEMPLATE),
-                           *args], capture_output=True, text=True, encoding="utf-8", timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "--no-input", "-o", str(tmp_path), str(TEMPLATE), *args],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
 
 
-@pytest.mark.parametrize(("answers", "message"), INVALID, ids=[next(iter(a)) + "=" + next(iter(a.values()))
-                                                               for a, _ in INVALID])
+@pytest.mark.parametrize(
+    ("answers", "message"), INVALID, ids=[next(iter(a)) + "=" + next(iter(a.values())) for a, _ in INVALID]
+)
 def test_invalid_answer_fails_with_its_message(tmp_path, answers, message):
     result = bake(tmp_path, answers)
     assert result.returncode != 0
@@ -56,14 +62,27 @@ def test_answers_are_data_not_code(tmp_path):
 
 
 def test_the_acceptance_bake_command(tmp_path):
-    result = bake(tmp_path, {"label_names": "부정,중립,긍정", "data_format": "csv", "text_column": "review_text",
-                             "label_column": "sentiment", "label_encoding": "name"})
+    result = bake(
+        tmp_path,
+        {
+            "label_names": "부정,중립,긍정",
+            "data_format": "csv",
+            "text_column": "review_text",
+            "label_column": "sentiment",
+            "label_encoding": "name",
+        },
+    )
     assert result.returncode == 0, result.stderr
     header = (tmp_path / "nsmc-sentiment" / "data" / "raw" / "ratings_train.txt").read_text(encoding="utf-8")
     assert header.startswith("id,review_text,sentiment\n")
 
 
 def test_template_repository_code_is_lint_clean():
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "hooks", "tests", "scripts", "benchmarks"],
-                            cwd=TEMPLATE, capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    for command in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "hooks", "tests", "scripts", "benchmarks"],
+            cwd=TEMPLATE,
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

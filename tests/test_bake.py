@@ -11,33 +11,126 @@ from pathlib import Path
 import pytest
 
 TEMPLATE = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(TEMPLATE / "scripts"))
+from bakery import answers_of, bake  # noqa: E402
+
 NSMC_DIR = TEMPLATE.parent / "shared" / "data" / "nsmc"
 LEFTOVER_MARKERS = ("{{", "}}", "{%", "%}")
 
-KOREAN_CSV = {"project_name": "Review Sentiment", "label_names": "부정,중립,긍정", "data_format": "csv",
-              "text_column": "review_text", "label_column": "sentiment", "label_encoding": "name",
-              "train_file": "train.csv", "test_file": "test.csv"}
-STARS_JSONL = {"project_name": "Star Ratings", "dataset_name": "stars", "data_format": "jsonl", "text_column": "text",
-               "label_column": "stars", "id_column": "", "label_names": "1,2,3,4,5", "label_encoding": "name",
-               "train_file": "train.jsonl", "test_file": "test.jsonl", "max_length": "64"}
+KOREAN_CSV = {
+    "project_name": "Review Sentiment",
+    "label_names": "부정,중립,긍정",
+    "data_format": "csv",
+    "text_column": "review_text",
+    "label_column": "sentiment",
+    "label_encoding": "name",
+    "train_file": "train.csv",
+    "test_file": "test.csv",
+}
+STARS_JSONL = {
+    "project_name": "Star Ratings",
+    "dataset_name": "stars",
+    "data_format": "jsonl",
+    "text_column": "text",
+    "label_column": "stars",
+    "id_column": "",
+    "label_names": "1,2,3,4,5",
+    "label_encoding": "name",
+    "train_file": "train.jsonl",
+    "test_file": "test.jsonl",
+    "max_length": "64",
+}
 BAKES = {"nsmc-default": {}, "korean-3-class-csv": KOREAN_CSV, "stars-jsonl": STARS_JSONL}
 
-PACKAGE_FILES = ["__init__.py", "__main__.py", "artifact.py", "baseline.py", "cli.py", "config.py", "data.py",
-                 "download.py", "evaluate.py", "features.py", "labels.py", "loop.py", "metrics.py", "modeling.py",
-                 "normalize.py", "plots.py", "predict_local.py", "tracking.py", "train.py", "trainer_path.py",
-                 "aws/__init__.py", "aws/client.py", "aws/common.py", "aws/deploy.py", "aws/images.py", "aws/launch.py",
-                 "aws/package.py", "serving/__init__.py", "serving/handler.py", "serving/requirements.txt",
-                 "serving/server.py"]
-TEST_FILES = ["conftest.py", "test_aws.py", "test_config_metrics.py", "test_data.py", "test_download.py",
-              "test_evaluate_cli.py",
-              "test_features.py", "test_modeling.py", "test_serving.py", "test_train.py"]
+PACKAGE_FILES = [
+    "__init__.py",
+    "__main__.py",
+    "cli.py",
+    "config.py",
+    "display.py",
+    "errors.py",
+    "logs.py",
+    "data/__init__.py",
+    "data/dataset.py",
+    "data/download.py",
+    "data/encodings.py",
+    "data/labels.py",
+    "data/normalize.py",
+    "data/readers.py",
+    "data/report.py",
+    "data/splits.py",
+    "data/validation.py",
+    "model/__init__.py",
+    "model/artifact.py",
+    "model/features.py",
+    "model/inference.py",
+    "model/sources.py",
+    "evaluation/__init__.py",
+    "evaluation/baseline.py",
+    "evaluation/evaluate.py",
+    "evaluation/metrics.py",
+    "evaluation/plots.py",
+    "evaluation/reports.py",
+    "training/__init__.py",
+    "training/checkpoints.py",
+    "training/context.py",
+    "training/entry.py",
+    "training/hf_trainer.py",
+    "training/run.py",
+    "training/runtime.py",
+    "training/torch_loop.py",
+    "training/tracking.py",
+    "serving/__init__.py",
+    "serving/client.py",
+    "serving/handler.py",
+    "serving/requirements.txt",
+    "serving/server.py",
+    "aws/__init__.py",
+    "aws/deploy.py",
+    "aws/images.py",
+    "aws/launch.py",
+    "aws/package.py",
+    "aws/session.py",
+]
+TEST_FILES = [
+    "conftest.py",
+    "test_cli.py",
+    "test_config.py",
+    "test_layout.py",
+    "data/test_data_rules.py",
+    "data/test_data_splits.py",
+    "data/test_download.py",
+    "model/test_features.py",
+    "model/test_model_sources.py",
+    "training/test_training_entry.py",
+    "training/test_training_loops.py",
+    "training/test_training_resume.py",
+    "evaluation/test_evaluate.py",
+    "evaluation/test_metrics.py",
+    "serving/test_client.py",
+    "serving/test_handler.py",
+    "serving/test_server.py",
+    "aws/test_sagemaker.py",
+]
 
 
 def expected_files(package: str, train_file: str, test_file: str) -> set[str]:
-    return {".cruft.json", ".gitignore", "Makefile", "README.md", "config.yaml", "labels.json", "pyproject.toml",
-            "data/README.md", "data/sample/nsmc_test.tsv", "data/sample/nsmc_train.tsv",
-            f"data/raw/{train_file}", f"data/raw/{test_file}",
-            *(f"src/{package}/{name}" for name in PACKAGE_FILES), *(f"tests/{name}" for name in TEST_FILES)}
+    return {
+        ".cruft.json",
+        ".gitignore",
+        "Makefile",
+        "README.md",
+        "config.yaml",
+        "labels.json",
+        "pyproject.toml",
+        "data/README.md",
+        f"data/sample/{train_file}",
+        f"data/sample/{test_file}",
+        f"data/raw/{train_file}",
+        f"data/raw/{test_file}",
+        *(f"src/{package}/{name}" for name in PACKAGE_FILES),
+        *(f"tests/{name}" for name in TEST_FILES),
+    }
 
 
 def baked_files(project: Path) -> set[str]:
@@ -45,12 +138,9 @@ def baked_files(project: Path) -> set[str]:
 
 
 @pytest.fixture(scope="module", params=list(BAKES), ids=list(BAKES))
-def baked(request, cookies_session):
-    result = cookies_session.bake(extra_context=BAKES[request.param], template=str(TEMPLATE))
-    assert result.exit_code == 0, result.exception
-    project = Path(result.project_path)
-    answers = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))["context"]["cookiecutter"]
-    return project, answers
+def baked(request, tmp_path_factory):
+    project = bake(tmp_path_factory.mktemp(request.param), BAKES[request.param])
+    return project, answers_of(project)
 
 
 def test_exact_file_set(baked):
@@ -91,9 +181,11 @@ def test_cruft_record_holds_the_answers(baked):
 
 def test_baked_project_passes_ruff(baked):
     project, _ = baked
-    result = subprocess.run([sys.executable, "-m", "ruff", "check", "src", "tests"], cwd=project, capture_output=True,
-                            text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    for command in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "src", "tests"], cwd=project, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_baked_project_test_suite_passes(baked):
@@ -101,8 +193,15 @@ def test_baked_project_test_suite_passes(baked):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUTF8": "1"}
     if NSMC_DIR.is_dir():
         env["NSMC_DIR"] = str(NSMC_DIR)
-    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:randomly"], cwd=project, env=env,
-                            capture_output=True, text=True, encoding="utf-8", timeout=900)
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:randomly"],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=900,
+    )
     tail = (result.stdout + result.stderr)[-4000:]
     assert result.returncode == 0, tail
     assert " passed" in result.stdout and " failed" not in result.stdout
@@ -112,8 +211,22 @@ def test_default_project_builds_a_wheel(baked, tmp_path):
     project, answers = baked
     if answers["project_slug"] != "nsmc-sentiment":
         pytest.skip("one build is enough")
-    result = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w",
-                             str(tmp_path), str(project)], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(project),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr
     wheel = next(tmp_path.glob("nsmc_sentiment-0.1.0-*.whl"))
     import zipfile
@@ -133,6 +246,7 @@ def test_cruft_sees_the_bake_as_up_to_date(baked):
     git = ["git", "-c", "user.email=ci@example.invalid", "-c", "user.name=ci"]
     for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "baked"]):
         subprocess.run([*git, *command], cwd=project, check=True, capture_output=True)
-    result = subprocess.run([str(Path(sys.executable).parent / "cruft"), "check"], cwd=project, capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "cruft"), "check"], cwd=project, capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,4 +1,8 @@
-"""Shared fixtures. Everything runs offline on CPU: HF_HUB_OFFLINE=1, models built locally."""
+"""Shared fixtures. Everything runs offline on CPU: HF_HUB_OFFLINE=1, models built locally.
+
+The tests read only the sample this project ships (data/sample/, in this project's format), never data/raw/:
+they test the code, and stay green and equally fast whatever data the user puts in data/raw/.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +17,22 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["MPLBACKEND"] = "Agg"
 os.environ.setdefault("AWS_DEFAULT_REGION", "ap-northeast-2")
 
-from {{ cookiecutter.package_name }}.config import Config, load_config  # noqa: E402
-from {{ cookiecutter.package_name }}.labels import LabelSchema  # noqa: E402
+from {{ cookiecutter.package_name }}.config import CONFIG_FILE, LABELS_FILE, Config, load_config  # noqa: E402
+from {{ cookiecutter.package_name }}.data.dataset import data_file, load_schema  # noqa: E402
+from {{ cookiecutter.package_name }}.data.labels import LabelSchema  # noqa: E402
+from {{ cookiecutter.package_name }}.data.normalize import Normalizer  # noqa: E402
+from {{ cookiecutter.package_name }}.data.report import Record  # noqa: E402
+from {{ cookiecutter.package_name }}.data.validation import ReadOptions, load_records  # noqa: E402
 
+PACKAGE = "{{ cookiecutter.package_name }}"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SRC = PROJECT_ROOT / "src"
+SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
+FAST = {"base_model": "scratch:tiny", "mlflow": False, "epochs": 2, "logging_steps": 10, "use_cpu": True}
 
 
 def find_nsmc_dir() -> Path | None:
-    """The full NSMC files: $NSMC_DIR, or a shared/data/nsmc folder beside any parent of the project."""
+    """The full NSMC files, for the slow tests only: $NSMC_DIR, or shared/data/nsmc beside a parent folder."""
     candidates = [Path(os.environ["NSMC_DIR"])] if os.environ.get("NSMC_DIR") else []
     for folder in (PROJECT_ROOT, *PROJECT_ROOT.parents):
         candidates += [folder / "shared" / "data" / "nsmc", folder.parent / "shared" / "data" / "nsmc"]
@@ -31,63 +43,66 @@ def find_nsmc_dir() -> Path | None:
 
 
 NSMC_DIR = find_nsmc_dir()
-SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 
 
-def read_nsmc(path: Path, limit: int | None = None, skip_empty: bool = True) -> list[tuple[str, str, int]]:
-    rows = []
-    with open(path, encoding="utf-8", newline="") as handle:
-        next(handle)
-        for line in handle:
-            row_id, text, label = line.rstrip("\n").split("\t")
-            if skip_empty and not text.strip():
-                continue
-            rows.append((row_id, text, int(label)))
-            if limit and len(rows) >= limit:
-                break
-    return rows
-
-
-@pytest.fixture(scope="session")
-def nsmc_reviews() -> dict[str, list[tuple[str, str, int]]]:
-    """Real NSMC reviews: 2,000 train / 1,000 test from the full files when present, else the sample."""
-    if NSMC_DIR is not None:
-        return {"train": read_nsmc(NSMC_DIR / "ratings_train.txt", 2000),
-                "test": read_nsmc(NSMC_DIR / "ratings_test.txt", 1000)}
-    return {"train": read_nsmc(SAMPLE_DIR / "nsmc_train.tsv"), "test": read_nsmc(SAMPLE_DIR / "nsmc_test.tsv")}
+def subprocess_env() -> dict:
+    return {
+        **os.environ,
+        "PYTHONPATH": str(SRC),
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "OMP_NUM_THREADS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def copy_project(folder: Path) -> Path:
-    """This project's config, labels and data, copied into ``folder``; returns its config.yaml."""
-    for name in ("config.yaml", "labels.json"):
+    """This project's config and labels, with the shipped sample as its data, in ``folder``; returns config.yaml."""
+    for name in (CONFIG_FILE, LABELS_FILE):
         shutil.copy(PROJECT_ROOT / name, folder / name)
-    shutil.copytree(PROJECT_ROOT / "data", folder / "data")
-    return folder / "config.yaml"
+    config = load_config(folder / CONFIG_FILE)
+    shutil.copytree(SAMPLE_DIR, config.path(config.data.data_dir))
+    return folder / CONFIG_FILE
 
 
 @pytest.fixture()
 def project(tmp_path) -> Config:
-    """A copy of this project's config, labels and data in a temp folder, quiet and fast to train."""
-    return load_config(copy_project(tmp_path), {
-        "model": "scratch:tiny", "tracking": False, "epochs": 2, "logging_steps": 10, "use_cpu": True,
-    })
+    """A copy of this project with the sample as its data, in a temp folder, quiet and fast to train."""
+    return load_config(copy_project(tmp_path), FAST)
 
 
 @pytest.fixture(scope="session")
 def schema() -> LabelSchema:
-    return LabelSchema.load(PROJECT_ROOT / "labels.json")
+    return LabelSchema.load(PROJECT_ROOT / LABELS_FILE)
+
+
+@pytest.fixture(scope="session")
+def sample() -> dict[str, list[Record]]:
+    """The shipped sample, read with this project's own settings: real reviews in this project's format."""
+    config = load_config(PROJECT_ROOT / CONFIG_FILE, {"data_dir": str(SAMPLE_DIR)})
+    options, normalizer = ReadOptions.from_config(config.data), Normalizer.from_config(config.data)
+    return {
+        split: load_records(
+            data_file(config, getattr(config.data, f"{split}_file")), options, load_schema(config), normalizer
+        ).records
+        for split in ("train", "test")
+    }
+
+
+@pytest.fixture(scope="session")
+def sample_texts(sample) -> list[str]:
+    return [record.text for record in sample["train"]]
 
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory) -> Path:
-    """One scratch:tiny artifact trained on the project's own data, shared by serving/eval/deploy tests."""
-    from {{ cookiecutter.package_name }}.train import run_training
+    """One scratch:tiny artifact trained on the sample, shared by serving/eval/deploy tests."""
+    from {{ cookiecutter.package_name }}.training.run import train
 
     folder = tmp_path_factory.mktemp("trained")
-    config = load_config(copy_project(folder), {"model": "scratch:tiny", "tracking": False, "epochs": 3,
-                                                  "loop": "torch", "use_cpu": True, "logging_steps": 10})
-    run_training(config)
-    return folder / "artifacts" / "model"
+    config = load_config(copy_project(folder), {**FAST, "epochs": 3, "loop": "torch"})
+    train(config)
+    return config.path(config.train.output_dir)
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,8 @@
-"""Command line: prepare | baseline | train | evaluate | serve | predict | launch | deploy | destroy."""
+"""Command line: prepare | baseline | train | evaluate | serve | predict | launch | deploy | destroy | config.
+
+Commands only: each loads the configuration, calls one function of the stage that does the work, and turns a
+ProjectError into one ``error: ...`` line (exit 1). Anything else is a bug and keeps its traceback.
+"""
 
 from __future__ import annotations
 
@@ -9,45 +13,28 @@ from typing import Annotated
 
 import typer
 
-from . import PROJECT_NAME
-from .config import Config, ConfigError, load_config, parse_assignments
+from . import PROJECT_NAME, logs
+from .config import CONFIG_FILE, Config, explain, load_config, parse_assignments
+from .errors import ConfigError, DataError, ProjectError
 
 app = typer.Typer(help=f"{PROJECT_NAME}: Korean text classification.", no_args_is_help=True, add_completion=False)
 
-ConfigOption = Annotated[Path | None, typer.Option("--config", help="config.yaml (default: found upwards)")]
+ConfigOption = Annotated[Path | None, typer.Option("--config", help=f"{CONFIG_FILE} (default: found upwards)")]
 SetOption = Annotated[list[str] | None, typer.Option("--set", help="config override KEY=VALUE (repeatable)")]
 DryRun = Annotated[bool, typer.Option("--dry-run", help="print the exact requests as JSON and call nothing")]
-
-
-def known_errors() -> tuple[type[BaseException], ...]:
-    from .artifact import ArtifactError
-    from .aws.common import AwsSetupError
-    from .data import DataError
-    from .download import DownloadError
-    from .labels import LabelError
-    from .modeling import ModelSourceError
-
-    return (ConfigError, DataError, ArtifactError, DownloadError, LabelError, ModelSourceError, AwsSetupError,
-            FileNotFoundError)
+ModelDir = Annotated[Path | None, typer.Option(help="model artifact folder (default: train.output_dir)")]
 
 
 def friendly(command):
-    """Known problems end in one clear line and exit 1, not a traceback."""
+    """A ProjectError ends the command with its own lines and exit 1, never a traceback."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
-        from .data import DataError
-
         try:
             return command(*args, **kwargs)
-        except known_errors() as error:
-            if isinstance(error, DataError):
-                print(error.report.summary(), file=sys.stderr)
-                for line in error.report.problem_lines(kinds=("error",)):
-                    print(line, file=sys.stderr)
-                print(f"error: {len(error.report.errors)} problem(s) in {error.report.file}", file=sys.stderr)
-            else:
-                print(f"error: {error}", file=sys.stderr)
+        except ProjectError as error:
+            for line in error.user_lines():
+                print(line, file=sys.stderr, flush=True)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -59,6 +46,18 @@ def get_config(config: Path | None, assignments: list[str] | None, **overrides) 
     return load_config(config, values)
 
 
+def model_dir_or_default(cfg: Config, model_dir: Path | None) -> Path:
+    return cfg.path(model_dir if model_dir is not None else cfg.train.output_dir)
+
+
+@app.callback()
+def options(
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only warnings, errors and results")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="the libraries' own logs and bars too")] = False,
+) -> None:
+    logs.configure(logs.VERBOSE if verbose else logs.QUIET if quiet else logs.NORMAL)
+
+
 @app.command()
 @friendly
 def prepare(
@@ -67,27 +66,21 @@ def prepare(
     download: Annotated[bool, typer.Option("--download", help="fetch the official NSMC files first (online)")] = False,
 ) -> None:
     """Validate the train and test files against the label schema; report problems with file:line."""
-    from .data import ReadOptions, data_file, load_records, load_schema
-    from .normalize import Normalizer
+    from .data.dataset import check_data
 
     cfg = get_config(config, set_)
     if download:
-        from .download import download_nsmc
+        from .data.download import download_nsmc
 
         for path in download_nsmc(cfg.path(cfg.data.data_dir)):
             print(f"downloaded {path}")
-    schema = load_schema(cfg)
-    options, normalizer = ReadOptions.from_config(cfg.data), Normalizer.from_config(cfg.data)
-    failed = 0
-    for name in (cfg.data.train_file, cfg.data.test_file):
-        report = load_records(data_file(cfg, name), options, schema, normalizer)
+    reports = check_data(cfg)
+    for report in reports:
         print(report.summary())
         for line in report.problem_lines(kinds=("error", "warning")):
             print(line, file=sys.stderr)
-        failed += len(report.errors)
-    if failed:
-        print(f"error: {failed} problem(s) found; fix them or change the policy in config.yaml", file=sys.stderr)
-        raise typer.Exit(1)
+    if any(report.errors for report in reports):
+        raise DataError(reports)
     print("data OK")
 
 
@@ -99,66 +92,62 @@ def baseline(
     out: Annotated[Path, typer.Option(help="where metrics, report and plots go")] = Path("artifacts/baseline"),
 ) -> None:
     """TF-IDF (character n-grams) + logistic regression on the same data and splits."""
-    from .baseline import run_baseline
-    from .data import data_file, load_schema, load_splits
+    from .data.dataset import data_file, load_schema, load_splits
+    from .evaluation.baseline import run_baseline
 
     cfg = get_config(config, set_)
     schema = load_schema(cfg)
-    splits = load_splits(cfg, schema, data_file(cfg, cfg.data.train_file), data_file(cfg, cfg.data.test_file))
+    test = data_file(cfg, cfg.data.test_file) if cfg.data.test_file else None
+    splits = load_splits(cfg, schema, data_file(cfg, cfg.data.train_file), test, show_progress=True)
     for report in splits.reports.values():
         print(report.summary())
     run_baseline(cfg, schema, splits, cfg.path(out))
 
 
-@app.command()
-@friendly
-def train(
-    config: ConfigOption = None,
-    set_: SetOption = None,
-    loop: Annotated[str | None, typer.Option(help="trainer | torch")] = None,
-    model: Annotated[str | None, typer.Option(help="hub id, local folder, scratch:tiny or scratch:small")] = None,
-    epochs: Annotated[float | None, typer.Option()] = None,
-    max_rows: Annotated[int | None, typer.Option(help="train on at most this many rows (quick runs)")] = None,
-    output_dir: Annotated[str | None, typer.Option(help="where the model artifact goes")] = None,
-) -> None:
-    """Train locally (CPU or GPU) with the Trainer or the plain PyTorch loop; writes the model artifact."""
-    from .train import run_training
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []})
+def train(ctx: typer.Context) -> None:
+    """Train locally (CPU or GPU) with the Trainer or the plain PyTorch loop; writes the model artifact.
+    Every config key is an option: `train --help` lists them with their help."""
+    from .training.entry import main as train_main
 
-    cfg = get_config(config, set_, loop=loop, model=model, epochs=epochs, max_rows=max_rows, output_dir=output_dir)
-    run_training(cfg)
+    code = train_main(ctx.args, prog=f"{ctx.find_root().info_name} train")
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()
 @friendly
 def evaluate(
-    model_dir: Annotated[Path, typer.Option(help="model artifact folder")] = Path("artifacts/model"),
+    model_dir: ModelDir = None,
     test_file: Annotated[Path | None, typer.Option(help="labelled file (default: the configured test file)")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default: MODEL_DIR/evaluation)")] = None,
     config: ConfigOption = None,
     set_: SetOption = None,
 ) -> None:
     """Metrics, classification report, confusion-matrix and learning-curve PNGs, errors.tsv."""
-    from .data import data_file
-    from .evaluate import evaluate_model
+    from .data.dataset import data_file
+    from .evaluation.evaluate import evaluate_model
 
     cfg = get_config(config, set_)
-    evaluate_model(cfg, cfg.path(model_dir), test_file or data_file(cfg, cfg.data.test_file), out)
+    if test_file is None and not cfg.data.test_file:
+        raise ConfigError(f"no test file: pass --test-file or set data.test_file in {CONFIG_FILE}")
+    evaluate_model(cfg, model_dir_or_default(cfg, model_dir), test_file or data_file(cfg, cfg.data.test_file), out)
 
 
 @app.command()
 @friendly
 def serve(
-    model_dir: Annotated[Path, typer.Option(help="model artifact folder")] = Path("artifacts/model"),
+    model_dir: ModelDir = None,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8080,
     config: ConfigOption = None,
 ) -> None:
     """Local HTTP server with the SageMaker container contract (/ping, /invocations) and runtime route."""
-    from .artifact import check_artifact
+    from .model.artifact import check_artifact
     from .serving.server import run_server
 
     cfg = get_config(config, None)
-    run_server(check_artifact(cfg.path(model_dir)), host, port)
+    run_server(check_artifact(model_dir_or_default(cfg, model_dir)), host, port)
 
 
 @app.command()
@@ -176,15 +165,23 @@ def predict(
     set_: SetOption = None,
 ) -> None:
     """Classify texts from a file or stdin against a model folder, a local server or an endpoint."""
-    from .aws.client import run_predict
+    from .serving.client import run_predict
 
     cfg = get_config(config, set_)
     targets = [t for t in (model_dir, url, endpoint_name) if t]
     if len(targets) != 1:
         raise ConfigError("give exactly one of --model-dir, --url, --endpoint-name")
-    failed = run_predict(cfg, input_file, output, model_dir=cfg.path(model_dir) if model_dir else None, url=url,
-                         endpoint_name=endpoint_name, batch_size=batch_size, concurrency=concurrency,
-                         max_attempts=max_attempts)
+    failed = run_predict(
+        cfg,
+        input_file,
+        output,
+        model_dir=cfg.path(model_dir) if model_dir else None,
+        url=url,
+        endpoint_name=endpoint_name,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        max_attempts=max_attempts,
+    )
     if failed:
         raise typer.Exit(2)
 
@@ -207,8 +204,14 @@ def launch(
     """Run the project's training entry point as a SageMaker training job."""
     from .aws.launch import launch_training
 
-    cfg = get_config(config, set_, bucket=bucket, use_spot_instances=spot, instance_count=instance_count,
-                     training_instance_type=instance_type)
+    cfg = get_config(
+        config,
+        set_,
+        bucket=bucket,
+        use_spot_instances=spot,
+        instance_count=instance_count,
+        training_instance_type=instance_type,
+    )
     launch_training(cfg, upload=upload, wait=wait, job_name=job_name, local=local, dry_run=dry_run)
 
 
@@ -232,9 +235,16 @@ def deploy(
     cfg = get_config(config, set_, bucket=bucket)
     if (model_dir is None) == (training_job is None):
         raise ConfigError("give exactly one of --model-dir or --training-job")
-    deploy_model(cfg, model_dir=cfg.path(model_dir) if model_dir else None, training_job=training_job,
-                 endpoint_name=endpoint_name, serverless=serverless, batch_input=batch_transform, wait=wait,
-                 dry_run=dry_run)
+    deploy_model(
+        cfg,
+        model_dir=cfg.path(model_dir) if model_dir else None,
+        training_job=training_job,
+        endpoint_name=endpoint_name,
+        serverless=serverless,
+        batch_input=batch_transform,
+        wait=wait,
+        dry_run=dry_run,
+    )
 
 
 @app.command()
@@ -248,6 +258,13 @@ def destroy(
     from .aws.deploy import destroy_endpoint
 
     destroy_endpoint(get_config(config, None), endpoint_name, dry_run=dry_run)
+
+
+@app.command("config")
+@friendly
+def show_config(config: ConfigOption = None, set_: SetOption = None) -> None:
+    """Every config key with its value and help text, after overrides (what a command would use)."""
+    print(explain(get_config(config, set_)))
 
 
 def main() -> None:

@@ -1,113 +1,271 @@
-"""One typed configuration: config.yaml, then overrides (CLI ``--set`` or SageMaker hyperparameters).
+"""One typed configuration: config.yaml, then overrides (command-line flags, ``--set``, SageMaker hyperparameters).
 
-Every field has a flat, unique name, so ``--epochs 1`` (SageMaker passes hyperparameters that way)
-and ``train.epochs=1`` mean the same thing. Booleans parse from strings: ``--fp16 false`` is False.
+Every field has a flat, unique name, so ``--epochs 1`` (SageMaker passes hyperparameters that way) and
+``train.epochs=1`` mean the same thing. Every field carries its help text, which feeds ``--help``, the
+training entry point and ``config --explain``. Values are checked when the configuration is loaded, before
+any data is read: a wrong choice or an out-of-range number ends in one line naming the key and what is allowed.
 """
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import json
-import types
+import math
+import re
 import typing
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
+from .errors import ConfigError
+
 CONFIG_FILE = "config.yaml"
+LABELS_FILE = "labels.json"
 TRUE_WORDS = {"1", "true", "yes", "y", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "off"}
+SCALAR_METRICS = ("accuracy", "macro_f1", "macro_precision", "macro_recall")
 
 
-class ConfigError(ValueError):
-    """A configuration value or file is wrong; the message names it."""
+@dataclass(frozen=True)
+class Bounds:
+    """An allowed numeric range; open ends exclude the limit."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def contains(self, value: float) -> bool:
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        return not (self.high is not None and (value > self.high or (self.high_open and value == self.high)))
+
+    def describe(self) -> str:
+        if self.low is not None and self.high is not None:
+            return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+        if self.low is not None:
+            return f"{'>' if self.low_open else '>='} {self.low:g}"
+        return f"{'<' if self.high_open else '<='} {self.high:g}"
+
+
+POSITIVE = Bounds(0, low_open=True)
+AT_LEAST_ONE = Bounds(1)
+NOT_NEGATIVE = Bounds(0)
+FRACTION = Bounds(0, 1)
+
+
+def valid_regex(value: str) -> str | None:
+    try:
+        re.compile(value)
+    except re.error as error:
+        return f"not a valid regular expression ({error})"
+    return None
+
+
+def valid_encoding(value: str) -> str | None:
+    if value == "auto":
+        return None
+    try:
+        codecs.lookup(value)
+    except LookupError:
+        return "not an encoding Python knows; use auto, utf-8, utf-8-sig, utf-16, cp949 or euc-kr"
+    return None
+
+
+def valid_steps(value: int) -> str | None:
+    return None if value == -1 or value >= 1 else "not allowed; use -1 (train for `epochs`) or a positive number"
+
+
+def setting(
+    default: Any, help: str, bounds: Bounds | None = None, check: Callable[[Any], str | None] | None = None
+) -> Any:
+    """A config field with its help text and the checks its values must pass."""
+    if isinstance(default, dict):
+        return field(default_factory=lambda: dict(default), metadata={"help": help, "bounds": bounds, "check": check})
+    return field(default=default, metadata={"help": help, "bounds": bounds, "check": check})
 
 
 @dataclass
 class DataConfig:
-    data_format: str = "tsv"
-    data_dir: str = "data/raw"
-    train_file: str = "train.tsv"
-    test_file: str = "test.tsv"
-    text_column: str = "text"
-    label_column: str = "label"
-    id_column: str = ""
-    labels_file: str = "labels.json"
-    normalize: str = "nfc"  # nfc | nfkc | none
-    collapse_whitespace: bool = True
-    remove_pattern: str = ""  # opt-in regex of characters to delete, e.g. "[^ㄱ-ㅎㅏ-ㅣ가-힣 ]"
-    empty_text: str = "drop"  # drop | error
-    unknown_label: str = "error"  # error | drop
-    duplicate_ids: str = "report"  # report | error | drop
-    validation_ratio: float = 0.1
-    split_seed: int = 42
-    max_rows: int = 0  # 0 = all rows
-    fraction: float = 1.0
+    data_format: Literal["tsv", "csv", "jsonl"] = setting(
+        "tsv", "file format: tsv (NSMC style, no quoting), csv (RFC 4180 quoting) or jsonl (one JSON object a line)"
+    )
+    encoding: str = setting(
+        "auto",
+        "text encoding of the data files: auto (UTF-8, UTF-8 with BOM, UTF-16 by BOM, "
+        "cp949/EUC-KR detected) or any Python codec name",
+        check=valid_encoding,
+    )
+    data_dir: str = setting("data/raw", "folder holding train_file and test_file")
+    train_file: str = setting("train.tsv", "training file name under data_dir")
+    test_file: str = setting("test.tsv", "test file name under data_dir (empty: evaluate on the validation split)")
+    text_column: str = setting("text", "column (or JSON key) holding the text")
+    label_column: str = setting("label", "column (or JSON key) holding the label")
+    id_column: str = setting("", "column (or JSON key) holding a row id; when absent, rows are identified by line")
+    labels_file: str = setting(LABELS_FILE, "label schema: names in class-id order and how the files write them")
+    normalize: Literal["nfc", "nfkc", "none"] = setting("nfc", "Unicode normalisation (Hangul-safe; deletes nothing)")
+    collapse_whitespace: bool = setting(True, "turn runs of whitespace into one space and strip the ends")
+    remove_pattern: str = setting(
+        "", "opt-in regex of characters to delete, e.g. [^ㄱ-ㅎㅏ-ㅣ가-힣 ]", check=valid_regex
+    )
+    empty_text: Literal["drop", "error"] = setting(
+        "drop", "rows with empty text: drop (counted in the report) or error"
+    )
+    unknown_label: Literal["error", "drop"] = setting(
+        "error", "rows whose label is not in the schema: error, or drop (counted in the report)"
+    )
+    duplicate_ids: Literal["report", "drop", "error"] = setting(
+        "report", "rows repeating an id seen earlier: report (warning), drop, or error"
+    )
+    empty_class: Literal["error", "warn"] = setting(
+        "error", "a label with no training rows: error, or warn and train anyway"
+    )
+    validation_ratio: float = setting(
+        0.1, "share of the training file held out for validation (stratified, seeded)", Bounds(0, 1, high_open=True)
+    )
+    split_seed: int = setting(42, "seed of the validation split and of subsets")
+    max_rows: int = setting(0, "train on a stratified subset of at most this many rows (0 = all)", NOT_NEGATIVE)
+    fraction: float = setting(1.0, "train on this stratified share of the rows (1 = all)", Bounds(0, 1, low_open=True))
 
 
 @dataclass
 class ModelConfig:
-    model: str = "scratch:tiny"
-    max_length: int = 128
-    cache_dir: str = ".cache"
+    base_model: str = setting(
+        "scratch:tiny",
+        "Hugging Face hub id, local model folder, or scratch:tiny / "
+        "scratch:small (tokenizer and small ELECTRA built from your texts, offline)",
+    )
+    max_length: int = setting(128, "maximum tokens per text; longer texts are truncated", Bounds(8, 8192))
+    cache_dir: str = setting(".cache", "tokenised datasets are cached here")
 
 
 @dataclass
 class TrainConfig:
-    loop: str = "trainer"  # trainer | torch
-    output_dir: str = "artifacts/model"
-    checkpoint_dir: str = "artifacts/checkpoints"
-    epochs: float = 3.0
-    max_steps: int = -1
-    batch_size: int = 32
-    eval_batch_size: int = 64
-    learning_rate: float = 0.0  # 0 = the model's default (see modeling.default_learning_rate)
-    weight_decay: float = 0.01
-    warmup_ratio: float = 0.1
-    gradient_accumulation_steps: int = 1
-    max_grad_norm: float = 1.0
-    precision: str = "auto"  # auto | fp32 | fp16 | bf16 (auto: bf16 or fp16 on CUDA, fp32 on CPU)
-    seed: int = 42
-    metric_for_best_model: str = "macro_f1"
-    early_stopping_patience: int = 0  # 0 = off
-    save_steps: int = 0  # 0 = once per epoch
-    logging_steps: int = 50
-    group_by_length: bool = True
-    num_workers: int = 0
-    use_cpu: bool = False
+    loop: Literal["trainer", "torch"] = setting(
+        "trainer", "training loop: the transformers Trainer, or a plain PyTorch loop; both write the same artifact"
+    )
+    output_dir: str = setting("artifacts/model", "where the model artifact goes")
+    checkpoint_dir: str = setting("artifacts/checkpoints", "checkpoints; a restarted run resumes from here")
+    epochs: float = setting(3.0, "passes over the training split", POSITIVE)
+    max_steps: int = setting(-1, "stop after this many optimizer steps (-1 = train for `epochs`)", check=valid_steps)
+    batch_size: int = setting(32, "training examples per device and step", AT_LEAST_ONE)
+    eval_batch_size: int = setting(64, "examples per batch when predicting", AT_LEAST_ONE)
+    learning_rate: float = setting(
+        0.0,
+        "peak learning rate (0 = the model's default: 5e-5 pretrained, 2e-3 scratch:tiny, 5e-4 scratch:small)",
+        NOT_NEGATIVE,
+    )
+    weight_decay: float = setting(0.01, "AdamW weight decay (not on biases and LayerNorm)", NOT_NEGATIVE)
+    warmup_ratio: float = setting(0.1, "share of the steps spent warming the learning rate up", FRACTION)
+    gradient_accumulation_steps: int = setting(1, "batches per optimizer step", AT_LEAST_ONE)
+    max_grad_norm: float = setting(1.0, "gradient clipping norm", POSITIVE)
+    precision: Literal["auto", "fp32", "fp16", "bf16"] = setting(
+        "auto", "auto (bf16 or fp16 on CUDA, fp32 on CPU), fp32, fp16 or bf16"
+    )
+    seed: int = setting(42, "seed of initialisation, batch order and dropout")
+    metric_for_best_model: Literal["accuracy", "macro_f1", "macro_precision", "macro_recall"] = setting(
+        "macro_f1", "validation metric that picks the best epoch"
+    )
+    early_stopping_patience: int = setting(0, "stop after this many epochs without improvement (0 = off)", NOT_NEGATIVE)
+    save_steps: int = setting(0, "checkpoint (and evaluate) every N steps (0 = once per epoch)", NOT_NEGATIVE)
+    logging_steps: int = setting(50, "print and log the training loss every N steps", AT_LEAST_ONE)
+    group_by_length: bool = setting(True, "batch texts of similar length together (far less padding)")
+    num_workers: int = setting(0, "data loader worker processes", NOT_NEGATIVE)
+    use_cpu: bool = setting(False, "train on the CPU even when a GPU is present")
 
 
 @dataclass
 class TrackingConfig:
-    tracking: bool = True
-    tracking_uri: str = "file:./mlruns"
-    experiment_name: str = "default"
+    mlflow: bool = setting(True, "log parameters and metrics to MLflow")
+    tracking_uri: str = setting(
+        "sqlite:///mlflow.db",
+        "MLflow tracking URI: a SQLite file (opens with plain `mlflow ui`), a server URL, or a SageMaker MLflow ARN",
+    )
+    experiment_name: str = setting("default", "MLflow experiment")
 
 
 @dataclass
 class AwsConfig:
-    region: str = "ap-northeast-2"
-    s3_prefix: str = "project"
-    bucket: str = ""
-    role_arn: str = ""
-    training_instance_type: str = "ml.g5.xlarge"
-    instance_count: int = 1
-    inference_instance_type: str = "ml.g5.xlarge"
-    inference_instance_count: int = 1
-    use_spot_instances: bool = True
-    max_run_seconds: int = 86400
-    max_wait_seconds: int = 172800
-    volume_size_gb: int = 30
-    serverless_memory_mb: int = 4096
-    serverless_max_concurrency: int = 5
-    mlflow_tracking_arn: str = ""
-    tags: dict = field(default_factory=dict)
+    region: str = setting("ap-northeast-2", "AWS region for SageMaker and S3")
+    s3_prefix: str = setting("project", "S3 key prefix for data, code, models and checkpoints")
+    bucket: str = setting("", "your S3 bucket (or pass --bucket)")
+    role_arn: str = setting("", "SageMaker execution role ARN (or set SAGEMAKER_ROLE_ARN)")
+    training_instance_type: str = setting("ml.g5.xlarge", "training instance type (the training image is GPU-only)")
+    instance_count: int = setting(1, "training instances (torch distributed across them)", AT_LEAST_ONE)
+    inference_instance_type: str = setting("ml.m5.xlarge", "endpoint instance type")
+    inference_instance_count: int = setting(1, "endpoint instances", AT_LEAST_ONE)
+    use_spot_instances: bool = setting(True, "managed spot training, resumed from checkpoints")
+    max_run_seconds: int = setting(86400, "longest a training job may run", AT_LEAST_ONE)
+    max_wait_seconds: int = setting(172800, "longest a spot job may wait and run in all", AT_LEAST_ONE)
+    volume_size_gb: int = setting(30, "training instance disk", AT_LEAST_ONE)
+    serverless_memory_mb: int = setting(
+        4096, "serverless endpoint memory: 1024 to 6144 in steps of 1024", Bounds(1024, 6144)
+    )
+    serverless_max_concurrency: int = setting(5, "serverless endpoint concurrent invocations", Bounds(1, 200))
+    transform_instance_count: int = setting(1, "batch transform instances", AT_LEAST_ONE)
+    max_concurrent_transforms: int = setting(1, "batch transform requests in flight per instance", AT_LEAST_ONE)
+    max_payload_mb: int = setting(6, "batch transform mini-batch size in MB", Bounds(1, 100))
+    mlflow_tracking_arn: str = setting("", "SageMaker managed MLflow tracking server ARN for training jobs")
+    tags: dict = setting({}, "tags for every SageMaker resource (JSON object or key=value,key=value)")
 
 
-SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "tracking": TrackingConfig,
-            "aws": AwsConfig}
+SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "train": TrainConfig,
+    "tracking": TrackingConfig,
+    "aws": AwsConfig,
+}
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    section: str
+    name: str
+    type: Any
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    bounds: Bounds | None = None
+    check: Callable[[Any], str | None] | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.section}.{self.name}"
+
+    def describe_allowed(self) -> str:
+        if self.choices:
+            return "choose one of " + ", ".join(self.choices)
+        if self.bounds is not None:
+            return "use a number " + self.bounds.describe()
+        return ""
+
+
+def describe_fields() -> Iterator[FieldInfo]:
+    """Every configurable field, section by section, in declaration order."""
+    for section, cls in SECTIONS.items():
+        hints = typing.get_type_hints(cls)
+        for f in dataclasses.fields(cls):
+            kind = hints[f.name]
+            choices = tuple(typing.get_args(kind)) if typing.get_origin(kind) is Literal else ()
+            default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+            yield FieldInfo(
+                section, f.name, kind, default, f.metadata["help"], choices, f.metadata["bounds"], f.metadata["check"]
+            )
+
+
+def field_index() -> dict[str, FieldInfo]:
+    """Flat field name -> its description, for every configurable field."""
+    index: dict[str, FieldInfo] = {}
+    for info in describe_fields():
+        if info.name in index:
+            raise RuntimeError(f"config field {info.name!r} is defined twice")  # a programming error
+        index[info.name] = info
+    return index
 
 
 @dataclass
@@ -118,6 +276,7 @@ class Config:
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     aws: AwsConfig = field(default_factory=AwsConfig)
     root: Path = field(default_factory=Path.cwd, compare=False)
+    source: Path | None = field(default=None, compare=False)  # the config file these values came from
 
     def path(self, value: str | Path) -> Path:
         """Resolve a configured path against the project root (absolute paths stay as they are)."""
@@ -127,42 +286,27 @@ class Config:
     def to_dict(self) -> dict[str, dict[str, Any]]:
         return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
 
-    def override(self, overrides: dict[str, Any]) -> Config:
-        """Apply ``{"epochs": "1"}`` or ``{"train.epochs": 1}`` style overrides, converting types."""
+    def flat(self) -> dict[str, Any]:
+        return {name: value for section in self.to_dict().values() for name, value in section.items()}
+
+    def override(self, overrides: dict[str, Any], origin: str = "the command line") -> Config:
+        """Apply ``{"epochs": "1"}`` or ``{"train.epochs": 1}`` style overrides, converting and checking types."""
         for key, raw in overrides.items():
-            section_name, field_name = _locate(key)
-            section = getattr(self, section_name)
-            field_type = _field_types(type(section))[field_name]
-            setattr(section, field_name, coerce(raw, field_type, key))
+            info = locate(key, origin)
+            setattr(getattr(self, info.section), info.name, coerce(raw, info, origin))
         return self
 
 
-def _field_types(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def field_index() -> dict[str, str]:
-    """Flat field name -> section name, for every configurable field."""
-    index: dict[str, str] = {}
-    for section_name, cls in SECTIONS.items():
-        for f in dataclasses.fields(cls):
-            if f.name in index:
-                raise RuntimeError(f"config field {f.name!r} is defined twice")  # a programming error
-            index[f.name] = section_name
-    return index
-
-
-def _locate(key: str) -> tuple[str, str]:
-    key = key.replace("-", "_")
-    if "." in key:
-        section, name = key.split(".", 1)
-        if section in SECTIONS and name in {f.name for f in dataclasses.fields(SECTIONS[section])}:
-            return section, name
-        raise ConfigError(f"unknown config key {key!r}")
+def locate(key: str, origin: str = "the command line") -> FieldInfo:
     index = field_index()
-    if key not in index:
-        raise ConfigError(f"unknown config key {key!r}; known keys: {', '.join(sorted(index))}")
-    return index[key], key
+    key = key.strip().replace("-", "_")
+    section, _, name = key.rpartition(".")
+    info = index.get(name)
+    if info is None or (section and section != info.section):
+        close = [f"{i.section}.{i.name}" for i in index.values() if name and (name in i.name or i.name in name)]
+        hint = f"; did you mean {', '.join(close[:3])}?" if close else "; `config --explain` lists every key"
+        raise ConfigError(f"unknown config key {key!r} (in {origin}){hint}")
+    return info
 
 
 def parse_bool(raw: Any, key: str = "value") -> bool:
@@ -176,25 +320,73 @@ def parse_bool(raw: Any, key: str = "value") -> bool:
     raise ConfigError(f"{key}: {raw!r} is not a boolean (use true or false)")
 
 
-def coerce(raw: Any, field_type: Any, key: str) -> Any:
-    if isinstance(field_type, types.UnionType) or typing.get_origin(field_type) is typing.Union:
-        field_type = next(t for t in typing.get_args(field_type) if t is not type(None))
-    try:
-        if field_type is bool:
-            return parse_bool(raw, key)
-        if field_type is int:
-            if isinstance(raw, float) and not raw.is_integer():
+def parse_mapping(raw: Any) -> dict:
+    """A JSON object, or ``a=1,b=2`` (how the SageMaker training toolkit passes a dict hyperparameter)."""
+    if isinstance(raw, dict):
+        return dict(raw)
+    text = str(raw).strip()
+    if not text:
+        return {}
+    if text.startswith("{"):
+        value = json.loads(text)
+        if not isinstance(value, dict):
+            raise ValueError
+        return value
+    pairs = [item.split("=", 1) for item in text.split(",")]
+    if any(len(pair) != 2 or not pair[0].strip() for pair in pairs):
+        raise ValueError
+    return {key.strip(): value.strip() for key, value in pairs}
+
+
+def _convert(raw: Any, kind: Any) -> Any:
+    if kind is bool:
+        return parse_bool(raw)
+    if kind is int:
+        if isinstance(raw, bool):
+            raise ValueError
+        if isinstance(raw, float):
+            if not raw.is_integer():
                 raise ValueError
-            return int(float(raw)) if isinstance(raw, str) and "." in raw else int(raw)
-        if field_type is float:
-            return float(raw)
-        if field_type is str:
-            return "" if raw is None else str(raw)
-        if field_type is dict or typing.get_origin(field_type) is dict:
-            return json.loads(raw) if isinstance(raw, str) else dict(raw)
-    except (TypeError, ValueError) as error:
-        raise ConfigError(f"{key}: {raw!r} is not a valid {getattr(field_type, '__name__', field_type)}") from error
-    return raw
+            return int(raw)
+        text = str(raw).strip()
+        number = float(text) if re.fullmatch(r"-?\d+\.0*", text) else int(text)
+        return int(number)
+    if kind is float:
+        if isinstance(raw, bool):
+            raise ValueError
+        value = float(raw)
+        if not math.isfinite(value):
+            raise ValueError
+        return value
+    if kind is str:
+        return "" if raw is None else str(raw)
+    if kind is dict:
+        return parse_mapping(raw)
+    raise TypeError(f"unsupported config type {kind!r}")  # a programming error
+
+
+def coerce(raw: Any, info: FieldInfo, origin: str = "the command line") -> Any:
+    """Convert ``raw`` to the field's type and check it; ConfigError names the key, value and what is allowed."""
+    where = f" (in {origin})"
+    if info.choices:
+        value = str(raw).strip().lower() if raw is not None else ""
+        if value not in info.choices:
+            raise ConfigError(f"{info.key}: {raw!r} is not allowed{where}; {info.describe_allowed()}")
+        return value
+    try:
+        value = _convert(raw, info.type)
+    except ConfigError:
+        raise ConfigError(f"{info.key}: {raw!r} is not a boolean{where}; use true or false") from None
+    except (TypeError, ValueError, OverflowError, json.JSONDecodeError):
+        kind = {int: "a whole number", float: "a number", dict: "a JSON object or key=value,key=value"}.get(
+            info.type, getattr(info.type, "__name__", str(info.type))
+        )
+        raise ConfigError(f"{info.key}: {raw!r} is not {kind}{where}") from None
+    if info.bounds is not None and not info.bounds.contains(value):
+        raise ConfigError(f"{info.key}: {raw!r} is out of range{where}; {info.describe_allowed()}")
+    if info.check is not None and (problem := info.check(value)):
+        raise ConfigError(f"{info.key}: {raw!r} is {problem}{where}")
+    return value
 
 
 def parse_assignments(items: list[str]) -> dict[str, str]:
@@ -202,7 +394,7 @@ def parse_assignments(items: list[str]) -> dict[str, str]:
     overrides = {}
     for item in items:
         if "=" not in item:
-            raise ConfigError(f"override {item!r} must look like key=value")
+            raise ConfigError(f"--set {item!r} must look like key=value")
         key, value = item.split("=", 1)
         overrides[key.strip()] = value.strip()
     return overrides
@@ -217,23 +409,67 @@ def find_root(start: Path | None = None) -> Path:
     return start
 
 
+def read_config_file(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        raise ConfigError(f"{path}: not valid YAML: {error}") from None
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {error.start}); save it as UTF-8") from None
+    if not isinstance(content, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections ({', '.join(SECTIONS)})")
+    for section, values in content.items():
+        if section not in SECTIONS:
+            raise ConfigError(f"{path}: unknown section {section!r}; the sections are {', '.join(SECTIONS)}")
+        if values is not None and not isinstance(values, dict):
+            raise ConfigError(f"{path}: section {section!r} must be a mapping of keys to values")
+    return content
+
+
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> Config:
-    """Read config.yaml (found upwards from the working directory unless given) and apply overrides."""
+    """Read config.yaml (found upwards from the working directory unless given), apply and check overrides."""
     explicit = path is not None
     path = Path(path) if explicit else find_root() / CONFIG_FILE
     config = Config(root=path.resolve().parent)
     if path.is_file():
-        try:
-            content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as error:
-            raise ConfigError(f"{path}: not valid YAML: {error}") from error
-        if not isinstance(content, dict):
-            raise ConfigError(f"{path}: top level must be a mapping of sections")
-        for section_name, values in content.items():
-            if section_name not in SECTIONS:
-                raise ConfigError(f"{path}: unknown section {section_name!r}; known: {', '.join(SECTIONS)}")
-            for key, value in (values or {}).items():
-                config.override({f"{section_name}.{key}": value})
+        config.source = path.resolve()
+        for section, values in read_config_file(path).items():
+            config.override({f"{section}.{key}": value for key, value in (values or {}).items()}, origin=str(path))
     elif explicit:
         raise ConfigError(f"config file {path} does not exist")
-    return config.override(overrides or {})
+    config.override(overrides or {})
+    check_consistency(config)
+    return config
+
+
+def check_consistency(config: Config) -> None:
+    """Rules that involve more than one key."""
+    data = config.data
+    if data.text_column == data.label_column:
+        raise ConfigError(f"data.text_column and data.label_column are both {data.text_column!r}")
+    if data.id_column and data.id_column in (data.text_column, data.label_column):
+        raise ConfigError(f"data.id_column {data.id_column!r} is also the text or label column")
+    if config.aws.use_spot_instances and config.aws.max_wait_seconds < config.aws.max_run_seconds:
+        raise ConfigError(
+            f"aws.max_wait_seconds ({config.aws.max_wait_seconds}) must be at least "
+            f"aws.max_run_seconds ({config.aws.max_run_seconds}) for spot training"
+        )
+    if config.aws.serverless_memory_mb % 1024:
+        raise ConfigError(
+            f"aws.serverless_memory_mb: {config.aws.serverless_memory_mb} is not allowed; "
+            "use 1024, 2048, 3072, 4096, 5120 or 6144"
+        )
+
+
+def explain(config: Config) -> str:
+    """Every key with its value and help text, section by section (``config --explain``)."""
+    lines = [f"# {config.source or 'defaults (no config file found)'}"]
+    current = None
+    for info in describe_fields():
+        if info.section != current:
+            lines.append(f"{info.section}:")
+            current = info.section
+        value = getattr(getattr(config, info.section), info.name)
+        allowed = f" [{info.describe_allowed()}]" if info.describe_allowed() else ""
+        lines.append(f"  {info.name}: {json.dumps(value, ensure_ascii=False)}  # {info.help}{allowed}")
+    return "\n".join(lines)

@@ -9,34 +9,33 @@ from __future__ import annotations
 
 import json
 import tempfile
-import time
 from pathlib import Path
 
-from ..artifact import check_artifact
 from ..config import Config
-from .common import (
-    AwsSetupError,
+from ..errors import AwsSetupError
+from ..model.artifact import check_artifact
+from . import session
+from .images import INFERENCE, image_uri
+from .package import PACKED_HANDLER, PACKED_REQUIREMENTS, build_model_tar, repack_with_code
+from .session import (
+    MAX_NAME,
     aws_clients,
     boto_session,
+    name_base,
     print_requests,
     role_arn,
     s3_uri,
     split_s3,
+    tags,
     unless_missing,
     wait_for,
 )
-from .images import INFERENCE, image_uri
-from .package import build_model_tar, repack_with_code
 
 RECORD_DIR = ".deployments"
 
 
-def _stamp() -> str:
-    return time.strftime("%Y%m%d-%H%M%S", time.gmtime())
-
-
 def default_endpoint_name(config: Config) -> str:
-    return config.aws.s3_prefix.replace("/", "-").replace("_", "-")[:50].strip("-") or "endpoint"
+    return name_base(config, 50) or "endpoint"
 
 
 def record_path(config: Config, endpoint_name: str) -> Path:
@@ -62,37 +61,54 @@ def model_request(config: Config, model_name: str, model_data_url: str, region: 
         "PrimaryContainer": {
             "Image": image_uri(INFERENCE, region, instance_type),
             "ModelDataUrl": model_data_url,
-            "Environment": {"SAGEMAKER_PROGRAM": "inference.py", "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-                            "SAGEMAKER_REGION": region, "SAGEMAKER_CONTAINER_LOG_LEVEL": "20"},
+            "Environment": {
+                "SAGEMAKER_PROGRAM": Path(PACKED_HANDLER).name,
+                "SAGEMAKER_SUBMIT_DIRECTORY": f"/opt/ml/model/{Path(PACKED_HANDLER).parent}",
+                "SAGEMAKER_REGION": region,
+                "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+            },
         },
         "ExecutionRoleArn": role_arn(config),
-        "Tags": [{"Key": str(k), "Value": str(v)} for k, v in config.aws.tags.items()],
+        "Tags": tags(config),
     }
 
 
 def endpoint_config_request(config: Config, config_name: str, model_name: str, serverless: bool) -> dict:
     variant = {"VariantName": "AllTraffic", "ModelName": model_name}
     if serverless:
-        variant["ServerlessConfig"] = {"MemorySizeInMB": config.aws.serverless_memory_mb,
-                                       "MaxConcurrency": config.aws.serverless_max_concurrency}
+        variant["ServerlessConfig"] = {
+            "MemorySizeInMB": config.aws.serverless_memory_mb,
+            "MaxConcurrency": config.aws.serverless_max_concurrency,
+        }
     else:
-        variant.update(InstanceType=config.aws.inference_instance_type,
-                       InitialInstanceCount=config.aws.inference_instance_count, InitialVariantWeight=1.0)
+        variant.update(
+            InstanceType=config.aws.inference_instance_type,
+            InitialInstanceCount=config.aws.inference_instance_count,
+            InitialVariantWeight=1.0,
+        )
     return {"EndpointConfigName": config_name, "ProductionVariants": [variant]}
 
 
-def deploy_model(config: Config, model_dir: Path | None = None, training_job: str | None = None,
-                 endpoint_name: str | None = None, serverless: bool = False, batch_input: str | None = None,
-                 wait: bool = True, dry_run: bool = False, clients: dict | None = None,
-                 poll_seconds: float = 20.0) -> dict:
+def deploy_model(
+    config: Config,
+    model_dir: Path | None = None,
+    training_job: str | None = None,
+    endpoint_name: str | None = None,
+    serverless: bool = False,
+    batch_input: str | None = None,
+    wait: bool = True,
+    dry_run: bool = False,
+    clients: dict | None = None,
+    poll_seconds: float = 20.0,
+) -> dict:
     """Package, upload, create model + endpoint config, then create or update the endpoint."""
     endpoint_name = endpoint_name or default_endpoint_name(config)
-    stamp = _stamp()
-    model_name = f"{endpoint_name}-{stamp}"[:63]
-    config_name = f"{endpoint_name}-cfg-{stamp}"[:63]
+    stamp = session.stamp()
+    model_name = f"{endpoint_name}-{stamp}"[:MAX_NAME]
+    config_name = f"{endpoint_name}-cfg-{stamp}"[:MAX_NAME]
     tar_uri = s3_uri(config, "models", model_name, "model.tar.gz")
-    session = boto_session(config.aws.region)
-    region = session.region_name
+    boto = boto_session(config.aws.region)
+    region = boto.region_name
     instance_type = "serverless" if serverless else config.aws.inference_instance_type
     requests = {
         "model": model_request(config, model_name, tar_uri, region, instance_type),
@@ -102,21 +118,35 @@ def deploy_model(config: Config, model_dir: Path | None = None, training_job: st
         tar_path = Path(scratch) / "model.tar.gz"
         if dry_run:
             source = str(check_artifact(model_dir)) if model_dir else f"training job {training_job}"
-            members = build_model_tar(model_dir, tar_path) if model_dir else ["<the training job's model.tar.gz>",
-                                                                              "code/inference.py",
-                                                                              "code/requirements.txt"]
-            plan = [("PutObject", {"Bucket": split_s3(tar_uri)[0], "Key": split_s3(tar_uri)[1],
-                                   "Body": f"<model.tar.gz from {source}: {', '.join(members)}>"}),
-                    ("CreateModel", requests["model"])]
+            members = (
+                build_model_tar(model_dir, tar_path)
+                if model_dir
+                else ["<the training job's model.tar.gz>", PACKED_HANDLER, PACKED_REQUIREMENTS]
+            )
+            plan = [
+                (
+                    "PutObject",
+                    {
+                        "Bucket": split_s3(tar_uri)[0],
+                        "Key": split_s3(tar_uri)[1],
+                        "Body": f"<model.tar.gz from {source}: {', '.join(members)}>",
+                    },
+                ),
+                ("CreateModel", requests["model"]),
+            ]
             if batch_input:
                 plan.append(("CreateTransformJob", transform_request(config, model_name, batch_input)))
             else:
-                plan += [("CreateEndpointConfig", requests["endpoint_config"]),
-                         ("CreateEndpoint or UpdateEndpoint",
-                          {"EndpointName": endpoint_name, "EndpointConfigName": config_name})]
+                plan += [
+                    ("CreateEndpointConfig", requests["endpoint_config"]),
+                    (
+                        "CreateEndpoint or UpdateEndpoint",
+                        {"EndpointName": endpoint_name, "EndpointConfigName": config_name},
+                    ),
+                ]
             print_requests(plan)
             return requests
-        clients = aws_clients(session, clients)
+        clients = aws_clients(boto, clients)
         if model_dir is not None:
             members = build_model_tar(check_artifact(model_dir), tar_path)
         else:
@@ -138,8 +168,10 @@ def deploy_model(config: Config, model_dir: Path | None = None, training_job: st
     if batch_input:
         request = transform_request(config, model_name, batch_input)
         sagemaker.create_transform_job(**request)
-        print(f"batch transform job {request['TransformJobName']} started; output in "
-              f"{request['TransformOutput']['S3OutputPath']}")
+        print(
+            f"batch transform job {request['TransformJobName']} started; output in "
+            f"{request['TransformOutput']['S3OutputPath']}"
+        )
         return {**requests, "transform": request}
     sagemaker.create_endpoint_config(**requests["endpoint_config"])
     record["endpoint_configs"].append(config_name)
@@ -148,8 +180,9 @@ def deploy_model(config: Config, model_dir: Path | None = None, training_job: st
         sagemaker.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
         print(f"updating endpoint {endpoint_name} to config {config_name}")
     else:
-        sagemaker.create_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name,
-                                  Tags=requests["model"]["Tags"])
+        sagemaker.create_endpoint(
+            EndpointName=endpoint_name, EndpointConfigName=config_name, Tags=requests["model"]["Tags"]
+        )
         print(f"creating endpoint {endpoint_name} with config {config_name}")
     if wait:
         wait_for_endpoint(sagemaker, endpoint_name, poll_seconds)
@@ -159,26 +192,33 @@ def deploy_model(config: Config, model_dir: Path | None = None, training_job: st
 def transform_request(config: Config, model_name: str, input_uri: str) -> dict:
     if not input_uri.startswith("s3://"):
         raise AwsSetupError(f"--batch-transform needs an s3:// input, got {input_uri!r}")
-    job_name = f"{model_name[:40]}-bt-{_stamp()}"[:63]
+    job_name = f"{model_name[:40]}-bt-{session.stamp()}"[:MAX_NAME]
     s3_source = {"S3DataType": "S3Prefix", "S3Uri": input_uri}
     source = {"S3DataSource": s3_source}
     return {
         "TransformJobName": job_name,
         "ModelName": model_name,
         "TransformInput": {"DataSource": source, "ContentType": "application/jsonlines", "SplitType": "Line"},
-        "TransformOutput": {"S3OutputPath": s3_uri(config, "batch-output", job_name),
-                            "Accept": "application/jsonlines", "AssembleWith": "Line"},
+        "TransformOutput": {
+            "S3OutputPath": s3_uri(config, "batch-output", job_name),
+            "Accept": "application/jsonlines",
+            "AssembleWith": "Line",
+        },
         "TransformResources": {"InstanceType": config.aws.inference_instance_type, "InstanceCount": 1},
         "MaxPayloadInMB": 6,
         "BatchStrategy": "MultiRecord",
     }
 
 
-def wait_for_endpoint(sagemaker, endpoint_name: str, poll_seconds: float = 20.0,
-                      timeout_seconds: float = 3600) -> str:
-    status = wait_for(lambda: sagemaker.describe_endpoint(EndpointName=endpoint_name),
-                      lambda status: (status["EndpointStatus"],), f"endpoint {endpoint_name}",
-                      {"InService", "Failed"}, poll_seconds, timeout_seconds)
+def wait_for_endpoint(sagemaker, endpoint_name: str, poll_seconds: float = 20.0, timeout_seconds: float = 3600) -> str:
+    status = wait_for(
+        lambda: sagemaker.describe_endpoint(EndpointName=endpoint_name),
+        lambda status: (status["EndpointStatus"],),
+        f"endpoint {endpoint_name}",
+        {"InService", "Failed"},
+        poll_seconds,
+        timeout_seconds,
+    )
     if status["EndpointStatus"] == "Failed":
         raise AwsSetupError(f"endpoint {endpoint_name} failed: {status.get('FailureReason', 'no reason given')}")
     return status["EndpointStatus"]
@@ -205,17 +245,21 @@ def destroy_endpoint(config: Config, endpoint_name: str, dry_run: bool = False, 
         plan += [("DeleteModel", {"ModelName": n}) for n in record["models"]]
         print_requests(plan)
         if not record["models"]:
-            print(f"(no local record in {record_path(config, endpoint_name)}; configs and models the live endpoint "
-                  "points at are looked up when run for real)")
+            print(
+                f"(no local record in {record_path(config, endpoint_name)}; configs and models the live endpoint "
+                "points at are looked up when run for real)"
+            )
         return plan
     sagemaker = aws_clients(boto_session(config.aws.region), clients)["sagemaker"]
     live_configs, live_models = live_names(sagemaker, endpoint_name)
     configs = list(dict.fromkeys(record["endpoint_configs"] + live_configs))
     models = list(dict.fromkeys(record["models"] + live_models))
     deleted = []
-    for operation, key, names in (("delete_endpoint", "EndpointName", [endpoint_name]),
-                                  ("delete_endpoint_config", "EndpointConfigName", configs),
-                                  ("delete_model", "ModelName", models)):
+    for operation, key, names in (
+        ("delete_endpoint", "EndpointName", [endpoint_name]),
+        ("delete_endpoint_config", "EndpointConfigName", configs),
+        ("delete_model", "ModelName", models),
+    ):
         for name in names:
             if unless_missing(getattr(sagemaker, operation), **{key: name}) is None:
                 continue

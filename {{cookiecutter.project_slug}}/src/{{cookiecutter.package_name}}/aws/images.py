@@ -1,6 +1,6 @@
 """The one place that pins the Hugging Face container versions used on SageMaker.
 
-Code that runs inside these containers (train.py and its modules, serving/handler.py) is written for
+Code that runs inside these containers (training/ and what it imports, serving/handler.py) is written for
 the transformers major version pinned here, and never imports the sagemaker SDK.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .common import AwsSetupError
+from ..errors import AwsSetupError
 
 
 @dataclass(frozen=True)
@@ -34,10 +34,16 @@ def image_uri(pin: ContainerPin, region: str, instance_type: str) -> str:
         lookup_type = "ml.g5.xlarge"
     try:
         return image_uris.retrieve(
-            "huggingface", region=region, version=pin.transformers_version,
-            base_framework_version=f"pytorch{pin.pytorch_version}", py_version=pin.py_version,
-            instance_type=lookup_type, image_scope=pin.scope,
+            "huggingface",
+            region=region,
+            version=pin.transformers_version,
+            base_framework_version=f"pytorch{pin.pytorch_version}",
+            py_version=pin.py_version,
+            instance_type=lookup_type,
+            image_scope=pin.scope,
         )
     except ValueError as error:
-        raise AwsSetupError(f"no Hugging Face {pin.scope} image for transformers {pin.transformers_version} / "
-                            f"pytorch {pin.pytorch_version} in {region} on {instance_type}: {error}") from error
+        raise AwsSetupError(
+            f"no Hugging Face {pin.scope} image for transformers {pin.transformers_version} / "
+            f"pytorch {pin.pytorch_version} in {region} on {instance_type}: {error}"
+        ) from error

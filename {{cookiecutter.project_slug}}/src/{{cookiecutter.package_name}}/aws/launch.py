@@ -13,23 +13,49 @@ import json
 import os
 import shutil
 import tarfile
-import time
 from pathlib import Path
 
-from ..config import Config
-from ..metrics import metric_regex
-from .common import AwsSetupError, aws_clients, boto_session, print_requests, role_arn, s3_uri, split_s3, wait_for
+from ..config import CONFIG_FILE, LABELS_FILE, Config
+from ..errors import AwsSetupError
+from ..evaluation.metrics import metric_regex
+from ..training.entry import ENTRY_SCRIPT, PACKAGE_DIR, SAGEMAKER_CHECKPOINT_DIR
 from .images import TRAINING, image_uri
+from .session import (
+    aws_clients,
+    boto_session,
+    name_base,
+    print_requests,
+    role_arn,
+    s3_uri,
+    split_s3,
+    stamp,
+    tags,
+    wait_for,
+)
 
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-ENTRY_SCRIPT = "train_entry.py"
-CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
+SOURCE_STAGING_DIR = ".cache/sagemaker-source"
+LOCAL_CONTAINER_ROOT = ".cache/sagemaker-local"
 HYPERPARAMETER_SECTIONS = ("data", "model", "train")
 SKIPPED_HYPERPARAMETERS = {"output_dir", "checkpoint_dir", "data_dir", "cache_dir", "labels_file"}
 
+
+def staged_labels_file(config: Config) -> str:
+    """Where the label schema goes in the source dir: its configured relative path, which the staged config
+    names (an absolute path is staged as labels.json and passed as a hyperparameter)."""
+    configured = Path(config.data.labels_file)
+    return LABELS_FILE if configured.is_absolute() else configured.as_posix()
+
+
 # What train.py prints (metrics.metric_line), read back by SageMaker into CloudWatch.
-METRIC_NAMES = ("eval_loss", "eval_accuracy", "eval_macro_f1", "validation_accuracy", "validation_macro_f1",
-                "test_accuracy", "test_macro_f1")
+METRIC_NAMES = (
+    "eval_loss",
+    "eval_accuracy",
+    "eval_macro_f1",
+    "validation_accuracy",
+    "validation_macro_f1",
+    "test_accuracy",
+    "test_macro_f1",
+)
 
 
 def metric_definitions() -> list[dict]:
@@ -46,23 +72,29 @@ def hyperparameters(config: Config) -> dict[str, str]:
         for key, value in config.to_dict()[section].items():
             if key not in SKIPPED_HYPERPARAMETERS:
                 values[key] = value
+    if Path(config.data.labels_file).is_absolute():
+        values["labels_file"] = LABELS_FILE
     if config.aws.mlflow_tracking_arn:
-        values.update(tracking=True, tracking_uri=config.aws.mlflow_tracking_arn)
+        values.update(mlflow=True, tracking_uri=config.aws.mlflow_tracking_arn)
     else:
-        values["tracking"] = False
+        values["mlflow"] = False
     return {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in values.items()}
 
 
 def stage_source(config: Config, destination: Path) -> Path:
-    """source dir for the job: the package, config.yaml, labels.json, an entry script, requirements."""
+    """source dir for the job: the package, the config file in use, the label schema, an entry script,
+    requirements. The staged config is the one this command loaded (``--config`` included)."""
     if destination.exists():
         shutil.rmtree(destination)
     package_name = PACKAGE_DIR.name
     shutil.copytree(PACKAGE_DIR, destination / package_name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copy(config.path("config.yaml"), destination / "config.yaml")
-    shutil.copy(config.path(config.data.labels_file), destination / "labels.json")
+    if config.source is None:
+        raise AwsSetupError(f"no {CONFIG_FILE} found: launch stages the config file the job trains with")
+    shutil.copy(config.source, destination / CONFIG_FILE)
+    shutil.copy(config.path(config.data.labels_file), destination / staged_labels_file(config))
     (destination / ENTRY_SCRIPT).write_text(
-        f"from {package_name}.train import main\n\nraise SystemExit(main())\n", encoding="utf-8")
+        f"from {package_name}.training.entry import main\n\nraise SystemExit(main())\n", encoding="utf-8"
+    )
     requirements = ["pyyaml>=6", "koreanize-matplotlib>=0.1.1"]
     if config.aws.mlflow_tracking_arn:
         requirements += ["mlflow-skinny>=2.16", "sagemaker-mlflow>=0.1"]
@@ -82,12 +114,14 @@ def source_tarball(source_dir: Path) -> bytes:
 def training_job_request(config: Config, job_name: str, region: str, source_uri: str) -> dict:
     aws = config.aws
     hyper = {key: json.dumps(value) for key, value in hyperparameters(config).items()}
-    hyper.update({
-        "sagemaker_program": json.dumps(ENTRY_SCRIPT),
-        "sagemaker_submit_directory": json.dumps(source_uri),
-        "sagemaker_region": json.dumps(region),
-        "sagemaker_container_log_level": "20",
-    })
+    hyper.update(
+        {
+            "sagemaker_program": json.dumps(ENTRY_SCRIPT),
+            "sagemaker_submit_directory": json.dumps(source_uri),
+            "sagemaker_region": json.dumps(region),
+            "sagemaker_container_log_level": "20",
+        }
+    )
     if aws.instance_count > 1 or _gpus_per_instance(aws.training_instance_type) > 1:
         hyper["sagemaker_torch_distributed_enabled"] = "true"  # the container starts torchrun
     stopping = {"MaxRuntimeInSeconds": aws.max_run_seconds}
@@ -107,13 +141,16 @@ def training_job_request(config: Config, job_name: str, region: str, source_uri:
         "HyperParameters": hyper,
         "InputDataConfig": [s3_channel(name, uri) for name, uri in channels],
         "OutputDataConfig": {"S3OutputPath": s3_uri(config, "output")},
-        "ResourceConfig": {"InstanceType": aws.training_instance_type, "InstanceCount": aws.instance_count,
-                           "VolumeSizeInGB": aws.volume_size_gb},
+        "ResourceConfig": {
+            "InstanceType": aws.training_instance_type,
+            "InstanceCount": aws.instance_count,
+            "VolumeSizeInGB": aws.volume_size_gb,
+        },
         "StoppingCondition": stopping,
         "EnableManagedSpotTraining": aws.use_spot_instances,
-        "CheckpointConfig": {"S3Uri": s3_uri(config, "checkpoints", job_name), "LocalPath": CHECKPOINT_LOCAL_PATH},
+        "CheckpointConfig": {"S3Uri": s3_uri(config, "checkpoints", job_name), "LocalPath": SAGEMAKER_CHECKPOINT_DIR},
         "Environment": {"TOKENIZERS_PARALLELISM": "false"},
-        "Tags": [{"Key": str(k), "Value": str(v)} for k, v in aws.tags.items()],
+        "Tags": tags(config),
     }
     return request
 
@@ -125,19 +162,34 @@ def s3_channel(name: str, uri: str) -> dict:
 
 
 def _gpus_per_instance(instance_type: str) -> int:
-    multi = {"ml.g5.12xlarge": 4, "ml.g5.24xlarge": 4, "ml.g5.48xlarge": 8, "ml.p4d.24xlarge": 8,
-             "ml.p5.48xlarge": 8, "ml.g6.12xlarge": 4, "ml.g6.48xlarge": 8, "ml.p3.8xlarge": 4, "ml.p3.16xlarge": 8}
+    multi = {
+        "ml.g5.12xlarge": 4,
+        "ml.g5.24xlarge": 4,
+        "ml.g5.48xlarge": 8,
+        "ml.p4d.24xlarge": 8,
+        "ml.p5.48xlarge": 8,
+        "ml.g6.12xlarge": 4,
+        "ml.g6.48xlarge": 8,
+        "ml.p3.8xlarge": 4,
+        "ml.p3.16xlarge": 8,
+    }
     return multi.get(instance_type, 1)
 
 
 def default_job_name(config: Config) -> str:
-    base = config.aws.s3_prefix.replace("/", "-").replace("_", "-")[:40].strip("-") or "training"
-    return f"{base}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}"
+    return f"{name_base(config, 40) or 'training'}-{stamp()}"
 
 
-def launch_training(config: Config, upload: bool = False, wait: bool = False, job_name: str | None = None,
-                    local: bool = False, dry_run: bool = False, clients: dict | None = None,
-                    poll_seconds: float = 30.0) -> dict:
+def launch_training(
+    config: Config,
+    upload: bool = False,
+    wait: bool = False,
+    job_name: str | None = None,
+    local: bool = False,
+    dry_run: bool = False,
+    clients: dict | None = None,
+    poll_seconds: float = 30.0,
+) -> dict:
     """Create the training job (or print the requests with dry_run); returns the request sent."""
     if local:
         return launch_local(config, dry_run=dry_run)
@@ -153,12 +205,22 @@ def launch_training(config: Config, upload: bool = False, wait: bool = False, jo
             if not path.is_file():
                 raise AwsSetupError(f"--upload: {path} does not exist")
             uploads.append((path, s3_uri(config, "data", channel, name)))
-    staged = stage_source(config, config.path(".cache") / "sagemaker-source")
+    staged = stage_source(config, config.path(SOURCE_STAGING_DIR))
     source_bytes = source_tarball(staged)
-    planned = [("PutObject", {"Bucket": split_s3(uri)[0], "Key": split_s3(uri)[1], "Body": f"<{path}>"})
-               for path, uri in uploads]
-    planned.append(("PutObject", {"Bucket": split_s3(source_uri)[0], "Key": split_s3(source_uri)[1],
-                                  "Body": f"<sourcedir.tar.gz, {len(source_bytes)} bytes>"}))
+    planned = [
+        ("PutObject", {"Bucket": split_s3(uri)[0], "Key": split_s3(uri)[1], "Body": f"<{path}>"})
+        for path, uri in uploads
+    ]
+    planned.append(
+        (
+            "PutObject",
+            {
+                "Bucket": split_s3(source_uri)[0],
+                "Key": split_s3(source_uri)[1],
+                "Body": f"<sourcedir.tar.gz, {len(source_bytes)} bytes>",
+            },
+        )
+    )
     planned.append(("CreateTrainingJob", request))
     if dry_run:
         print_requests(planned)
@@ -179,9 +241,14 @@ def launch_training(config: Config, upload: bool = False, wait: bool = False, jo
 
 def wait_for_training_job(client, job_name: str, poll_seconds: float = 30.0, timeout_seconds: float = 7 * 86400) -> str:
     """Print each status change until the job ends; returns the final status."""
-    job = wait_for(lambda: client.describe_training_job(TrainingJobName=job_name),
-                   lambda job: (job["TrainingJobStatus"], job.get("SecondaryStatus")), job_name,
-                   {"Completed", "Failed", "Stopped"}, poll_seconds, timeout_seconds)
+    job = wait_for(
+        lambda: client.describe_training_job(TrainingJobName=job_name),
+        lambda job: (job["TrainingJobStatus"], job.get("SecondaryStatus")),
+        job_name,
+        {"Completed", "Failed", "Stopped"},
+        poll_seconds,
+        timeout_seconds,
+    )
     for metric in job.get("FinalMetricDataList", []):
         print(f"  {metric['MetricName']}={metric['Value']}")
     if job["TrainingJobStatus"] == "Failed":
@@ -207,27 +274,40 @@ def build_local_trainer(config: Config, source_dir: Path):
         training_mode=Mode.LOCAL_CONTAINER,
         role=role_arn(config),
         training_image=image_uri(TRAINING, config.aws.region, instance_type),
-        source_code=SourceCode(source_dir=str(source_dir), entry_script=ENTRY_SCRIPT,
-                               requirements="requirements.txt"),
+        source_code=SourceCode(source_dir=str(source_dir), entry_script=ENTRY_SCRIPT, requirements="requirements.txt"),
         compute=Compute(instance_type=instance_type, instance_count=1),
         stopping_condition=StoppingCondition(max_runtime_in_seconds=config.aws.max_run_seconds),
         hyperparameters=hyperparameters(config),
-        input_data_config=[InputData(channel_name="train", data_source=str(data_dir)),
-                           InputData(channel_name="test", data_source=str(data_dir))],
-        local_container_root=str(config.path(".cache") / "sagemaker-local"),
+        input_data_config=[
+            InputData(channel_name="train", data_source=str(data_dir)),
+            InputData(channel_name="test", data_source=str(data_dir)),
+        ],
+        local_container_root=str(config.path(LOCAL_CONTAINER_ROOT)),
     )
 
 
 def launch_local(config: Config, dry_run: bool = False):
-    staged = stage_source(config, config.path(".cache") / "sagemaker-source")
+    staged = stage_source(config, config.path(SOURCE_STAGING_DIR))
     if not dry_run and not docker_available():
-        raise AwsSetupError("--local runs the training container with Docker, and no Docker daemon is reachable "
-                            "(start Docker, or train without --local: `train` runs the same code directly)")
+        raise AwsSetupError(
+            "--local runs the training container with Docker, and no Docker daemon is reachable "
+            "(start Docker, or train without --local: `train` runs the same code directly)"
+        )
     trainer = build_local_trainer(config, staged)
     if dry_run:
-        print(json.dumps({"mode": "LOCAL_CONTAINER", "image": trainer.training_image,
-                          "instance_type": trainer.compute.instance_type, "entry_script": ENTRY_SCRIPT,
-                          "source_dir": str(staged), "hyperparameters": trainer.hyperparameters}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "mode": "LOCAL_CONTAINER",
+                    "image": trainer.training_image,
+                    "instance_type": trainer.compute.instance_type,
+                    "entry_script": ENTRY_SCRIPT,
+                    "source_dir": str(staged),
+                    "hyperparameters": trainer.hyperparameters,
+                },
+                indent=2,
+            )
+        )
         return trainer
     trainer.train(wait=True)
     return trainer

@@ -25,6 +25,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 MAX_ITEMS = int(os.environ.get("MAX_ITEMS_PER_REQUEST", "1024"))
 MAX_TEXT_CHARS = int(os.environ.get("MAX_TEXT_CHARS", "10000"))
 MICRO_BATCH = int(os.environ.get("INFERENCE_BATCH_SIZE", "64"))
+LABELS_FILE = "labels.json"  # the artifact's names (model/artifact.py); this file must stand alone
+NO_MODEL_MAX_LENGTH = 100_000
 JSON, JSONLINES, CSV = "application/json", "application/jsonlines", "text/csv"
 CONTENT_TYPES = (JSON, JSONLINES, "application/x-jsonlines", CSV)
 ACCEPT_TYPES = (JSON, JSONLINES, "application/x-jsonlines", CSV)
@@ -48,12 +50,15 @@ def model_fn(model_dir, context=None):
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     model = AutoModelForSequenceClassification.from_pretrained(model_dir).to(device).eval()
-    labels_file = model_dir / "labels.json"
+    labels_file = model_dir / LABELS_FILE
     if labels_file.is_file():
         names = json.loads(labels_file.read_text(encoding="utf-8"))["label_names"]
     else:
         names = [model.config.id2label[i] for i in range(model.config.num_labels)]
-    max_length = tokenizer.model_max_length if tokenizer.model_max_length < 100_000 else 512
+    # the length the model was trained with (model/artifact.py's inference_max_length: the same rule)
+    max_length = tokenizer.model_max_length
+    if max_length >= NO_MODEL_MAX_LENGTH:
+        max_length = getattr(model.config, "max_position_embeddings", 512)
     return {"model": model, "tokenizer": tokenizer, "labels": list(names), "device": device, "max_length": max_length}
 
 
@@ -119,8 +124,14 @@ def predict_fn(data, model):
     results: list[dict | None] = [None] * len(texts)
     for start in range(0, len(order), MICRO_BATCH):
         chunk = order[start : start + MICRO_BATCH]
-        encoded = tokenizer([texts[i] for i in chunk], truncation=True, max_length=model["max_length"],
-                            padding=True, return_tensors="pt", return_token_type_ids=False)
+        encoded = tokenizer(
+            [texts[i] for i in chunk],
+            truncation=True,
+            max_length=model["max_length"],
+            padding=True,
+            return_tensors="pt",
+            return_token_type_ids=False,
+        )
         encoded = {key: value.to(model["device"]) for key, value in encoded.items()}
         probabilities = torch.softmax(network(**encoded).logits.float(), dim=-1).cpu().tolist()
         for index, probs in zip(chunk, probabilities, strict=True):

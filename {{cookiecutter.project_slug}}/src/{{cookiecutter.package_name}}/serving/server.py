@@ -48,8 +48,14 @@ def create_app(model_dir: str | Path) -> Starlette:
         except Exception as error:  # a model failure must not take the server down
             log.exception("invocation failed")
             response = JSONResponse({"error": "ModelError", "message": str(error)}, status_code=500)
-        log.info("%s %s %d %dB %.1fms", request.method, request.url.path, response.status_code, len(body),
-                 (time.perf_counter() - started) * 1000)
+        log.info(
+            "%s %s %d %dB %.1fms",
+            request.method,
+            request.url.path,
+            response.status_code,
+            len(body),
+            (time.perf_counter() - started) * 1000,
+        )
         return response
 
     routes = [

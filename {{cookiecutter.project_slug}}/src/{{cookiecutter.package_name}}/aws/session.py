@@ -1,0 +1,127 @@
+"""Shared AWS plumbing: sessions that honour the standard environment, clear setup errors, resource names
+and tags."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable
+
+from ..config import CONFIG_FILE, Config
+from ..errors import AwsSetupError
+
+ROLE_ENV = "SAGEMAKER_ROLE_ARN"
+MAX_NAME = 63  # SageMaker resource names
+
+
+def boto_session(region: str):
+    """A boto3 session for ``region`` (AWS_REGION / AWS_DEFAULT_REGION win when set).
+
+    Clients made from it honour AWS_ENDPOINT_URL and the usual credential chain, so the same commands
+    run against a moto server on 127.0.0.1.
+    """
+    import boto3
+
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or region
+    if not region:
+        raise AwsSetupError(f"no AWS region: set aws.region in {CONFIG_FILE} or AWS_REGION")
+    return boto3.Session(region_name=region)
+
+
+def require_credentials(session) -> None:
+    if session.get_credentials() is None:
+        raise AwsSetupError(
+            "no AWS credentials found: run 'aws configure' or set AWS_ACCESS_KEY_ID / "
+            "AWS_SECRET_ACCESS_KEY (or AWS_PROFILE)"
+        )
+
+
+def role_arn(config: Config) -> str:
+    role = os.environ.get(ROLE_ENV) or config.aws.role_arn
+    if not role:
+        raise AwsSetupError(f"no SageMaker execution role: set aws.role_arn in {CONFIG_FILE} or {ROLE_ENV}")
+    return role
+
+
+def bucket(config: Config) -> str:
+    if not config.aws.bucket:
+        raise AwsSetupError(f"no S3 bucket: pass --bucket or set aws.bucket in {CONFIG_FILE}")
+    return config.aws.bucket
+
+
+def s3_uri(config: Config, *parts: str) -> str:
+    key = "/".join(p.strip("/") for p in (config.aws.s3_prefix, *parts) if p)
+    return f"s3://{bucket(config)}/{key}"
+
+
+def stamp() -> str:
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+
+
+def name_base(config: Config, limit: int) -> str:
+    """A SageMaker-safe name from the S3 prefix: letters, digits and '-'."""
+    return config.aws.s3_prefix.replace("/", "-").replace("_", "-")[:limit].strip("-")
+
+
+def tags(config: Config) -> list[dict[str, str]]:
+    return [{"Key": str(key), "Value": str(value)} for key, value in config.aws.tags.items()]
+
+
+def print_requests(requests: list[tuple[str, dict]]) -> None:
+    """--dry-run output: the exact API calls, as JSON, one object per call."""
+    for operation, params in requests:
+        print(json.dumps({"operation": operation, "params": params}, ensure_ascii=False, indent=2, default=str))
+
+
+def aws_clients(session, clients: dict | None = None) -> dict:
+    """The injected clients (tests), else S3 and SageMaker clients of ``session`` once credentials exist."""
+    if clients is not None:
+        return clients
+    require_credentials(session)
+    return {"s3": session.client("s3"), "sagemaker": session.client("sagemaker")}
+
+
+def split_s3(uri: str) -> tuple[str, str]:
+    bucket_name, _, key = uri.removeprefix("s3://").partition("/")
+    return bucket_name, key
+
+
+NOT_FOUND_MARKERS = ("Could not find", "does not exist", "not found")
+
+
+def unless_missing(call: Callable, **params):
+    """``call(**params)``, or None when SageMaker answers that the resource does not exist."""
+    from botocore.exceptions import ClientError
+
+    try:
+        return call(**params)
+    except ClientError as error:
+        message = error.response.get("Error", {}).get("Message", "")
+        if any(marker in message for marker in NOT_FOUND_MARKERS):
+            return None
+        raise
+
+
+def wait_for(
+    fetch: Callable[[], dict],
+    state_of: Callable[[dict], tuple],
+    what: str,
+    finished: set[str],
+    poll_seconds: float,
+    timeout_seconds: float,
+) -> dict:
+    """Poll ``fetch`` until the first part of its state is in ``finished``, printing each change."""
+    seen = None
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        result = fetch()
+        state = state_of(result)
+        if state != seen:
+            print(f"{time.strftime('%H:%M:%S')} {what}: {' / '.join(str(part) for part in state)}", flush=True)
+            seen = state
+        if state[0] in finished:
+            return result
+        if time.monotonic() > deadline:
+            raise AwsSetupError(f"gave up waiting for {what} after {timeout_seconds:.0f}s")
+        time.sleep(poll_seconds)

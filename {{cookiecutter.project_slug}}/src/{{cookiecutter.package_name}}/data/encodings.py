@@ -1,0 +1,161 @@
+"""Bytes to text lines, the way real users' files arrive: UTF-8, UTF-8 with a BOM, UTF-16 (Excel "Unicode
+text"), or cp949 / EUC-KR (Excel's Korean CSV). Undecodable lines are reported by line, never guessed at.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass, field
+
+from ..config import CONFIG_FILE
+
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+KOREAN_LEGACY = "cp949"  # a superset of EUC-KR; what Excel writes for Korean on Windows
+SNIFF_BYTES = 1 << 16
+WIDE_ENCODINGS = ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be")
+
+
+@dataclass
+class DecodedFile:
+    lines: list[str]
+    encoding: str
+    note: str = ""  # said once, e.g. which encoding was detected
+    problems: list[tuple[int, str, str]] = field(default_factory=list)  # (line, reason, message)
+    binary: bool = False
+
+
+def _split(raw: bytes) -> list[bytes]:
+    """Lines of a byte-oriented encoding; CRLF and LF (and old Mac CR-only files) all end a line."""
+    separator = b"\n" if b"\n" in raw or b"\r" not in raw else b"\r"
+    lines = raw.split(separator)
+    if lines and lines[-1] == b"":
+        lines.pop()
+    return [line[:-1] if line.endswith(b"\r") else line for line in lines]
+
+
+def _split_text(text: str) -> list[str]:
+    separator = "\n" if "\n" in text or "\r" not in text else "\r"
+    lines = text.split(separator)  # not splitlines(): U+2028 and friends belong to the text
+    if lines and lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
+
+
+def _looks_utf16_without_bom(sample: bytes) -> str | None:
+    """UTF-16 text without a BOM has a NUL in every other byte where the text is ASCII (headers, digits)."""
+    if len(sample) < 8:
+        return None
+    even, odd = sample[0::2], sample[1::2]
+    if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
+        return "utf-16-le"
+    if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
+        return "utf-16-be"
+    return None
+
+
+def _decode_whole(raw: bytes, encoding: str) -> DecodedFile:
+    """Wide encodings cannot be split into lines as bytes: decode the whole file, then report bad lines."""
+    text = raw.decode(encoding, errors="replace")
+    lines = _split_text(text)
+    decoded = DecodedFile(lines, encoding)
+    try:
+        raw.decode(encoding)
+    except UnicodeDecodeError:
+        for number, line in enumerate(lines, start=1):
+            if "\ufffd" in line:
+                decoded.problems.append((number, "encoding", f"not valid {encoding.upper()} text"))
+    return decoded
+
+
+def _decode_lines(raw_lines: list[bytes], encoding: str) -> DecodedFile:
+    decoded = DecodedFile([], encoding)
+    for number, line in enumerate(raw_lines, start=1):
+        try:
+            decoded.lines.append(line.decode(encoding))
+        except UnicodeDecodeError as error:
+            bad = line[error.start : error.start + 1].hex()
+            decoded.problems.append(
+                (number, "encoding", f"not valid {encoding.upper()} (byte 0x{bad} at column {error.start + 1})")
+            )
+            decoded.lines.append(line.decode(encoding, errors="replace"))
+    return decoded
+
+
+def _legacy_hint(raw_lines: list[bytes], failed: list[int]) -> str:
+    """When many lines fail as UTF-8, name the encoding they do decode as, and the fix."""
+    fits = 0
+    for number in failed:
+        try:
+            raw_lines[number - 1].decode(KOREAN_LEGACY)
+            fits += 1
+        except UnicodeDecodeError:
+            pass
+    if fits >= max(1, len(failed) // 2):
+        return (
+            f"{len(failed)} line(s) are not UTF-8 but decode as {KOREAN_LEGACY} (Korean Windows / Excel): "
+            f"set data.encoding: {KOREAN_LEGACY} in {CONFIG_FILE}, or save the file as UTF-8"
+        )
+    return f"{len(failed)} line(s) are not UTF-8: save the file as UTF-8, or set data.encoding to its encoding"
+
+
+def decode(raw: bytes, configured: str = "auto") -> DecodedFile:
+    """Text lines of ``raw`` in the configured encoding, or, with ``auto``, the one the bytes show."""
+    for bom, name in BOMS:
+        if raw.startswith(bom):  # a byte-order mark says what the file is, whatever was configured
+            if name in WIDE_ENCODINGS:
+                return _decode_whole(raw, name)  # these codecs consume the BOM themselves
+            decoded = _decode_lines(_split(raw[len(bom) :]), "utf-8")
+            decoded.encoding = name
+            return decoded
+    if configured != "auto":
+        if codecs.lookup(configured).name in WIDE_ENCODINGS:
+            return _decode_whole(raw, configured)
+        return _decode_lines(_split(raw), configured)
+    sample = raw[:SNIFF_BYTES]
+    wide = _looks_utf16_without_bom(sample)
+    if wide:
+        decoded = _decode_whole(raw, wide)
+        decoded.note = f"detected {wide} text without a byte-order mark"
+        return decoded
+    if b"\x00" in sample:
+        line = sample[: sample.index(b"\x00")].count(b"\n") + 1
+        return DecodedFile(
+            [],
+            "binary",
+            problems=[(line, "binary", "this is not a text file (it contains NUL bytes); expected a text file")],
+            binary=True,
+        )
+    raw_lines = _split(raw)
+    failed, fine = [], 0
+    for number, line in enumerate(raw_lines, start=1):
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            fine += 1
+        except UnicodeDecodeError:
+            failed.append(number)
+    if not failed:
+        return DecodedFile([line.decode("utf-8") for line in raw_lines], "utf-8")
+    if fine == 0:  # no line reads as UTF-8 text: a legacy Korean file, if every line decodes as one
+        try:
+            lines = [line.decode(KOREAN_LEGACY) for line in raw_lines]
+            return DecodedFile(
+                lines,
+                KOREAN_LEGACY,
+                note=f"detected {KOREAN_LEGACY} (Korean Windows / Excel "
+                f"encoding); set data.encoding: {KOREAN_LEGACY} to make "
+                "it explicit",
+            )
+        except UnicodeDecodeError:
+            pass
+    decoded = _decode_lines(raw_lines, "utf-8")
+    if len(failed) > 1:
+        decoded.note = _legacy_hint(raw_lines, failed)
+    return decoded

@@ -1,0 +1,98 @@
+"""The label schema: names in class-id order, and how labels are written in the data files.
+
+Standard library only: the template's post-generation hook writes the baked project's labels.json with it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import LabelError
+
+ENCODINGS = ("index", "name")
+CLASS_ID = re.compile(r"-?[0-9]+")  # ASCII digits only: '²'.isdigit() is True, int('²') fails
+MAX_LABELS = 200
+
+
+@dataclass(frozen=True)
+class LabelSchema:
+    names: tuple[str, ...]
+    encoding: str = "index"  # index: files hold 0..n-1; name: files hold the names themselves
+
+    def __post_init__(self) -> None:
+        if len(self.names) < 2:
+            raise LabelError(f"a label schema needs at least two labels, got {list(self.names)}")
+        if len(self.names) > MAX_LABELS:
+            raise LabelError(f"{len(self.names)} labels; this template supports at most {MAX_LABELS}")
+        if any(not isinstance(name, str) or not name.strip() for name in self.names):
+            raise LabelError(f"label names must be non-empty strings, got {list(self.names)}")
+        if len(set(self.names)) != len(self.names):
+            raise LabelError(f"label names must be unique, got {list(self.names)}")
+        if self.encoding not in ENCODINGS:
+            raise LabelError(f"label encoding must be one of {', '.join(ENCODINGS)}, got {self.encoding!r}")
+
+    @property
+    def num_labels(self) -> int:
+        return len(self.names)
+
+    @property
+    def id2label(self) -> dict[int, str]:
+        return dict(enumerate(self.names))
+
+    @property
+    def label2id(self) -> dict[str, int]:
+        return {name: i for i, name in enumerate(self.names)}
+
+    def to_id(self, raw: object) -> int:
+        """Map one raw file value to a class id, or raise LabelError naming the value."""
+        if raw is None or (isinstance(raw, float) and math.isnan(raw)):
+            raise LabelError("label is empty")
+        if isinstance(raw, bool):
+            raise LabelError(f"label {raw!r} is a boolean, not a label")
+        if isinstance(raw, (list, dict)):
+            raise LabelError(f"label is a JSON {'array' if isinstance(raw, list) else 'object'}, not a label")
+        text = str(int(raw)) if isinstance(raw, float) and raw.is_integer() else str(raw).strip()
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        if not text:
+            raise LabelError("label is empty")
+        if self.encoding == "name":
+            # Names compare as strings, so a JSON 5 and a CSV "5" both match the name "5".
+            if text not in self.label2id:
+                raise LabelError(f"unknown label {shown!r}; expected one of {list(self.names)}")
+            return self.label2id[text]
+        if not CLASS_ID.fullmatch(text):
+            raise LabelError(f"label {shown!r} is not a class id 0..{self.num_labels - 1}")
+        value = int(text) if len(text) <= 18 else None  # int() refuses very long digit strings
+        if value is None or not 0 <= value < self.num_labels:
+            raise LabelError(f"label id {shown} is out of range 0..{self.num_labels - 1}")
+        return value
+
+    def to_dict(self) -> dict:
+        return {
+            "label_names": list(self.names),
+            "id2label": {str(i): name for i, name in enumerate(self.names)},
+            "label2id": self.label2id,
+            "label_encoding": self.encoding,
+        }
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: str | Path) -> LabelSchema:
+        path = Path(path)
+        if not path.is_file():
+            raise LabelError(f"label schema {path} does not exist")
+        try:
+            content = json.loads(path.read_text(encoding="utf-8"))
+            names, encoding = tuple(content["label_names"]), content.get("label_encoding", "index")
+        except (ValueError, KeyError, TypeError) as error:
+            raise LabelError(
+                f"{path}: not a label schema ({error.__class__.__name__}: {error}); it needs "
+                '"label_names": [...] and "label_encoding": "index" or "name"'
+            ) from None
+        return cls(names=names, encoding=encoding)

@@ -1,0 +1,132 @@
+"""What loading a file found: the records kept, and every problem by file and line.
+
+Nothing is dropped silently: each dropped row is counted by reason and listed. Output stays readable on
+any file: messages are capped in length and a problem repeated on many lines is shown 20 times, then
+summarised.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+MAX_MESSAGE_CHARS = 300
+SHOWN_PER_REASON = 20
+
+
+def shorten(value: object, limit: int = 60) -> str:
+    """A value for a message: repr-quoted, and only its start when it is long."""
+    text = value if isinstance(value, str) else str(value)
+    if len(text) > limit:
+        return repr(text[:limit]) + f"... ({len(text):,} characters)"
+    return repr(text)
+
+
+@dataclass(frozen=True)
+class Record:
+    text: str
+    label: int | None
+    line: int  # 1-based line where the row starts, as an editor shows it
+    row_id: str = ""  # the id column's value; empty when the file has no id column
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    line: int
+    kind: str  # error | dropped | warning
+    reason: str  # short code: empty_text, unknown_label, encoding, ...
+    message: str
+
+    def __str__(self) -> str:
+        message = self.message
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = message[:MAX_MESSAGE_CHARS] + f"... ({len(self.message):,} characters)"
+        where = f"{self.file}:{self.line}" if self.line else self.file  # line 0: the file as a whole
+        return f"{where}: {self.kind}: {message}"
+
+
+@dataclass
+class LoadReport:
+    file: str
+    rows_read: int = 0
+    records: list[Record] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    label_names: tuple[str, ...] = ()
+    encoding: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, line: int, kind: str, reason: str, message: str) -> None:
+        self.problems.append(Problem(self.file, line, kind, reason, message))
+
+    def note(self, text: str) -> None:
+        if text and text not in self.notes:
+            self.notes.append(text)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.kind == "error"]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if p.kind == "warning"]
+
+    @property
+    def dropped(self) -> Counter:
+        return Counter(p.reason for p in self.problems if p.kind == "dropped")
+
+    def problem_lines(self, kinds: tuple[str, ...] = ("error", "dropped", "warning")) -> list[str]:
+        """One line per problem, but at most SHOWN_PER_REASON per (kind, reason); the rest summarised."""
+        shown: Counter = Counter()
+        hidden: dict[tuple[str, str], list[int]] = {}
+        lines = []
+        for problem in self.problems:
+            if problem.kind not in kinds:
+                continue
+            group = (problem.kind, problem.reason)
+            if shown[group] < SHOWN_PER_REASON:
+                shown[group] += 1
+                lines.append(str(problem))
+            else:
+                hidden.setdefault(group, []).append(problem.line)
+        for (kind, reason), numbers in hidden.items():
+            first = ", ".join(str(n) for n in numbers[:5])
+            lines.append(
+                f"{self.file}: ... and {len(numbers):,} more line(s) like this ({kind}: {reason}) "
+                f"at line(s) {first}{' ...' if len(numbers) > 5 else ''}"
+            )
+        return lines
+
+    def class_counts(self) -> dict[str, int]:
+        counts = Counter(r.label for r in self.records if r.label is not None)
+        return {name: counts.get(i, 0) for i, name in enumerate(self.label_names)}
+
+    def length_percentiles(self) -> dict[str, int]:
+        lengths = sorted(len(r.text) for r in self.records)
+        if not lengths:
+            return {}
+        return {f"p{q}": lengths[min(len(lengths) - 1, (len(lengths) * q) // 100)] for q in (50, 90, 99)} | {
+            "max": lengths[-1]
+        }
+
+    def summary(self) -> str:
+        encoding = f" ({self.encoding})" if self.encoding and self.encoding != "utf-8" else ""
+        lines = [f"{self.file}{encoding}: read {self.rows_read:,} rows, kept {len(self.records):,}"]
+        lines += [f"  note: {text}" for text in self.notes]
+        for reason, count in sorted(self.dropped.items()):
+            where = [p.line for p in self.problems if p.kind == "dropped" and p.reason == reason]
+            shown = ", ".join(str(n) for n in where[:10]) + (" ..." if len(where) > 10 else "")
+            lines.append(f"  dropped {count:,} ({reason}) at line(s) {shown}")
+        if self.warnings:
+            lines.append(f"  warnings: {len(self.warnings):,}")
+        if self.errors:
+            lines.append(f"  errors: {len(self.errors):,}")
+        counts = self.class_counts()
+        if counts and self.records and any(r.label is not None for r in self.records):
+            total = sum(counts.values()) or 1
+            balance = ", ".join(f"{name}={n:,} ({100 * n / total:.1f}%)" for name, n in counts.items())
+            lines.append(f"  classes: {balance}")
+        percentiles = self.length_percentiles()
+        if percentiles:
+            lines.append("  text length (chars): " + ", ".join(f"{k}={v}" for k, v in percentiles.items()))
+        return "\n".join(lines)

@@ -1,0 +1,211 @@
+"""Read one data file into validated records: every row is kept, dropped with a reason, or reported.
+
+Never raises for bad content: the returned LoadReport holds every problem by file and line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm.auto import tqdm
+
+from ..config import CONFIG_FILE, DataConfig
+from ..errors import LabelError
+from .encodings import decode
+from .labels import LabelSchema
+from .normalize import Normalizer
+from .readers import FORMATS, HAS_HEADER, READERS
+from .report import LoadReport, Record, shorten
+
+PROGRESS_MIN_LINES = 50_000
+SHOWN_COLUMNS = 12
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    data_format: str
+    text_column: str
+    label_column: str
+    id_column: str = ""
+    empty_text: str = "drop"
+    unknown_label: str = "error"
+    duplicate_ids: str = "report"
+    require_labels: bool = True
+    encoding: str = "auto"
+
+    @classmethod
+    def from_config(cls, data: DataConfig, require_labels: bool = True) -> ReadOptions:
+        return cls(
+            data.data_format,
+            data.text_column,
+            data.label_column,
+            data.id_column,
+            data.empty_text,
+            data.unknown_label,
+            data.duplicate_ids,
+            require_labels,
+            data.encoding,
+        )
+
+
+def _describe_header(header: list[str]) -> str:
+    shown = [shorten(name, 30) for name in header[:SHOWN_COLUMNS]]
+    more = f" and {len(header) - SHOWN_COLUMNS} more" if len(header) > SHOWN_COLUMNS else ""
+    return "[" + ", ".join(shown) + "]" + more
+
+
+def _check_header(header: list[str], options: ReadOptions, report: LoadReport) -> bool:
+    """False when a needed column is missing (then no row can be read); notes an absent id column."""
+    keys = [("data.text_column", options.text_column)]
+    if options.require_labels:
+        keys.append(("data.label_column", options.label_column))
+    missing = [(key, column) for key, column in keys if column not in header]
+    if missing:
+        named = ", ".join(f"{shorten(column)} ({key})" for key, column in missing)
+        report.add(
+            1,
+            "error",
+            "missing_column",
+            f"missing column(s) {named}; the header has {_describe_header(header)}. Set "
+            f"{' and '.join(key for key, _ in missing)} in {CONFIG_FILE} to the column(s) holding them",
+        )
+        return False
+    if options.id_column and options.id_column not in header:
+        report.note(f"no {options.id_column!r} column (data.id_column): rows are identified by their line number")
+    return True
+
+
+def load_records(
+    path: str | Path,
+    options: ReadOptions,
+    schema: LabelSchema | None,
+    normalizer: Normalizer | None = None,
+    show_progress: bool = False,
+) -> LoadReport:
+    """Read and validate one file. Never raises for bad content: check ``report.errors``."""
+    path = Path(path)
+    report = LoadReport(file=str(path), label_names=schema.names if schema else ())
+    if not path.is_file():
+        report.add(0, "error", "missing_file", "file does not exist")
+        return report
+    if options.data_format not in FORMATS:
+        report.add(0, "error", "format", f"unknown data format {options.data_format!r}; use one of {FORMATS}")
+        return report
+    decoded = decode(path.read_bytes(), options.encoding)
+    report.encoding = decoded.encoding
+    report.note(decoded.note)
+    for line, reason, message in decoded.problems:
+        report.add(line, "error", reason, message)
+    if decoded.binary:
+        return report
+    undecodable = {line for line, _, _ in decoded.problems}
+    normalizer = normalizer or Normalizer("none", False)
+    records = READERS[options.data_format](decoded.lines, report)
+    header: list[str] | None = None
+    if HAS_HEADER[options.data_format]:
+        first = next(records, None)
+        if first is None:
+            report.add(1, "error", "empty_file", "the file is empty; expected a header line, then rows")
+            return report
+        line, fields = first
+        if fields is None or line != 1:
+            report.add(1, "error", "header", "cannot read the header line; the file needs one (column names)")
+            return report
+        header = [name.strip() for name in fields]
+        if not _check_header(header, options, report):
+            return report
+    has_labels = header is None or options.label_column in header
+    ids_found = False
+    seen_ids: dict[str, int] = {}
+    bar = tqdm(
+        total=len(decoded.lines),
+        unit="line",
+        desc=f"reading {path.name}",
+        leave=False,
+        disable=not show_progress or len(decoded.lines) < PROGRESS_MIN_LINES,
+    )
+    for number, value in records:
+        bar.update(number - bar.n)
+        report.rows_read += 1
+        if value is None or number in undecodable:
+            continue  # already reported
+        if header is not None:
+            if len(value) != len(header):
+                separator = "tab" if options.data_format == "tsv" else "comma"
+                report.add(
+                    number,
+                    "error",
+                    "field_count",
+                    f"expected {len(header)} {separator}-separated fields, found {len(value)}",
+                )
+                continue
+            row = dict(zip(header, value, strict=True))
+        elif isinstance(value, dict):
+            row = value
+        else:
+            report.add(number, "error", "json_shape", f"expected a JSON object, found {type(value).__name__}")
+            continue
+        record = validate_row(row, number, options, schema if has_labels else None, normalizer, report)
+        if record is None:
+            continue
+        if record.row_id:
+            ids_found = True
+            first_line = seen_ids.setdefault(record.row_id, number)
+            if first_line != number:
+                message = f"duplicate id {shorten(record.row_id)} (first seen at line {first_line})"
+                if options.duplicate_ids == "error":
+                    report.add(number, "error", "duplicate_id", message)
+                    continue
+                if options.duplicate_ids == "drop":
+                    report.add(number, "dropped", "duplicate_id", message)
+                    continue
+                report.add(number, "warning", "duplicate_id", message)
+        report.records.append(record)
+    bar.close()
+    if header is None and options.id_column and not ids_found and report.rows_read:
+        report.note(f"no {options.id_column!r} key (data.id_column): rows are identified by their line number")
+    if report.rows_read == 0:
+        where = "a header but no rows" if header is not None else "no rows"
+        report.add(2 if header is not None else 1, "error", "no_rows", f"the file has {where}")
+    return report
+
+
+def validate_row(
+    row: dict, number: int, options: ReadOptions, schema: LabelSchema | None, normalizer: Normalizer, report: LoadReport
+) -> Record | None:
+    if options.text_column not in row:
+        report.add(number, "error", "missing_field", f"row has no {options.text_column!r} field (data.text_column)")
+        return None
+    raw_text = row[options.text_column]
+    if raw_text is not None and not isinstance(raw_text, str):
+        report.add(
+            number, "error", "text_type", f"text is a {type(raw_text).__name__}, not a string: {shorten(raw_text)}"
+        )
+        return None
+    if raw_text and "\x00" in raw_text:
+        report.add(number, "error", "nul", "text contains a NUL character (a binary or corrupted line)")
+        return None
+    text = normalizer(raw_text or "")
+    if not text.strip():
+        kind = "error" if options.empty_text == "error" else "dropped"
+        report.add(number, kind, "empty_text", "text is empty")
+        return None
+    row_id = row.get(options.id_column) if options.id_column else None
+    row_id = "" if row_id is None or isinstance(row_id, (dict, list)) else str(row_id)
+    label = None
+    if schema is not None:
+        if options.label_column not in row:
+            if not options.require_labels:
+                return Record(text=text, label=None, line=number, row_id=row_id)
+            report.add(
+                number, "error", "missing_field", f"row has no {options.label_column!r} field (data.label_column)"
+            )
+            return None
+        try:
+            label = schema.to_id(row[options.label_column])
+        except LabelError as error:
+            kind = "dropped" if options.unknown_label == "drop" else "error"
+            report.add(number, kind, "unknown_label", str(error))
+            return None
+    return Record(text=text, label=label, line=number, row_id=row_id)

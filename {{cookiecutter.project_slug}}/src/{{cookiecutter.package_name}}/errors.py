@@ -1,0 +1,64 @@
+"""The problems a user can cause and fix. Each one ends a command with one clear ``error: ...`` line.
+
+Anything else that goes wrong is a bug in this project and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+
+class ProjectError(Exception):
+    """A problem the user can fix; the message names it (file, line, key, value) and, where known, the fix."""
+
+    def user_lines(self) -> list[str]:
+        """What the command line prints for this error, one problem per line."""
+        return [f"error: {self}"]
+
+
+class ConfigError(ProjectError):
+    """A configuration file, key or value is wrong."""
+
+
+class LabelError(ProjectError):
+    """A label schema is invalid, or a raw label value does not belong to it."""
+
+
+class DataError(ProjectError):
+    """A data file has problems; ``reports`` hold every one of them, by file and line."""
+
+    def __init__(self, reports):
+        self.reports = list(reports)
+        failing = [report for report in self.reports if report.errors]
+        count = sum(len(report.errors) for report in failing)
+        files = ", ".join(report.file for report in failing)
+        super().__init__(f"{count} problem(s) in {files}")
+
+    def user_lines(self) -> list[str]:
+        lines = []
+        for report in self.reports:
+            lines.append(report.summary())
+            lines.extend(report.problem_lines(kinds=("error",)))
+        return [*lines, f"error: {self}"]
+
+
+class ArtifactError(ProjectError):
+    """A folder is not a complete, loadable model artifact."""
+
+
+class ModelSourceError(ProjectError):
+    """The base model cannot be loaded or built."""
+
+
+class CheckpointError(ProjectError):
+    """A checkpoint cannot be resumed safely (for example it was trained with another tokenizer)."""
+
+
+class DownloadError(ProjectError):
+    """A download failed or did not verify."""
+
+
+class AwsSetupError(ProjectError):
+    """Something the AWS commands need is missing or wrong (credentials, role, region, bucket, instance type)."""
+
+
+class PredictError(ProjectError):
+    """A prediction run cannot start or continue (for example an output file that would be overwritten)."""

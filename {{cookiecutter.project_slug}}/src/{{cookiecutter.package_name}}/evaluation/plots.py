@@ -1,0 +1,67 @@
+"""Pictures of results: confusion matrix and learning curves (PNG, Korean labels rendered)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import koreanize_matplotlib  # noqa: E402,F401  registers a Hangul font (NanumGothic) for labels
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path: str | Path, title: str = "") -> Path:
+    data = np.asarray(matrix)
+    size = max(4.0, 0.9 * len(label_names) + 2.5)
+    figure, axes = plt.subplots(figsize=(size, size))
+    image = axes.imshow(data, cmap="Blues")
+    figure.colorbar(image, ax=axes, fraction=0.046)
+    axes.set_xticks(range(len(label_names)), label_names, rotation=45, ha="right")
+    axes.set_yticks(range(len(label_names)), label_names)
+    axes.set_xlabel("predicted")
+    axes.set_ylabel("true")
+    axes.set_title(title or "confusion matrix")
+    threshold = data.max() / 2 if data.size else 0
+    for (row, column), value in np.ndenumerate(data):
+        axes.text(column, row, str(value), ha="center", va="center", color="white" if value > threshold else "black")
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def plot_learning_curves(history: list[dict], path: str | Path) -> Path | None:
+    """Training loss by step, and validation loss / metrics by epoch, from the training log."""
+    train = [h for h in history if "loss" in h and "step" in h]
+    evals = [h for h in history if "eval_loss" in h]
+    if not train and not evals:
+        return None
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    if train:
+        few = len(train) < 20  # with a handful of points a bare line is invisible or misleading
+        left.plot([h["step"] for h in train], [h["loss"] for h in train], "o-" if few else "-", label="train loss")
+    if evals:
+        left.plot([h["step"] for h in evals], [h["eval_loss"] for h in evals], "o-", label="validation loss")
+        for key in ("eval_accuracy", "eval_macro_f1"):
+            right.plot(
+                [h.get("epoch", i + 1) for i, h in enumerate(evals)],
+                [h.get(key, np.nan) for h in evals],
+                "o-",
+                label=key.removeprefix("eval_"),
+            )
+    left.set_xlabel("step")
+    left.set_ylabel("loss")
+    left.legend()
+    right.set_xlabel("epoch")
+    right.set_ylabel("validation score")
+    right.set_ylim(0, 1)
+    right.legend()
+    figure.suptitle("learning curves")
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path

@@ -1,0 +1,37 @@
+"""How chatty a command is: one place sets the project's and the libraries' logging and progress bars."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+
+QUIET, NORMAL, VERBOSE = 0, 1, 2
+NOISY_LOGGERS = ("mlflow", "alembic", "botocore", "urllib3", "filelock", "httpx", "matplotlib", "PIL")
+
+
+def configure(verbosity: int = NORMAL) -> None:
+    """NORMAL: our own lines and progress bars; the libraries' loading bars and info logs are silenced.
+    VERBOSE: everything, including the libraries' logs. QUIET: warnings and errors only."""
+    verbose = verbosity == VERBOSE
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        force=True,
+    )
+    for name in NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # read by transformers when it is imported: its "Loading weights" / "Writing model shards" bars and info logs
+    os.environ["TRANSFORMERS_VERBOSITY"] = "info" if verbose else "error"
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "0" if verbose else "1"
+    os.environ["MLFLOW_LOGGING_LEVEL"] = "INFO" if verbose else "WARNING"  # read when mlflow is imported
+    if "transformers" in sys.modules:  # already imported: tell it directly
+        from transformers.utils import logging as hf_logging
+
+        if verbose:
+            hf_logging.set_verbosity_info()
+            hf_logging.enable_progress_bar()
+        else:
+            hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()

@@ -1,0 +1,135 @@
+"""The model artifact: the one contract between train, evaluate, serve and deploy.
+
+Every file and folder name of the artifact and of the training checkpoints is defined here, and only here
+(serving/handler.py repeats the few it needs, because it must run alone inside the inference container;
+a test checks the two agree).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..config import LABELS_FILE
+from ..data.labels import LabelSchema
+from ..errors import ArtifactError
+
+# The artifact (what `train` writes and `deploy` packs)
+MODEL_CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_FILE = "tokenizer.json"
+TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
+METRICS_FILE = "metrics.json"
+TRAINING_CONFIG_FILE = "training_config.json"
+HISTORY_FILE = "history.json"
+MODEL_CARD_FILE = "README.md"
+RESULTS_DIR = "evaluation"  # the model's results folder (evaluation/reports.py writes it)
+REQUIRED_FILES = (MODEL_CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_CONFIG_FILE, LABELS_FILE)
+NO_MODEL_MAX_LENGTH = 100_000  # tokenizers without a configured limit report a huge sentinel
+
+# Training checkpoints (under train.checkpoint_dir)
+TRAINER_CHECKPOINT_PREFIX = "checkpoint-"  # the transformers Trainer's own folder naming
+TRAINER_STATE_FILE = "trainer_state.json"
+TORCH_LOOP_CHECKPOINT = "torch-loop-last.pt"
+SCRATCH_TOKENIZER_DIR = "scratch-tokenizer"
+CHECKPOINT_TOKENIZER_FILE = "tokenizer-fingerprint.txt"
+
+
+def write_json(path: Path, content: Any) -> None:
+    path.write_text(json.dumps(content, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def save_artifact(
+    output_dir: str | Path, model, tokenizer, schema: LabelSchema, metrics: dict, config_used: dict, history: list[dict]
+) -> Path:
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    model = getattr(model, "module", model)  # unwrap DistributedDataParallel
+    model.save_pretrained(output_dir, safe_serialization=True)
+    tokenizer.save_pretrained(output_dir)
+    schema.save(output_dir / LABELS_FILE)
+    write_json(output_dir / METRICS_FILE, metrics)
+    write_json(output_dir / TRAINING_CONFIG_FILE, config_used)
+    write_json(output_dir / HISTORY_FILE, history)
+    (output_dir / MODEL_CARD_FILE).write_text(model_card(schema, metrics, config_used), encoding="utf-8")
+    return output_dir
+
+
+def check_artifact(model_dir: str | Path) -> Path:
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        raise ArtifactError(f"model folder {model_dir} does not exist; run train first")
+    missing = [name for name in REQUIRED_FILES if not (model_dir / name).is_file()]
+    if missing:
+        raise ArtifactError(f"model folder {model_dir} is missing {', '.join(missing)}")
+    return model_dir
+
+
+def read_history(model_dir: Path) -> list[dict]:
+    path = Path(model_dir) / HISTORY_FILE
+    return read_json(path) if path.is_file() else []
+
+
+def inference_max_length(tokenizer, model_config) -> int:
+    """The length the model was trained with: the tokenizer's limit, else the model's position table."""
+    if tokenizer.model_max_length < NO_MODEL_MAX_LENGTH:
+        return int(tokenizer.model_max_length)
+    return int(getattr(model_config, "max_position_embeddings", 512))
+
+
+@dataclass
+class LoadedModel:
+    """An artifact ready to classify: network (eval mode, on ``device``), tokenizer, schema, length limit."""
+
+    model: Any
+    tokenizer: Any
+    schema: LabelSchema
+    max_length: int
+    device: Any
+
+
+def load_for_inference(model_dir: str | Path, device=None) -> LoadedModel:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model_dir = check_artifact(model_dir)
+    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        model = AutoModelForSequenceClassification.from_pretrained(model_dir).to(device).eval()
+    except (OSError, ValueError) as error:
+        raise ArtifactError(f"cannot load the model in {model_dir}: {error.__class__.__name__}: {error}") from None
+    schema = LabelSchema.load(model_dir / LABELS_FILE)
+    return LoadedModel(model, tokenizer, schema, inference_max_length(tokenizer, model.config), device)
+
+
+def model_card(schema: LabelSchema, metrics: dict, config_used: dict) -> str:
+    model = config_used.get("model", {})
+    train = config_used.get("train", {})
+    lines = [
+        "# Model card",
+        "",
+        f"Sequence classifier for labels: {', '.join(schema.names)}.",
+        f"Base model: `{model.get('base_model', '?')}`, max_length {model.get('max_length', '?')}, "
+        f"training loop `{train.get('loop', '?')}`, {train.get('epochs', '?')} epoch(s).",
+        "",
+        "| split | accuracy | macro-F1 | examples |",
+        "|---|---|---|---|",
+    ]
+    for split in ("validation", "test"):
+        if split in metrics:
+            m = metrics[split]
+            lines.append(f"| {split} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['num_examples']} |")
+    lines += [
+        "",
+        "Load with `AutoModelForSequenceClassification.from_pretrained` and `AutoTokenizer`;",
+        f"`{LABELS_FILE}` maps class ids to names.",
+        "",
+    ]
+    return "\n".join(lines)

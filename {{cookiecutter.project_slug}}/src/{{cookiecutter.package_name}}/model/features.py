@@ -1,0 +1,182 @@
+"""Tokenised datasets, dynamic padding and length-grouped batching.
+
+Texts are tokenised once, without padding, and cached per (tokenizer, content, max_length); each batch
+is padded only to its own longest item, and batches are formed from items of similar length.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import torch
+from torch.utils.data import Dataset, Sampler
+from tqdm.auto import tqdm
+
+from ..data.report import Record
+
+TOKENIZE_CHUNK = 1000
+
+
+class TokenizedDataset(Dataset):
+    def __init__(self, input_ids: list[list[int]], labels: Sequence[int | None]):
+        if len(input_ids) != len(labels):
+            raise ValueError(f"{len(input_ids)} tokenised texts but {len(labels)} labels")
+        self.input_ids = input_ids
+        self.labels = list(labels)
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    def __getitem__(self, index: int) -> dict:
+        item = {"input_ids": self.input_ids[index]}
+        if self.labels[index] is not None:
+            item["labels"] = self.labels[index]
+        return item
+
+    @property
+    def lengths(self) -> list[int]:
+        return [len(ids) for ids in self.input_ids]
+
+
+def tokenizer_fingerprint(tokenizer) -> str:
+    """What decides the token ids; the backend's truncation/padding state changes with each call, so not that."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is not None:
+        content = json.loads(backend.to_str())
+        content.pop("truncation", None)
+        content.pop("padding", None)
+        payload = json.dumps(content, sort_keys=True)
+    else:
+        payload = repr(sorted(tokenizer.get_vocab().items()))
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16]
+
+
+def content_fingerprint(texts: Sequence[str]) -> str:
+    digest = hashlib.sha256()
+    for text in texts:
+        digest.update(text.encode("utf-8"))
+        digest.update(b"\x00")
+    return digest.hexdigest()[:16]
+
+
+def tokenize_texts(tokenizer, texts: Sequence[str], max_length: int, show_progress: bool = True) -> list[list[int]]:
+    ids: list[list[int]] = []
+    chunks = range(0, len(texts), TOKENIZE_CHUNK)
+    for start in tqdm(chunks, desc="tokenizing", unit="chunk", disable=not show_progress or len(chunks) < 5):
+        batch = list(texts[start : start + TOKENIZE_CHUNK])
+        encoded = tokenizer(
+            batch,
+            truncation=True,
+            max_length=max_length,
+            padding=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
+        ids.extend(encoded["input_ids"])
+    return ids
+
+
+def build_dataset(
+    tokenizer,
+    records: Sequence[Record],
+    max_length: int,
+    cache_dir: str | Path | None = None,
+    show_progress: bool = True,
+) -> TokenizedDataset:
+    """Tokenise records once; reuse the cached result for the same tokenizer, texts and max_length."""
+    texts = [r.text for r in records]
+    labels = [r.label for r in records]
+    cache_file = None
+    if cache_dir is not None:
+        key = f"{tokenizer_fingerprint(tokenizer)}-{content_fingerprint(texts)}-{max_length}"
+        cache_file = Path(cache_dir) / "tokenized" / f"{key}.pt"
+        if cache_file.is_file():
+            return TokenizedDataset(torch.load(cache_file, weights_only=True), labels)
+    input_ids = tokenize_texts(tokenizer, texts, max_length, show_progress)
+    if cache_file is not None:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache_file.with_suffix(f".{os.getpid()}.tmp")  # torchrun ranks may write at once
+        torch.save(input_ids, partial)
+        os.replace(partial, cache_file)
+    return TokenizedDataset(input_ids, labels)
+
+
+class DynamicPaddingCollator:
+    """Pads each batch to its own longest sequence (optionally rounded up to a multiple)."""
+
+    def __init__(self, pad_token_id: int, pad_to_multiple_of: int | None = None):
+        self.pad_token_id = pad_token_id
+        self.pad_to_multiple_of = pad_to_multiple_of
+
+    def __call__(self, features: list[dict]) -> dict[str, torch.Tensor]:
+        width = max(len(f["input_ids"]) for f in features)
+        if self.pad_to_multiple_of:
+            width = -(-width // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        input_ids = torch.full((len(features), width), self.pad_token_id, dtype=torch.long)
+        attention_mask = torch.zeros((len(features), width), dtype=torch.long)
+        for row, feature in enumerate(features):
+            ids = feature["input_ids"]
+            input_ids[row, : len(ids)] = torch.as_tensor(ids, dtype=torch.long)
+            attention_mask[row, : len(ids)] = 1
+        batch = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if "labels" in features[0]:
+            batch["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.long)
+        return batch
+
+
+class LengthGroupedSampler(Sampler[int]):
+    """Random order of batches whose items have similar lengths; deterministic per (seed, epoch).
+
+    Indices are shuffled, cut into mega-batches of ``batch_size * mega_factor``, each sorted by length
+    and cut into batches; the batches are then shuffled. Under torch distributed each rank takes every
+    ``num_replicas``-th index, so neighbouring (similar-length) items land in the same step on all ranks.
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        seed: int = 42,
+        mega_factor: int = 50,
+        num_replicas: int = 1,
+        rank: int = 0,
+    ):
+        self.lengths = list(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.mega_factor = mega_factor
+        self.num_replicas = num_replicas
+        self.rank = rank
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _global_order(self) -> list[int]:
+        rng = random.Random(self.seed + self.epoch)
+        indices = list(range(len(self.lengths)))
+        rng.shuffle(indices)
+        mega = self.batch_size * self.num_replicas * self.mega_factor
+        batches = []
+        for start in range(0, len(indices), mega):
+            chunk = sorted(indices[start : start + mega], key=lambda i: self.lengths[i], reverse=True)
+            step = self.batch_size * self.num_replicas
+            batches.extend(chunk[i : i + step] for i in range(0, len(chunk), step))
+        rng.shuffle(batches)
+        return [i for batch in batches for i in batch]
+
+    def __iter__(self) -> Iterator[int]:
+        order = self._global_order()
+        if self.num_replicas > 1:
+            padding = (-len(order)) % self.num_replicas
+            order = order + order[:padding]
+            order = order[self.rank :: self.num_replicas]
+        return iter(order)
+
+    def __len__(self) -> int:
+        return -(-len(self.lengths) // self.num_replicas)

@@ -1,0 +1,184 @@
+"""Where the model comes from: the Hugging Face hub, a local directory, or an offline build.
+
+``scratch:tiny`` / ``scratch:small`` train a WordPiece tokenizer on the training texts and build an
+ELECTRA classifier from a config, so everything works with no network. The tokenizer is Hangul-safe:
+a BERT/ELECTRA tokenizer with ``do_lower_case=True`` NFD-decomposes Hangul and maps every Korean word to
+``[UNK]`` once saved and reloaded, so lowercasing and accent stripping are switched off explicitly.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+from ..data.labels import LabelSchema
+from ..errors import ModelSourceError
+from .artifact import MODEL_CONFIG_FILE, TOKENIZER_FILE
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+SCRATCH_PREFIX = "scratch:"
+SCRATCH_SIZES = {
+    "tiny": {
+        "vocab_size": 4000,
+        "embedding_size": 64,
+        "hidden_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 2,
+        "intermediate_size": 128,
+    },
+    "small": {
+        "vocab_size": 16000,
+        "embedding_size": 128,
+        "hidden_size": 256,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 4,
+        "intermediate_size": 1024,
+    },
+}
+SCRATCH_LEARNING_RATES = {"tiny": 2e-3, "small": 5e-4}
+PRETRAINED_LEARNING_RATE = 5e-5
+
+
+def is_scratch(source: str) -> bool:
+    return source.startswith(SCRATCH_PREFIX)
+
+
+def scratch_size(source: str) -> str:
+    size = source[len(SCRATCH_PREFIX) :]
+    if size not in SCRATCH_SIZES:
+        raise ModelSourceError(
+            f"model.base_model: unknown offline model {source!r}; use one of "
+            f"{', '.join(SCRATCH_PREFIX + s for s in SCRATCH_SIZES)}"
+        )
+    return size
+
+
+def check_source(source: str) -> None:
+    """Fail early, before any data is read, on a source that cannot work."""
+    if is_scratch(source):
+        scratch_size(source)
+    elif not source.strip():
+        raise ModelSourceError("model.base_model is empty; give a hub id, a local folder or scratch:tiny")
+
+
+def default_learning_rate(source: str) -> float:
+    """Randomly initialised small models need a far larger step than fine-tuning a pretrained one."""
+    return SCRATCH_LEARNING_RATES[scratch_size(source)] if is_scratch(source) else PRETRAINED_LEARNING_RATE
+
+
+def _stable_ids(vocab: dict[str, int]) -> dict[str, int]:
+    """The trainer finds the same tokens every run but numbers them in hash order: renumber them in a fixed
+    order (special tokens, then whole-word pieces, then ## pieces, each by length and text)."""
+    rest = sorted((t for t in vocab if t not in SPECIAL_TOKENS), key=lambda t: (t.startswith("##"), len(t), t))
+    return {token: index for index, token in enumerate([*SPECIAL_TOKENS, *rest])}
+
+
+def train_tokenizer(texts: Iterable[str], vocab_size: int):
+    """A WordPiece tokenizer trained on ``texts``, wrapped as an ELECTRA fast tokenizer (Hangul-safe).
+
+    Deterministic: the same texts give the same vocabulary and the same token ids.
+    """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from transformers import ElectraTokenizerFast
+
+    def configured(model):
+        backend = Tokenizer(model)
+        backend.normalizer = normalizers.BertNormalizer(
+            clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False
+        )
+        backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        return backend
+
+    trained = configured(models.WordPiece(unk_token="[UNK]"))
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False)
+    trained.train_from_iterator(texts, trainer)
+    backend = configured(models.WordPiece(_stable_ids(trained.get_vocab()), unk_token="[UNK]"))
+    cls_id, sep_id = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
+    backend.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+    )
+    backend.decoder = decoders.WordPiece()
+    return ElectraTokenizerFast(
+        tokenizer_object=backend,
+        do_lower_case=False,
+        strip_accents=False,
+        tokenize_chinese_chars=True,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
+
+
+def build_scratch(source: str, texts: list[str], schema: LabelSchema, max_length: int, tokenizer=None):
+    """Tokenizer trained on ``texts`` (unless given) plus a randomly initialised ELECTRA classifier."""
+    from transformers import ElectraConfig, ElectraForSequenceClassification
+
+    size = SCRATCH_SIZES[scratch_size(source)]
+    tokenizer = tokenizer or train_tokenizer(texts, size["vocab_size"])
+    tokenizer.model_max_length = max_length
+    config = ElectraConfig(
+        **{**size, "vocab_size": len(tokenizer)},
+        max_position_embeddings=max(512, max_length),
+        num_labels=schema.num_labels,
+        id2label=schema.id2label,
+        label2id=schema.label2id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    return tokenizer, ElectraForSequenceClassification(config)
+
+
+def load_pretrained(source: str, schema: LabelSchema, max_length: int):
+    """Tokenizer and classifier from a hub id or a local ``save_pretrained`` folder, head sized to the schema."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source)
+        model = AutoModelForSequenceClassification.from_pretrained(
+            source,
+            num_labels=schema.num_labels,
+            id2label=schema.id2label,
+            label2id=schema.label2id,
+            ignore_mismatched_sizes=True,
+        )
+    except (OSError, ValueError) as error:  # missing files, no network, or no tokenizer files in a folder
+        local = Path(source).exists()
+        hint = (
+            f"it is not a model folder ({MODEL_CONFIG_FILE}, weights, tokenizer files)"
+            if local
+            else "it is not reachable: with no network (HF_HUB_OFFLINE=1) use a local folder "
+            "or scratch:tiny / scratch:small"
+        )
+        raise ModelSourceError(f"cannot load model {source!r}: {hint} ({error.__class__.__name__})") from error
+    tokenizer.model_max_length = max_length
+    return tokenizer, model
+
+
+def load_model(source: str, schema: LabelSchema, max_length: int, train_texts: list[str] | None = None, tokenizer=None):
+    if is_scratch(source):
+        if not train_texts and tokenizer is None:
+            raise ModelSourceError(f"{source} builds its tokenizer from training texts, and none were given")
+        return build_scratch(source, train_texts or [], schema, max_length, tokenizer)
+    return load_pretrained(source, schema, max_length)
+
+
+def scratch_tokenizer(source: str, texts: list[str], folder: Path, builds_here: bool, barrier) -> object:
+    """The scratch tokenizer kept with the checkpoints, so resumed runs keep their token ids.
+
+    ``builds_here`` is true on one process per machine (local rank 0): each machine has its own disk, and
+    training is deterministic, so every node builds the same files; the other processes wait, then load.
+    """
+    from transformers import AutoTokenizer
+
+    if builds_here and not (folder / TOKENIZER_FILE).is_file():
+        partial = folder.with_name(folder.name + ".partial")  # a kill mid-save leaves no half tokenizer
+        shutil.rmtree(partial, ignore_errors=True)
+        train_tokenizer(texts, SCRATCH_SIZES[scratch_size(source)]["vocab_size"]).save_pretrained(partial)
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.rename(folder)
+    barrier()
+    return AutoTokenizer.from_pretrained(folder)

@@ -1,0 +1,172 @@
+"""Checkpoints a restarted run resumes from: only complete, readable ones, and only with the same tokenizer.
+
+A spot interruption, a kill or a partial S3 sync can leave a newest checkpoint that is incomplete or
+corrupted. It is set aside with one warning line and the previous complete one is used (or the run starts
+fresh). Torch-loop checkpoints hold tensors and plain data only and are read with ``weights_only=True``:
+a checkpoint folder synced from S3 must never be able to run code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from ..errors import CheckpointError
+from ..model.artifact import (
+    CHECKPOINT_TOKENIZER_FILE,
+    SCRATCH_TOKENIZER_DIR,
+    TORCH_LOOP_CHECKPOINT,
+    TRAINER_CHECKPOINT_PREFIX,
+    TRAINER_STATE_FILE,
+)
+
+SET_ASIDE_PREFIX = "unusable-"
+PREVIOUS_SUFFIX = ".previous"
+
+
+def _step(path: Path) -> int:
+    return int(path.name.removeprefix(TRAINER_CHECKPOINT_PREFIX))
+
+
+def trainer_checkpoints(folder: Path) -> list[Path]:
+    """checkpoint-N folders, newest first."""
+    if not folder.is_dir():
+        return []
+    found = [
+        p
+        for p in folder.glob(f"{TRAINER_CHECKPOINT_PREFIX}*")
+        if p.is_dir() and p.name.removeprefix(TRAINER_CHECKPOINT_PREFIX).isdigit()
+    ]
+    return sorted(found, key=_step, reverse=True)
+
+
+def trainer_checkpoint_problem(path: Path) -> str | None:
+    """Why the Trainer could not resume from ``path``, or None. Reads files without unpickling anything."""
+    state = path / TRAINER_STATE_FILE
+    if not state.is_file():
+        return f"no {TRAINER_STATE_FILE} (the save did not finish)"
+    try:
+        json.loads(state.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as error:
+        return f"{TRAINER_STATE_FILE} is not valid JSON ({error.__class__.__name__})"
+    weights = sorted(path.glob("model*.safetensors"))
+    if not weights:
+        return "no model weights"
+    for file in weights:
+        problem = safetensors_problem(file)
+        if problem:
+            return f"{file.name}: {problem}"
+    for file in sorted(path.glob("*.pt")) + sorted(path.glob("*.pth")):
+        problem = torch_file_problem(file)
+        if problem:
+            return f"{file.name}: {problem}"
+    return None
+
+
+def safetensors_problem(path: Path) -> str | None:
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            for key in handle.keys():  # noqa: SIM118 - safe_open is not a mapping
+                handle.get_tensor(key)
+    except Exception as error:  # any failure to read means the file cannot be resumed from
+        return f"unreadable ({error.__class__.__name__})"
+    return None
+
+
+def torch_file_problem(path: Path) -> str | None:
+    """torch.save writes a zip archive: a truncated or damaged one fails its checksums."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        return f"truncated or damaged ({error.__class__.__name__})"
+    return f"damaged member {bad}" if bad else None
+
+
+def set_aside(path: Path, reason: str, warn: Callable[[str], None]) -> None:
+    target = path.with_name(SET_ASIDE_PREFIX + path.name)
+    if target.exists():
+        shutil.rmtree(target) if target.is_dir() else target.unlink()
+    path.rename(target)
+    warn(
+        f"warning: checkpoint {path} cannot be resumed from ({reason}); set aside as {target.name}, "
+        "trying the one before it"
+    )
+
+
+def resumable_trainer_checkpoint(folder: Path, warn: Callable[[str], None]) -> str | None:
+    """The newest checkpoint the Trainer can resume from; broken newer ones are set aside."""
+    for candidate in trainer_checkpoints(folder):
+        problem = trainer_checkpoint_problem(candidate)
+        if problem is None:
+            return str(candidate)
+        set_aside(candidate, problem, warn)
+    return None
+
+
+def save_torch_checkpoint(folder: Path, state: dict) -> Path:
+    """Write atomically and keep the one before it, so a damaged newest file still leaves a way back."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / TORCH_LOOP_CHECKPOINT
+    partial = path.with_name(path.name + ".partial")
+    torch.save(state, partial)
+    if path.exists():
+        os.replace(path, path.with_name(path.name + PREVIOUS_SUFFIX))
+    os.replace(partial, path)
+    return path
+
+
+def load_torch_checkpoint(folder: Path, warn: Callable[[str], None]) -> tuple[dict, Path] | None:
+    """The newest torch-loop checkpoint that loads as plain tensors and data, or None."""
+    path = folder / TORCH_LOOP_CHECKPOINT
+    for candidate in (path, path.with_name(path.name + PREVIOUS_SUFFIX)):
+        if not candidate.is_file():
+            continue
+        try:
+            return torch.load(candidate, map_location="cpu", weights_only=True), candidate
+        except Exception as error:  # truncated, damaged, or holding objects other than tensors and plain data
+            set_aside(candidate, f"{error.__class__.__name__}: {str(error).splitlines()[0][:120]}", warn)
+    return None
+
+
+def check_tokenizer(folder: Path, fingerprint: str, resuming: bool) -> None:
+    """Refuse to resume weights trained with other token ids; record the tokenizer for later runs."""
+    record = folder / CHECKPOINT_TOKENIZER_FILE
+    if resuming and record.is_file():
+        recorded = record.read_text(encoding="utf-8").strip()
+        if recorded != fingerprint:
+            raise CheckpointError(
+                f"the checkpoints in {folder} were trained with another tokenizer ({recorded}, now {fingerprint}): "
+                "the training data or the base model changed since. Delete that folder to start fresh, or "
+                "train with the data and model they were made with"
+            )
+    folder.mkdir(parents=True, exist_ok=True)
+    record.write_text(fingerprint + "\n", encoding="utf-8")
+
+
+def has_checkpoints(folder: Path) -> bool:
+    return bool(trainer_checkpoints(folder)) or (folder / TORCH_LOOP_CHECKPOINT).is_file()
+
+
+def clear_checkpoints(folder: Path) -> None:
+    """A finished run's checkpoints go once its artifact is safe, so the next `train` starts fresh instead of
+    resuming a run that already ended. Only files this project writes are removed."""
+    targets = [
+        folder / SCRATCH_TOKENIZER_DIR,
+        folder / CHECKPOINT_TOKENIZER_FILE,
+        *folder.glob(f"{TORCH_LOOP_CHECKPOINT}*"),
+        *trainer_checkpoints(folder),
+    ]
+    for path in targets:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.exists():
+            path.unlink()

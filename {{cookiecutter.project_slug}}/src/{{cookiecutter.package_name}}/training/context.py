@@ -1,0 +1,34 @@
+"""What a training loop is given: everything about one run, built once by run.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..config import Config
+from ..data.labels import LabelSchema
+from ..model.features import TokenizedDataset
+from .runtime import Printer, Ranks
+from .tracking import Tracker
+
+
+@dataclass
+class TrainingRun:
+    """Everything a training loop needs, built once per run."""
+
+    config: Config
+    schema: LabelSchema
+    model: Any
+    tokenizer: Any
+    train_ds: TokenizedDataset
+    val_ds: TokenizedDataset
+    test_ds: TokenizedDataset
+    tracker: Tracker
+    device: torch.device
+    precision: str
+    ranks: Ranks
+    say: Printer
+    checkpoint_dir: Path

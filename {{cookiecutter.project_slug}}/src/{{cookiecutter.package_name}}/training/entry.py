@@ -1,0 +1,130 @@
+"""Training entry point: locally (``<cli> train``), under torchrun, and inside a SageMaker training container.
+
+SageMaker contract: SM_MODEL_DIR receives the artifact, SM_CHANNEL_TRAIN / SM_CHANNEL_TEST hold the data,
+SM_OUTPUT_DATA_DIR receives the results folder, checkpoints go to /opt/ml/checkpoints (synced to S3, so a
+spot interruption resumes). Hyperparameters arrive as ``--name value``. This module never imports the
+``sagemaker`` SDK: it runs inside the Hugging Face training container as it is.
+
+    python -m PACKAGE.training.entry --config config.yaml --loop torch --epochs 1
+    torchrun --nproc_per_node 2 -m PACKAGE.training.entry --max_steps 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .. import logs
+from ..config import CONFIG_FILE, Config, describe_fields, load_config, parse_assignments
+from ..errors import ProjectError
+
+SAGEMAKER_CHECKPOINT_DIR = "/opt/ml/checkpoints"
+ENTRY_SCRIPT = "train_entry.py"  # what `launch` stages next to the package; it calls main()
+TRAINING_SECTIONS = ("data", "model", "train", "tracking")
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+ALIASES = {"base_model": ["--model"]}  # the short spelling people type
+
+
+def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Train a text classifier (locally, under torchrun, or in a SageMaker job). "
+        f"Every option overrides the key of the same name in {CONFIG_FILE}.",
+    )
+    parser.add_argument("--config", default=None, help=f"{CONFIG_FILE} (default: found upwards from here)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config override")
+    parser.add_argument("--quiet", action="store_true", help="only warnings, errors and where the artifact went")
+    parser.add_argument("--verbose", action="store_true", help="the libraries' own logs and progress bars too")
+    groups = {section: parser.add_argument_group(f"{section} options") for section in TRAINING_SECTIONS}
+    for info in describe_fields():
+        if info.section not in groups:
+            continue
+        names = [f"--{info.name}"] + ([f"--{info.name.replace('_', '-')}"] if "_" in info.name else [])
+        names += ALIASES.get(info.name, [])
+        metavar = "{" + ",".join(info.choices) + "}" if info.choices else type(info.default).__name__.upper()
+        default = info.default if info.default != "" else '""'
+        groups[info.section].add_argument(
+            *names,
+            dest=f"hp_{info.name}",
+            default=None,
+            metavar=metavar,
+            help=f"{info.help} (default: {default})".replace("%", "%%"),
+        )
+    return parser
+
+
+def value_options(parser: argparse.ArgumentParser) -> set[str]:
+    return {
+        option
+        for action in parser._actions
+        if action.nargs is None and action.option_strings and not isinstance(action, argparse._StoreTrueAction)
+        for option in action.option_strings
+    }
+
+
+def join_values(argv: list[str], options: set[str]) -> list[str]:
+    """``--remove_pattern -[0-9]`` -> ``--remove_pattern=-[0-9]``: argparse would take a value starting with '-'
+    for an option, and the SageMaker training toolkit passes every hyperparameter as two separate words."""
+    joined, index = [], 0
+    while index < len(argv):
+        word = argv[index]
+        if word in options and index + 1 < len(argv):
+            joined.append(f"{word}={argv[index + 1]}")
+            index += 2
+        else:
+            joined.append(word)
+            index += 1
+    return joined
+
+
+def config_from_args(argv: list[str] | None, prog: str | None = None) -> tuple[Config, set[str], argparse.Namespace]:
+    parser = build_parser(prog)
+    args = parser.parse_args(join_values(list(sys.argv[1:] if argv is None else argv), value_options(parser)))
+    overrides = {
+        key.removeprefix("hp_"): value
+        for key, value in vars(args).items()
+        if key.startswith("hp_") and value is not None
+    }
+    overrides.update(parse_assignments(args.set))
+    config_path = args.config
+    if config_path is None and "SM_MODEL_DIR" in os.environ:
+        staged = PACKAGE_DIR.parent / CONFIG_FILE  # `launch` stages the config next to the package
+        config_path = str(staged) if staged.is_file() else None
+    config = load_config(config_path, overrides)
+    return config, {key.split(".")[-1] for key in overrides}, args
+
+
+def apply_sagemaker_environment(config: Config, explicit: set[str]) -> dict[str, str | None]:
+    """Point outputs at the SageMaker folders when running in a training container."""
+    env = os.environ
+    if "SM_MODEL_DIR" in env and "output_dir" not in explicit:
+        config.train.output_dir = env["SM_MODEL_DIR"]
+    if "SM_MODEL_DIR" in env and "checkpoint_dir" not in explicit:
+        config.train.checkpoint_dir = SAGEMAKER_CHECKPOINT_DIR
+    return {
+        "train": env.get("SM_CHANNEL_TRAIN"),
+        "test": env.get("SM_CHANNEL_TEST"),
+        "output_data": env.get("SM_OUTPUT_DATA_DIR"),
+    }
+
+
+def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    logs.configure(logs.VERBOSE if "--verbose" in words else logs.QUIET if "--quiet" in words else logs.NORMAL)
+    try:
+        config, explicit, args = config_from_args(words, prog)
+        channels = apply_sagemaker_environment(config, explicit)
+        from .run import train
+
+        train(config, channels, quiet=args.quiet)
+    except ProjectError as error:
+        for line in error.user_lines():
+            print(line, file=sys.stderr, flush=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

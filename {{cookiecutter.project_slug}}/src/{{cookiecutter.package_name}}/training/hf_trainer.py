@@ -1,0 +1,124 @@
+"""The transformers ``Trainer`` loop (``--loop trainer``): same config, same artifact as the PyTorch loop."""
+
+from __future__ import annotations
+
+import math
+
+from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
+from transformers.trainer_callback import ProgressCallback
+
+from ..evaluation.metrics import metric_line, scalars, score_logits
+from .checkpoints import resumable_trainer_checkpoint, trainer_checkpoints
+from .context import TrainingRun
+from .runtime import Ranks, barrier, collator_for, total_optimizer_steps, train_sampler
+
+
+class GroupedTrainer(Trainer):
+    """Trainer whose training batches come from the project's length-grouped sampler."""
+
+    project_sampler = None
+
+    def _get_train_sampler(self, *args, **kwargs):  # signature differs across transformers versions
+        return self.project_sampler if self.project_sampler is not None else super()._get_train_sampler(*args, **kwargs)
+
+
+class BarOnly(ProgressCallback):
+    """The Trainer's progress bar without its own print of every log dict (MetricLines prints one line)."""
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        pass
+
+
+class MetricLines(TrainerCallback):
+    """One ``name=value;`` line per logging step (SageMaker's metric regexes read them) and the tracker."""
+
+    def __init__(self, run: TrainingRun):
+        self.run = run
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if not logs or not state.is_world_process_zero:
+            return
+        if "eval_loss" in logs:
+            self.run.say(
+                f"epoch={logs.get('epoch', 0):.2f}; "
+                + metric_line({k.removeprefix("eval_"): v for k, v in logs.items()}, prefix="eval_")
+            )
+        elif "loss" in logs:
+            rate = logs.get("learning_rate", 0)
+            self.run.say(f"step={state.global_step}; loss={logs['loss']:.4f}; learning_rate={rate:.3e};")
+        self.run.tracker.log_metrics(logs, step=state.global_step)
+
+
+def training_arguments(run: TrainingRun) -> TrainingArguments:
+    train = run.config.train
+    total_steps = total_optimizer_steps(len(run.train_ds), train, run.ranks.world_size)
+    has_validation = len(run.val_ds) > 0
+    every_steps = train.save_steps > 0
+    return TrainingArguments(
+        output_dir=str(run.checkpoint_dir),
+        num_train_epochs=train.epochs,
+        max_steps=train.max_steps,
+        per_device_train_batch_size=train.batch_size,
+        per_device_eval_batch_size=train.eval_batch_size,
+        gradient_accumulation_steps=train.gradient_accumulation_steps,
+        learning_rate=train.learning_rate,
+        weight_decay=train.weight_decay,
+        warmup_steps=math.ceil(train.warmup_ratio * total_steps),
+        max_grad_norm=train.max_grad_norm,
+        eval_strategy=("steps" if every_steps else "epoch") if has_validation else "no",
+        eval_steps=train.save_steps or None,
+        save_strategy="steps" if every_steps else "epoch",
+        save_steps=train.save_steps or 500,
+        save_total_limit=2,
+        save_on_each_node=True,  # every node resumes from its own disk
+        load_best_model_at_end=has_validation,
+        metric_for_best_model=train.metric_for_best_model if has_validation else None,
+        greater_is_better=True,
+        logging_steps=train.logging_steps,
+        seed=train.seed,
+        bf16=run.precision == "bf16",
+        fp16=run.precision == "fp16",
+        use_cpu=run.device.type == "cpu",
+        dataloader_num_workers=train.num_workers,
+        report_to=[],
+        remove_unused_columns=False,
+        disable_tqdm=run.say.quiet,
+    )
+
+
+def train_with_trainer(run: TrainingRun):
+    train = run.config.train
+    args = training_arguments(run)
+    has_validation = len(run.val_ds) > 0
+    callbacks = [MetricLines(run)]
+    if train.early_stopping_patience > 0 and has_validation:
+        callbacks.append(EarlyStoppingCallback(early_stopping_patience=train.early_stopping_patience))
+
+    def compute_metrics(prediction):
+        logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
+        return scalars(score_logits(prediction.label_ids, logits, run.schema.names))
+
+    trainer = GroupedTrainer(
+        model=run.model,
+        args=args,
+        train_dataset=run.train_ds,
+        eval_dataset=run.val_ds if has_validation else None,
+        data_collator=collator_for(run.tokenizer),
+        processing_class=run.tokenizer,
+        compute_metrics=compute_metrics,
+        callbacks=callbacks,
+    )
+    if not args.disable_tqdm:
+        trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(BarOnly())
+    if train.group_by_length:
+        # one global order: under torchrun the Trainer's accelerate dataloader shards its batches across ranks
+        trainer.project_sampler = train_sampler(train, run.train_ds.lengths, Ranks())
+    if run.ranks.local_rank == 0:
+        resumable_trainer_checkpoint(run.checkpoint_dir, run.say.always)  # sets broken ones aside
+    barrier()
+    last = next(iter(trainer_checkpoints(run.checkpoint_dir)), None)
+    if last:
+        run.say(f"resuming from checkpoint {last}")
+    trainer.train(resume_from_checkpoint=str(last) if last else None)
+    return trainer.model, trainer.state.log_history

@@ -1,0 +1,159 @@
+"""One training run, start to finish: data, model, the configured loop, final evaluation, the artifact.
+
+``train(config)`` orchestrates; the loops (hf_trainer.py, torch_loop.py) each take the ``TrainingRun``
+(context.py) built here and return the trained model and its training log.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..config import Config
+from ..data.dataset import Splits, data_file, load_schema, load_splits
+from ..data.labels import LabelSchema
+from ..errors import CheckpointError
+from ..evaluation.evaluate import evaluate_dataset
+from ..evaluation.metrics import metric_line, scalars
+from ..evaluation.reports import write_results
+from ..model.artifact import METRICS_FILE, RESULTS_DIR, SCRATCH_TOKENIZER_DIR, save_artifact
+from ..model.features import build_dataset, tokenizer_fingerprint
+from ..model.sources import check_source, default_learning_rate, is_scratch, load_model, scratch_tokenizer
+from .checkpoints import check_tokenizer, clear_checkpoints, has_checkpoints
+from .context import TrainingRun
+from .runtime import (
+    Printer,
+    Ranks,
+    all_equal,
+    barrier,
+    current_ranks,
+    init_distributed,
+    resolve_precision,
+    set_seed,
+    training_device,
+)
+from .tracking import Tracker
+
+Backend = Callable[[TrainingRun], tuple[Any, list[dict]]]
+
+
+def backend(loop: str) -> Backend:
+    if loop == "torch":
+        from .torch_loop import train_with_torch_loop
+
+        return train_with_torch_loop
+    from .hf_trainer import train_with_trainer
+
+    return train_with_trainer
+
+
+def train(config: Config, channels: dict[str, str | None] | None = None, quiet: bool = False) -> dict:
+    """Load data, build/load the model, train with the configured loop, evaluate, write the artifact."""
+    channels = channels or {}
+    ranks = current_ranks()
+    say = Printer(ranks, quiet)
+    check_source(config.model.base_model)
+    set_seed(config.train.seed)
+    init_distributed(config.train.use_cpu)
+    if config.train.learning_rate <= 0:
+        config.train.learning_rate = default_learning_rate(config.model.base_model)
+    schema = load_schema(config)
+    splits = load_data(config, schema, channels, say)
+    tokenizer, model = build_model(config, schema, splits, ranks)
+    cache_dir, show = config.path(config.model.cache_dir), ranks.is_main and not quiet
+    datasets = [
+        build_dataset(tokenizer, records, config.model.max_length, cache_dir, show)
+        for records in (splits.train, splits.validation, splits.test)
+    ]
+    device = training_device(config.train.use_cpu, ranks)
+    with Tracker(config, ranks.is_main) as tracker:
+        run = TrainingRun(
+            config,
+            schema,
+            model,
+            tokenizer,
+            *datasets,
+            tracker,
+            device,
+            resolve_precision(config.train.precision, device),
+            ranks,
+            say,
+            config.path(config.train.checkpoint_dir),
+        )
+        tracker.log_params(config.flat())
+        started = time.perf_counter()
+        model, history = backend(config.train.loop)(run)
+        if not ranks.is_main:
+            return {}
+        return finish(run, model, history, time.perf_counter() - started, channels.get("output_data"))
+
+
+def load_data(config: Config, schema: LabelSchema, channels: dict, say: Printer) -> Splits:
+    train_path = data_file(config, config.data.train_file, channels.get("train"))
+    test_path = None
+    if config.data.test_file:
+        test_path = data_file(config, config.data.test_file, channels.get("test"))
+        if not test_path.exists() and not channels.get("test"):
+            say(f"no test file at {test_path}: the model is evaluated on the validation split only")
+            test_path = None
+    splits = load_splits(config, schema, train_path, test_path)
+    for report in splits.reports.values():
+        say(report.summary())
+    say(f"split: train={len(splits.train)} validation={len(splits.validation)} test={len(splits.test)}")
+    return splits
+
+
+def build_model(config: Config, schema: LabelSchema, splits: Splits, ranks: Ranks):
+    """Tokenizer and model; a scratch tokenizer is built once per machine and shared through the checkpoints."""
+    checkpoint_dir = config.path(config.train.checkpoint_dir)
+    texts = [r.text for r in splits.train]
+    tokenizer = None
+    if is_scratch(config.model.base_model):
+        tokenizer = scratch_tokenizer(
+            config.model.base_model,
+            texts,
+            checkpoint_dir / SCRATCH_TOKENIZER_DIR,
+            builds_here=ranks.local_rank == 0,
+            barrier=barrier,
+        )
+    tokenizer, model = load_model(config.model.base_model, schema, config.model.max_length, texts, tokenizer)
+    fingerprint = tokenizer_fingerprint(tokenizer)
+    if not all_equal(fingerprint):
+        raise CheckpointError(
+            "the processes of this job built different tokenizers: every node must train on the same data files"
+        )
+    if ranks.local_rank == 0:
+        check_tokenizer(checkpoint_dir, fingerprint, resuming=has_checkpoints(checkpoint_dir))
+    barrier()
+    return tokenizer, model
+
+
+def finish(run: TrainingRun, model, history: list[dict], train_seconds: float, output_data: str | None) -> dict:
+    """Final evaluation, the artifact, the results folder; then the finished run's checkpoints go."""
+    config, say = run.config, run.say
+    metrics: dict = {"train_seconds": round(train_seconds, 2), "train_examples": len(run.train_ds)}
+    model = getattr(model, "module", model).to(run.device)
+    for split, dataset in (("validation", run.val_ds), ("test", run.test_ds)):
+        if len(dataset) == 0:
+            continue
+        metrics[split], _ = evaluate_dataset(
+            model, dataset, run.schema, config.train.eval_batch_size, run.tokenizer.pad_token_id, run.device
+        )
+        say(metric_line(metrics[split], prefix=f"{split}_"))
+        run.tracker.log_metrics({f"{split}_{k}": v for k, v in scalars(metrics[split]).items()})
+    output_dir = config.path(config.train.output_dir)
+    save_artifact(output_dir, model, run.tokenizer, run.schema, metrics, config.to_dict(), history)
+    final = "test" if "test" in metrics else "validation" if "validation" in metrics else None
+    if final:
+        results = write_results(
+            output_dir / RESULTS_DIR, metrics[final], run.schema, title=f"{final} split", history=history
+        )
+        if output_data:  # SageMaker uploads this folder as output.tar.gz
+            shutil.copytree(results, Path(output_data), dirs_exist_ok=True)
+    say.always(f"model artifact written to {output_dir}")
+    clear_checkpoints(run.checkpoint_dir)
+    run.tracker.log_artifact(str(output_dir / METRICS_FILE))
+    return metrics

@@ -1,0 +1,124 @@
+"""Where and how a training process runs: ranks, seeds, precision, step counts, batch order, printing."""
+
+from __future__ import annotations
+
+import math
+import os
+import random
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch.utils.data import DistributedSampler, RandomSampler
+
+from ..config import TrainConfig
+from ..model.features import DynamicPaddingCollator, LengthGroupedSampler
+from ..model.inference import best_device
+
+
+@dataclass(frozen=True)
+class Ranks:
+    """This process's place in a torchrun job; (0, 0, 1) in a single process."""
+
+    rank: int = 0
+    local_rank: int = 0
+    world_size: int = 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @property
+    def distributed(self) -> bool:
+        return self.world_size > 1
+
+
+def current_ranks() -> Ranks:
+    env = os.environ
+    return Ranks(int(env.get("RANK", 0)), int(env.get("LOCAL_RANK", 0)), int(env.get("WORLD_SIZE", 1)))
+
+
+def init_distributed(use_cpu: bool) -> None:
+    """Join the torchrun process group (gloo on CPU, nccl on GPU); nothing to do in a single process."""
+    import torch.distributed as dist
+
+    if current_ranks().distributed and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if torch.cuda.is_available() and not use_cpu else "gloo")
+
+
+def barrier() -> None:
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+
+
+def all_equal(value: str) -> bool:
+    """True when every process holds the same ``value`` (always true in a single process)."""
+    import torch.distributed as dist
+
+    if not (dist.is_available() and dist.is_initialized()):
+        return True
+    values: list[str | None] = [None] * dist.get_world_size()
+    dist.all_gather_object(values, value)
+    return len(set(values)) == 1
+
+
+def set_seed(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+
+
+def training_device(use_cpu: bool, ranks: Ranks) -> torch.device:
+    """The GPU of this process's local rank, else the CPU."""
+    device = best_device(use_cpu)
+    return torch.device("cuda", ranks.local_rank) if device.type == "cuda" else device
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    if device.type != "cuda":
+        return "fp32"
+    if precision == "auto":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return precision
+
+
+def total_optimizer_steps(num_examples: int, train: TrainConfig, world_size: int) -> int:
+    if train.max_steps > 0:
+        return train.max_steps
+    per_step = train.batch_size * train.gradient_accumulation_steps * world_size
+    steps_per_epoch = max(1, math.ceil(num_examples / per_step))
+    return max(1, math.ceil(steps_per_epoch * train.epochs))
+
+
+def train_sampler(train: TrainConfig, lengths: list[int], ranks: Ranks):
+    """Length-grouped batches (the default), or plain shuffling; sharded across ranks under torchrun."""
+    if train.group_by_length:
+        return LengthGroupedSampler(
+            lengths, train.batch_size, train.seed, num_replicas=ranks.world_size, rank=ranks.rank
+        )
+    if ranks.distributed:
+        return DistributedSampler(range(len(lengths)), ranks.world_size, ranks.rank, shuffle=True, seed=train.seed)
+    return RandomSampler(range(len(lengths)), generator=torch.Generator().manual_seed(train.seed))
+
+
+def collator_for(tokenizer) -> DynamicPaddingCollator:
+    return DynamicPaddingCollator(tokenizer.pad_token_id)
+
+
+class Printer:
+    """Lines for people and for SageMaker's metric regexes: main process only, flushed at once."""
+
+    def __init__(self, ranks: Ranks, quiet: bool = False):
+        self.ranks, self.quiet = ranks, quiet
+
+    def __call__(self, line: str) -> None:
+        if self.ranks.is_main and not self.quiet:
+            print(line, flush=True)
+
+    def always(self, line: str) -> None:
+        """Lines that matter even in quiet mode (warnings, where the artifact went)."""
+        if self.ranks.is_main:
+            print(line, flush=True)

@@ -1,0 +1,172 @@
+"""Readers, validation rules and normalisation: every rule's message, file:line, nothing lost."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from {{ cookiecutter.package_name }}.data.labels import LabelSchema
+from {{ cookiecutter.package_name }}.data.normalize import Normalizer
+from {{ cookiecutter.package_name }}.data.validation import ReadOptions, load_records
+
+BINARY = LabelSchema(("negative", "positive"), "index")
+KOREAN3 = LabelSchema(("부정", "중립", "긍정"), "name")
+STARS = LabelSchema(("1", "2", "3", "4", "5"), "name")
+TSV = ReadOptions("tsv", "document", "label", "id")
+CSV = ReadOptions("csv", "review_text", "sentiment", "id")
+JSONL = ReadOptions("jsonl", "text", "stars", "")
+
+
+def write(tmp_path, name, content, encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(content.encode(encoding) if isinstance(content, str) else content)
+    return path
+
+
+# --- readers -------------------------------------------------------------------------------------
+
+
+def test_tsv_keeps_the_first_row_and_quotes(tmp_path):
+    path = write(tmp_path, "a.tsv", 'id\tdocument\tlabel\n1\t"인생 영화" 강추\t1\n2\t별로, 정말 별로\t0\n')
+    report = load_records(path, TSV, BINARY)
+    assert not report.errors
+    assert [(r.text, r.label, r.line, r.row_id) for r in report.records] == [
+        ('"인생 영화" 강추', 1, 2, "1"),
+        ("별로, 정말 별로", 0, 3, "2"),
+    ]
+
+
+def test_csv_reads_quoted_commas_tabs_and_newlines(tmp_path):
+    content = 'id,review_text,sentiment\n1,"좋다, 정말\t좋다",긍정\n2,"두 줄\n리뷰",중립\n3,그냥,부정\n'
+    report = load_records(write(tmp_path, "a.csv", content), CSV, KOREAN3)
+    assert not report.errors
+    assert [(r.text, r.label, r.line) for r in report.records] == [
+        ("좋다, 정말\t좋다", 2, 2),
+        ("두 줄\n리뷰", 1, 3),
+        ("그냥", 0, 5),
+    ]
+
+
+def test_jsonl_integer_labels_match_names_as_strings(tmp_path):
+    lines = [{"text": "최고", "stars": 5}, {"text": "최악", "stars": 1}, {"text": "보통", "stars": "3"}]
+    path = write(tmp_path, "a.jsonl", "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines))
+    report = load_records(path, JSONL, STARS)
+    assert not report.errors
+    assert [r.label for r in report.records] == [4, 0, 2]
+
+
+def test_utf8_bom_and_crlf_are_accepted(tmp_path):
+    path = write(tmp_path, "a.tsv", b"\xef\xbb\xbfid\tdocument\tlabel\r\n1\t\xec\xa2\x8b\xec\x95\x84\t1\r\n")
+    report = load_records(path, TSV, BINARY)
+    assert not report.errors
+    assert report.records[0].text == "좋아"
+
+
+def test_review_survives_loading_unchanged(tmp_path):
+    review = 'He said "최고!!" 10점, 2번 봄 👍🏻 ㅋㅋ ABC-123 (sic)'
+    tsv = write(tmp_path, "a.tsv", f"id\tdocument\tlabel\n1\t{review}\t1\n")
+    csv_text = '"' + (review + "\twith a tab").replace('"', '""') + '"'
+    csv = write(tmp_path, "a.csv", f"id,review_text,sentiment\n1,{csv_text},긍정\n")
+    jsonl = write(tmp_path, "a.jsonl", json.dumps({"text": review, "stars": 5}, ensure_ascii=False) + "\n")
+    plain = Normalizer("none", collapse_whitespace=False)
+    assert load_records(tsv, TSV, BINARY, plain).records[0].text == review
+    assert load_records(csv, CSV, KOREAN3, plain).records[0].text == review + "\twith a tab"
+    assert load_records(jsonl, JSONL, STARS, plain).records[0].text == review
+    # the documented default normalisation (NFC + whitespace collapsing) keeps every character too
+    assert load_records(tsv, TSV, BINARY, Normalizer()).records[0].text == review
+
+
+def test_normalizer_composes_hangul_and_deletes_nothing_by_default():
+    decomposed = "\u1100\u1161\u11a8 movie 123 🎬"  # 각, written as jamo
+    assert Normalizer()(decomposed + "  \t ") == "각 movie 123 🎬"
+    assert Normalizer("none", False)(decomposed) == decomposed
+    assert Normalizer(remove_pattern="[^가-힣 ]")("좋아요 good 10점!") == "좋아요 점"
+
+
+# --- validation rules ----------------------------------------------------------------------------
+
+
+def test_empty_texts_are_dropped_and_counted_with_lines(tmp_path):
+    path = write(tmp_path, "a.tsv", "id\tdocument\tlabel\n1\t좋아\t1\n2\t\t0\n3\t   \t1\n4\t싫어\t0\n")
+    report = load_records(path, TSV, BINARY)
+    assert len(report.records) == 2
+    assert report.dropped == Counter({"empty_text": 2})
+    assert [p.line for p in report.problems] == [3, 4]
+    assert "dropped 2 (empty_text) at line(s) 3, 4" in report.summary()
+    strict = load_records(path, ReadOptions("tsv", "document", "label", "id", empty_text="error"), BINARY)
+    assert [str(p) for p in strict.errors] == [f"{path}:3: error: text is empty", f"{path}:4: error: text is empty"]
+
+
+def test_unknown_label_is_an_error_naming_file_line_and_value(tmp_path):
+    path = write(tmp_path, "a.csv", "id,review_text,sentiment\n1,좋다,긍정\n2,싫다,부졍\n")
+    report = load_records(path, CSV, KOREAN3)
+    assert [str(p) for p in report.errors] == [
+        f"{path}:3: error: unknown label '부졍'; expected one of ['부정', '중립', '긍정']"
+    ]
+    dropping = ReadOptions("csv", "review_text", "sentiment", "id", unknown_label="drop")
+    assert load_records(path, dropping, KOREAN3).dropped == Counter({"unknown_label": 1})
+
+
+def test_label_id_out_of_range_and_not_a_number(tmp_path):
+    path = write(tmp_path, "a.tsv", "id\tdocument\tlabel\n1\t좋아\t2\n2\t싫어\tpos\n3\t음\t-1\n")
+    messages = [p.message for p in load_records(path, TSV, BINARY).errors]
+    assert messages == [
+        "label id 2 is out of range 0..1",
+        "label 'pos' is not a class id 0..1",
+        "label id -1 is out of range 0..1",
+    ]
+
+
+def test_missing_file_and_missing_column(tmp_path):
+    missing = load_records(tmp_path / "nope.tsv", TSV, BINARY)
+    assert missing.errors[0].reason == "missing_file"
+    path = write(tmp_path, "a.tsv", "id\ttext\tlabel\n1\t좋아\t1\n")
+    report = load_records(path, TSV, BINARY)
+    assert [str(p) for p in report.errors] == [
+        f"{path}:1: error: missing column(s) 'document' (data.text_column); the header has ['id', 'text', 'label']."
+        " Set data.text_column in config.yaml to the column(s) holding them"
+    ]
+
+
+def test_broken_csv_quote_is_reported_where_it_starts(tmp_path):
+    path = write(tmp_path, "a.csv", 'id,review_text,sentiment\n1,좋다,긍정\n2,"끝나지 않는 따옴표,부정\n3,그냥,중립\n')
+    report = load_records(path, CSV, KOREAN3)
+    assert len(report.errors) == 1
+    assert report.errors[0].line == 3 and "broken CSV quoting" in report.errors[0].message
+    assert [r.line for r in report.records] == [2, 4]  # reading resumed after the broken line
+
+
+def test_wrong_field_count_in_tsv(tmp_path):
+    path = write(tmp_path, "a.tsv", "id\tdocument\tlabel\n1\t탭이\t하나 더\t1\n")
+    assert str(load_records(path, TSV, BINARY).errors[0]) == (
+        f"{path}:2: error: expected 3 tab-separated fields, found 4"
+    )
+
+
+def test_non_utf8_byte_is_reported_with_line_and_column(tmp_path):
+    path = write(tmp_path, "a.tsv", "id\tdocument\tlabel\n1\t좋아\t1\n".encode() + "2\t싫어\t0\n".encode("cp949"))
+    report = load_records(path, TSV, BINARY)
+    assert len(report.errors) == 1
+    assert report.errors[0].line == 3 and "not valid UTF-8 (byte 0xbd at column 3)" in report.errors[0].message
+
+
+def test_jsonl_syntax_and_shape_errors(tmp_path):
+    path = write(tmp_path, "a.jsonl", '{"text": "좋아", "stars": 5}\n{"text": "broken"\n[1, 2]\n{"stars": 3}\n')
+    reasons = [(p.line, p.reason) for p in load_records(path, JSONL, STARS).errors]
+    assert reasons == [(2, "json_syntax"), (3, "json_shape"), (4, "missing_field")]
+
+
+def test_duplicate_ids_are_reported_dropped_or_rejected(tmp_path):
+    path = write(tmp_path, "a.tsv", "id\tdocument\tlabel\n7\t좋아\t1\n7\t좋아\t1\n")
+    assert load_records(path, TSV, BINARY).problems[0].kind == "warning"
+    drop = load_records(path, ReadOptions("tsv", "document", "label", "id", duplicate_ids="drop"), BINARY)
+    assert len(drop.records) == 1 and drop.dropped == Counter({"duplicate_id": 1})
+    error = load_records(path, ReadOptions("tsv", "document", "label", "id", duplicate_ids="error"), BINARY)
+    assert "duplicate id '7' (first seen at line 2)" in error.errors[0].message
+
+
+def test_unlabelled_input_is_allowed_for_prediction(tmp_path):
+    path = write(tmp_path, "a.tsv", "id\tdocument\n1\t좋아\n")
+    options = ReadOptions("tsv", "document", "label", "id", require_labels=False)
+    report = load_records(path, options, BINARY)
+    assert not report.errors and report.records[0].label is None

@@ -1,0 +1,114 @@
+"""Splits and subsets, the project's own data as answered at bake time, prepare, and the full NSMC (slow)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+from typer.testing import CliRunner
+
+from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.data.dataset import data_file, load_schema, load_splits
+from {{ cookiecutter.package_name }}.data.labels import LabelSchema
+from {{ cookiecutter.package_name }}.data.normalize import Normalizer
+from {{ cookiecutter.package_name }}.data.report import Record
+from {{ cookiecutter.package_name }}.data.splits import stratified_split, subset
+from {{ cookiecutter.package_name }}.data.validation import ReadOptions, load_records
+from {{ cookiecutter.package_name }}.errors import ConfigError, DataError
+
+from conftest import NSMC_DIR, PROJECT_ROOT
+
+BINARY = LabelSchema(("negative", "positive"), "index")
+
+
+def write(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+# --- splits and subsets --------------------------------------------------------------------------
+
+
+def records(counts: dict[int, int]) -> list[Record]:
+    return [Record(f"text {label} {i}", label, i) for label, n in counts.items() for i in range(n)]
+
+
+def test_split_is_stratified_and_deterministic():
+    data = records({0: 600, 1: 300, 2: 100})
+    kept, held = stratified_split(data, 0.1, seed=7)
+    assert Counter(r.label for r in held) == Counter({0: 60, 1: 30, 2: 10})
+    assert len(kept) + len(held) == len(data) and not set(map(id, kept)) & set(map(id, held))
+    assert stratified_split(data, 0.1, seed=7) == (kept, held)
+    assert stratified_split(data, 0.1, seed=8)[1] != held
+
+
+def test_subset_by_fraction_and_max_rows_keeps_balance():
+    data = records({0: 500, 1: 500})
+    assert Counter(r.label for r in subset(data, fraction=0.2)) == Counter({0: 100, 1: 100})
+    assert len(subset(data, max_rows=50)) == 50
+    assert subset(data) == data
+    with pytest.raises(ConfigError, match="fraction"):
+        subset(data, fraction=0)
+
+
+def test_load_splits_raises_with_the_whole_report(project, tmp_path):
+    bad = write(tmp_path, "bad.tsv", "id\tdocument\tlabel\n1\t좋아\t9\n")
+    options = project.override(
+        {"data_format": "tsv", "text_column": "document", "label_column": "label", "id_column": "id"}
+    )
+    with pytest.raises(DataError) as caught:
+        load_splits(options, BINARY, bad, None)
+    assert "bad.tsv:2: error: label id 9 is out of range 0..1" in "\n".join(caught.value.user_lines())
+
+
+# --- the project's own data, as answered at bake time ---------------------------------------------
+
+
+def test_the_project_data_loads_with_every_class(project):
+    schema = load_schema(project)
+    splits = load_splits(
+        project, schema, data_file(project, project.data.train_file), data_file(project, project.data.test_file)
+    )
+    assert len(splits.train) > 1000 and len(splits.test) > 500
+    assert set(r.label for r in splits.train) == set(range(schema.num_labels))
+    assert splits.reports["train"].dropped.get("empty_text", 0) == 2  # the shipped sample has two
+
+
+def test_prepare_reports_problems_and_exits_1(project, monkeypatch):
+    monkeypatch.chdir(project.root)
+    runner = CliRunner()
+    good = runner.invoke(app, ["prepare"])
+    assert good.exit_code == 0, good.output
+    assert "data OK" in good.output and "kept" in good.output
+    train = data_file(project, project.data.train_file)
+    with open(train, "ab") as handle:
+        handle.write(b"\xff\xfe broken bytes\n")
+    bad = runner.invoke(app, ["prepare"])
+    assert bad.exit_code == 1
+    assert f"{train}:" in bad.output and "not valid UTF-8" in bad.output
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(NSMC_DIR is None, reason="full NSMC files not found (set NSMC_DIR)")
+def test_full_nsmc_loads_every_nonempty_review():
+    options = ReadOptions("tsv", "document", "label", "id")
+    schema = LabelSchema(("negative", "positive"))
+    for name, total in (("ratings_train.txt", 150_000), ("ratings_test.txt", 50_000)):
+        path = NSMC_DIR / name
+        empty_lines = [
+            n
+            for n, line in enumerate(path.read_text(encoding="utf-8").split("\n")[1:], start=2)
+            if line and not line.split("\t")[1].strip()
+        ]
+        report = load_records(path, options, schema, Normalizer())
+        assert not report.errors
+        assert report.rows_read == total
+        assert len(report.records) == total - len(empty_lines)
+        assert [p.line for p in report.problems if p.reason == "empty_text"] == empty_lines
+        assert f"dropped {len(empty_lines)} (empty_text)" in report.summary()
+
+
+def test_project_root_has_the_label_schema():
+    schema = LabelSchema.load(PROJECT_ROOT / "labels.json")
+    assert schema.num_labels >= 2

@@ -1,0 +1,46 @@
+"""Label values, metrics for any number of classes, and the report's alignment with Korean label names."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+
+from {{ cookiecutter.package_name }}.data.labels import LabelSchema
+from {{ cookiecutter.package_name }}.errors import LabelError
+from {{ cookiecutter.package_name }}.evaluation.metrics import metric_line, metric_regex
+from {{ cookiecutter.package_name }}.evaluation.metrics import score as classification_metrics
+
+
+def test_label_schema_rejects_bad_values():
+    schema = LabelSchema(("1", "2", "3"), "name")
+    assert schema.to_id(3) == 2 and schema.to_id(3.0) == 2 and schema.to_id(" 1 ") == 0
+    for bad in (None, True, "4", float("nan")):
+        with pytest.raises(LabelError):
+            schema.to_id(bad)
+    with pytest.raises(LabelError, match="at least two"):
+        LabelSchema(("only",))
+    with pytest.raises(LabelError, match="unique"):
+        LabelSchema(("a", "a"))
+
+
+def test_three_class_metrics_match_hand_computation():
+    truth = [0, 0, 0, 1, 1, 2, 2, 2, 2, 2]
+    guess = [0, 0, 1, 1, 2, 2, 2, 2, 0, 2]
+    metrics = classification_metrics(truth, guess, ["부정", "중립", "긍정"])
+    assert metrics["confusion_matrix"] == [[2, 1, 0], [0, 1, 1], [1, 0, 4]]
+    assert metrics["accuracy"] == pytest.approx(0.7)
+    per_class = metrics["per_class"]
+    assert per_class["부정"]["precision"] == pytest.approx(2 / 3)
+    assert per_class["부정"]["recall"] == pytest.approx(2 / 3)
+    assert per_class["중립"]["f1"] == pytest.approx(0.5)
+    assert per_class["긍정"]["f1"] == pytest.approx(0.8)
+    assert metrics["macro_f1"] == pytest.approx(np.mean([2 / 3, 0.5, 0.8]))
+
+
+def test_metric_lines_are_read_back_by_their_regexes():
+    line = metric_line({"accuracy": 0.8125, "macro_f1": 0.80123, "loss": 0.45}, prefix="eval_")
+    assert line == "eval_accuracy=0.8125; eval_macro_f1=0.8012; eval_loss=0.4500;"
+    assert re.search(metric_regex("eval_accuracy"), line).group(1) == "0.8125"
+    assert re.search(metric_regex("eval_loss"), line).group(1) == "0.4500"

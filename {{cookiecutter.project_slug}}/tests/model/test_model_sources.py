@@ -1,0 +1,62 @@
+"""Offline model building, and the Korean WordPiece pitfall."""
+
+from __future__ import annotations
+
+import pytest
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from {{ cookiecutter.package_name }}.data.labels import LabelSchema
+from {{ cookiecutter.package_name }}.errors import ModelSourceError
+from {{ cookiecutter.package_name }}.model.sources import build_scratch, load_model, train_tokenizer
+
+SENTENCES = ["이 영화 정말 재밌어요 최고", "배우 연기가 너무 별로였다", "스토리는 그냥 그랬음"]
+
+
+def unk_share(tokenizer, texts):
+    tokens = [t for text in texts for t in tokenizer.tokenize(text)]
+    return sum(t == tokenizer.unk_token for t in tokens) / len(tokens)
+
+
+def test_korean_words_are_not_unk_after_save_and_reload(sample_texts, tmp_path):
+    tokenizer = train_tokenizer(sample_texts, 4000)
+    tokenizer.save_pretrained(tmp_path)
+    reloaded = AutoTokenizer.from_pretrained(tmp_path)
+    assert unk_share(reloaded, SENTENCES) == 0
+    assert reloaded.tokenize("영화") == ["영화"]
+    assert reloaded("영화 최고")["input_ids"] == tokenizer("영화 최고")["input_ids"]
+
+
+def test_the_pitfall_is_real_lowercasing_wrapper_turns_hangul_into_unk(sample_texts, tmp_path):
+    """Why train_tokenizer switches lowercasing off: the default wrapper loses every Korean word."""
+    from transformers import ElectraTokenizerFast
+
+    backend = train_tokenizer(sample_texts, 4000).backend_tokenizer
+    naive = ElectraTokenizerFast(
+        tokenizer_object=backend,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+    )
+    naive.save_pretrained(tmp_path)
+    assert unk_share(AutoTokenizer.from_pretrained(tmp_path), SENTENCES) == 1.0
+
+
+def test_scratch_model_carries_the_label_names(sample_texts, tmp_path):
+    schema = LabelSchema(("부정", "중립", "긍정"))
+    tokenizer, model = build_scratch("scratch:tiny", sample_texts, schema, 64)
+    assert model.config.id2label == {0: "부정", 1: "중립", 2: "긍정"}
+    assert model.config.num_labels == 3
+    model.save_pretrained(tmp_path)
+    assert AutoModelForSequenceClassification.from_pretrained(tmp_path).config.label2id["긍정"] == 2
+
+
+def test_unknown_sources_fail_with_a_clear_message(tmp_path):
+    schema = LabelSchema(("a", "b"))
+    with pytest.raises(ModelSourceError, match="unknown offline model 'scratch:huge'"):
+        load_model("scratch:huge", schema, 32, ["text"])
+    with pytest.raises(ModelSourceError, match="not a model folder"):
+        load_model(str(tmp_path), schema, 32)
+    with pytest.raises(ModelSourceError, match="not reachable"):
+        load_model("monologg/koelectra-small-v3-discriminator", schema, 32)  # HF_HUB_OFFLINE=1 in tests

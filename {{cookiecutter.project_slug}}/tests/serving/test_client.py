@@ -1,0 +1,161 @@
+"""The predict client: order kept, retries, failed rows reported, predict == evaluate."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from {{ cookiecutter.package_name }}.data.report import Record
+from {{ cookiecutter.package_name }}.evaluation.evaluate import evaluate_model
+from {{ cookiecutter.package_name }}.serving import handler
+from {{ cookiecutter.package_name }}.serving.client import RuntimeTarget, predict_records, run_predict
+
+from conftest import NSMC_DIR
+
+REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", "배우들 연기가 좋았다", "그냥 그랬음"]
+
+
+@pytest.fixture(scope="module")
+def loaded(trained_model):
+    return handler.model_fn(str(trained_model))
+
+
+class FlakyServer:
+    """Wraps the real handler; answers 503 to every 5th request and drops the 3rd connection."""
+
+    def __init__(self, model):
+        self.count = 0
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                with outer.lock:
+                    outer.count += 1
+                    number = outer.count
+                if number == 3:
+                    self.close_connection = True
+                    self.connection.shutdown(2)  # no response at all
+                    return
+                if number % 5 == 0:
+                    payload, status, media = b'{"message": "try again"}', 503, "application/json"
+                else:
+                    with outer.lock:
+                        text, media = handler.handle(body, self.headers["Content-Type"], self.headers["Accept"], model)
+                    payload, status = text.encode("utf-8"), 200
+                self.send_response(status)
+                self.send_header("Content-Type", media)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_client_survives_503s_and_a_dropped_connection(loaded, sample, tmp_path):
+    records = sample["test"][:300]
+    with FlakyServer(loaded) as url:
+        target = RuntimeTarget("flaky", url=url, max_attempts=5, concurrency=3)
+        output = tmp_path / "out.jsonl"
+        summary = predict_records(records, target, output, batch_size=20, concurrency=3, names=None)
+    assert summary.failed == 0 and summary.rows == 300
+    assert summary.retries >= 3  # 15 chunks: the dropped one and at least two 503s were retried
+    rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert [row["line"] for row in rows] == [r.line for r in records]
+    assert [row["label"] for row in rows] == [p["label"] for p in handler.predict_fn([r.text for r in records], loaded)]
+
+
+def test_rows_that_finally_fail_are_reported_not_dropped(sample, tmp_path):
+    class AlwaysDown(BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), AlwaysDown)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        records = [Record(r.text, None, n) for n, r in enumerate(sample["test"][:10], start=1)]
+        target = RuntimeTarget("down", url=f"http://127.0.0.1:{server.server_address[1]}", max_attempts=2)
+        summary = predict_records(records, target, tmp_path / "out.tsv", batch_size=5, concurrency=2, names=None)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert summary.failed == 10 and summary.retries == 2
+    lines = (tmp_path / "out.tsv").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 11 and all("\tERROR\t" in line for line in lines[1:])
+
+
+def test_predict_through_the_server_equals_evaluate(project, trained_model, model_server, tmp_path, capsys):
+    test_file = project.path(project.data.data_dir) / project.data.test_file
+    evaluated = evaluate_model(project, trained_model, test_file, tmp_path / "eval")
+    failed = run_predict(
+        project, test_file, tmp_path / "served.jsonl", url=model_server.url, batch_size=64, concurrency=4
+    )
+    assert failed == 0
+    err = capsys.readouterr().err
+    assert f"accuracy={evaluated['accuracy']:.4f};" in err
+    rows = [json.loads(line) for line in (tmp_path / "served.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == evaluated["num_examples"]
+    assert sum(r["label"] == r["true_label"] for r in rows) / len(rows) == pytest.approx(evaluated["accuracy"])
+
+
+def test_predict_reads_stdin_and_the_in_process_target(project, trained_model, monkeypatch, capsys, tmp_path):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(REVIEWS) + "\n\n"))
+    assert run_predict(project, None, None, model_dir=trained_model) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["text"] for r in rows] == REVIEWS and [r["line"] for r in rows] == [1, 2, 3, 4]
+
+
+def reads_nsmc(config, schema) -> bool:
+    return (
+        (config.data.data_format, config.data.text_column, config.data.label_column) == ("tsv", "document", "label")
+        and schema.num_labels == 2
+        and schema.encoding == "index"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(NSMC_DIR is None, reason="full NSMC files not found (set NSMC_DIR)")
+def test_full_nsmc_test_file_through_the_server(project, schema, trained_model, model_server, tmp_path, capsys):
+    import time
+
+    if not reads_nsmc(project, schema):
+        pytest.skip("this project's schema is not NSMC's")
+    test_file = Path(NSMC_DIR) / "ratings_test.txt"
+    config = project
+    evaluated = evaluate_model(config, trained_model, test_file, tmp_path / "eval")
+    started = time.perf_counter()
+    failed = run_predict(
+        config, test_file, tmp_path / "served.jsonl", url=model_server.url, batch_size=64, concurrency=4
+    )
+    seconds = time.perf_counter() - started
+    assert failed == 0
+    rows = (tmp_path / "served.jsonl").read_text(encoding="utf-8").splitlines()
+    lines = test_file.read_text(encoding="utf-8").split("\n")[1:]
+    assert len(rows) == sum(1 for line in lines if line and line.split("\t")[1].strip())  # every non-empty review
+    assert f"accuracy={evaluated['accuracy']:.4f};" in capsys.readouterr().err
+    print(f"{len(rows)} reviews through the server in {seconds:.1f}s ({len(rows) / seconds:.0f}/s)")

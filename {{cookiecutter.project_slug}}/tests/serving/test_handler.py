@@ -1,0 +1,57 @@
+"""The inference handler's contract: content types, label names, order, one rule for the length limit."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from {{ cookiecutter.package_name }}.data.labels import LabelSchema
+from {{ cookiecutter.package_name }}.model.artifact import load_for_inference
+from {{ cookiecutter.package_name }}.serving import handler
+
+REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", "배우들 연기가 좋았다", "그냥 그랬음"]
+
+
+@pytest.fixture(scope="module")
+def loaded(trained_model):
+    return handler.model_fn(str(trained_model))
+
+
+def test_json_single_and_list_inputs_keep_order_and_speak_label_names(loaded, trained_model):
+    names = LabelSchema.load(trained_model / "labels.json").names
+    single = handler.predict_fn(handler.input_fn(json.dumps({"inputs": REVIEWS[0]}), "application/json"), loaded)
+    many = handler.predict_fn(handler.input_fn(json.dumps({"inputs": REVIEWS}), "application/json"), loaded)
+    assert len(single) == 1 and len(many) == len(REVIEWS)
+    assert many[0]["label"] == single[0]["label"]
+    assert many[0]["score"] == pytest.approx(single[0]["score"], abs=1e-5)  # padding changes float rounding only
+    for item in many:
+        assert item["label"] in names and set(item["scores"]) == set(names)
+        assert item["score"] == max(item["scores"].values())
+        assert sum(item["scores"].values()) == pytest.approx(1.0, abs=1e-5)
+    one_by_one = [handler.predict_fn([text], loaded)[0]["label"] for text in REVIEWS]
+    assert [item["label"] for item in many] == one_by_one  # batching and length-sorting keep the order
+
+
+def test_jsonlines_and_csv_requests_and_every_accept_type(loaded):
+    jsonl = "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in REVIEWS).encode("utf-8")
+    csv_body = "\n".join(f'"{t}"' for t in REVIEWS).encode("utf-8")
+    assert handler.input_fn(jsonl, "application/jsonlines") == REVIEWS
+    assert handler.input_fn(csv_body, "text/csv; charset=utf-8") == REVIEWS
+    prediction = handler.predict_fn(REVIEWS, loaded)
+    body, media = handler.output_fn(prediction, "application/jsonlines")
+    assert media == "application/jsonlines" and [json.loads(x) for x in body.splitlines()] == prediction
+    body, media = handler.output_fn(prediction, "text/csv")
+    assert media == "text/csv"
+    assert [line.split(",")[0] for line in body.splitlines()] == [p["label"] for p in prediction]
+    body, media = handler.output_fn(prediction, "*/*")
+    assert media == "application/json" and json.loads(body) == prediction
+
+
+def test_handler_and_artifact_agree_on_names_and_length(loaded, trained_model):
+    """The handler stands alone in the container, so it repeats a few names: they must match the artifact's."""
+    from {{ cookiecutter.package_name }}.model import artifact
+
+    assert handler.LABELS_FILE == artifact.LABELS_FILE
+    assert handler.NO_MODEL_MAX_LENGTH == artifact.NO_MODEL_MAX_LENGTH
+    assert loaded["max_length"] == load_for_inference(trained_model).max_length

@@ -1,0 +1,160 @@
+"""The package's shape: folders in reading order, imports only pointing down, one owner for every file name."""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import PACKAGE, SRC
+
+PACKAGE_DIR = SRC / PACKAGE
+# Reading order, bottom first: a module may import from its own layer and the layers below it.
+LAYERS = {
+    "errors": 0,
+    "config": 0,
+    "display": 0,
+    "logs": 0,
+    "data": 1,
+    "model": 2,
+    "evaluation": 3,
+    "training": 4,
+    "serving": 5,
+    "aws": 6,
+    "cli": 7,
+    "__main__": 8,
+}
+SELF_CONTAINED = "serving/handler.py"  # packed alone into the inference container: may repeat names
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(SRC).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def modules() -> dict[str, Path]:
+    return {module_name(path): path for path in sorted(PACKAGE_DIR.rglob("*.py"))}
+
+
+def imported_modules(name: str, path: Path, known: dict[str, Path]) -> set[str]:
+    """Package modules that ``name`` imports, at top level or inside functions."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(anchor + ([base] if base else []))
+            if not base.startswith(PACKAGE):
+                continue
+            for alias in node.names:
+                candidate = f"{base}.{alias.name}"
+                found.add(candidate if candidate in known else base)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if alias.name in known)
+    return {module for module in found if module in known and module != name}
+
+
+def layer(module: str) -> int:
+    parts = module.split(".")
+    return LAYERS.get(parts[1], 0) if len(parts) > 1 else 0
+
+
+def test_no_import_circle_and_no_upward_import():
+    known = modules()
+    graph = {name: imported_modules(name, path, known) for name, path in known.items()}
+    upward = [
+        f"{name} imports {target}"
+        for name, targets in graph.items()
+        for target in targets
+        if layer(target) > layer(name)
+    ]
+    assert upward == []
+    visiting, done, cycles = set(), set(), []
+
+    def visit(node, trail):
+        if node in visiting:
+            cycles.append(" -> ".join(trail[trail.index(node) :] + [node]))
+            return
+        if node in done:
+            return
+        visiting.add(node)
+        for target in sorted(graph[node]):
+            visit(target, trail + [node])
+        visiting.discard(node)
+        done.add(node)
+
+    for node in sorted(graph):
+        visit(node, [])
+    assert cycles == []
+
+
+def test_every_stage_folder_is_in_the_reading_order():
+    folders = {p.name for p in PACKAGE_DIR.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    files = {p.stem for p in PACKAGE_DIR.glob("*.py") if p.stem != "__init__"}
+    assert folders | files <= set(LAYERS)
+
+
+def string_literals(path: Path) -> list[str]:
+    """Every string constant of a module except docstrings (f-string parts included)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
+
+
+NAMES = [
+    "config.yaml",
+    "labels.json",
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "metrics.json",
+    "training_config.json",
+    "history.json",
+    "README.md",
+    "report.txt",
+    "confusion_matrix.png",
+    "learning_curves.png",
+    "errors.tsv",
+    "checkpoint-",
+    "trainer_state.json",
+    "torch-loop-last.pt",
+    "scratch-tokenizer",
+    "/opt/ml/checkpoints",
+    "inference.py",
+    "train_entry.py",
+    "mlflow.db",
+    "mlruns",
+    "tokenized",
+    ".deployments",
+    "sagemaker-source",
+    "SHA256SUMS",
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_each_file_and_folder_name_is_written_once(name):
+    whole_name = re.compile(rf"(?<![\w.-]){re.escape(name)}(?![\w.-])")
+    places = [
+        f"{path.relative_to(PACKAGE_DIR)}: {literal!r}"
+        for path in sorted(PACKAGE_DIR.rglob("*.py"))
+        if path.relative_to(PACKAGE_DIR).as_posix() != SELF_CONTAINED
+        for literal in string_literals(path)
+        if whole_name.search(literal)
+    ]
+    assert len(places) == 1, places

@@ -1,0 +1,86 @@
+"""Training: both loops on real reviews, accumulation and early stopping, the artifact they write."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from {{ cookiecutter.package_name }}.data.labels import LabelSchema
+from {{ cookiecutter.package_name }}.training.run import train as run_training
+
+ARTIFACT_FILES = {
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "labels.json",
+    "metrics.json",
+    "training_config.json",
+    "history.json",
+    "README.md",
+}
+RESULTS_FILES = {"metrics.json", "report.txt", "confusion_matrix.png", "learning_curves.png"}
+
+
+@pytest.mark.parametrize("loop", ["trainer", "torch"])
+def test_loop_trains_on_real_reviews_and_beats_chance(project, loop):
+    config = project.override({"loop": loop, "epochs": 3})
+    started = time.perf_counter()
+    metrics = run_training(config)
+    assert time.perf_counter() - started < 120
+    schema = LabelSchema.load(config.path("labels.json"))
+    chance = 1 / schema.num_labels
+    assert metrics["test"]["num_examples"] >= 900
+    assert metrics["test"]["accuracy"] > chance + 0.1, metrics["test"]
+    artifact = config.path(config.train.output_dir)
+    assert ARTIFACT_FILES <= {p.name for p in artifact.iterdir()}
+    assert RESULTS_FILES <= {p.name for p in (artifact / "evaluation").iterdir()}
+    history = json.loads((artifact / "history.json").read_text(encoding="utf-8"))
+    losses = [h["loss"] for h in history if "loss" in h and "step" in h]
+    assert len(losses) >= 6
+    assert sum(losses[-3:]) < sum(losses[:3])  # the last logged windows beat the first ones
+    assert any("eval_accuracy" in h for h in history)
+
+
+def test_accumulation_and_early_stopping(project, capsys):
+    config = project.override(
+        {
+            "loop": "torch",
+            "epochs": 6,
+            "max_rows": 300,
+            "gradient_accumulation_steps": 2,
+            "early_stopping_patience": 1,
+            "learning_rate": 1e-9,
+        }
+    )
+    metrics = run_training(config)
+    out = capsys.readouterr().out
+    assert "early stopping: no improvement in 1 epoch(s)" in out
+    assert out.count("epoch=") == 2  # stopped after the second epoch, not the sixth
+    assert metrics["validation"]["num_examples"] == 30
+
+
+def test_artifact_loads_with_auto_classes_and_speaks_label_names(trained_model):
+    schema = LabelSchema.load(trained_model / "labels.json")
+    tokenizer = AutoTokenizer.from_pretrained(trained_model)
+    model = AutoModelForSequenceClassification.from_pretrained(trained_model).eval()
+    assert model.config.id2label == schema.id2label
+    encoded = tokenizer(["정말 최고의 영화", "시간 아까운 쓰레기"], padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        predicted = model(**encoded).logits.argmax(dim=-1).tolist()
+    assert all(model.config.id2label[p] in schema.names for p in predicted)
+    assert (trained_model / "README.md").read_text(encoding="utf-8").startswith("# Model card")
+    used = json.loads((trained_model / "training_config.json").read_text(encoding="utf-8"))
+    assert used["model"]["base_model"] == "scratch:tiny" and used["train"]["loop"] == "torch"
+
+
+def test_both_loops_write_the_same_artifact_layout(project, trained_model):
+    config = project.override({"loop": "trainer", "max_steps": 3, "max_rows": 200})
+    run_training(config)
+    trainer_files = {p.name for p in config.path(config.train.output_dir).iterdir() if p.is_file()}
+    torch_files = {p.name for p in trained_model.iterdir() if p.is_file()}
+    assert trainer_files == torch_files
