@@ -14,6 +14,8 @@ $(STAMP): requirements-dev.txt
 	# torch first, pinned: any other spec pulls gigabytes of CUDA packages
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	# without its declared audio libraries, which it does not use here and which fight transformers 5
+	$(BIN)/python -m pip install --quiet --no-deps sagemaker-huggingface-inference-toolkit==2.6.0
 	touch $(STAMP)
 
 demo: $(STAMP)

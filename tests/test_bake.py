@@ -65,6 +65,7 @@ PACKAGE_FILES = [
     "model/features.py",
     "model/inference.py",
     "model/sources.py",
+    "model/wordpiece.py",
     "evaluation/__init__.py",
     "evaluation/baseline.py",
     "evaluation/evaluate.py",
@@ -104,6 +105,7 @@ TEST_FILES = [
     "model/test_model_sources.py",
     "training/test_training_entry.py",
     "training/test_training_loops.py",
+    "training/test_training_pretrained.py",
     "training/test_training_resume.py",
     "evaluation/test_evaluate.py",
     "evaluation/test_metrics.py",
@@ -111,6 +113,9 @@ TEST_FILES = [
     "serving/test_handler.py",
     "serving/test_server.py",
     "aws/test_sagemaker.py",
+    "contract/sagemaker_toolkits.py",
+    "contract/test_contract_inference.py",
+    "contract/test_contract_training.py",
 ]
 
 
@@ -250,3 +255,22 @@ def test_cruft_sees_the_bake_as_up_to_date(baked):
         [str(Path(sys.executable).parent / "cruft"), "check"], cwd=project, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_default_project_passes_make_contract(baked):
+    """The container tests again under each SageMaker container's pinned transformers (needs the package index)."""
+    project, answers = baked
+    if answers["project_slug"] != "nsmc-sentiment":
+        pytest.skip("one container run is enough")
+    venv = Path(sys.executable).parent.parent  # this environment: the baked project needs no second one
+    result = subprocess.run(
+        ["make", "contract", f"VENV={venv}"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=1800,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+    assert result.stdout.count("as a SageMaker container pins it") == 2
+    assert result.stdout.count(" passed") == 2 and " failed" not in result.stdout

@@ -43,6 +43,24 @@ def find_nsmc_dir() -> Path | None:
 
 
 NSMC_DIR = find_nsmc_dir()
+CONTAINER_TRANSFORMERS = os.environ.get("CONTAINER_TRANSFORMERS")  # set by `make contract`
+
+
+def pytest_report_header(config):
+    import transformers
+
+    return f"transformers {transformers.__version__}" + (
+        " (a SageMaker container's pin)" if CONTAINER_TRANSFORMERS else ""
+    )
+
+
+def pytest_sessionstart(session):
+    """Under `make contract` the pinned transformers must be the one imported, or the run proves nothing."""
+    if CONTAINER_TRANSFORMERS:
+        import transformers
+
+        if transformers.__version__ != CONTAINER_TRANSFORMERS:
+            pytest.exit(f"transformers {transformers.__version__} was imported, not {CONTAINER_TRANSFORMERS}", 3)
 
 
 def subprocess_env() -> dict:

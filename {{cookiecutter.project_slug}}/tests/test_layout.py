@@ -135,7 +135,7 @@ NAMES = [
     "trainer_state.json",
     "torch-loop-last.pt",
     "scratch-tokenizer",
-    "/opt/ml/checkpoints",
+    "/opt/ml",
     "inference.py",
     "train_entry.py",
     "mlflow.db",

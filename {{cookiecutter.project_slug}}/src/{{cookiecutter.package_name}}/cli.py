@@ -158,31 +158,42 @@ def predict(
     url: Annotated[str | None, typer.Option(help="a local server, e.g. http://127.0.0.1:8080")] = None,
     endpoint_name: Annotated[str | None, typer.Option(help="a SageMaker endpoint")] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help=".jsonl or .tsv (default: stdout)")] = None,
-    batch_size: Annotated[int, typer.Option(help="texts per request")] = 64,
-    concurrency: Annotated[int, typer.Option(help="requests in flight")] = 4,
-    max_attempts: Annotated[int, typer.Option(help="attempts per request (retries with backoff)")] = 5,
+    resume: Annotated[bool, typer.Option("--resume", help="finish an interrupted run: keep the rows in -o")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an existing -o file")] = False,
+    batch_size: Annotated[int, typer.Option(help="texts per request", min=1)] = 64,
+    concurrency: Annotated[int, typer.Option(help="requests in flight", min=1)] = 4,
+    retry_budget: Annotated[float, typer.Option(help="seconds a request keeps retrying (outages)", min=0)] = 120.0,
+    timeout: Annotated[float, typer.Option(help="seconds one attempt may take", min=0.1)] = 60.0,
+    max_attempts: Annotated[int, typer.Option(help="attempts per request (0: as the budget allows)", min=0)] = 0,
     config: ConfigOption = None,
     set_: SetOption = None,
 ) -> None:
-    """Classify texts from a file or stdin against a model folder, a local server or an endpoint."""
-    from .serving.client import run_predict
+    """Classify texts from a file or stdin against a model folder, a local server or an endpoint.
+    Exit status 2 when rows finally failed (they are listed), 130 when interrupted (rerun with --resume)."""
+    from .serving.client import PredictInterrupted, RetryPolicy, run_predict
 
     cfg = get_config(config, set_)
     targets = [t for t in (model_dir, url, endpoint_name) if t]
     if len(targets) != 1:
         raise ConfigError("give exactly one of --model-dir, --url, --endpoint-name")
-    failed = run_predict(
-        cfg,
-        input_file,
-        output,
-        model_dir=cfg.path(model_dir) if model_dir else None,
-        url=url,
-        endpoint_name=endpoint_name,
-        batch_size=batch_size,
-        concurrency=concurrency,
-        max_attempts=max_attempts,
-    )
-    if failed:
+    policy = RetryPolicy(budget_seconds=retry_budget, attempt_timeout=timeout, max_attempts=max_attempts)
+    try:
+        summary = run_predict(
+            cfg,
+            input_file,
+            output,
+            model_dir=cfg.path(model_dir) if model_dir else None,
+            url=url,
+            endpoint_name=endpoint_name,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            policy=policy,
+            resume=resume,
+            overwrite=overwrite,
+        )
+    except PredictInterrupted:
+        raise typer.Exit(130) from None
+    if summary.failed:
         raise typer.Exit(2)
 
 

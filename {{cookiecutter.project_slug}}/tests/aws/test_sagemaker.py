@@ -314,6 +314,41 @@ def test_batch_transform_uses_the_same_model(project, aws, trained_model):
     assert job["TransformInput"]["ContentType"] == "application/jsonlines"
 
 
+def test_batch_transform_scales_lines_up_and_keeps_them_aligned(project, aws, trained_model):
+    project.override({"transform_instance_count": 3, "max_concurrent_transforms": 2, "max_payload_mb": 4})
+    sent = capture(aws["sagemaker"], "CreateTransformJob")
+    result = deploy_model(
+        project,
+        model_dir=trained_model,
+        endpoint_name="big-batch",
+        batch_input=f"s3://{FIXTURE_BUCKET}/input/",
+        clients=aws,
+    )
+    request = sent[0]
+    assert request["TransformResources"]["InstanceCount"] == 3
+    assert request["MaxConcurrentTransforms"] == 2 and request["MaxPayloadInMB"] == 4
+    assert request["BatchStrategy"] == "MultiRecord" and request["TransformInput"]["SplitType"] == "Line"
+    assert request["TransformOutput"]["AssembleWith"] == "Line"
+    model = aws["sagemaker"].describe_model(ModelName=result["model"]["ModelName"])
+    environment = model["PrimaryContainer"]["Environment"]
+    assert environment["MAX_ITEMS_PER_REQUEST"] == "0"  # a mini-batch holds as many lines as fit
+    assert environment["SAGEMAKER_MAX_PAYLOAD_IN_MB"] == "4"
+
+
+@pytest.mark.parametrize("instance_type", ["ml.m5.xlarge", "ml.c6i.2xlarge", "ml.trn1.2xlarge", "local"])
+def test_launch_refuses_an_instance_type_without_a_gpu(project, aws_env, instance_type):
+    project.override({"bucket": FIXTURE_BUCKET, "training_instance_type": instance_type})
+    with pytest.raises(AwsSetupError, match=f"{instance_type!r} has no GPU"):
+        launch_training(project, job_name="cpu", dry_run=True)
+
+
+@pytest.mark.parametrize("instance_type", ["ml.g5.xlarge", "ml.g6e.12xlarge", "ml.p4de.24xlarge", "ml.p5.48xlarge"])
+def test_torchrun_is_on_for_every_gpu_type_without_a_gpu_table(project, aws_env, instance_type, capsys):
+    project.override({"bucket": FIXTURE_BUCKET, "training_instance_type": instance_type})
+    request = launch_training(project, job_name="gpu", dry_run=True)
+    assert request["HyperParameters"]["sagemaker_torch_distributed_enabled"] == "true"
+
+
 def test_destroy_deletes_recorded_names_and_is_safe_twice(project, aws, trained_model, monkeypatch, capsys):
     deploy_model(project, model_dir=trained_model, endpoint_name="to-delete", clients=aws)
     monkeypatch.setattr(session_module, "stamp", lambda: "v2")

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from {{ cookiecutter.package_name }}.data.labels import LabelSchema
 from {{ cookiecutter.package_name }}.errors import ModelSourceError
+from {{ cookiecutter.package_name }}.model.features import tokenizer_fingerprint
 from {{ cookiecutter.package_name }}.model.sources import build_scratch, load_model, train_tokenizer
+
+from conftest import PACKAGE, subprocess_env
 
 SENTENCES = ["이 영화 정말 재밌어요 최고", "배우 연기가 너무 별로였다", "스토리는 그냥 그랬음"]
 
@@ -60,3 +67,26 @@ def test_unknown_sources_fail_with_a_clear_message(tmp_path):
         load_model(str(tmp_path), schema, 32)
     with pytest.raises(ModelSourceError, match="not reachable"):
         load_model("monologg/koelectra-small-v3-discriminator", schema, 32)  # HF_HUB_OFFLINE=1 in tests
+
+
+def test_the_scratch_tokenizer_is_the_same_in_every_process(sample_texts):
+    """Same texts, same vocabulary and token ids, whatever process builds it (every node builds its own)."""
+    code = (
+        f"import json, sys; from {PACKAGE}.model.sources import train_tokenizer; "
+        f"from {PACKAGE}.model.features import tokenizer_fingerprint; "
+        "print(tokenizer_fingerprint(train_tokenizer(json.load(sys.stdin), 2000)))"
+    )
+    fingerprints = {tokenizer_fingerprint(train_tokenizer(sample_texts, 2000))}
+    for _ in range(2):
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            input=json.dumps(sample_texts),
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            env=subprocess_env(),
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+        fingerprints.add(result.stdout.strip())
+    assert len(fingerprints) == 1

@@ -12,7 +12,7 @@ import pytest
 from {{ cookiecutter.package_name }}.data.report import Record
 from {{ cookiecutter.package_name }}.evaluation.evaluate import evaluate_model
 from {{ cookiecutter.package_name }}.serving import handler
-from {{ cookiecutter.package_name }}.serving.client import RuntimeTarget, predict_records, run_predict
+from {{ cookiecutter.package_name }}.serving.client import RetryPolicy, RuntimeTarget, predict_records, run_predict
 
 from conftest import NSMC_DIR
 
@@ -72,10 +72,12 @@ class FlakyServer:
 def test_client_survives_503s_and_a_dropped_connection(loaded, sample, tmp_path):
     records = sample["test"][:300]
     with FlakyServer(loaded) as url:
-        target = RuntimeTarget("flaky", url=url, max_attempts=5, concurrency=3)
+        target = RuntimeTarget("flaky", url=url, policy=RetryPolicy(base_delay=0.05), concurrency=3)
         output = tmp_path / "out.jsonl"
-        summary = predict_records(records, target, output, batch_size=20, concurrency=3, names=None)
-    assert summary.failed == 0 and summary.rows == 300
+        summary = predict_records(
+            records, target, output, batch_size=20, concurrency=3, names=None, policy=RetryPolicy(base_delay=0.05)
+        )
+    assert summary.failed == [] and summary.rows == 300
     assert summary.retries >= 3  # 15 chunks: the dropped one and at least two 503s were retried
     rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert [row["line"] for row in rows] == [r.line for r in records]
@@ -97,12 +99,15 @@ def test_rows_that_finally_fail_are_reported_not_dropped(sample, tmp_path):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         records = [Record(r.text, None, n) for n, r in enumerate(sample["test"][:10], start=1)]
-        target = RuntimeTarget("down", url=f"http://127.0.0.1:{server.server_address[1]}", max_attempts=2)
-        summary = predict_records(records, target, tmp_path / "out.tsv", batch_size=5, concurrency=2, names=None)
+        policy = RetryPolicy(max_attempts=2, base_delay=0.01)
+        target = RuntimeTarget("down", url=f"http://127.0.0.1:{server.server_address[1]}", policy=policy)
+        summary = predict_records(
+            records, target, tmp_path / "out.tsv", batch_size=5, concurrency=2, names=None, policy=policy
+        )
     finally:
         server.shutdown()
         server.server_close()
-    assert summary.failed == 10 and summary.retries == 2
+    assert len(summary.failed) == 10 and summary.retries == 2  # two requests, each sent twice
     lines = (tmp_path / "out.tsv").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 11 and all("\tERROR\t" in line for line in lines[1:])
 
@@ -110,10 +115,10 @@ def test_rows_that_finally_fail_are_reported_not_dropped(sample, tmp_path):
 def test_predict_through_the_server_equals_evaluate(project, trained_model, model_server, tmp_path, capsys):
     test_file = project.path(project.data.data_dir) / project.data.test_file
     evaluated = evaluate_model(project, trained_model, test_file, tmp_path / "eval")
-    failed = run_predict(
+    summary = run_predict(
         project, test_file, tmp_path / "served.jsonl", url=model_server.url, batch_size=64, concurrency=4
     )
-    assert failed == 0
+    assert summary.failed == []
     err = capsys.readouterr().err
     assert f"accuracy={evaluated['accuracy']:.4f};" in err
     rows = [json.loads(line) for line in (tmp_path / "served.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -125,7 +130,7 @@ def test_predict_reads_stdin_and_the_in_process_target(project, trained_model, m
     import io
 
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(REVIEWS) + "\n\n"))
-    assert run_predict(project, None, None, model_dir=trained_model) == 0
+    assert run_predict(project, None, None, model_dir=trained_model).failed == []
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["text"] for r in rows] == REVIEWS and [r["line"] for r in rows] == [1, 2, 3, 4]
 
@@ -149,11 +154,11 @@ def test_full_nsmc_test_file_through_the_server(project, schema, trained_model, 
     config = project
     evaluated = evaluate_model(config, trained_model, test_file, tmp_path / "eval")
     started = time.perf_counter()
-    failed = run_predict(
+    summary = run_predict(
         config, test_file, tmp_path / "served.jsonl", url=model_server.url, batch_size=64, concurrency=4
     )
     seconds = time.perf_counter() - started
-    assert failed == 0
+    assert summary.failed == []
     rows = (tmp_path / "served.jsonl").read_text(encoding="utf-8").splitlines()
     lines = test_file.read_text(encoding="utf-8").split("\n")[1:]
     assert len(rows) == sum(1 for line in lines if line and line.split("\t")[1].strip())  # every non-empty review

@@ -36,16 +36,15 @@ def test_json_single_and_list_inputs_keep_order_and_speak_label_names(loaded, tr
 def test_jsonlines_and_csv_requests_and_every_accept_type(loaded):
     jsonl = "".join(json.dumps({"text": t}, ensure_ascii=False) + "\n" for t in REVIEWS).encode("utf-8")
     csv_body = "\n".join(f'"{t}"' for t in REVIEWS).encode("utf-8")
-    assert handler.input_fn(jsonl, "application/jsonlines") == REVIEWS
-    assert handler.input_fn(csv_body, "text/csv; charset=utf-8") == REVIEWS
+    assert handler.input_fn(jsonl, "application/jsonlines")["inputs"] == REVIEWS
+    assert handler.input_fn(csv_body, "text/csv; charset=utf-8")["inputs"] == REVIEWS
     prediction = handler.predict_fn(REVIEWS, loaded)
-    body, media = handler.output_fn(prediction, "application/jsonlines")
-    assert media == "application/jsonlines" and [json.loads(x) for x in body.splitlines()] == prediction
-    body, media = handler.output_fn(prediction, "text/csv")
-    assert media == "text/csv"
+    body = handler.output_fn(prediction, "application/jsonlines")  # the body alone: the container sets the type
+    assert [json.loads(x) for x in body.splitlines()] == prediction
+    body = handler.output_fn(prediction, "text/csv")
     assert [line.split(",")[0] for line in body.splitlines()] == [p["label"] for p in prediction]
-    body, media = handler.output_fn(prediction, "*/*")
-    assert media == "application/json" and json.loads(body) == prediction
+    assert json.loads(handler.output_fn(prediction, "*/*")) == prediction
+    assert json.loads(handler.output_fn(prediction, "application/json, text/plain, */*")) == prediction
 
 
 def test_handler_and_artifact_agree_on_names_and_length(loaded, trained_model):
@@ -55,3 +54,42 @@ def test_handler_and_artifact_agree_on_names_and_length(loaded, trained_model):
     assert handler.LABELS_FILE == artifact.LABELS_FILE
     assert handler.NO_MODEL_MAX_LENGTH == artifact.NO_MODEL_MAX_LENGTH
     assert loaded["max_length"] == load_for_inference(trained_model).max_length
+
+
+@pytest.mark.parametrize(
+    ("accept", "media"),
+    [
+        (None, "application/json"),
+        ("", "application/json"),
+        ("*/*", "application/json"),
+        ("application/json, text/plain, */*", "application/json"),
+        ("text/csv;q=0.5, application/jsonlines", "application/jsonlines"),
+        ("application/xml, text/*;q=0.3", "text/csv"),
+        ("text/html;q=1, application/json;q=0.9", "application/json"),
+    ],
+)
+def test_accept_is_a_list_with_q_values(accept, media):
+    assert handler.negotiate(accept) == media
+
+
+def test_an_unsupported_accept_is_refused():
+    with pytest.raises(handler.RequestError, match="unsupported accept type") as caught:
+        handler.negotiate("application/xml, text/html;q=0.9")
+    assert caught.value.status == 406
+
+
+def test_json_lines_and_csv_keep_one_output_per_input_line(loaded):
+    body = '{"id": 1, "text": "좋아요"}\n\n{"text": ""}\n{"id": 2}\nnot json\n"그냥 문자열"\n'
+    results = handler.predict_fn(handler.input_fn(body.encode(), "application/jsonlines"), loaded)
+    assert len(results) == 6
+    assert results[0]["id"] == 1 and "label" in results[0]
+    assert [r.get("error", "").split(" ", 2)[-1] for r in results[1:5]] == [
+        "is empty",
+        "is empty",
+        'is not an object with a "text" string',
+        "invalid JSON (Expecting value: line 1 column 1 (char 0))",
+    ]
+    assert "label" in results[5]
+    rows = handler.predict_fn(handler.input_fn("좋아\n\n싫어\n", "text/csv"), loaded)
+    assert [("error" in row) for row in rows] == [False, True, False]
+    assert handler.output_fn(rows, "text/csv").splitlines()[1] == ",,row 2 is empty"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -51,6 +52,7 @@ def test_torchrun_two_processes_on_cpu(project, loop):
     assert result.stdout.count("model artifact written") == 1  # only rank 0 writes
 
 
+@pytest.mark.container
 def test_sagemaker_training_contract(project, tmp_path, monkeypatch):
     channels = {name: tmp_path / "channels" / name for name in ("train", "test")}
     for name, folder in channels.items():
@@ -129,3 +131,67 @@ def test_mlflow_tracking_records_params_and_metrics(project, tmp_path):
     assert runs[0].data.params["loop"] == "torch"
     assert runs[0].info.run_name.startswith("scratch:tiny-torch-")  # says what ran
     assert {"eval_accuracy", "test_accuracy", "loss"} <= set(runs[0].data.metrics)
+
+
+def test_two_simulated_nodes_train_scratch_tiny_to_a_complete_artifact(project, tmp_path):
+    """torchrun --nnodes 2 on 127.0.0.1, each node with its own base directory (its own disk), as on SageMaker."""
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    nodes = []
+    for rank in (0, 1):
+        base = tmp_path / f"node{rank}"
+        env = {**subprocess_env(), "SM_MODEL_DIR": str(base / "model"), "SAGEMAKER_BASE_DIR": str(base)}
+        command = [
+            torchrun,
+            "--nnodes",
+            "2",
+            "--node_rank",
+            str(rank),
+            "--nproc_per_node",
+            "1",
+            "--master_addr",
+            "127.0.0.1",
+            "--master_port",
+            str(port),
+            "-m",
+            f"{PACKAGE}.training.entry",
+            "--config",
+            str(project.root / "config.yaml"),
+            "--model",
+            "scratch:tiny",
+            "--mlflow",
+            "false",
+            "--use_cpu",
+            "true",
+            "--loop",
+            "torch",
+            "--max_steps",
+            "6",
+            "--max_rows",
+            "300",
+            "--batch_size",
+            "8",
+        ]
+        nodes.append(
+            subprocess.Popen(
+                command,
+                cwd=project.root,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                encoding="utf-8",
+            )
+        )
+    outputs = [node.communicate(timeout=300)[0] for node in nodes]
+    assert [node.returncode for node in nodes] == [0, 0], outputs[0][-3000:] + outputs[1][-3000:]
+    artifact = tmp_path / "node0" / "model"
+    assert (artifact / "model.safetensors").is_file() and (artifact / "tokenizer.json").is_file()
+    own_tokenizer = tmp_path / "node1" / "checkpoints" / "scratch-tokenizer" / "tokenizer.json"
+    vocab = [
+        json.loads(path.read_text(encoding="utf-8"))["model"]["vocab"]
+        for path in (artifact / "tokenizer.json", own_tokenizer)
+    ]
+    assert vocab[0] == vocab[1]  # node 1 built the same tokenizer on its own disk

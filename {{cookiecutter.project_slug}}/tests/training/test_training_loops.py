@@ -26,6 +26,7 @@ ARTIFACT_FILES = {
 RESULTS_FILES = {"metrics.json", "report.txt", "confusion_matrix.png", "learning_curves.png"}
 
 
+@pytest.mark.container
 @pytest.mark.parametrize("loop", ["trainer", "torch"])
 def test_loop_trains_on_real_reviews_and_beats_chance(project, loop):
     config = project.override({"loop": loop, "epochs": 3})

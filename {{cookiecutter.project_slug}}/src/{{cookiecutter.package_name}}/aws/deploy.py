@@ -14,6 +14,8 @@ from pathlib import Path
 from ..config import Config
 from ..errors import AwsSetupError
 from ..model.artifact import check_artifact
+from ..serving import handler
+from ..training.entry import SAGEMAKER_BASE
 from . import session
 from .images import INFERENCE, image_uri
 from .package import PACKED_HANDLER, PACKED_REQUIREMENTS, build_model_tar, repack_with_code
@@ -55,18 +57,36 @@ def save_record(config: Config, record: dict) -> None:
     path.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def model_request(config: Config, model_name: str, model_data_url: str, region: str, instance_type: str) -> dict:
+BATCH_TIMEOUT_SECONDS = 3600  # a mini-batch of tens of thousands of lines can take minutes on a CPU instance
+
+
+def container_environment(config: Config, region: str, batch: bool) -> dict[str, str]:
+    environment = {
+        "SAGEMAKER_PROGRAM": Path(PACKED_HANDLER).name,
+        "SAGEMAKER_SUBMIT_DIRECTORY": f"{SAGEMAKER_BASE}/model/{Path(PACKED_HANDLER).parent}",
+        "SAGEMAKER_REGION": region,
+        "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
+    }
+    if batch:  # a batch mini-batch holds as many lines as fit in the payload: no per-request item cap
+        environment.update(
+            {
+                handler.ITEMS_LIMIT_ENV: "0",
+                "SAGEMAKER_MODEL_SERVER_TIMEOUT": str(BATCH_TIMEOUT_SECONDS),
+                "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(config.aws.max_payload_mb),
+            }
+        )
+    return environment
+
+
+def model_request(
+    config: Config, model_name: str, model_data_url: str, region: str, instance_type: str, batch: bool = False
+) -> dict:
     return {
         "ModelName": model_name,
         "PrimaryContainer": {
             "Image": image_uri(INFERENCE, region, instance_type),
             "ModelDataUrl": model_data_url,
-            "Environment": {
-                "SAGEMAKER_PROGRAM": Path(PACKED_HANDLER).name,
-                "SAGEMAKER_SUBMIT_DIRECTORY": f"/opt/ml/model/{Path(PACKED_HANDLER).parent}",
-                "SAGEMAKER_REGION": region,
-                "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
-            },
+            "Environment": container_environment(config, region, batch),
         },
         "ExecutionRoleArn": role_arn(config),
         "Tags": tags(config),
@@ -111,7 +131,7 @@ def deploy_model(
     region = boto.region_name
     instance_type = "serverless" if serverless else config.aws.inference_instance_type
     requests = {
-        "model": model_request(config, model_name, tar_uri, region, instance_type),
+        "model": model_request(config, model_name, tar_uri, region, instance_type, batch=bool(batch_input)),
         "endpoint_config": endpoint_config_request(config, config_name, model_name, serverless),
     }
     with tempfile.TemporaryDirectory() as scratch:
@@ -195,18 +215,27 @@ def transform_request(config: Config, model_name: str, input_uri: str) -> dict:
     job_name = f"{model_name[:40]}-bt-{session.stamp()}"[:MAX_NAME]
     s3_source = {"S3DataType": "S3Prefix", "S3Uri": input_uri}
     source = {"S3DataSource": s3_source}
+    aws = config.aws
+    # JSON Lines in, JSON Lines out, split and assembled by line: the handler answers exactly one line per input
+    # line (an error line for a blank or bad one), and echoes each line's "id", so output line N is input line N.
     return {
         "TransformJobName": job_name,
         "ModelName": model_name,
-        "TransformInput": {"DataSource": source, "ContentType": "application/jsonlines", "SplitType": "Line"},
+        "TransformInput": {"DataSource": source, "ContentType": handler.JSONLINES_TYPES[0], "SplitType": "Line"},
         "TransformOutput": {
             "S3OutputPath": s3_uri(config, "batch-output", job_name),
-            "Accept": "application/jsonlines",
+            "Accept": handler.JSONLINES_TYPES[0],
             "AssembleWith": "Line",
         },
-        "TransformResources": {"InstanceType": config.aws.inference_instance_type, "InstanceCount": 1},
-        "MaxPayloadInMB": 6,
+        "TransformResources": {
+            "InstanceType": aws.inference_instance_type,
+            "InstanceCount": aws.transform_instance_count,
+        },
+        "MaxPayloadInMB": aws.max_payload_mb,
+        "MaxConcurrentTransforms": aws.max_concurrent_transforms,
         "BatchStrategy": "MultiRecord",
+        "ModelClientConfig": {"InvocationsTimeoutInSeconds": BATCH_TIMEOUT_SECONDS, "InvocationsMaxRetries": 1},
+        "Tags": tags(config),
     }
 
 

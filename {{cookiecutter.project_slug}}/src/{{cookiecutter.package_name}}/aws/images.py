@@ -6,6 +6,7 @@ the transformers major version pinned here, and never imports the sagemaker SDK.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from ..errors import AwsSetupError
@@ -21,6 +22,22 @@ class ContainerPin:
 
 TRAINING = ContainerPin("training", transformers_version="5.3.0", pytorch_version="2.9.0", py_version="py312")
 INFERENCE = ContainerPin("inference", transformers_version="5.5.3", pytorch_version="2.6.0", py_version="py312")
+# What else the pinned transformers needs at the versions it accepts (both pins: tokenizers <= 0.23.0, hub 1.x).
+# `make contract` installs these over the project's environment to run the container tests there.
+CONTAINER_PYTHON = (
+    "tokenizers>=0.22,<=0.23.0",
+    "huggingface-hub>=1.5,<2",
+    "httpx<1",
+    "httpcore<2",
+    "certifi",
+    "idna",
+    "sniffio",
+    "hf-xet>=1.6,<2",
+)
+
+
+def container_requirements(transformers_version: str) -> list[str]:
+    return [f"transformers=={transformers_version}", *CONTAINER_PYTHON]
 
 
 def image_uri(pin: ContainerPin, region: str, instance_type: str) -> str:
@@ -47,3 +64,16 @@ def image_uri(pin: ContainerPin, region: str, instance_type: str) -> str:
             f"no Hugging Face {pin.scope} image for transformers {pin.transformers_version} / "
             f"pytorch {pin.pytorch_version} in {region} on {instance_type}: {error}"
         ) from error
+
+
+def main(argv: list[str]) -> int:
+    """``python -m PACKAGE.aws.images``: the pinned transformers versions; ``--requirements V``: what to install."""
+    if argv[:1] == ["--requirements"] and len(argv) == 2:
+        print(" ".join(container_requirements(argv[1])))
+    else:
+        print(" ".join(sorted({TRAINING.transformers_version, INFERENCE.transformers_version})))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

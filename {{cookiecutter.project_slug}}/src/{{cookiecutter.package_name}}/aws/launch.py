@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import tarfile
 from pathlib import Path
@@ -111,8 +112,22 @@ def source_tarball(source_dir: Path) -> bytes:
     return buffer.getvalue()
 
 
+GPU_FAMILY = re.compile(r"ml\.(g|p)\d[a-z0-9]*\.\w+")  # g4dn, g5, g6, g6e, p3, p4d, p4de, p5, ...
+
+
+def check_training_instance(instance_type: str) -> None:
+    """The pinned Hugging Face training image is GPU-only: refuse a CPU type here, not after the job starts."""
+    if not GPU_FAMILY.fullmatch(instance_type):
+        raise AwsSetupError(
+            f"aws.training_instance_type {instance_type!r} has no GPU, and the Hugging Face training image runs on "
+            "GPU instances only (ml.g5.xlarge, ml.g6.xlarge, ml.g5.12xlarge, ml.p4d.24xlarge, ...). Pick one, "
+            "or train on this machine with `train`"
+        )
+
+
 def training_job_request(config: Config, job_name: str, region: str, source_uri: str) -> dict:
     aws = config.aws
+    check_training_instance(aws.training_instance_type)
     hyper = {key: json.dumps(value) for key, value in hyperparameters(config).items()}
     hyper.update(
         {
@@ -122,8 +137,8 @@ def training_job_request(config: Config, job_name: str, region: str, source_uri:
             "sagemaker_container_log_level": "20",
         }
     )
-    if aws.instance_count > 1 or _gpus_per_instance(aws.training_instance_type) > 1:
-        hyper["sagemaker_torch_distributed_enabled"] = "true"  # the container starts torchrun
+    # the container starts torchrun with one process per GPU it finds, on every instance: no GPU table here
+    hyper["sagemaker_torch_distributed_enabled"] = "true"
     stopping = {"MaxRuntimeInSeconds": aws.max_run_seconds}
     if aws.use_spot_instances:
         stopping["MaxWaitTimeInSeconds"] = max(aws.max_wait_seconds, aws.max_run_seconds)
@@ -159,21 +174,6 @@ def s3_channel(name: str, uri: str) -> dict:
     source = {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}
     data_source = {"S3DataSource": source}
     return {"ChannelName": name, "DataSource": data_source}
-
-
-def _gpus_per_instance(instance_type: str) -> int:
-    multi = {
-        "ml.g5.12xlarge": 4,
-        "ml.g5.24xlarge": 4,
-        "ml.g5.48xlarge": 8,
-        "ml.p4d.24xlarge": 8,
-        "ml.p5.48xlarge": 8,
-        "ml.g6.12xlarge": 4,
-        "ml.g6.48xlarge": 8,
-        "ml.p3.8xlarge": 4,
-        "ml.p3.16xlarge": 8,
-    }
-    return multi.get(instance_type, 1)
 
 
 def default_job_name(config: Config) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..data.labels import LabelSchema
 from ..errors import ModelSourceError
 from .artifact import MODEL_CONFIG_FILE, TOKENIZER_FILE
+from .wordpiece import CONTINUATION, train_vocabulary, word_counts
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 SCRATCH_PREFIX = "scratch:"
@@ -37,6 +38,7 @@ SCRATCH_SIZES = {
     },
 }
 SCRATCH_LEARNING_RATES = {"tiny": 2e-3, "small": 5e-4}
+LEGACY_NAMES = ("gamma", "beta", "weight_g", "weight_v")  # old parameter names transformers renames on load
 PRETRAINED_LEARNING_RATE = 5e-5
 
 
@@ -67,40 +69,35 @@ def default_learning_rate(source: str) -> float:
     return SCRATCH_LEARNING_RATES[scratch_size(source)] if is_scratch(source) else PRETRAINED_LEARNING_RATE
 
 
-def _stable_ids(vocab: dict[str, int]) -> dict[str, int]:
-    """The trainer finds the same tokens every run but numbers them in hash order: renumber them in a fixed
-    order (special tokens, then whole-word pieces, then ## pieces, each by length and text)."""
-    rest = sorted((t for t in vocab if t not in SPECIAL_TOKENS), key=lambda t: (t.startswith("##"), len(t), t))
-    return {token: index for index, token in enumerate([*SPECIAL_TOKENS, *rest])}
-
-
 def train_tokenizer(texts: Iterable[str], vocab_size: int):
     """A WordPiece tokenizer trained on ``texts``, wrapped as an ELECTRA fast tokenizer (Hangul-safe).
 
-    Deterministic: the same texts give the same vocabulary and the same token ids.
+    Deterministic (model/wordpiece.py): the same texts give the same vocabulary and token ids in any process.
     """
-    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
     from transformers import ElectraTokenizerFast
 
-    def configured(model):
-        backend = Tokenizer(model)
-        backend.normalizer = normalizers.BertNormalizer(
-            clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False
+    normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False
+    )
+    pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    vocabulary = train_vocabulary(word_counts(texts, normalizer, pre_tokenizer), vocab_size, SPECIAL_TOKENS)
+    backend = Tokenizer(
+        models.WordPiece(
+            {token: index for index, token in enumerate(vocabulary)},
+            unk_token="[UNK]",
+            continuing_subword_prefix=CONTINUATION,
         )
-        backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        return backend
-
-    trained = configured(models.WordPiece(unk_token="[UNK]"))
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False)
-    trained.train_from_iterator(texts, trainer)
-    backend = configured(models.WordPiece(_stable_ids(trained.get_vocab()), unk_token="[UNK]"))
+    )
+    backend.normalizer = normalizer
+    backend.pre_tokenizer = pre_tokenizer
     cls_id, sep_id = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
     backend.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]",
         pair="[CLS] $A [SEP] $B:1 [SEP]:1",
         special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
     )
-    backend.decoder = decoders.WordPiece()
+    backend.decoder = decoders.WordPiece(prefix=CONTINUATION)
     return ElectraTokenizerFast(
         tokenizer_object=backend,
         do_lower_case=False,
@@ -155,7 +152,27 @@ def load_pretrained(source: str, schema: LabelSchema, max_length: int):
         )
         raise ModelSourceError(f"cannot load model {source!r}: {hint} ({error.__class__.__name__})") from error
     tokenizer.model_max_length = max_length
+    save_with_native_names(model)
     return tokenizer, model
+
+
+def save_with_native_names(model) -> None:
+    """Make save_pretrained write today's parameter names.
+
+    transformers 5.3 to 5.5 (the pinned SageMaker containers) remember the legacy renaming a checkpoint was loaded
+    with (LayerNorm.gamma -> LayerNorm.weight) and apply it in reverse on every save, so checkpoints hold
+    LayerNorm.gamma/beta keys that the Trainer's resume and load_best_model_at_end do not match: every LayerNorm
+    would silently keep its pre-resume weights. Later versions drop the legacy renaming themselves.
+    """
+    conversions = getattr(model, "_weight_conversions", None)
+    if conversions:
+
+        def legacy(conversion) -> bool:
+            patterns = getattr(conversion, "source_patterns", [])
+            patterns = [patterns] if isinstance(patterns, str) else patterns
+            return any(name in pattern for pattern in patterns for name in LEGACY_NAMES)
+
+        model._weight_conversions = [c for c in conversions if not legacy(c)] or None
 
 
 def load_model(source: str, schema: LabelSchema, max_length: int, train_texts: list[str] | None = None, tokenizer=None):

@@ -1,19 +1,28 @@
-"""Classify many texts through a model folder, a local server or a SageMaker endpoint.
+"""Classify many texts through a model folder, a local server or a SageMaker endpoint, losing nothing.
 
-Texts go out in chunks over a bounded thread pool; botocore's standard retry mode retries throttling,
-5xx and dropped connections with backoff; input order is kept; results stream to the output as soon
-as every earlier chunk is done; rows that still fail are written with their error and counted.
+A request is one unit: connect, send, status, body read, JSON decode and count check either all succeed or the
+whole request is sent again, with exponential backoff and full jitter, until it succeeds or its time budget
+(enough to ride out a server restart) runs out; then its rows fail with the reason. Every re-sent request is
+counted. Texts go out in windows over a bounded thread pool, sorted by length inside each window; results are
+written in input order as soon as their window is done, keyed by input line, so a killed run leaves only
+complete rows and ``--resume`` finishes it. An existing output is never overwritten silently.
 """
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+import random
+import shlex
 import sys
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor, as_completed
+import threading
+import time
+from collections.abc import Collection, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Protocol
 
 from tqdm.auto import tqdm
 
@@ -22,48 +31,78 @@ from ..data.labels import LabelSchema
 from ..data.normalize import Normalizer
 from ..data.report import Record
 from ..data.validation import ReadOptions, load_records
-from ..errors import DataError
+from ..errors import DataError, PredictError
 from ..evaluation.metrics import classification_report, metric_line, score
 
-
-@dataclass
-class ChunkResult:
-    """One window of consecutive input rows: a prediction (or None and an error) per row."""
-
-    predictions: list[dict | None]
-    retries: int = 0
-    errors: list[str] = field(default_factory=list)
+RETRY_STATUSES = {408, 429}  # besides 5xx: a timeout or throttling, not a bad request
+TSV_HEADER = ("line", "id", "label", "score", "text")
+ERROR_LABEL = "ERROR"
+SHOWN_FAILURES = 20
 
 
-@dataclass
-class PredictSummary:
-    rows: int = 0
-    failed: int = 0
-    retries: int = 0
-    predictions: list[dict | None] = field(default_factory=list)
+class RetryableError(Exception):
+    """A transient failure: the server is down, slow, cut the response, or answered 5xx/429."""
+
+
+class FinalError(Exception):
+    """The request itself is wrong (a 4xx): sending it again cannot help."""
+
+
+class Target(Protocol):
+    def send(self, texts: list[str]) -> list[dict]:
+        """One attempt: predictions for ``texts`` in order, or RetryableError / FinalError."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    budget_seconds: float = 120.0  # per request, from its first attempt: rides out a restart of a minute or two
+    base_delay: float = 0.5
+    max_delay: float = 10.0
+    attempt_timeout: float = 60.0  # read timeout of one attempt
+    max_attempts: int = 0  # 0: as many as the budget allows
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Full jitter: uniform in [0, min(max_delay, base * 2^attempt)]."""
+        return rng.uniform(0, min(self.max_delay, self.base_delay * 2**attempt))
+
+
+class InProcessTarget:
+    """The serving handler in this process (no network)."""
+
+    def __init__(self, model_dir: str | Path):
+        from . import handler
+
+        self._handler = handler
+        self.model = handler.model_fn(str(model_dir))
+
+    def send(self, texts: list[str]) -> list[dict]:
+        return self._handler.predict_fn(texts, self.model)  # no request limits: nothing goes over a wire
 
 
 class RuntimeTarget:
-    """A SageMaker endpoint (or the local server at ``url``) through boto3's sagemaker-runtime client."""
+    """A SageMaker endpoint, or the local server at ``url``, through boto3's sagemaker-runtime client.
+
+    botocore's own retries are off: the retry loop here covers the whole request, body read included.
+    """
 
     def __init__(
         self,
         endpoint_name: str,
         url: str | None = None,
         region: str = "ap-northeast-2",
-        max_attempts: int = 5,
+        policy: RetryPolicy | None = None,
         concurrency: int = 4,
-        timeout: float = 60.0,
     ):
         import boto3
         from botocore.config import Config as BotoConfig
 
+        policy = policy or RetryPolicy()
         self.endpoint_name = endpoint_name
         settings = BotoConfig(
-            retries={"mode": "standard", "total_max_attempts": max_attempts},
+            retries={"mode": "standard", "total_max_attempts": 1},
             max_pool_connections=max(10, concurrency),
-            read_timeout=timeout,
-            connect_timeout=10,
+            read_timeout=policy.attempt_timeout,
+            connect_timeout=min(10.0, policy.attempt_timeout),
         )
         session = boto3.Session(region_name=region)
         if url and session.get_credentials() is None:
@@ -71,7 +110,7 @@ class RuntimeTarget:
             session = boto3.Session(region_name=region, aws_access_key_id="local", aws_secret_access_key="local")
         self.client = session.client("sagemaker-runtime", endpoint_url=url, config=settings)
 
-    def __call__(self, texts: list[str]) -> tuple[list[dict], int]:
+    def send(self, texts: list[str]) -> list[dict]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -81,76 +120,298 @@ class RuntimeTarget:
                 Accept="application/json",
                 Body=json.dumps({"inputs": texts}, ensure_ascii=False).encode("utf-8"),
             )
+            body = response["Body"].read()
         except ClientError as error:
-            retries = error.response.get("ResponseMetadata", {}).get("RetryAttempts", 0)
-            raise TargetError(f"{error.response.get('Error', {}).get('Message') or error}", retries) from None
-        except BotoCoreError as error:
-            raise TargetError(str(error), 0) from None
-        retries = response["ResponseMetadata"].get("RetryAttempts", 0)
-        return json.loads(response["Body"].read().decode("utf-8")), retries
+            raise classify_client_error(error) from None
+        except BotoCoreError as error:  # refused, reset, timed out, or the body cut short
+            raise RetryableError(f"{error.__class__.__name__}: {error}") from None
+        try:
+            rows = json.loads(body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            raise RetryableError(f"the response body is not valid JSON ({len(body)} bytes; cut short?)") from None
+        if not isinstance(rows, list) or len(rows) != len(texts):
+            raise RetryableError(f"{len(rows) if isinstance(rows, list) else 'no'} predictions for {len(texts)} texts")
+        return rows
 
 
-class LocalTarget:
-    """The serving handler in this process (no network)."""
+def classify_client_error(error) -> Exception:
+    """4xx (a bad request) is final; 5xx, 408 and 429 are worth another try. A real endpoint wraps the
+    container's answer in a ModelError that carries the container's own status."""
+    response = error.response
+    status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
+    details = response.get("Error", {})
+    original = response.get("OriginalStatusCode") or details.get("OriginalStatusCode")
+    status = int(original) if str(original or "").isdigit() else status
+    message = details.get("Message") or response.get("OriginalMessage") or str(error)
+    if (
+        status >= 500
+        or status in RETRY_STATUSES
+        or details.get("Code") in ("ThrottlingException", "ServiceUnavailable")
+    ):
+        return RetryableError(f"HTTP {status}: {message}")
+    return FinalError(f"HTTP {status}: {message}")
 
-    def __init__(self, model_dir: str | Path):
-        from . import handler
 
-        self._handler = handler
-        self.model = handler.model_fn(str(model_dir))
-
-    def __call__(self, texts: list[str]) -> tuple[list[dict], int]:
-        return self._handler.predict_fn(texts, self.model), 0
+@dataclass
+class Outcome:
+    rows: list[dict] | None
+    retries: int
+    error: str = ""
 
 
-class TargetError(RuntimeError):
-    def __init__(self, message: str, retries: int):
-        super().__init__(message)
-        self.retries = retries
+def send_with_retries(
+    target: Target, texts: list[str], policy: RetryPolicy, rng: random.Random, stop: threading.Event
+) -> Outcome:
+    started = time.monotonic()
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            return Outcome(target.send(texts), attempt - 1)
+        except FinalError as error:
+            return Outcome(None, attempt - 1, str(error))
+        except RetryableError as error:
+            pause = policy.delay(attempt, rng)
+            spent = time.monotonic() - started
+            out_of_attempts = policy.max_attempts and attempt >= policy.max_attempts
+            if out_of_attempts or spent + pause > policy.budget_seconds or stop.is_set():
+                return Outcome(None, attempt - 1, f"{error} (gave up after {attempt} attempt(s) in {spent:.0f} s)")
+            stop.wait(pause)
+
+
+@dataclass
+class Window:
+    """Consecutive input rows from ``start``: a prediction (or None and an error) per row."""
+
+    start: int
+    predictions: list[dict | None]
+    errors: list[str]
+    retries: int = 0
+    requests: int = 0
 
 
 def classify(
-    texts: list[str],
-    target: Callable[[list[str]], tuple[list[dict], int]],
+    texts: Sequence[str],
+    target: Target,
     batch_size: int = 64,
     concurrency: int = 4,
+    policy: RetryPolicy | None = None,
+    stop: threading.Event | None = None,
+    done: Collection[int] = (),
     window: int | None = None,
     show_progress: bool = True,
-) -> Iterator[ChunkResult]:
-    """Yield results in input order, one ChunkResult per window of rows, with ``concurrency`` requests in flight.
+) -> Iterator[Window]:
+    """Yield results in input order, one Window of rows at a time, with ``concurrency`` requests in flight.
 
-    Inside each window (``batch_size * concurrency * 4`` rows by default) texts are sorted by length before
-    they are cut into requests, so each request pads little; each window is written out as soon as it is done.
+    Inside each window (``batch_size * concurrency * 4`` rows by default) texts are sorted by length before they
+    are cut into requests, so each request pads little. A window whose rows are all in ``done`` (indices) is
+    skipped; any other is classified whole, so each request holds exactly the texts it holds in an uninterrupted
+    run, and a resumed run's results equal that run's to the last digit.
     """
+    policy, stop = policy or RetryPolicy(), stop or threading.Event()
     window = window or batch_size * max(1, concurrency) * 4
-
-    def run(indices: list[int]) -> tuple[list[int], list[dict] | None, int, str]:
-        try:
-            predictions, retries = target([texts[i] for i in indices])
-        except TargetError as error:
-            return indices, None, error.retries, str(error)
-        if len(predictions) != len(indices):
-            return indices, None, retries, f"{len(predictions)} predictions for {len(indices)} texts"
-        return indices, predictions, retries, ""
-
+    rng = random.Random()
+    done = set(done)
     with (
         ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool,
-        tqdm(total=len(texts), unit="text", desc="classifying", disable=not show_progress) as bar,
+        tqdm(total=len(texts) - len(done), unit="text", desc="classifying", disable=not show_progress) as bar,
     ):
         for start in range(0, len(texts), window):
-            rows = sorted(range(start, min(start + window, len(texts))), key=lambda i: len(texts[i]))
+            end = min(start + window, len(texts))
+            pending = sum(index not in done for index in range(start, end))
+            if not pending:
+                continue
+            rows = sorted(range(start, end), key=lambda i: len(texts[i]))
             requests = [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
-            predictions: list[dict | None] = [None] * len(rows)
-            errors = [""] * len(rows)
-            retries = 0
-            for future in as_completed([pool.submit(run, request) for request in requests]):
-                indices, answer, attempts, error = future.result()
-                retries += attempts
-                for offset, row in enumerate(indices):
-                    predictions[row - start] = answer[offset] if answer is not None else None
-                    errors[row - start] = error
-                bar.update(len(indices))
-            yield ChunkResult(predictions, retries, errors)
+            futures = {
+                pool.submit(send_with_retries, target, [texts[i] for i in request], policy, rng, stop): request
+                for request in requests
+            }
+            result = Window(start, [None] * (end - start), [""] * (end - start), requests=len(requests))
+            try:
+                wait(futures)
+            except BaseException:
+                stop.set()
+                for future in futures:
+                    future.cancel()
+                raise
+            for future, request in futures.items():
+                outcome = future.result()
+                result.retries += outcome.retries
+                for offset, row in enumerate(request):
+                    result.predictions[row - start] = outcome.rows[offset] if outcome.rows is not None else None
+                    result.errors[row - start] = outcome.error
+            bar.update(pending)
+            yield result
+
+
+class OutputFile:
+    """Rows written in input order and keyed by input line, as .jsonl or (via the csv module) .tsv.
+
+    With ``resume`` the rows already there are kept and skipped; error rows and a partial last line (a kill
+    mid-write) are dropped, so those rows are classified again. Without it an existing file is refused.
+    """
+
+    def __init__(self, path: Path, resume: bool = False, overwrite: bool = False):
+        self.path, self.tsv = path, path.suffix.lower() == ".tsv"
+        self.kept: dict[int, dict] = {}
+        if path.exists() and not (resume or overwrite):
+            raise PredictError(f"{path} exists; pass --resume to finish it, or --overwrite to replace it")
+        if resume and path.exists():
+            self.kept = self.read_done(path)
+        self.rewrite(sorted(self.kept.items()))
+        self.handle = open(path, "a", encoding="utf-8", newline="")
+        self.writer = csv.writer(self.handle, delimiter="\t", lineterminator="\n") if self.tsv else None
+        self.written: list[int] = sorted(self.kept)
+
+    def read_done(self, path: Path) -> dict[int, dict]:
+        done = {}
+        text = path.read_text(encoding="utf-8", errors="replace")
+        complete = text[: text.rfind("\n") + 1]  # a last line without its newline was cut off mid-write
+        if self.tsv:
+            rows = list(csv.reader(complete.splitlines(keepends=True), delimiter="\t"))[1:]
+            for row in rows:
+                if len(row) == len(TSV_HEADER) and row[0].isdigit() and row[2] != ERROR_LABEL:
+                    done[int(row[0])] = dict(zip(TSV_HEADER, row, strict=True))
+            return done
+        for line in complete.splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict) and isinstance(row.get("line"), int) and "error" not in row:
+                done[row["line"]] = row
+        return done
+
+    def rewrite(self, rows: list[tuple[int, dict]]) -> None:
+        """Replace the file with ``rows`` atomically (a temp file renamed over it)."""
+        partial = self.path.with_name(self.path.name + ".partial")
+        with open(partial, "w", encoding="utf-8", newline="") as handle:
+            writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+            if self.tsv:
+                writer.writerow(TSV_HEADER)
+            for _, row in rows:
+                self.emit(row, handle, writer)
+        os.replace(partial, self.path)
+
+    def emit(self, row: dict, handle, writer) -> None:
+        if self.tsv:
+            writer.writerow([row.get(column, "") for column in TSV_HEADER])
+        else:
+            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def write(self, row: dict) -> None:
+        self.emit(row, self.handle, self.writer)
+        self.written.append(row["line"])
+
+    def close(self) -> None:
+        self.handle.close()
+        if self.written != sorted(self.written):  # resumed rows landed after later ones: restore input order
+            self.rewrite(sorted(self.read_all().items()))
+
+    def read_all(self) -> dict[int, dict]:
+        rows = {}
+        text = self.path.read_text(encoding="utf-8")
+        if self.tsv:
+            for row in list(csv.reader(text.splitlines(keepends=True), delimiter="\t"))[1:]:
+                rows[int(row[0])] = dict(zip(TSV_HEADER, row, strict=True))
+        else:
+            for line in text.splitlines():
+                row = json.loads(line)
+                rows[row["line"]] = row
+        return rows
+
+
+def output_row(record: Record, prediction: dict | None, error: str, names: tuple[str, ...] | None, tsv: bool) -> dict:
+    if tsv:
+        if prediction is None:
+            return {"line": record.line, "id": record.row_id, "label": ERROR_LABEL, "score": "", "text": error}
+        return {
+            "line": record.line,
+            "id": record.row_id,
+            "label": prediction["label"],
+            "score": f"{prediction['score']:.6f}",
+            "text": record.text,
+        }
+    row = {"line": record.line, "id": record.row_id, "text": record.text}
+    row.update(prediction if prediction is not None else {"error": error})
+    if record.label is not None and names:
+        row["true_label"] = names[record.label]
+    return row
+
+
+@dataclass
+class PredictSummary:
+    rows: int = 0
+    skipped: int = 0  # already in the output (--resume)
+    failed: list[tuple[int, str]] = field(default_factory=list)  # (input line, reason)
+    retries: int = 0
+    requests: int = 0
+    labels: dict[int, str] = field(default_factory=dict)  # input line -> predicted label name
+    interrupted: bool = False
+
+    def line(self) -> str:
+        done = self.rows - len(self.failed) - self.skipped
+        text = (
+            f"classified {done}/{self.rows - self.skipped} rows in {self.requests} request(s), "
+            f"{self.retries} retried, {len(self.failed)} failed"
+        )
+        return text + (f"; {self.skipped} already done" if self.skipped else "")
+
+
+class PredictInterrupted(Exception):
+    def __init__(self, summary: PredictSummary):
+        super().__init__("interrupted")
+        self.summary = summary
+
+
+def predict_records(
+    records: list[Record],
+    target: Target,
+    output: Path | None,
+    batch_size: int = 64,
+    concurrency: int = 4,
+    names: tuple[str, ...] | None = None,
+    policy: RetryPolicy | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+    show_progress: bool = True,
+) -> PredictSummary:
+    """Classify every record not already in ``output``; a Ctrl-C stops cleanly with PredictInterrupted."""
+    summary = PredictSummary(rows=len(records))
+    out = OutputFile(output, resume, overwrite) if output is not None else None
+    done = {index for index, record in enumerate(records) if out is not None and record.line in out.kept}
+    if out is not None:
+        summary.skipped = len(done)
+        summary.labels.update({line: row.get("label", "") for line, row in out.kept.items()})
+    tsv = out.tsv if out is not None else False
+    stop = threading.Event()
+    try:
+        texts = [record.text for record in records]
+        for window in classify(texts, target, batch_size, concurrency, policy, stop, done, show_progress=show_progress):
+            summary.retries += window.retries
+            summary.requests += window.requests
+            for offset, (prediction, error) in enumerate(zip(window.predictions, window.errors, strict=True)):
+                if window.start + offset in done:
+                    continue
+                record = records[window.start + offset]
+                row = output_row(record, prediction, error, names, tsv)
+                if out is not None:
+                    out.write(row)
+                else:
+                    sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+                if prediction is None:
+                    summary.failed.append((record.line, error))
+                else:
+                    summary.labels[record.line] = prediction["label"]
+            (out.handle if out is not None else sys.stdout).flush()
+    except KeyboardInterrupt:
+        summary.interrupted = True
+        raise PredictInterrupted(summary) from None
+    finally:
+        if out is not None:
+            out.close()
+    return summary
 
 
 def read_inputs(config: Config, input_file: Path | None, schema: LabelSchema | None) -> list[Record]:
@@ -162,6 +423,7 @@ def read_inputs(config: Config, input_file: Path | None, schema: LabelSchema | N
         ReadOptions.from_config(config.data, require_labels=False),
         schema,
         Normalizer.from_config(config.data),
+        show_progress=True,
     )
     print(report.summary(), file=sys.stderr)
     if report.errors:
@@ -169,22 +431,21 @@ def read_inputs(config: Config, input_file: Path | None, schema: LabelSchema | N
     return report.records
 
 
-def write_prediction(
-    handle: TextIO, kind: str, record: Record, prediction: dict | None, error: str, names: tuple[str, ...] | None
-) -> None:
-    if kind == "tsv":
-        if prediction is None:
-            handle.write(f"{record.line}\t{record.row_id}\tERROR\t\t{error}\n")
-        else:
-            handle.write(
-                f"{record.line}\t{record.row_id}\t{prediction['label']}\t{prediction['score']:.6f}\t{record.text}\n"
-            )
-        return
-    row = {"line": record.line, "id": record.row_id, "text": record.text}
-    row.update(prediction if prediction is not None else {"error": error})
-    if record.label is not None and names:
-        row["true_label"] = names[record.label]
-    handle.write(json.dumps(row, ensure_ascii=False) + "\n")
+def project_schema(config: Config) -> LabelSchema | None:
+    path = config.path(config.data.labels_file)
+    return LabelSchema.load(path) if path.is_file() else None
+
+
+def report_failures(summary: PredictSummary) -> None:
+    for line, reason in summary.failed[:SHOWN_FAILURES]:
+        print(f"line {line}: failed: {reason}", file=sys.stderr)
+    if len(summary.failed) > SHOWN_FAILURES:
+        print(f"... and {len(summary.failed) - SHOWN_FAILURES} more failed rows", file=sys.stderr)
+
+
+def resume_command() -> str:
+    words = [word for word in sys.argv if word not in ("--resume", "--overwrite")]
+    return shlex.join([Path(words[0]).name, *words[1:], "--resume"]) if words else "--resume"
 
 
 def run_predict(
@@ -196,63 +457,41 @@ def run_predict(
     endpoint_name: str | None = None,
     batch_size: int = 64,
     concurrency: int = 4,
-    max_attempts: int = 5,
-) -> int:
-    """Classify every input row; returns the number of rows that finally failed (0 = all done)."""
-    schema = LabelSchema.load(model_dir / LABELS_FILE) if model_dir else _project_schema(config)
+    policy: RetryPolicy | None = None,
+    resume: bool = False,
+    overwrite: bool = False,
+) -> PredictSummary:
+    """Classify every input row; prints the summary (and metrics when the input has labels)."""
+    if resume and output is None:
+        raise PredictError("--resume needs an output file (-o)")
+    schema = LabelSchema.load(model_dir / LABELS_FILE) if model_dir else project_schema(config)
     records = read_inputs(config, input_file, schema)
+    policy = policy or RetryPolicy()
     if model_dir is not None:
-        target = LocalTarget(model_dir)
+        target: Target = InProcessTarget(model_dir)
     else:
         target = RuntimeTarget(
-            endpoint_name or "local",
-            url=url,
-            region=config.aws.region,
-            max_attempts=max_attempts,
-            concurrency=concurrency,
+            endpoint_name or "local", url=url, region=config.aws.region, policy=policy, concurrency=concurrency
         )
-    summary = predict_records(records, target, output, batch_size, concurrency, schema.names if schema else None)
-    print(
-        f"classified {summary.rows - summary.failed}/{summary.rows} rows, {summary.retries} retries, "
-        f"{summary.failed} failed" + (f"; results in {output}" if output else ""),
-        file=sys.stderr,
-    )
-    labelled = [
-        (r.label, p) for r, p in zip(records, summary.predictions, strict=True) if r.label is not None and p is not None
-    ]
-    if labelled and schema is not None:
-        truth = [label for label, _ in labelled]
-        guesses = [schema.label2id[p["label"]] for _, p in labelled]
-        metrics = score(truth, guesses, schema.names)
+    names = schema.names if schema else None
+    try:
+        summary = predict_records(records, target, output, batch_size, concurrency, names, policy, resume, overwrite)
+    except PredictInterrupted as stopped:
+        print(f"interrupted: {stopped.summary.line()}", file=sys.stderr)
+        print(
+            f"every finished row is in {output}; continue with:\n  {resume_command()}"
+            if output
+            else "nothing was saved (no -o)",
+            file=sys.stderr,
+        )
+        raise
+    print(summary.line() + (f"; results in {output}" if output else ""), file=sys.stderr)
+    report_failures(summary)
+    labelled = [(r.label, summary.labels.get(r.line)) for r in records if r.label is not None]
+    if schema is not None and labelled and all(label in schema.label2id for _, label in labelled):
+        metrics = score(
+            [truth for truth, _ in labelled], [schema.label2id[label] for _, label in labelled], schema.names
+        )
         print(metric_line(metrics), file=sys.stderr)
         print(classification_report(metrics), file=sys.stderr)
-    return summary.failed
-
-
-def _project_schema(config: Config) -> LabelSchema | None:
-    path = config.path(config.data.labels_file)
-    return LabelSchema.load(path) if path.is_file() else None
-
-
-def predict_records(
-    records: list[Record], target, output: Path | None, batch_size: int, concurrency: int, names: tuple[str, ...] | None
-) -> PredictSummary:
-    summary = PredictSummary(rows=len(records), predictions=[None] * len(records))
-    kind = "tsv" if output is not None and output.suffix.lower() == ".tsv" else "jsonl"
-    handle = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
-    try:
-        if kind == "tsv":
-            handle.write("line\tid\tlabel\tscore\ttext\n")
-        row = 0
-        for chunk in classify([r.text for r in records], target, batch_size, concurrency):
-            summary.retries += chunk.retries
-            for prediction, error in zip(chunk.predictions, chunk.errors, strict=True):
-                summary.predictions[row] = prediction
-                summary.failed += prediction is None
-                write_prediction(handle, kind, records[row], prediction, error, names)
-                row += 1
-            handle.flush()
-    finally:
-        if output:
-            handle.close()
     return summary

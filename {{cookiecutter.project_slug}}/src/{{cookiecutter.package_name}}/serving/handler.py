@@ -1,14 +1,24 @@
 """SageMaker Hugging Face inference handler: model_fn, input_fn, predict_fn, output_fn.
 
-This file is self-contained (standard library, torch and transformers only): ``deploy`` copies it
-byte for byte into model.tar.gz as ``code/inference.py``, and the local server imports this same file.
+Self-contained (standard library, torch and transformers only): ``deploy`` copies this file byte for byte into
+model.tar.gz as ``code/inference.py``, and the local server imports this same file. It follows the contract of
+the Hugging Face inference toolkit (sagemaker-huggingface-inference-toolkit on Multi Model Server, what the HF
+inference containers run):
+- ``input_fn(input_data, content_type, context)``: JSON and CSV bodies arrive decoded to ``str``, other types as
+  bytes; the context carries the request headers, so a bad Accept is refused before any prediction runs;
+- ``output_fn(prediction, accept)`` returns the body alone: the toolkit sets the response content type itself;
+- any exception becomes HTTP 400 with its message (the local server answers the same message with a more
+  precise 4xx status).
 
 Requests
   application/json       {"inputs": "text"} or {"inputs": ["t1", "t2", ...]}
-  application/jsonlines  one {"text": "..."} (or {"inputs": "..."}) per line
-  text/csv               one text per row (first column)
-Response, per input and in input order: an object with "label" (the name), "score" (its probability)
-and "scores" (the probability of every label, by name).
+  application/jsonlines  one {"text": "..."} (or {"inputs": "..."}) per line; an "id" is echoed back. Exactly one
+                         output line per input line, in order: a blank or invalid line gets an {"error": ...} line
+                         (what batch transform needs to keep its output aligned with its input)
+  text/csv               one text per row (first column); a blank row gets an error row
+Response, per input and in input order: an object with "label" (the name), "score" (its probability) and
+"scores" (the probability of every label, by name). Accept is a list with q-values: the first supported type
+wins, */* means JSON.
 """
 
 from __future__ import annotations
@@ -17,23 +27,26 @@ import csv
 import io
 import json
 import os
+from contextlib import nullcontext
 from pathlib import Path
 
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-MAX_ITEMS = int(os.environ.get("MAX_ITEMS_PER_REQUEST", "1024"))
+ITEMS_LIMIT_ENV = "MAX_ITEMS_PER_REQUEST"  # deploy sets it to 0 (no limit) for batch transform models
+MAX_ITEMS = int(os.environ.get(ITEMS_LIMIT_ENV, "1024"))
 MAX_TEXT_CHARS = int(os.environ.get("MAX_TEXT_CHARS", "10000"))
 MICRO_BATCH = int(os.environ.get("INFERENCE_BATCH_SIZE", "64"))
 LABELS_FILE = "labels.json"  # the artifact's names (model/artifact.py); this file must stand alone
 NO_MODEL_MAX_LENGTH = 100_000
-JSON, JSONLINES, CSV = "application/json", "application/jsonlines", "text/csv"
-CONTENT_TYPES = (JSON, JSONLINES, "application/x-jsonlines", CSV)
-ACCEPT_TYPES = (JSON, JSONLINES, "application/x-jsonlines", CSV)
+JSON, CSV = "application/json", "text/csv"
+JSONLINES_TYPES = ("application/jsonlines", "application/x-jsonlines", "application/jsonl")
+SUPPORTED = (JSON, *JSONLINES_TYPES, CSV)
+WILDCARDS = {"*/*": JSON, "application/*": JSON, "text/*": CSV}
 
 
-class RequestError(Exception):
-    """A client error: the server answers ``status`` with a JSON ``message``."""
+class RequestError(ValueError):
+    """A client error: the message says what is wrong; ``status`` is the precise HTTP code."""
 
     def __init__(self, status: int, message: str):
         super().__init__(message)
@@ -41,8 +54,33 @@ class RequestError(Exception):
         self.message = message
 
 
-def _media_type(value: str | None, default: str = JSON) -> str:
-    return (value or default).split(";")[0].strip().lower() or default
+def media_type(value: str | None) -> str:
+    return (value or "").split(";")[0].strip().lower()
+
+
+def negotiate(accept: str | None) -> str:
+    """The response type for an Accept header: highest q first, then header order; */* means JSON."""
+    if not accept or not accept.strip():
+        return JSON
+    ranked = []
+    for position, part in enumerate(accept.split(",")):
+        media, *parameters = (piece.strip() for piece in part.split(";"))
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            ranked.append((-quality, position, media.lower()))
+    for _, _, media in sorted(ranked):
+        if media in SUPPORTED:
+            return media
+        if media in WILDCARDS:
+            return WILDCARDS[media]
+    raise RequestError(406, f"unsupported accept type {accept[:100]!r}; use one of {', '.join(SUPPORTED)}")
 
 
 def model_fn(model_dir, context=None):
@@ -62,105 +100,185 @@ def model_fn(model_dir, context=None):
     return {"model": model, "tokenizer": tokenizer, "labels": list(names), "device": device, "max_length": max_length}
 
 
-def _check_texts(texts) -> list[str]:
+def text_problem(text) -> str | None:
+    """Why ``text`` cannot be classified ("is ..." / "has ..."), or None."""
+    if not isinstance(text, str):
+        return f"is a {type(text).__name__}, not a string"
+    if not text.strip():
+        return "is empty"
+    if len(text) > MAX_TEXT_CHARS:
+        return f"has {len(text)} characters; the limit is {MAX_TEXT_CHARS}"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        return f"is not valid text (unpaired surrogate {text[error.start]!r} at character {error.start})"
+    return None
+
+
+def _check_count(count: int) -> None:
+    if MAX_ITEMS and count > MAX_ITEMS:
+        raise RequestError(413, f"{count} inputs in one request; the limit is {MAX_ITEMS}")
+
+
+def _json_request(body: str) -> dict:
+    try:
+        payload = json.loads(body)
+    except json.JSONDecodeError as error:
+        raise RequestError(400, f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
+    except RecursionError:
+        raise RequestError(400, "invalid JSON: nested too deeply") from None
+    except ValueError as error:  # a number past Python's digit limit
+        raise RequestError(400, f"invalid JSON: {error}") from None
+    if not isinstance(payload, dict) or "inputs" not in payload:
+        raise RequestError(400, 'JSON body must be an object with "inputs": a string or a list of strings')
+    texts = payload["inputs"]
+    texts = [texts] if isinstance(texts, str) else texts
     if not isinstance(texts, list):
         raise RequestError(400, "inputs must be a string or a list of strings")
     if not texts:
         raise RequestError(400, "inputs is an empty list")
-    if len(texts) > MAX_ITEMS:
-        raise RequestError(413, f"{len(texts)} inputs in one request; the limit is {MAX_ITEMS}")
+    _check_count(len(texts))
     for index, text in enumerate(texts):
-        if not isinstance(text, str):
-            raise RequestError(400, f"inputs[{index}] is a {type(text).__name__}, not a string")
-        if len(text) > MAX_TEXT_CHARS:
-            raise RequestError(413, f"inputs[{index}] has {len(text)} characters; the limit is {MAX_TEXT_CHARS}")
-    return texts
+        problem = text_problem(text)
+        if problem:
+            status = 413 if problem.startswith("has ") else 400
+            raise RequestError(status, f"inputs[{index}] {problem}")
+    return {"inputs": texts}
 
 
-def input_fn(input_data, content_type):
-    media = _media_type(content_type)
-    if media not in CONTENT_TYPES:
-        raise RequestError(415, f"unsupported content type {content_type!r}; use one of {', '.join(CONTENT_TYPES)}")
+def _jsonlines_request(body: str) -> dict:
+    lines = body.split("\n")
+    if lines and lines[-1].strip() == "":
+        lines.pop()  # the newline that ends the last line
+    _check_count(len(lines))
+    texts, errors, ids = [], [], []
+    for number, line in enumerate(lines, start=1):
+        text, error, row_id = None, None, None
+        try:
+            item = json.loads(line) if line.strip() else None
+        except (ValueError, RecursionError) as problem:
+            item, error = None, f"line {number}: invalid JSON ({str(problem)[:100]})"
+        if isinstance(item, dict):
+            row_id = item.get("id")
+            text = item.get("text", item.get("inputs"))
+        elif isinstance(item, str):
+            text = item
+        if error is None:
+            if text is None:
+                problem = "is empty" if not line.strip() else 'is not an object with a "text" string'
+            else:
+                problem = text_problem(text)
+            if problem:
+                error, text = f"line {number} {problem}", None
+        texts.append(text)
+        errors.append(error)
+        ids.append(row_id)
+    return {"inputs": texts, "errors": errors, "ids": ids}
+
+
+def _csv_request(body: str) -> dict:
+    try:
+        rows = list(csv.reader(io.StringIO(body)))
+    except csv.Error as error:
+        raise RequestError(400, f"invalid CSV: {error}") from None
+    _check_count(len(rows))
+    texts, errors = [], []
+    for number, row in enumerate(rows, start=1):
+        text = row[0] if row else ""
+        problem = text_problem(text)
+        texts.append(None if problem else text)
+        errors.append(f"row {number} {problem}" if problem else None)
+    return {"inputs": texts, "errors": errors}
+
+
+def request_accept(context) -> str | None:
+    """The Accept header of the request the toolkit's context describes (None outside the container)."""
+    try:
+        properties = context.request_processor[0].get_request_properties()
+    except (AttributeError, IndexError, TypeError):
+        return None
+    return properties.get("Accept") or properties.get("accept")
+
+
+def input_fn(input_data, content_type, context=None):
+    if context is not None:
+        negotiate(request_accept(context))  # refuse a bad Accept before any work
+    media = media_type(content_type) or JSON
+    if media not in SUPPORTED:
+        raise RequestError(415, f"unsupported content type {content_type!r}; use one of {', '.join(SUPPORTED)}")
     if isinstance(input_data, (bytes, bytearray)):
         try:
-            input_data = input_data.decode("utf-8-sig")
+            input_data = bytes(input_data).decode("utf-8")
         except UnicodeDecodeError as error:
             raise RequestError(400, f"request body is not valid UTF-8 (byte {error.start})") from None
+    body = input_data.removeprefix("\ufeff")  # a UTF-8 BOM (the toolkit decodes JSON and CSV without removing it)
     if media == JSON:
-        try:
-            payload = json.loads(input_data)
-        except json.JSONDecodeError as error:
-            raise RequestError(400, f"invalid JSON: {error.msg} at line {error.lineno} column {error.colno}") from None
-        if not isinstance(payload, dict) or "inputs" not in payload:
-            raise RequestError(400, 'JSON body must be an object with "inputs": a string or a list of strings')
-        texts = payload["inputs"]
-        return _check_texts([texts] if isinstance(texts, str) else texts)
+        return _json_request(body)
     if media == CSV:
-        rows = [row for row in csv.reader(io.StringIO(input_data)) if row]
-        return _check_texts([row[0] for row in rows])
-    texts = []
-    for number, line in enumerate(input_data.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise RequestError(400, f"line {number}: invalid JSON: {error.msg}") from None
-        if isinstance(item, dict):
-            item = item.get("text", item.get("inputs"))
-        if not isinstance(item, str):
-            raise RequestError(400, f'line {number}: expected an object with a "text" string')
-        texts.append(item)
-    return _check_texts(texts)
+        return _csv_request(body)
+    return _jsonlines_request(body)
 
 
 @torch.inference_mode()
 def predict_fn(data, model):
-    """Classify texts in length-sorted micro-batches (one tokenizer call each); results in input order."""
-    texts = data["inputs"] if isinstance(data, dict) else data
-    texts = _check_texts([texts] if isinstance(texts, str) else texts)
+    """Classify in length-sorted micro-batches (one tokenizer call each); results in input order.
+
+    ``data`` is what input_fn returns, or a plain list of texts. Items input_fn marked as errors stay errors.
+    When the model dict holds a ``lock`` (the local server), it is held per micro-batch, not per request, so a
+    small request is not stuck behind a large one.
+    """
+    if isinstance(data, (str, list)):
+        data = {"inputs": [data] if isinstance(data, str) else data}
+    texts = data["inputs"]
+    errors = data.get("errors") or [None] * len(texts)
+    ids = data.get("ids") or [None] * len(texts)
     tokenizer, network, names = model["tokenizer"], model["model"], model["labels"]
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    results: list[dict | None] = [None] * len(texts)
-    for start in range(0, len(order), MICRO_BATCH):
-        chunk = order[start : start + MICRO_BATCH]
-        encoded = tokenizer(
-            [texts[i] for i in chunk],
-            truncation=True,
-            max_length=model["max_length"],
-            padding=True,
-            return_tensors="pt",
-            return_token_type_ids=False,
-        )
-        encoded = {key: value.to(model["device"]) for key, value in encoded.items()}
-        probabilities = torch.softmax(network(**encoded).logits.float(), dim=-1).cpu().tolist()
+    valid = sorted((i for i, text in enumerate(texts) if errors[i] is None), key=lambda i: len(texts[i]))
+    results: list[dict] = [{"error": error} for error in errors]
+    for start in range(0, len(valid), MICRO_BATCH):
+        chunk = valid[start : start + MICRO_BATCH]
+        with model.get("lock") or nullcontext():
+            encoded = tokenizer(
+                [texts[i] for i in chunk],
+                truncation=True,
+                max_length=model["max_length"],
+                padding=True,
+                return_tensors="pt",
+                return_token_type_ids=False,
+            )
+            encoded = {key: value.to(model["device"]) for key, value in encoded.items()}
+            probabilities = torch.softmax(network(**encoded).logits.float(), dim=-1).cpu().tolist()
         for index, probs in zip(chunk, probabilities, strict=True):
             best = max(range(len(probs)), key=probs.__getitem__)
-            scores = dict(zip(names, probs, strict=True))
-            results[index] = {"label": names[best], "score": probs[best], "scores": scores}
+            results[index] = {
+                "label": names[best],
+                "score": probs[best],
+                "scores": dict(zip(names, probs, strict=True)),
+            }
+    for index, row_id in enumerate(ids):
+        if row_id is not None:
+            results[index] = {"id": row_id, **results[index]}
     return results
 
 
 def output_fn(prediction, accept):
-    media = _media_type(accept)
-    if media in ("*/*", ""):
-        media = JSON
-    if media not in ACCEPT_TYPES:
-        raise RequestError(406, f"unsupported accept type {accept!r}; use one of {', '.join(ACCEPT_TYPES)}")
+    """The response body in the negotiated type (the container sets the content type from Accept itself)."""
+    media = negotiate(accept)
     if media == JSON:
-        return json.dumps(prediction, ensure_ascii=False), JSON
+        return json.dumps(prediction, ensure_ascii=False)
     if media == CSV:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         for item in prediction:
-            writer.writerow([item["label"], f"{item['score']:.6f}"])
-        return buffer.getvalue(), CSV
-    return "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in prediction), media
+            if "error" in item:
+                writer.writerow(["", "", item["error"]])
+            else:
+                writer.writerow([item["label"], f"{item['score']:.6f}"])
+        return buffer.getvalue()
+    return "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in prediction)
 
 
 def handle(body: bytes, content_type: str | None, accept: str | None, model) -> tuple[str, str]:
-    """The whole request path, in the order the container calls it; a bad Accept fails before any work."""
-    accept = accept or JSON
-    if _media_type(accept) not in (*ACCEPT_TYPES, "*/*"):
-        raise RequestError(406, f"unsupported accept type {accept!r}; use one of {', '.join(ACCEPT_TYPES)}")
-    return output_fn(predict_fn(input_fn(body, content_type), model), accept)
+    """The whole request path as the container runs it, for the local server: (body, media type)."""
+    media = negotiate(accept)  # a bad Accept fails before any work, as in the container
+    return output_fn(predict_fn(input_fn(body, content_type), model), accept), media

@@ -1,15 +1,21 @@
 """Local server with the SageMaker container contract and the runtime route.
 
-GET /ping, POST /invocations (what the container serves) and POST /endpoints/{name}/invocations (what
-the sagemaker-runtime API serves), so boto3's ``sagemaker-runtime`` client with ``endpoint_url`` pointed
-here works unchanged. Client errors come back as 4xx with a JSON message; the server keeps serving.
+GET /ping, POST /invocations (what the container serves) and POST /endpoints/{name}/invocations (what the
+sagemaker-runtime API serves), so boto3's ``sagemaker-runtime`` client with ``endpoint_url`` pointed here works
+unchanged. Bodies are the Hugging Face inference container's: predictions as output_fn writes them, errors as
+``{"code", "type", "message"}`` (the container answers 400 to every handler error; this server keeps the more
+precise 4xx). Requests are guarded: Content-Length is checked before the body is read, a streamed body is
+capped while it arrives and must arrive within a time limit, and a large request yields to small ones between
+its micro-batches.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
+from collections import deque
 from pathlib import Path
 
 import uvicorn
@@ -22,38 +28,91 @@ from starlette.routing import Route
 from . import handler
 
 log = logging.getLogger("serving")
+MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker's real-time payload limit
+READ_TIMEOUT_SECONDS = 30.0
+KEEP_ALIVE_SECONDS = 5
 
 
-def create_app(model_dir: str | Path) -> Starlette:
+class FairLock:
+    """A lock granted in arrival order, so one busy client cannot starve the others."""
+
+    def __init__(self):
+        self._condition = threading.Condition()
+        self._queue: deque[object] = deque()
+
+    def __enter__(self):
+        ticket = object()
+        with self._condition:
+            self._queue.append(ticket)
+            self._condition.wait_for(lambda: self._queue[0] is ticket)
+        return self
+
+    def __exit__(self, *exc):
+        with self._condition:
+            self._queue.popleft()
+            self._condition.notify_all()
+
+
+def error_response(status: int, message: str, kind: str = "RequestError") -> JSONResponse:
+    headers = {"connection": "close"} if status in (408, 413) else None  # do not read the rest of that body
+    return JSONResponse({"code": status, "type": kind, "message": message}, status_code=status, headers=headers)
+
+
+async def read_body(request: Request, limit: int, timeout: float) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise handler.RequestError(400, f"invalid Content-Length {declared[:40]!r}")
+        if int(declared) > limit:
+            raise handler.RequestError(413, f"request body of {int(declared):,} bytes; the limit is {limit:,} bytes")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    chunks, size = [], 0
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), timeout=max(0.01, deadline - loop.time()))
+        except StopAsyncIteration:
+            break
+        except asyncio.TimeoutError:  # an alias of TimeoutError only from Python 3.11
+            raise handler.RequestError(408, f"request body not received within {timeout:.0f} s") from None
+        size += len(chunk)
+        if size > limit:
+            raise handler.RequestError(413, f"request body over the limit of {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(
+    model_dir: str | Path, max_body_bytes: int = MAX_BODY_BYTES, read_timeout: float = READ_TIMEOUT_SECONDS
+) -> Starlette:
     model = handler.model_fn(str(model_dir))
-    lock = threading.Lock()  # one forward pass at a time: torch already uses every core
-
-    def classify(body: bytes, content_type: str | None, accept: str | None) -> tuple[str, str]:
-        with lock:
-            return handler.handle(body, content_type, accept, model)
+    model["lock"] = FairLock()  # one forward pass at a time (torch already uses every core), in arrival order
 
     async def ping(request: Request) -> Response:
-        return JSONResponse({"status": "healthy"})
+        return JSONResponse({"status": "Healthy"})
 
     async def invocations(request: Request) -> Response:
         started = time.perf_counter()
-        body = await request.body()
-        content_type = request.headers.get("content-type")
-        accept = request.headers.get("accept")
+        size = 0
         try:
-            payload, media = await run_in_threadpool(classify, body, content_type, accept)
+            body = await read_body(request, max_body_bytes, read_timeout)
+            size = len(body)
+            payload, media = await run_in_threadpool(
+                handler.handle, body, request.headers.get("content-type"), request.headers.get("accept"), model
+            )
             response = Response(payload.encode("utf-8"), media_type=media)
         except handler.RequestError as error:
-            response = JSONResponse({"error": type(error).__name__, "message": error.message}, status_code=error.status)
+            response = error_response(error.status, error.message)
         except Exception as error:  # a model failure must not take the server down
             log.exception("invocation failed")
-            response = JSONResponse({"error": "ModelError", "message": str(error)}, status_code=500)
+            response = error_response(500, str(error), "InternalServerException")
         log.info(
             "%s %s %d %dB %.1fms",
             request.method,
             request.url.path,
             response.status_code,
-            len(body),
+            size,
             (time.perf_counter() - started) * 1000,
         )
         return response
@@ -64,6 +123,10 @@ def create_app(model_dir: str | Path) -> Starlette:
         Route("/endpoints/{name}/invocations", invocations, methods=["POST"]),
     ]
     return Starlette(routes=routes)
+
+
+def server_config(app, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS)
 
 
 class BackgroundServer:
@@ -77,7 +140,7 @@ class BackgroundServer:
                 probe.bind((host, 0))
                 port = probe.getsockname()[1]
         self.host, self.port, self.start_timeout = host, port, start_timeout
-        self.server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+        self.server = uvicorn.Server(server_config(app, host, port))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property
@@ -102,4 +165,4 @@ def run_server(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8080)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     app = create_app(model_dir)
     print(f"serving {model_dir} on http://{host}:{port} (GET /ping, POST /invocations)", flush=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(server_config(app, host, port)).run()

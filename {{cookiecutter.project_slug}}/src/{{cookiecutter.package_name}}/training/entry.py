@@ -20,7 +20,9 @@ from .. import logs
 from ..config import CONFIG_FILE, Config, describe_fields, load_config, parse_assignments
 from ..errors import ProjectError
 
-SAGEMAKER_CHECKPOINT_DIR = "/opt/ml/checkpoints"
+SAGEMAKER_BASE = "/opt/ml"
+SAGEMAKER_CHECKPOINT_DIR = f"{SAGEMAKER_BASE}/checkpoints"  # synced to the job's CheckpointConfig S3 URI
+BASE_DIR_ENV = "SAGEMAKER_BASE_DIR"  # the training toolkit's own way to move /opt/ml (tests use it)
 ENTRY_SCRIPT = "train_entry.py"  # what `launch` stages next to the package; it calls main()
 TRAINING_SECTIONS = ("data", "model", "train", "tracking")
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
@@ -102,7 +104,8 @@ def apply_sagemaker_environment(config: Config, explicit: set[str]) -> dict[str,
     if "SM_MODEL_DIR" in env and "output_dir" not in explicit:
         config.train.output_dir = env["SM_MODEL_DIR"]
     if "SM_MODEL_DIR" in env and "checkpoint_dir" not in explicit:
-        config.train.checkpoint_dir = SAGEMAKER_CHECKPOINT_DIR
+        base = env.get(BASE_DIR_ENV, SAGEMAKER_BASE)
+        config.train.checkpoint_dir = SAGEMAKER_CHECKPOINT_DIR.replace(SAGEMAKER_BASE, base, 1)
     return {
         "train": env.get("SM_CHANNEL_TRAIN"),
         "test": env.get("SM_CHANNEL_TEST"),

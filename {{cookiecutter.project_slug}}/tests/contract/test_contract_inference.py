@@ -1,0 +1,199 @@
+"""The handler inside the real Hugging Face inference toolkit, loaded from the model.tar.gz that deploy uploads."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import requests
+
+from {{ cookiecutter.package_name }}.aws.deploy import container_environment
+from {{ cookiecutter.package_name }}.aws.package import build_model_tar
+from {{ cookiecutter.package_name }}.config import CONFIG_FILE, load_config
+from {{ cookiecutter.package_name }}.serving import handler
+
+from conftest import PROJECT_ROOT
+from sagemaker_toolkits import MmsServer, invoke, java_available, load_service, unpack
+
+pytestmark = [pytest.mark.contract, pytest.mark.container]
+REGION = "ap-northeast-2"
+REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", "배우들 연기가 좋았다", "그냥 그랬음"]
+JSON, JSONLINES, CSV = "application/json", "application/jsonlines", "text/csv"
+
+
+def environment(batch: bool = False) -> dict[str, str]:
+    """The container Environment deploy sends for a real-time endpoint, or for a batch transform model."""
+    return container_environment(load_config(PROJECT_ROOT / CONFIG_FILE), REGION, batch)
+
+
+@pytest.fixture(scope="module")
+def container_model(trained_model, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("container")
+    build_model_tar(trained_model, folder / "model.tar.gz")  # exactly what deploy uploads
+    return unpack(folder / "model.tar.gz", folder / "model")
+
+
+@pytest.fixture(scope="module")
+def service(container_model):
+    return load_service(container_model, environment())
+
+
+@pytest.fixture(scope="module")
+def in_process(trained_model):
+    return handler.model_fn(str(trained_model))
+
+
+def test_json_string_and_list_come_back_as_a_list_of_predictions(service, in_process):
+    status, _, body = invoke(service, json.dumps({"inputs": REVIEWS}).encode("utf-8"), JSON, JSON)
+    assert status == 200, body
+    rows = json.loads(body)
+    assert isinstance(rows, list) and len(rows) == len(REVIEWS)
+    assert all(set(row) == {"label", "score", "scores"} for row in rows)
+    assert [row["label"] for row in rows] == [p["label"] for p in handler.predict_fn(REVIEWS, in_process)]
+    status, _, body = invoke(service, json.dumps({"inputs": REVIEWS[0]}).encode("utf-8"), JSON, None)
+    assert status == 200 and json.loads(body)[0]["label"] == rows[0]["label"]
+
+
+def test_json_lines_give_one_line_per_input_line_with_ids(service):
+    lines = [
+        json.dumps({"id": "a", "text": REVIEWS[0]}, ensure_ascii=False),
+        "",
+        '{"text": 3}',
+        "{broken",
+        json.dumps({"text": REVIEWS[1]}, ensure_ascii=False),
+    ]
+    status, _, body = invoke(service, ("\n".join(lines) + "\n").encode("utf-8"), JSONLINES, JSONLINES)
+    assert status == 200, body
+    rows = [json.loads(line) for line in body.decode("utf-8").splitlines()]
+    assert len(rows) == len(lines)
+    assert rows[0]["id"] == "a" and "label" in rows[0]
+    assert [("error" in row) for row in rows] == [False, True, True, True, False]
+    assert rows[1]["error"] == "line 2 is empty"
+
+
+def test_csv_gives_label_score_rows(service, in_process):
+    body = "\n".join(f'"{text}"' for text in REVIEWS).encode("utf-8")
+    status, _, answer = invoke(service, body, CSV, CSV)
+    assert status == 200, answer
+    rows = [line.split(",") for line in answer.decode("utf-8").splitlines()]
+    assert [row[0] for row in rows] == [p["label"] for p in handler.predict_fn(REVIEWS, in_process)]
+    assert all(0 <= float(row[1]) <= 1 for row in rows)
+
+
+def test_accept_lists_and_a_utf8_bom_work_in_the_container(service):
+    status, _, body = invoke(service, b'{"inputs": "good"}', JSON, "application/json, text/plain, */*")
+    assert status == 200 and isinstance(json.loads(body), list)
+    status, _, body = invoke(service, '\ufeff{"inputs": "좋아요"}'.encode(), JSON, JSON)
+    assert status == 200, body
+
+
+ERRORS = [
+    (b'{"inputs": ', JSON, JSON, "invalid JSON"),
+    (b"hello", "text/plain", JSON, "unsupported content type"),
+    (b'{"inputs": "good"}', JSON, "application/xml", "unsupported accept type"),
+    (json.dumps({"inputs": ["a"] * 1025}).encode(), JSON, JSON, "1025 inputs in one request; the limit is 1024"),
+    (b'{"inputs": "\\ud800"}', JSON, JSON, "unpaired surrogate"),
+    (b'{"inputs": [' * 100_000, JSON, JSON, "invalid JSON"),
+]
+
+
+@pytest.mark.parametrize(("body", "content_type", "accept", "message"), ERRORS, ids=[e[3][:20] for e in ERRORS])
+def test_client_errors_are_400_with_the_message(service, body, content_type, accept, message):
+    status, _, answer = invoke(service, body, content_type, accept)
+    assert status == 400 and message in answer.decode("utf-8")
+
+
+def test_a_bad_accept_is_refused_before_any_prediction(service):
+    toolkit = service._entry_point.__self__
+    calls = []
+    original = toolkit.predict
+    toolkit.predict = lambda *args: calls.append(1) or original(*args)
+    try:
+        status, _, _ = invoke(service, b'{"inputs": "good"}', JSON, "application/xml")
+    finally:
+        toolkit.predict = original
+    assert status == 400 and calls == []
+
+
+def test_the_local_server_answers_what_the_container_answers(service, model_server):
+    for body, content_type in (
+        (json.dumps({"inputs": REVIEWS}, ensure_ascii=False).encode(), JSON),
+        (("\n".join(json.dumps({"text": t}, ensure_ascii=False) for t in REVIEWS) + "\n").encode(), JSONLINES),
+        ("\n".join(REVIEWS).encode(), CSV),
+    ):
+        _, _, container = invoke(service, body, content_type, content_type)
+        local = requests.post(
+            f"{model_server.url}/invocations",
+            data=body,
+            timeout=30,
+            headers={"Content-Type": content_type, "Accept": content_type},
+        )
+        assert local.status_code == 200 and local.content == container
+    _, _, container = invoke(service, b'{"inputs": ', JSON, JSON)
+    local = requests.post(
+        f"{model_server.url}/invocations", data=b'{"inputs": ', timeout=30, headers={"Content-Type": JSON}
+    )
+    assert local.status_code == 400 and local.json()["message"] == container.decode("utf-8")
+    assert set(local.json()) == {"code", "type", "message"}  # the container's error body
+
+
+def batch_transform_chunks(lines: list[str], max_payload_mb: int) -> list[list[str]]:
+    """How batch transform cuts a file with SplitType=Line and BatchStrategy=MultiRecord: whole lines, as many
+    as fit in MaxPayloadInMB."""
+    limit, chunks, current, size = max_payload_mb * 1024 * 1024, [], [], 0
+    for line in lines:
+        length = len(line.encode("utf-8")) + 1
+        if current and size + length > limit:
+            chunks.append(current)
+            current, size = [], 0
+        current.append(line)
+        size += length
+    return [*chunks, current] if current else chunks
+
+
+def test_batch_transform_50000_lines_in_6_mb_mini_batches_stay_aligned(container_model, sample):
+    config = load_config(PROJECT_ROOT / CONFIG_FILE)
+    batch = load_service(container_model, environment(batch=True))
+    texts = [record.text for record in sample["train"]]
+    lines = []
+    for number in range(50_000):
+        text = texts[number % len(texts)] * (1 + number % 3)  # some long lines: fewer per mini-batch
+        if number % 997 == 0:
+            lines.append("")  # blank line
+        elif number % 1999 == 0:
+            lines.append('{"id": ' + str(number) + ', "text": ')  # cut-off JSON
+        else:
+            lines.append(json.dumps({"id": number, "text": text}, ensure_ascii=False))
+    chunks = batch_transform_chunks(lines, config.aws.max_payload_mb)
+    assert len(chunks) >= 2 and max(len(chunk) for chunk in chunks) > handler.MAX_ITEMS  # far past the real-time cap
+    output = []
+    for chunk in chunks:
+        status, _, body = invoke(batch, ("\n".join(chunk) + "\n").encode("utf-8"), JSONLINES, JSONLINES)
+        assert status == 200, body[:300]
+        answer = body.decode("utf-8").splitlines()
+        assert len(answer) == len(chunk)
+        output += answer
+    assert len(output) == len(lines) == 50_000
+    for number, (line, result) in enumerate(zip(lines, output, strict=True)):
+        row = json.loads(result)
+        if line.startswith('{"id": ' + str(number) + ', "text": "'):
+            assert row["id"] == number and "label" in row, (number, row)
+        else:
+            assert "error" in row and "id" not in row, (number, row)
+
+
+@pytest.mark.skipif(
+    not java_available(),
+    reason="no Java runtime: the real MMS server needs one "
+    "(apt-get install default-jre-headless); the in-process toolkit tests above still ran",
+)
+def test_the_real_mms_server_over_http(container_model, tmp_path):
+    with MmsServer(container_model, tmp_path / "mms", environment()) as server:
+        assert requests.get(f"{server.url}/ping", timeout=10).json() == {"status": "Healthy"}
+        good = requests.post(f"{server.url}/invocations", json={"inputs": REVIEWS}, timeout=60)
+        assert good.status_code == 200 and len(good.json()) == len(REVIEWS)
+        bad = requests.post(
+            f"{server.url}/invocations", data=b'{"inputs": ', timeout=60, headers={"Content-Type": JSON}
+        )
+        assert bad.status_code == 400
+        assert bad.json()["code"] == 400 and "invalid JSON" in bad.json()["message"]
