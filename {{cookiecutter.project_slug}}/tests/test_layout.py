@@ -158,3 +158,19 @@ def test_each_file_and_folder_name_is_written_once(name):
         if whole_name.search(literal)
     ]
     assert len(places) == 1, places
+
+
+def test_no_checkpoint_or_cache_is_unpickled_with_arbitrary_objects():
+    """torch.load must always run with weights_only=True: checkpoint folders are synced from S3."""
+    unsafe = []
+    for path in sorted(PACKAGE_DIR.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "attr", "") == "load"
+                and getattr(node.func.value, "id", "") == "torch"
+            ):
+                safe = any(k.arg == "weights_only" and getattr(k.value, "value", None) is True for k in node.keywords)
+                if not safe:
+                    unsafe.append(f"{path.relative_to(PACKAGE_DIR)}:{node.lineno}")
+    assert unsafe == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,9 +11,17 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }}.data.report import Record
+from {{ cookiecutter.package_name }}.errors import PredictError
 from {{ cookiecutter.package_name }}.evaluation.evaluate import evaluate_model
 from {{ cookiecutter.package_name }}.serving import handler
-from {{ cookiecutter.package_name }}.serving.client import RetryPolicy, RuntimeTarget, predict_records, run_predict
+from {{ cookiecutter.package_name }}.serving.client import (
+    TSV_HEADER,
+    InProcessTarget,
+    RetryPolicy,
+    RuntimeTarget,
+    predict_records,
+    run_predict,
+)
 
 from conftest import NSMC_DIR
 
@@ -164,3 +173,36 @@ def test_full_nsmc_test_file_through_the_server(project, schema, trained_model, 
     assert len(rows) == sum(1 for line in lines if line and line.split("\t")[1].strip())  # every non-empty review
     assert f"accuracy={evaluated['accuracy']:.4f};" in capsys.readouterr().err
     print(f"{len(rows)} reviews through the server in {seconds:.1f}s ({len(rows) / seconds:.0f}/s)")
+
+
+def test_tsv_output_keeps_tabs_and_newlines_inside_fields(trained_model, tmp_path):
+    records = [Record("첫 줄\n둘째 줄\t탭", None, 1, row_id="a\tb"), Record("보통 리뷰", None, 2, row_id="c")]
+    output = tmp_path / "out.tsv"
+    predict_records(records, InProcessTarget(trained_model), output, show_progress=False)
+    with open(output, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter="\t"))
+    assert rows[0] == list(TSV_HEADER) and len(rows) == 3
+    assert rows[1][1] == "a\tb" and rows[1][4] == "첫 줄\n둘째 줄\t탭"
+
+
+def test_an_existing_output_is_never_overwritten_silently(trained_model, tmp_path):
+    output = tmp_path / "out.jsonl"
+    output.write_text('{"line": 1, "label": "kept"}\n', encoding="utf-8")
+    records = [Record("좋아요", None, 1), Record("별로", None, 2)]
+    with pytest.raises(PredictError, match="pass --resume to finish it, or --overwrite to replace it"):
+        predict_records(records, InProcessTarget(trained_model), output, show_progress=False)
+    assert output.read_text(encoding="utf-8") == '{"line": 1, "label": "kept"}\n'
+    summary = predict_records(records, InProcessTarget(trained_model), output, resume=True, show_progress=False)
+    assert summary.skipped == 1 and len(output.read_text(encoding="utf-8").splitlines()) == 2
+    predict_records(records, InProcessTarget(trained_model), output, overwrite=True, show_progress=False)
+    assert [json.loads(line)["line"] for line in output.read_text(encoding="utf-8").splitlines()] == [1, 2]
+
+
+def test_resume_repairs_a_cut_last_line_and_redoes_failed_rows(trained_model, tmp_path):
+    output = tmp_path / "out.jsonl"
+    output.write_text('{"line": 1, "label": "x"}\n{"line": 2, "error": "HTTP 503"}\n{"line": 3, "lab', encoding="utf-8")
+    records = [Record(text, None, n) for n, text in enumerate(["좋아요", "별로", "그냥", "최고"], start=1)]
+    summary = predict_records(records, InProcessTarget(trained_model), output, resume=True, show_progress=False)
+    rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert [row["line"] for row in rows] == [1, 2, 3, 4] and summary.skipped == 1
+    assert all("error" not in row for row in rows)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import socket
+import threading
+import time
 
 import boto3
 import pytest
@@ -76,3 +79,151 @@ def test_boto3_sagemaker_runtime_against_the_local_server(model_server, loaded, 
     in_process = handler.predict_fn(texts, loaded)
     assert [p["label"] for p in served] == [p["label"] for p in in_process]
     assert [p["score"] for p in served] == pytest.approx([p["score"] for p in in_process], abs=1e-5)
+
+
+HOSTILE = [
+    ("deep JSON", b'{"inputs": ' + b"[" * 100_000, "application/json", None, 400, "nested too deeply"),
+    ("5,000-digit number", b'{"inputs": ' + b"9" * 5000 + b"}", "application/json", None, 400, "invalid JSON"),
+    ("lone surrogate", b'{"inputs": "\\ud800 \xec\xa2\x8b\xec\x95\x84"}', "application/json", None, 400, "surrogate"),
+    ("CSV field over 128 KB", b'"' + b"a" * 200_000 + b'"\n', "text/csv", None, 400, "field larger than field limit"),
+    ("empty body", b"", "application/json", None, 400, "invalid JSON"),
+    ("bad Content-Type", b"{}", "application/x-www-form-urlencoded", None, 415, "unsupported content type"),
+    ("NUL in JSON", b'{"inputs": "\x00"}', "application/json", None, 400, "invalid JSON"),
+]
+
+
+@pytest.mark.parametrize(
+    ("case", "body", "content_type", "accept", "status", "message"), HOSTILE, ids=[h[0] for h in HOSTILE]
+)
+def test_hostile_requests_get_4xx_never_500(model_server, case, body, content_type, accept, status, message):
+    answer = requests.post(
+        f"{model_server.url}/invocations", data=body, headers={"Content-Type": content_type}, timeout=60
+    )
+    assert answer.status_code == status and message in answer.json()["message"], answer.text[:300]
+
+
+def test_the_everyday_browser_accept_header_gets_json(model_server):
+    answer = requests.post(
+        f"{model_server.url}/invocations",
+        json={"inputs": REVIEWS},
+        timeout=30,
+        headers={"Accept": "application/json, text/plain, */*"},
+    )
+    assert answer.status_code == 200 and len(answer.json()) == len(REVIEWS)
+    assert answer.headers["content-type"].startswith("application/json")
+
+
+@pytest.fixture()
+def server_process(project, trained_model):
+    from fault_proxy import ServerProcess, free_port
+
+    from conftest import subprocess_env
+
+    process = ServerProcess(project.root, trained_model, subprocess_env(), free_port())
+    process.start()
+    yield process
+    process.kill()
+
+
+def test_a_200_mb_body_is_refused_before_it_is_read(server_process):
+    before = server_process.rss_mb()
+    with socket.create_connection(("127.0.0.1", server_process.port), timeout=30) as connection:
+        connection.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: local\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 209715200\r\n\r\n"
+        )
+        try:
+            for _ in range(20):  # offer 20 MB of it; the answer should not wait for any of it
+                connection.sendall(b"x" * (1 << 20))
+        except OSError:
+            pass  # closed on us: refused without reading
+        answer = connection.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413") and b"the limit is" in answer
+    assert server_process.rss_mb() - before < 100
+
+
+def test_half_sent_requests_are_closed_on_time(trained_model):
+    from {{ cookiecutter.package_name }}.serving.server import BackgroundServer, create_app
+
+    with BackgroundServer(create_app(trained_model, read_timeout=1.5), head_timeout=1.0) as server:
+        heads = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(50)]
+        for connection in heads:
+            connection.sendall(b"POST /invocations HTTP/1.1\r\nHost: local\r\n")  # never finished
+        body = socket.create_connection(("127.0.0.1", server.port))
+        body.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: local\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"inp'
+        )
+        started = time.monotonic()
+        for connection in heads:
+            connection.settimeout(10)
+            assert connection.recv(100) == b""  # closed by the server
+        body.settimeout(10)
+        assert body.recv(100).startswith(b"HTTP/1.1 408")
+        assert time.monotonic() - started < 5
+        for connection in [*heads, body]:
+            connection.close()
+        assert requests.get(f"{server.url}/ping", timeout=10).status_code == 200
+
+
+def test_a_small_request_is_not_stuck_behind_a_maximal_one(trained_model, sample):
+    from {{ cookiecutter.package_name }}.serving.server import BackgroundServer, create_app
+
+    text = " ".join(record.text for record in sample["train"][:100])[:1500]  # 1,024 of them: 4.6 MB of UTF-8
+    with BackgroundServer(create_app(trained_model)) as server:
+        timings = {}
+
+        def post(name, texts):
+            started = time.monotonic()
+            body = json.dumps({"inputs": texts}, ensure_ascii=False).encode("utf-8")
+            answer = requests.post(
+                f"{server.url}/invocations", data=body, timeout=300, headers={"Content-Type": "application/json"}
+            )
+            timings[name] = (time.monotonic() - started, answer.status_code)
+
+        big = threading.Thread(target=post, args=("big", [text] * handler.MAX_ITEMS))
+        big.start()
+        time.sleep(0.3)
+        post("small", REVIEWS[:1])
+        big.join()
+    assert timings["big"][1] == timings["small"][1] == 200
+    assert timings["small"][0] < timings["big"][0] / 4, timings
+
+
+def load(url: str, texts: list[str], seconds: float, clients: int = 16) -> int:
+    stop_at, sent = time.monotonic() + seconds, []
+
+    def client():
+        with requests.Session() as session:
+            while time.monotonic() < stop_at:
+                answer = session.post(f"{url}/invocations", json={"inputs": texts}, timeout=60)
+                assert answer.status_code == 200
+                sent.append(1)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return len(sent)
+
+
+def rss_under_load(server_process, sample, seconds: float) -> list[float]:
+    texts = [record.text for record in sample["test"][:32]]
+    readings = []
+    for _ in range(4):
+        load(server_process.url, texts, seconds)
+        readings.append(server_process.rss_mb())
+    return readings
+
+
+def test_memory_stays_flat_under_sustained_load(server_process, sample):
+    readings = rss_under_load(server_process, sample, seconds=4)
+    assert readings[-1] <= readings[0] * 1.2, readings
+
+
+@pytest.mark.slow
+def test_memory_stays_flat_over_four_30_second_runs_of_16_clients(server_process, sample):
+    readings = rss_under_load(server_process, sample, seconds=30)
+    print(f"RSS after each 30 s run of 16 clients: {', '.join(f'{r:.0f} MB' for r in readings)}")
+    assert readings[-1] <= readings[0] * 1.2, readings

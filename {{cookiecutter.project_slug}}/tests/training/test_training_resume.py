@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -11,6 +12,12 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
+
+from {{ cookiecutter.package_name }}.errors import CheckpointError
+from {{ cookiecutter.package_name }}.model.artifact import REQUIRED_FILES, SCRATCH_TOKENIZER_DIR, TORCH_LOOP_CHECKPOINT
+from {{ cookiecutter.package_name }}.training import run as run_module
+from {{ cookiecutter.package_name }}.training.run import train as run_training
 
 from conftest import PACKAGE, subprocess_env
 
@@ -66,3 +73,75 @@ def test_a_killed_run_resumes_from_its_checkpoint(project, loop, checkpoint_glob
     step = resumed.group(2) or re.search(r"checkpoint-(\d+)$", resumed.group(1)).group(1)
     assert 0 < int(step) < 120
     assert (root / "artifacts" / "model" / "model.safetensors").is_file()
+
+
+class Planted:
+    """What someone with write access to the checkpoint bucket could plant: a pickle that runs code when loaded."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').write('it ran')",))
+
+
+def artifact_complete(folder) -> bool:
+    return all((folder / name).is_file() for name in REQUIRED_FILES)
+
+
+def test_a_planted_pickle_in_a_checkpoint_never_runs(project, capsys):
+    checkpoints = project.path(project.train.checkpoint_dir)
+    checkpoints.mkdir(parents=True)
+    marker = project.root / "it-ran"
+    torch.save({"model": Planted(marker)}, checkpoints / TORCH_LOOP_CHECKPOINT)
+    run_training(project.override({"loop": "torch", "max_rows": 200, "epochs": 1}))
+    out = capsys.readouterr().out
+    assert not marker.exists()  # loaded with weights_only=True: refused, never executed
+    assert "cannot be resumed from" in out and "set aside" in out
+    assert artifact_complete(project.path(project.train.output_dir))
+
+
+@pytest.mark.parametrize("damaged", ["model.safetensors", "optimizer.pt", "trainer_state.json"])
+def test_a_damaged_newest_trainer_checkpoint_falls_back_to_the_one_before(project, monkeypatch, capsys, damaged):
+    monkeypatch.setattr(run_module, "clear_checkpoints", lambda folder: None)  # keep them, as a killed run would
+    config = project.override({"loop": "trainer", "max_steps": 4, "save_steps": 2, "max_rows": 200, "batch_size": 8})
+    run_training(config)
+    folder = config.path(config.train.checkpoint_dir)
+    newest = folder / "checkpoint-4" / damaged
+    newest.write_bytes(newest.read_bytes()[: newest.stat().st_size // 2])  # cut off, as by a partial sync
+    capsys.readouterr()
+    second = project.root / "second"
+    run_training(config.override({"max_steps": 6, "output_dir": str(second)}))
+    out = capsys.readouterr().out
+    assert f"checkpoint {folder / 'checkpoint-4'} cannot be resumed from" in out
+    assert f"resuming from checkpoint {folder / 'checkpoint-2'}" in out
+    assert artifact_complete(second)
+
+
+def test_a_damaged_torch_loop_checkpoint_falls_back_to_the_previous_one(project, monkeypatch, capsys):
+    monkeypatch.setattr(run_module, "clear_checkpoints", lambda folder: None)
+    config = project.override({"loop": "torch", "max_steps": 6, "save_steps": 2, "max_rows": 200, "batch_size": 8})
+    run_training(config)
+    newest = config.path(config.train.checkpoint_dir) / TORCH_LOOP_CHECKPOINT
+    newest.write_bytes(newest.read_bytes()[:1000])
+    capsys.readouterr()
+    second = project.root / "second"
+    run_training(config.override({"max_steps": 8, "output_dir": str(second)}))
+    out = capsys.readouterr().out
+    assert f"checkpoint {newest} cannot be resumed from" in out
+    assert re.search(rf"resuming from checkpoint {re.escape(str(newest))}\.previous at step \d", out)
+    assert artifact_complete(second)
+
+
+def test_resuming_weights_with_another_tokenizer_is_refused(project, monkeypatch, capsys):
+    monkeypatch.setattr(run_module, "clear_checkpoints", lambda folder: None)
+    config = project.override({"loop": "torch", "max_steps": 4, "save_steps": 2, "max_rows": 200, "batch_size": 8})
+    run_training(config)
+    tokenizer = config.path(config.train.checkpoint_dir) / SCRATCH_TOKENIZER_DIR
+    shutil.rmtree(tokenizer)
+    capsys.readouterr()
+    run_training(config.override({"max_steps": 6}))  # same data: the same tokenizer is built again, safe to resume
+    assert "resuming from checkpoint" in capsys.readouterr().out
+    shutil.rmtree(tokenizer)
+    with pytest.raises(CheckpointError, match="trained with another tokenizer"):
+        run_training(config.override({"max_steps": 8, "max_rows": 120}))  # other texts: another vocabulary

@@ -4,9 +4,9 @@ GET /ping, POST /invocations (what the container serves) and POST /endpoints/{na
 sagemaker-runtime API serves), so boto3's ``sagemaker-runtime`` client with ``endpoint_url`` pointed here works
 unchanged. Bodies are the Hugging Face inference container's: predictions as output_fn writes them, errors as
 ``{"code", "type", "message"}`` (the container answers 400 to every handler error; this server keeps the more
-precise 4xx). Requests are guarded: Content-Length is checked before the body is read, a streamed body is
-capped while it arrives and must arrive within a time limit, and a large request yields to small ones between
-its micro-batches.
+precise 4xx). Requests are guarded: the request head and the body must arrive within time limits, Content-Length
+is checked before the body is read and a streamed body is capped while it arrives, and a large request yields
+to small ones between its micro-batches.
 """
 
 from __future__ import annotations
@@ -18,19 +18,22 @@ import time
 from collections import deque
 from pathlib import Path
 
+import anyio
 import uvicorn
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from . import handler
 
 log = logging.getLogger("serving")
 MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker's real-time payload limit
-READ_TIMEOUT_SECONDS = 30.0
+READ_TIMEOUT_SECONDS = 30.0  # the whole body must arrive within this
+HEAD_TIMEOUT_SECONDS = 10.0  # the request line and headers must arrive within this
 KEEP_ALIVE_SECONDS = 5
+WORKER_THREADS = 4  # requests handled at once (they take turns per micro-batch); few threads, few malloc arenas
 
 
 class FairLock:
@@ -51,6 +54,46 @@ class FairLock:
         with self._condition:
             self._queue.popleft()
             self._condition.notify_all()
+
+
+class GuardedH11Protocol(H11Protocol):
+    """uvicorn sets no time limit on a request's line and headers, so a client that sends half a request holds a
+    connection open forever: close a connection whose request head is not in within ``head_timeout``."""
+
+    head_timeout = HEAD_TIMEOUT_SECONDS
+
+    def connection_made(self, transport) -> None:
+        super().connection_made(transport)
+        self.head_timer = None
+        self._arm_head_timer()
+
+    def _waiting_for_head(self) -> bool:
+        return self.cycle is None or self.cycle.response_complete
+
+    def _arm_head_timer(self) -> None:
+        if self.head_timer is None:
+            self.head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
+
+    def _disarm_head_timer(self) -> None:
+        if self.head_timer is not None:
+            self.head_timer.cancel()
+            self.head_timer = None
+
+    def _head_timed_out(self) -> None:
+        self.head_timer = None
+        if self._waiting_for_head() and not self.transport.is_closing():
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._waiting_for_head():
+            self._arm_head_timer()
+        else:
+            self._disarm_head_timer()
+
+    def connection_lost(self, exc) -> None:
+        self._disarm_head_timer()
+        super().connection_lost(exc)
 
 
 def error_response(status: int, message: str, kind: str = "RequestError") -> JSONResponse:
@@ -88,6 +131,7 @@ def create_app(
 ) -> Starlette:
     model = handler.model_fn(str(model_dir))
     model["lock"] = FairLock()  # one forward pass at a time (torch already uses every core), in arrival order
+    workers = anyio.CapacityLimiter(WORKER_THREADS)
 
     async def ping(request: Request) -> Response:
         return JSONResponse({"status": "Healthy"})
@@ -98,8 +142,9 @@ def create_app(
         try:
             body = await read_body(request, max_body_bytes, read_timeout)
             size = len(body)
-            payload, media = await run_in_threadpool(
-                handler.handle, body, request.headers.get("content-type"), request.headers.get("accept"), model
+            headers = request.headers
+            payload, media = await anyio.to_thread.run_sync(
+                handler.handle, body, headers.get("content-type"), headers.get("accept"), model, limiter=workers
             )
             response = Response(payload.encode("utf-8"), media_type=media)
         except handler.RequestError as error:
@@ -107,14 +152,8 @@ def create_app(
         except Exception as error:  # a model failure must not take the server down
             log.exception("invocation failed")
             response = error_response(500, str(error), "InternalServerException")
-        log.info(
-            "%s %s %d %dB %.1fms",
-            request.method,
-            request.url.path,
-            response.status_code,
-            size,
-            (time.perf_counter() - started) * 1000,
-        )
+        elapsed = (time.perf_counter() - started) * 1000
+        log.info("%s %s %d %dB %.1fms", request.method, request.url.path, response.status_code, size, elapsed)
         return response
 
     routes = [
@@ -125,14 +164,24 @@ def create_app(
     return Starlette(routes=routes)
 
 
-def server_config(app, host: str, port: int) -> uvicorn.Config:
-    return uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS)
+def server_config(app, host: str, port: int, head_timeout: float = HEAD_TIMEOUT_SECONDS) -> uvicorn.Config:
+    protocol = type("GuardedH11", (GuardedH11Protocol,), {"head_timeout": head_timeout})
+    return uvicorn.Config(
+        app, host=host, port=port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS, http=protocol
+    )
 
 
 class BackgroundServer:
     """The server on 127.0.0.1 in a background thread (tests, notebooks, benchmarks); a context manager."""
 
-    def __init__(self, app, host: str = "127.0.0.1", port: int = 0, start_timeout: float = 20.0):
+    def __init__(
+        self,
+        app,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        start_timeout: float = 20.0,
+        head_timeout: float = HEAD_TIMEOUT_SECONDS,
+    ):
         import socket
 
         if port == 0:
@@ -140,7 +189,7 @@ class BackgroundServer:
                 probe.bind((host, 0))
                 port = probe.getsockname()[1]
         self.host, self.port, self.start_timeout = host, port, start_timeout
-        self.server = uvicorn.Server(server_config(app, host, port))
+        self.server = uvicorn.Server(server_config(app, host, port, head_timeout))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     @property
