@@ -1,52 +1,234 @@
 """Reject template answers that would bake a broken project.
 
-Answers arrive as JSON data (rendered through ``tojson``), never pasted into code.
-Each problem prints one ``ERROR: ...`` line; any problem exits 1 and cookiecutter
-removes the half-made project folder.
+Answers arrive as JSON data (rendered through ``tojson``), never pasted into code. Each problem prints one
+``ERROR: ...`` line; then the one command that bakes again with every answer given, so the user fixes one value
+instead of answering every question again. Any problem exits 1 and cookiecutter removes the half-made folder.
 """
 
 import json
 import keyword
 import re
+import shlex
 import sys
+import unicodedata
 
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 
 DATA_FORMATS = ("tsv", "csv", "jsonl")
 LABEL_ENCODINGS = ("index", "name")
+YES_NO = {
+    "yes": True,
+    "y": True,
+    "true": True,
+    "1": True,
+    "on": True,
+    "no": False,
+    "n": False,
+    "false": False,
+    "0": False,
+    "off": False,
+}
+MAX_LABELS = 200
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
+PACKAGE_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*$")
 AWS_REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+INSTANCE_PATTERN = re.compile(r"^ml\.[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$")  # ml.g5.xlarge, ml.p4d.24xlarge
+GPU_INSTANCE_PATTERN = re.compile(r"^ml\.(g|p)\d[a-z0-9-]*\.[a-z0-9]+$")
+S3_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
+# Import names of the baked project's dependencies (its pyproject.toml): a package named like one shadows it.
+DEPENDENCIES = {
+    "torch",
+    "transformers",
+    "tokenizers",
+    "safetensors",
+    "accelerate",
+    "numpy",
+    "yaml",
+    "typer",
+    "tqdm",
+    "matplotlib",
+    "koreanize_matplotlib",
+    "sklearn",
+    "starlette",
+    "uvicorn",
+    "boto3",
+    "botocore",
+    "sagemaker",
+    "moto",
+    "mlflow",
+    "requests",
+    "pytest",
+    "ruff",
+    "build",
+    "anyio",
+    "huggingface_hub",
+    "sagemaker_training",
+    "sagemaker_inference",
+    "mms",
+    "onnxruntime",
+    "onnx",
+    "scipy",
+    "pandas",
+    "click",
+    "jinja2",
+    "cookiecutter",
+    "cruft",
+    "setuptools",
+    "pip",
+    "tests",
+    "src",
+}
+KEYS_THAT_NAME_FILES = ("train_file", "test_file")
+
+# Revised Romanization of Hangul, for a slug suggestion when the project name is Korean.
+INITIALS = ["g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch", "k", "t", "p", "h"]
+VOWELS = [
+    "a",
+    "ae",
+    "ya",
+    "yae",
+    "eo",
+    "e",
+    "yeo",
+    "ye",
+    "o",
+    "wa",
+    "wae",
+    "oe",
+    "yo",
+    "u",
+    "wo",
+    "we",
+    "wi",
+    "yu",
+    "eu",
+    "ui",
+    "i",
+]
+FINALS = [
+    "",
+    "k",
+    "k",
+    "k",
+    "n",
+    "n",
+    "n",
+    "t",
+    "l",
+    "k",
+    "m",
+    "l",
+    "l",
+    "l",
+    "p",
+    "l",
+    "m",
+    "p",
+    "p",
+    "t",
+    "t",
+    "ng",
+    "t",
+    "t",
+    "k",
+    "t",
+    "p",
+    "t",
+]
+
+
+def romanize(text):
+    out = []
+    for ch in text:
+        code = ord(ch) - 0xAC00
+        if 0 <= code < 11172:
+            out.append(INITIALS[code // 588] + VOWELS[(code % 588) // 28] + FINALS[code % 28])
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def suggested_slug(name):
+    ascii_name = unicodedata.normalize("NFKD", romanize(name)).encode("ascii", "ignore").decode("ascii").lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")
+    return slug if slug and slug[0].isalpha() else f"project-{slug}".strip("-")
+
+
+def derived(answers):
+    """What cookiecutter.json derives when these answers are left at their defaults (kept in step with it)."""
+    slug = answers["project_name"].lower().strip().replace(" ", "-").replace("_", "-")
+    return {
+        "project_slug": slug,
+        "package_name": answers["project_slug"].replace("-", "_"),
+        "s3_prefix": answers["project_slug"],
+        "description": f"Korean text classification on {answers['project_name']}",
+    }
 
 
 def split_label_names(raw):
     return [name.strip() for name in str(raw).split(",")]
 
 
-def problems(answers):
+def control_characters(answers):
+    found, defaults = [], derived(answers)
+    for key, value in answers.items():
+        if key.startswith("_") or not isinstance(value, str) or value == defaults.get(key):
+            continue  # a derived answer repeats the one it was made from
+        bad = [ch for ch in value if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")]
+        if bad:
+            found.append(f"{key} contains a control character ({bad[0]!r}); answer it on one plain line")
+    return found
+
+
+def label_problems(raw):
+    if any(quote in str(raw) for quote in "\"'`"):
+        return [f"label_names {raw!r} contains quotes; write the names plain and comma separated, e.g. 부정,중립,긍정"]
+    labels = split_label_names(raw)
     found = []
-    labels = split_label_names(answers["label_names"])
     if any(not name for name in labels):
-        found.append(f"label_names has an empty label name: {answers['label_names']!r}")
+        found.append(f"label_names has an empty label name: {raw!r}")
     elif len(labels) < 2:
-        found.append(f"label_names needs at least two labels, got {len(labels)}: {answers['label_names']!r}")
+        found.append(f"label_names needs at least two labels, got {len(labels)}: {raw!r}")
+    elif len(labels) > MAX_LABELS:
+        found.append(f"label_names has {len(labels)} labels; at most {MAX_LABELS} are supported")
     duplicates = sorted({name for name in labels if name and labels.count(name) > 1})
     if duplicates:
         found.append(f"label_names has duplicate label(s): {', '.join(duplicates)}")
+    return found
 
-    package = answers["package_name"]
-    if not package.isidentifier() or keyword.iskeyword(package) or not package.isascii():
-        found.append(f"package_name {package!r} is not a valid Python identifier")
-    slug = answers["project_slug"]
+
+def name_problems(answers):
+    found = []
+    slug, package = answers["project_slug"], answers["package_name"]
     if not SLUG_PATTERN.match(slug):
-        found.append(f"project_slug {slug!r} must be lowercase letters, digits and '-', starting with a letter")
+        hint = suggested_slug(answers["project_name"])
+        made = slug == derived(answers)["project_slug"]
+        origin = f" (made from project_name {answers['project_name']!r})" if made else ""
+        found.append(
+            f"project_slug {slug!r}{origin} must be ASCII lowercase letters, digits and '-', starting "
+            f"with a letter; answer e.g. project_slug={hint} package_name={hint.replace('-', '_')}"
+        )
+    elif not PACKAGE_PATTERN.match(package) or not package.isidentifier():
+        found.append(f"package_name {package!r} is not a valid Python identifier (lowercase letters, digits, '_')")
+    elif keyword.iskeyword(package) or keyword.issoftkeyword(package):
+        found.append(f"package_name {package!r} is a Python keyword")
+    elif package in sys.stdlib_module_names:
+        found.append(f"package_name {package!r} would shadow the standard library module {package!r}")
+    elif package in DEPENDENCIES:
+        found.append(f"package_name {package!r} would shadow {package!r}, which the project imports")
+    return found
 
+
+def choice_problems(answers):
+    found = []
     if answers["data_format"] not in DATA_FORMATS:
         found.append(f"data_format {answers['data_format']!r} is unknown; choose one of {', '.join(DATA_FORMATS)}")
     if answers["label_encoding"] not in LABEL_ENCODINGS:
         found.append(
             f"label_encoding {answers['label_encoding']!r} is unknown; choose one of {', '.join(LABEL_ENCODINGS)}"
         )
-
+    if str(answers["use_spot_instances"]).strip().lower() not in YES_NO:
+        found.append(f"use_spot_instances {answers['use_spot_instances']!r} is not yes or no")
     try:
         max_length = int(str(answers["max_length"]).strip())
     except ValueError:
@@ -54,38 +236,86 @@ def problems(answers):
     else:
         if max_length <= 0:
             found.append(f"max_length must be positive, got {max_length}")
+        elif max_length < 8:
+            found.append(f"max_length {max_length} is too small to hold a text (at least 8)")
         elif max_length > 8192:
             found.append(f"max_length {max_length} is larger than any supported model (8192)")
+    return found
 
+
+def column_and_file_problems(answers):
+    found = []
     text_column, label_column = answers["text_column"].strip(), answers["label_column"].strip()
+    id_column = answers["id_column"].strip()
     if not text_column or not label_column:
         found.append("text_column and label_column must not be empty")
     elif text_column == label_column:
         found.append(f"text_column and label_column are both {text_column!r}")
-    if answers["id_column"].strip() in (text_column, label_column) and answers["id_column"].strip():
+    if id_column and id_column in (text_column, label_column):
         found.append(f"id_column {answers['id_column']!r} is also the text or label column")
-
-    for key in ("train_file", "test_file"):
+    for key in KEYS_THAT_NAME_FILES:
         name = answers[key].strip()
         if not name or "/" in name or "\\" in name or name.startswith("."):
             found.append(f"{key} {answers[key]!r} must be a plain file name (it is looked up under data/raw/)")
     if answers["train_file"].strip() == answers["test_file"].strip():
         found.append(f"train_file and test_file are the same file: {answers['train_file']!r}")
+    return found
 
+
+def aws_problems(answers):
+    found = []
     if not AWS_REGION_PATTERN.match(answers["aws_region"]):
         found.append(f"aws_region {answers['aws_region']!r} does not look like an AWS region (e.g. ap-northeast-2)")
-    if not answers["s3_prefix"].strip() or answers["s3_prefix"].startswith("/"):
-        found.append(f"s3_prefix {answers['s3_prefix']!r} must be a non-empty key prefix without a leading '/'")
+    prefix = answers["s3_prefix"]
+    made_from_bad_slug = prefix == derived(answers)["s3_prefix"] and not SLUG_PATTERN.match(answers["project_slug"])
+    bad_prefix = not S3_PREFIX_PATTERN.match(prefix) or any(part in (".", "..") for part in prefix.split("/"))
+    if bad_prefix and not made_from_bad_slug:  # a slug problem is already reported, with its fix
+        found.append(
+            f"s3_prefix {prefix!r} must be key parts of letters, digits, '.', '_' and '-' joined by '/', "
+            "with no '..' and no leading or trailing '/'"
+        )
     for key in ("training_instance_type", "inference_instance_type"):
-        if not str(answers[key]).startswith("ml."):
+        if not INSTANCE_PATTERN.match(answers[key]):
             found.append(f"{key} {answers[key]!r} must be a SageMaker instance type such as ml.g5.xlarge")
+    if INSTANCE_PATTERN.match(answers["training_instance_type"]) and not GPU_INSTANCE_PATTERN.match(
+        answers["training_instance_type"]
+    ):
+        found.append(
+            f"training_instance_type {answers['training_instance_type']!r} has no GPU; the Hugging Face "
+            "training image needs one (ml.g5.xlarge, ml.g6.xlarge, ml.p4d.24xlarge, ...)"
+        )
     return found
+
+
+def problems(answers):
+    found = control_characters(answers)
+    if found:
+        return found  # other checks would only repeat the same broken value
+    return (
+        label_problems(answers["label_names"])
+        + name_problems(answers)
+        + choice_problems(answers)
+        + column_and_file_problems(answers)
+        + aws_problems(answers)
+    )
+
+
+def rerun_command(answers):
+    """The cookiecutter command that bakes again with every answer already given."""
+    template = answers.get("_template") or "<template>"
+    defaults = derived(answers)
+    given = [
+        f"{key}={value}" for key, value in answers.items() if not key.startswith("_") and value != defaults.get(key)
+    ]  # derived answers follow the new values
+    return shlex.join(["cookiecutter", template, "--no-input", *given])
 
 
 def main():
     found = problems(ANSWERS)
     for problem in found:
         print(f"ERROR: {problem}", file=sys.stderr)
+    if found:
+        print("Fix the value(s) above in this command and run it again:\n  " + rerun_command(ANSWERS), file=sys.stderr)
     return 1 if found else 0
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,26 @@ INVALID = [
     ({"label_names": "좋음,나쁨,좋음"}, "ERROR: label_names has duplicate label(s): 좋음"),
     ({"label_names": "a,,b"}, "ERROR: label_names has an empty label name: 'a,,b'"),
     ({"package_name": "my-package"}, "ERROR: package_name 'my-package' is not a valid Python identifier"),
-    ({"package_name": "class"}, "ERROR: package_name 'class' is not a valid Python identifier"),
+    ({"package_name": "class"}, "ERROR: package_name 'class' is a Python keyword"),
+    ({"package_name": "json"}, "ERROR: package_name 'json' would shadow the standard library module 'json'"),
+    ({"package_name": "typing"}, "ERROR: package_name 'typing' would shadow the standard library module"),
+    ({"package_name": "torch"}, "ERROR: package_name 'torch' would shadow 'torch', which the project imports"),
+    ({"package_name": "transformers"}, "ERROR: package_name 'transformers' would shadow 'transformers'"),
+    ({"project_name": "Movie\nReviews"}, "ERROR: project_name contains a control character ('\\n')"),
+    ({"text_column": "review\ttext"}, "ERROR: text_column contains a control character ('\\t')"),
+    ({"use_spot_instances": "maybe"}, "ERROR: use_spot_instances 'maybe' is not yes or no"),
+    ({"label_names": '"a,b",c'}, "ERROR: label_names '\"a,b\",c' contains quotes; write the names plain"),
+    ({"label_names": ",".join(f"c{i}" for i in range(1000))}, "ERROR: label_names has 1000 labels; at most 200"),
+    ({"inference_instance_type": "ml."}, "ERROR: inference_instance_type 'ml.' must be a SageMaker instance type"),
+    ({"training_instance_type": "ml.m5.xlarge"}, "ERROR: training_instance_type 'ml.m5.xlarge' has no GPU"),
+    ({"s3_prefix": "../../x"}, "ERROR: s3_prefix '../../x' must be key parts"),
+    ({"s3_prefix": "/abs"}, "ERROR: s3_prefix '/abs' must be key parts"),
+    (
+        {"project_name": "영화 리뷰"},
+        "ERROR: project_slug '영화-리뷰' (made from project_name '영화 리뷰') must be "
+        "ASCII lowercase letters, digits and '-', starting with a letter; answer e.g. "
+        "project_slug=yeonghwa-ribyu package_name=yeonghwa_ribyu",
+    ),
     ({"data_format": "xlsx"}, "ERROR: data_format 'xlsx' is unknown; choose one of tsv, csv, jsonl"),
     ({"label_encoding": "onehot"}, "ERROR: label_encoding 'onehot' is unknown; choose one of index, name"),
     ({"max_length": "0"}, "ERROR: max_length must be positive, got 0"),
@@ -51,14 +73,37 @@ def test_invalid_answer_fails_with_its_message(tmp_path, answers, message):
 
 
 def test_answers_are_data_not_code(tmp_path):
-    """Quotes, backslashes and triple quotes reach the hooks as data and bake a working label schema."""
-    names = 'it\'s "good",back\\slash,"""triple"""'
-    result = bake(tmp_path, {"label_names": names, "project_name": "Tricky Labels"})
+    """Quotes, backslashes and triple quotes reach the hooks and files as data, never as code."""
+    description = 'it\'s "good" back\\slash """triple"""'
+    result = bake(
+        tmp_path, {"label_names": "back\\slash,별 다섯 개", "project_name": "Tricky Labels", "description": description}
+    )
     assert result.returncode == 0, result.stderr
-    import json
+    project = tmp_path / "tricky-labels"
+    schema = json.loads((project / "labels.json").read_text(encoding="utf-8"))
+    assert schema["label_names"] == ["back\\slash", "별 다섯 개"]
+    assert tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]["description"] == (
+        description
+    )
 
-    schema = json.loads((tmp_path / "tricky-labels" / "labels.json").read_text(encoding="utf-8"))
-    assert schema["label_names"] == ['it\'s "good"', "back\\slash", '"""triple"""']
+
+def test_a_refusal_prints_the_command_that_bakes_again_with_every_answer(tmp_path):
+    answers = {"project_name": "Review Stars", "label_names": "1,2,3", "data_format": "xlsx", "text_column": "review"}
+    result = bake(tmp_path, answers)
+    assert result.returncode != 0 and list(tmp_path.iterdir()) == []
+    command = shlex.split(result.stderr.split("run it again:")[1].strip().splitlines()[0])
+    assert command[:3] == ["cookiecutter", str(TEMPLATE), "--no-input"]
+    assert {f"{key}={value}" for key, value in answers.items()} <= set(command)
+    fixed = [word.replace("data_format=xlsx", "data_format=csv") for word in command[1:]]
+    again = subprocess.run(
+        [sys.executable, "-m", "cookiecutter", "-o", str(tmp_path), *fixed],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "review-stars" / "labels.json").is_file()
 
 
 def test_the_acceptance_bake_command(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -169,7 +170,7 @@ def test_label_schema_and_sample_follow_the_answers(baked):
     schema = json.loads((project / "labels.json").read_text(encoding="utf-8"))
     names = [n.strip() for n in answers["label_names"].split(",")]
     assert schema["label_names"] == names and schema["label_encoding"] == answers["label_encoding"]
-    raw = (project / "data" / "raw" / answers["train_file"]).read_text(encoding="utf-8").splitlines()
+    raw = (project / "data" / "sample" / answers["train_file"]).read_text(encoding="utf-8").splitlines()
     if answers["data_format"] == "jsonl":
         rows = [json.loads(line) for line in raw]
         assert {str(r[answers["label_column"]]) for r in rows} == set(names)
@@ -195,8 +196,39 @@ def test_baked_project_passes_ruff(baked):
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_baked_project_test_suite_passes(baked):
-    project, _ = baked
+def users_data(project: Path, answers: dict) -> str:
+    """Replace data/raw/ with what a user would drop in, unlike the sample in size, columns and classes."""
+    raw = project / "data" / "raw"
+    train, test = raw / answers["train_file"], raw / answers["test_file"]
+    texts = [
+        line.split("\t")[1]
+        for line in (TEMPLATE / "{{cookiecutter.project_slug}}" / "data" / "sample" / "nsmc_train.tsv")
+        .read_text(encoding="utf-8")
+        .splitlines()[1:]
+    ]
+    if answers["data_format"] == "tsv" and NSMC_DIR.is_dir():
+        shutil.copyfile(NSMC_DIR / "ratings_train.txt", train)
+        shutil.copyfile(NSMC_DIR / "ratings_test.txt", test)
+        return "the full NSMC (150,000 / 50,000 rows)"
+    if answers["data_format"] == "jsonl":
+        for path, count in ((train, 700), (test, 200)):
+            path.write_text(
+                "".join(
+                    json.dumps({"text": texts[i], "stars": 1 + i % 5}, ensure_ascii=False) + "\n" for i in range(count)
+                ),
+                encoding="utf-8",
+            )
+        return "a 5-class JSON Lines file (700 rows)"
+    for path, count in ((train, 600), (test, 150)):  # 3 classes, other columns, no id column
+        rows = [f'"{texts[i]}",{["neg", "mid", "pos"][i % 3]}' for i in range(count)]
+        path.write_text("review,stars\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    return "a 600-row, 3-class CSV with other columns"
+
+
+def test_baked_project_test_suite_passes_whatever_is_in_data_raw(baked):
+    """The baked tests test the code on data/sample/: the user's files in data/raw/ change nothing."""
+    project, answers = baked
+    replaced = users_data(project, answers)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUTF8": "1"}
     if NSMC_DIR.is_dir():
         env["NSMC_DIR"] = str(NSMC_DIR)
@@ -210,7 +242,7 @@ def test_baked_project_test_suite_passes(baked):
         timeout=900,
     )
     tail = (result.stdout + result.stderr)[-4000:]
-    assert result.returncode == 0, tail
+    assert result.returncode == 0, f"with {replaced} in data/raw:\n{tail}"
     assert " passed" in result.stdout and " failed" not in result.stdout
 
 
@@ -276,3 +308,26 @@ def test_default_project_passes_make_contract(baked):
     assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
     assert result.stdout.count("as a SageMaker container pins it") == 2
     assert result.stdout.count(" passed") == 2 and " failed" not in result.stdout
+
+
+def test_a_csv_without_an_id_column_loads_with_zero_edits(tmp_path):
+    """The default id_column is "id"; a user's CSV without one still loads: rows are identified by line."""
+    project = bake(tmp_path, KOREAN_CSV)
+    for name, count in ((KOREAN_CSV["train_file"], 90), (KOREAN_CSV["test_file"], 30)):
+        rows = [f"리뷰 {i} 정말,{['부정', '중립', '긍정'][i % 3]}" for i in range(count)]
+        (project / "data" / "raw" / name).write_text(
+            "review_text,sentiment\n" + "\n".join(rows) + "\n", encoding="utf-8"
+        )
+    package = answers_of(project)["package_name"]
+    result = subprocess.run(
+        [sys.executable, "-m", package, "prepare"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONPATH": str(project / "src")},
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "data OK" in result.stdout and "read 90 rows, kept 90" in result.stdout
+    assert "no 'id' column (data.id_column): rows are identified by their line number" in result.stdout

@@ -1,4 +1,5 @@
 """Text classification for the {{ cookiecutter.dataset_name }} dataset, from the kornlp-template."""
 
 PROJECT_NAME = {{ cookiecutter.project_name | tojson }}
+DATASET_NAME = {{ cookiecutter.dataset_name | tojson }}
 __version__ = "0.1.0"

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from . import PROJECT_NAME, logs
+from . import DATASET_NAME, PROJECT_NAME, logs
 from .config import CONFIG_FILE, Config, explain, load_config, parse_assignments
 from .errors import ConfigError, DataError, ProjectError
 
@@ -58,17 +58,11 @@ def options(
     logs.configure(logs.VERBOSE if verbose else logs.QUIET if quiet else logs.NORMAL)
 
 
-@app.command()
-@friendly
-def prepare(
-    config: ConfigOption = None,
-    set_: SetOption = None,
-    download: Annotated[bool, typer.Option("--download", help="fetch the official NSMC files first (online)")] = False,
-) -> None:
+def check_the_data(config: Path | None, assignments: list[str] | None, download: bool = False) -> None:
     """Validate the train and test files against the label schema; report problems with file:line."""
     from .data.dataset import check_data
 
-    cfg = get_config(config, set_)
+    cfg = get_config(config, assignments)
     if download:
         from .data.download import download_nsmc
 
@@ -77,11 +71,30 @@ def prepare(
     reports = check_data(cfg)
     for report in reports:
         print(report.summary())
-        for line in report.problem_lines(kinds=("error", "warning")):
+        for line in report.problem_lines(kinds=("warning",)):
             print(line, file=sys.stderr)
     if any(report.errors for report in reports):
-        raise DataError(reports)
+        raise DataError(reports, summaries=False)
     print("data OK")
+
+
+if DATASET_NAME.lower() == "nsmc":  # only NSMC projects are offered NSMC's official files
+
+    @app.command(help=check_the_data.__doc__)
+    @friendly
+    def prepare(
+        config: ConfigOption = None,
+        set_: SetOption = None,
+        download: Annotated[bool, typer.Option("--download", help="fetch the official NSMC files (online)")] = False,
+    ) -> None:
+        check_the_data(config, set_, download)
+
+else:
+
+    @app.command(help=check_the_data.__doc__)
+    @friendly
+    def prepare(config: ConfigOption = None, set_: SetOption = None) -> None:
+        check_the_data(config, set_)
 
 
 @app.command()

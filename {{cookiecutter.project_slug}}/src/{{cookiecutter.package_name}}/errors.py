@@ -25,17 +25,19 @@ class LabelError(ProjectError):
 class DataError(ProjectError):
     """A data file has problems; ``reports`` hold every one of them, by file and line."""
 
-    def __init__(self, reports):
+    def __init__(self, reports, summaries: bool = True):
         self.reports = list(reports)
+        self.summaries = summaries  # False when the command has printed each file's summary already
         failing = [report for report in self.reports if report.errors]
         count = sum(len(report.errors) for report in failing)
         files = ", ".join(report.file for report in failing)
-        super().__init__(f"{count} problem(s) in {files}")
+        super().__init__(f"{count} problem(s) in {files}; each is listed above as file:line")
 
     def user_lines(self) -> list[str]:
         lines = []
         for report in self.reports:
-            lines.append(report.summary())
+            if self.summaries:
+                lines.append(report.summary())
             lines.extend(report.problem_lines(kinds=("error",)))
         return [*lines, f"error: {self}"]
 

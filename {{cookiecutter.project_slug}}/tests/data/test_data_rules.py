@@ -170,3 +170,52 @@ def test_unlabelled_input_is_allowed_for_prediction(tmp_path):
     options = ReadOptions("tsv", "document", "label", "id", require_labels=False)
     report = load_records(path, options, BINARY)
     assert not report.errors and report.records[0].label is None
+
+
+def test_cp949_and_utf16_files_give_the_same_rows_as_utf8(tmp_path):
+    content = "id\tdocument\tlabel\n1\t정말 재밌어요\t1\n2\t별로예요, 최악\t0\n3\t그냥 그래요\t0\n"
+    rows, notes = {}, {}
+    for encoding in ("utf-8", "cp949", "utf-16"):
+        report = load_records(write(tmp_path, f"{encoding}.tsv", content, encoding), TSV, BINARY)
+        assert not report.errors, report.problem_lines()
+        rows[encoding] = [(r.text, r.label, r.line, r.row_id) for r in report.records]
+        notes[encoding] = " ".join(report.notes)
+    assert rows["cp949"] == rows["utf-16"] == rows["utf-8"] and len(rows["utf-8"]) == 3
+    assert "detected cp949" in notes["cp949"] and "data.encoding: cp949" in notes["cp949"]
+
+
+def test_an_explicit_encoding_is_used_as_given(tmp_path):
+    path = write(tmp_path, "a.tsv", "id\tdocument\tlabel\n1\t좋아요\t1\n", "euc-kr")
+    options = ReadOptions("tsv", "document", "label", "id", encoding="euc-kr")
+    assert load_records(path, options, BINARY).records[0].text == "좋아요"
+
+
+def test_many_undecodable_lines_name_the_likely_encoding_once_and_are_summarised(tmp_path):
+    lines = ["id\tdocument\tlabel", "1\t정말 좋아요\t1"] + [f"{i}\t별로예요 {i}\t0" for i in range(2, 60)]
+    raw = "\n".join(lines[:2]).encode() + b"\n" + "\n".join(lines[2:]).encode("cp949") + b"\n"
+    report = load_records(write(tmp_path, "mixed.tsv", raw), TSV, BINARY)
+    assert len(report.errors) == 58 and report.records[0].text == "정말 좋아요"
+    assert any("decode as cp949" in note and "data.encoding: cp949" in note for note in report.notes)
+    shown = report.problem_lines()
+    assert len(shown) == 21 and "... and 38 more line(s) like this (error: encoding)" in shown[-1]
+
+
+def test_an_absent_id_column_means_rows_are_identified_by_line(tmp_path):
+    path = write(tmp_path, "a.tsv", "document\tlabel\n좋아요\t1\n별로\t0\n좋아요\t1\n")
+    report = load_records(path, TSV, BINARY)  # TSV expects an "id" column
+    assert not report.errors and [r.line for r in report.records] == [2, 3, 4]
+    assert report.notes == ["no 'id' column (data.id_column): rows are identified by their line number"]
+    assert not report.warnings  # no ids, so no duplicate-id checks
+
+
+def test_a_broken_csv_quote_does_not_hide_later_problems(tmp_path):
+    rows = (
+        [f"{i},리뷰 {i},긍정" for i in range(2, 1002)]
+        + ['1002,"열린 따옴표,부정']
+        + [f"{i},리뷰 {i},긍정" for i in range(1003, 2002)]
+        + ["2002,마지막,없는라벨"]
+    )
+    path = write(tmp_path, "a.csv", "id,review_text,sentiment\n" + "\n".join(rows) + "\n")
+    report = load_records(path, CSV, KOREAN3)
+    assert [(p.line, p.reason) for p in report.errors] == [(1002, "csv_syntax"), (2002, "unknown_label")]
+    assert len(report.records) == 1999  # every good row before and after the broken one

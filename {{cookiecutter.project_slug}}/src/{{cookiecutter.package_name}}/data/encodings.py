@@ -18,6 +18,17 @@ BOMS = (
 )
 KOREAN_LEGACY = "cp949"  # a superset of EUC-KR; what Excel writes for Korean on Windows
 SNIFF_BYTES = 1 << 16
+# what a file that is not text starts with, and what to do about it
+SIGNATURES = (
+    (b"PK\x03\x04", "a zip archive (an Excel .xlsx is one): save it as CSV UTF-8, or unzip it"),
+    (b"\x1f\x8b", "gzip-compressed: decompress it first"),
+    (b"\x7fELF", "a program (ELF)"),
+    (b"\x89PNG", "a PNG image"),
+    (b"%PDF", "a PDF document"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls or Word file: save it as CSV UTF-8"),
+)
 WIDE_ENCODINGS = ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be")
 
 
@@ -48,14 +59,15 @@ def _split_text(text: str) -> list[str]:
 
 
 def _looks_utf16_without_bom(sample: bytes) -> str | None:
-    """UTF-16 text without a BOM has a NUL in every other byte where the text is ASCII (headers, digits)."""
-    if len(sample) < 8:
+    """UTF-16 without a BOM: every line ends in a two-byte newline (0A 00 or 00 0A) and the text is printable."""
+    if b"\x00" not in sample:
         return None
-    even, odd = sample[0::2], sample[1::2]
-    if odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even):
-        return "utf-16-le"
-    if even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd):
-        return "utf-16-be"
+    for encoding in ("utf-16-le", "utf-16-be"):
+        text = sample[: len(sample) // 2 * 2].decode(encoding, errors="replace")
+        newlines, raw_newlines = text.count("\n"), sample.count(b"\n")
+        printable = sum(ch.isprintable() or ch in "\t\r\n" for ch in text) - text.count("\ufffd")
+        if newlines and newlines >= raw_newlines / 2 and printable >= 0.95 * len(text):
+            return encoding
     return None
 
 
@@ -123,14 +135,13 @@ def decode(raw: bytes, configured: str = "auto") -> DecodedFile:
         decoded = _decode_whole(raw, wide)
         decoded.note = f"detected {wide} text without a byte-order mark"
         return decoded
-    if b"\x00" in sample:
+    for signature, what in SIGNATURES:
+        if sample.startswith(signature):
+            return DecodedFile([], "binary", problems=[(1, "binary", f"this is not a text file: {what}")], binary=True)
+    if sample.count(b"\x00") > max(8, len(sample) // 100):  # a stray NUL is one bad line; many mean binary
         line = sample[: sample.index(b"\x00")].count(b"\n") + 1
-        return DecodedFile(
-            [],
-            "binary",
-            problems=[(line, "binary", "this is not a text file (it contains NUL bytes); expected a text file")],
-            binary=True,
-        )
+        message = "this is not a text file (it is full of NUL bytes); expected a text file"
+        return DecodedFile([], "binary", problems=[(line, "binary", message)], binary=True)
     raw_lines = _split(raw)
     failed, fine = [], 0
     for number, line in enumerate(raw_lines, start=1):

@@ -14,7 +14,7 @@ from pathlib import Path
 from ..errors import LabelError
 
 ENCODINGS = ("index", "name")
-CLASS_ID = re.compile(r"-?[0-9]+")  # ASCII digits only: '²'.isdigit() is True, int('²') fails
+CLASS_ID = re.compile(r"-?[0-9]+(\.0+)?")  # ASCII digits only ('²'.isdigit() is True); 1.0 as Excel writes 1
 MAX_LABELS = 200
 
 
@@ -66,6 +66,7 @@ class LabelSchema:
             return self.label2id[text]
         if not CLASS_ID.fullmatch(text):
             raise LabelError(f"label {shown!r} is not a class id 0..{self.num_labels - 1}")
+        text = text.split(".")[0]
         value = int(text) if len(text) <= 18 else None  # int() refuses very long digit strings
         if value is None or not 0 <= value < self.num_labels:
             raise LabelError(f"label id {shown} is out of range 0..{self.num_labels - 1}")

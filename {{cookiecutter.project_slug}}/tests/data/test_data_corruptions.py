@@ -1,0 +1,413 @@
+"""Files as they arrive from real users and broken tools, in this project's own format: prepare never prints a
+traceback, names every problem by file and line, and keeps every good row."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import random
+import zipfile
+from dataclasses import dataclass
+
+import pytest
+from typer.testing import CliRunner
+
+from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.config import CONFIG_FILE, load_config
+from {{ cookiecutter.package_name }}.data.dataset import data_file, load_project_file, load_schema
+
+from conftest import PROJECT_ROOT
+
+CONFIG = load_config(PROJECT_ROOT / CONFIG_FILE)
+DATA = CONFIG.data
+SCHEMA = load_schema(CONFIG)
+FORMAT = DATA.data_format
+GOOD = 30  # good rows in every file
+FILE_LEVEL = {"binary", "empty_file", "header", "missing_column", "no_rows"}  # problems of the file as a whole
+
+
+def label_value(label: int):
+    if SCHEMA.encoding == "index":
+        return label if FORMAT == "jsonl" else str(label)
+    name = SCHEMA.names[label]
+    return int(name) if FORMAT == "jsonl" and name.isdigit() else name
+
+
+def row_fields(text: str, label: int, row_id: str) -> dict:
+    fields = {}
+    if DATA.id_column:
+        fields[DATA.id_column] = row_id
+    fields[DATA.text_column] = text
+    fields[DATA.label_column] = label_value(label)
+    return fields
+
+
+def encode(fields: dict) -> str:
+    """One line (or record) in this project's format."""
+    if FORMAT == "jsonl":
+        return json.dumps(fields, ensure_ascii=False)
+    if FORMAT == "tsv":
+        return "\t".join(str(value) for value in fields.values())
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(fields.values())  # "\n" makes it quote a text holding one
+    return buffer.getvalue()[:-1]
+
+
+def header_line() -> list[str]:
+    columns = ([DATA.id_column] if DATA.id_column else []) + [DATA.text_column, DATA.label_column]
+    if FORMAT == "jsonl":
+        return []
+    return ["\t".join(columns)] if FORMAT == "tsv" else [",".join(columns)]
+
+
+@dataclass
+class Case:
+    name: str
+    body: bytes
+    kept: list[int]  # indices of the good rows that must come through unchanged
+    errors: bool  # at least one error expected
+
+
+def good_rows(sample):
+    records = [r for r in sample["train"] if "\t" not in r.text and "\n" not in r.text][:GOOD]
+    return [(r.text, r.label, f"g{i}") for i, r in enumerate(records)]
+
+
+def lines_with(rows, replace: dict[int, str] | None = None, insert: dict[int, str] | None = None) -> list[str]:
+    lines = [encode(row_fields(*row)) for row in rows]
+    for index, line in (replace or {}).items():
+        lines[index] = line
+    for index, line in sorted((insert or {}).items(), reverse=True):
+        lines.insert(index, line)
+    return header_line() + lines
+
+
+def text_file(lines: list[str], newline: str = "\n", encoding: str = "utf-8") -> bytes:
+    return (newline.join(lines) + newline).encode(encoding)
+
+
+def bad(fields_change) -> str:
+    """A row whose fields are changed by ``fields_change`` (a function of the fields dict)."""
+    fields = row_fields("이 줄은 망가졌다", 0, "bad")
+    fields_change(fields)
+    return encode(fields)
+
+
+def cases(sample) -> list[Case]:
+    rows = good_rows(sample)
+    everything = list(range(GOOD))
+    utf8 = text_file(lines_with(rows))
+    text_key, label_key = DATA.text_column, DATA.label_column
+    korean_cp949 = "싫어요 별로".encode("cp949")
+    found = [
+        Case("utf-8 with a BOM", b"\xef\xbb\xbf" + utf8, everything, False),
+        Case("cp949 from Excel", text_file(lines_with(rows), encoding="cp949"), everything, False),
+        Case("utf-16 with a BOM", text_file(lines_with(rows), encoding="utf-16"), everything, False),
+        Case("utf-16-le without a BOM", text_file(lines_with(rows), encoding="utf-16-le"), everything, False),
+        Case(
+            "utf-16-be with a BOM", b"\xfe\xff" + text_file(lines_with(rows), encoding="utf-16-be"), everything, False
+        ),
+        Case("CRLF line ends", text_file(lines_with(rows), newline="\r\n"), everything, False),
+        Case("old Mac CR line ends", text_file(lines_with(rows), newline="\r"), everything, False),
+        Case(
+            "mixed CRLF and LF",
+            b"".join(line.encode() + (b"\r\n" if i % 2 else b"\n") for i, line in enumerate(lines_with(rows))),
+            everything,
+            False,
+        ),
+        Case("no newline at the end", utf8.rstrip(b"\n"), everything, False),
+        Case("blank lines between rows", text_file(lines_with(rows, insert={3: "", 9: "", 10: ""})), everything, False),
+        Case("one cp949 line in a UTF-8 file", utf8 + korean_cp949 + b"\n", everything, True),
+        Case(
+            "one latin-1 byte",
+            utf8 + encode(row_fields("caf\u00e9 good", 0, "x")).encode("latin-1", "replace") + b"\n",
+            everything,
+            True,
+        ),
+        Case(
+            "a cut multibyte character at the end",
+            utf8 + encode(row_fields("좋다", 1, "y")).encode()[:-3],
+            everything,
+            True,
+        ),
+        Case(
+            "a NUL byte in one line",
+            text_file(lines_with(rows, insert={5: bad(lambda f: f.update({text_key: "null\x00byte"}))})),
+            everything,
+            True,
+        ),
+        Case("all NUL bytes", b"\x00" * 4096, [], True),
+        Case("an ELF program", b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 40, [], True),
+        Case("a PNG image", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, [], True),
+        Case("gzip of the right file", gzip.compress(utf8), [], True),
+        Case("an Excel .xlsx (zip)", zip_of(utf8), [], True),
+        Case("random bytes", random.Random(5).randbytes(20_000), [], True),
+        Case("empty file", b"", [], True),
+        Case("only blank lines", b"\n\n\n\n", [], True),
+        Case(
+            "a label that is not one",
+            text_file(lines_with(rows, insert={4: bad(lambda f: f.update({label_key: "없는라벨"}))})),
+            everything,
+            True,
+        ),
+        Case(
+            "a superscript-two label",
+            text_file(lines_with(rows, insert={4: bad(lambda f: f.update({label_key: "²"}))})),
+            everything,
+            True,
+        ),
+        Case(
+            "a negative label",
+            text_file(lines_with(rows, insert={4: bad(lambda f: f.update({label_key: "-1"}))})),
+            everything,
+            True,
+        ),
+        Case(
+            "a 5,000-digit label",
+            text_file(lines_with(rows, insert={4: bad(lambda f: f.update({label_key: "9" * 5000}))})),
+            everything,
+            True,
+        ),
+        Case(
+            "an empty label",
+            text_file(lines_with(rows, insert={4: bad(lambda f: f.update({label_key: ""}))})),
+            everything,
+            True,
+        ),
+        Case(
+            "a 1.5 label",
+            text_file(lines_with(rows, insert={4: bad(lambda f: f.update({label_key: "1.5"}))})),
+            everything,
+            True,
+        ),
+        Case(
+            "an empty text",
+            text_file(lines_with(rows, insert={2: bad(lambda f: f.update({text_key: ""}))})),
+            everything,
+            False,
+        ),
+        Case(
+            "a whitespace text",
+            text_file(lines_with(rows, insert={2: bad(lambda f: f.update({text_key: "   "}))})),
+            everything,
+            False,
+        ),
+        Case(
+            "a 100,000-character text",
+            text_file(lines_with(rows, insert={2: encode(row_fields("긴 리뷰 " * 20_000, 0, "long"))})),
+            everything,
+            False,
+        ),
+        Case(
+            "a U+2028 line separator inside a text",
+            text_file(lines_with(rows, insert={2: encode(row_fields("앞\u2028뒤", 0, "sep"))})),
+            everything,
+            False,
+        ),
+        Case(
+            "a BOM inside a text",
+            text_file(lines_with(rows, insert={2: encode(row_fields("가\ufeff나", 0, "bom"))})),
+            everything,
+            False,
+        ),
+        Case(
+            "emoji and control characters",
+            text_file(lines_with(rows, insert={2: encode(row_fields("최고 👍🏻\x07", 1, "emoji"))})),
+            everything,
+            False,
+        ),
+        Case("trailing garbage line", utf8 + b"garbage at the end\n", everything, True),
+        Case("an HTML error page", b"<html><body>502 Bad Gateway</body></html>\n", [], True),
+        Case(
+            "a JSON array of rows",
+            json.dumps([row_fields(*row) for row in rows], ensure_ascii=False).encode(),
+            [],
+            True,
+        ),
+    ]
+    if FORMAT in ("tsv", "csv"):
+        other = {"tsv": ",", "csv": "\t"}[FORMAT]
+        columns = header_line()[0]
+        found += [
+            Case("header only", text_file(header_line()), [], True),
+            Case(
+                "no text column",
+                text_file([columns.replace(DATA.text_column, "review_body"), *lines_with(rows)[1:]]),
+                [],
+                True,
+            ),
+            Case(
+                "no label column",
+                text_file([columns.replace(DATA.label_column, "stars"), *lines_with(rows)[1:]]),
+                [],
+                True,
+            ),
+            Case("the header in other case", text_file([columns.upper(), *lines_with(rows)[1:]]), [], True),
+            Case(
+                "the other delimiter",
+                text_file([line.replace("\t" if FORMAT == "tsv" else ",", other) for line in lines_with(rows)]),
+                [],
+                True,
+            ),
+            Case(
+                "an extra field in one row",
+                text_file(
+                    lines_with(
+                        rows,
+                        insert={
+                            6: encode(row_fields("하나 더", 0, "extra")) + ("\t" if FORMAT == "tsv" else ",") + "extra"
+                        },
+                    )
+                ),
+                everything,
+                True,
+            ),
+            Case(
+                "a missing field in one row", text_file(lines_with(rows, insert={6: "혼자 있는 값"})), everything, True
+            ),
+            Case(
+                "an extra column everywhere",
+                text_file([line + ("\t" if FORMAT == "tsv" else ",") + "x" for line in lines_with(rows)]),
+                everything,
+                False,
+            ),
+        ]
+    if FORMAT == "csv":
+        found += [
+            Case(
+                "a quote that never closes, mid-file",
+                text_file(lines_with(rows, insert={10: '"열린 따옴표,0'})),
+                everything,
+                True,
+            ),
+            Case("a quote that never closes, at the end", utf8 + b'"never closed,1\n', everything, True),
+            Case(
+                "a field over 128 KB", text_file(lines_with(rows, insert={10: '"' + "가" * 140_000})), everything, True
+            ),
+            Case(
+                "quoted newlines inside a text",
+                text_file(lines_with(rows, insert={3: encode(row_fields("첫 줄\n둘째 줄", 0, "multi"))})),
+                everything,
+                False,
+            ),
+            Case(
+                "a semicolon CSV (European Excel)",
+                text_file([line.replace(",", ";") for line in lines_with(rows)]),
+                [],
+                True,
+            ),
+        ]
+    if FORMAT == "tsv":
+        found += [
+            Case(
+                "quote marks inside a text (NSMC style)",
+                text_file(lines_with(rows, insert={3: encode(row_fields('"인생 영화" 라고', 1, "quote"))})),
+                everything,
+                False,
+            ),
+        ]
+    if FORMAT == "jsonl":
+        found += [
+            Case("invalid JSON line", text_file(lines_with(rows, insert={5: '{"broken": '})), everything, True),
+            Case("a JSON array line", text_file(lines_with(rows, insert={5: "[1, 2, 3]"})), everything, True),
+            Case("a JSON string line", text_file(lines_with(rows, insert={5: '"just text"'})), everything, True),
+            Case("deep nesting", text_file(lines_with(rows, insert={5: "[" * 100_000})), everything, True),
+            Case(
+                "a 5,000-digit number",
+                text_file(lines_with(rows, insert={5: '{"n": ' + "9" * 5000 + "}"})),
+                everything,
+                True,
+            ),
+            Case(
+                "a NaN label",
+                text_file(lines_with(rows, insert={5: bad(lambda f: f.update({label_key: float("nan")}))})),
+                everything,
+                True,
+            ),
+            Case(
+                "a list label",
+                text_file(lines_with(rows, insert={5: bad(lambda f: f.update({label_key: [1]}))})),
+                everything,
+                True,
+            ),
+            Case(
+                "a boolean label",
+                text_file(lines_with(rows, insert={5: bad(lambda f: f.update({label_key: True}))})),
+                everything,
+                True,
+            ),
+            Case(
+                "a number text",
+                text_file(lines_with(rows, insert={5: bad(lambda f: f.update({text_key: 42}))})),
+                everything,
+                True,
+            ),
+            Case(
+                "a null text",
+                text_file(lines_with(rows, insert={5: bad(lambda f: f.update({text_key: None}))})),
+                everything,
+                False,
+            ),
+            Case(
+                "no text key", text_file(lines_with(rows, insert={5: bad(lambda f: f.pop(text_key))})), everything, True
+            ),
+            Case(
+                "no label key",
+                text_file(lines_with(rows, insert={5: bad(lambda f: f.pop(label_key))})),
+                everything,
+                True,
+            ),
+            Case(
+                "Python dict syntax", text_file(lines_with(rows, insert={5: str({"text": "파이썬"})})), everything, True
+            ),
+            Case("two objects on one line", text_file(lines_with(rows, insert={5: "{}{}"})), everything, True),
+        ]
+    return found
+
+
+def zip_of(content: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("sheet.csv", content)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def corpus(sample):
+    return {case.name: case for case in cases(sample)}
+
+
+def test_the_corpus_is_big(corpus):
+    assert len(corpus) >= 40
+
+
+def test_every_corrupted_file_loads_without_a_traceback_and_keeps_every_good_row(project, sample, corpus):
+    rows = good_rows(sample)
+    path = data_file(project, project.data.train_file)
+    schema = load_schema(project)
+    for case in corpus.values():
+        path.write_bytes(case.body)
+        report = load_project_file(project, schema, path, training=False)
+        assert bool(report.errors) == case.errors, (case.name, [str(p) for p in report.errors][:5])
+        for problem in report.errors:
+            assert problem.line >= 1 or problem.reason in FILE_LEVEL, (case.name, str(problem))
+            assert str(problem).startswith(f"{path}:"), (case.name, str(problem))
+        kept = {(record.text, record.label) for record in report.records}
+        lost = [rows[i] for i in case.kept if (rows[i][0], rows[i][1]) not in kept]
+        assert lost == [], (case.name, lost[:3])
+        assert all(len(line) < 500 for line in report.problem_lines()), case.name  # readable, however bad
+
+
+def test_prepare_on_every_corrupted_file_prints_lines_never_a_traceback(project, corpus, monkeypatch):
+    monkeypatch.chdir(project.root)
+    path = data_file(project, project.data.train_file)
+    runner = CliRunner()
+    for case in corpus.values():
+        path.write_bytes(case.body)
+        result = runner.invoke(app, ["prepare"])
+        assert result.exception is None or isinstance(result.exception, SystemExit), (case.name, result.exception)
+        assert "Traceback" not in result.output, case.name
+        assert result.exit_code == (1 if case.errors else 0), (case.name, result.output[-1000:])
+        assert len(result.output.splitlines()) < 80, case.name  # repeated problems are summarised
