@@ -12,8 +12,8 @@ $(STAMP): requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first, pinned: any other spec pulls gigabytes of CUDA packages
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install torch==2.13.0
+	$(BIN)/python -m pip install -r requirements-dev.txt  # several minutes on a fresh machine: pip shows progress
 	# without its declared audio libraries, which it does not use here and which fight transformers 5
 	$(BIN)/python -m pip install --quiet --no-deps sagemaker-huggingface-inference-toolkit==2.6.0
 	touch $(STAMP)
@@ -34,5 +34,7 @@ lint: $(STAMP)
 format: $(STAMP)  # the template's code and, through a bake, the project template
 	$(BIN)/python scripts/format_template.py
 
-clean:
-	rm -rf build .pytest_cache
+clean:  # what the template made for itself; build/demo is kept: you may be working there
+	rm -rf build/bench .pytest_cache .ruff_cache
+	find . -name __pycache__ -prune -exec rm -rf {} +
+	@echo "kept build/demo (the demo project; remove it yourself when you are done with it)"

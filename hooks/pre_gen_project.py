@@ -162,6 +162,7 @@ def derived(answers):
         "package_name": answers["project_slug"].replace("-", "_"),
         "s3_prefix": answers["project_slug"],
         "description": f"Korean text classification on {answers['project_name']}",
+        "author": f"{answers['project_name']} authors",
     }
 
 
@@ -243,6 +244,18 @@ def choice_problems(answers):
     return found
 
 
+def package_problems(answers):
+    found = []
+    if not answers["author"].strip():
+        found.append("author must not be empty (a person or a team)")
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+-]*", answers["license"]):
+        found.append(f"license {answers['license']!r} is not an SPDX id such as Apache-2.0, MIT or BSD-3-Clause")
+    url = answers["repository_url"].strip()
+    if url and not re.fullmatch(r"https?://\S+", url):
+        found.append(f"repository_url {url!r} must be an http(s) URL, or empty")
+    return found
+
+
 def column_and_file_problems(answers):
     found = []
     text_column, label_column = answers["text_column"].strip(), answers["label_column"].strip()
@@ -295,6 +308,7 @@ def problems(answers):
         label_problems(answers["label_names"])
         + name_problems(answers)
         + choice_problems(answers)
+        + package_problems(answers)
         + column_and_file_problems(answers)
         + aws_problems(answers)
     )

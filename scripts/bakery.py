@@ -13,13 +13,13 @@ BUILD = TEMPLATE / "build"
 CRUFT_RECORD = ".cruft.json"
 
 
-def bake(output_dir: Path, answers: dict | None = None, overwrite: bool = False) -> Path:
+def bake(output_dir: Path, answers: dict | None = None, overwrite: bool = False, template: Path = TEMPLATE) -> Path:
     """Bake with the given answers (the defaults otherwise) into ``output_dir``; returns the project folder."""
     from cookiecutter.main import cookiecutter
 
     return Path(
         cookiecutter(
-            str(TEMPLATE),
+            str(template),
             no_input=True,
             output_dir=str(output_dir),
             extra_context=answers or {},

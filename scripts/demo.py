@@ -1,30 +1,53 @@
-"""`make demo`: bake the default project into build/ and run it end to end, offline.
+"""`make demo`: bake the default project and run it end to end, offline: prepare, baseline, train (a small model
+built locally), evaluate, serve, classify. Then what to do next.
 
-prepare -> baseline -> train (a small model built locally) -> evaluate -> serve -> classify.
+Every `$` line it prints is a shell command that runs as printed, in order, from the folder the `$ cd` line
+names (a test runs them). The project is baked into build/demo/<slug>; a demo project someone has edited is
+never overwritten.
+
+    python scripts/demo.py [--into build/demo]
 """
 
 from __future__ import annotations
 
-import os
+import argparse
+import hashlib
+import json
+import shlex
+import shutil
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
-from bakery import BUILD, bake, package_of
+from bakery import BUILD, TEMPLATE, answers_of, bake
 
+DEMO_DIR = BUILD / "demo"
+MANIFEST = ".demo-manifest.json"  # the files as baked, to tell the demo's own outputs from a user's edits
+PRODUCED = ("artifacts", ".cache", "mlflow.db", "mlruns", "__pycache__")  # what the demo itself writes
 REVIEWS = ["이 영화 진짜 재밌어요 강추합니다", "시간이 아까운 최악의 영화", "배우들 연기는 좋았는데 스토리가 별로"]
 
 
-def step(title: str) -> None:
-    print(f"\n=== {title}", flush=True)
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def run(command: list[str], cwd: Path, env: dict, **kwargs) -> subprocess.CompletedProcess:
-    print("$ " + " ".join(command), flush=True)
-    return subprocess.run(command, cwd=cwd, env=env, check=True, **kwargs)
+def project_files(project: Path) -> dict[str, str]:
+    return {
+        p.relative_to(project).as_posix(): digest(p)
+        for p in sorted(project.rglob("*"))
+        if p.is_file() and p.name != MANIFEST and not set(p.relative_to(project).parts) & set(PRODUCED)
+    }
+
+
+def edits(project: Path) -> list[str]:
+    """Files a person changed, added or removed since the demo baked the project (all of them without a
+    manifest: then it is not a demo folder)."""
+    manifest = project / MANIFEST
+    if not manifest.is_file():
+        return ["(no demo manifest: not a folder the demo made)"]
+    baked, now = json.loads(manifest.read_text(encoding="utf-8")), project_files(project)
+    return sorted(name for name in baked.keys() | now.keys() if baked.get(name) != now.get(name))
 
 
 def free_port() -> int:
@@ -33,80 +56,93 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for(url: str, seconds: float = 60) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not answer within {seconds:.0f}s") from None
-            time.sleep(0.3)
+def steps(project: Path, package: str, test_file: str, port: int) -> list[tuple[str, list[str]]]:
+    python = shlex.quote(sys.executable)
+    cli = f"{python} -m {package}"
+    url = f"http://127.0.0.1:{port}"
+    reviews = " ".join(shlex.quote(review) for review in REVIEWS)
+    return [
+        (
+            "go to the project (baked from the template's defaults: NSMC, negative/positive)",
+            [f"cd {shlex.quote(str(project))}", "export PYTHONPATH=src HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false"],
+        ),
+        ("prepare: validate every row of data/raw", [f"{cli} prepare"]),
+        ("baseline: word and character n-grams + logistic regression, the number to beat", [f"{cli} baseline"]),
+        (
+            "train: WordPiece tokenizer + small ELECTRA built from the training texts (offline), PyTorch loop",
+            [f"{cli} train --model scratch:tiny --loop torch --epochs 4"],
+        ),
+        (
+            "evaluate: metrics, report, confusion matrix, learning curves, misclassified rows; vs the baseline",
+            [f"{cli} evaluate"],
+        ),
+        (
+            f"serve on {url} and classify through it (predict waits for the server to come up)",
+            [
+                f"{cli} serve --port {port} &",
+                f"printf '%s\\n' {reviews} | {cli} predict --url {url}",
+                f"{cli} predict data/raw/{test_file} --url {url} -o artifacts/predictions.jsonl --overwrite",
+                "kill $!",
+            ],
+        ),
+    ]
+
+
+def script(plan: list[tuple[str, list[str]]]) -> str:
+    """One bash script that prints each step and each command exactly as it then runs it."""
+    lines = ["set -e", "trap 'kill $(jobs -p) 2>/dev/null || true' EXIT"]
+    for title, commands in plan:
+        lines.append(f"printf '\\n=== %s\\n' {shlex.quote(title)}")
+        for command in commands:
+            lines += [f"printf '$ %s\\n' {shlex.quote(command)}", command]
+    return "\n".join(lines) + "\n"
+
+
+def next_steps(project: Path, package: str) -> str:
+    venv = Path(sys.executable).parent.parent
+    return f"""
+=== next: carry on in the project
+Everything above ran in {project}, with this template's environment ({venv}): the project needs no second
+install. Its README says the rest; the usual next steps (each runs as printed, from that folder):
+$ cd {shlex.quote(str(project))}
+$ make check-data VENV={shlex.quote(str(venv))}
+$ PYTHONPATH=src {shlex.quote(sys.executable)} -m {package} --help
+Then: put your files in data/raw/ (the names config.yaml gives) and `make check-data` them; `train --model
+scratch:small` (or a pretrained hub model, online); `evaluate`; `serve`. `make test VENV={venv}` runs the
+project's own tests; `make install` gives it its own .venv instead (several minutes). The demo never
+overwrites this folder once you have edited it.
+"""
 
 
 def main() -> int:
-    step("bake the default project (NSMC, negative/positive)")
-    project = bake(BUILD, overwrite=True)
-    print(f"baked {project}")
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-        "PYTHONUTF8": "1",
-        "PYTHONPATH": str(project / "src"),
-    }
-    package = package_of(project)
-    cli = [sys.executable, "-m", package]
-
-    step("prepare: validate every row of data/raw")
-    run([*cli, "prepare"], project, env)
-    step("baseline: TF-IDF character n-grams + logistic regression")
-    run([*cli, "baseline"], project, env)
-    step("train: WordPiece tokenizer + small ELECTRA built from the training texts (offline), PyTorch loop")
-    run([*cli, "train", "--model", "scratch:tiny", "--loop", "torch", "--epochs", "4"], project, env)
-    step("evaluate: metrics, report, confusion matrix and learning curves")
-    run([*cli, "evaluate"], project, env)
-
-    port = free_port()
-    step(f"serve on http://127.0.0.1:{port} and classify through it")
-    server = subprocess.Popen([*cli, "serve", "--port", str(port)], cwd=project, env=env)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/ping")
-        run(
-            [*cli, "predict", "--url", f"http://127.0.0.1:{port}"],
-            project,
-            env,
-            input="\n".join(REVIEWS),
-            text=True,
-            encoding="utf-8",
-        )
-        run(
-            [
-                *cli,
-                "predict",
-                "data/raw/ratings_test.txt",
-                "--url",
-                f"http://127.0.0.1:{port}",
-                "-o",
-                "artifacts/predictions.jsonl",
-            ],
-            project,
-            env,
-        )
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-
-    step("done")
-    print(f"project:      {project}")
-    print(f"model:        {project / 'artifacts/model'}")
-    print(
-        f"evaluation:   {project / 'artifacts/model/evaluation'} (report.txt, confusion_matrix.png, "
-        "learning_curves.png, errors.tsv)"
-    )
-    print(f"baseline:     {project / 'artifacts/baseline'}")
-    print(f"predictions:  {project / 'artifacts/predictions.jsonl'}")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--into", type=Path, default=DEMO_DIR, help="folder to bake into")
+    args = parser.parse_args()
+    defaults = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+    slug_guess = defaults["project_name"].lower().strip().replace(" ", "-").replace("_", "-")
+    target = args.into / slug_guess
+    if target.exists():
+        changed = edits(target)
+        if changed:
+            print(
+                f"error: {target} has edits the demo did not make ({', '.join(changed[:5])}"
+                f"{' ...' if len(changed) > 5 else ''}): it is yours now, and the demo will not overwrite it. "
+                f"Keep working there, or run the demo elsewhere: python scripts/demo.py --into build/demo-2",
+                file=sys.stderr,
+            )
+            return 1
+        shutil.rmtree(target)
+    print(f"=== bake the default project into {args.into}", flush=True)
+    project = bake(args.into)
+    (project / MANIFEST).write_text(json.dumps(project_files(project), indent=1) + "\n", encoding="utf-8")
+    answers = answers_of(project)
+    plan = steps(project, answers["package_name"], answers["test_file"], free_port())
+    result = subprocess.run(["bash", "-c", script(plan)], cwd=project)
+    if result.returncode:
+        print(f"error: the demo stopped at the step above (exit status {result.returncode})", file=sys.stderr)
+        return result.returncode
+    print(next_steps(project, answers["package_name"]), flush=True)
+    print(f"results: {project / 'artifacts'} (model/, model/evaluation/*.png, baseline/, predictions.jsonl)")
     return 0
 
 

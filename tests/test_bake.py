@@ -73,6 +73,7 @@ PACKAGE_FILES = [
     "evaluation/metrics.py",
     "evaluation/plots.py",
     "evaluation/reports.py",
+    "evaluation/verdict.py",
     "training/__init__.py",
     "training/checkpoints.py",
     "training/context.py",
@@ -99,6 +100,7 @@ TEST_FILES = [
     "test_cli.py",
     "test_config.py",
     "test_layout.py",
+    "data/test_data_corruptions.py",
     "data/test_data_rules.py",
     "data/test_data_splits.py",
     "data/test_download.py",
@@ -108,6 +110,7 @@ TEST_FILES = [
     "training/test_training_loops.py",
     "training/test_training_pretrained.py",
     "training/test_training_resume.py",
+    "training/test_tracking.py",
     "evaluation/test_evaluate.py",
     "evaluation/test_metrics.py",
     "serving/fault_proxy.py",
@@ -126,6 +129,7 @@ def expected_files(package: str, train_file: str, test_file: str) -> set[str]:
     return {
         ".cruft.json",
         ".gitignore",
+        ".pre-commit-config.yaml",
         "Makefile",
         "README.md",
         "config.yaml",
@@ -331,3 +335,20 @@ def test_a_csv_without_an_id_column_loads_with_zero_edits(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "data OK" in result.stdout and "read 90 rows, kept 90" in result.stdout
     assert "no 'id' column (data.id_column): rows are identified by their line number" in result.stdout
+
+
+def test_cruft_update_brings_a_template_change_into_a_baked_project(tmp_path):
+    """A project baked from a clone of the template takes a later template commit with `cruft update`."""
+    git = ["git", "-c", "user.email=ci@example.invalid", "-c", "user.name=ci"]
+    clone = tmp_path / "template"
+    subprocess.run(["git", "clone", "-q", str(TEMPLATE), str(clone)], check=True, capture_output=True)
+    project = bake(tmp_path / "projects", template=clone)
+    for command in (["init", "-q"], ["add", "-A"], ["commit", "-qm", "baked"]):
+        subprocess.run([*git, *command], cwd=project, check=True, capture_output=True)
+    readme = clone / "{{cookiecutter.project_slug}}" / "README.md"
+    readme.write_text(readme.read_text(encoding="utf-8") + "\nA line the template added later.\n", encoding="utf-8")
+    subprocess.run([*git, "commit", "-qam", "template change"], cwd=clone, check=True, capture_output=True)
+    cruft = str(Path(sys.executable).parent / "cruft")
+    result = subprocess.run([cruft, "update", "-y"], cwd=project, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (project / "README.md").read_text(encoding="utf-8").endswith("A line the template added later.\n")

@@ -16,6 +16,7 @@ import typer
 from . import DATASET_NAME, PROJECT_NAME, logs
 from .config import CONFIG_FILE, Config, explain, load_config, parse_assignments
 from .errors import ConfigError, DataError, ProjectError
+from .evaluation.verdict import BASELINE_DIR
 
 app = typer.Typer(help=f"{PROJECT_NAME}: Korean text classification.", no_args_is_help=True, add_completion=False)
 
@@ -102,7 +103,7 @@ else:
 def baseline(
     config: ConfigOption = None,
     set_: SetOption = None,
-    out: Annotated[Path, typer.Option(help="where metrics, report and plots go")] = Path("artifacts/baseline"),
+    out: Annotated[Path, typer.Option(help="where metrics, report and plots go")] = Path(BASELINE_DIR),
 ) -> None:
     """TF-IDF (character n-grams) + logistic regression on the same data and splits."""
     from .data.dataset import data_file, load_schema, load_splits

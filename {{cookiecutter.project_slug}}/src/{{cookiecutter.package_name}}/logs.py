@@ -8,11 +8,17 @@ import sys
 
 QUIET, NORMAL, VERBOSE = 0, 1, 2
 NOISY_LOGGERS = ("mlflow", "alembic", "botocore", "urllib3", "filelock", "httpx", "matplotlib", "PIL")
+_current = [None]  # what the command line asked for, if it asked
+
+
+def configured() -> int | None:
+    return _current[0]
 
 
 def configure(verbosity: int = NORMAL) -> None:
     """NORMAL: our own lines and progress bars; the libraries' loading bars and info logs are silenced.
     VERBOSE: everything, including the libraries' logs. QUIET: warnings and errors only."""
+    _current[0] = verbosity
     verbose = verbosity == VERBOSE
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,

@@ -37,3 +37,34 @@ def test_baseline_beats_chance_on_the_same_splits(project, monkeypatch):
     labels = len(metrics["test"]["label_names"])
     assert metrics["test"]["accuracy"] > 1 / labels + 0.1
     assert "baseline_test_accuracy=" in result.output
+
+
+def test_evaluate_compares_with_the_baseline_and_calls_a_weak_model_weak(project, monkeypatch):
+    monkeypatch.chdir(project.root)
+    runner = CliRunner()
+    assert runner.invoke(app, ["baseline"]).exit_code == 0
+    weak = runner.invoke(
+        app,
+        [
+            "train",
+            "--model",
+            "scratch:tiny",
+            "--loop",
+            "torch",
+            "--epochs",
+            "1",
+            "--max-rows",
+            "200",
+            "--learning-rate",
+            "1e-9",
+            "--mlflow",
+            "false",
+        ],
+    )
+    assert weak.exit_code == 0, weak.output
+    assert "warning: this model is weak" in weak.output  # the end of train says it too
+    result = runner.invoke(app, ["evaluate"])
+    assert result.exit_code == 0, result.output
+    assert "the baseline scored" in result.output and "on the same file" in result.output
+    assert "warning: this model is weak: it is below the baseline" in result.output
+    assert "train longer (--epochs)" in result.output and "pretrained model" in result.output

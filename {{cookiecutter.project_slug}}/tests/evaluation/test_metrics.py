@@ -44,3 +44,29 @@ def test_metric_lines_are_read_back_by_their_regexes():
     assert line == "eval_accuracy=0.8125; eval_macro_f1=0.8012; eval_loss=0.4500;"
     assert re.search(metric_regex("eval_accuracy"), line).group(1) == "0.8125"
     assert re.search(metric_regex("eval_loss"), line).group(1) == "0.4500"
+
+
+def token_ends(line: str) -> list[int]:
+    """The display column where each whitespace-separated token ends (Hangul counts two)."""
+    from {{ cookiecutter.package_name }}.display import width
+
+    ends, column = [], 0
+    for index, ch in enumerate(line):
+        column += width(ch)
+        if not ch.isspace() and (index + 1 == len(line) or line[index + 1].isspace()):
+            ends.append(column)
+    return ends
+
+
+def test_the_report_lines_up_with_korean_label_names():
+    from {{ cookiecutter.package_name }}.evaluation.metrics import classification_report
+
+    names = ["부정", "중립", "긍정"]
+    metrics = classification_metrics([0, 1, 2, 2, 1, 0], [0, 1, 2, 1, 1, 2], names)
+    table, matrix = classification_report(metrics).split("\n\nconfusion matrix (rows: true, columns: predicted)\n")
+    header, *rows = [line for line in table.splitlines() if line.strip()]
+    for row in rows[:3]:  # the per-class rows: every number ends under its column's header
+        assert token_ends(row)[-4:] == token_ends(header)[-4:], (header, row)
+    header, *rows = matrix.splitlines()
+    for row in rows:
+        assert token_ends(row)[-3:] == token_ends(header)[-3:], (header, row)

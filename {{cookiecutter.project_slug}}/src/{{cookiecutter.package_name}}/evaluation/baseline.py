@@ -28,6 +28,8 @@ def run_baseline(
     classifier.fit(features, [r.label for r in splits.train])
     fit_seconds = time.perf_counter() - started
     results: dict = {"fit_seconds": round(fit_seconds, 2), "train_examples": len(splits.train)}
+    if "test" in splits.reports:
+        results["test_file"] = splits.reports["test"].file  # evaluate compares models on this same file
     out_dir = Path(out_dir)
     for split, records in (("validation", splits.validation), ("test", splits.test)):
         if not records:

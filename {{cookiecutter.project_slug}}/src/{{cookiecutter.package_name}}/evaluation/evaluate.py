@@ -16,6 +16,7 @@ from ..model.features import TokenizedDataset, build_dataset
 from ..model.inference import best_device, predict_logits, softmax
 from .metrics import classification_report, metric_line, score_logits
 from .reports import write_results
+from .verdict import baseline_accuracy, verdict
 
 
 def evaluate_dataset(
@@ -65,6 +66,8 @@ def evaluate_model(
     metrics["test_file"] = str(test_file)
     print(metric_line(metrics, prefix="test_"), flush=True)
     print(classification_report(metrics), flush=True)
+    for line in verdict(metrics, baseline_accuracy(config, test_file)):
+        print(line, flush=True)
     folder = write_results(
         Path(out_dir) if out_dir else Path(model_dir) / RESULTS_DIR,
         metrics,

@@ -115,13 +115,15 @@ def apply_sagemaker_environment(config: Config, explicit: set[str]) -> dict[str,
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     words = list(sys.argv[1:] if argv is None else argv)
-    logs.configure(logs.VERBOSE if "--verbose" in words else logs.QUIET if "--quiet" in words else logs.NORMAL)
+    asked = logs.VERBOSE if "--verbose" in words else logs.QUIET if "--quiet" in words else None
+    verbosity = asked if asked is not None else logs.configured()  # `<cli> --quiet train` counts too
+    logs.configure(logs.NORMAL if verbosity is None else verbosity)
     try:
         config, explicit, args = config_from_args(words, prog)
         channels = apply_sagemaker_environment(config, explicit)
         from .run import train
 
-        train(config, channels, quiet=args.quiet)
+        train(config, channels, quiet=logs.configured() == logs.QUIET)
     except ProjectError as error:
         for line in error.user_lines():
             print(line, file=sys.stderr, flush=True)

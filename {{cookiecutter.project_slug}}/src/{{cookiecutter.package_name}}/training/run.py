@@ -19,6 +19,7 @@ from ..errors import CheckpointError
 from ..evaluation.evaluate import evaluate_dataset
 from ..evaluation.metrics import metric_line, scalars
 from ..evaluation.reports import write_results
+from ..evaluation.verdict import baseline_accuracy, verdict
 from ..model.artifact import METRICS_FILE, RESULTS_DIR, SCRATCH_TOKENIZER_DIR, save_artifact
 from ..model.features import build_dataset, tokenizer_fingerprint
 from ..model.sources import check_source, default_learning_rate, is_scratch, load_model, scratch_tokenizer
@@ -88,7 +89,8 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
         model, history = backend(config.train.loop)(run)
         if not ranks.is_main:
             return {}
-        return finish(run, model, history, time.perf_counter() - started, channels.get("output_data"))
+        test_file = splits.reports["test"].file if "test" in splits.reports else None
+        return finish(run, model, history, time.perf_counter() - started, channels.get("output_data"), test_file)
 
 
 def load_data(config: Config, schema: LabelSchema, channels: dict, say: Printer) -> Splits:
@@ -131,7 +133,14 @@ def build_model(config: Config, schema: LabelSchema, splits: Splits, ranks: Rank
     return tokenizer, model
 
 
-def finish(run: TrainingRun, model, history: list[dict], train_seconds: float, output_data: str | None) -> dict:
+def finish(
+    run: TrainingRun,
+    model,
+    history: list[dict],
+    train_seconds: float,
+    output_data: str | None,
+    test_file: str | None = None,
+) -> dict:
     """Final evaluation, the artifact, the results folder; then the finished run's checkpoints go."""
     config, say = run.config, run.say
     metrics: dict = {"train_seconds": round(train_seconds, 2), "train_examples": len(run.train_ds)}
@@ -153,6 +162,9 @@ def finish(run: TrainingRun, model, history: list[dict], train_seconds: float, o
         )
         if output_data:  # SageMaker uploads this folder as output.tar.gz
             shutil.copytree(results, Path(output_data), dirs_exist_ok=True)
+        baseline = baseline_accuracy(config, test_file) if final == "test" and test_file else None
+        for line in verdict(metrics[final], baseline):
+            (say.always if line.startswith("warning") else say)(line)
     say.always(f"model artifact written to {output_dir}")
     clear_checkpoints(run.checkpoint_dir)
     run.tracker.log_artifact(str(output_dir / METRICS_FILE))
