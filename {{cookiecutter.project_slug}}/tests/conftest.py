@@ -6,6 +6,7 @@ they test the code, and stay green and equally fast whatever data the user puts 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -81,6 +82,23 @@ def copy_project(folder: Path) -> Path:
     config = load_config(folder / CONFIG_FILE)
     shutil.copytree(SAMPLE_DIR, config.path(config.data.data_dir))
     return folder / CONFIG_FILE
+
+
+def artifact_with_int8_record(trained_model: Path, folder: Path, allowed: bool | None) -> Path:
+    """A copy of the trained artifact whose int8 check passed (True), failed (False) or is missing (None)."""
+    from {{ cookiecutter.package_name }}.model.artifact import INT8_RECORD, METRICS_FILE
+
+    copy = folder / "model"
+    shutil.copytree(trained_model, copy)
+    metrics = json.loads((copy / METRICS_FILE).read_text(encoding="utf-8"))
+    if allowed is None:
+        metrics.pop(INT8_RECORD)
+    else:
+        metrics[INT8_RECORD].update(
+            allowed=allowed, fp32_accuracy=0.9, int8_accuracy=0.9 if allowed else 0.8, drop=0.0 if allowed else 0.1
+        )
+    (copy / METRICS_FILE).write_text(json.dumps(metrics), encoding="utf-8")
+    return copy
 
 
 @pytest.fixture()

@@ -144,6 +144,7 @@ NAMES = [
     ".deployments",
     "sagemaker-source",
     "SHA256SUMS",
+    "ngram-baseline.npz",
 ]
 
 

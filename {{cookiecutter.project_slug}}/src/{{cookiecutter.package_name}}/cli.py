@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import functools
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from . import DATASET_NAME, PROJECT_NAME, logs
-from .config import CONFIG_FILE, Config, explain, load_config, parse_assignments
+from .config import CONFIG_FILE, PRECISIONS, Config, explain, load_config, parse_assignments
 from .errors import ConfigError, DataError, ProjectError
 from .evaluation.verdict import BASELINE_DIR
 
@@ -57,6 +58,21 @@ def options(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="the libraries' own logs and bars too")] = False,
 ) -> None:
     logs.configure(logs.VERBOSE if verbose else logs.QUIET if quiet else logs.NORMAL)
+
+
+Precision = Enum("Precision", {name: name for name in PRECISIONS}, type=str)  # typer >= 0.12 reads Enum choices
+PrecisionOption = Annotated[
+    Precision | None,
+    typer.Option(
+        "--precision",
+        help="auto: int8 on a CPU when train's accuracy check allowed it, fp32 on a GPU "
+        "(default: model.inference_precision)",
+    ),
+]
+
+
+def precision_or_default(cfg: Config, precision: Precision | None) -> str:
+    return precision.value if precision is not None else cfg.model.inference_precision
 
 
 def check_the_data(config: Path | None, assignments: list[str] | None, download: bool = False) -> None:
@@ -103,9 +119,12 @@ else:
 def baseline(
     config: ConfigOption = None,
     set_: SetOption = None,
-    out: Annotated[Path, typer.Option(help="where metrics, report and plots go")] = Path(BASELINE_DIR),
+    out: Annotated[Path, typer.Option(help="the baseline artifact: weights, labels, metrics, report, plots")] = Path(
+        BASELINE_DIR
+    ),
 ) -> None:
-    """TF-IDF (character n-grams) + logistic regression on the same data and splits."""
+    """The model to beat: naive-Bayes-weighted logistic regression on word and character n-grams, C chosen on the
+    validation split, fitted on the whole training file. Saved as an artifact evaluate and predict accept."""
     from .data.dataset import data_file, load_schema, load_splits
     from .evaluation.baseline import run_baseline
 
@@ -135,6 +154,7 @@ def evaluate(
     model_dir: ModelDir = None,
     test_file: Annotated[Path | None, typer.Option(help="labelled file (default: the configured test file)")] = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default: MODEL_DIR/evaluation)")] = None,
+    precision: PrecisionOption = None,
     config: ConfigOption = None,
     set_: SetOption = None,
 ) -> None:
@@ -145,7 +165,13 @@ def evaluate(
     cfg = get_config(config, set_)
     if test_file is None and not cfg.data.test_file:
         raise ConfigError(f"no test file: pass --test-file or set data.test_file in {CONFIG_FILE}")
-    evaluate_model(cfg, model_dir_or_default(cfg, model_dir), test_file or data_file(cfg, cfg.data.test_file), out)
+    evaluate_model(
+        cfg,
+        model_dir_or_default(cfg, model_dir),
+        test_file or data_file(cfg, cfg.data.test_file),
+        out,
+        precision=precision_or_default(cfg, precision),
+    )
 
 
 @app.command()
@@ -154,14 +180,17 @@ def serve(
     model_dir: ModelDir = None,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     port: Annotated[int, typer.Option()] = 8080,
+    precision: PrecisionOption = None,
     config: ConfigOption = None,
+    set_: SetOption = None,
 ) -> None:
     """Local HTTP server with the SageMaker container contract (/ping, /invocations) and runtime route."""
     from .model.artifact import check_artifact
     from .serving.server import run_server
 
-    cfg = get_config(config, None)
-    run_server(check_artifact(model_dir_or_default(cfg, model_dir)), host, port)
+    cfg = get_config(config, set_)
+    model_dir = check_artifact(model_dir_or_default(cfg, model_dir), transformer_only=True)
+    run_server(model_dir, host, port, precision_or_default(cfg, precision))
 
 
 @app.command()
@@ -179,6 +208,7 @@ def predict(
     retry_budget: Annotated[float, typer.Option(help="seconds a request keeps retrying (outages)", min=0)] = 120.0,
     timeout: Annotated[float, typer.Option(help="seconds one attempt may take", min=0.1)] = 60.0,
     max_attempts: Annotated[int, typer.Option(help="attempts per request (0: as the budget allows)", min=0)] = 0,
+    precision: PrecisionOption = None,
     config: ConfigOption = None,
     set_: SetOption = None,
 ) -> None:
@@ -204,6 +234,7 @@ def predict(
             policy=policy,
             resume=resume,
             overwrite=overwrite,
+            precision=precision_or_default(cfg, precision),
         )
     except PredictInterrupted:
         raise typer.Exit(130) from None
@@ -250,6 +281,7 @@ def deploy(
     serverless: Annotated[bool, typer.Option("--serverless", help="serverless endpoint instead of instances")] = False,
     batch_transform: Annotated[str | None, typer.Option(help="S3 input: run a batch transform job instead")] = None,
     wait: Annotated[bool, typer.Option("--wait/--no-wait", help="wait until the endpoint is in service")] = True,
+    precision: PrecisionOption = None,
     config: ConfigOption = None,
     set_: SetOption = None,
     dry_run: DryRun = False,
@@ -269,6 +301,7 @@ def deploy(
         batch_input=batch_transform,
         wait=wait,
         dry_run=dry_run,
+        precision=precision_or_default(cfg, precision),
     )
 
 

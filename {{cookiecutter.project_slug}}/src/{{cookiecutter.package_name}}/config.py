@@ -28,6 +28,8 @@ LABELS_FILE = "labels.json"
 TRUE_WORDS = {"1", "true", "yes", "y", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "off"}
 SCALAR_METRICS = ("accuracy", "macro_f1", "macro_precision", "macro_recall")
+InferencePrecision = Literal["auto", "int8", "fp32"]  # serving/handler.py repeats them: it stands alone
+PRECISIONS = typing.get_args(InferencePrecision)
 
 
 @dataclass(frozen=True)
@@ -141,6 +143,14 @@ class ModelConfig:
     )
     max_length: int = setting(128, "maximum tokens per text; longer texts are truncated", Bounds(8, 8192))
     cache_dir: str = setting(".cache", "tokenised datasets are cached here")
+    inference_precision: InferencePrecision = setting(
+        "auto", "how evaluate, serve, predict and CPU endpoints run the model: auto (int8 on a CPU, fp32 on a GPU)"
+    )
+    int8_max_drop: float = setting(
+        0.005,
+        "validation accuracy int8 may lose against fp32 (0.005 = half a point); more, and int8 is refused",
+        FRACTION,
+    )
 
 
 @dataclass

@@ -19,10 +19,12 @@ from {{ cookiecutter.package_name }}.aws.images import INFERENCE, TRAINING, imag
 from {{ cookiecutter.package_name }}.aws.launch import build_local_trainer, launch_training, metric_definitions
 from {{ cookiecutter.package_name }}.aws.package import HANDLER
 from {{ cookiecutter.package_name }}.cli import app
-from {{ cookiecutter.package_name }}.errors import AwsSetupError
+from {{ cookiecutter.package_name }}.errors import ArtifactError, AwsSetupError, ConfigError
+from {{ cookiecutter.package_name }}.model.artifact import NGRAM_WEIGHTS_FILE
+from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 
-from conftest import SRC
+from conftest import SRC, artifact_with_int8_record
 
 # Test fixtures only: moto's default account and made-up names.
 FIXTURE_ROLE = "arn:aws:iam::123456789012:role/fixture-sagemaker-role"
@@ -286,6 +288,45 @@ def test_serverless_deploy_sends_memory_and_concurrency(project, aws, trained_mo
     variant = requests["endpoint_config"]["ProductionVariants"][0]
     assert variant["ServerlessConfig"] == {"MemorySizeInMB": 4096, "MaxConcurrency": 5}
     assert "InstanceType" not in variant
+
+
+@pytest.mark.parametrize(
+    ("instance_type", "requested", "allowed", "served"),
+    [
+        ("ml.m5.xlarge", "auto", True, "int8"),
+        ("serverless", "auto", True, "int8"),
+        ("ml.g5.xlarge", "auto", True, "fp32"),
+        ("ml.c6i.xlarge", "fp32", True, "fp32"),
+        ("ml.m5.xlarge", "auto", False, "fp32"),
+    ],
+)
+def test_deploy_serves_int8_on_cpu_instances_where_the_check_allowed_it(
+    project, aws_env, trained_model, tmp_path, instance_type, requested, allowed, served
+):
+    model_dir = artifact_with_int8_record(trained_model, tmp_path, allowed)
+    project.override({"bucket": FIXTURE_BUCKET, "inference_instance_type": instance_type})
+    requests = deploy_model(
+        project,
+        model_dir=model_dir,
+        endpoint_name="precision",
+        dry_run=True,
+        serverless=instance_type == "serverless",
+        precision=requested,
+    )
+    assert requests["model"]["PrimaryContainer"]["Environment"][handler.PRECISION_ENV] == served
+
+
+def test_deploy_refuses_int8_on_a_gpu_and_the_baseline_artifact(project, aws_env, trained_model, tmp_path):
+    project.override({"bucket": FIXTURE_BUCKET, "inference_instance_type": "ml.g5.xlarge"})
+    with pytest.raises(ConfigError, match="int8 runs on the CPU only"):
+        deploy_model(project, model_dir=trained_model, dry_run=True, precision="int8")
+    with pytest.raises(ConfigError, match="int8 runs on CPU instances only"):
+        deploy_model(project, training_job="finished-job", dry_run=True, precision="int8")
+    baseline = tmp_path / "baseline"
+    baseline.mkdir()
+    (baseline / NGRAM_WEIGHTS_FILE).write_bytes(b"")
+    with pytest.raises(ArtifactError, match="holds the n-gram baseline"):
+        deploy_model(project, model_dir=baseline, dry_run=True)
 
 
 def test_deploy_from_a_training_job_repacks_its_model_with_code(project, aws, trained_model, tmp_path):

@@ -21,9 +21,9 @@ REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화"
 JSON, JSONLINES, CSV = "application/json", "application/jsonlines", "text/csv"
 
 
-def environment(batch: bool = False) -> dict[str, str]:
+def environment(batch: bool = False, precision: str = "auto") -> dict[str, str]:
     """The container Environment deploy sends for a real-time endpoint, or for a batch transform model."""
-    return container_environment(load_config(PROJECT_ROOT / CONFIG_FILE), REGION, batch)
+    return container_environment(load_config(PROJECT_ROOT / CONFIG_FILE), REGION, batch, precision)
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +52,17 @@ def test_json_string_and_list_come_back_as_a_list_of_predictions(service, in_pro
     assert [row["label"] for row in rows] == [p["label"] for p in handler.predict_fn(REVIEWS, in_process)]
     status, _, body = invoke(service, json.dumps({"inputs": REVIEWS[0]}).encode("utf-8"), JSON, None)
     assert status == 200 and json.loads(body)[0]["label"] == rows[0]["label"]
+
+
+@pytest.mark.parametrize("precision", ["int8", "fp32"])
+def test_the_toolkit_serves_the_precision_deploy_sets(container_model, trained_model, precision):
+    service = load_service(container_model, environment(precision=precision))
+    status, _, body = invoke(service, json.dumps({"inputs": REVIEWS}).encode("utf-8"), JSON, JSON)
+    assert status == 200, body
+    expected = handler.predict_fn(REVIEWS, handler.load(trained_model, precision))
+    rows = json.loads(body)
+    assert [row["label"] for row in rows] == [row["label"] for row in expected]
+    assert [row["score"] for row in rows] == pytest.approx([row["score"] for row in expected], abs=1e-5)
 
 
 def test_json_lines_give_one_line_per_input_line_with_ids(service):

@@ -5,9 +5,13 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.data.dataset import data_file, load_project_file, load_schema
+from {{ cookiecutter.package_name }}.evaluation.baseline import C_GRID
+from {{ cookiecutter.package_name }}.model.artifact import NGRAM_WEIGHTS_FILE
 
 
 def test_evaluate_writes_report_pictures_and_errors(project, trained_model, tmp_path, monkeypatch):
@@ -37,6 +41,58 @@ def test_baseline_beats_chance_on_the_same_splits(project, monkeypatch):
     labels = len(metrics["test"]["label_names"])
     assert metrics["test"]["accuracy"] > 1 / labels + 0.1
     assert "baseline_test_accuracy=" in result.output
+    # C chosen on the validation split, shown as it goes; the final fit on every row of the training file
+    assert "choosing C on the validation split" in result.output and "validation accuracy" in result.output
+    assert set(metrics["validation_accuracy_by_c"]) == {str(c) for c in C_GRID} and metrics["c"] in C_GRID
+    train = load_project_file(project, load_schema(project), data_file(project, project.data.train_file))
+    assert metrics["train_examples"] == len(train.records)
+
+
+def test_the_baseline_is_an_artifact_evaluate_and_predict_take(project, tmp_path, monkeypatch):
+    monkeypatch.chdir(project.root)
+    runner = CliRunner()
+    assert runner.invoke(app, ["baseline", "--out", "artifacts/baseline"]).exit_code == 0
+    saved = json.loads((project.root / "artifacts/baseline/metrics.json").read_text(encoding="utf-8"))["test"]
+    test_file = data_file(project, project.data.test_file)
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--model-dir",
+            "artifacts/baseline",
+            "--test-file",
+            str(test_file),
+            "--out",
+            str(tmp_path / "scored"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    scored = json.loads((tmp_path / "scored" / "metrics.json").read_text(encoding="utf-8"))
+    assert scored["accuracy"] == saved["accuracy"]  # the saved artifact answers as the fitted model did
+    result = runner.invoke(
+        app, ["predict", "--model-dir", "artifacts/baseline", "-o", str(tmp_path / "p.jsonl"), str(test_file)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == saved["num_examples"]
+    assert sum(row["label"] == row["true_label"] for row in rows) / len(rows) == pytest.approx(saved["accuracy"])
+    result = runner.invoke(app, ["serve", "--model-dir", "artifacts/baseline"])
+    assert result.exit_code == 1 and "holds the n-gram baseline" in result.output
+
+
+def test_a_damaged_or_planted_baseline_file_is_refused_without_running_it(project, tmp_path, monkeypatch):
+    import numpy as np
+
+    monkeypatch.chdir(project.root)
+    assert CliRunner().invoke(app, ["baseline", "--out", "artifacts/baseline"]).exit_code == 0
+    weights = project.root / "artifacts/baseline" / NGRAM_WEIGHTS_FILE
+    np.savez(weights, weights=np.array([object()], dtype=object))  # a pickle inside: must never be loaded
+    result = CliRunner().invoke(app, ["evaluate", "--model-dir", "artifacts/baseline"])
+    assert result.exit_code == 1 and "is not a baseline this project saved" in result.output
+    weights.write_bytes(b"PK\x03\x04 not really a zip")
+    result = CliRunner().invoke(app, ["evaluate", "--model-dir", "artifacts/baseline"])
+    assert result.exit_code == 1 and "is not a baseline this project saved" in result.output
+    assert "Traceback" not in result.output
 
 
 def test_evaluate_compares_with_the_baseline_and_calls_a_weak_model_weak(project, monkeypatch):

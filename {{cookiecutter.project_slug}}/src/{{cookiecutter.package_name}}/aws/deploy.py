@@ -12,12 +12,13 @@ import tempfile
 from pathlib import Path
 
 from ..config import Config
-from ..errors import AwsSetupError
+from ..errors import AwsSetupError, ConfigError
 from ..model.artifact import check_artifact
+from ..model.inference import choose_precision
 from ..serving import handler
 from ..training.entry import SAGEMAKER_BASE
 from . import session
-from .images import INFERENCE, image_uri
+from .images import INFERENCE, has_gpu, image_uri
 from .package import PACKED_HANDLER, PACKED_REQUIREMENTS, build_model_tar, repack_with_code
 from .session import (
     MAX_NAME,
@@ -60,8 +61,24 @@ def save_record(config: Config, record: dict) -> None:
 BATCH_TIMEOUT_SECONDS = 3600  # a mini-batch of tens of thousands of lines can take minutes on a CPU instance
 
 
-def container_environment(config: Config, region: str, batch: bool) -> dict[str, str]:
+def serving_precision(config: Config, model_dir: Path | None, instance_type: str, requested: str | None) -> str:
+    """What the endpoint's handler runs: fp32 on a GPU instance; on a CPU one (serverless included) int8 when
+    the artifact's own check allows it. A training job's model is checked by the handler itself ("auto")."""
+    requested = requested or config.model.inference_precision
+    on_gpu = has_gpu(instance_type)
+    if model_dir is None:
+        if requested == "int8" and on_gpu:
+            raise ConfigError(f"--precision int8 runs on CPU instances only; {instance_type} has a GPU: use fp32")
+        return requested
+    precision, note = choose_precision(model_dir, requested, on_gpu)
+    if note:
+        print(note, flush=True)
+    return precision
+
+
+def container_environment(config: Config, region: str, batch: bool, precision: str = "auto") -> dict[str, str]:
     environment = {
+        handler.PRECISION_ENV: precision,
         "SAGEMAKER_PROGRAM": Path(PACKED_HANDLER).name,
         "SAGEMAKER_SUBMIT_DIRECTORY": f"{SAGEMAKER_BASE}/model/{Path(PACKED_HANDLER).parent}",
         "SAGEMAKER_REGION": region,
@@ -79,14 +96,20 @@ def container_environment(config: Config, region: str, batch: bool) -> dict[str,
 
 
 def model_request(
-    config: Config, model_name: str, model_data_url: str, region: str, instance_type: str, batch: bool = False
+    config: Config,
+    model_name: str,
+    model_data_url: str,
+    region: str,
+    instance_type: str,
+    batch: bool = False,
+    precision: str = "auto",
 ) -> dict:
     return {
         "ModelName": model_name,
         "PrimaryContainer": {
             "Image": image_uri(INFERENCE, region, instance_type),
             "ModelDataUrl": model_data_url,
-            "Environment": container_environment(config, region, batch),
+            "Environment": container_environment(config, region, batch, precision),
         },
         "ExecutionRoleArn": role_arn(config),
         "Tags": tags(config),
@@ -120,6 +143,7 @@ def deploy_model(
     dry_run: bool = False,
     clients: dict | None = None,
     poll_seconds: float = 20.0,
+    precision: str | None = None,
 ) -> dict:
     """Package, upload, create model + endpoint config, then create or update the endpoint."""
     endpoint_name = endpoint_name or default_endpoint_name(config)
@@ -130,14 +154,19 @@ def deploy_model(
     boto = boto_session(config.aws.region)
     region = boto.region_name
     instance_type = "serverless" if serverless else config.aws.inference_instance_type
+    if model_dir is not None:
+        model_dir = check_artifact(model_dir, transformer_only=True)
+    precision = serving_precision(config, model_dir, instance_type, precision)
     requests = {
-        "model": model_request(config, model_name, tar_uri, region, instance_type, batch=bool(batch_input)),
+        "model": model_request(
+            config, model_name, tar_uri, region, instance_type, batch=bool(batch_input), precision=precision
+        ),
         "endpoint_config": endpoint_config_request(config, config_name, model_name, serverless),
     }
     with tempfile.TemporaryDirectory() as scratch:
         tar_path = Path(scratch) / "model.tar.gz"
         if dry_run:
-            source = str(check_artifact(model_dir)) if model_dir else f"training job {training_job}"
+            source = str(model_dir) if model_dir else f"training job {training_job}"
             members = (
                 build_model_tar(model_dir, tar_path)
                 if model_dir
@@ -168,7 +197,7 @@ def deploy_model(
             return requests
         clients = aws_clients(boto, clients)
         if model_dir is not None:
-            members = build_model_tar(check_artifact(model_dir), tar_path)
+            members = build_model_tar(model_dir, tar_path)
         else:
             job = clients["sagemaker"].describe_training_job(TrainingJobName=training_job)
             if job["TrainingJobStatus"] != "Completed":
@@ -184,7 +213,7 @@ def deploy_model(
     sagemaker.create_model(**requests["model"])
     record["models"].append(model_name)
     save_record(config, record)
-    print(f"created model {model_name}")
+    print(f"created model {model_name} (serves {precision} on {instance_type})")
     if batch_input:
         request = transform_request(config, model_name, batch_input)
         sagemaker.create_transform_job(**request)

@@ -6,6 +6,7 @@ the transformers major version pinned here, and never imports the sagemaker SDK.
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass
 
@@ -34,6 +35,14 @@ CONTAINER_PYTHON = (
     "sniffio",
     "hf-xet>=1.6,<2",
 )
+
+
+GPU_FAMILY = re.compile(r"ml\.(g|p)\d[a-z0-9]*\.\w+")  # g4dn, g5, g6, g6e, p3, p4d, p4de, p5, ...
+
+
+def has_gpu(instance_type: str) -> bool:
+    """Whether a SageMaker instance type (or local mode's "local_gpu") has a GPU; serverless never does."""
+    return instance_type == "local_gpu" or bool(GPU_FAMILY.fullmatch(instance_type))
 
 
 def container_requirements(transformers_version: str) -> list[str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import re
 import shutil
 import tarfile
 from pathlib import Path
@@ -20,7 +19,7 @@ from ..config import CONFIG_FILE, LABELS_FILE, Config
 from ..errors import AwsSetupError
 from ..evaluation.metrics import metric_regex
 from ..training.entry import ENTRY_SCRIPT, PACKAGE_DIR, SAGEMAKER_CHECKPOINT_DIR
-from .images import TRAINING, image_uri
+from .images import TRAINING, has_gpu, image_uri
 from .session import (
     aws_clients,
     boto_session,
@@ -112,12 +111,9 @@ def source_tarball(source_dir: Path) -> bytes:
     return buffer.getvalue()
 
 
-GPU_FAMILY = re.compile(r"ml\.(g|p)\d[a-z0-9]*\.\w+")  # g4dn, g5, g6, g6e, p3, p4d, p4de, p5, ...
-
-
 def check_training_instance(instance_type: str) -> None:
     """The pinned Hugging Face training image is GPU-only: refuse a CPU type here, not after the job starts."""
-    if not GPU_FAMILY.fullmatch(instance_type):
+    if not has_gpu(instance_type):
         raise AwsSetupError(
             f"aws.training_instance_type {instance_type!r} has no GPU, and the Hugging Face training image runs on "
             "GPU instances only (ml.g5.xlarge, ml.g6.xlarge, ml.g5.12xlarge, ml.p4d.24xlarge, ...). Pick one, "
@@ -267,8 +263,7 @@ def build_local_trainer(config: Config, source_dir: Path):
     from sagemaker.train.configs import Compute, InputData, SourceCode, StoppingCondition
     from sagemaker.train.model_trainer import Mode
 
-    gpu = config.aws.training_instance_type.startswith(("ml.g", "ml.p"))
-    instance_type = "local_gpu" if gpu else "local"
+    instance_type = "local_gpu" if has_gpu(config.aws.training_instance_type) else "local"
     data_dir = config.path(config.data.data_dir)
     return ModelTrainer(
         training_mode=Mode.LOCAL_CONTAINER,

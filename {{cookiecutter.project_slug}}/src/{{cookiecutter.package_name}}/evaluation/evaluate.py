@@ -1,7 +1,12 @@
-"""Evaluate a model artifact on a labelled file: metrics, report, pictures, misclassified rows."""
+"""Evaluate an artifact on a labelled file: metrics, report, pictures, misclassified rows, the baseline's figure.
+
+Any artifact: a trained transformer (at the precision it is served with: int8 on a CPU unless told otherwise)
+or the n-gram baseline. Training's own evaluations go through ``evaluate_dataset``.
+"""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -11,10 +16,10 @@ from ..data.labels import LabelSchema
 from ..data.normalize import Normalizer
 from ..data.validation import ReadOptions, load_records
 from ..errors import DataError
-from ..model.artifact import RESULTS_DIR, load_for_inference, read_history
-from ..model.features import TokenizedDataset, build_dataset
-from ..model.inference import best_device, predict_logits, softmax
-from .metrics import classification_report, metric_line, score_logits
+from ..model.artifact import RESULTS_DIR, read_history
+from ..model.features import TokenizedDataset
+from ..model.inference import best_device, load_predictor, predict_logits, quantize_int8
+from .metrics import classification_report, metric_line, score, score_logits
 from .reports import write_results
 from .verdict import baseline_accuracy, verdict
 
@@ -35,47 +40,72 @@ def evaluate_dataset(
     return metrics, logits
 
 
+def int8_check(
+    model, dataset: TokenizedDataset, schema: LabelSchema, batch_size: int, pad_token_id: int, max_drop: float
+) -> dict:
+    """Classify ``dataset`` with the model in fp32 and in int8 (on the CPU, as served); int8 may serve when it
+    loses at most ``max_drop`` accuracy. The record goes into the artifact's metrics.json."""
+    cpu_model = copy.deepcopy(model).to("cpu").eval()
+    fp32, _ = predict_logits(cpu_model, dataset, batch_size, pad_token_id)
+    int8, _ = predict_logits(quantize_int8(cpu_model), dataset, batch_size, pad_token_id)
+    fp32_accuracy = score_logits(dataset.labels, fp32, schema.names)["accuracy"]
+    int8_accuracy = score_logits(dataset.labels, int8, schema.names)["accuracy"]
+    drop = fp32_accuracy - int8_accuracy
+    return {
+        "fp32_accuracy": fp32_accuracy,
+        "int8_accuracy": int8_accuracy,
+        "drop": drop,
+        "max_drop": max_drop,
+        "agreement": float((fp32.argmax(axis=1) == int8.argmax(axis=1)).mean()),
+        "examples": len(dataset),
+        "allowed": drop <= max_drop,
+    }
+
+
+def mean_log_loss(labels: list[int], probabilities: np.ndarray) -> float:
+    picked = probabilities[np.arange(len(labels)), labels]
+    return float(-np.log(np.clip(picked, 1e-12, 1.0)).mean())
+
+
 def evaluate_model(
     config: Config,
     model_dir: str | Path,
     test_file: str | Path,
     out_dir: str | Path | None = None,
     batch_size: int | None = None,
+    precision: str | None = None,
 ) -> dict:
-    loaded = load_for_inference(model_dir, best_device(config.train.use_cpu))
+    predictor = load_predictor(
+        model_dir, precision or config.model.inference_precision, best_device(config.train.use_cpu)
+    )
     report = load_records(
         test_file,
         ReadOptions.from_config(config.data),
-        loaded.schema,
+        predictor.schema,
         Normalizer.from_config(config.data),
         show_progress=True,
     )
     print(report.summary(), flush=True)
     if report.errors:
         raise DataError([report])
-    dataset = build_dataset(loaded.tokenizer, report.records, loaded.max_length)
-    metrics, logits = evaluate_dataset(
-        loaded.model,
-        dataset,
-        loaded.schema,
-        batch_size or config.train.eval_batch_size,
-        loaded.tokenizer.pad_token_id,
-        loaded.device,
-        show_progress=True,
+    labels = [record.label for record in report.records]
+    probabilities = predictor.probabilities(
+        [record.text for record in report.records], batch_size or config.train.eval_batch_size, show_progress=True
     )
-    metrics["test_file"] = str(test_file)
-    print(metric_line(metrics, prefix="test_"), flush=True)
+    metrics = score(labels, probabilities.argmax(axis=1).tolist(), predictor.schema.names)
+    metrics.update(loss=mean_log_loss(labels, probabilities), precision=predictor.precision, test_file=str(test_file))
+    print(metric_line(metrics, prefix="test_") + f" ({predictor.precision})", flush=True)
     print(classification_report(metrics), flush=True)
     for line in verdict(metrics, baseline_accuracy(config, test_file)):
         print(line, flush=True)
     folder = write_results(
         Path(out_dir) if out_dir else Path(model_dir) / RESULTS_DIR,
         metrics,
-        loaded.schema,
+        predictor.schema,
         title=f"{Path(test_file).name}",
         history=read_history(Path(model_dir)),
         records=report.records,
-        probabilities=softmax(logits),
+        probabilities=probabilities,
     )
     print(f"evaluation written to {folder}", flush=True)
     return metrics

@@ -27,6 +27,9 @@ HISTORY_FILE = "history.json"
 MODEL_CARD_FILE = "README.md"
 RESULTS_DIR = "evaluation"  # the model's results folder (evaluation/reports.py writes it)
 REQUIRED_FILES = (MODEL_CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_CONFIG_FILE, LABELS_FILE)
+NGRAM_WEIGHTS_FILE = "ngram-baseline.npz"  # a baseline artifact (model/ngram.py) instead of a transformer
+NGRAM_REQUIRED_FILES = (NGRAM_WEIGHTS_FILE, LABELS_FILE)
+INT8_RECORD = "int8"  # metrics.json's key for the int8-against-fp32 check train makes
 NO_MODEL_MAX_LENGTH = 100_000  # tokenizers without a configured limit report a huge sentinel
 
 # Training checkpoints (under train.checkpoint_dir)
@@ -61,14 +64,39 @@ def save_artifact(
     return output_dir
 
 
-def check_artifact(model_dir: str | Path) -> Path:
+def is_ngram(model_dir: str | Path) -> bool:
+    return (Path(model_dir) / NGRAM_WEIGHTS_FILE).is_file()
+
+
+def check_artifact(model_dir: str | Path, transformer_only: bool = False) -> Path:
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise ArtifactError(f"model folder {model_dir} does not exist; run train first")
-    missing = [name for name in REQUIRED_FILES if not (model_dir / name).is_file()]
+    if is_ngram(model_dir) and transformer_only:
+        raise ArtifactError(
+            f"{model_dir} holds the n-gram baseline, which evaluate and predict --model-dir use; "
+            "serve and deploy a trained model (train's artifact)"
+        )
+    required = NGRAM_REQUIRED_FILES if is_ngram(model_dir) else REQUIRED_FILES
+    missing = [name for name in required if not (model_dir / name).is_file()]
     if missing:
         raise ArtifactError(f"model folder {model_dir} is missing {', '.join(missing)}")
     return model_dir
+
+
+def int8_verdict(model_dir: Path) -> str | None:
+    """Why int8 must not serve this artifact (None: it may), from the check train recorded."""
+    metrics = read_json(model_dir / METRICS_FILE) if (model_dir / METRICS_FILE).is_file() else {}
+    record = metrics.get(INT8_RECORD)
+    if record is None:
+        return f"{model_dir} records no int8 accuracy check (train again to make one, or use --precision fp32)"
+    if not record["allowed"]:
+        return (
+            f"int8 loses {100 * record['drop']:.2f} points of validation accuracy on this model "
+            f"({record['fp32_accuracy']:.4f} -> {record['int8_accuracy']:.4f}), more than the "
+            f"{100 * record['max_drop']:.2f} allowed (model.int8_max_drop): use --precision fp32"
+        )
+    return None
 
 
 def read_history(model_dir: Path) -> list[dict]:
@@ -98,7 +126,7 @@ def load_for_inference(model_dir: str | Path, device=None) -> LoadedModel:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    model_dir = check_artifact(model_dir)
+    model_dir = check_artifact(model_dir, transformer_only=True)
     device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_dir)

@@ -1,13 +1,23 @@
-"""Batched prediction over a tokenised dataset: both training loops and evaluate predict through here."""
+"""Prediction: batched logits over a tokenised dataset (both training loops), int8, and a Predictor for any
+artifact this project writes (evaluate and predict --model-dir)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from zipfile import BadZipFile
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .features import DynamicPaddingCollator, TokenizedDataset
+from ..config import LABELS_FILE
+from ..data.labels import LabelSchema
+from ..data.report import Record
+from ..errors import ArtifactError, ConfigError
+from .artifact import NGRAM_WEIGHTS_FILE, check_artifact, int8_verdict, is_ngram, load_for_inference
+from .features import DynamicPaddingCollator, TokenizedDataset, build_dataset
+from .ngram import NgramClassifier
 
 
 def best_device(use_cpu: bool = False) -> torch.device:
@@ -50,3 +60,93 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     shifted = logits - logits.max(axis=1, keepdims=True)
     exponent = np.exp(shifted)
     return exponent / exponent.sum(axis=1, keepdims=True)
+
+
+def quantize_int8(model):
+    """int8 weights for every Linear layer, activations quantized on the fly (torch dynamic quantization).
+
+    serving/handler.py makes the same call (it must stand alone in the container); a test checks they agree.
+    Activations get one scale per batch, so a text's scores can differ in the last digits with its neighbours.
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch >= 2.10 announces the quantized-tensor API's future removal
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+
+
+def choose_precision(model_dir: Path, requested: str, on_gpu: bool) -> tuple[str, str]:
+    """(precision, a note for people). auto: int8 on a CPU when the check train recorded allows it, else fp32;
+    an explicit int8 that the check refuses, or int8 on a GPU, is an error naming the way out."""
+    if requested == "int8" and on_gpu:
+        raise ConfigError("model.inference_precision: int8 runs on the CPU only; use fp32 (or auto) on a GPU")
+    if requested == "fp32" or (requested == "auto" and on_gpu):
+        return "fp32", ""
+    problem = int8_verdict(model_dir)
+    if problem is None:
+        return "int8", ""
+    if requested == "int8":
+        raise ArtifactError(problem)
+    return "fp32", f"note: serving in fp32, not int8: {problem}"
+
+
+class Predictor:
+    """Class probabilities for texts, from any artifact this project writes."""
+
+    schema: LabelSchema
+    precision: str
+
+    def probabilities(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        raise NotImplementedError
+
+
+class TransformerPredictor(Predictor):
+    def __init__(self, model_dir: Path, precision: str, device: torch.device):
+        loaded = load_for_inference(model_dir, torch.device("cpu") if precision == "int8" else device)
+        self.loaded, self.schema, self.precision = loaded, loaded.schema, precision
+        if precision == "int8":
+            self.loaded.model = quantize_int8(loaded.model)
+
+    def probabilities(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        loaded = self.loaded
+        dataset = build_dataset(
+            loaded.tokenizer,
+            [Record(text, None, n) for n, text in enumerate(texts, 1)],
+            loaded.max_length,
+            show_progress=show_progress,
+        )
+        logits, _ = predict_logits(
+            loaded.model, dataset, batch_size, loaded.tokenizer.pad_token_id, loaded.device, show_progress
+        )
+        return softmax(logits)
+
+
+class NgramPredictor(Predictor):
+    def __init__(self, model_dir: Path):
+        path = model_dir / NGRAM_WEIGHTS_FILE
+        try:
+            self.classifier = NgramClassifier.load(path)
+        except (
+            OSError,
+            ValueError,
+            KeyError,
+            UnicodeDecodeError,
+            BadZipFile,
+        ) as error:  # never unpickled: no code runs
+            raise ArtifactError(f"{path} is not a baseline this project saved ({error}); run baseline again") from None
+        self.schema, self.precision = LabelSchema.load(model_dir / LABELS_FILE), "fp32"
+
+    def probabilities(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        return self.classifier.predict_proba(texts)
+
+
+def load_predictor(model_dir: str | Path, precision: str = "auto", device: torch.device | None = None) -> Predictor:
+    """Any artifact: the n-gram baseline, or a transformer at the chosen precision (choose_precision)."""
+    model_dir = check_artifact(model_dir)
+    if is_ngram(model_dir):
+        return NgramPredictor(model_dir)
+    device = device or best_device()
+    precision, note = choose_precision(model_dir, precision, device.type == "cuda")
+    if note:
+        print(note, flush=True)
+    return TransformerPredictor(model_dir, precision, device)

@@ -67,15 +67,28 @@ class RetryPolicy:
 
 
 class InProcessTarget:
-    """The serving handler in this process (no network)."""
+    """A model folder classified in this process (no network): a trained model through the serving handler, at
+    the precision the server would use, or the n-gram baseline."""
 
-    def __init__(self, model_dir: str | Path):
+    def __init__(self, model_dir: str | Path, precision: str = "auto"):
+        from ..model.artifact import is_ngram
         from . import handler
 
         self._handler = handler
-        self.model = handler.model_fn(str(model_dir))
+        self.model = self.baseline = None
+        if is_ngram(model_dir):
+            from ..model.inference import NgramPredictor
+
+            self.baseline = NgramPredictor(Path(model_dir))
+        else:
+            from .loading import load_served_model
+
+            self.model = load_served_model(model_dir, precision)
 
     def send(self, texts: list[str]) -> list[dict]:
+        if self.baseline is not None:
+            names = list(self.baseline.schema.names)
+            return [self._handler.prediction(row.tolist(), names) for row in self.baseline.probabilities(texts)]
         return self._handler.predict_fn(texts, self.model)  # no request limits: nothing goes over a wire
 
 
@@ -460,6 +473,7 @@ def run_predict(
     policy: RetryPolicy | None = None,
     resume: bool = False,
     overwrite: bool = False,
+    precision: str = "auto",
 ) -> PredictSummary:
     """Classify every input row; prints the summary (and metrics when the input has labels)."""
     if resume and output is None:
@@ -468,7 +482,7 @@ def run_predict(
     records = read_inputs(config, input_file, schema)
     policy = policy or RetryPolicy()
     if model_dir is not None:
-        target: Target = InProcessTarget(model_dir)
+        target: Target = InProcessTarget(model_dir, precision)
     else:
         target = RuntimeTarget(
             endpoint_name or "local", url=url, region=config.aws.region, policy=policy, concurrency=concurrency

@@ -27,6 +27,7 @@ from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from . import handler
+from .loading import load_served_model
 
 log = logging.getLogger("serving")
 MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker's real-time payload limit
@@ -127,9 +128,12 @@ async def read_body(request: Request, limit: int, timeout: float) -> bytes:
 
 
 def create_app(
-    model_dir: str | Path, max_body_bytes: int = MAX_BODY_BYTES, read_timeout: float = READ_TIMEOUT_SECONDS
+    model_dir: str | Path,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    read_timeout: float = READ_TIMEOUT_SECONDS,
+    precision: str = "auto",
 ) -> Starlette:
-    model = handler.model_fn(str(model_dir))
+    model = load_served_model(model_dir, precision)
     model["lock"] = FairLock()  # one forward pass at a time (torch already uses every core), in arrival order
     workers = anyio.CapacityLimiter(WORKER_THREADS)
 
@@ -161,7 +165,9 @@ def create_app(
         Route("/invocations", invocations, methods=["POST"]),
         Route("/endpoints/{name}/invocations", invocations, methods=["POST"]),
     ]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    app.state.precision = model["precision"]
+    return app
 
 
 def server_config(app, host: str, port: int, head_timeout: float = HEAD_TIMEOUT_SECONDS) -> uvicorn.Config:
@@ -210,8 +216,11 @@ class BackgroundServer:
         self.thread.join(timeout=10)
 
 
-def run_server(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8080) -> None:
+def run_server(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8080, precision: str = "auto") -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    app = create_app(model_dir)
-    print(f"serving {model_dir} on http://{host}:{port} (GET /ping, POST /invocations)", flush=True)
+    app = create_app(model_dir, precision=precision)
+    print(
+        f"serving {model_dir} ({app.state.precision}) on http://{host}:{port} (GET /ping, POST /invocations)",
+        flush=True,
+    )
     uvicorn.Server(server_config(app, host, port)).run()

@@ -16,11 +16,11 @@ from ..config import Config
 from ..data.dataset import Splits, data_file, load_schema, load_splits
 from ..data.labels import LabelSchema
 from ..errors import CheckpointError
-from ..evaluation.evaluate import evaluate_dataset
+from ..evaluation.evaluate import evaluate_dataset, int8_check
 from ..evaluation.metrics import metric_line, scalars
 from ..evaluation.reports import write_results
 from ..evaluation.verdict import baseline_accuracy, verdict
-from ..model.artifact import METRICS_FILE, RESULTS_DIR, SCRATCH_TOKENIZER_DIR, save_artifact
+from ..model.artifact import INT8_RECORD, METRICS_FILE, RESULTS_DIR, SCRATCH_TOKENIZER_DIR, save_artifact
 from ..model.features import build_dataset, tokenizer_fingerprint
 from ..model.sources import check_source, default_learning_rate, is_scratch, load_model, scratch_tokenizer
 from .checkpoints import check_tokenizer, clear_checkpoints, has_checkpoints
@@ -153,6 +153,20 @@ def finish(
         )
         say(metric_line(metrics[split], prefix=f"{split}_"))
         run.tracker.log_metrics({f"{split}_{k}": v for k, v in scalars(metrics[split]).items()})
+    if len(run.val_ds):  # may int8 serve this model? (evaluate, serve and CPU endpoints use it by default)
+        metrics[INT8_RECORD] = int8_check(
+            model,
+            run.val_ds,
+            run.schema,
+            config.train.eval_batch_size,
+            run.tokenizer.pad_token_id,
+            config.model.int8_max_drop,
+        )
+        check = metrics[INT8_RECORD]
+        say(
+            f"int8 on the CPU: validation accuracy {check['int8_accuracy']:.4f} against fp32 "
+            f"{check['fp32_accuracy']:.4f} ({'allowed' if check['allowed'] else 'refused: serve in fp32'})"
+        )
     output_dir = config.path(config.train.output_dir)
     save_artifact(output_dir, model, run.tokenizer, run.schema, metrics, config.to_dict(), history)
     final = "test" if "test" in metrics else "validation" if "validation" in metrics else None

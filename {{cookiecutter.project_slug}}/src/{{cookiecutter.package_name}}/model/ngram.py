@@ -1,0 +1,140 @@
+"""The baseline model: naive-Bayes-weighted logistic regression (NBSVM-style) on word 1-2 grams and character
+1-5 grams seen at least twice in the training texts.
+
+It is saved as plain arrays (one NumPy .npz, loaded with allow_pickle=False), so loading an artifact can never
+run code: the weights, and each vocabulary as its terms joined by newlines (no term holds one: words are \\w+
+runs and the character analyzer turns every whitespace run into one space).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+MIN_COUNT = 2  # an n-gram seen once cannot generalise and would only add weights
+SMOOTHING = 1.0  # the "alpha" of the naive-Bayes ratios
+TERM_SEPARATOR = "\n"
+
+
+def vectorizers(vocabularies: tuple[list[str], list[str]] | None = None) -> list:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    common = {"lowercase": False, "binary": True, "dtype": np.float32}
+    words = {"analyzer": "word", "ngram_range": (1, 2), "token_pattern": r"(?u)\b\w+\b"}
+    chars = {"analyzer": "char", "ngram_range": (1, 5)}
+    if vocabularies is None:
+        return [
+            CountVectorizer(min_df=MIN_COUNT, **words, **common),
+            CountVectorizer(min_df=MIN_COUNT, **chars, **common),
+        ]
+    return [
+        CountVectorizer(vocabulary={term: index for index, term in enumerate(terms)}, **options, **common)
+        for terms, options in zip(vocabularies, (words, chars), strict=True)
+    ]
+
+
+@dataclass
+class NgramFeatures:
+    """Binary presence of each known word 1-2 gram and character 1-5 gram: one sparse row a text."""
+
+    word_terms: list[str]
+    char_terms: list[str]
+
+    @classmethod
+    def fit(cls, texts: Sequence[str]) -> tuple[NgramFeatures, object]:
+        """The vocabularies of ``texts``, and their feature matrix."""
+        from scipy.sparse import hstack
+
+        words, chars = vectorizers()
+        parts = []
+        for vectorizer in (words, chars):
+            try:
+                parts.append(vectorizer.fit_transform(texts))
+            except ValueError:  # no n-gram of this kind occurs twice (a tiny file): keep every one seen
+                vectorizer.set_params(min_df=1)
+                parts.append(vectorizer.fit_transform(texts))
+        matrix = hstack(parts, format="csr")
+        return cls(list(words.get_feature_names_out()), list(chars.get_feature_names_out())), matrix
+
+    def transform(self, texts: Sequence[str]):
+        from scipy.sparse import hstack
+
+        words, chars = vectorizers((self.word_terms, self.char_terms))
+        return hstack([words.transform(texts), chars.transform(texts)], format="csr")
+
+    @property
+    def size(self) -> int:
+        return len(self.word_terms) + len(self.char_terms)
+
+
+def log_count_ratios(x, y: np.ndarray, classes: int) -> np.ndarray:
+    """One row per class (one-vs-rest): log of how much more often each feature occurs in the class than outside."""
+    ratios = []
+    for label in range(classes if classes > 2 else 1):
+        target = label if classes > 2 else 1
+        inside = np.asarray(x[y == target].sum(axis=0)).ravel() + SMOOTHING
+        outside = np.asarray(x[y != target].sum(axis=0)).ravel() + SMOOTHING
+        ratios.append(np.log(inside / inside.sum()) - np.log(outside / outside.sum()))
+    return np.vstack(ratios).astype(np.float32)
+
+
+@dataclass
+class NgramClassifier:
+    features: NgramFeatures
+    weights: np.ndarray  # (1 or classes, features): logistic-regression weights times the naive-Bayes ratios
+    intercept: np.ndarray  # (1 or classes,)
+    classes: int
+    c: float
+
+    @classmethod
+    def fit(cls, features: NgramFeatures, x, y: Sequence[int], classes: int, c: float) -> NgramClassifier:
+        """One logistic regression per class (one for two classes) on the features scaled by their ratios."""
+        from sklearn.linear_model import LogisticRegression
+
+        y = np.asarray(y)
+        weights, intercept = [], []
+        for row, ratio in enumerate(log_count_ratios(x, y, classes)):
+            target = (y == row) if classes > 2 else (y == 1)
+            model = LogisticRegression(C=c, solver="liblinear", max_iter=1000)
+            model.fit(x.multiply(ratio).tocsr(), target.astype(int))
+            weights.append(model.coef_[0] * ratio)
+            intercept.append(model.intercept_[0])
+        return cls(features, np.vstack(weights).astype(np.float32), np.asarray(intercept, np.float32), classes, c)
+
+    def predict_proba_features(self, x) -> np.ndarray:
+        scores = np.asarray(x @ self.weights.T) + self.intercept
+        if self.classes == 2:  # one logistic score: P(class 1)
+            positive = 1 / (1 + np.exp(-scores[:, 0]))
+            return np.column_stack([1 - positive, positive])
+        shifted = scores - scores.max(axis=1, keepdims=True)  # one-vs-rest scores, normalised
+        exponent = np.exp(shifted)
+        return exponent / exponent.sum(axis=1, keepdims=True)
+
+    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        return self.predict_proba_features(self.features.transform(texts))
+
+    def save(self, path: Path) -> None:
+        def packed(terms: list[str]) -> np.ndarray:
+            return np.frombuffer(TERM_SEPARATOR.join(terms).encode("utf-8"), dtype=np.uint8)
+
+        np.savez_compressed(
+            path,
+            weights=self.weights,
+            intercept=self.intercept,
+            classes=np.asarray(self.classes),
+            c=np.asarray(self.c),
+            word_terms=packed(self.features.word_terms),
+            char_terms=packed(self.features.char_terms),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> NgramClassifier:
+        def unpacked(array: np.ndarray) -> list[str]:
+            return array.tobytes().decode("utf-8").split(TERM_SEPARATOR) if array.size else []
+
+        with np.load(path, allow_pickle=False) as arrays:
+            features = NgramFeatures(unpacked(arrays["word_terms"]), unpacked(arrays["char_terms"]))
+            return cls(features, arrays["weights"], arrays["intercept"], int(arrays["classes"]), float(arrays["c"]))

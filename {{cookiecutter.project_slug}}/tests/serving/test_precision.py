@@ -1,0 +1,108 @@
+"""int8 on the CPU: the check train records, the choice every command makes from it, and one answer everywhere."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from typer.testing import CliRunner
+
+from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.errors import ArtifactError, ConfigError
+from {{ cookiecutter.package_name }}.model.artifact import INT8_RECORD, METRICS_FILE, load_for_inference
+from {{ cookiecutter.package_name }}.model.inference import choose_precision, load_predictor, quantize_int8, softmax
+from {{ cookiecutter.package_name }}.serving import handler
+from {{ cookiecutter.package_name }}.serving.server import BackgroundServer, create_app
+
+from conftest import artifact_with_int8_record
+
+REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", "배우들 연기가 좋았다", "그냥 그랬음"]
+
+
+def test_train_records_the_int8_check_on_the_validation_split(trained_model):
+    record = json.loads((trained_model / METRICS_FILE).read_text(encoding="utf-8"))[INT8_RECORD]
+    assert set(record) >= {"fp32_accuracy", "int8_accuracy", "drop", "max_drop", "agreement", "allowed", "examples"}
+    assert record["examples"] > 0 and 0 <= record["agreement"] <= 1
+    assert record["drop"] == pytest.approx(record["fp32_accuracy"] - record["int8_accuracy"])
+    assert record["allowed"] == (record["drop"] <= record["max_drop"])
+
+
+def test_auto_takes_int8_on_a_cpu_only_where_the_check_allowed_it(trained_model, tmp_path):
+    allowed = artifact_with_int8_record(trained_model, tmp_path / "a", True)
+    refused = artifact_with_int8_record(trained_model, tmp_path / "r", False)
+    unchecked = artifact_with_int8_record(trained_model, tmp_path / "u", None)
+    assert choose_precision(allowed, "auto", on_gpu=False) == ("int8", "")
+    assert choose_precision(allowed, "auto", on_gpu=True) == ("fp32", "")
+    precision, note = choose_precision(refused, "auto", on_gpu=False)
+    assert precision == "fp32" and "int8 loses 10.00 points" in note and "more than the 0.50 allowed" in note
+    assert choose_precision(unchecked, "auto", on_gpu=False)[0] == "fp32"
+    with pytest.raises(ArtifactError, match="use --precision fp32"):
+        choose_precision(refused, "int8", on_gpu=False)
+    with pytest.raises(ConfigError, match="int8 runs on the CPU only"):
+        choose_precision(allowed, "int8", on_gpu=True)
+    # the handler in the container makes the same choice from the same record
+    if not torch.cuda.is_available():
+        assert handler.load(allowed, "auto")["precision"] == "int8"
+        assert handler.load(refused, "auto")["precision"] == "fp32"
+        assert handler.load(unchecked, "auto")["precision"] == "fp32"
+    with pytest.raises(ValueError, match="INFERENCE_PRECISION='int4'"):
+        handler.load(allowed, "int4")
+
+
+def test_an_explicit_int8_that_the_check_refused_is_one_clear_error(project, trained_model, tmp_path, monkeypatch):
+    refused = artifact_with_int8_record(trained_model, tmp_path, False)
+    monkeypatch.chdir(project.root)
+    test_file = project.path(project.data.data_dir) / project.data.test_file
+    for command in (["evaluate"], ["predict", "-o", str(tmp_path / "out.jsonl"), str(test_file)]):
+        result = CliRunner().invoke(app, [*command, "--model-dir", str(refused), "--precision", "int8"])
+        assert result.exit_code == 1, result.output
+        assert result.output.strip().splitlines()[-1].startswith("error: int8 loses 10.00 points")
+        assert "Traceback" not in result.output
+    result = CliRunner().invoke(app, ["evaluate", "--model-dir", str(refused), "--precision", "int4"])
+    assert result.exit_code == 2 and "int4" in result.output
+
+
+def test_the_handler_and_the_package_quantise_alike(trained_model):
+    served = handler.load(trained_model, "int8")
+    loaded = load_for_inference(trained_model, torch.device("cpu"))
+    network = quantize_int8(loaded.model)
+    encoded = loaded.tokenizer(REVIEWS, padding=True, return_tensors="pt", return_token_type_ids=False)
+    with torch.inference_mode():
+        ours = softmax(network(**encoded).logits.numpy())
+    theirs = np.array(
+        [
+            [row["scores"][name] for name in loaded.schema.names]
+            for row in handler.predict_fn(sorted(REVIEWS, key=len), served)
+        ]
+    )
+    order = sorted(range(len(REVIEWS)), key=lambda i: len(REVIEWS[i]))
+    np.testing.assert_allclose(theirs, ours[order], atol=1e-5)  # same batch, same padding: the same numbers
+
+
+def test_int8_agrees_with_fp32_on_the_sample(trained_model, sample):
+    texts = [record.text for record in sample["test"]]
+    fp32 = load_predictor(trained_model, "fp32", torch.device("cpu")).probabilities(texts)
+    int8 = load_predictor(
+        artifact_with_int8_record(trained_model, trained_model.parent / "agree", True), "int8"
+    ).probabilities(texts)
+    assert (fp32.argmax(axis=1) == int8.argmax(axis=1)).mean() >= 0.97
+    assert np.abs(fp32 - int8).max() < 0.1
+
+
+def test_the_local_server_serves_the_precision_it_chose(trained_model, tmp_path):
+    import requests
+
+    allowed = artifact_with_int8_record(trained_model, tmp_path, True)
+    expected = handler.predict_fn(REVIEWS, handler.load(allowed, "int8"))
+    for precision, answer in (("int8", expected), ("fp32", handler.predict_fn(REVIEWS, handler.load(allowed, "fp32")))):
+        app_ = create_app(allowed, precision=precision)
+        assert app_.state.precision == precision
+        with BackgroundServer(app_) as server:
+            response = requests.post(f"{server.url}/invocations", json={"inputs": REVIEWS}, timeout=30)
+        assert response.status_code == 200
+        assert [row["label"] for row in response.json()] == [row["label"] for row in answer]
+        np.testing.assert_allclose(
+            [row["score"] for row in response.json()], [row["score"] for row in answer], atol=1e-5
+        )
