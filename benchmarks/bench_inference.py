@@ -1,59 +1,204 @@
-"""Inference throughput: the handler's batched, length-sorted path vs one text per call through a
-transformers pipeline; and end to end through the local server with the concurrent client."""
+"""Inference per CPU-second, one thread in every row, side by side on one trained model: what a competent user
+writes (a transformers ``pipeline``), the project's handler in fp32 and int8, the bounds of each precision (raw
+forward passes over pre-tokenised, token-length-sorted batches, tokenisation not timed), ONNX Runtime in both
+precisions when it is installed, and the local server behind the ``predict`` client.
+
+Throughput is measured on the first ``speed_texts`` reviews with torch pinned to one thread; then each serving
+path classifies the whole test file (every thread: the numbers do not depend on it) for its accuracy.
+"""
 
 from __future__ import annotations
 
+import json
+import tempfile
+import warnings
 from pathlib import Path
 
-from common import Timer, pkg
+import numpy as np
+import torch
 
-PIPELINE_TEXTS = 300
+from common import CpuTimer, pkg
 
-
-def save_model(folder: Path, texts: list[str], source: str = "scratch:small", max_length: int = 128) -> Path:
-    schema = pkg("data.labels").LabelSchema(("negative", "positive"))
-    tokenizer, model = pkg("model.sources").build_scratch(source, texts, schema, max_length)
-    folder.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    schema.save(folder / "labels.json")
-    return folder
+BATCH = 64
+PER_TEXT_TEXTS = 300  # the one-call-per-text pipeline is slow: its rate is stable after a few hundred
 
 
-def run(model_dir: Path, texts: list[str]) -> dict:
-    import torch
-    from transformers import pipeline
+def token_batches(tokenizer, texts: list[str], max_length: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], list]:
+    """Pre-tokenised batches of similar token length, and the order they hold the texts in."""
+    encoded = tokenizer(texts, truncation=True, max_length=max_length, return_token_type_ids=False)["input_ids"]
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    batches = []
+    for start in range(0, len(order), BATCH):
+        rows = [encoded[i] for i in order[start : start + BATCH]]
+        ids = np.full((len(rows), max(map(len, rows))), tokenizer.pad_token_id, dtype=np.int64)
+        mask = np.zeros_like(ids)
+        for row, values in enumerate(rows):
+            ids[row, : len(values)], mask[row, : len(values)] = values, 1
+        batches.append((ids, mask))
+    return batches, order
 
-    client, Record, handler = pkg("serving.client"), pkg("data.report").Record, pkg("serving.handler")
-    LocalTarget, RuntimeTarget, predict_records = client.LocalTarget, client.RuntimeTarget, client.predict_records
-    BackgroundServer, create_app = pkg("serving.server").BackgroundServer, pkg("serving.server").create_app
 
-    loaded = handler.model_fn(str(model_dir))
-    handler.predict_fn(texts[:64], loaded)  # warm up
-    with Timer() as batched:
-        for start in range(0, len(texts), handler.MAX_ITEMS):  # as many requests as the server would take
-            handler.predict_fn(texts[start : start + handler.MAX_ITEMS], loaded)
+def in_order(chunks: list[np.ndarray], order: list[int]) -> np.ndarray:
+    logits = np.concatenate(chunks)
+    restored = np.empty_like(logits)
+    restored[order] = logits
+    return restored
 
-    classifier = pipeline("text-classification", model=str(model_dir), device=-1, truncation=True, max_length=128)
-    sample = texts[:PIPELINE_TEXTS]
-    classifier(sample[0])
-    with Timer() as per_text, torch.inference_mode():
-        for text in sample:
-            classifier(text)
 
-    records = [Record(text, None, n) for n, text in enumerate(texts, 1)]
-    with Timer() as in_process:
-        predict_records(records, LocalTarget(model_dir), Path("/dev/null"), 64, 1, None)
+class Paths:
+    """Every way of classifying ``texts`` with the model in ``model_dir``: name -> function(texts) -> label ids."""
 
-    with BackgroundServer(create_app(model_dir)) as server:
-        target = RuntimeTarget("bench", url=server.url, concurrency=4)
-        with Timer() as served:
-            summary = predict_records(records, target, Path("/dev/null"), 64, 4, None)
-    assert summary.failed == 0
-    return {
-        "texts": len(texts),
-        "batched_per_s": len(texts) / batched.seconds,
-        "pipeline_per_s": len(sample) / per_text.seconds,
-        "client_in_process_per_s": len(texts) / in_process.seconds,
-        "client_server_per_s": len(texts) / served.seconds,
+    def __init__(self, model_dir: Path, max_length: int):
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+        handler = pkg("serving.handler")
+        self.handler, self.model_dir, self.max_length = handler, model_dir, max_length
+        self.names = list(pkg("data.labels").LabelSchema.load(model_dir / "labels.json").names)
+        self.served = {precision: handler.load(model_dir, precision) for precision in ("fp32", "int8")}
+        self.tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        self.fp32 = AutoModelForSequenceClassification.from_pretrained(model_dir).eval()
+        self.int8 = pkg("model.inference").quantize_int8(self.fp32)
+        self.pipeline = pipeline(
+            "text-classification", model=str(model_dir), device=-1, truncation=True, max_length=max_length
+        )
+        self.onnx = self.onnx_sessions()
+        self.servers: list = []
+
+    def label_ids(self, answers: list[dict]) -> np.ndarray:
+        return np.array([self.names.index(answer["label"]) for answer in answers])
+
+    def pipeline_batched(self, texts):
+        return self.label_ids(self.pipeline(texts, batch_size=BATCH))
+
+    def pipeline_per_text(self, texts):
+        return self.label_ids([self.pipeline(text)[0] for text in texts])
+
+    def handler_path(self, precision: str):
+        def run(texts):
+            answers, step = [], self.handler.MAX_ITEMS  # the requests a server would take
+            for start in range(0, len(texts), step):
+                answers += self.handler.predict_fn(texts[start : start + step], self.served[precision])
+            return self.label_ids(answers)
+
+        return run
+
+    def torch_bound(self, model):
+        def run(texts, batches=None):
+            batches, order = batches or token_batches(self.tokenizer, texts, self.max_length)
+            with torch.inference_mode():
+                chunks = [
+                    model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).logits.numpy()
+                    for ids, mask in batches
+                ]
+            return in_order(chunks, order).argmax(axis=1)
+
+        return run
+
+    def onnx_sessions(self) -> dict:
+        """ONNX Runtime fp32 and dynamic int8 (torch.onnx.export + onnxruntime.quantization: optimum-onnx does
+        not support transformers 5), or {} when onnxruntime is not installed."""
+        try:
+            import onnxruntime
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+        except ImportError:
+            return {}
+        folder = Path(tempfile.mkdtemp(prefix="bench-onnx-"))
+        sample = self.tokenizer(["예문 두 개", "하나"], padding=True, return_tensors="pt", return_token_type_ids=False)
+        axes = {"input_ids": {0: "batch", 1: "length"}, "attention_mask": {0: "batch", 1: "length"}}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                self.fp32,
+                (sample["input_ids"], sample["attention_mask"]),
+                folder / "fp32.onnx",
+                input_names=["input_ids", "attention_mask"],
+                output_names=["logits"],
+                dynamic_axes={**axes, "logits": {0: "batch"}},
+                opset_version=17,
+                dynamo=False,
+            )
+            quantize_dynamic(folder / "fp32.onnx", folder / "int8.onnx", weight_type=QuantType.QInt8)
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1
+        return {
+            precision: onnxruntime.InferenceSession(
+                str(folder / f"{precision}.onnx"), options, providers=["CPUExecutionProvider"]
+            )
+            for precision in ("fp32", "int8")
+        }
+
+    def onnx_bound(self, precision: str):
+        session = self.onnx[precision]
+
+        def run(texts, batches=None):
+            batches, order = batches or token_batches(self.tokenizer, texts, self.max_length)
+            chunks = [session.run(None, {"input_ids": ids, "attention_mask": mask})[0] for ids, mask in batches]
+            return in_order(chunks, order).argmax(axis=1)
+
+        return run
+
+    def server_path(self, precision: str):
+        """The local server (in a thread of this process) and the predict client; both start untimed."""
+        server = pkg("serving.server")
+        client, Record = pkg("serving.client"), pkg("data.report").Record
+        running = server.BackgroundServer(server.create_app(self.model_dir, precision=precision)).__enter__()
+        self.servers.append(running)
+        target = client.RuntimeTarget("bench", url=running.url, concurrency=4)
+
+        def run(texts):
+            records = [Record(text, None, n) for n, text in enumerate(texts, 1)]
+            with tempfile.TemporaryDirectory() as scratch:
+                output = Path(scratch) / "out.jsonl"
+                summary = client.predict_records(records, target, output, BATCH, 4, None, show_progress=False)
+                assert not summary.failed
+                answers = [json.loads(line) for line in output.read_text("utf-8").splitlines()]
+            return self.label_ids(answers)
+
+        return run
+
+    def close(self) -> None:
+        for running in self.servers:
+            running.__exit__(None, None, None)
+
+
+def run(model_dir: Path, texts: list[str], labels: list[int], speed_texts: int, max_length: int = 128) -> dict:
+    paths = Paths(model_dir, max_length)
+    rows = {
+        "`pipeline(texts, batch_size=64)`: what a competent user writes": (paths.pipeline_batched, True),
+        "`pipeline`, one call per text": (paths.pipeline_per_text, False),
+        "handler `predict_fn`, fp32": (paths.handler_path("fp32"), True),
+        "fp32 bound: raw forward, pre-tokenised sorted batches": (paths.torch_bound(paths.fp32), False),
+        "handler `predict_fn`, int8 (torch dynamic quantization)": (paths.handler_path("int8"), True),
+        "torch int8 bound: raw forward, pre-tokenised sorted batches": (paths.torch_bound(paths.int8), False),
+        "local server + `predict` client (HTTP, 4 in flight), fp32": (paths.server_path("fp32"), False),
+        "local server + `predict` client (HTTP, 4 in flight), int8": (paths.server_path("int8"), True),
     }
+    if paths.onnx:
+        rows["ONNX Runtime fp32 bound, pre-tokenised sorted batches"] = (paths.onnx_bound("fp32"), True)
+        rows["ONNX Runtime dynamic int8 bound, pre-tokenised sorted batches"] = (paths.onnx_bound("int8"), True)
+    speed = texts[:speed_texts]
+    threads = torch.get_num_threads()
+    results: dict = {"texts": len(speed), "accuracy_texts": len(texts), "threads": 1, "paths": {}}
+    for name, (classify, _) in rows.items():
+        count = PER_TEXT_TEXTS if "one call per text" in name else len(speed)
+        torch.set_num_threads(1)
+        classify(speed[:64])  # warm up
+        batches = None
+        if "bound" in name:  # the bounds do not pay for tokenising
+            batches = token_batches(paths.tokenizer, speed[:count], max_length)
+        with CpuTimer() as timer:
+            classify(speed[:count]) if batches is None else classify(speed[:count], batches)
+        results["paths"][name] = {
+            "per_cpu_s": count / timer.cpu_seconds,
+            "per_s": count / timer.seconds,
+            "texts": count,
+        }
+        print(f"  {name}: {count / timer.cpu_seconds:.0f} reviews / CPU-s", flush=True)
+    torch.set_num_threads(threads)
+    for name, (classify, scored) in rows.items():
+        if scored:
+            predicted = classify(texts)
+            results["paths"][name]["accuracy"] = float((predicted == np.asarray(labels)).mean())
+            print(f"  {name}: accuracy {results['paths'][name]['accuracy']:.4f} on {len(texts)}", flush=True)
+    paths.close()
+    return results

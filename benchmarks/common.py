@@ -73,3 +73,15 @@ class Timer:
 
     def __exit__(self, *exc):
         self.seconds = time.perf_counter() - self.start
+
+
+class CpuTimer(Timer):
+    """Wall seconds and this process's CPU seconds (every thread of it, a server thread included)."""
+
+    def __enter__(self):
+        self.cpu_start = time.process_time()
+        return super().__enter__()
+
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
+        self.cpu_seconds = time.process_time() - self.cpu_start

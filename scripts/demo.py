@@ -67,13 +67,17 @@ def steps(project: Path, package: str, test_file: str, port: int) -> list[tuple[
             [f"cd {shlex.quote(str(project))}", "export PYTHONPATH=src HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false"],
         ),
         ("prepare: validate every row of data/raw", [f"{cli} prepare"]),
-        ("baseline: word and character n-grams + logistic regression, the number to beat", [f"{cli} baseline"]),
+        (
+            "baseline: naive-Bayes-weighted logistic regression on word and character n-grams, the number to beat",
+            [f"{cli} baseline"],
+        ),
         (
             "train: WordPiece tokenizer + small ELECTRA built from the training texts (offline), PyTorch loop",
             [f"{cli} train --model scratch:tiny --loop torch --epochs 4"],
         ),
         (
-            "evaluate: metrics, report, confusion matrix, learning curves, misclassified rows; vs the baseline",
+            "evaluate: metrics, report, confusion matrix, learning curves, misclassified rows; vs the baseline "
+            "(int8 on this CPU when train's check allowed it)",
             [f"{cli} evaluate"],
         ),
         (

@@ -260,15 +260,26 @@ def input_fn(input_data, content_type, context=None):
     return _jsonlines_request(body)
 
 
-@torch.inference_mode()
 def prediction(probabilities: list[float], names: list[str]) -> dict:
     """One text's answer: the most probable label's name, its probability, and every label's."""
     best = max(range(len(probabilities)), key=probabilities.__getitem__)
     return {"label": names[best], "score": probabilities[best], "scores": dict(zip(names, probabilities, strict=True))}
 
 
+def padded(rows: list[list[int]], pad_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """input_ids and attention_mask for token-id rows, right-padded to the longest."""
+    input_ids = torch.full((len(rows), max(map(len, rows))), pad_token_id, dtype=torch.long)
+    attention_mask = torch.zeros_like(input_ids)
+    for row, ids in enumerate(rows):
+        input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+        attention_mask[row, : len(ids)] = 1
+    return input_ids, attention_mask
+
+
+@torch.inference_mode()
 def predict_fn(data, model):
-    """Classify in length-sorted micro-batches (one tokenizer call each); results in input order.
+    """Tokenise once, then classify in micro-batches of similar token length (little padding); results in
+    input order.
 
     ``data`` is what input_fn returns, or a plain list of texts. Items input_fn marked as errors stay errors.
     When the model dict holds a ``lock`` (the local server), it is held per micro-batch, not per request, so a
@@ -279,24 +290,26 @@ def predict_fn(data, model):
     texts = data["inputs"]
     errors = data.get("errors") or [None] * len(texts)
     ids = data.get("ids") or [None] * len(texts)
-    tokenizer, network, names = model["tokenizer"], model["model"], model["labels"]
-    valid = sorted((i for i, text in enumerate(texts) if errors[i] is None), key=lambda i: len(texts[i]))
+    tokenizer, network, names, device = model["tokenizer"], model["model"], model["labels"], model["device"]
+    valid = [i for i, text in enumerate(texts) if errors[i] is None]
     results: list[dict] = [{"error": error} for error in errors]
-    for start in range(0, len(valid), MICRO_BATCH):
-        chunk = valid[start : start + MICRO_BATCH]
-        with model.get("lock") or nullcontext():
-            encoded = tokenizer(
-                [texts[i] for i in chunk],
-                truncation=True,
-                max_length=model["max_length"],
-                padding=True,
-                return_tensors="pt",
-                return_token_type_ids=False,
-            )
-            encoded = {key: value.to(model["device"]) for key, value in encoded.items()}
-            probabilities = torch.softmax(network(**encoded).logits.float(), dim=-1).cpu().tolist()
-        for index, probs in zip(chunk, probabilities, strict=True):
-            results[index] = prediction(probs, names)
+    if valid:
+        tokens = tokenizer(
+            [texts[i] for i in valid],
+            truncation=True,
+            max_length=model["max_length"],
+            return_token_type_ids=False,
+            return_attention_mask=False,
+        )["input_ids"]
+        order = sorted(range(len(valid)), key=lambda k: len(tokens[k]))
+        for start in range(0, len(order), MICRO_BATCH):
+            chunk = order[start : start + MICRO_BATCH]
+            input_ids, attention_mask = padded([tokens[k] for k in chunk], tokenizer.pad_token_id)
+            with model.get("lock") or nullcontext():
+                logits = network(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits
+                probabilities = torch.softmax(logits.float(), dim=-1).cpu().tolist()
+            for k, probs in zip(chunk, probabilities, strict=True):
+                results[valid[k]] = prediction(probs, names)
     for index, row_id in enumerate(ids):
         if row_id is not None:
             results[index] = {"id": row_id, **results[index]}
