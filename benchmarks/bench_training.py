@@ -53,12 +53,17 @@ def orders(lengths: list[int], seed: int = 0) -> dict[str, list[int]]:
     return {"grouped": grouped, "random": shuffled}
 
 
-def run(train_records, subset_rows: int, model_source: str = "scratch:small", max_length: int = 128) -> dict:
+def run(
+    train_records, subset_rows: int, model_source: str = "scratch:small", max_length: int = 128, device: str = "cpu"
+) -> dict:
+    """One epoch per variant; on a CPU torch is pinned to one thread, on a GPU the clock stops after a sync."""
     from transformers import DataCollatorWithPadding
 
     features, LabelSchema = pkg("model.features"), pkg("data.labels").LabelSchema
     build_dataset, build_scratch = features.build_dataset, pkg("model.sources").build_scratch
-    torch.set_num_threads(1)
+    on_gpu = device.startswith("cuda")
+    if not on_gpu:
+        torch.set_num_threads(1)
     torch.manual_seed(0)
     schema = LabelSchema(("negative", "positive"))
     tokenizer, model = build_scratch(model_source, [r.text for r in train_records[:20_000]], schema, max_length)
@@ -66,6 +71,7 @@ def run(train_records, subset_rows: int, model_source: str = "scratch:small", ma
     rows = random.Random(1).sample(range(len(whole)), min(subset_rows, len(whole)))
     subset = [train_records[i] for i in rows]
     dataset = build_dataset(tokenizer, subset, max_length, show_progress=False)
+    model.to(device)
     initial = {k: v.clone() for k, v in model.state_dict().items()}
     hf_default = DataCollatorWithPadding(tokenizer)
     dynamic = features.DynamicPaddingCollator(tokenizer.pad_token_id)
@@ -89,9 +95,11 @@ def run(train_records, subset_rows: int, model_source: str = "scratch:small", ma
         with CpuTimer() as timer:
             for batch_rows in batches:
                 batch = collator([dataset[i] for i in batch_rows])
-                model(**batch).loss.backward()
+                model(**{key: value.to(device) for key, value in batch.items()}).loss.backward()
                 optimizer.step()
                 optimizer.zero_grad()
+            if on_gpu:
+                torch.cuda.synchronize()
         results[name] = {
             "samples_per_cpu_s": len(dataset) / timer.cpu_seconds,
             "samples_per_s": len(dataset) / timer.seconds,
@@ -106,6 +114,7 @@ def run(train_records, subset_rows: int, model_source: str = "scratch:small", ma
         "batch": BATCH,
         "rows": len(dataset),
         "file_rows": len(whole),
-        "threads": 1,
+        "threads": 1 if not on_gpu else torch.get_num_threads(),
+        "device": torch.cuda.get_device_name(0) if on_gpu else "cpu",
         "variants": results,
     }

@@ -112,6 +112,7 @@ TEST_FILES = [
     "training/test_training_loops.py",
     "training/test_training_pretrained.py",
     "training/test_training_resume.py",
+    "training/test_gpu.py",
     "training/test_tracking.py",
     "evaluation/test_evaluate.py",
     "evaluation/test_metrics.py",

@@ -18,7 +18,8 @@ def run_demo(into: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, str(DEMO), "--into", str(into)],
         cwd=TEMPLATE,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,  # as a terminal shows it: the steps' summaries go to stderr
         text=True,
         encoding="utf-8",
         timeout=900,
@@ -29,7 +30,7 @@ def run_demo(into: Path) -> subprocess.CompletedProcess:
 def demo(tmp_path_factory):
     into = tmp_path_factory.mktemp("demo")
     result = run_demo(into)
-    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    assert result.returncode == 0, result.stdout[-4000:]
     return into, result.stdout
 
 
@@ -71,5 +72,5 @@ def test_the_demo_never_overwrites_a_project_someone_edited(demo):
     readme.write_text(readme.read_text(encoding="utf-8") + "\nmy notes\n", encoding="utf-8")
     again = run_demo(into)
     assert again.returncode == 1
-    assert "has edits the demo did not make (README.md)" in again.stderr and "will not overwrite it" in again.stderr
+    assert "has edits the demo did not make (README.md)" in again.stdout and "will not overwrite it" in again.stdout
     assert readme.read_text(encoding="utf-8").endswith("my notes\n")

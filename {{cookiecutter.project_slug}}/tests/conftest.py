@@ -143,7 +143,17 @@ def trained_model(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def model_server(trained_model):
+    """The server as `serve` starts it: auto precision (int8 on a CPU when train's check allowed it)."""
     from {{ cookiecutter.package_name }}.serving.server import BackgroundServer, create_app
 
     with BackgroundServer(create_app(trained_model)) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def fp32_server(trained_model):
+    """A server whose answers do not depend on how rows are batched (int8 scales by the whole batch)."""
+    from {{ cookiecutter.package_name }}.serving.server import BackgroundServer, create_app
+
+    with BackgroundServer(create_app(trained_model, precision="fp32")) as server:
         yield server

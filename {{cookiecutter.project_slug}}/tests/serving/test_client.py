@@ -126,11 +126,11 @@ def test_rows_that_finally_fail_are_reported_not_dropped(sample, tmp_path):
     assert len(lines) == 11 and all("\tERROR\t" in line for line in lines[1:])
 
 
-def test_predict_through_the_server_equals_evaluate(project, trained_model, model_server, tmp_path, capsys):
+def test_predict_through_the_server_equals_evaluate(project, trained_model, fp32_server, tmp_path, capsys):
     test_file = project.path(project.data.data_dir) / project.data.test_file
-    evaluated = evaluate_model(project, trained_model, test_file, tmp_path / "eval")
+    evaluated = evaluate_model(project, trained_model, test_file, tmp_path / "eval", precision="fp32")
     summary = run_predict(
-        project, test_file, tmp_path / "served.jsonl", url=model_server.url, batch_size=64, concurrency=4
+        project, test_file, tmp_path / "served.jsonl", url=fp32_server.url, batch_size=64, concurrency=4
     )
     assert summary.failed == []
     err = capsys.readouterr().err
@@ -159,17 +159,17 @@ def reads_nsmc(config, schema) -> bool:
 
 @pytest.mark.slow
 @pytest.mark.skipif(NSMC_DIR is None, reason="full NSMC files not found (set NSMC_DIR)")
-def test_full_nsmc_test_file_through_the_server(project, schema, trained_model, model_server, tmp_path, capsys):
+def test_full_nsmc_test_file_through_the_server(project, schema, trained_model, fp32_server, tmp_path, capsys):
     import time
 
     if not reads_nsmc(project, schema):
         pytest.skip("this project's schema is not NSMC's")
     test_file = Path(NSMC_DIR) / "ratings_test.txt"
     config = project
-    evaluated = evaluate_model(config, trained_model, test_file, tmp_path / "eval")
+    evaluated = evaluate_model(config, trained_model, test_file, tmp_path / "eval", precision="fp32")
     started = time.perf_counter()
     summary = run_predict(
-        config, test_file, tmp_path / "served.jsonl", url=model_server.url, batch_size=64, concurrency=4
+        config, test_file, tmp_path / "served.jsonl", url=fp32_server.url, batch_size=64, concurrency=4
     )
     seconds = time.perf_counter() - started
     assert summary.failed == []
