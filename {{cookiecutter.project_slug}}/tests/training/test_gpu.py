@@ -32,5 +32,5 @@ def test_the_handler_serves_fp32_on_the_gpu_with_the_cpus_answers(trained_model,
     texts = [record.text for record in sample["test"][:256]]
     gpu, cpu = handler.predict_fn(texts, on_gpu), handler.predict_fn(texts, on_cpu)
     assert [row["score"] for row in gpu] == pytest.approx([row["score"] for row in cpu], abs=1e-3)
-    agreement = sum(g["label"] == c["label"] for g, c in zip(gpu, cpu)) / len(texts)
+    agreement = sum(g["label"] == c["label"] for g, c in zip(gpu, cpu, strict=True)) / len(texts)
     assert agreement >= 0.99  # a near tie may flip under the GPU's different summation order
