@@ -22,7 +22,7 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests -v
+	$(BIN)/python -m pytest tests -v --durations=15
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py

@@ -194,6 +194,9 @@ def render(r: dict) -> str:
         "",
         f"Whole benchmark run: {r['wall_seconds'] / 60:.1f} min.",
         "",
+        "GPU figures (training on the whole file, the handler against `pipeline` on a GPU) come from "
+        "`benchmarks/bench_gpu.py`, run where a GPU is: `benchmarks/RESULTS-gpu.md`.",
+        "",
     ]
     return "\n".join(lines)
 
