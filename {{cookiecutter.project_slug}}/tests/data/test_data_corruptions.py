@@ -101,6 +101,12 @@ def cases(sample) -> list[Case]:
     utf8 = text_file(lines_with(rows))
     text_key, label_key = DATA.text_column, DATA.label_column
     korean_cp949 = "싫어요 별로".encode("cp949")
+
+    def one_bad_field(name: str, key: str, value, at: int, fails: bool) -> Case:
+        """The good rows plus, at index ``at``, one row whose ``key`` holds ``value``."""
+        row = bad(lambda fields: fields.update({key: value}))
+        return Case(name, text_file(lines_with(rows, insert={at: row})), everything, fails)
+
     found = [
         Case("utf-8 with a BOM", b"\xef\xbb\xbf" + utf8, everything, False),
         Case("cp949 from Excel", text_file(lines_with(rows), encoding="cp949"), everything, False),
@@ -132,12 +138,7 @@ def cases(sample) -> list[Case]:
             everything,
             True,
         ),
-        Case(
-            "a NUL byte in one line",
-            text_file(lines_with(rows, insert={5: bad(lambda f: f.update({text_key: "null\x00byte"}))})),
-            everything,
-            True,
-        ),
+        one_bad_field("a NUL byte in one line", text_key, "null\x00byte", 5, True),
         Case("all NUL bytes", b"\x00" * 4096, [], True),
         Case("an ELF program", b"\x7fELF\x02\x01\x01" + bytes(range(256)) * 40, [], True),
         Case("a PNG image", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, [], True),
@@ -146,54 +147,14 @@ def cases(sample) -> list[Case]:
         Case("random bytes", random.Random(5).randbytes(20_000), [], True),
         Case("empty file", b"", [], True),
         Case("only blank lines", b"\n\n\n\n", [], True),
-        Case(
-            "a label that is not one",
-            text_file(lines_with(rows, insert={4: bad(lambda f: f.update({label_key: "없는라벨"}))})),
-            everything,
-            True,
-        ),
-        Case(
-            "a superscript-two label",
-            text_file(lines_with(rows, insert={4: bad(lambda f: f.update({label_key: "²"}))})),
-            everything,
-            True,
-        ),
-        Case(
-            "a negative label",
-            text_file(lines_with(rows, insert={4: bad(lambda f: f.update({label_key: "-1"}))})),
-            everything,
-            True,
-        ),
-        Case(
-            "a 5,000-digit label",
-            text_file(lines_with(rows, insert={4: bad(lambda f: f.update({label_key: "9" * 5000}))})),
-            everything,
-            True,
-        ),
-        Case(
-            "an empty label",
-            text_file(lines_with(rows, insert={4: bad(lambda f: f.update({label_key: ""}))})),
-            everything,
-            True,
-        ),
-        Case(
-            "a 1.5 label",
-            text_file(lines_with(rows, insert={4: bad(lambda f: f.update({label_key: "1.5"}))})),
-            everything,
-            True,
-        ),
-        Case(
-            "an empty text",
-            text_file(lines_with(rows, insert={2: bad(lambda f: f.update({text_key: ""}))})),
-            everything,
-            False,
-        ),
-        Case(
-            "a whitespace text",
-            text_file(lines_with(rows, insert={2: bad(lambda f: f.update({text_key: "   "}))})),
-            everything,
-            False,
-        ),
+        one_bad_field("a label that is not one", label_key, "없는라벨", 4, True),
+        one_bad_field("a superscript-two label", label_key, "²", 4, True),
+        one_bad_field("a negative label", label_key, "-1", 4, True),
+        one_bad_field("a 5,000-digit label", label_key, "9" * 5000, 4, True),
+        one_bad_field("an empty label", label_key, "", 4, True),
+        one_bad_field("a 1.5 label", label_key, "1.5", 4, True),
+        one_bad_field("an empty text", text_key, "", 2, False),
+        one_bad_field("a whitespace text", text_key, "   ", 2, False),
         Case(
             "a 100,000-character text",
             text_file(lines_with(rows, insert={2: encode(row_fields("긴 리뷰 " * 20_000, 0, "long"))})),
@@ -320,36 +281,11 @@ def cases(sample) -> list[Case]:
                 everything,
                 True,
             ),
-            Case(
-                "a NaN label",
-                text_file(lines_with(rows, insert={5: bad(lambda f: f.update({label_key: float("nan")}))})),
-                everything,
-                True,
-            ),
-            Case(
-                "a list label",
-                text_file(lines_with(rows, insert={5: bad(lambda f: f.update({label_key: [1]}))})),
-                everything,
-                True,
-            ),
-            Case(
-                "a boolean label",
-                text_file(lines_with(rows, insert={5: bad(lambda f: f.update({label_key: True}))})),
-                everything,
-                True,
-            ),
-            Case(
-                "a number text",
-                text_file(lines_with(rows, insert={5: bad(lambda f: f.update({text_key: 42}))})),
-                everything,
-                True,
-            ),
-            Case(
-                "a null text",
-                text_file(lines_with(rows, insert={5: bad(lambda f: f.update({text_key: None}))})),
-                everything,
-                False,
-            ),
+            one_bad_field("a NaN label", label_key, float("nan"), 5, True),
+            one_bad_field("a list label", label_key, [1], 5, True),
+            one_bad_field("a boolean label", label_key, True, 5, True),
+            one_bad_field("a number text", text_key, 42, 5, True),
+            one_bad_field("a null text", text_key, None, 5, False),
             Case(
                 "no text key", text_file(lines_with(rows, insert={5: bad(lambda f: f.pop(text_key))})), everything, True
             ),
