@@ -41,12 +41,18 @@ def evaluate_dataset(
 
 
 def int8_check(
-    model, dataset: TokenizedDataset, schema: LabelSchema, batch_size: int, pad_token_id: int, max_drop: float
+    model,
+    dataset: TokenizedDataset,
+    fp32: np.ndarray,
+    schema: LabelSchema,
+    batch_size: int,
+    pad_token_id: int,
+    max_drop: float,
 ) -> dict:
-    """Classify ``dataset`` with the model in fp32 and in int8 (on the CPU, as served); int8 may serve when it
-    loses at most ``max_drop`` accuracy. The record goes into the artifact's metrics.json."""
+    """Classify ``dataset`` with the model in int8 (on the CPU, as served) and compare with its fp32 logits
+    ``fp32`` (evaluate_dataset's); int8 may serve when it loses at most ``max_drop`` accuracy. The record goes
+    into the artifact's metrics.json."""
     cpu_model = copy.deepcopy(model).to("cpu").eval()
-    fp32, _ = predict_logits(cpu_model, dataset, batch_size, pad_token_id)
     int8, _ = predict_logits(quantize_int8(cpu_model), dataset, batch_size, pad_token_id)
     fp32_accuracy = score_logits(dataset.labels, fp32, schema.names)["accuracy"]
     int8_accuracy = score_logits(dataset.labels, int8, schema.names)["accuracy"]

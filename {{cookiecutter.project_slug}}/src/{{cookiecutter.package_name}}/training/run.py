@@ -145,10 +145,11 @@ def finish(
     config, say = run.config, run.say
     metrics: dict = {"train_seconds": round(train_seconds, 2), "train_examples": len(run.train_ds)}
     model = getattr(model, "module", model).to(run.device)
+    logits = {}
     for split, dataset in (("validation", run.val_ds), ("test", run.test_ds)):
         if len(dataset) == 0:
             continue
-        metrics[split], _ = evaluate_dataset(
+        metrics[split], logits[split] = evaluate_dataset(
             model, dataset, run.schema, config.train.eval_batch_size, run.tokenizer.pad_token_id, run.device
         )
         say(metric_line(metrics[split], prefix=f"{split}_"))
@@ -157,6 +158,7 @@ def finish(
         metrics[INT8_RECORD] = int8_check(
             model,
             run.val_ds,
+            logits["validation"],
             run.schema,
             config.train.eval_batch_size,
             run.tokenizer.pad_token_id,
