@@ -185,12 +185,10 @@ def serve(
     set_: SetOption = None,
 ) -> None:
     """Local HTTP server with the SageMaker container contract (/ping, /invocations) and runtime route."""
-    from .model.artifact import check_artifact
     from .serving.server import run_server
 
-    cfg = get_config(config, set_)
-    model_dir = check_artifact(model_dir_or_default(cfg, model_dir), transformer_only=True)
-    run_server(model_dir, host, port, precision_or_default(cfg, precision))
+    cfg = get_config(config, set_)  # run_server checks the artifact (serving/loading.py) before it binds the port
+    run_server(model_dir_or_default(cfg, model_dir), host, port, precision_or_default(cfg, precision))
 
 
 @app.command()
