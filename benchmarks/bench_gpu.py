@@ -28,6 +28,8 @@ def gpu_inference(model_dir: Path, texts: list[str], labels: list[int]) -> dict:
     import torch
     from transformers import pipeline
 
+    from bench_inference import handler_answers
+
     handler = pkg("serving.handler")
     names = list(pkg("data.labels").LabelSchema.load(model_dir / "labels.json").names)
     served = handler.load(model_dir, "auto")  # fp32 on a GPU
@@ -35,15 +37,9 @@ def gpu_inference(model_dir: Path, texts: list[str], labels: list[int]) -> dict:
         "text-classification", model=str(model_dir), device=0, truncation=True, max_length=served["max_length"]
     )
 
-    def handler_run(batch_texts):
-        answers = []
-        for start in range(0, len(batch_texts), handler.MAX_ITEMS):  # the requests a server would take
-            answers += handler.predict_fn(batch_texts[start : start + handler.MAX_ITEMS], served)
-        return answers
-
     paths = {
         "`pipeline(texts, batch_size=64)` on the GPU": lambda t: pipe(t, batch_size=BATCH),
-        f"handler `predict_fn`, {served['precision']}": handler_run,
+        f"handler `predict_fn`, {served['precision']}": lambda t: handler_answers(handler, served, t),
     }
     results = {}
     for name, run in paths.items():

@@ -38,6 +38,14 @@ def token_batches(tokenizer, texts: list[str], max_length: int) -> tuple[list[tu
     return batches, order
 
 
+def handler_answers(handler, served: dict, texts: list[str]) -> list[dict]:
+    """The handler's answers for ``texts``, sent in the requests a server would take (MAX_ITEMS each)."""
+    answers = []
+    for start in range(0, len(texts), handler.MAX_ITEMS):
+        answers += handler.predict_fn(texts[start : start + handler.MAX_ITEMS], served)
+    return answers
+
+
 def in_order(chunks: list[np.ndarray], order: list[int]) -> np.ndarray:
     logits = np.concatenate(chunks)
     restored = np.empty_like(logits)
@@ -74,13 +82,7 @@ class Paths:
         return self.label_ids([self.pipeline(text)[0] for text in texts])
 
     def handler_path(self, precision: str):
-        def run(texts):
-            answers, step = [], self.handler.MAX_ITEMS  # the requests a server would take
-            for start in range(0, len(texts), step):
-                answers += self.handler.predict_fn(texts[start : start + step], self.served[precision])
-            return self.label_ids(answers)
-
-        return run
+        return lambda texts: self.label_ids(handler_answers(self.handler, self.served[precision], texts))
 
     def torch_bound(self, model):
         def run(texts, batches=None):
