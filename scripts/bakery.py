@@ -28,6 +28,19 @@ def bake(output_dir: Path, answers: dict | None = None, overwrite: bool = False,
     )
 
 
+def default_answers(template: Path = TEMPLATE) -> dict:
+    """The answers a bake with no input gets (the user's cookiecutter config applied, as bake applies it), the
+    derived ones (project_slug, package_name, ...) rendered by cookiecutter itself from cookiecutter.json."""
+    from cookiecutter.config import get_user_config
+    from cookiecutter.generate import generate_context
+    from cookiecutter.prompt import prompt_for_config
+
+    context = generate_context(
+        str(template / "cookiecutter.json"), default_context=get_user_config()["default_context"]
+    )
+    return dict(prompt_for_config(context, no_input=True))
+
+
 def answers_of(project: Path) -> dict:
     """The answers a baked project was made with (its cruft record)."""
     return json.loads((project / CRUFT_RECORD).read_text(encoding="utf-8"))["context"]["cookiecutter"]

@@ -20,7 +20,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bakery import BUILD, TEMPLATE, answers_of, bake
+from bakery import BUILD, answers_of, bake, default_answers
 
 DEMO_DIR = BUILD / "demo"
 MANIFEST = ".demo-manifest.json"  # the files as baked, to tell the demo's own outputs from a user's edits
@@ -122,9 +122,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--into", type=Path, default=DEMO_DIR, help="folder to bake into")
     args = parser.parse_args()
-    defaults = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
-    slug_guess = defaults["project_name"].lower().strip().replace(" ", "-").replace("_", "-")
-    target = args.into / slug_guess
+    target = args.into / default_answers()["project_slug"]
     if target.exists():
         changed = edits(target)
         if changed:
