@@ -83,12 +83,11 @@ def main() -> int:
 
 
 QUICK_NOTE = " (--quick: sizes too small to prove anything)"
-HANDLER_FP32 = "handler `predict_fn`, fp32"
-HANDLER_INT8 = "handler `predict_fn`, int8 (torch dynamic quantization)"
-PIPELINE = "`pipeline(texts, batch_size=64)`: what a competent user writes"
 
 
 def render(r: dict) -> str:
+    from bench_inference import HANDLER_FP32, HANDLER_INT8, PIPELINE, PIPELINE_PER_TEXT
+
     m = r["machine"]
     lines = [
         "# Benchmark results",
@@ -106,7 +105,8 @@ def render(r: dict) -> str:
         "## Inference (CPU)",
         "",
         f"`scratch:small` trained below; {i['texts']} NSMC test reviews timed per path (the one-call-per-text "
-        f"pipeline: {paths['`pipeline`, one call per text']['texts']}), torch pinned to {i['threads']} thread, "
+        f"pipeline: {paths[PIPELINE_PER_TEXT]['texts']}) after a warm-up on as many other reviews, torch and "
+        f"OpenVINO pinned to {i['threads']} thread, "
         f"reviews per CPU-second of the whole process (the server thread included) and per wall second. "
         f"Accuracy: the whole test file ({i['accuracy_texts']} reviews) through that path.",
         "",

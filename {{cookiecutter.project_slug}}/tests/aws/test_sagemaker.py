@@ -20,7 +20,7 @@ from {{ cookiecutter.package_name }}.aws.launch import build_local_trainer, laun
 from {{ cookiecutter.package_name }}.aws.package import HANDLER
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.errors import ArtifactError, AwsSetupError, ConfigError
-from {{ cookiecutter.package_name }}.model.artifact import NGRAM_WEIGHTS_FILE
+from {{ cookiecutter.package_name }}.model.artifact import INT8_MODEL_FILE, NGRAM_WEIGHTS_FILE
 from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 
@@ -255,6 +255,8 @@ def test_deploy_uploads_the_model_and_creates_model_config_endpoint(project, aws
         "training_config.json",
         "history.json",
         "README.md",
+        INT8_MODEL_FILE,
+        str(Path(INT8_MODEL_FILE).with_suffix(".bin")),
         "code/inference.py",
         "code/requirements.txt",
     }

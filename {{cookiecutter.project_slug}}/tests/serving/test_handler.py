@@ -95,3 +95,23 @@ def test_json_lines_and_csv_keep_one_output_per_input_line(loaded):
     rows = handler.predict_fn(handler.input_fn("좋아\n\n싫어\n", "text/csv"), loaded)
     assert [("error" in row) for row in rows] == [False, True, False]
     assert handler.output_fn(rows, "text/csv").splitlines()[1] == ",,row 2 is empty"
+
+
+def test_the_direct_encoder_gives_the_tokenizer_s_ids(loaded, sample):
+    texts = [record.text for record in sample["train"]] + [
+        "좋은 영화 " * 500,  # truncated at max_length
+        "  앞뒤 공백  ",
+        "이모지 😀👍🏻 와 ㅋㅋㅋ 자모",
+        "ＦＵＬＬ　ｗｉｄｔｈ　전각",
+        "tab\there\nnewline",
+    ]
+    tokenizer, max_length = loaded["tokenizer"], loaded["max_length"]
+    expected = tokenizer(texts, truncation=True, max_length=max_length, return_attention_mask=False)["input_ids"]
+    assert loaded["encode"](texts) == expected
+    assert max(map(len, expected)) == max_length
+
+
+def test_padded_rows_keep_every_token_in_place():
+    input_ids, attention_mask = handler.padded([[5, 6, 7], [8], [9, 10]], pad_token_id=0)
+    assert input_ids.tolist() == [[5, 6, 7], [8, 0, 0], [9, 10, 0]]
+    assert attention_mask.tolist() == [[1, 1, 1], [1, 0, 0], [1, 1, 0]]

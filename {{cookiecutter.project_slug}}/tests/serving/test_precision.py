@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -11,12 +12,13 @@ from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.errors import ArtifactError, ConfigError
-from {{ cookiecutter.package_name }}.model.artifact import INT8_RECORD, METRICS_FILE, load_for_inference
-from {{ cookiecutter.package_name }}.model.inference import choose_precision, load_predictor, quantize_int8, softmax
+from {{ cookiecutter.package_name }}.model.artifact import INT8_MODEL_FILE, INT8_RECORD, METRICS_FILE, load_for_inference
+from {{ cookiecutter.package_name }}.model.inference import choose_precision, load_predictor, softmax
+from {{ cookiecutter.package_name }}.model.int8 import Int8Model, compile_settings
 from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.serving.server import BackgroundServer, create_app
 
-from conftest import artifact_with_int8_record
+from conftest import FAST, artifact_with_int8_record
 
 REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", "배우들 연기가 좋았다", "그냥 그랬음"]
 
@@ -66,21 +68,62 @@ def test_an_explicit_int8_that_the_check_refused_is_one_clear_error(project, tra
     assert result.exit_code == 2 and "int4" in result.output
 
 
-def test_the_handler_and_the_package_quantise_alike(trained_model):
+def test_train_writes_the_int8_model_and_an_unchecked_one_is_refused(trained_model, tmp_path):
+    assert (trained_model / INT8_MODEL_FILE).is_file() and (trained_model / INT8_MODEL_FILE).with_suffix(
+        ".bin"
+    ).is_file()
+    missing = artifact_with_int8_record(trained_model, tmp_path, True)
+    (missing / INT8_MODEL_FILE).unlink()
+    assert choose_precision(missing, "auto", on_gpu=False)[0] == "fp32"
+    with pytest.raises(ArtifactError, match=f"has no {INT8_MODEL_FILE}"):
+        choose_precision(missing, "int8", on_gpu=False)
+    if not torch.cuda.is_available():
+        assert handler.load(missing, "auto")["precision"] == "fp32"
+    with pytest.raises(ValueError, match=f"{INT8_MODEL_FILE} is missing"):
+        handler.load(missing, "int8")
+
+
+def test_a_run_without_a_validation_split_leaves_no_stale_int8_model(project, trained_model):
+    from {{ cookiecutter.package_name }}.config import load_config
+    from {{ cookiecutter.package_name }}.training.run import train
+
+    config = load_config(project.source, {**FAST, "epochs": 1, "validation_ratio": 0})
+    output_dir = config.path(config.train.output_dir)
+    shutil.copytree(trained_model, output_dir)  # an older model with its int8 files, where this run writes
+    train(config)
+    assert not (output_dir / INT8_MODEL_FILE).exists()
+    assert INT8_RECORD not in json.loads((output_dir / METRICS_FILE).read_text(encoding="utf-8"))
+    assert choose_precision(output_dir, "auto", on_gpu=False)[0] == "fp32"
+
+
+def test_the_handler_and_the_package_run_int8_alike(trained_model):
     served = handler.load(trained_model, "int8")
     loaded = load_for_inference(trained_model, torch.device("cpu"))
-    network = quantize_int8(loaded.model)
-    encoded = loaded.tokenizer(REVIEWS, padding=True, return_tensors="pt", return_token_type_ids=False)
-    with torch.inference_mode():
-        ours = softmax(network(**encoded).logits.numpy())
-    theirs = np.array(
-        [
-            [row["scores"][name] for name in loaded.schema.names]
-            for row in handler.predict_fn(sorted(REVIEWS, key=len), served)
-        ]
+    network = Int8Model(trained_model, loaded.model.config)
+    assert served["model"].compiled.get_property("INFERENCE_PRECISION_HINT") == network.compiled.get_property(
+        "INFERENCE_PRECISION_HINT"
     )
-    order = sorted(range(len(REVIEWS)), key=lambda i: len(REVIEWS[i]))
-    np.testing.assert_allclose(theirs, ours[order], atol=1e-5)  # same batch, same padding: the same numbers
+    assert set(compile_settings()) == {
+        "INFERENCE_PRECISION_HINT",
+        "INFERENCE_NUM_THREADS",
+        "NUM_STREAMS",
+        "PERFORMANCE_HINT",
+    }
+    encoded = loaded.tokenizer(REVIEWS, padding=True, return_tensors="pt", return_token_type_ids=False)
+    ours = softmax(network(**encoded).logits.numpy())
+    theirs = np.array(
+        [[row["scores"][name] for name in loaded.schema.names] for row in handler.predict_fn(REVIEWS, served)]
+    )
+    np.testing.assert_allclose(theirs, ours, atol=1e-5)
+
+
+def test_int8_scores_do_not_depend_on_the_batch(trained_model, sample):
+    """Activation scales are fixed at calibration (static int8), unlike torch's dynamic int8."""
+    served = handler.load(trained_model, "int8")
+    texts = [record.text for record in sample["test"]][:40]
+    together = handler.predict_fn(texts, served)
+    alone = [handler.predict_fn([text], served)[0] for text in texts]
+    np.testing.assert_allclose([row["score"] for row in together], [row["score"] for row in alone], atol=1e-5)
 
 
 def test_int8_agrees_with_fp32_on_the_sample(trained_model, sample):

@@ -95,7 +95,8 @@ def stage_source(config: Config, destination: Path) -> Path:
     (destination / ENTRY_SCRIPT).write_text(
         f"from {package_name}.training.entry import main\n\nraise SystemExit(main())\n", encoding="utf-8"
     )
-    requirements = ["pyyaml>=6", "koreanize-matplotlib>=0.1.1"]
+    # train quantizes the model for int8 CPU serving at its end (model/int8.py)
+    requirements = ["pyyaml>=6", "koreanize-matplotlib>=0.1.1", "openvino>=2025.1,<2027", "nncf>=2.16"]
     if config.aws.mlflow_tracking_arn:
         requirements += ["mlflow-skinny>=2.16", "sagemaker-mlflow>=0.1"]
     (destination / "requirements.txt").write_text("\n".join(requirements) + "\n", encoding="utf-8")

@@ -6,10 +6,10 @@ or the n-gram baseline. Training's own evaluations go through ``evaluate_dataset
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from ..config import Config
 from ..data.labels import LabelSchema
@@ -18,7 +18,8 @@ from ..data.validation import ReadOptions, load_records
 from ..errors import DataError
 from ..model.artifact import RESULTS_DIR, read_history
 from ..model.features import TokenizedDataset
-from ..model.inference import best_device, load_predictor, predict_logits, quantize_int8
+from ..model.inference import best_device, load_predictor, predict_logits
+from ..model.int8 import CALIBRATION_ROWS, Int8Model, export_int8
 from .metrics import classification_report, metric_line, score, score_logits
 from .reports import write_results
 from .verdict import baseline_accuracy, verdict
@@ -48,12 +49,16 @@ def int8_check(
     batch_size: int,
     pad_token_id: int,
     max_drop: float,
+    calibration_rows: list[list[int]],
+    model_dir: Path,
 ) -> dict:
-    """Classify ``dataset`` with the model in int8 (on the CPU, as served) and compare with its fp32 logits
-    ``fp32`` (evaluate_dataset's); int8 may serve when it loses at most ``max_drop`` accuracy. The record goes
-    into the artifact's metrics.json."""
-    cpu_model = copy.deepcopy(model).to("cpu").eval()
-    int8, _ = predict_logits(quantize_int8(cpu_model), dataset, batch_size, pad_token_id)
+    """Quantize the model into ``model_dir``'s int8 folder (model/int8.py, calibrated on ``calibration_rows``),
+    classify ``dataset`` with it on the CPU, as served, and compare with its fp32 logits ``fp32``
+    (evaluate_dataset's); int8 may serve when it loses at most ``max_drop`` accuracy. The record goes into the
+    artifact's metrics.json."""
+    export_int8(model, calibration_rows, pad_token_id, model_dir)
+    int8_model = Int8Model(model_dir, getattr(model, "module", model).config)
+    int8, _ = predict_logits(int8_model, dataset, batch_size, pad_token_id, torch.device("cpu"))
     fp32_accuracy = score_logits(dataset.labels, fp32, schema.names)["accuracy"]
     int8_accuracy = score_logits(dataset.labels, int8, schema.names)["accuracy"]
     drop = fp32_accuracy - int8_accuracy
@@ -64,6 +69,7 @@ def int8_check(
         "max_drop": max_drop,
         "agreement": float((fp32.argmax(axis=1) == int8.argmax(axis=1)).mean()),
         "examples": len(dataset),
+        "calibration_rows": min(len(calibration_rows), CALIBRATION_ROWS),
         "allowed": drop <= max_drop,
     }
 

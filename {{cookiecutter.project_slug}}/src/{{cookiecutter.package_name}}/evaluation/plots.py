@@ -58,7 +58,10 @@ def plot_learning_curves(history: list[dict], path: str | Path) -> Path | None:
     right.set_xlabel("epoch")
     right.set_ylabel("validation score")
     right.set_ylim(0, 1)
-    right.legend()
+    if evals:
+        right.legend()
+    else:  # a run without a validation split
+        right.text(0.5, 0.5, "no validation split", ha="center", va="center", transform=right.transAxes)
     figure.suptitle("learning curves")
     figure.tight_layout()
     path = Path(path)

@@ -30,6 +30,8 @@ REQUIRED_FILES = (MODEL_CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_CONFIG_FILE, LABELS
 NGRAM_WEIGHTS_FILE = "ngram-baseline.npz"  # a baseline artifact (model/ngram.py) instead of a transformer
 NGRAM_REQUIRED_FILES = (NGRAM_WEIGHTS_FILE, LABELS_FILE)
 INT8_RECORD = "int8"  # metrics.json's key for the int8-against-fp32 check train makes
+INT8_DIR = "int8"  # the OpenVINO int8 model train writes (model/int8.py); serving/handler.py repeats the name
+INT8_MODEL_FILE = f"{INT8_DIR}/model.xml"  # its weights: model.bin beside it
 NO_MODEL_MAX_LENGTH = 100_000  # tokenizers without a configured limit report a huge sentinel
 
 # Training checkpoints (under train.checkpoint_dir)
@@ -96,6 +98,8 @@ def int8_verdict(model_dir: Path) -> str | None:
             f"({record['fp32_accuracy']:.4f} -> {record['int8_accuracy']:.4f}), more than the "
             f"{100 * record['max_drop']:.2f} allowed (model.int8_max_drop): use --precision fp32"
         )
+    if not (model_dir / INT8_MODEL_FILE).is_file():
+        return f"{model_dir} has no {INT8_MODEL_FILE} (train again to make it, or use --precision fp32)"
     return None
 
 

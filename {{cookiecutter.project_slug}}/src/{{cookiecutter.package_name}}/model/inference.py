@@ -1,5 +1,5 @@
-"""Prediction: batched logits over a tokenised dataset (both training loops), int8, and a Predictor for any
-artifact this project writes (evaluate and predict --model-dir)."""
+"""Prediction: batched logits over a tokenised dataset (both training loops), and a Predictor for any artifact
+this project writes (evaluate and predict --model-dir), at the precision chosen for it."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ..data.report import Record
 from ..errors import ArtifactError, ConfigError
 from .artifact import NGRAM_WEIGHTS_FILE, check_artifact, int8_verdict, is_ngram, load_for_inference
 from .features import DynamicPaddingCollator, TokenizedDataset, build_dataset
+from .int8 import Int8Model
 from .ngram import NgramClassifier
 
 
@@ -62,19 +63,6 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exponent / exponent.sum(axis=1, keepdims=True)
 
 
-def quantize_int8(model):
-    """int8 weights for every Linear layer, activations quantized on the fly (torch dynamic quantization).
-
-    serving/handler.py makes the same call (it must stand alone in the container); a test checks they agree.
-    Activations get one scale per batch, so a text's scores can differ in the last digits with its neighbours.
-    """
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch >= 2.10 announces the quantized-tensor API's future removal
-        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
-
-
 def choose_precision(model_dir: Path, requested: str, on_gpu: bool) -> tuple[str, str]:
     """(precision, a note for people). auto: int8 on a CPU when the check train recorded allows it, else fp32;
     an explicit int8 that the check refuses, or int8 on a GPU, is an error naming the way out."""
@@ -105,7 +93,7 @@ class TransformerPredictor(Predictor):
         loaded = load_for_inference(model_dir, torch.device("cpu") if precision == "int8" else device)
         self.loaded, self.schema, self.precision = loaded, loaded.schema, precision
         if precision == "int8":
-            self.loaded.model = quantize_int8(loaded.model)
+            self.loaded.model = Int8Model(model_dir, loaded.model.config)
 
     def probabilities(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
         loaded = self.loaded

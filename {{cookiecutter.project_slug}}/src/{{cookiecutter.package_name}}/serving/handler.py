@@ -1,7 +1,8 @@
 """SageMaker Hugging Face inference handler: model_fn, input_fn, predict_fn, output_fn.
 
-Self-contained (standard library, torch and transformers only): ``deploy`` copies this file byte for byte into
-model.tar.gz as ``code/inference.py``, and the local server imports this same file. It follows the contract of
+Self-contained (standard library, torch, transformers and, for int8, openvino: code/requirements.txt):
+``deploy`` copies this file byte for byte into model.tar.gz as ``code/inference.py``, and the local server
+imports this same file. It follows the contract of
 the Hugging Face inference toolkit (sagemaker-huggingface-inference-toolkit on Multi Model Server, what the HF
 inference containers run):
 - ``input_fn(input_data, content_type, context)``: JSON and CSV bodies arrive decoded to ``str``, other types as
@@ -27,12 +28,13 @@ import csv
 import io
 import json
 import os
-import warnings
 from contextlib import nullcontext
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from tokenizers import Tokenizer
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 ITEMS_LIMIT_ENV = "MAX_ITEMS_PER_REQUEST"  # deploy sets it to 0 (no limit) for batch transform models
 PRECISION_ENV = "INFERENCE_PRECISION"  # auto | int8 | fp32; deploy sets it from the instance type
@@ -41,6 +43,7 @@ MAX_TEXT_CHARS = int(os.environ.get("MAX_TEXT_CHARS", "10000"))
 MICRO_BATCH = int(os.environ.get("INFERENCE_BATCH_SIZE", "64"))
 LABELS_FILE = "labels.json"  # the artifact's names (model/artifact.py); this file must stand alone
 METRICS_FILE = "metrics.json"
+INT8_MODEL_FILE = "int8/model.xml"  # the OpenVINO int8 model train writes (model/int8.py)
 PRECISIONS = ("auto", "int8", "fp32")
 NO_MODEL_MAX_LENGTH = 100_000
 JSON, CSV = "application/json", "text/csv"
@@ -87,13 +90,26 @@ def negotiate(accept: str | None) -> str:
     raise RequestError(406, f"unsupported accept type {accept[:100]!r}; use one of {', '.join(SUPPORTED)}")
 
 
-def quantize_int8(model):
-    """int8 weights for every Linear layer, activations quantized on the fly (torch dynamic quantization): about
-    2.3x fp32's reviews per CPU-second (the template's make bench). The same call as model/inference.py's (a
-    test checks they agree)."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch >= 2.10 announces the quantized-tensor API's future removal
-        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8)
+class Int8Network:
+    """The OpenVINO int8 model train wrote, called like the transformers model (``.logits``), with the settings
+    model/int8.py's compile_settings gives (this file must stand alone; a test checks they agree): int8 where
+    quantized, fp32 elsewhere, torch's thread count."""
+
+    def __init__(self, model_dir: Path):
+        import openvino
+
+        settings = {
+            "INFERENCE_PRECISION_HINT": "f32",
+            "INFERENCE_NUM_THREADS": torch.get_num_threads(),
+            "NUM_STREAMS": 1,
+            "PERFORMANCE_HINT": "LATENCY",
+        }
+        self.compiled = openvino.Core().compile_model(str(model_dir / INT8_MODEL_FILE), "CPU", settings)
+
+    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> SimpleNamespace:
+        request = self.compiled.create_infer_request()  # one per call: server threads may classify at once
+        logits = request.infer({"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()})[0]
+        return SimpleNamespace(logits=torch.from_numpy(logits.copy()))
 
 
 def model_fn(model_dir, context=None):
@@ -106,7 +122,7 @@ def int8_allowed(model_dir: Path) -> bool:
     if not metrics_file.is_file():
         return False
     record = json.loads(metrics_file.read_text(encoding="utf-8")).get("int8")
-    return bool(record and record.get("allowed"))
+    return bool(record and record.get("allowed")) and (model_dir / INT8_MODEL_FILE).is_file()
 
 
 def load(model_dir, precision: str = "auto"):
@@ -117,24 +133,28 @@ def load(model_dir, precision: str = "auto"):
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if precision == "auto":
         precision = "int8" if device.type == "cpu" and int8_allowed(model_dir) else "fp32"
-    if precision == "int8":
-        device = torch.device("cpu")  # dynamic int8 kernels run on the CPU
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForSequenceClassification.from_pretrained(model_dir).to(device).eval()
+    config = AutoConfig.from_pretrained(model_dir)
     if precision == "int8":
-        model = quantize_int8(model)
+        if not (model_dir / INT8_MODEL_FILE).is_file():
+            raise ValueError(f"{PRECISION_ENV}=int8 but {INT8_MODEL_FILE} is missing; train writes it: use fp32")
+        device = torch.device("cpu")  # OpenVINO's CPU plugin
+        model = Int8Network(model_dir)
+    else:
+        model = AutoModelForSequenceClassification.from_pretrained(model_dir).to(device).eval()
     labels_file = model_dir / LABELS_FILE
     if labels_file.is_file():
         names = json.loads(labels_file.read_text(encoding="utf-8"))["label_names"]
     else:
-        names = [model.config.id2label[i] for i in range(model.config.num_labels)]
+        names = [config.id2label[i] for i in range(config.num_labels)]
     # the length the model was trained with (model/artifact.py's inference_max_length: the same rule)
     max_length = tokenizer.model_max_length
     if max_length >= NO_MODEL_MAX_LENGTH:
-        max_length = getattr(model.config, "max_position_embeddings", 512)
+        max_length = getattr(config, "max_position_embeddings", 512)
     return {
         "model": model,
         "tokenizer": tokenizer,
+        "encode": encoder(tokenizer, max_length),
         "labels": list(names),
         "device": device,
         "max_length": max_length,
@@ -267,14 +287,32 @@ def prediction(probabilities: list[float], names: list[str]) -> dict:
     return {"label": names[best], "score": probabilities[best], "scores": dict(zip(names, probabilities, strict=True))}
 
 
+def encoder(tokenizer, max_length: int):
+    """texts -> token ids truncated to ``max_length``, as ``tokenizer(texts, truncation=True)`` gives them: a fast
+    tokenizer's own Rust encoder, called directly (the Python wrapper costs about a tenth of int8's time per
+    text; a test checks the ids are the same), else the tokenizer itself."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None or tokenizer.truncation_side != "right":
+        return lambda texts: tokenizer(
+            texts,
+            truncation=True,
+            max_length=max_length,
+            return_token_type_ids=False,
+            return_attention_mask=False,
+        )["input_ids"]
+    fast = Tokenizer.from_str(backend.to_str())  # a copy: the tokenizer's own settings stay as they are
+    fast.no_padding()
+    fast.enable_truncation(max_length)
+    return lambda texts: [encoding.ids for encoding in fast.encode_batch(texts)]
+
+
 def padded(rows: list[list[int]], pad_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
     """input_ids and attention_mask for token-id rows, right-padded to the longest."""
-    input_ids = torch.full((len(rows), max(map(len, rows))), pad_token_id, dtype=torch.long)
-    attention_mask = torch.zeros_like(input_ids)
-    for row, ids in enumerate(rows):
-        input_ids[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
-        attention_mask[row, : len(ids)] = 1
-    return input_ids, attention_mask
+    lengths = torch.tensor([len(ids) for ids in rows])
+    attention_mask = torch.arange(int(lengths.max())) < lengths[:, None]
+    input_ids = torch.full(attention_mask.shape, pad_token_id, dtype=torch.long)
+    input_ids[attention_mask] = torch.tensor([token for ids in rows for token in ids], dtype=torch.long)
+    return input_ids, attention_mask.long()
 
 
 @torch.inference_mode()
@@ -295,13 +333,7 @@ def predict_fn(data, model):
     valid = [i for i, text in enumerate(texts) if errors[i] is None]
     results: list[dict] = [{"error": error} for error in errors]
     if valid:
-        tokens = tokenizer(
-            [texts[i] for i in valid],
-            truncation=True,
-            max_length=model["max_length"],
-            return_token_type_ids=False,
-            return_attention_mask=False,
-        )["input_ids"]
+        tokens = model["encode"]([texts[i] for i in valid])
         order = sorted(range(len(valid)), key=lambda k: len(tokens[k]))
         for start in range(0, len(order), MICRO_BATCH):
             chunk = order[start : start + MICRO_BATCH]

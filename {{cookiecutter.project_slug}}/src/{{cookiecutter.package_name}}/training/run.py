@@ -22,6 +22,7 @@ from ..evaluation.reports import write_results
 from ..evaluation.verdict import baseline_accuracy, verdict
 from ..model.artifact import INT8_RECORD, METRICS_FILE, RESULTS_DIR, SCRATCH_TOKENIZER_DIR, save_artifact
 from ..model.features import build_dataset, tokenizer_fingerprint
+from ..model.int8 import remove_int8
 from ..model.sources import check_source, default_learning_rate, is_scratch, load_model, scratch_tokenizer
 from .checkpoints import check_tokenizer, clear_checkpoints, has_checkpoints
 from .context import TrainingRun
@@ -154,7 +155,10 @@ def finish(
         )
         say(metric_line(metrics[split], prefix=f"{split}_"))
         run.tracker.log_metrics({f"{split}_{k}": v for k, v in scalars(metrics[split]).items()})
+    output_dir = config.path(config.train.output_dir)
+    remove_int8(output_dir)
     if len(run.val_ds):  # may int8 serve this model? (evaluate, serve and CPU endpoints use it by default)
+        say("int8: quantizing a CPU copy with OpenVINO and checking it on the validation split")
         metrics[INT8_RECORD] = int8_check(
             model,
             run.val_ds,
@@ -163,13 +167,14 @@ def finish(
             config.train.eval_batch_size,
             run.tokenizer.pad_token_id,
             config.model.int8_max_drop,
+            run.train_ds.input_ids,
+            output_dir,
         )
         check = metrics[INT8_RECORD]
         say(
             f"int8 on the CPU: validation accuracy {check['int8_accuracy']:.4f} against fp32 "
             f"{check['fp32_accuracy']:.4f} ({'allowed' if check['allowed'] else 'refused: serve in fp32'})"
         )
-    output_dir = config.path(config.train.output_dir)
     save_artifact(output_dir, model, run.tokenizer, run.schema, metrics, config.to_dict(), history)
     final = "test" if "test" in metrics else "validation" if "validation" in metrics else None
     if final:
