@@ -26,7 +26,11 @@ def run() -> dict:
                 capture_output=True,
                 text=True,
             )
-    summary = result.stdout.strip().splitlines()[-1] if result.stdout.strip() else result.stderr[-500:]
+    lines = result.stdout.strip().splitlines()
+    summary = lines[-1] if lines else result.stderr[-500:]
+    failed = [line for line in lines if line.startswith(("FAILED", "ERROR"))]
+    if failed:  # which ones: the run's output is not kept
+        summary += "; " + "; ".join(failed)
     return {
         "bake_seconds": baking.seconds,
         "tests_seconds": tests.seconds,
