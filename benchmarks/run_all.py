@@ -105,7 +105,8 @@ def render(r: dict) -> str:
         "## Inference (CPU)",
         "",
         f"`scratch:small` trained below; {i['texts']} NSMC test reviews timed per path (the one-call-per-text "
-        f"pipeline: {paths[PIPELINE_PER_TEXT]['texts']}) after a warm-up on as many other reviews, torch and "
+        f"pipeline: {paths[PIPELINE_PER_TEXT]['texts']}) after a warm-up on as many other reviews, the median "
+        f"of {i.get('repeats', 1)} rounds over every path, torch and "
         f"OpenVINO pinned to {i['threads']} thread, "
         f"reviews per CPU-second of the whole process (the server thread included) and per wall second. "
         f"Accuracy: the whole test file ({i['accuracy_texts']} reviews) through that path.",

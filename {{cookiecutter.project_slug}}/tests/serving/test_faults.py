@@ -161,6 +161,12 @@ def test_kill_9_half_way_then_resume_equals_an_uninterrupted_run(project, server
     assert partial.read_bytes() == full.read_bytes()  # line for line, score for score
 
 
+def sigint_as_in_a_terminal() -> None:
+    """A job started in the background (``nohup make bench &``) ignores SIGINT, and its children inherit that;
+    a command typed in a terminal gets the default, which Python turns into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_ctrl_c_stops_cleanly_with_the_summary_and_the_resume_command(project, server, tmp_path):
     output = tmp_path / "out.jsonl"
     with FaultProxy(server.port, latency_seconds=0.03) as proxy:
@@ -171,6 +177,8 @@ def test_ctrl_c_stops_cleanly_with_the_summary_and_the_resume_command(project, s
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            encoding="utf-8",
+            preexec_fn=sigint_as_in_a_terminal,
         )
         wait_for_lines(output, 100, process)
         process.send_signal(signal.SIGINT)

@@ -303,7 +303,8 @@ def encoder(tokenizer, max_length: int):
     fast = Tokenizer.from_str(backend.to_str())  # a copy: the tokenizer's own settings stay as they are
     fast.no_padding()
     fast.enable_truncation(max_length)
-    return lambda texts: [encoding.ids for encoding in fast.encode_batch(texts)]
+    encode = getattr(fast, "encode_batch_fast", fast.encode_batch)  # tokenizers >= 0.20: no character offsets
+    return lambda texts: [encoding.ids for encoding in encode(texts)]
 
 
 def padded(rows: list[list[int]], pad_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
