@@ -197,11 +197,9 @@ def run(model_dir: Path, texts: list[str], labels: list[int], speed_texts: int, 
     if paths.onnx:
         rows["ONNX Runtime fp32 bound, pre-tokenised sorted batches"] = (paths.onnx_bound("fp32"), True)
         rows["ONNX Runtime dynamic int8 bound, pre-tokenised sorted batches"] = (paths.onnx_bound("int8"), True)
-    torch.set_num_threads(threads)
     speed, warm = texts[:speed_texts], texts[speed_texts : 2 * speed_texts]
     results: dict = {"texts": len(speed), "accuracy_texts": len(texts), "threads": 1, "repeats": REPEATS, "paths": {}}
     counts = {name: PER_TEXT_TEXTS if name == PIPELINE_PER_TEXT else len(speed) for name in rows}
-    torch.set_num_threads(1)
     for name, (classify, _) in rows.items():
         # warm up on as many other reviews: OpenVINO prepares kernels per new input shape, which a running
         # server has long done; every path gets the same warm-up
@@ -223,7 +221,8 @@ def run(model_dir: Path, texts: list[str], labels: list[int], speed_texts: int, 
             "per_cpu_s_each": [round(cpu, 1) for cpu, _ in measured],
             "texts": counts[name],
         }
-        print(f"  {name}: {results['paths'][name]['per_cpu_s']:.0f} reviews / CPU-s (median of {measured})", flush=True)
+        each = ", ".join(f"{cpu:.0f}" for cpu, _ in measured)
+        print(f"  {name}: {results['paths'][name]['per_cpu_s']:.0f} reviews / CPU-s (median of {each})", flush=True)
     torch.set_num_threads(threads)
     for name, (classify, scored) in rows.items():
         if scored:
