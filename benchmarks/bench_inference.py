@@ -27,17 +27,18 @@ PIPELINE = "`pipeline(texts, batch_size=64)`: what a competent user writes"
 PIPELINE_PER_TEXT = "`pipeline`, one call per text"
 HANDLER_FP32 = "handler `predict_fn`, fp32"
 HANDLER_INT8 = "handler `predict_fn`, int8 (OpenVINO, NNCF static quantization: the artifact's int8/)"
-REPEATS = 3  # timed rounds; each path's figure is its median
+REPEATS = 5  # timed rounds; each path's figure is its median
 PER_TEXT_TEXTS = 300  # the one-call-per-text pipeline is slow: its rate is stable after a few hundred
 
 
 def token_batches(tokenizer, texts: list[str], max_length: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], list]:
-    """Pre-tokenised batches of similar token length, and the order they hold the texts in."""
+    """Pre-tokenised batches of similar token length, cut where the handler cuts them (its micro_batches), and the
+    order they hold the texts in."""
     encoded = tokenizer(texts, truncation=True, max_length=max_length, return_token_type_ids=False)["input_ids"]
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     batches = []
-    for start in range(0, len(order), BATCH):
-        rows = [encoded[i] for i in order[start : start + BATCH]]
+    for start, end in pkg("serving.handler").micro_batches([len(encoded[i]) for i in order]):
+        rows = [encoded[i] for i in order[start:end]]
         ids = np.full((len(rows), max(map(len, rows))), tokenizer.pad_token_id, dtype=np.int64)
         mask = np.zeros_like(ids)
         for row, values in enumerate(rows):

@@ -111,6 +111,19 @@ def test_the_direct_encoder_gives_the_tokenizer_s_ids(loaded, sample):
     assert max(map(len, expected)) == max_length
 
 
+def test_micro_batches_bound_rows_and_padding_and_cover_every_text():
+    lengths = sorted([3] * 150 + [10, 11, 12, 20, 40, 41, 95] + list(range(50, 90)))
+    spans = handler.micro_batches(lengths)
+    assert [index for start, end in spans for index in range(start, end)] == list(range(len(lengths)))
+    for start, end in spans:
+        rows = lengths[start:end]
+        assert len(rows) <= handler.MICRO_BATCH
+        assert len(rows) == 1 or len(rows) * max(rows) <= (1 + handler.MAX_PADDING) * sum(rows)
+    assert [end - start for start, end in spans[:3]] == [handler.MICRO_BATCH, handler.MICRO_BATCH, 22]
+    assert (len(lengths) - 1, len(lengths)) in spans  # 95 tokens pads nothing else up to it
+    assert handler.micro_batches([]) == []
+
+
 def test_padded_rows_keep_every_token_in_place():
     input_ids, attention_mask = handler.padded([[5, 6, 7], [8], [9, 10]], pad_token_id=0)
     assert input_ids.tolist() == [[5, 6, 7], [8, 0, 0], [9, 10, 0]]

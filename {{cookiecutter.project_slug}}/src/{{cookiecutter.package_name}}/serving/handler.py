@@ -41,6 +41,9 @@ PRECISION_ENV = "INFERENCE_PRECISION"  # auto | int8 | fp32; deploy sets it from
 MAX_ITEMS = int(os.environ.get(ITEMS_LIMIT_ENV, "1024"))
 MAX_TEXT_CHARS = int(os.environ.get("MAX_TEXT_CHARS", "10000"))
 MICRO_BATCH = int(os.environ.get("INFERENCE_BATCH_SIZE", "64"))
+# a micro-batch stops growing where padding would exceed this share of its real tokens: even sorted by length,
+# a request's long texts spread widely (on 1,024-review requests this made the handler 12-14% faster, fp32 and int8)
+MAX_PADDING = float(os.environ.get("INFERENCE_MAX_PADDING", "0.1"))
 LABELS_FILE = "labels.json"  # the artifact's names (model/artifact.py); this file must stand alone
 METRICS_FILE = "metrics.json"
 INT8_MODEL_FILE = "int8/model.xml"  # the OpenVINO int8 model train writes (model/int8.py)
@@ -316,10 +319,28 @@ def padded(rows: list[list[int]], pad_token_id: int) -> tuple[torch.Tensor, torc
     return input_ids, attention_mask.long()
 
 
+def micro_batches(lengths: list[int]) -> list[tuple[int, int]]:
+    """(start, end) spans of ascending ``lengths``: at most MICRO_BATCH rows each, and padded to the longest, at
+    most MAX_PADDING more tokens than the rows hold (a single row always makes a batch)."""
+    spans, start = [], 0
+    while start < len(lengths):
+        end, tokens = start + 1, lengths[start]
+        while (
+            end < len(lengths)
+            and end - start < MICRO_BATCH
+            and (end - start + 1) * lengths[end] <= (1 + MAX_PADDING) * (tokens + lengths[end])
+        ):
+            tokens += lengths[end]
+            end += 1
+        spans.append((start, end))
+        start = end
+    return spans
+
+
 @torch.inference_mode()
 def predict_fn(data, model):
-    """Tokenise once, then classify in micro-batches of similar token length (little padding); results in
-    input order.
+    """Tokenise once, then classify in micro-batches of similar token length (micro_batches: little padding);
+    results in input order.
 
     ``data`` is what input_fn returns, or a plain list of texts. Items input_fn marked as errors stay errors.
     When the model dict holds a ``lock`` (the local server), it is held per micro-batch, not per request, so a
@@ -336,8 +357,8 @@ def predict_fn(data, model):
     if valid:
         tokens = model["encode"]([texts[i] for i in valid])
         order = sorted(range(len(valid)), key=lambda k: len(tokens[k]))
-        for start in range(0, len(order), MICRO_BATCH):
-            chunk = order[start : start + MICRO_BATCH]
+        for start, end in micro_batches([len(tokens[k]) for k in order]):
+            chunk = order[start:end]
             input_ids, attention_mask = padded([tokens[k] for k in chunk], tokenizer.pad_token_id)
             with model.get("lock") or nullcontext():
                 logits = network(input_ids=input_ids.to(device), attention_mask=attention_mask.to(device)).logits
