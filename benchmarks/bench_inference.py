@@ -32,12 +32,13 @@ PER_TEXT_TEXTS = 300  # the one-call-per-text pipeline is slow: its rate is stab
 
 
 def token_batches(tokenizer, texts: list[str], max_length: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], list]:
-    """Pre-tokenised batches of similar token length, cut where the handler cuts them (its micro_batches), and the
-    order they hold the texts in."""
+    """Pre-tokenised batches of similar token length, cut where the handler cuts them on a CPU (its micro_batches),
+    and the order they hold the texts in."""
     encoded = tokenizer(texts, truncation=True, max_length=max_length, return_token_type_ids=False)["input_ids"]
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     batches = []
-    for start, end in pkg("serving.handler").micro_batches([len(encoded[i]) for i in order]):
+    handler = pkg("serving.handler")
+    for start, end in handler.micro_batches([len(encoded[i]) for i in order], handler.CPU_MAX_PADDING):
         rows = [encoded[i] for i in order[start:end]]
         ids = np.full((len(rows), max(map(len, rows))), tokenizer.pad_token_id, dtype=np.int64)
         mask = np.zeros_like(ids)

@@ -152,7 +152,7 @@ def model_server(trained_model):
 
 @pytest.fixture(scope="session")
 def fp32_server(trained_model):
-    """A server whose answers do not depend on how rows are batched (int8 scales by the whole batch)."""
+    """The server in fp32, as a GPU endpoint runs it: tests compare it with evaluate in fp32."""
     from {{ cookiecutter.package_name }}.serving.server import BackgroundServer, create_app
 
     with BackgroundServer(create_app(trained_model, precision="fp32")) as server:

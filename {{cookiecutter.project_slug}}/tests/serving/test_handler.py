@@ -111,17 +111,35 @@ def test_the_direct_encoder_gives_the_tokenizer_s_ids(loaded, sample):
     assert max(map(len, expected)) == max_length
 
 
-def test_micro_batches_bound_rows_and_padding_and_cover_every_text():
+def test_micro_batches_bound_rows_and_on_a_cpu_padding_and_cover_every_text():
     lengths = sorted([3] * 150 + [10, 11, 12, 20, 40, 41, 95] + list(range(50, 90)))
-    spans = handler.micro_batches(lengths)
-    assert [index for start, end in spans for index in range(start, end)] == list(range(len(lengths)))
-    for start, end in spans:
+    cpu, gpu = handler.micro_batches(lengths, handler.CPU_MAX_PADDING), handler.micro_batches(lengths, None)
+    for spans in (cpu, gpu):
+        assert [index for start, end in spans for index in range(start, end)] == list(range(len(lengths)))
+        assert all(end - start <= handler.MICRO_BATCH for start, end in spans)
+    for start, end in cpu:
         rows = lengths[start:end]
-        assert len(rows) <= handler.MICRO_BATCH
-        assert len(rows) == 1 or len(rows) * max(rows) <= (1 + handler.MAX_PADDING) * sum(rows)
-    assert [end - start for start, end in spans[:3]] == [handler.MICRO_BATCH, handler.MICRO_BATCH, 22]
-    assert (len(lengths) - 1, len(lengths)) in spans  # 95 tokens pads nothing else up to it
-    assert handler.micro_batches([]) == []
+        assert len(rows) == 1 or len(rows) * max(rows) <= (1 + handler.CPU_MAX_PADDING) * sum(rows)
+    assert [end - start for start, end in cpu[:3]] == [handler.MICRO_BATCH, handler.MICRO_BATCH, 22]
+    assert (len(lengths) - 1, len(lengths)) in cpu  # 95 tokens pads nothing else up to it
+    assert [end - start for start, end in gpu] == [64, 64, 64, 5]  # a GPU takes whole batches
+    assert handler.micro_batches([], handler.CPU_MAX_PADDING) == []
+
+
+def test_predict_fn_classifies_in_the_micro_batches_of_its_device(loaded, sample_texts):
+    shapes, network = [], loaded["model"]
+
+    def recording(input_ids, attention_mask):
+        shapes.append(tuple(input_ids.shape))
+        return network(input_ids=input_ids, attention_mask=attention_mask)
+
+    texts = sample_texts[:150]
+    lengths = sorted(len(ids) for ids in loaded["encode"](texts))
+    answers = handler.predict_fn(texts, {**loaded, "model": recording})
+    max_padding = handler.CPU_MAX_PADDING if loaded["device"].type == "cpu" else None
+    spans = handler.micro_batches(lengths, max_padding)
+    assert shapes == [(end - start, lengths[end - 1]) for start, end in spans]
+    assert answers == handler.predict_fn(texts, loaded)
 
 
 def test_padded_rows_keep_every_token_in_place():
