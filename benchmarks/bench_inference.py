@@ -4,10 +4,11 @@ the bounds of each (raw forward passes over pre-tokenised, token-length-sorted b
 timed), the int8 a user would otherwise reach for (torch's dynamic quantization; ONNX Runtime's, with its fp32,
 when it is installed), and the local server behind the ``predict`` client.
 
-Throughput is measured on the first ``speed_texts`` reviews with torch pinned to one thread, after a warm-up
-on the next ``speed_texts``: each path's median over REPEATS rounds of every path. Then each serving path
-classifies the whole test file for its accuracy (torch with every thread, OpenVINO with the one it was loaded
-with: the numbers do not depend on it).
+Throughput is measured with torch pinned to one thread, after a warm-up on ``speed_texts`` reviews, over
+REPEATS rounds of every path, each round on ``speed_texts`` reviews no path has seen (a server's traffic:
+OpenVINO prepares kernels for each new input shape, so texts it has already classified flatter it); each
+path's figure is its median. Then each serving path classifies the whole test file for its accuracy (torch
+with every thread, OpenVINO with the one it was loaded with: the numbers do not depend on it).
 """
 
 from __future__ import annotations
@@ -27,18 +28,20 @@ PIPELINE = "`pipeline(texts, batch_size=64)`: what a competent user writes"
 PIPELINE_PER_TEXT = "`pipeline`, one call per text"
 HANDLER_FP32 = "handler `predict_fn`, fp32"
 HANDLER_INT8 = "handler `predict_fn`, int8 (OpenVINO, NNCF static quantization: the artifact's int8/)"
+OPENVINO_BOUND = "int8 bound: raw OpenVINO forward, pre-tokenised sorted batches"
 REPEATS = 5  # timed rounds; each path's figure is its median
 PER_TEXT_TEXTS = 300  # the one-call-per-text pipeline is slow: its rate is stable after a few hundred
 
 
-def token_batches(tokenizer, texts: list[str], max_length: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], list]:
-    """Pre-tokenised batches of similar token length, cut where the handler cuts them on a CPU (its micro_batches),
-    and the order they hold the texts in."""
+def token_batches(
+    tokenizer, texts: list[str], max_length: int, max_padding: float | None
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], list]:
+    """Pre-tokenised batches of similar token length, cut as the handler's micro_batches cut them, and the order
+    they hold the texts in."""
     encoded = tokenizer(texts, truncation=True, max_length=max_length, return_token_type_ids=False)["input_ids"]
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     batches = []
-    handler = pkg("serving.handler")
-    for start, end in handler.micro_batches([len(encoded[i]) for i in order], handler.CPU_MAX_PADDING):
+    for start, end in pkg("serving.handler").micro_batches([len(encoded[i]) for i in order], max_padding):
         rows = [encoded[i] for i in order[start:end]]
         ids = np.full((len(rows), max(map(len, rows))), tokenizer.pad_token_id, dtype=np.int64)
         mask = np.zeros_like(ids)
@@ -98,7 +101,7 @@ class Paths:
 
     def torch_bound(self, model):
         def run(texts, batches=None):
-            batches, order = batches or token_batches(self.tokenizer, texts, self.max_length)
+            batches, order = batches or token_batches(self.tokenizer, texts, self.max_length, None)
             with torch.inference_mode():
                 chunks = [
                     model(input_ids=torch.from_numpy(ids), attention_mask=torch.from_numpy(mask)).logits.numpy()
@@ -145,7 +148,7 @@ class Paths:
         session = self.onnx[precision]
 
         def run(texts, batches=None):
-            batches, order = batches or token_batches(self.tokenizer, texts, self.max_length)
+            batches, order = batches or token_batches(self.tokenizer, texts, self.max_length, None)
             chunks = [session.run(None, {"input_ids": ids, "attention_mask": mask})[0] for ids, mask in batches]
             return in_order(chunks, order).argmax(axis=1)
 
@@ -185,10 +188,7 @@ def run(model_dir: Path, texts: list[str], labels: list[int], speed_texts: int, 
         HANDLER_FP32: (paths.handler_path("fp32"), True),
         "fp32 bound: raw forward, pre-tokenised sorted batches": (paths.torch_bound(paths.fp32), False),
         HANDLER_INT8: (paths.handler_path("int8"), True),
-        "int8 bound: raw OpenVINO forward, pre-tokenised sorted batches": (
-            paths.torch_bound(paths.served["int8"]["model"]),
-            False,
-        ),
+        OPENVINO_BOUND: (paths.torch_bound(paths.served["int8"]["model"]), False),
         "torch dynamic int8 bound (`quantize_dynamic`), pre-tokenised sorted batches": (
             paths.torch_bound(paths.torch_int8),
             True,
@@ -199,20 +199,20 @@ def run(model_dir: Path, texts: list[str], labels: list[int], speed_texts: int, 
     if paths.onnx:
         rows["ONNX Runtime fp32 bound, pre-tokenised sorted batches"] = (paths.onnx_bound("fp32"), True)
         rows["ONNX Runtime dynamic int8 bound, pre-tokenised sorted batches"] = (paths.onnx_bound("int8"), True)
-    speed, warm = texts[:speed_texts], texts[speed_texts : 2 * speed_texts]
-    results: dict = {"texts": len(speed), "accuracy_texts": len(texts), "threads": 1, "repeats": REPEATS, "paths": {}}
-    counts = {name: PER_TEXT_TEXTS if name == PIPELINE_PER_TEXT else len(speed) for name in rows}
+    size = min(speed_texts, len(texts) // (REPEATS + 1))
+    warm, *rounds = (texts[start : start + size] for start in range(0, (REPEATS + 1) * size, size))
+    results: dict = {"texts": size, "accuracy_texts": len(texts), "threads": 1, "repeats": REPEATS, "paths": {}}
+    counts = {name: min(PER_TEXT_TEXTS, size) if name == PIPELINE_PER_TEXT else size for name in rows}
     for name, (classify, _) in rows.items():
-        # warm up on as many other reviews: OpenVINO prepares kernels per new input shape, which a running
-        # server has long done; every path gets the same warm-up
-        classify(warm[: counts[name]])
+        classify(warm[: counts[name]])  # every path gets the same warm-up
     rates: dict = {name: [] for name in rows}
-    for _ in range(REPEATS):  # rounds over every path: a slow spell of this shared machine hits them alike
+    for speed in rounds:  # rounds over every path: a slow spell of this shared machine hits them alike
         for name, (classify, _) in rows.items():
             count = counts[name]
             batches = None
-            if "bound" in name:  # the bounds do not pay for tokenising
-                batches = token_batches(paths.tokenizer, speed[:count], max_length)
+            if "bound" in name:  # the bounds do not pay for tokenising; they batch as their handler would
+                max_padding = None if name == OPENVINO_BOUND else pkg("serving.handler").CPU_MAX_PADDING
+                batches = token_batches(paths.tokenizer, speed[:count], max_length, max_padding)
             with CpuTimer() as timer:
                 classify(speed[:count]) if batches is None else classify(speed[:count], batches)
             rates[name].append((count / timer.cpu_seconds, count / timer.seconds))
