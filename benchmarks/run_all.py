@@ -98,6 +98,8 @@ def render(r: dict) -> str:
         "Every ratio compares measurements taken side by side in this one run.",
         "",
     ]
+    if r.get("note"):
+        lines += [r["note"], ""]
     i = r["inference"]
     paths = i["paths"]
     fp32, int8, pipe = paths[HANDLER_FP32], paths[HANDLER_INT8], paths[PIPELINE]
