@@ -36,18 +36,15 @@ PER_TEXT_TEXTS = 300  # the one-call-per-text pipeline is slow: its rate is stab
 def token_batches(
     tokenizer, texts: list[str], max_length: int, max_padding: float | None
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], list]:
-    """Pre-tokenised batches of similar token length, cut as the handler's micro_batches cut them, and the order
-    they hold the texts in."""
+    """Pre-tokenised batches of similar token length, cut and padded as the handler cuts and pads them
+    (micro_batches, padded), and the order they hold the texts in."""
+    handler = pkg("serving.handler")
     encoded = tokenizer(texts, truncation=True, max_length=max_length, return_token_type_ids=False)["input_ids"]
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     batches = []
-    for start, end in pkg("serving.handler").micro_batches([len(encoded[i]) for i in order], max_padding):
-        rows = [encoded[i] for i in order[start:end]]
-        ids = np.full((len(rows), max(map(len, rows))), tokenizer.pad_token_id, dtype=np.int64)
-        mask = np.zeros_like(ids)
-        for row, values in enumerate(rows):
-            ids[row, : len(values)], mask[row, : len(values)] = values, 1
-        batches.append((ids, mask))
+    for start, end in handler.micro_batches([len(encoded[i]) for i in order], max_padding):
+        ids, mask = handler.padded([encoded[i] for i in order[start:end]], tokenizer.pad_token_id)
+        batches.append((ids.numpy(), mask.numpy()))
     return batches, order
 
 
@@ -206,12 +203,13 @@ def run(model_dir: Path, texts: list[str], labels: list[int], speed_texts: int, 
     for name, (classify, _) in rows.items():
         classify(warm[: counts[name]])  # every path gets the same warm-up
     rates: dict = {name: [] for name in rows}
+    cpu_padding = paths.handler.CPU_MAX_PADDING
     for speed in rounds:  # rounds over every path: a slow spell of this shared machine hits them alike
         for name, (classify, _) in rows.items():
             count = counts[name]
             batches = None
             if "bound" in name:  # the bounds do not pay for tokenising; they batch as their handler would
-                max_padding = None if name == OPENVINO_BOUND else pkg("serving.handler").CPU_MAX_PADDING
+                max_padding = None if name == OPENVINO_BOUND else cpu_padding
                 batches = token_batches(paths.tokenizer, speed[:count], max_length, max_padding)
             with CpuTimer() as timer:
                 classify(speed[:count]) if batches is None else classify(speed[:count], batches)
