@@ -1,7 +1,8 @@
-"""The int8 export phones nobody: NNCF and OpenVINO's converter send usage data unless told not to.
+"""The int8 export: packed where the model allows it, padded where it does not, and it phones nobody.
 
-Under pytest NNCF silences itself, so the export runs in a plain Python process whose sockets refuse (and log)
-every address that is not loopback, forked children included.
+NNCF and OpenVINO's converter send usage data unless told not to. Under pytest NNCF silences itself, so that
+export runs in a plain Python process whose sockets refuse (and log) every address that is not loopback, forked
+children included.
 """
 
 from __future__ import annotations
@@ -10,6 +11,11 @@ import subprocess
 import sys
 import textwrap
 
+import numpy as np
+import pytest
+import torch
+
+from {{ cookiecutter.package_name }}.model import int8
 from {{ cookiecutter.package_name }}.model.artifact import INT8_MODEL_FILE
 
 from conftest import subprocess_env
@@ -63,3 +69,54 @@ def test_the_int8_export_sends_no_telemetry(trained_model, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert (tmp_path / "out" / INT8_MODEL_FILE).is_file()
     assert not log.exists(), log.read_text(encoding="utf-8")
+
+
+def tiny_rows(count: int = 80) -> list[list[int]]:
+    generator = np.random.default_rng(0)
+    return [[2, *generator.integers(5, 200, size=int(n)).tolist(), 3] for n in generator.integers(1, 40, size=count)]
+
+
+def tiny_bert():
+    from transformers import BertConfig, BertForSequenceClassification
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=200, hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64, num_labels=3
+    )
+    return BertForSequenceClassification(config).eval()
+
+
+def classify(model_dir, model, rows):
+    network = int8.Int8Model(model_dir, model.config)
+    width = max(map(len, rows))
+    input_ids = torch.tensor([ids + [0] * (width - len(ids)) for ids in rows])
+    attention_mask = (torch.arange(width) < torch.tensor([len(ids) for ids in rows])[:, None]).long()
+    with torch.no_grad():
+        expected = model(input_ids=input_ids, attention_mask=attention_mask).logits
+    return network, network(input_ids=input_ids, attention_mask=attention_mask).logits, expected
+
+
+def test_a_head_packing_does_not_fit_gets_the_padded_model(tmp_path):
+    """BERT's head reads a pooled first token: PackedClassifier's logits differ, so the export pads."""
+    model, rows = tiny_bert(), tiny_rows()
+    assert not int8.packing_matches(model, rows, 0)
+    int8.export_int8(model, rows, 0, tmp_path)
+    network, logits, expected = classify(tmp_path, model, rows[:20])
+    assert not network.packed
+    assert logits.shape == expected.shape and torch.allclose(logits, expected, atol=0.2)
+
+
+@pytest.mark.parametrize("conversion_holds", [True, False])
+def test_electra_packs_unless_the_conversion_gives_other_numbers(
+    trained_model, tmp_path, monkeypatch, conversion_holds
+):
+    from transformers import AutoModelForSequenceClassification
+
+    model, rows = AutoModelForSequenceClassification.from_pretrained(trained_model).eval(), tiny_rows()
+    assert int8.packing_matches(model, rows, 0)
+    if not conversion_holds:
+        monkeypatch.setattr(int8, "converted_matches", lambda *args: False)
+    int8.export_int8(model, rows, 0, tmp_path)
+    network, logits, expected = classify(tmp_path, model, rows[:70])
+    assert network.packed == conversion_holds
+    assert (logits.argmax(dim=1) == expected.argmax(dim=1)).float().mean() >= 0.9

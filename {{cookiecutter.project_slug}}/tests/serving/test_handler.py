@@ -126,7 +126,7 @@ def test_micro_batches_bound_rows_and_on_a_cpu_padding_and_cover_every_text():
     assert handler.micro_batches([], handler.CPU_MAX_PADDING) == []
 
 
-@pytest.mark.parametrize("precision", ["fp32", "int8"])
+@pytest.mark.parametrize("precision", ["fp32", "int8"])  # int8 here: a model that cannot pack
 def test_predict_fn_bounds_padding_only_for_fp32_on_a_cpu(loaded, sample_texts, precision):
     shapes, network = [], loaded["model"]
 
@@ -149,3 +149,44 @@ def test_padded_rows_keep_every_token_in_place():
     input_ids, attention_mask = handler.padded([[5, 6, 7], [8], [9, 10]], pad_token_id=0)
     assert input_ids.tolist() == [[5, 6, 7], [8, 0, 0], [9, 10, 0]]
     assert attention_mask.tolist() == [[1, 1, 1], [1, 0, 0], [1, 1, 0]]
+
+
+@pytest.mark.parametrize(
+    ("max_length", "widths"), [(128, [64, 128]), (512, [64, 128, 256, 512]), (100, [64, 100]), (32, [32])]
+)
+def test_pack_widths_double_from_64_up_to_max_length(max_length, widths):
+    assert handler.pack_widths(max_length) == widths
+
+
+def test_pack_fills_rows_within_their_width_and_places_every_text_once():
+    lengths = [3] * 40 + [10, 11, 12, 20, 40, 41, 64, 63, 1] + list(range(5, 60, 3))
+    rows = handler.pack(lengths, 64)
+    assert sorted(index for row in rows for index in row) == list(range(len(lengths)))
+    assert all(sum(lengths[i] for i in row) <= 64 for row in rows)
+    assert len(rows) <= -(-sum(lengths) // 64) + 1  # best fit leaves at most about one row's worth empty
+    assert handler.pack([], 64) == []
+
+
+def test_packed_inputs_put_texts_side_by_side_with_their_segments_and_starts():
+    inputs = handler.packed([[[5, 6], [7]], [[8, 9, 10]]], width=4, pad_token_id=0)
+    assert inputs["input_ids"].tolist() == [[5, 6, 7, 0], [8, 9, 10, 0]]
+    assert inputs["segment_ids"].tolist() == [[1, 1, 2, 0], [1, 1, 1, 0]]
+    assert inputs["first_tokens"].tolist() == [0, 2, 4]
+    alone = handler.packed([[[5, 6], [7]]], width=64, pad_token_id=0)  # one row: cut to what it holds
+    assert alone["input_ids"].tolist() == [[5, 6, 7]] and alone["first_tokens"].tolist() == [0, 2]
+
+
+def test_packed_batches_cover_every_text_once_in_rows_of_their_width():
+    tokens = [[7] * n for n in [3] * 300 + list(range(1, 129)) + [64, 65]]
+    seen = []
+    for chunk, inputs in handler.packed_batches(tokens, 128, pad_token_id=0):
+        rows, width = inputs["input_ids"].shape
+        assert rows * width <= max(handler.PACK_TOKENS, width)
+        shortest, longest = min(len(tokens[k]) for k in chunk), max(len(tokens[k]) for k in chunk)
+        if rows == 1:  # one row is cut to the tokens it holds
+            assert width == sum(len(tokens[k]) for k in chunk)
+        else:
+            assert width in (64, 128) and (longest <= 64 if width == 64 else shortest > 64)
+        assert len(inputs["first_tokens"]) == len(chunk) == int(inputs["segment_ids"].max(dim=1).values.sum())
+        seen += chunk
+    assert sorted(seen) == list(range(len(tokens)))

@@ -118,8 +118,10 @@ def test_the_handler_and_the_package_run_int8_alike(trained_model):
 
 
 def test_int8_scores_do_not_depend_on_the_batch(trained_model, sample):
-    """Activation scales are fixed at calibration (static int8), unlike torch's dynamic int8."""
+    """Activation scales are fixed at calibration (static int8), unlike torch's dynamic int8, and a packed text
+    sees only its own tokens, whichever texts share its row."""
     served = handler.load(trained_model, "int8")
+    assert served["model"].packed  # ELECTRA (scratch:tiny) packs
     texts = [record.text for record in sample["test"]][:40]
     together = handler.predict_fn(texts, served)
     alone = [handler.predict_fn([text], served)[0] for text in texts]
