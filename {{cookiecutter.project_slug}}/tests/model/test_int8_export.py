@@ -96,6 +96,7 @@ def classify(model_dir, model, rows):
     return network, network(input_ids=input_ids, attention_mask=attention_mask).logits, expected
 
 
+@pytest.mark.container
 def test_a_head_packing_does_not_fit_gets_the_padded_model(tmp_path):
     """BERT's head reads a pooled first token: PackedClassifier's logits differ, so the export pads."""
     model, rows = tiny_bert(), tiny_rows()
@@ -106,6 +107,7 @@ def test_a_head_packing_does_not_fit_gets_the_padded_model(tmp_path):
     assert logits.shape == expected.shape and torch.allclose(logits, expected, atol=0.2)
 
 
+@pytest.mark.container  # the export runs in the training container, under its transformers
 @pytest.mark.parametrize("conversion_holds", [True, False])
 def test_electra_packs_unless_the_conversion_gives_other_numbers(
     trained_model, tmp_path, monkeypatch, conversion_holds
