@@ -27,7 +27,17 @@ def test_train_records_the_int8_check_on_the_validation_split(trained_model):
     metrics = json.loads((trained_model / METRICS_FILE).read_text(encoding="utf-8"))
     record = metrics[INT8_RECORD]
     assert record["fp32_accuracy"] == metrics["validation"]["accuracy"]  # the fp32 pass train already made
-    assert set(record) >= {"fp32_accuracy", "int8_accuracy", "drop", "max_drop", "agreement", "allowed", "examples"}
+    assert set(record) >= {
+        "fp32_accuracy",
+        "int8_accuracy",
+        "drop",
+        "max_drop",
+        "agreement",
+        "allowed",
+        "examples",
+        "packed",
+    }
+    assert record["packed"]  # scratch:tiny is an ELECTRA
     assert record["examples"] > 0 and 0 <= record["agreement"] <= 1
     assert record["drop"] == pytest.approx(record["fp32_accuracy"] - record["int8_accuracy"])
     assert record["allowed"] == (record["drop"] <= record["max_drop"])

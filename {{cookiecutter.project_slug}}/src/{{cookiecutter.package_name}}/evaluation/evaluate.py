@@ -71,6 +71,7 @@ def int8_check(
         "examples": len(dataset),
         "calibration_rows": min(len(calibration_rows), CALIBRATION_ROWS),
         "allowed": drop <= max_drop,
+        "packed": int8_model.packed,  # several texts per row (model/int8.py), else one padded text per row
     }
 
 

@@ -2,8 +2,7 @@
 quantized by NNCF (int8 weights and activations, attention included, calibrated on training rows), and the
 result is saved in the artifact's ``int8/`` folder. Where the architecture allows it (checked on the calibration
 rows), the saved model takes several texts packed into each row (PackedClassifier), so almost no work goes
-into padding. ``make bench`` measured it against torch's dynamic int8 and
-ONNX Runtime's (benchmarks/RESULTS.md).
+into padding. ``make bench`` measured it against torch's dynamic int8 and ONNX Runtime's (benchmarks/RESULTS.md).
 
 serving/handler.py loads the same files with the same settings (it must stand alone in the container); a test
 checks that the two give the same numbers. Activation scales are fixed at calibration, so a text's scores do not
@@ -173,7 +172,7 @@ def _export_int8(model, calibration_rows: list[list[int]], pad_token_id: int, mo
         calibration = padded_batches(rows, CALIBRATION_BATCH, pad_token_id)
         converted = convert(FourDimensionalMask(cpu_model), calibration[0])
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # NNCF and OpenVINO warnings that are not the user's to act on
         quantized = nncf.quantize(
             converted,
             nncf.Dataset(calibration),
