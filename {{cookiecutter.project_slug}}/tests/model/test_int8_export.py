@@ -17,6 +17,7 @@ import torch
 
 from {{ cookiecutter.package_name }}.model import int8
 from {{ cookiecutter.package_name }}.model.artifact import INT8_MODEL_FILE
+from {{ cookiecutter.package_name }}.serving import handler
 
 from conftest import subprocess_env
 
@@ -88,9 +89,7 @@ def tiny_bert():
 
 def classify(model_dir, model, rows):
     network = int8.Int8Model(model_dir, model.config)
-    width = max(map(len, rows))
-    input_ids = torch.tensor([ids + [0] * (width - len(ids)) for ids in rows])
-    attention_mask = (torch.arange(width) < torch.tensor([len(ids) for ids in rows])[:, None]).long()
+    input_ids, attention_mask = handler.padded(rows, pad_token_id=0)
     with torch.no_grad():
         expected = model(input_ids=input_ids, attention_mask=attention_mask).logits
     return network, network(input_ids=input_ids, attention_mask=attention_mask).logits, expected

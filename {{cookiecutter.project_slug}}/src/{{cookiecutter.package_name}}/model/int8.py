@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from ..serving.handler import PACKED_INPUTS, packed, packed_batches
+from ..serving.handler import packed, packed_batches, takes_packed_rows
 from .artifact import INT8_DIR, INT8_MODEL_FILE
 from .features import DynamicPaddingCollator
 
@@ -118,14 +118,20 @@ def packed_calibration(rows: list[list[int]], pad_token_id: int) -> list[dict[st
     ]
 
 
-def converted_matches(converted, network: torch.nn.Module, rows: list[list[int]], pad_token_id: int) -> bool:
+def converted_matches(
+    converted,
+    network: torch.nn.Module,
+    calibration: list[dict[str, np.ndarray]],
+    rows: list[list[int]],
+    pad_token_id: int,
+) -> bool:
     """Whether OpenVINO's conversion of ``network`` (fp32, before quantizing) gives torch's logits on batches of
-    other shapes than the one it was traced with: the calibration batches and one text per row."""
+    other shapes than the one it was traced with: the ``calibration`` batches and one of ``rows`` per row."""
     import openvino
 
     compiled = openvino.Core().compile_model(converted, "CPU", compile_settings())
     one_per_row = [[ids] for ids in rows[:64]]
-    probes = [*packed_calibration(rows, pad_token_id)]
+    probes = [*calibration]
     probes.append({k: v.numpy() for k, v in packed(one_per_row, max(map(len, rows[:64])), pad_token_id).items()})
     for probe in probes:
         with torch.no_grad():
@@ -166,7 +172,7 @@ def _export_int8(model, calibration_rows: list[list[int]], pad_token_id: int, mo
     if packing_matches(cpu_model, rows, pad_token_id):
         network, calibration = PackedClassifier(cpu_model), packed_calibration(rows, pad_token_id)
         converted = convert(network, calibration[0])
-        if not converted_matches(converted, network, rows, pad_token_id):
+        if not converted_matches(converted, network, calibration, rows, pad_token_id):
             converted = None
     if converted is None:  # one padded text per row, as the model was trained
         calibration = padded_batches(rows, CALIBRATION_BATCH, pad_token_id)
@@ -209,7 +215,7 @@ class Int8Model(torch.nn.Module):
 
         self.config = config
         self.compiled = openvino.Core().compile_model(str(Path(model_dir) / INT8_MODEL_FILE), "CPU", compile_settings())
-        self.packed = {name for port in self.compiled.inputs for name in port.get_names()} >= set(PACKED_INPUTS)
+        self.packed = takes_packed_rows(self.compiled)
 
     def forward(self, input_ids, attention_mask, labels=None, **_):
         request = self.compiled.create_infer_request()  # one per call: several threads may classify at once

@@ -118,12 +118,18 @@ class Int8Network:
             "PERFORMANCE_HINT": "LATENCY",
         }
         self.compiled = openvino.Core().compile_model(str(model_dir / INT8_MODEL_FILE), "CPU", settings)
-        self.packed = {name for port in self.compiled.inputs for name in port.get_names()} >= set(PACKED_INPUTS)
+        self.packed = takes_packed_rows(self.compiled)
 
     def __call__(self, **inputs: torch.Tensor) -> SimpleNamespace:
         request = self.compiled.create_infer_request()  # one per call: server threads may classify at once
         logits = request.infer({name: tensor.numpy() for name, tensor in inputs.items()})[0]
         return SimpleNamespace(logits=torch.from_numpy(logits.copy()))
+
+
+def takes_packed_rows(compiled) -> bool:
+    """Whether a compiled OpenVINO model takes PACKED_INPUTS (model/int8.py's PackedClassifier), not one padded
+    text per row."""
+    return {name for port in compiled.inputs for name in port.get_names()} >= set(PACKED_INPUTS)
 
 
 def model_fn(model_dir, context=None):
