@@ -42,6 +42,7 @@ STARS_JSONL = {
     "max_length": "64",
 }
 BAKES = {"nsmc-default": {}, "korean-3-class-csv": KOREAN_CSV, "stars-jsonl": STARS_JSONL}
+DEFAULT_SLUG = "nsmc-sentiment"  # the default bake: the one that runs every test, builds a wheel, runs make contract
 
 PACKAGE_FILES = [
     "__init__.py",
@@ -118,6 +119,7 @@ TEST_FILES = [
     "training/test_tracking.py",
     "evaluation/test_evaluate.py",
     "evaluation/test_metrics.py",
+    "evaluation/test_verdict.py",
     "serving/fault_proxy.py",
     "serving/test_client.py",
     "serving/test_faults.py",
@@ -236,14 +238,18 @@ def users_data(project: Path, answers: dict) -> str:
 
 
 def test_baked_project_test_suite_passes_whatever_is_in_data_raw(baked):
-    """The baked tests test the code on data/sample/: the user's files in data/raw/ change nothing."""
+    """The baked tests test the code on data/sample/: the user's files in data/raw/ change nothing.
+
+    The default bake runs every test (`make test-all`); the others run the default tier, which holds every test
+    their answers change (data shape, format, labels): the slow tier trains and serves alike for any answers."""
     project, answers = baked
     replaced = users_data(project, answers)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUTF8": "1"}
     if NSMC_DIR.is_dir():
         env["NSMC_DIR"] = str(NSMC_DIR)
+    every_test = ["-m", ""] if answers["project_slug"] == DEFAULT_SLUG else []
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:randomly"],
+        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:randomly", *every_test],
         cwd=project,
         env=env,
         capture_output=True,
@@ -258,7 +264,7 @@ def test_baked_project_test_suite_passes_whatever_is_in_data_raw(baked):
 
 def test_default_project_builds_a_wheel(baked, tmp_path):
     project, answers = baked
-    if answers["project_slug"] != "nsmc-sentiment":
+    if answers["project_slug"] != DEFAULT_SLUG:
         pytest.skip("one build is enough")
     result = subprocess.run(
         [
@@ -288,7 +294,7 @@ def test_default_project_builds_a_wheel(baked, tmp_path):
 
 def test_cruft_sees_the_bake_as_up_to_date(baked):
     project, answers = baked
-    if answers["project_slug"] != "nsmc-sentiment":
+    if answers["project_slug"] != DEFAULT_SLUG:
         pytest.skip("one cruft check is enough")
     record = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))
     assert Path(record["template"]) == TEMPLATE and len(record["commit"] or "") == 40
@@ -304,7 +310,7 @@ def test_cruft_sees_the_bake_as_up_to_date(baked):
 def test_default_project_passes_make_contract(baked):
     """The container tests again under each SageMaker container's pinned transformers (needs the package index)."""
     project, answers = baked
-    if answers["project_slug"] != "nsmc-sentiment":
+    if answers["project_slug"] != DEFAULT_SLUG:
         pytest.skip("one container run is enough")
     venv = Path(sys.executable).parent.parent  # this environment: the baked project needs no second one
     result = subprocess.run(

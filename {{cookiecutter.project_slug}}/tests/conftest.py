@@ -6,6 +6,8 @@ they test the code, and stay green and equally fast whatever data the user puts 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import shutil
@@ -29,6 +31,7 @@ PACKAGE = "{{ cookiecutter.package_name }}"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SRC = PROJECT_ROOT / "src"
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
+TRAINING_LOG = "training.log"
 FAST = {"base_model": "scratch:tiny", "mlflow": False, "epochs": 2, "logging_steps": 10, "use_cpu": True}
 
 
@@ -132,13 +135,23 @@ def sample_texts(sample) -> list[str]:
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory) -> Path:
-    """One scratch:tiny artifact trained on the sample, shared by serving/eval/deploy tests."""
+    """One scratch:tiny artifact trained on the sample, shared by serving/eval/deploy tests (trained once per
+    test run: it is what most of the default tier's time goes into). Its log is ``TRAINING_LOG`` beside it."""
     from {{ cookiecutter.package_name }}.training.run import train
 
     folder = tmp_path_factory.mktemp("trained")
     config = load_config(copy_project(folder), {**FAST, "epochs": 3, "loop": "torch"})
-    train(config)
+    log = io.StringIO()
+    with contextlib.redirect_stdout(log):
+        train(config)
+    (folder / TRAINING_LOG).write_text(log.getvalue(), encoding="utf-8")
     return config.path(config.train.output_dir)
+
+
+@pytest.fixture(scope="session")
+def training_log(trained_model) -> str:
+    """What training ``trained_model`` printed: the lines SageMaker's metric regexes read."""
+    return (trained_model.parent.parent / TRAINING_LOG).read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

@@ -160,7 +160,13 @@ class TrainConfig:
     )
     output_dir: str = setting("artifacts/model", "where the model artifact goes")
     checkpoint_dir: str = setting("artifacts/checkpoints", "checkpoints; a restarted run resumes from here")
-    epochs: float = setting(3.0, "passes over the training split", POSITIVE)
+    epochs: float = setting(
+        0.0,
+        "passes over the training split (0 = auto: 3, or more on a small training split so that at least "
+        "`min_steps` optimizer steps run; the best epoch on the validation split is kept)",
+        NOT_NEGATIVE,
+    )
+    min_steps: int = setting(400, "with epochs 0 (auto): the fewest optimizer steps a run trains for", NOT_NEGATIVE)
     max_steps: int = setting(-1, "stop after this many optimizer steps (-1 = train for `epochs`)", check=valid_steps)
     batch_size: int = setting(32, "training examples per device and step", AT_LEAST_ONE)
     eval_batch_size: int = setting(64, "examples per batch when predicting", AT_LEAST_ONE)

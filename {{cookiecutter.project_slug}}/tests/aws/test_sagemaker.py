@@ -146,9 +146,17 @@ def test_no_spot_means_no_max_wait(project, aws):
     assert job["EnableManagedSpotTraining"] is False and "MaxWaitTimeInSeconds" not in job["StoppingCondition"]
 
 
-def test_metric_regexes_read_real_training_log_lines(project, capsys):
+def test_metric_regexes_read_real_training_log_lines(training_log):
+    assert_metric_regexes_read(training_log)  # the torch loop's log; the Trainer's: the slow test below
+
+
+@pytest.mark.slow
+def test_metric_regexes_read_the_trainer_loops_log_lines(project, capsys):
     run_training(project.override({"max_rows": 300, "epochs": 1, "logging_steps": 2}))
-    log = capsys.readouterr().out
+    assert_metric_regexes_read(capsys.readouterr().out)
+
+
+def assert_metric_regexes_read(log: str) -> None:
     found = {}
     for definition in metric_definitions():
         values = re.findall(definition["Regex"], log)

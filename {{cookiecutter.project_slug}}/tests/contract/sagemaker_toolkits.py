@@ -25,6 +25,20 @@ from importlib.util import find_spec
 from pathlib import Path
 
 HANDLER_SERVICE = "sagemaker_huggingface_inference_toolkit.handler_service"
+# Installed by `make install` with --no-deps: its declared audio libraries fight transformers 5, so the dev extra
+# cannot carry it (the Makefile reads this line).
+INFERENCE_TOOLKIT = "sagemaker-huggingface-inference-toolkit==2.6.0"
+
+
+def inference_toolkit_missing() -> str | None:
+    """Why the inference toolkit's tests cannot run in this environment, with the command that fixes it;
+    None when the toolkit is installed."""
+    if find_spec(HANDLER_SERVICE.split(".")[0]) is not None:
+        return None
+    return (
+        "the Hugging Face inference toolkit is not installed (the dev extra leaves it out): "
+        f"pip install --no-deps {INFERENCE_TOOLKIT}   (or: make install)"
+    )
 SHIM = """import transformers.file_utils as _file_utils
 if not hasattr(_file_utils, "is_tf_available"):  # removed in transformers 5; the PyPI toolkit imports it
     _file_utils.is_tf_available = lambda: False

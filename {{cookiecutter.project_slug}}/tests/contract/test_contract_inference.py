@@ -13,9 +13,11 @@ from {{ cookiecutter.package_name }}.config import CONFIG_FILE, load_config
 from {{ cookiecutter.package_name }}.serving import handler
 
 from conftest import PROJECT_ROOT
-from sagemaker_toolkits import MmsServer, invoke, java_available, load_service, unpack
+from sagemaker_toolkits import MmsServer, inference_toolkit_missing, invoke, java_available, load_service, unpack
 
 pytestmark = [pytest.mark.contract, pytest.mark.container]
+if inference_toolkit_missing():
+    pytest.skip(inference_toolkit_missing(), allow_module_level=True)
 REGION = "ap-northeast-2"
 REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", "배우들 연기가 좋았다", "그냥 그랬음"]
 JSON, JSONLINES, CSV = "application/json", "application/jsonlines", "text/csv"
@@ -162,6 +164,7 @@ def batch_transform_chunks(lines: list[str], max_payload_mb: int) -> list[list[s
     return [*chunks, current] if current else chunks
 
 
+@pytest.mark.slow
 def test_batch_transform_50000_lines_in_6_mb_mini_batches_stay_aligned(container_model, sample):
     config = load_config(PROJECT_ROOT / CONFIG_FILE)
     batch = load_service(container_model, environment(batch=True))
@@ -198,6 +201,7 @@ def test_batch_transform_50000_lines_in_6_mb_mini_batches_stay_aligned(container
     reason="no Java runtime: the real MMS server needs one "
     "(apt-get install default-jre-headless); the in-process toolkit tests above still ran",
 )
+@pytest.mark.slow
 def test_the_real_mms_server_over_http(container_model, tmp_path):
     with MmsServer(container_model, tmp_path / "mms", environment()) as server:
         assert requests.get(f"{server.url}/ping", timeout=10).json() == {"status": "Healthy"}

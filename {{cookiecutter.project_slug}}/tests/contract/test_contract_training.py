@@ -51,6 +51,7 @@ def sagemaker_layout(base, request: dict, data_dir, bundle: bytes) -> None:
     (base / "sourcedir.tar.gz").write_bytes(bundle)
 
 
+@pytest.mark.slow
 def test_the_training_toolkit_runs_the_entry_point_to_a_complete_artifact(project, tmp_path, monkeypatch):
     monkeypatch.setenv("SAGEMAKER_ROLE_ARN", ROLE)
     project.override(

@@ -122,5 +122,5 @@ def test_evaluate_compares_with_the_baseline_and_calls_a_weak_model_weak(project
     result = runner.invoke(app, ["evaluate"])
     assert result.exit_code == 0, result.output
     assert "the baseline scored" in result.output and "on the same file" in result.output
-    assert "warning: this model is weak: it is below the baseline" in result.output
+    assert "warning: this model is weak: " in result.output and "it is below the baseline" in result.output
     assert "train longer (--epochs)" in result.output and "pretrained model" in result.output

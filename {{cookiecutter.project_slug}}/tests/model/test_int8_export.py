@@ -57,6 +57,7 @@ GUARDED_EXPORT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_the_int8_export_sends_no_telemetry(trained_model, tmp_path):
     log = tmp_path / "attempts.log"
     result = subprocess.run(

@@ -69,6 +69,7 @@ def test_unknown_sources_fail_with_a_clear_message(tmp_path):
         load_model("monologg/koelectra-small-v3-discriminator", schema, 32)  # HF_HUB_OFFLINE=1 in tests
 
 
+@pytest.mark.slow
 def test_the_scratch_tokenizer_is_the_same_in_every_process(sample_texts):
     """Same texts, same vocabulary and token ids, whatever process builds it (every node builds its own)."""
     code = (

@@ -76,6 +76,7 @@ def through_faults(server, sample, trained_model, tmp_path, rows: int, outage: f
     return summary, proxy
 
 
+@pytest.mark.slow
 def test_every_row_once_in_order_through_all_faults_and_a_restart(server, sample, trained_model, tmp_path):
     through_faults(server, sample, trained_model, tmp_path, rows=800, outage=3.0, batch_size=16)
 
@@ -117,6 +118,7 @@ def wait_for_lines(path, count: int, process: subprocess.Popen, timeout: float =
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_kill_9_half_way_then_resume_equals_an_uninterrupted_run(project, server, tmp_path):
     env = subprocess_env()
     with FaultProxy(server.port, latency_seconds=0.03) as proxy:
@@ -167,6 +169,7 @@ def sigint_as_in_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_cleanly_with_the_summary_and_the_resume_command(project, server, tmp_path):
     output = tmp_path / "out.jsonl"
     with FaultProxy(server.port, latency_seconds=0.03) as proxy:

@@ -93,6 +93,7 @@ def test_train_writes_the_int8_model_and_an_unchecked_one_is_refused(trained_mod
         handler.load(missing, "int8")
 
 
+@pytest.mark.slow
 def test_a_run_without_a_validation_split_leaves_no_stale_int8_model(project, trained_model):
     from {{ cookiecutter.package_name }}.config import load_config
     from {{ cookiecutter.package_name }}.training.run import train

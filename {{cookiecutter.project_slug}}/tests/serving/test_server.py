@@ -217,6 +217,7 @@ def rss_under_load(server_process, sample, seconds: float) -> list[float]:
     return readings
 
 
+@pytest.mark.slow
 def test_memory_stays_flat_under_sustained_load(server_process, sample):
     readings = rss_under_load(server_process, sample, seconds=4)
     assert readings[-1] <= readings[0] * 1.2, readings

@@ -29,6 +29,7 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_plain_mlflow_ui_in_the_project_folder_lists_the_run_with_its_metrics(project):
     run_training(project.override({"mlflow": True, "max_rows": 300, "epochs": 1, "loop": "torch"}))
     port = free_port()

@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.training.run import train as run_training
 from conftest import PACKAGE, subprocess_env
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loop", ["torch", "trainer"])
 def test_torchrun_two_processes_on_cpu(project, loop):
     torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
@@ -97,6 +98,7 @@ def test_sagemaker_training_contract(project, tmp_path, monkeypatch):
     assert used["train"]["group_by_length"] is False  # "--group_by_length false" really is False
 
 
+@pytest.mark.slow
 def test_training_entry_point_never_imports_the_sagemaker_sdk():
     probe = (
         f"import sys, {PACKAGE}.training.entry, {PACKAGE}.training.run, {PACKAGE}.training.torch_loop, "
@@ -117,6 +119,7 @@ def test_bad_data_stops_training_with_file_and_line(project, capsys):
     assert f"{train_file}:" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_mlflow_tracking_records_params_and_metrics(project, tmp_path):
     mlflow = pytest.importorskip("mlflow")
     uri = f"sqlite:///{tmp_path / 'tracking.db'}"
@@ -133,6 +136,7 @@ def test_mlflow_tracking_records_params_and_metrics(project, tmp_path):
     assert {"eval_accuracy", "test_accuracy", "loss"} <= set(runs[0].data.metrics)
 
 
+@pytest.mark.slow
 def test_two_simulated_nodes_train_scratch_tiny_to_a_complete_artifact(project, tmp_path):
     """torchrun --nnodes 2 on 127.0.0.1, each node with its own base directory (its own disk), as on SageMaker."""
     torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")

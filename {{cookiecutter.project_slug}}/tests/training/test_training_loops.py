@@ -26,6 +26,7 @@ ARTIFACT_FILES = {
 RESULTS_FILES = {"metrics.json", "report.txt", "confusion_matrix.png", "learning_curves.png"}
 
 
+@pytest.mark.slow
 @pytest.mark.container
 @pytest.mark.parametrize("loop", ["trainer", "torch"])
 def test_loop_trains_on_real_reviews_and_beats_chance(project, loop):
@@ -47,6 +48,7 @@ def test_loop_trains_on_real_reviews_and_beats_chance(project, loop):
     assert any("eval_accuracy" in h for h in history)
 
 
+@pytest.mark.slow
 def test_accumulation_and_early_stopping(project, capsys):
     config = project.override(
         {
@@ -79,6 +81,7 @@ def test_artifact_loads_with_auto_classes_and_speaks_label_names(trained_model):
     assert used["model"]["base_model"] == "scratch:tiny" and used["train"]["loop"] == "torch"
 
 
+@pytest.mark.slow
 def test_both_loops_write_the_same_artifact_layout(project, trained_model):
     config = project.override({"loop": "trainer", "max_steps": 3, "max_rows": 200})
     run_training(config)

@@ -38,6 +38,7 @@ def pretrained_folder(tmp_path, sample_texts):
     return folder
 
 
+@pytest.mark.slow
 def test_trainer_resume_and_load_best_restore_every_weight(project, pretrained_folder, tmp_path, monkeypatch):
     monkeypatch.setattr(run_module, "clear_checkpoints", lambda folder: None)  # keep them to resume from
     config = project.override(

@@ -52,6 +52,7 @@ def launch_training(project_root: Path, *args: str) -> subprocess.Popen:
 @pytest.mark.parametrize(
     ("loop", "checkpoint_glob"), [("torch", "torch-loop-last.pt"), ("trainer", "checkpoint-*/trainer_state.json")]
 )
+@pytest.mark.slow
 def test_a_killed_run_resumes_from_its_checkpoint(project, loop, checkpoint_glob):
     root = project.root
     args = ("--loop", loop, "--max_steps", "120", "--save_steps", "5", "--max_rows", "400", "--batch_size", "8")
@@ -89,6 +90,7 @@ def artifact_complete(folder) -> bool:
     return all((folder / name).is_file() for name in REQUIRED_FILES)
 
 
+@pytest.mark.slow
 def test_a_planted_pickle_in_a_checkpoint_never_runs(project, capsys):
     checkpoints = project.path(project.train.checkpoint_dir)
     checkpoints.mkdir(parents=True)
@@ -101,6 +103,7 @@ def test_a_planted_pickle_in_a_checkpoint_never_runs(project, capsys):
     assert artifact_complete(project.path(project.train.output_dir))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("damaged", ["model.safetensors", "optimizer.pt", "trainer_state.json"])
 def test_a_damaged_newest_trainer_checkpoint_falls_back_to_the_one_before(project, monkeypatch, capsys, damaged):
     monkeypatch.setattr(run_module, "clear_checkpoints", lambda folder: None)  # keep them, as a killed run would
@@ -118,6 +121,7 @@ def test_a_damaged_newest_trainer_checkpoint_falls_back_to_the_one_before(projec
     assert artifact_complete(second)
 
 
+@pytest.mark.slow
 def test_a_damaged_torch_loop_checkpoint_falls_back_to_the_previous_one(project, monkeypatch, capsys):
     monkeypatch.setattr(run_module, "clear_checkpoints", lambda folder: None)
     config = project.override({"loop": "torch", "max_steps": 6, "save_steps": 2, "max_rows": 200, "batch_size": 8})
@@ -133,6 +137,7 @@ def test_a_damaged_torch_loop_checkpoint_falls_back_to_the_previous_one(project,
     assert artifact_complete(second)
 
 
+@pytest.mark.slow
 def test_resuming_weights_with_another_tokenizer_is_refused(project, monkeypatch, capsys):
     monkeypatch.setattr(run_module, "clear_checkpoints", lambda folder: None)
     config = project.override({"loop": "torch", "max_steps": 4, "save_steps": 2, "max_rows": 200, "batch_size": 8})

@@ -1,19 +1,29 @@
-"""Say plainly how good a model is: next to the baseline on the same file, and against chance."""
+"""Say plainly how good a model is: next to the baseline on the same file, and against the trivial answer.
+
+The trivial answer is always predicting the most frequent class: its accuracy is that class's share of the file
+(the majority share), which is far above 1/classes on unbalanced data. Comparisons are made in counts of correct
+answers, with a margin of two binomial standard errors, so a few rows more or less never flip a verdict.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from ..config import Config
 from ..model.artifact import METRICS_FILE, read_json
 
 BASELINE_DIR = "artifacts/baseline"  # where `baseline` writes unless told otherwise
-NEAR_CHANCE = 0.05  # within this much accuracy of always guessing
-FIXES = ("train longer (--epochs)", "start from a pretrained model (model.base_model)", "give it more labelled data")
+STANDARD_ERRORS = 2.0  # how far above the majority share a model must be to count as having learnt
+FIXES = (
+    "train longer (--epochs)",
+    "start from a pretrained model (model.base_model)",
+    "give it more labelled data",
+)
 
 
 def baseline_accuracy(config: Config, test_file: str | Path) -> float | None:
-    """The baseline's test accuracy, when the baseline was scored on this same file."""
+    """The baseline's test accuracy, when the baseline was scored on this same file; None otherwise."""
     path = config.path(BASELINE_DIR) / METRICS_FILE
     if not path.is_file():
         return None
@@ -23,20 +33,55 @@ def baseline_accuracy(config: Config, test_file: str | Path) -> float | None:
     return float(test["accuracy"]) if same_file else None
 
 
+def majority(metrics: dict) -> tuple[str, int]:
+    """(name, count) of the most frequent true class in ``metrics`` (the output of ``metrics.score``)."""
+    name = max(metrics["label_names"], key=lambda n: metrics["per_class"][n]["support"])
+    return name, metrics["per_class"][name]["support"]
+
+
+def predicted_classes(metrics: dict) -> list[str]:
+    """The classes the model predicted at least once (columns of the confusion matrix with any count)."""
+    columns = zip(*metrics["confusion_matrix"], strict=True)
+    return [name for name, column in zip(metrics["label_names"], columns, strict=True) if sum(column)]
+
+
+def clearly_above_majority(correct: int, majority_count: int, total: int) -> bool:
+    """Whether ``correct`` answers out of ``total`` beat always answering the majority class by more than
+    ``STANDARD_ERRORS`` binomial standard errors of that class's count (sqrt(n p (1 - p)), p = its share)."""
+    share = majority_count / total
+    return correct > majority_count + STANDARD_ERRORS * math.sqrt(total * share * (1 - share))
+
+
 def verdict(metrics: dict, baseline: float | None) -> list[str]:
-    """Lines for people: the comparison with the baseline, and a warning with the likely fix when it is weak."""
-    accuracy, classes = metrics["accuracy"], len(metrics["label_names"])
-    chance = 1 / classes
+    """Lines for people about ``metrics`` (the output of ``metrics.score``): the comparison with the baseline,
+    and a line starting with ``warning:`` that names the weakness and the likely fixes when the model is weak:
+    one class predicted for everything (collapsed), not clearly above the majority share, classes it never finds,
+    or below the baseline. Returns [] for an empty evaluation."""
+    total = metrics["num_examples"]
+    if not total:
+        return []
+    accuracy = metrics["accuracy"]
+    correct = sum(row[i] for i, row in enumerate(metrics["confusion_matrix"]))
+    top, top_count = majority(metrics)
     lines = []
     if baseline is not None:
         lines.append(
             f"accuracy {accuracy:.4f}; the baseline scored {baseline:.4f} on the same file ({accuracy - baseline:+.4f})"
         )
+    predicted = predicted_classes(metrics)
     weak = []
+    if len(predicted) == 1 and len(metrics["label_names"]) > 1:
+        weak.append(f"it has collapsed: it answers {predicted[0]!r} for every text")
+    elif not clearly_above_majority(correct, top_count, total):
+        weak.append(
+            f"it is not clearly above always answering the most frequent class {top!r} "
+            f"(accuracy {accuracy:.4f}, that class's share {top_count / total:.4f})"
+        )
+    never = [n for n in metrics["label_names"] if metrics["per_class"][n]["support"] and n not in predicted]
+    if never and len(predicted) > 1:
+        weak.append(f"it never predicts {', '.join(repr(n) for n in never)} (recall 0)")
     if baseline is not None and accuracy < baseline:
         weak.append("it is below the baseline")
-    if accuracy < chance + NEAR_CHANCE:
-        weak.append(f"it is near chance ({chance:.2f} with {classes} classes)")
     if weak:
-        lines.append(f"warning: this model is weak: {' and '.join(weak)}. Likely fixes: {'; '.join(FIXES)}")
+        lines.append(f"warning: this model is weak: {'; '.join(weak)}. Likely fixes: {'; '.join(FIXES)}")
     return lines

@@ -27,12 +27,14 @@ from ..model.sources import check_source, default_learning_rate, is_scratch, loa
 from .checkpoints import check_tokenizer, clear_checkpoints, has_checkpoints
 from .context import TrainingRun
 from .runtime import (
+    AUTO_EPOCHS,
     Printer,
     Ranks,
     all_equal,
     barrier,
     current_ranks,
     init_distributed,
+    resolve_epochs,
     resolve_precision,
     set_seed,
     training_device,
@@ -70,6 +72,7 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
         build_dataset(tokenizer, records, config.model.max_length, cache_dir, show)
         for records in (splits.train, splits.validation, splits.test)
     ]
+    set_epochs(config, len(datasets[0]), ranks, say)
     device = training_device(config.train.use_cpu, ranks)
     with Tracker(config, ranks.is_main) as tracker:
         run = TrainingRun(
@@ -92,6 +95,18 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
             return {}
         test_file = splits.reports["test"].file if "test" in splits.reports else None
         return finish(run, model, history, time.perf_counter() - started, channels.get("output_data"), test_file)
+
+
+def set_epochs(config: Config, num_examples: int, ranks: Ranks, say: Printer) -> None:
+    """Settle ``epochs: 0`` (auto) into a number before any loop reads it; says so when small data raised it."""
+    if config.train.epochs > 0:
+        return
+    config.train.epochs = resolve_epochs(num_examples, config.train, ranks.world_size)
+    if config.train.epochs > AUTO_EPOCHS and config.train.max_steps <= 0:
+        say(
+            f"epochs: {config.train.epochs:g} (auto: a small training split gets at least train.min_steps="
+            f"{config.train.min_steps} optimizer steps; the best epoch on the validation split is kept)"
+        )
 
 
 def load_data(config: Config, schema: LabelSchema, channels: dict, say: Printer) -> Splits:
