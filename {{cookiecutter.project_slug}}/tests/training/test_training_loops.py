@@ -10,7 +10,9 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from {{ cookiecutter.package_name }}.data.labels import LabelSchema
+from {{ cookiecutter.package_name }}.config import TrainConfig
 from {{ cookiecutter.package_name }}.training.run import train as run_training
+from {{ cookiecutter.package_name }}.training.runtime import resolve_epochs
 
 ARTIFACT_FILES = {
     "config.json",
@@ -88,3 +90,18 @@ def test_both_loops_write_the_same_artifact_layout(project, trained_model):
     trainer_files = {p.name for p in config.path(config.train.output_dir).iterdir() if p.is_file()}
     torch_files = {p.name for p in trained_model.iterdir() if p.is_file()}
     assert trainer_files == torch_files
+
+
+@pytest.mark.parametrize(
+    ("rows", "settings", "epochs"),
+    [
+        (540, {}, 24.0),  # 17 steps an epoch: 24 epochs reach min_steps=400 (a 600-row file less validation)
+        (5400, {}, 3.0),  # 169 steps an epoch: three epochs are already past min_steps
+        (540, {"epochs": 2.0}, 2.0),  # an explicit number is exact
+        (540, {"min_steps": 0}, 3.0),
+        (540, {"batch_size": 8, "gradient_accumulation_steps": 2}, 12.0),  # 34 steps an epoch
+    ],
+)
+def test_auto_epochs_give_small_data_at_least_min_steps(rows, settings, epochs):
+    assert resolve_epochs(rows, TrainConfig(**settings), world_size=1) == epochs
+    assert resolve_epochs(rows * 2, TrainConfig(**settings), world_size=2) == epochs  # each process sees half
