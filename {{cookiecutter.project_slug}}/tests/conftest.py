@@ -140,7 +140,7 @@ def trained_model(tmp_path_factory) -> Path:
     from {{ cookiecutter.package_name }}.training.run import train
 
     folder = tmp_path_factory.mktemp("trained")
-    config = load_config(copy_project(folder), {**FAST, "epochs": 3, "loop": "torch"})
+    config = load_config(copy_project(folder), {**FAST, "epochs": 2, "loop": "torch"})
     log = io.StringIO()
     with contextlib.redirect_stdout(log):
         train(config)
