@@ -428,14 +428,20 @@ def predict_records(
 
 
 def read_inputs(config: Config, input_file: Path | None, schema: LabelSchema | None) -> list[Record]:
+    normalizer = Normalizer.from_config(config.data)  # one normal form (NFC) for files and stdin alike
     if input_file is None or str(input_file) == "-":
-        lines = sys.stdin.read().splitlines()
-        return [Record(text=line.strip(), label=None, line=n) for n, line in enumerate(lines, 1) if line.strip()]
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8")
+        try:  # UTF-8 whatever the terminal's locale; lines end at "\n" only, as in the handler
+            lines = data.decode("utf-8").removeprefix("\ufeff").split("\n")
+        except UnicodeDecodeError as error:
+            raise PredictError(f"standard input is not valid UTF-8 (byte {error.start})") from None
+        texts = [(n, normalizer(line)) for n, line in enumerate(lines, 1)]
+        return [Record(text=text, label=None, line=n) for n, text in texts if text]
     report = load_records(
         input_file,
         ReadOptions.from_config(config.data, require_labels=False),
         schema,
-        Normalizer.from_config(config.data),
+        normalizer,
         show_progress=True,
     )
     print(report.summary(), file=sys.stderr)
