@@ -201,7 +201,7 @@ def predict(
     output: Annotated[Path | None, typer.Option("--output", "-o", help=".jsonl or .tsv (default: stdout)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="finish an interrupted run: keep the rows in -o")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an existing -o file")] = False,
-    batch_size: Annotated[int, typer.Option(help="texts per request", min=1)] = 64,
+    batch_size: Annotated[int, typer.Option(help="most texts per request; bodies stay under the limit", min=1)] = 64,
     concurrency: Annotated[int, typer.Option(help="requests in flight", min=1)] = 4,
     retry_budget: Annotated[float, typer.Option(help="seconds a request keeps retrying (outages)", min=0)] = 120.0,
     timeout: Annotated[float, typer.Option(help="seconds one attempt may take", min=0.1)] = 60.0,

@@ -46,10 +46,15 @@ import torch
 from tokenizers import Tokenizer
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
+# Request limits, defined here only: the local server and the predict client read them from this file (the client
+# parses these three literals without importing it: no torch for a client of an endpoint)
+DEFAULT_MAX_ITEMS = 1024  # texts per real-time request
+DEFAULT_MAX_TEXT_CHARS = 10_000  # characters per text, counted in NFC
+MAX_BODY_BYTES = 6_291_456  # SageMaker's real-time payload limit: 6 MB
 ITEMS_LIMIT_ENV = "MAX_ITEMS_PER_REQUEST"  # deploy sets it to 0 (no limit) for batch transform models
 PRECISION_ENV = "INFERENCE_PRECISION"  # auto | int8 | fp32; deploy sets it from the instance type
-MAX_ITEMS = int(os.environ.get(ITEMS_LIMIT_ENV, "1024"))
-MAX_TEXT_CHARS = int(os.environ.get("MAX_TEXT_CHARS", "10000"))
+MAX_ITEMS = int(os.environ.get(ITEMS_LIMIT_ENV, str(DEFAULT_MAX_ITEMS)))
+MAX_TEXT_CHARS = int(os.environ.get("MAX_TEXT_CHARS", str(DEFAULT_MAX_TEXT_CHARS)))
 MICRO_BATCH = int(os.environ.get("INFERENCE_BATCH_SIZE", "64"))
 # fp32 on a CPU: a micro-batch stops growing where padding would pass this share of its real tokens (even sorted
 # by length, a request's long texts spread widely): 14% more reviews per CPU-second on new 1,024-review requests.
