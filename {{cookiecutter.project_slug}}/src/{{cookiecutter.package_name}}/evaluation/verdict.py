@@ -9,6 +9,7 @@ from ..model.artifact import METRICS_FILE, read_json
 
 BASELINE_DIR = "artifacts/baseline"  # where `baseline` writes unless told otherwise
 NEAR_CHANCE = 0.05  # within this much accuracy of always guessing
+TOLERANCE = 1e-9  # accuracies are ratios of counts: equal counts must not compare unequal by float rounding
 FIXES = ("train longer (--epochs)", "start from a pretrained model (model.base_model)", "give it more labelled data")
 
 
@@ -33,9 +34,9 @@ def verdict(metrics: dict, baseline: float | None) -> list[str]:
             f"accuracy {accuracy:.4f}; the baseline scored {baseline:.4f} on the same file ({accuracy - baseline:+.4f})"
         )
     weak = []
-    if baseline is not None and accuracy < baseline:
+    if baseline is not None and accuracy < baseline - TOLERANCE:
         weak.append("it is below the baseline")
-    if accuracy < chance + NEAR_CHANCE:
+    if accuracy < chance + NEAR_CHANCE - TOLERANCE:
         weak.append(f"it is near chance ({chance:.2f} with {classes} classes)")
     if weak:
         lines.append(f"warning: this model is weak: {' and '.join(weak)}. Likely fixes: {'; '.join(FIXES)}")
