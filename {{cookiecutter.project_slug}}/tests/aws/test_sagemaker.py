@@ -244,6 +244,9 @@ def test_deploy_uploads_the_model_and_creates_model_config_endpoint(project, aws
     container = model["PrimaryContainer"]
     assert container["Image"] == image_uri(INFERENCE, REGION, project.aws.inference_instance_type)
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    # one worker using every core, answering within SageMaker's 60 s (the handler bounds a request's tokens)
+    assert container["Environment"]["SAGEMAKER_MODEL_SERVER_WORKERS"] == "1"
+    assert container["Environment"]["SAGEMAKER_MODEL_SERVER_TIMEOUT"] == "60"
     members = tar_members(aws["s3"], container["ModelDataUrl"])
     assert members == {
         "config.json",
@@ -439,6 +442,7 @@ def test_batch_transform_scales_lines_up_and_keeps_them_aligned(project, aws, tr
     model = aws["sagemaker"].describe_model(ModelName=result["model"]["ModelName"])
     environment = model["PrimaryContainer"]["Environment"]
     assert environment["MAX_ITEMS_PER_REQUEST"] == "0"  # a mini-batch holds as many lines as fit
+    assert environment[handler.TOKENS_LIMIT_ENV] == "0" and "SAGEMAKER_MODEL_SERVER_WORKERS" not in environment
     assert environment["SAGEMAKER_MAX_PAYLOAD_IN_MB"] == "4"
 
 

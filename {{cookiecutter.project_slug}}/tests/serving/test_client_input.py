@@ -114,6 +114,13 @@ def test_a_refused_row_in_process_fails_alone_too(trained_model):
     assert windows[0].errors == ["", "refused by the server (HTTP 400): the text is empty", ""]
 
 
+def test_a_request_over_the_token_bound_is_split_until_it_fits(trained_model, monkeypatch):
+    monkeypatch.setattr(handler, "MAX_TOKENS", 40)
+    texts = [f"정말 재밌게 봤어요 {n}" for n in range(16)]
+    windows = list(classify(texts, InProcessTarget(trained_model), batch_size=16, show_progress=False))
+    assert windows[0].errors == [""] * 16 and windows[0].requests > 1
+
+
 class RefusesWithoutSaying:
     """A server that refuses any request holding "BAD" (400) without naming the text."""
 

@@ -140,6 +140,15 @@ def test_csv_bodies_on_the_local_server(model_server):
     assert (status, answer) == (200, [{"header": "{{ cookiecutter.text_column }}"}])
 
 
+def test_a_request_s_tokens_are_bounded(loaded, monkeypatch):
+    """Issue 26: a request's time is its texts times their tokens; the handler bounds the product."""
+    assert handler.DEFAULT_MAX_TOKENS == handler.DEFAULT_MAX_ITEMS * 128
+    monkeypatch.setattr(handler, "MAX_TOKENS", 12)
+    assert request(json.dumps({"inputs": ["좋아요"] * 3}), JSON, loaded)[0] == 200
+    status, message = request(json.dumps({"inputs": ["정말 재밌게 봤어요 강추 최고의 영화"] * 3}), JSON, loaded)
+    assert status == 413 and "tokens in one request; the limit is 12" in message
+
+
 @pytest.mark.parametrize("content_type", [CSV, JSONLINES])
 def test_an_empty_body_is_refused(loaded, content_type):
     assert request("", content_type, loaded) == (400, "request body is empty")

@@ -59,6 +59,11 @@ def save_record(config: Config, record: dict) -> None:
 
 
 BATCH_TIMEOUT_SECONDS = 3600  # a mini-batch of tens of thousands of lines can take minutes on a CPU instance
+# Real-time: SageMaker gives an invocation 60 s. One model-server worker per instance, using every core (torch's
+# threads): requests queue instead of splitting the cores, so each runs at full speed; the handler bounds a
+# request's tokens (handler.MAX_TOKENS), and the README gives the time that bound means per instance.
+REALTIME_TIMEOUT_SECONDS = 60
+REALTIME_WORKERS = 1
 
 
 def serving_precision(config: Config, model_dir: Path | None, instance_type: str, requested: str | None) -> str:
@@ -84,10 +89,18 @@ def container_environment(config: Config, region: str, batch: bool, precision: s
         "SAGEMAKER_REGION": region,
         "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
     }
-    if batch:  # a batch mini-batch holds as many lines as fit in the payload: no per-request item cap
+    if not batch:
+        environment.update(
+            {
+                "SAGEMAKER_MODEL_SERVER_WORKERS": str(REALTIME_WORKERS),
+                "SAGEMAKER_MODEL_SERVER_TIMEOUT": str(REALTIME_TIMEOUT_SECONDS),
+            }
+        )
+    else:  # a batch mini-batch holds as many lines as fit in the payload: no per-request item or token cap
         environment.update(
             {
                 handler.ITEMS_LIMIT_ENV: "0",
+                handler.TOKENS_LIMIT_ENV: "0",
                 "SAGEMAKER_MODEL_SERVER_TIMEOUT": str(BATCH_TIMEOUT_SECONDS),
                 "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(config.aws.max_payload_mb),
             }

@@ -175,7 +175,10 @@ class InProcessTarget:
         if self.baseline is not None:
             names = list(self.baseline.schema.names)
             return [self._handler.prediction(row.tolist(), names) for row in self.baseline.probabilities(texts)]
-        return self._handler.predict_fn(texts, self.model)  # the text checks above, no size limits: no wire
+        try:
+            return self._handler.predict_fn(texts, self.model)  # the handler's token bound; no wire, no bytes
+        except self._handler.RequestError as error:
+            raise FinalError(error.message, error.status) from None
 
 
 class RuntimeTarget:

@@ -51,10 +51,15 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 DEFAULT_MAX_ITEMS = 1024  # texts per real-time request
 DEFAULT_MAX_TEXT_CHARS = 10_000  # characters per text, counted in NFC
 MAX_BODY_BYTES = 6_291_456  # SageMaker's real-time payload limit: 6 MB
+# Tokens per real-time request (after truncation): 1,024 texts of 128 tokens. The time this bounds on the
+# default instance is in the README (SageMaker answers a real-time invocation within 60 s or not at all).
+DEFAULT_MAX_TOKENS = 131_072
 ITEMS_LIMIT_ENV = "MAX_ITEMS_PER_REQUEST"  # deploy sets it to 0 (no limit) for batch transform models
+TOKENS_LIMIT_ENV = "MAX_TOKENS_PER_REQUEST"  # likewise
 PRECISION_ENV = "INFERENCE_PRECISION"  # auto | int8 | fp32; deploy sets it from the instance type
 MAX_ITEMS = int(os.environ.get(ITEMS_LIMIT_ENV, str(DEFAULT_MAX_ITEMS)))
 MAX_TEXT_CHARS = int(os.environ.get("MAX_TEXT_CHARS", str(DEFAULT_MAX_TEXT_CHARS)))
+MAX_TOKENS = int(os.environ.get(TOKENS_LIMIT_ENV, str(DEFAULT_MAX_TOKENS)))
 MICRO_BATCH = int(os.environ.get("INFERENCE_BATCH_SIZE", "64"))
 # fp32 on a CPU: a micro-batch stops growing where padding would pass this share of its real tokens (even sorted
 # by length, a request's long texts spread widely): 14% more reviews per CPU-second on new 1,024-review requests.
@@ -256,6 +261,14 @@ def normal_text(text: str, form: str = TEXT_FORM) -> str:
 def _check_count(count: int) -> None:
     if MAX_ITEMS and count > MAX_ITEMS:
         raise RequestError(413, f"{count} inputs in one request; the limit is {MAX_ITEMS}")
+
+
+def _check_tokens(tokens: list[list[int]]) -> None:
+    """A request's work is its texts times their tokens: bound it (MAX_TOKENS), so that one request that fits
+    finishes well inside SageMaker's 60 s."""
+    total = sum(map(len, tokens))
+    if MAX_TOKENS and total > MAX_TOKENS:
+        raise RequestError(413, f"{total} tokens in one request; the limit is {MAX_TOKENS}: send fewer texts")
 
 
 def _json_request(body: str) -> dict:
@@ -532,6 +545,7 @@ def predict_fn(data, model):
     if valid:
         form = model.get("form", TEXT_FORM)
         tokens = model["encode"]([normal_text(texts[i], form) for i in valid])
+        _check_tokens(tokens)
         for chunk, inputs in batches_for(model, tokens):
             with model.get("lock") or nullcontext():
                 logits = network(**{name: tensor.to(device) for name, tensor in inputs.items()}).logits
