@@ -136,6 +136,9 @@ def test_a_first_row_naming_the_text_column_is_a_header(loaded):
 def test_csv_bodies_on_the_local_server(model_server):
     status, answer = post(model_server, 'a\n"b\nc\n', CSV, accept=CSV)
     assert status == 200 and len(csv_rows(answer)) == 3 and "row 2 is not valid CSV" in answer
+    status, answer = post(model_server, '"' + "a" * 200_000 + '"\n', CSV)  # a field past the csv module's limit
+    assert status == 200 and len(answer) == 1
+    assert answer[0]["error"].startswith("row 1 is not valid CSV (field larger than field limit")
     status, answer = post(model_server, "{{ cookiecutter.text_column }}\n", CSV)
     assert (status, answer) == (200, [{"header": "{{ cookiecutter.text_column }}"}])
 

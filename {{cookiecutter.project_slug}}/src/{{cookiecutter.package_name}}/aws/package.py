@@ -52,7 +52,8 @@ def container_layout(names: list[str], source: str) -> str:
     where = f"; the model's files are under {', '.join(holders)}" if holders else ""
     raise ArtifactError(
         f"{source} is not laid out for the inference container: {', '.join(missing)} missing at the archive's "
-        f"root{where} (SageMaker extracts it into /opt/ml/model and loads the files from there): {PACK_FIX}"
+        f"root{where} (SageMaker extracts it into the container's model folder and loads them from there): "
+        f"{PACK_FIX}"
     )
 
 
