@@ -109,7 +109,11 @@ def run_one(shape: Shape, size: int, rows, overrides: dict) -> dict:
         "test_file": "test.csv",
         "base_model": "scratch:tiny",
     }
-    folder = BUILD / "small-data"
+    folder = (
+        BUILD
+        / "small-data"
+        / (re.sub(r"[^a-z0-9]+", "-", " ".join(f"{k} {v}" for k, v in overrides.items())) or "defaults")
+    )
     shutil.rmtree(folder / slug, ignore_errors=True)
     project = bake(folder, answers, overwrite=True)
     train, test = draw(shape, rows, size)

@@ -87,6 +87,17 @@ def test_answers_are_data_not_code(tmp_path):
     )
 
 
+def test_label_names_answered_in_nfd_are_kept_in_nfc(tmp_path):
+    """One text normal form (issue 26): names typed on macOS arrive decomposed; labels.json holds them in NFC."""
+    import unicodedata
+
+    names = ["부정", "중립", "긍정"]
+    result = bake(tmp_path, {"label_names": unicodedata.normalize("NFD", ",".join(names)), "project_name": "Nfd"})
+    assert result.returncode == 0, result.stderr
+    schema = json.loads((tmp_path / "nfd" / "labels.json").read_text(encoding="utf-8"))
+    assert schema["label_names"] == names
+
+
 def test_a_refusal_prints_the_command_that_bakes_again_with_every_answer(tmp_path):
     answers = {"project_name": "Review Stars", "label_names": "1,2,3", "data_format": "xlsx", "text_column": "review"}
     result = bake(tmp_path, answers)

@@ -36,7 +36,7 @@ def test_user_mistakes_end_in_one_clear_line(project, tmp_path, monkeypatch):
         (["evaluate", "--model-dir", str(tmp_path / "nothing")], "does not exist; run train first"),
         (["train", "--model", "scratch:huge"], "unknown offline model 'scratch:huge'"),
         (["predict", "x.tsv"], "give exactly one of --model-dir, --url, --endpoint-name"),
-        (["deploy"], "give exactly one of --model-dir or --training-job"),
+        (["deploy"], "give exactly one of --model-dir, --training-job or --model-data"),
         (["prepare", "--config", str(tmp_path / "missing.yaml")], "does not exist"),
     ]
     for args, message in cases:

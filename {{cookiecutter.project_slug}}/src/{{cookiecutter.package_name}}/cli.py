@@ -201,7 +201,7 @@ def predict(
     output: Annotated[Path | None, typer.Option("--output", "-o", help=".jsonl or .tsv (default: stdout)")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="finish an interrupted run: keep the rows in -o")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an existing -o file")] = False,
-    batch_size: Annotated[int, typer.Option(help="texts per request", min=1)] = 64,
+    batch_size: Annotated[int, typer.Option(help="most texts per request; bodies stay under the limit", min=1)] = 64,
     concurrency: Annotated[int, typer.Option(help="requests in flight", min=1)] = 4,
     retry_budget: Annotated[float, typer.Option(help="seconds a request keeps retrying (outages)", min=0)] = 120.0,
     timeout: Annotated[float, typer.Option(help="seconds one attempt may take", min=0.1)] = 60.0,
@@ -274,6 +274,7 @@ def launch(
 def deploy(
     model_dir: Annotated[Path | None, typer.Option(help="local model artifact to package")] = None,
     training_job: Annotated[str | None, typer.Option(help="use the model of this finished training job")] = None,
+    model_data: Annotated[str | None, typer.Option(help="use this s3:// model.tar.gz (checked, repacked)")] = None,
     endpoint_name: Annotated[str | None, typer.Option(help="endpoint name (default: project slug)")] = None,
     bucket: Annotated[str | None, typer.Option(help="S3 bucket (default: aws.bucket in config)")] = None,
     serverless: Annotated[bool, typer.Option("--serverless", help="serverless endpoint instead of instances")] = False,
@@ -288,12 +289,13 @@ def deploy(
     from .aws.deploy import deploy_model
 
     cfg = get_config(config, set_, bucket=bucket)
-    if (model_dir is None) == (training_job is None):
-        raise ConfigError("give exactly one of --model-dir or --training-job")
+    if sum(source is not None for source in (model_dir, training_job, model_data)) != 1:
+        raise ConfigError("give exactly one of --model-dir, --training-job or --model-data")
     deploy_model(
         cfg,
         model_dir=cfg.path(model_dir) if model_dir else None,
         training_job=training_job,
+        model_data=model_data,
         endpoint_name=endpoint_name,
         serverless=serverless,
         batch_input=batch_transform,

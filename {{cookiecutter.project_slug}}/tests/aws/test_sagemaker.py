@@ -252,6 +252,9 @@ def test_deploy_uploads_the_model_and_creates_model_config_endpoint(project, aws
     container = model["PrimaryContainer"]
     assert container["Image"] == image_uri(INFERENCE, REGION, project.aws.inference_instance_type)
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    # one worker using every core, answering within SageMaker's 60 s (the handler bounds a request's tokens)
+    assert container["Environment"]["SAGEMAKER_MODEL_SERVER_WORKERS"] == "1"
+    assert container["Environment"]["SAGEMAKER_MODEL_SERVER_TIMEOUT"] == "60"
     members = tar_members(aws["s3"], container["ModelDataUrl"])
     assert members == {
         "config.json",
@@ -352,6 +355,70 @@ def test_deploy_from_a_training_job_repacks_its_model_with_code(project, aws, tr
     assert {"model.safetensors", "labels.json", "code/inference.py"} <= members
 
 
+def upload_tar(aws, tmp_path, files: dict[str, Path], key: str = "models/outside/model.tar.gz") -> str:
+    """An archive of ``files`` (name in the archive -> file here) at s3://FIXTURE_BUCKET/``key``."""
+    with tarfile.open(tmp_path / "upload.tar.gz", "w:gz") as tar:
+        for name, path in files.items():
+            tar.add(path, arcname=name)
+    aws["s3"].upload_file(str(tmp_path / "upload.tar.gz"), FIXTURE_BUCKET, key)
+    return f"s3://{FIXTURE_BUCKET}/{key}"
+
+
+def test_a_training_job_archive_under_one_folder_is_repacked_at_the_root(project, aws, trained_model, tmp_path):
+    """Issue 26: files under model/ were deployed as they were, and the container could not load the tokenizer."""
+    launch_training(project, job_name="foldered-job", clients=aws)
+    artifact = aws["sagemaker"].describe_training_job(TrainingJobName="foldered-job")["ModelArtifacts"]
+    key = artifact["S3ModelArtifacts"].removeprefix(f"s3://{FIXTURE_BUCKET}/")
+    upload_tar(aws, tmp_path, {f"model/{path.name}": path for path in trained_model.iterdir()}, key)
+    requests = deploy_model(project, training_job="foldered-job", endpoint_name="foldered", clients=aws, wait=False)
+    members = tar_members(aws["s3"], requests["model"]["PrimaryContainer"]["ModelDataUrl"])
+    assert {"config.json", "tokenizer.json", "labels.json", "code/inference.py"} <= members
+    assert not any(name.startswith("model/") for name in members)
+
+
+@pytest.mark.parametrize(
+    ("layout", "message"),
+    [
+        ("two-folders", "missing at the archive's root; the model's files are under a/, b/"),
+        ("no-labels", "labels.json missing at the archive's root"),
+        ("not-a-tar", "is not a readable tar archive"),
+    ],
+)
+def test_an_archive_the_container_cannot_load_is_refused_before_anything_is_created(
+    project, aws, trained_model, tmp_path, layout, message
+):
+    files = {path.name: path for path in trained_model.iterdir() if path.is_file()}
+    if layout == "two-folders":
+        uri = upload_tar(aws, tmp_path, {f"{top}/{name}": path for top in "ab" for name, path in files.items()})
+    elif layout == "no-labels":
+        uri = upload_tar(aws, tmp_path, {name: path for name, path in files.items() if name != "labels.json"})
+    else:
+        aws["s3"].put_object(Bucket=FIXTURE_BUCKET, Key="models/outside/model.tar.gz", Body=b"not a tar")
+        uri = f"s3://{FIXTURE_BUCKET}/models/outside/model.tar.gz"
+    keys_before = {o["Key"] for o in aws["s3"].list_objects_v2(Bucket=FIXTURE_BUCKET).get("Contents", [])}
+    with pytest.raises(ArtifactError, match=re.escape(message)):
+        deploy_model(project, model_data=uri, endpoint_name="refused", clients=aws, wait=False)
+    assert aws["sagemaker"].list_models()["Models"] == []
+    assert {o["Key"] for o in aws["s3"].list_objects_v2(Bucket=FIXTURE_BUCKET)["Contents"]} == keys_before
+
+
+def test_a_model_folder_without_a_tokenizer_is_refused_before_anything_is_created(project, aws, trained_model, tmp_path):
+    import shutil
+
+    broken = shutil.copytree(trained_model, tmp_path / "model")
+    (broken / "tokenizer.json").unlink()
+    with pytest.raises(ArtifactError, match="tokenizer.json missing at the archive's root"):
+        deploy_model(project, model_dir=broken, endpoint_name="no-tokenizer", clients=aws, wait=False)
+    assert aws["sagemaker"].list_models()["Models"] == []
+    assert "Contents" not in aws["s3"].list_objects_v2(Bucket=FIXTURE_BUCKET)
+
+
+def test_deploy_takes_an_s3_model_tar_gz(project, aws, trained_model, tmp_path):
+    uri = upload_tar(aws, tmp_path, {path.name: path for path in trained_model.iterdir()})
+    requests = deploy_model(project, model_data=uri, endpoint_name="from-s3", clients=aws, wait=False)
+    assert "code/inference.py" in tar_members(aws["s3"], requests["model"]["PrimaryContainer"]["ModelDataUrl"])
+
+
 def test_batch_transform_uses_the_same_model(project, aws, trained_model):
     result = deploy_model(
         project,
@@ -383,6 +450,7 @@ def test_batch_transform_scales_lines_up_and_keeps_them_aligned(project, aws, tr
     model = aws["sagemaker"].describe_model(ModelName=result["model"]["ModelName"])
     environment = model["PrimaryContainer"]["Environment"]
     assert environment["MAX_ITEMS_PER_REQUEST"] == "0"  # a mini-batch holds as many lines as fit
+    assert environment[handler.TOKENS_LIMIT_ENV] == "0" and "SAGEMAKER_MODEL_SERVER_WORKERS" not in environment
     assert environment["SAGEMAKER_MAX_PAYLOAD_IN_MB"] == "4"
 
 

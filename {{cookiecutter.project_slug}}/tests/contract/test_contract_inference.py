@@ -100,6 +100,35 @@ def test_accept_lists_and_a_utf8_bom_work_in_the_container(service):
     assert status == 200, body
 
 
+def test_decomposed_hangul_classifies_as_composed_in_the_container(service):
+    """Issue 26: NFD text (macOS, some web forms) once tokenised to [UNK] in the container."""
+    import unicodedata
+
+    answers = []
+    for text in ("좋아요", unicodedata.normalize("NFD", "좋아요")):
+        status, _, body = invoke(service, json.dumps({"inputs": text}).encode("utf-8"), JSON, JSON)
+        assert status == 200, body
+        answers.append(json.loads(body))
+    assert answers[0] == answers[1]
+    status, _, body = invoke(service, unicodedata.normalize("NFD", "좋아요\n").encode("utf-8"), CSV, JSON)
+    assert status == 200 and json.loads(body) == answers[0]
+
+
+def test_a_zero_width_space_is_refused_like_an_empty_text_in_the_container(service):
+    for text in ("\u200b", "", "\ufeff \u3164"):
+        status, _, body = invoke(service, json.dumps({"inputs": text}).encode("utf-8"), JSON, JSON)
+        assert status == 400 and "inputs[0] is empty" in body.decode("utf-8"), (text, body)
+
+
+def test_a_csv_body_keeps_one_row_per_line_and_a_header_in_the_container(service):
+    status, _, body = invoke(service, b'a\n"b\nc\n', CSV, CSV)
+    rows = body.decode("utf-8").splitlines()
+    assert status == 200 and len(rows) == 3 and rows[1].startswith(",,row 2 is not valid CSV"), body
+    column = load_config(PROJECT_ROOT / CONFIG_FILE).data.text_column
+    status, _, body = invoke(service, f"{column}\n".encode(), CSV, JSON)
+    assert status == 200 and json.loads(body) == [{"header": column}]
+
+
 ERRORS = [
     (b'{"inputs": ', JSON, JSON, "invalid JSON"),
     (b"hello", "text/plain", JSON, "unsupported content type"),

@@ -40,7 +40,12 @@ def test_train_records_the_int8_check_on_the_validation_split(trained_model):
     assert record["packed"]  # scratch:tiny is an ELECTRA
     assert record["examples"] > 0 and 0 <= record["agreement"] <= 1
     assert record["drop"] == pytest.approx(record["fp32_accuracy"] - record["int8_accuracy"])
-    assert record["allowed"] == (record["drop"] <= record["max_drop"])
+    assert record["lost"] - record["won"] == round(record["drop"] * record["examples"])
+    assert record["rule"] and record["lower_bound"] <= record["drop"] <= record["upper_bound"]
+    if record["resolved"]:
+        assert record["allowed"] == (record["upper_bound"] <= record["max_drop"])
+    else:
+        assert record["allowed"] == (record["lost"] - record["won"] <= record["allowed_rows"])
 
 
 def test_auto_takes_int8_on_a_cpu_only_where_the_check_allowed_it(trained_model, tmp_path):

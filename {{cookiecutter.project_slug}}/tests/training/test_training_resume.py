@@ -100,7 +100,25 @@ def test_a_planted_pickle_in_a_checkpoint_never_runs(project, capsys):
     out = capsys.readouterr().out
     assert not marker.exists()  # loaded with weights_only=True: refused, never executed
     assert "cannot be resumed from" in out and "set aside" in out
+    assert "no usable checkpoint; starting from step 0" in out  # issue 26: said, not silent
+    assert list(checkpoints.glob("unusable-*")) == []  # the run finished: what it set aside is gone
+    assert f"removed the broken checkpoints set aside: unusable-{TORCH_LOOP_CHECKPOINT}" in out
     assert artifact_complete(project.path(project.train.output_dir))
+
+
+def test_when_every_trainer_checkpoint_is_broken_the_run_says_it_starts_from_step_0(tmp_path):
+    from {{ cookiecutter.package_name }}.training.checkpoints import clear_checkpoints, resumable_trainer_checkpoint
+
+    for step in (2, 4):
+        (tmp_path / f"checkpoint-{step}").mkdir()  # no trainer_state.json: the saves never finished
+    said: list[str] = []
+    assert resumable_trainer_checkpoint(tmp_path, said.append) is None
+    assert len(said) == 3 and said[-1] == "warning: no usable checkpoint; starting from step 0"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["unusable-checkpoint-2", "unusable-checkpoint-4"]
+    (tmp_path / "notes.txt").write_text("mine", encoding="utf-8")
+    assert clear_checkpoints(tmp_path) == ["unusable-checkpoint-2", "unusable-checkpoint-4"]
+    assert [path.name for path in tmp_path.iterdir()] == ["notes.txt"]  # only what this project writes goes
+    assert resumable_trainer_checkpoint(tmp_path, said.append) is None and len(said) == 3  # nothing to say
 
 
 @pytest.mark.slow

@@ -59,6 +59,11 @@ def save_record(config: Config, record: dict) -> None:
 
 
 BATCH_TIMEOUT_SECONDS = 3600  # a mini-batch of tens of thousands of lines can take minutes on a CPU instance
+# Real-time: SageMaker gives an invocation 60 s. One model-server worker per instance, using every core (torch's
+# threads): requests queue instead of splitting the cores, so each runs at full speed; the handler bounds a
+# request's tokens (handler.MAX_TOKENS), and the README gives the time that bound means per instance.
+REALTIME_TIMEOUT_SECONDS = 60
+REALTIME_WORKERS = 1
 
 
 def serving_precision(config: Config, model_dir: Path | None, instance_type: str, requested: str | None) -> str:
@@ -84,10 +89,18 @@ def container_environment(config: Config, region: str, batch: bool, precision: s
         "SAGEMAKER_REGION": region,
         "SAGEMAKER_CONTAINER_LOG_LEVEL": "20",
     }
-    if batch:  # a batch mini-batch holds as many lines as fit in the payload: no per-request item cap
+    if not batch:
+        environment.update(
+            {
+                "SAGEMAKER_MODEL_SERVER_WORKERS": str(REALTIME_WORKERS),
+                "SAGEMAKER_MODEL_SERVER_TIMEOUT": str(REALTIME_TIMEOUT_SECONDS),
+            }
+        )
+    else:  # a batch mini-batch holds as many lines as fit in the payload: no per-request item or token cap
         environment.update(
             {
                 handler.ITEMS_LIMIT_ENV: "0",
+                handler.TOKENS_LIMIT_ENV: "0",
                 "SAGEMAKER_MODEL_SERVER_TIMEOUT": str(BATCH_TIMEOUT_SECONDS),
                 "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(config.aws.max_payload_mb),
             }
@@ -144,8 +157,15 @@ def deploy_model(
     clients: dict | None = None,
     poll_seconds: float = 20.0,
     precision: str | None = None,
+    model_data: str | None = None,
 ) -> dict:
-    """Package, upload, create model + endpoint config, then create or update the endpoint."""
+    """Package, upload, create model + endpoint config, then create or update the endpoint.
+
+    The model comes from ``model_dir`` (a local artifact), ``training_job`` (its model.tar.gz) or ``model_data``
+    (any s3:// model.tar.gz). Every archive is checked for the container's layout before anything is uploaded or
+    created (aws/package.py's container_layout: one ArtifactError naming what is wrong)."""
+    if model_data is not None and not model_data.startswith("s3://"):
+        raise AwsSetupError(f"--model-data needs an s3:// model.tar.gz, got {model_data!r}")
     endpoint_name = endpoint_name or default_endpoint_name(config)
     stamp = session.stamp()
     model_name = f"{endpoint_name}-{stamp}"[:MAX_NAME]
@@ -166,11 +186,11 @@ def deploy_model(
     with tempfile.TemporaryDirectory() as scratch:
         tar_path = Path(scratch) / "model.tar.gz"
         if dry_run:
-            source = str(model_dir) if model_dir else f"training job {training_job}"
+            source = str(model_dir) if model_dir else model_data or f"training job {training_job}"
             members = (
                 build_model_tar(model_dir, tar_path)
                 if model_dir
-                else ["<the training job's model.tar.gz>", PACKED_HANDLER, PACKED_REQUIREMENTS]
+                else [f"<the files of {source}>", PACKED_HANDLER, PACKED_REQUIREMENTS]
             )
             plan = [
                 (
@@ -199,12 +219,20 @@ def deploy_model(
         if model_dir is not None:
             members = build_model_tar(model_dir, tar_path)
         else:
-            job = clients["sagemaker"].describe_training_job(TrainingJobName=training_job)
-            if job["TrainingJobStatus"] != "Completed":
-                raise AwsSetupError(f"training job {training_job} is {job['TrainingJobStatus']}, not Completed")
-            bucket_name, key = split_s3(job["ModelArtifacts"]["S3ModelArtifacts"])
-            original = clients["s3"].get_object(Bucket=bucket_name, Key=key)["Body"].read()
-            members = repack_with_code(original, tar_path)
+            from botocore.exceptions import ClientError
+
+            source_uri = model_data
+            if training_job is not None:
+                job = clients["sagemaker"].describe_training_job(TrainingJobName=training_job)
+                if job["TrainingJobStatus"] != "Completed":
+                    raise AwsSetupError(f"training job {training_job} is {job['TrainingJobStatus']}, not Completed")
+                source_uri = job["ModelArtifacts"]["S3ModelArtifacts"]
+            bucket_name, key = split_s3(source_uri)
+            try:
+                original = clients["s3"].get_object(Bucket=bucket_name, Key=key)["Body"].read()
+            except ClientError as error:
+                raise AwsSetupError(f"cannot read {source_uri}: {error.response['Error'].get('Message', error)}") from None
+            members = repack_with_code(original, tar_path, source_uri)
         bucket_name, key = split_s3(tar_uri)
         clients["s3"].upload_file(str(tar_path), bucket_name, key)
     print(f"uploaded model.tar.gz ({len(members)} files) -> {tar_uri}")

@@ -1,4 +1,10 @@
-"""model.tar.gz for SageMaker hosting: the artifact's files plus code/ (the handler and its requirements)."""
+"""model.tar.gz for SageMaker hosting: the artifact's files plus code/ (the handler and its requirements).
+
+SageMaker extracts model.tar.gz into /opt/ml/model and the inference container loads the model from there: the
+model's files must sit at the archive's root (container_layout checks every archive before it goes to S3). An
+archive whose files all sit under one top-level folder (``tar czf model.tar.gz model/``, the usual mistake) is
+repacked without that folder; anything less clear is refused with the fix.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,8 @@ import io
 import tarfile
 from pathlib import Path
 
-from ..model.artifact import RESULTS_DIR
+from ..errors import ArtifactError
+from ..model.artifact import REQUIRED_FILES, RESULTS_DIR, TOKENIZER_FILE
 
 # found without importing it: the handler pulls in torch and transformers
 HANDLER = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.serving.handler").origin)
@@ -16,6 +23,38 @@ CODE_DIR = "code"  # SageMaker's inference toolkit imports code/inference.py
 PACKED_HANDLER = f"{CODE_DIR}/inference.py"
 PACKED_REQUIREMENTS = f"{CODE_DIR}/requirements.txt"
 SKIPPED_DIRS = {RESULTS_DIR, CODE_DIR}
+CONTAINER_FILES = (*REQUIRED_FILES, TOKENIZER_FILE)  # what the handler loads: config, weights, tokenizer, labels
+PACK_FIX = "pack the model's files at the root: tar -C <model folder> -czf model.tar.gz ."
+
+
+def member_name(name: str) -> str:
+    """A tar member's path without a leading "./" or "/"."""
+    while name.startswith("./"):
+        name = name[2:]
+    return name.lstrip("/")
+
+
+def container_layout(names: list[str], source: str) -> str:
+    """The folder inside an archive that holds the model ("" for its root, where the container needs it), from
+    the archive's file names; raises ArtifactError naming what is wrong and how to fix it."""
+    files = [member_name(name) for name in names]
+    files = [name for name in files if name and not name.startswith(f"{CODE_DIR}/")]
+    missing = [name for name in CONTAINER_FILES if name not in files]
+    if not missing:
+        return ""
+    tops = {name.split("/", 1)[0] for name in files if "/" in name}
+    at_root = [name for name in files if "/" not in name]
+    if len(tops) == 1 and not at_root:
+        (top,) = tops
+        if all(f"{top}/{name}" in files for name in CONTAINER_FILES):
+            return f"{top}/"
+    holders = sorted({name.rsplit("/", 1)[0] + "/" for name in files if name.endswith(f"/{REQUIRED_FILES[0]}")})
+    where = f"; the model's files are under {', '.join(holders)}" if holders else ""
+    raise ArtifactError(
+        f"{source} is not laid out for the inference container: {', '.join(missing)} missing at the archive's "
+        f"root{where} (SageMaker extracts it into the container's model folder and loads them from there): "
+        f"{PACK_FIX}"
+    )
 
 
 def artifact_files(model_dir: Path) -> list[Path]:
@@ -27,11 +66,14 @@ def artifact_files(model_dir: Path) -> list[Path]:
 
 
 def build_model_tar(model_dir: str | Path, destination: str | Path) -> list[str]:
-    """Write model.tar.gz; returns the member names. The handler goes in as code/inference.py, byte for byte."""
+    """Write model.tar.gz; returns the member names. The handler goes in as code/inference.py, byte for byte.
+    Raises ArtifactError (container_layout) when the folder lacks a file the container loads."""
     model_dir, destination = Path(model_dir), Path(destination)
+    files = artifact_files(model_dir)
+    container_layout([path.relative_to(model_dir).as_posix() for path in files], f"model folder {model_dir}")
     names = []
     with tarfile.open(destination, "w:gz") as tar:
-        for path in artifact_files(model_dir):
+        for path in files:
             name = path.relative_to(model_dir).as_posix()
             tar.add(path, arcname=name)
             names.append(name)
@@ -41,14 +83,28 @@ def build_model_tar(model_dir: str | Path, destination: str | Path) -> list[str]
     return names
 
 
-def repack_with_code(original: bytes, destination: str | Path) -> list[str]:
-    """A training job's model.tar.gz with code/ replaced by this project's handler."""
+def repack_with_code(original: bytes, destination: str | Path, source_name: str = "model.tar.gz") -> list[str]:
+    """A model.tar.gz (a training job's, or any) with code/ replaced by this project's handler, its files moved
+    to the root when they all sit under one folder. Raises ArtifactError (container_layout) when the layout is
+    wrong in a way a repack cannot settle, or the archive cannot be read."""
+    try:
+        source = tarfile.open(fileobj=io.BytesIO(original), mode="r:*")
+        members = [member for member in source.getmembers() if member.isfile()]
+    except (tarfile.TarError, EOFError, OSError) as error:
+        raise ArtifactError(f"{source_name} is not a readable tar archive ({error}): {PACK_FIX}") from None
+    prefix = container_layout([member.name for member in members], source_name)
+    if prefix:
+        print(f"{source_name}: the model's files sit under {prefix}; repacked at the archive's root")
     names = []
-    with tarfile.open(fileobj=io.BytesIO(original), mode="r:gz") as source, tarfile.open(destination, "w:gz") as tar:
-        for member in source.getmembers():
-            if member.isfile() and not member.name.lstrip("./").startswith(f"{CODE_DIR}/"):
-                tar.addfile(member, source.extractfile(member))
-                names.append(member.name)
+    with source, tarfile.open(destination, "w:gz") as tar:
+        for member in members:
+            name = member_name(member.name)
+            if not name.startswith(prefix) or name.removeprefix(prefix).startswith(f"{CODE_DIR}/"):
+                continue
+            data = source.extractfile(member)
+            member.name = name.removeprefix(prefix)
+            tar.addfile(member, data)
+            names.append(member.name)
         tar.add(HANDLER, arcname=PACKED_HANDLER)
         tar.add(REQUIREMENTS, arcname=PACKED_REQUIREMENTS)
         names += [PACKED_HANDLER, PACKED_REQUIREMENTS]

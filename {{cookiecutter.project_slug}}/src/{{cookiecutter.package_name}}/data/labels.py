@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,9 @@ class LabelSchema:
     encoding: str = "index"  # index: files hold 0..n-1; name: files hold the names themselves
 
     def __post_init__(self) -> None:
+        # one normal form (NFC), as for texts: a name typed in NFD matches the same name in NFC
+        names = tuple(unicodedata.normalize("NFC", n) if isinstance(n, str) else n for n in self.names)
+        object.__setattr__(self, "names", names)
         if len(self.names) < 2:
             raise LabelError(f"a label schema needs at least two labels, got {list(self.names)}")
         if len(self.names) > MAX_LABELS:
@@ -56,6 +60,7 @@ class LabelSchema:
         if isinstance(raw, (list, dict)):
             raise LabelError(f"label is a JSON {'array' if isinstance(raw, list) else 'object'}, not a label")
         text = str(int(raw)) if isinstance(raw, float) and raw.is_integer() else str(raw).strip()
+        text = unicodedata.normalize("NFC", text)
         shown = text if len(text) <= 40 else text[:40] + "..."
         if not text:
             raise LabelError("label is empty")

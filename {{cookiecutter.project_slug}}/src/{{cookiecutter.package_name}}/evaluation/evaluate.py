@@ -21,6 +21,7 @@ from ..model.features import TokenizedDataset
 from ..model.inference import best_device, load_predictor, predict_logits
 from ..model.int8 import CALIBRATION_ROWS, Int8Model, export_int8
 from .metrics import classification_report, metric_line, score, score_logits
+from .paired import paired_drop_decision
 from .reports import write_results
 from .verdict import baseline_accuracy, verdict
 
@@ -54,23 +55,25 @@ def int8_check(
 ) -> dict:
     """Quantize the model into ``model_dir``'s int8 folder (model/int8.py, calibrated on ``calibration_rows``),
     classify ``dataset`` with it on the CPU, as served, and compare with its fp32 logits ``fp32``
-    (evaluate_dataset's); int8 may serve when it loses at most ``max_drop`` accuracy. The record goes into the
+    (evaluate_dataset's); int8 may serve when it loses at most ``max_drop`` accuracy, decided in counts of
+    flipped answers with a stated rule for too few rows (evaluation/paired.py). The record goes into the
     artifact's metrics.json."""
     export_int8(model, calibration_rows, pad_token_id, model_dir)
     int8_model = Int8Model(model_dir, getattr(model, "module", model).config)
     int8, _ = predict_logits(int8_model, dataset, batch_size, pad_token_id, torch.device("cpu"))
     fp32_accuracy = score_logits(dataset.labels, fp32, schema.names)["accuracy"]
     int8_accuracy = score_logits(dataset.labels, int8, schema.names)["accuracy"]
-    drop = fp32_accuracy - int8_accuracy
+    decision = paired_drop_decision(
+        list(dataset.labels), fp32.argmax(axis=1).tolist(), int8.argmax(axis=1).tolist(), max_drop
+    )
     return {
         "fp32_accuracy": fp32_accuracy,
         "int8_accuracy": int8_accuracy,
-        "drop": drop,
         "max_drop": max_drop,
         "agreement": float((fp32.argmax(axis=1) == int8.argmax(axis=1)).mean()),
         "examples": len(dataset),
         "calibration_rows": min(len(calibration_rows), CALIBRATION_ROWS),
-        "allowed": drop <= max_drop,
+        **decision,  # drop, lost/won rows, bounds, resolved, rule, allowed
         "packed": int8_model.packed,  # several texts per row (model/int8.py), else one padded text per row
     }
 

@@ -15,6 +15,7 @@ from ..model.artifact import METRICS_FILE, read_json
 
 BASELINE_DIR = "artifacts/baseline"  # where `baseline` writes unless told otherwise
 STANDARD_ERRORS = 2.0  # how far above the majority share a model must be to count as having learnt
+TOLERANCE = 1e-9  # accuracies are ratios of counts: equal counts must not compare unequal by float rounding
 FIXES = (
     "train longer (--epochs)",
     "start from a pretrained model (model.base_model)",
@@ -80,7 +81,7 @@ def verdict(metrics: dict, baseline: float | None) -> list[str]:
     never = [n for n in metrics["label_names"] if metrics["per_class"][n]["support"] and n not in predicted]
     if never and len(predicted) > 1:
         weak.append(f"it never predicts {', '.join(repr(n) for n in never)} (recall 0)")
-    if baseline is not None and accuracy < baseline:
+    if baseline is not None and accuracy < baseline - TOLERANCE:
         weak.append("it is below the baseline")
     if weak:
         lines.append(f"warning: this model is weak: {'; '.join(weak)}. Likely fixes: {'; '.join(FIXES)}")

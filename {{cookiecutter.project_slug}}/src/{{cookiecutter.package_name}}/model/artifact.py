@@ -96,7 +96,9 @@ def int8_verdict(model_dir: Path) -> str | None:
         return (
             f"int8 loses {100 * record['drop']:.2f} points of validation accuracy on this model "
             f"({record['fp32_accuracy']:.4f} -> {record['int8_accuracy']:.4f}), more than the "
-            f"{100 * record['max_drop']:.2f} allowed (model.int8_max_drop): use --precision fp32"
+            f"{100 * record['max_drop']:.2f} allowed (model.int8_max_drop"
+            + (f"; {record['rule']}" if record.get("rule") else "")
+            + "): use --precision fp32"
         )
     if not (model_dir / INT8_MODEL_FILE).is_file():
         return f"{model_dir} has no {INT8_MODEL_FILE} (train again to make it, or use --precision fp32)"

@@ -1,9 +1,10 @@
 """Where the model comes from: the Hugging Face hub, a local directory, or an offline build.
 
 ``scratch:tiny`` / ``scratch:small`` train a WordPiece tokenizer on the training texts and build an
-ELECTRA classifier from a config, so everything works with no network. The tokenizer is Hangul-safe:
-a BERT/ELECTRA tokenizer with ``do_lower_case=True`` NFD-decomposes Hangul and maps every Korean word to
-``[UNK]`` once saved and reloaded, so lowercasing and accent stripping are switched off explicitly.
+ELECTRA classifier from a config, so everything works with no network. The tokenizer is Hangul-safe: it
+brings text to NFC itself (decomposed Hangul would be [UNK]), and it neither lowercases nor strips accents: a
+BERT/ELECTRA tokenizer with ``do_lower_case=True`` NFD-decomposes Hangul and maps every Korean word to ``[UNK]``
+once saved and reloaded.
 """
 
 from __future__ import annotations
@@ -70,15 +71,27 @@ def default_learning_rate(source: str) -> float:
 
 
 def train_tokenizer(texts: Iterable[str], vocab_size: int):
-    """A WordPiece tokenizer trained on ``texts``, wrapped as an ELECTRA fast tokenizer (Hangul-safe).
+    """A WordPiece tokenizer trained on ``texts``, wrapped as a plain fast tokenizer (Hangul-safe).
 
-    Deterministic (model/wordpiece.py): the same texts give the same vocabulary and token ids in any process.
+    The wrapper is transformers' generic one (saved as ``TokenizersBackend``), not ElectraTokenizerFast: a
+    BERT/ELECTRA class rebuilds its normaliser from ``do_lower_case``/``strip_accents`` when it is loaded and
+    drops the NFC step; the generic one loads tokenizer.json's pipeline as saved. Deterministic
+    (model/wordpiece.py): the same texts give the same vocabulary and token ids in any process.
     """
     from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
-    from transformers import ElectraTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
-    normalizer = normalizers.BertNormalizer(
-        clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False
+    # NFC first: decomposed Hangul (NFD, as macOS and some web forms send it) would otherwise be jamo the
+    # vocabulary never saw, i.e. [UNK]. Not NFKC: it folds compatibility jamo (ㅋㅋ, ㅠㅠ, which carry meaning in
+    # Korean reviews) into conjoining jamo and full-width forms into ASCII. No lowercasing or accent stripping:
+    # both decompose Hangul (module docstring).
+    normalizer = normalizers.Sequence(
+        [
+            normalizers.NFC(),
+            normalizers.BertNormalizer(
+                clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=False
+            ),
+        ]
     )
     pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     vocabulary = train_vocabulary(word_counts(texts, normalizer, pre_tokenizer), vocab_size, SPECIAL_TOKENS)
@@ -98,11 +111,9 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int):
         special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
     )
     backend.decoder = decoders.WordPiece(prefix=CONTINUATION)
-    return ElectraTokenizerFast(
+    return PreTrainedTokenizerFast(
         tokenizer_object=backend,
-        do_lower_case=False,
-        strip_accents=False,
-        tokenize_chinese_chars=True,
+        model_input_names=["input_ids", "token_type_ids", "attention_mask"],  # what an ELECTRA tokenizer gives
         unk_token="[UNK]",
         pad_token="[PAD]",
         cls_token="[CLS]",

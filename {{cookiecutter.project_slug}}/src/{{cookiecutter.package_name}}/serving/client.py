@@ -6,14 +6,24 @@ whole request is sent again, with exponential backoff and full jitter, until it 
 counted. Texts go out in windows over a bounded thread pool, sorted by length inside each window; results are
 written in input order as soon as their window is done, keyed by input line, so a killed run leaves only
 complete rows and ``--resume`` finishes it. An existing output is never overwritten silently.
+
+Requests stay inside the server's limits (RequestLimits, read from serving/handler.py): at most ``batch_size``
+and the server's item limit of texts, and a JSON body well under its byte limit, by encoded size. A text over
+the server's character limit (or not encodable as UTF-8) fails alone without being sent. A request the server
+refuses for one text's content (its message names ``inputs[k]``) is sent again without that text, which fails
+alone with the server's reason; a refusal that names no text (400/413) is split in halves until the bad rows
+stand alone.
 """
 
 from __future__ import annotations
 
+import ast
 import csv
+import importlib.util
 import json
 import os
 import random
+import re
 import shlex
 import sys
 import threading
@@ -21,6 +31,7 @@ import time
 from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Protocol
 
@@ -35,6 +46,9 @@ from ..errors import DataError, PredictError
 from ..evaluation.metrics import classification_report, metric_line, score
 
 RETRY_STATUSES = {408, 429}  # besides 5xx: a timeout or throttling, not a bad request
+SPLIT_STATUSES = {400, 413}  # a refusal that may come from one text's content: isolate it
+BODY_MARGIN = 0.75  # share of the server's byte limit a request body may use (headers, proxies, estimate slack)
+REFUSED_INPUT = re.compile(r"inputs\[(\d+)\] ([^\"\\]+)")  # the handler's message for one bad text
 TSV_HEADER = ("line", "id", "label", "score", "text")
 ERROR_LABEL = "ERROR"
 SHOWN_FAILURES = 20
@@ -46,6 +60,73 @@ class RetryableError(Exception):
 
 class FinalError(Exception):
     """The request itself is wrong (a 4xx): sending it again cannot help."""
+
+    def __init__(self, message: str, status: int = 400):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class RequestLimits:
+    """What one request to the server may hold: texts, characters per text, bytes of JSON body."""
+
+    max_items: int
+    max_text_chars: int
+    max_body_bytes: int
+
+    @classmethod
+    @cache
+    def of_handler(cls) -> RequestLimits:
+        """The limits serving/handler.py defines (its DEFAULT_* literals and MAX_BODY_BYTES), read from its source:
+        importing it would load torch. The body limit keeps a margin (BODY_MARGIN)."""
+        spec = importlib.util.find_spec(f"{__package__}.handler")
+        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+        values = {
+            target.id: ast.literal_eval(node.value)
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+            and target.id in ("DEFAULT_MAX_ITEMS", "DEFAULT_MAX_TEXT_CHARS", "MAX_BODY_BYTES")
+        }
+        return cls(
+            values["DEFAULT_MAX_ITEMS"], values["DEFAULT_MAX_TEXT_CHARS"], int(values["MAX_BODY_BYTES"] * BODY_MARGIN)
+        )
+
+    def local_problem(self, text: str) -> str:
+        """Why ``text`` cannot be sent ("" when it can): over the character limit, or not encodable as UTF-8."""
+        if len(text) > self.max_text_chars:
+            return f"not sent: the text has {len(text)} characters; the server's limit is {self.max_text_chars}"
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            return f"not sent: the text holds an unpaired surrogate at character {error.start}"
+        return ""
+
+
+def body_bytes(text: str) -> int:
+    """What ``text`` adds to a JSON body {"inputs": [...]}, encoded as RuntimeTarget sends it."""
+    return len(json.dumps(text, ensure_ascii=False).encode("utf-8", "surrogatepass")) + 2
+
+
+EMPTY_BODY_BYTES = len(b'{"inputs": []}')
+
+
+def cut_requests(rows: list[int], texts: Sequence[str], batch_size: int, limits: RequestLimits) -> list[list[int]]:
+    """``rows`` (in order) cut into requests of at most ``batch_size`` and ``limits.max_items`` texts and
+    ``limits.max_body_bytes`` bytes of body; a text alone over the byte limit still goes alone."""
+    most = max(1, min(batch_size, limits.max_items))
+    requests: list[list[int]] = []
+    current: list[int] = []
+    size = EMPTY_BODY_BYTES
+    for row in rows:
+        added = body_bytes(texts[row])
+        if current and (len(current) >= most or size + added > limits.max_body_bytes):
+            requests.append(current)
+            current, size = [], EMPTY_BODY_BYTES
+        current.append(row)
+        size += added
+    return [*requests, current] if current else requests
 
 
 class Target(Protocol):
@@ -86,10 +167,18 @@ class InProcessTarget:
             self.model = load_served_model(model_dir, precision)
 
     def send(self, texts: list[str]) -> list[dict]:
+        """Predictions for ``texts``; FinalError for a text the server would refuse (the server's message)."""
+        for index, text in enumerate(texts):
+            problem = self._handler.text_problem(text)
+            if problem:
+                raise FinalError(f"inputs[{index}] {problem}", 400)
         if self.baseline is not None:
             names = list(self.baseline.schema.names)
             return [self._handler.prediction(row.tolist(), names) for row in self.baseline.probabilities(texts)]
-        return self._handler.predict_fn(texts, self.model)  # no request limits: nothing goes over a wire
+        try:
+            return self._handler.predict_fn(texts, self.model)  # the handler's token bound; no wire, no bytes
+        except self._handler.RequestError as error:
+            raise FinalError(error.message, error.status) from None
 
 
 class RuntimeTarget:
@@ -162,7 +251,7 @@ def classify_client_error(error) -> Exception:
         or details.get("Code") in ("ThrottlingException", "ServiceUnavailable")
     ):
         return RetryableError(f"HTTP {status}: {message}")
-    return FinalError(f"HTTP {status}: {message}")
+    return FinalError(f"HTTP {status}: {message}", status)
 
 
 @dataclass
@@ -170,6 +259,7 @@ class Outcome:
     rows: list[dict] | None
     retries: int
     error: str = ""
+    status: int = 0  # the status of a final (4xx) refusal; 0 otherwise
 
 
 def send_with_retries(
@@ -182,7 +272,7 @@ def send_with_retries(
         try:
             return Outcome(target.send(texts), attempt - 1)
         except FinalError as error:
-            return Outcome(None, attempt - 1, str(error))
+            return Outcome(None, attempt - 1, str(error), error.status)
         except RetryableError as error:
             pause = policy.delay(attempt, rng)
             spent = time.monotonic() - started
@@ -190,6 +280,47 @@ def send_with_retries(
             if out_of_attempts or spent + pause > policy.budget_seconds or stop.is_set():
                 return Outcome(None, attempt - 1, f"{error} (gave up after {attempt} attempt(s) in {spent:.0f} s)")
             stop.wait(pause)
+
+
+@dataclass
+class Sent:
+    """One planned request's results, after any refused text was isolated: a prediction or an error per text."""
+
+    predictions: list[dict | None]
+    errors: list[str]
+    retries: int = 0
+    requests: int = 0
+
+
+def send_isolating(
+    target: Target, texts: list[str], policy: RetryPolicy, rng: random.Random, stop: threading.Event
+) -> Sent:
+    """Send ``texts`` (with retries); when the server refuses the request for one text's content, that text fails
+    alone with the server's reason and the others are sent again (module docstring)."""
+    sent = Sent([None] * len(texts), [""] * len(texts))
+    pending = [list(range(len(texts)))]
+    while pending:
+        group = pending.pop()
+        outcome = send_with_retries(target, [texts[i] for i in group], policy, rng, stop)
+        sent.retries += outcome.retries
+        sent.requests += 1
+        if outcome.rows is not None:
+            for index, row in zip(group, outcome.rows, strict=True):
+                sent.predictions[index] = row
+            continue
+        refused = REFUSED_INPUT.search(outcome.error) if outcome.status else None
+        if refused and int(refused.group(1)) < len(group):
+            bad = group[int(refused.group(1))]
+            sent.errors[bad] = f"refused by the server (HTTP {outcome.status}): the text {refused.group(2).strip()}"
+            pending.append([index for index in group if index != bad])
+        elif outcome.status in SPLIT_STATUSES and len(group) > 1 and not stop.is_set():
+            half = len(group) // 2
+            pending += [group[half:], group[:half]]
+        else:
+            for index in group:
+                sent.errors[index] = outcome.error
+        pending = [group for group in pending if group]
+    return sent
 
 
 @dataclass
@@ -213,15 +344,18 @@ def classify(
     done: Collection[int] = (),
     window: int | None = None,
     show_progress: bool = True,
+    limits: RequestLimits | None = None,
 ) -> Iterator[Window]:
     """Yield results in input order, one Window of rows at a time, with ``concurrency`` requests in flight.
 
     Inside each window (``batch_size * concurrency * 4`` rows by default) texts are sorted by length before they
     are cut into requests, so each request pads little. A window whose rows are all in ``done`` (indices) is
     skipped; any other is classified whole, so each request holds exactly the texts it holds in an uninterrupted
-    run, and a resumed run's results equal that run's to the last digit.
+    run, and a resumed run's results equal that run's to the last digit. Requests keep to ``limits`` (the
+    handler's: cut_requests); a text over its character limit fails without being sent.
     """
     policy, stop = policy or RetryPolicy(), stop or threading.Event()
+    limits = limits or RequestLimits.of_handler()
     window = window or batch_size * max(1, concurrency) * 4
     rng = random.Random()
     done = set(done)
@@ -234,13 +368,17 @@ def classify(
             pending = sum(index not in done for index in range(start, end))
             if not pending:
                 continue
-            rows = sorted(range(start, end), key=lambda i: len(texts[i]))
-            requests = [rows[i : i + batch_size] for i in range(0, len(rows), batch_size)]
+            result = Window(start, [None] * (end - start), [""] * (end - start))
+            rows = []
+            for index in sorted(range(start, end), key=lambda i: len(texts[i])):
+                result.errors[index - start] = limits.local_problem(texts[index])
+                if not result.errors[index - start]:
+                    rows.append(index)
+            requests = cut_requests(rows, texts, batch_size, limits)
             futures = {
-                pool.submit(send_with_retries, target, [texts[i] for i in request], policy, rng, stop): request
+                pool.submit(send_isolating, target, [texts[i] for i in request], policy, rng, stop): request
                 for request in requests
             }
-            result = Window(start, [None] * (end - start), [""] * (end - start), requests=len(requests))
             try:
                 wait(futures)
             except BaseException:
@@ -249,11 +387,12 @@ def classify(
                     future.cancel()
                 raise
             for future, request in futures.items():
-                outcome = future.result()
-                result.retries += outcome.retries
+                sent = future.result()
+                result.retries += sent.retries
+                result.requests += sent.requests
                 for offset, row in enumerate(request):
-                    result.predictions[row - start] = outcome.rows[offset] if outcome.rows is not None else None
-                    result.errors[row - start] = outcome.error
+                    result.predictions[row - start] = sent.predictions[offset]
+                    result.errors[row - start] = sent.errors[offset]
             bar.update(pending)
             yield result
 
@@ -428,14 +567,20 @@ def predict_records(
 
 
 def read_inputs(config: Config, input_file: Path | None, schema: LabelSchema | None) -> list[Record]:
+    normalizer = Normalizer.from_config(config.data)  # one normal form (NFC) for files and stdin alike
     if input_file is None or str(input_file) == "-":
-        lines = sys.stdin.read().splitlines()
-        return [Record(text=line.strip(), label=None, line=n) for n, line in enumerate(lines, 1) if line.strip()]
+        data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8")
+        try:  # UTF-8 whatever the terminal's locale; lines end at "\n" only, as in the handler
+            lines = data.decode("utf-8").removeprefix("\ufeff").split("\n")
+        except UnicodeDecodeError as error:
+            raise PredictError(f"standard input is not valid UTF-8 (byte {error.start})") from None
+        texts = [(n, normalizer(line)) for n, line in enumerate(lines, 1)]
+        return [Record(text=text, label=None, line=n) for n, text in texts if text]
     report = load_records(
         input_file,
         ReadOptions.from_config(config.data, require_labels=False),
         schema,
-        Normalizer.from_config(config.data),
+        normalizer,
         show_progress=True,
     )
     print(report.summary(), file=sys.stderr)

@@ -16,10 +16,19 @@ Requests
   application/jsonlines  one {"text": "..."} (or {"inputs": "..."}) per line; an "id" is echoed back. Exactly one
                          output line per input line, in order: a blank or invalid line gets an {"error": ...} line
                          (what batch transform needs to keep its output aligned with its input)
-  text/csv               one text per row (first column); a blank row gets an error row
+  text/csv               one text per line (first column), each line parsed alone: exactly one output row per
+                         input line, as for JSON Lines. A blank line, or one that is not valid CSV (an unclosed
+                         quote), gets its own error row and never merges with the next line, so a quoted text
+                         cannot span lines. A first line equal to the text column's name (data.text_column in
+                         training_config.json, e.g. ``document``) is a header: it is answered with a header row
+                         (``label,score,error``; in JSON {"header": name}), never classified.
 Response, per input and in input order: an object with "label" (the name), "score" (its probability) and
 "scores" (the probability of every label, by name). Accept is a list with q-values: the first supported type
 wins, */* means JSON.
+
+Text: every text is brought to one Unicode normal form before it is checked or tokenised (NFC, or NFKC when the
+model was trained on NFKC data), as the data loader does for training: decomposed Hangul (NFD, from macOS and
+some web forms) otherwise becomes [UNK]. A text with no visible character (visible_text) is refused as empty.
 """
 
 from __future__ import annotations
@@ -28,6 +37,7 @@ import csv
 import io
 import json
 import os
+import unicodedata
 from contextlib import nullcontext
 from pathlib import Path
 from types import SimpleNamespace
@@ -36,10 +46,20 @@ import torch
 from tokenizers import Tokenizer
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
+# Request limits, defined here only: the local server and the predict client read them from this file (the client
+# parses these three literals without importing it: no torch for a client of an endpoint)
+DEFAULT_MAX_ITEMS = 1024  # texts per real-time request
+DEFAULT_MAX_TEXT_CHARS = 10_000  # characters per text, counted in NFC
+MAX_BODY_BYTES = 6_291_456  # SageMaker's real-time payload limit: 6 MB
+# Tokens per real-time request (after truncation): 1,024 texts of 128 tokens. The time this bounds on the
+# default instance is in the README (SageMaker answers a real-time invocation within 60 s or not at all).
+DEFAULT_MAX_TOKENS = 131_072
 ITEMS_LIMIT_ENV = "MAX_ITEMS_PER_REQUEST"  # deploy sets it to 0 (no limit) for batch transform models
+TOKENS_LIMIT_ENV = "MAX_TOKENS_PER_REQUEST"  # likewise
 PRECISION_ENV = "INFERENCE_PRECISION"  # auto | int8 | fp32; deploy sets it from the instance type
-MAX_ITEMS = int(os.environ.get(ITEMS_LIMIT_ENV, "1024"))
-MAX_TEXT_CHARS = int(os.environ.get("MAX_TEXT_CHARS", "10000"))
+MAX_ITEMS = int(os.environ.get(ITEMS_LIMIT_ENV, str(DEFAULT_MAX_ITEMS)))
+MAX_TEXT_CHARS = int(os.environ.get("MAX_TEXT_CHARS", str(DEFAULT_MAX_TEXT_CHARS)))
+MAX_TOKENS = int(os.environ.get(TOKENS_LIMIT_ENV, str(DEFAULT_MAX_TOKENS)))
 MICRO_BATCH = int(os.environ.get("INFERENCE_BATCH_SIZE", "64"))
 # fp32 on a CPU: a micro-batch stops growing where padding would pass this share of its real tokens (even sorted
 # by length, a request's long texts spread widely): 14% more reviews per CPU-second on new 1,024-review requests.
@@ -54,6 +74,7 @@ PACK_WIDTH = 64
 PACK_TOKENS = 2048
 PACKED_INPUTS = ("input_ids", "segment_ids", "first_tokens")
 LABELS_FILE = "labels.json"  # the artifact's names (model/artifact.py); this file must stand alone
+TRAINING_CONFIG_FILE = "training_config.json"  # the config train ran with: data.text_column, data.normalize
 METRICS_FILE = "metrics.json"
 INT8_MODEL_FILE = "int8/model.xml"  # the OpenVINO int8 model train writes (model/int8.py)
 PRECISIONS = ("auto", "int8", "fp32")
@@ -62,6 +83,13 @@ JSON, CSV = "application/json", "text/csv"
 JSONLINES_TYPES = ("application/jsonlines", "application/x-jsonlines", "application/jsonl")
 SUPPORTED = (JSON, *JSONLINES_TYPES, CSV)
 WILDCARDS = {"*/*": JSON, "application/*": JSON, "text/*": CSV}
+CSV_HEADER = ("label", "score", "error")  # the answer to a CSV body's header row
+TEXT_FORM = "NFC"  # what input_fn checks texts in; predict_fn then applies the model's own form (NFC or NFKC)
+# Unicode general categories of characters that show nothing: separators (Zs space, Zl, Zp) and "other" (Cc
+# control, Cf format such as U+200B and U+FEFF, Cs surrogate, Co private use, Cn unassigned)
+INVISIBLE_CATEGORIES = ("Z", "C")
+# letters (Lo) that render as blank space: the Hangul fillers, a common way to type an "empty" Korean message
+HANGUL_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
 class RequestError(ValueError):
@@ -167,6 +195,7 @@ def load(model_dir, precision: str = "auto"):
         names = json.loads(labels_file.read_text(encoding="utf-8"))["label_names"]
     else:
         names = [config.id2label[i] for i in range(config.num_labels)]
+    text_column, form = training_data_settings(model_dir)
     # the length the model was trained with (model/artifact.py's inference_max_length: the same rule)
     max_length = tokenizer.model_max_length
     if max_length >= NO_MODEL_MAX_LENGTH:
@@ -175,31 +204,71 @@ def load(model_dir, precision: str = "auto"):
         "model": model,
         "tokenizer": tokenizer,
         "encode": encoder(tokenizer, max_length),
-        "labels": list(names),
+        "labels": [normal_text(name) for name in names],
+        "text_column": text_column,
+        "form": form,
         "device": device,
         "max_length": max_length,
         "precision": precision,
     }
 
 
+def visible_text(text: str) -> bool:
+    """Whether ``text`` holds a visible character: one whose Unicode general category is a letter, mark, number,
+    punctuation or symbol (not Z*, separators, nor C*, control/format/surrogate/private/unassigned), other than
+    the Hangul fillers (HANGUL_FILLERS, letters that render blank). A text without one is refused as empty:
+    whitespace, zero-width spaces (U+200B), BOMs (U+FEFF) and control characters only."""
+    return any(
+        unicodedata.category(character)[0] not in INVISIBLE_CATEGORIES and character not in HANGUL_FILLERS
+        for character in text
+    )
+
+
+def training_data_settings(model_dir: Path) -> tuple[str | None, str]:
+    """(the text column's name, the Unicode form) train read its data with, from training_config.json:
+    (None, NFC) without one. NFKC only when the data was NFKC; "none" still gets NFC (the scratch tokenizer's)."""
+    path = model_dir / TRAINING_CONFIG_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")).get("data") or {}
+    except (OSError, ValueError, AttributeError):
+        return None, TEXT_FORM
+    column = data.get("text_column")
+    form = "NFKC" if str(data.get("normalize", "")).lower() == "nfkc" else TEXT_FORM
+    return (normal_text(column) if isinstance(column, str) and column else None), form
+
+
 def text_problem(text) -> str | None:
-    """Why ``text`` cannot be classified ("is ..." / "has ..."), or None."""
+    """Why ``text`` cannot be classified ("is ..." / "has ..."), or None. Length counts characters in NFC."""
     if not isinstance(text, str):
         return f"is a {type(text).__name__}, not a string"
-    if not text.strip():
-        return "is empty"
-    if len(text) > MAX_TEXT_CHARS:
-        return f"has {len(text)} characters; the limit is {MAX_TEXT_CHARS}"
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as error:
         return f"is not valid text (unpaired surrogate {text[error.start]!r} at character {error.start})"
+    if not visible_text(text):
+        return "is empty"
+    length = len(unicodedata.normalize(TEXT_FORM, text)) if len(text) > MAX_TEXT_CHARS else len(text)
+    if length > MAX_TEXT_CHARS:
+        return f"has {length} characters; the limit is {MAX_TEXT_CHARS}"
     return None
+
+
+def normal_text(text: str, form: str = TEXT_FORM) -> str:
+    """``text`` in Unicode normal ``form`` (NFC unless the model was trained on NFKC text)."""
+    return text if unicodedata.is_normalized(form, text) else unicodedata.normalize(form, text)
 
 
 def _check_count(count: int) -> None:
     if MAX_ITEMS and count > MAX_ITEMS:
         raise RequestError(413, f"{count} inputs in one request; the limit is {MAX_ITEMS}")
+
+
+def _check_tokens(tokens: list[list[int]]) -> None:
+    """A request's work is its texts times their tokens: bound it (MAX_TOKENS), so that one request that fits
+    finishes well inside SageMaker's 60 s."""
+    total = sum(map(len, tokens))
+    if MAX_TOKENS and total > MAX_TOKENS:
+        raise RequestError(413, f"{total} tokens in one request; the limit is {MAX_TOKENS}: send fewer texts")
 
 
 def _json_request(body: str) -> dict:
@@ -225,13 +294,11 @@ def _json_request(body: str) -> dict:
         if problem:
             status = 413 if problem.startswith("has ") else 400
             raise RequestError(status, f"inputs[{index}] {problem}")
-    return {"inputs": texts}
+    return {"inputs": [normal_text(text) for text in texts]}
 
 
 def _jsonlines_request(body: str) -> dict:
-    lines = body.split("\n")
-    if lines and lines[-1].strip() == "":
-        lines.pop()  # the newline that ends the last line
+    lines = body_lines(body)
     _check_count(len(lines))
     texts, errors, ids = [], [], []
     for number, line in enumerate(lines, start=1):
@@ -252,25 +319,44 @@ def _jsonlines_request(body: str) -> dict:
                 problem = text_problem(text)
             if problem:
                 error, text = f"line {number} {problem}", None
-        texts.append(text)
+        texts.append(None if text is None else normal_text(text))
         errors.append(error)
         ids.append(row_id)
     return {"inputs": texts, "errors": errors, "ids": ids}
 
 
+def body_lines(body: str) -> list[str]:
+    """The lines of a JSON Lines or CSV body as batch transform splits it: at "\n" (a "\r" before it is part of
+    the line end); the newline that ends the last line does not start another."""
+    lines = [line.removesuffix("\r") for line in body.split("\n")]
+    if lines[-1] == "":
+        lines.pop()
+    if not lines:
+        raise RequestError(400, "request body is empty")
+    return lines
+
+
+def csv_text(line: str) -> str:
+    """The first field of one CSV line; csv.Error when the line is not valid CSV on its own (an unclosed quote)."""
+    row = next(csv.reader([line], strict=True), [])
+    return row[0] if row else ""
+
+
 def _csv_request(body: str) -> dict:
-    try:
-        rows = list(csv.reader(io.StringIO(body)))
-    except csv.Error as error:
-        raise RequestError(400, f"invalid CSV: {error}") from None
-    _check_count(len(rows))
+    lines = body_lines(body)
+    _check_count(len(lines))
     texts, errors = [], []
-    for number, row in enumerate(rows, start=1):
-        text = row[0] if row else ""
+    for number, line in enumerate(lines, start=1):
+        try:
+            text = csv_text(line)
+        except csv.Error as error:
+            texts.append(None)
+            errors.append(f"row {number} is not valid CSV ({error})")
+            continue
         problem = text_problem(text)
-        texts.append(None if problem else text)
+        texts.append(None if problem else normal_text(text))
         errors.append(f"row {number} {problem}" if problem else None)
-    return {"inputs": texts, "errors": errors}
+    return {"inputs": texts, "errors": errors, "first_row": texts[0]}
 
 
 def request_accept(context) -> str | None:
@@ -451,10 +537,15 @@ def predict_fn(data, model):
     errors = data.get("errors") or [None] * len(texts)
     ids = data.get("ids") or [None] * len(texts)
     network, names, device = model["model"], model["labels"], model["device"]
-    valid = [i for i, text in enumerate(texts) if errors[i] is None]
     results: list[dict] = [{"error": error} for error in errors]
+    header = data.get("first_row")
+    if header is not None and header == model.get("text_column"):  # a CSV header row: answered, not classified
+        errors, results[0] = [True, *errors[1:]], {"header": header}
+    valid = [i for i, text in enumerate(texts) if errors[i] is None]
     if valid:
-        tokens = model["encode"]([texts[i] for i in valid])
+        form = model.get("form", TEXT_FORM)
+        tokens = model["encode"]([normal_text(texts[i], form) for i in valid])
+        _check_tokens(tokens)
         for chunk, inputs in batches_for(model, tokens):
             with model.get("lock") or nullcontext():
                 logits = network(**{name: tensor.to(device) for name, tensor in inputs.items()}).logits
@@ -476,7 +567,9 @@ def output_fn(prediction, accept):
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         for item in prediction:
-            if "error" in item:
+            if "header" in item:
+                writer.writerow(CSV_HEADER)
+            elif "error" in item:
                 writer.writerow(["", "", item["error"]])
             else:
                 writer.writerow([item["label"], f"{item['score']:.6f}"])

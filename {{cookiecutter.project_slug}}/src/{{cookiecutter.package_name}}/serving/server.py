@@ -30,7 +30,7 @@ from . import handler
 from .loading import load_served_model
 
 log = logging.getLogger("serving")
-MAX_BODY_BYTES = 6 * 1024 * 1024  # SageMaker's real-time payload limit
+MAX_BODY_BYTES = handler.MAX_BODY_BYTES  # SageMaker's real-time payload limit
 READ_TIMEOUT_SECONDS = 30.0  # the whole body must arrive within this
 HEAD_TIMEOUT_SECONDS = 10.0  # the request line and headers must arrive within this
 KEEP_ALIVE_SECONDS = 5

@@ -1,8 +1,9 @@
 """Checkpoints a restarted run resumes from: only complete, readable ones, and only with the same tokenizer.
 
 A spot interruption, a kill or a partial S3 sync can leave a newest checkpoint that is incomplete or
-corrupted. It is set aside with one warning line and the previous complete one is used (or the run starts
-fresh). Torch-loop checkpoints hold tensors and plain data only and are read with ``weights_only=True``:
+corrupted. It is set aside with one warning line and the previous complete one is used; when every one is
+broken the run says "no usable checkpoint; starting from step 0". A run that finishes removes what it set aside
+(clear_checkpoints). Torch-loop checkpoints hold tensors and plain data only and are read with ``weights_only=True``:
 a checkpoint folder synced from S3 must never be able to run code.
 """
 
@@ -28,6 +29,7 @@ from ..model.artifact import (
 
 SET_ASIDE_PREFIX = "unusable-"
 PREVIOUS_SUFFIX = ".previous"
+NO_USABLE_CHECKPOINT = "no usable checkpoint; starting from step 0"
 
 
 def _step(path: Path) -> int:
@@ -103,12 +105,16 @@ def set_aside(path: Path, reason: str, warn: Callable[[str], None]) -> None:
 
 
 def resumable_trainer_checkpoint(folder: Path, warn: Callable[[str], None]) -> str | None:
-    """The newest checkpoint the Trainer can resume from; broken newer ones are set aside."""
-    for candidate in trainer_checkpoints(folder):
+    """The newest checkpoint the Trainer can resume from; broken newer ones are set aside (and when all were
+    broken, ``warn`` says the run starts from step 0)."""
+    candidates = trainer_checkpoints(folder)
+    for candidate in candidates:
         problem = trainer_checkpoint_problem(candidate)
         if problem is None:
             return str(candidate)
         set_aside(candidate, problem, warn)
+    if candidates:
+        warn(f"warning: {NO_USABLE_CHECKPOINT}")
     return None
 
 
@@ -125,8 +131,10 @@ def save_torch_checkpoint(folder: Path, state: dict) -> Path:
 
 
 def load_torch_checkpoint(folder: Path, warn: Callable[[str], None]) -> tuple[dict, Path] | None:
-    """The newest torch-loop checkpoint that loads as plain tensors and data, or None."""
+    """The newest torch-loop checkpoint that loads as plain tensors and data, or None (when every file there was
+    broken, ``warn`` says the run starts from step 0)."""
     path = folder / TORCH_LOOP_CHECKPOINT
+    broken = 0
     for candidate in (path, path.with_name(path.name + PREVIOUS_SUFFIX)):
         if not candidate.is_file():
             continue
@@ -134,6 +142,9 @@ def load_torch_checkpoint(folder: Path, warn: Callable[[str], None]) -> tuple[di
             return torch.load(candidate, map_location="cpu", weights_only=True), candidate
         except Exception as error:  # truncated, damaged, or holding objects other than tensors and plain data
             set_aside(candidate, f"{error.__class__.__name__}: {str(error).splitlines()[0][:120]}", warn)
+            broken += 1
+    if broken:
+        warn(f"warning: {NO_USABLE_CHECKPOINT}")
     return None
 
 
@@ -156,17 +167,33 @@ def has_checkpoints(folder: Path) -> bool:
     return bool(trainer_checkpoints(folder)) or (folder / TORCH_LOOP_CHECKPOINT).is_file()
 
 
-def clear_checkpoints(folder: Path) -> None:
+def set_aside_checkpoints(folder: Path) -> list[Path]:
+    """What set_aside left in ``folder``: unusable-checkpoint-N folders and unusable torch-loop files."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        [
+            *folder.glob(f"{SET_ASIDE_PREFIX}{TRAINER_CHECKPOINT_PREFIX}*"),
+            *folder.glob(f"{SET_ASIDE_PREFIX}{TORCH_LOOP_CHECKPOINT}*"),
+        ]
+    )
+
+
+def clear_checkpoints(folder: Path) -> list[str]:
     """A finished run's checkpoints go once its artifact is safe, so the next `train` starts fresh instead of
-    resuming a run that already ended. Only files this project writes are removed."""
+    resuming a run that already ended; so do the broken ones it set aside. Only files this project writes are
+    removed. Returns the names of the set-aside ones removed."""
+    set_aside_ones = set_aside_checkpoints(folder)
     targets = [
         folder / SCRATCH_TOKENIZER_DIR,
         folder / CHECKPOINT_TOKENIZER_FILE,
         *folder.glob(f"{TORCH_LOOP_CHECKPOINT}*"),
         *trainer_checkpoints(folder),
+        *set_aside_ones,
     ]
     for path in targets:
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         elif path.exists():
             path.unlink()
+    return [path.name for path in set_aside_ones]

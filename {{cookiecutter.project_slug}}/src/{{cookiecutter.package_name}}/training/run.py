@@ -202,6 +202,8 @@ def finish(
         for line in verdict(metrics[final], baseline):
             (say.always if line.startswith("warning") else say)(line)
     say.always(f"model artifact written to {output_dir}")
-    clear_checkpoints(run.checkpoint_dir)
+    removed = clear_checkpoints(run.checkpoint_dir)
+    if removed:
+        say(f"removed the broken checkpoints set aside: {', '.join(removed)}")
     run.tracker.log_artifact(str(output_dir / METRICS_FILE))
     return metrics

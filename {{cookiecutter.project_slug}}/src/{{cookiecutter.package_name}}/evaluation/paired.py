@@ -1,0 +1,61 @@
+"""May a cheaper model replace a reference on the same rows? A decision in counts, with a stated rule.
+
+The two models answer the same rows, so the comparison is paired: only the rows where exactly one of them is
+right matter (McNemar's flipped answers). ``lost`` rows the reference gets right and the candidate wrong,
+``won`` the other way round; the drop in accuracy is ``(lost - won) / rows``. Compared in counts, a drop of
+exactly the allowed share is allowed (no float rounding: 1 of 200 rows is half a point, not 0.0050000000000000044).
+
+The rule, recorded with the decision:
+1. resolved: a one-sided CONFIDENCE bound on the drop (normal approximation of the paired differences) lies on
+   one side of ``max_drop``: allowed when the upper bound is within it, refused when the lower bound is past it;
+2. otherwise too few rows (or flips) to resolve ``max_drop``: decided by the measured drop in counts, allowed
+   when ``lost - won <= floor(max_drop * rows)``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+CONFIDENCE = 0.95
+Z_ONE_SIDED = 1.6448536269514722  # the standard normal's 95% quantile
+COUNT_TOLERANCE = 1e-9  # max_drop * rows: 0.005 * 200 must count as 1 row, whatever the float rounding
+
+
+def paired_drop_decision(
+    labels: Sequence[int], reference: Sequence[int], candidate: Sequence[int], max_drop: float
+) -> dict:
+    """The decision and its numbers (for metrics.json): rows, lost, won, allowed_rows, drop, lower_bound,
+    upper_bound, confidence, resolved, rule, allowed. ``reference`` and ``candidate`` are predicted class ids."""
+    rows = len(labels)
+    lost = sum(r == y != c for y, r, c in zip(labels, reference, candidate, strict=True))
+    won = sum(c == y != r for y, r, c in zip(labels, reference, candidate, strict=True))
+    allowed_rows = math.floor(max_drop * rows + COUNT_TOLERANCE)
+    drop = (lost - won) / rows if rows else 0.0
+    spread = math.sqrt(max(0.0, lost + won - (lost - won) ** 2 / rows)) / rows if rows else math.inf
+    lower, upper = drop - Z_ONE_SIDED * spread, drop + Z_ONE_SIDED * spread
+    if upper <= max_drop + COUNT_TOLERANCE / max(rows, 1):
+        resolved, allowed = True, True
+        rule = f"the {CONFIDENCE:.0%} upper bound on the drop ({upper:.4f}) is within max_drop"
+    elif lower > max_drop:
+        resolved, allowed = True, False
+        rule = f"the {CONFIDENCE:.0%} lower bound on the drop ({lower:.4f}) is past max_drop"
+    else:
+        resolved, allowed = False, lost - won <= allowed_rows
+        rule = (
+            f"{rows} rows cannot resolve max_drop at {CONFIDENCE:.0%} (bounds {lower:.4f} to {upper:.4f}): "
+            f"decided in counts, {lost - won} net rows lost against {allowed_rows} allowed"
+        )
+    return {
+        "rows": rows,
+        "lost": lost,
+        "won": won,
+        "allowed_rows": allowed_rows,
+        "drop": drop,
+        "lower_bound": lower,
+        "upper_bound": upper,
+        "confidence": CONFIDENCE,
+        "resolved": resolved,
+        "rule": rule,
+        "allowed": allowed,
+    }

@@ -1,0 +1,144 @@
+"""The predict client and its input: one normal form from files and stdin, requests bound by bytes as well as
+count, a text over the length limit checked locally, and a text the server refuses failing alone (issue 26)."""
+
+from __future__ import annotations
+
+import io
+import json
+import unicodedata
+
+import pytest
+
+from {{ cookiecutter.package_name }}.data.report import Record
+from {{ cookiecutter.package_name }}.serving import handler
+from {{ cookiecutter.package_name }}.serving.client import (
+    FinalError,
+    InProcessTarget,
+    RequestLimits,
+    RetryPolicy,
+    RuntimeTarget,
+    body_bytes,
+    classify,
+    cut_requests,
+    predict_records,
+    run_predict,
+)
+
+WORD = "좋아요"
+FAST = RetryPolicy(max_attempts=1, base_delay=0.01)
+
+
+def records(texts: list[str]) -> list[Record]:
+    return [Record(text, None, line) for line, text in enumerate(texts, start=1)]
+
+
+def test_the_client_reads_the_handler_s_limits():
+    limits = RequestLimits.of_handler()
+    assert limits.max_items == handler.MAX_ITEMS and limits.max_text_chars == handler.MAX_TEXT_CHARS
+    assert limits.max_body_bytes < handler.MAX_BODY_BYTES  # with a margin
+
+
+def test_stdin_in_nfd_is_classified_as_nfc(project, trained_model, monkeypatch, capsys):
+    nfd = unicodedata.normalize("NFD", WORD)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(f"{nfd}\n{WORD}\n".encode()), encoding="utf-8"))
+    assert run_predict(project, None, None, model_dir=trained_model).failed == []
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [row["text"] for row in rows] == [WORD, WORD]
+    assert rows[0]["label"] == rows[1]["label"] and rows[0]["score"] == rows[1]["score"]
+
+
+class Recorder:
+    """A target that records each request's body size and answers every text."""
+
+    def __init__(self):
+        self.bodies: list[int] = []
+
+    def send(self, texts: list[str]) -> list[dict]:
+        self.bodies.append(len(json.dumps({"inputs": texts}, ensure_ascii=False).encode("utf-8")))
+        return [{"label": "x", "score": 1.0} for _ in texts]
+
+
+def test_requests_are_bound_by_encoded_bytes_not_only_count():
+    """Issue 26: 2,000 wide rows at --batch-size 1000 went out as 7.5 MB bodies, and both were refused (413)."""
+    limits = RequestLimits.of_handler()
+    texts = ["가나다라" * 650] * 2000  # 7.8 KB a row in UTF-8
+    target = Recorder()
+    windows = list(classify(texts, target, batch_size=1000, concurrency=2, show_progress=False))
+    assert sum(p is not None for w in windows for p in w.predictions) == 2000
+    assert max(target.bodies) <= limits.max_body_bytes < handler.MAX_BODY_BYTES
+    rows = list(range(10))
+    assert cut_requests(rows, ["a"] * 10, 4, limits) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    small = RequestLimits(1024, 10_000, 14 + 3 * body_bytes("a"))
+    assert cut_requests(rows, ["a"] * 10, 64, small) == [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9]]
+
+
+def test_wide_rows_at_batch_size_1000_all_pass_the_local_server(model_server, tmp_path):
+    texts = [f"{n} " + "정말 재밌는 영화 " * 400 for n in range(1000)]  # 7.7 KB a row: 7.7 MB by count
+    target = RuntimeTarget("local", url=model_server.url, policy=FAST)
+    summary = predict_records(records(texts), target, tmp_path / "out.jsonl", batch_size=1000, show_progress=False)
+    assert summary.failed == [] and summary.requests > 2
+
+
+def test_an_over_long_row_fails_alone_without_being_sent(trained_model, tmp_path):
+    limit = RequestLimits.of_handler().max_text_chars
+    target = Recorder()
+    summary = predict_records(records([WORD, "가" * (limit + 1)]), target, None, show_progress=False)
+    assert [line for line, _ in summary.failed] == [2] and "10001 characters" in summary.failed[0][1]
+    assert len(target.bodies) == 1
+    texts = [f"{WORD} {n}" for n in range(200)]
+    texts[57] = "가" * (limit + 1)
+    summary = predict_records(records(texts), InProcessTarget(trained_model), None, show_progress=False)
+    assert [line for line, _ in summary.failed] == [58]
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        ("\u200b", "refused by the server (HTTP 400): the text is empty"),
+        ("\ufeff\u3164", "refused by the server (HTTP 400): the text is empty"),
+        ("\ud800", "not sent: the text holds an unpaired surrogate at character 0"),
+    ],
+)
+def test_a_row_the_server_refuses_fails_alone_and_the_rest_succeed(model_server, bad, reason):
+    texts = [WORD, "별로", bad, "그냥", "최고"] * 3
+    target = RuntimeTarget("local", url=model_server.url, policy=FAST)
+    windows = list(classify(texts, target, batch_size=64, concurrency=1, show_progress=False))
+    errors = [error for window in windows for error in window.errors]
+    assert [i for i, error in enumerate(errors) if error] == [2, 7, 12]
+    assert {error for error in errors if error} == {reason}
+    assert sum(p is not None for w in windows for p in w.predictions) == 12
+
+
+def test_a_refused_row_in_process_fails_alone_too(trained_model):
+    windows = list(classify([WORD, "\u200b", "별로"], InProcessTarget(trained_model), show_progress=False))
+    assert windows[0].errors == ["", "refused by the server (HTTP 400): the text is empty", ""]
+
+
+def test_a_request_over_the_token_bound_is_split_until_it_fits(trained_model, monkeypatch):
+    monkeypatch.setattr(handler, "MAX_TOKENS", 40)
+    texts = [f"정말 재밌게 봤어요 {n}" for n in range(16)]
+    windows = list(classify(texts, InProcessTarget(trained_model), batch_size=16, show_progress=False))
+    assert windows[0].errors == [""] * 16 and windows[0].requests > 1
+
+
+class RefusesWithoutSaying:
+    """A server that refuses any request holding "BAD" (400) without naming the text."""
+
+    def __init__(self):
+        self.requests = 0
+
+    def send(self, texts: list[str]) -> list[dict]:
+        self.requests += 1
+        if "BAD" in texts:
+            raise FinalError("HTTP 400: bad request", 400)
+        return [{"label": "x", "score": 1.0} for _ in texts]
+
+
+def test_a_refusal_naming_no_row_is_split_until_the_bad_row_stands_alone():
+    texts = [f"t{n}" for n in range(32)]
+    texts[9] = "BAD"
+    target = RefusesWithoutSaying()
+    windows = list(classify(texts, target, batch_size=32, concurrency=1, show_progress=False))
+    errors = windows[0].errors
+    assert [i for i, error in enumerate(errors) if error] == [9] and errors[9] == "HTTP 400: bad request"
+    assert target.requests <= 2 * 6  # about two requests per halving
