@@ -9,8 +9,8 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from {{ cookiecutter.package_name }}.data.labels import LabelSchema
 from {{ cookiecutter.package_name }}.config import TrainConfig
+from {{ cookiecutter.package_name }}.data.labels import LabelSchema
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 from {{ cookiecutter.package_name }}.training.runtime import resolve_epochs
 
