@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import shutil
@@ -18,12 +20,13 @@ from bakery import answers_of, bake  # noqa: E402
 NSMC_DIR = TEMPLATE.parent / "shared" / "data" / "nsmc"
 LEFTOVER_MARKERS = ("{{", "}}", "{%", "%}")
 
-KOREAN_CSV = {
+KOREAN_CSV = {  # Korean column names, as a Korean company's export has them
     "project_name": "Review Sentiment",
     "label_names": "부정,중립,긍정",
     "data_format": "csv",
-    "text_column": "review_text",
-    "label_column": "sentiment",
+    "text_column": "문의내용",
+    "label_column": "분류",
+    "id_column": "문의번호",
     "label_encoding": "name",
     "train_file": "train.csv",
     "test_file": "test.csv",
@@ -135,6 +138,7 @@ def expected_files(package: str, train_file: str, test_file: str) -> set[str]:
     return {
         ".cruft.json",
         ".gitignore",
+        "LICENSE",
         ".pre-commit-config.yaml",
         "Makefile",
         "README.md",
@@ -229,10 +233,36 @@ def users_data(project: Path, answers: dict) -> str:
                 encoding="utf-8",
             )
         return "a 5-class JSON Lines file (700 rows)"
-    for path, count in ((train, 600), (test, 150)):  # 3 classes, other columns, no id column
-        rows = [f'"{texts[i]}",{["neg", "mid", "pos"][i % 3]}' for i in range(count)]
-        path.write_text("review,stars\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    return "a 600-row, 3-class CSV with other columns"
+    names = [name.strip() for name in answers["label_names"].split(",")]
+    for path, count in ((train, 600), (test, 150)):
+        path.write_bytes(excel_csv(texts[:count], names, answers))
+    config = project / "config.yaml"  # as `prepare` advises for this file: "set data.encoding: cp949"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("  encoding: auto ", "  encoding: cp949 "), encoding="utf-8"
+    )
+    return "a 600-row CSV saved from Korean Excel (cp949, CRLF, quoted breaks, blank rows, label typos)"
+
+
+def excel_csv(texts: list[str], names: list[str], answers: dict) -> bytes:
+    """A CSV as Korean Excel saves one: cp949, CRLF, an extra date column, quoted commas, quotes and line breaks
+    inside cells, blank rows (empty lines and rows of empty cells) and a few labels with typos."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    id_column = answers["id_column"].strip()
+    header = ([id_column] if id_column else []) + ["접수일", answers["text_column"], answers["label_column"]]
+    writer.writerow(header)
+    for i, text in enumerate(texts):
+        if i % 9 == 4:
+            text = f'{text}, "정말" 그래요'
+        if i % 13 == 6:
+            text = f"{text}\n두 번째 줄"
+        label = names[i % len(names)] if answers["label_encoding"] == "name" else str(i % len(names))
+        if i % 97 == 50:
+            label = f"{label}요청"  # a typo: not a label
+        writer.writerow(([str(100000 + i)] if id_column else []) + [f"2024-03-{1 + i % 28:02d}", text, label])
+        if i % 61 == 30:
+            buffer.write("\r\n" if i % 2 else "," * (len(header) - 1) + "\r\n")
+    return buffer.getvalue().encode("cp949", errors="replace")
 
 
 def test_baked_project_test_suite_passes_whatever_is_in_data_raw(baked):
@@ -321,12 +351,12 @@ def test_default_project_passes_make_contract(baked):
 
 
 def test_a_csv_without_an_id_column_loads_with_zero_edits(tmp_path):
-    """The default id_column is "id"; a user's CSV without one still loads: rows are identified by line."""
+    """The answered id_column is absent from the user's CSV: it still loads, rows are identified by line."""
     project = bake(tmp_path, KOREAN_CSV)
     for name, count in ((KOREAN_CSV["train_file"], 90), (KOREAN_CSV["test_file"], 30)):
         rows = [f"리뷰 {i} 정말,{['부정', '중립', '긍정'][i % 3]}" for i in range(count)]
         (project / "data" / "raw" / name).write_text(
-            "review_text,sentiment\n" + "\n".join(rows) + "\n", encoding="utf-8"
+            f"{KOREAN_CSV['text_column']},{KOREAN_CSV['label_column']}\n" + "\n".join(rows) + "\n", encoding="utf-8"
         )
     package = answers_of(project)["package_name"]
     result = subprocess.run(
@@ -340,7 +370,7 @@ def test_a_csv_without_an_id_column_loads_with_zero_edits(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "data OK" in result.stdout and "read 90 rows, kept 90" in result.stdout
-    assert "no 'id' column (data.id_column): rows are identified by their line number" in result.stdout
+    assert "no '문의번호' column (data.id_column): rows are identified by their line number" in result.stdout
 
 
 def test_cruft_update_brings_a_template_change_into_a_baked_project(tmp_path):
