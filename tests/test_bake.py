@@ -312,6 +312,8 @@ def test_default_project_builds_a_wheel(baked, tmp_path):
 
     names = zipfile.ZipFile(wheel).namelist()
     assert "nsmc_sentiment/serving/handler.py" in names and "nsmc_sentiment/serving/requirements.txt" in names
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "License-Expression: Apache-2.0" in metadata and "License-File: LICENSE" in metadata  # PEP 639, no table
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "nsmc-sentiment = nsmc_sentiment.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 

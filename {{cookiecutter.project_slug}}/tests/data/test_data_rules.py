@@ -195,7 +195,8 @@ def test_many_undecodable_lines_name_the_likely_encoding_once_and_are_summarised
     raw = "\n".join(lines[:2]).encode() + b"\n" + "\n".join(lines[2:]).encode("cp949") + b"\n"
     report = load_records(write(tmp_path, "mixed.tsv", raw), TSV, BINARY)
     assert len(report.errors) == 58 and report.records[0].text == "정말 좋아요"
-    assert any("decode as cp949" in note and "data.encoding: cp949" in note for note in report.notes)
+    assert any("decode as cp949" in note and "save it again as UTF-8" in note for note in report.notes)
+    assert not any("data.encoding" in note for note in report.notes)  # no one encoding reads a mixed file
     shown = report.problem_lines()
     assert len(shown) == 21 and "... and 38 more line(s) like this (error: encoding)" in shown[-1]
 
