@@ -375,6 +375,20 @@ def test_a_csv_without_an_id_column_loads_with_zero_edits(tmp_path):
     assert "no '문의번호' column (data.id_column): rows are identified by their line number" in result.stdout
 
 
+def test_make_remembers_the_environment_given_once(tmp_path):
+    """`make install VENV=<venv>` once, then plain `make test` uses that venv (and builds no second one)."""
+    project = bake(tmp_path / "projects", {})
+    venv = tmp_path / "venv"  # an installed environment, as make sees one: bin/python and the install stamp
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    (venv / ".installed").touch()
+    make = ["make", "-n", "--no-print-directory"]
+    subprocess.run([*make, "install", f"VENV={venv}"], cwd=project, check=True, capture_output=True)
+    planned = subprocess.run([*make, "test"], cwd=project, check=True, capture_output=True, text=True).stdout
+    assert f"{venv}/bin/python -m pytest" in planned and "-m venv" not in planned, planned
+    assert ".venv-path" in (project / ".gitignore").read_text(encoding="utf-8").split()
+
+
 def test_cruft_update_brings_a_template_change_into_a_baked_project(tmp_path):
     """A project baked from a clone of the template takes a later template commit with `cruft update`."""
     git = ["git", "-c", "user.email=ci@example.invalid", "-c", "user.name=ci"]
