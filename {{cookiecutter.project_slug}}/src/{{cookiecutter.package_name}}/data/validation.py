@@ -146,6 +146,9 @@ def load_records(
         else:
             report.add(number, "error", "json_shape", f"expected a JSON object, found {type(value).__name__}")
             continue
+        row_id = row.get(options.id_column) if options.id_column else None
+        if row_id is not None and not isinstance(row_id, (dict, list)) and str(row_id).strip():
+            report.ids[number] = str(row_id)  # problems on this row name its id
         record = validate_row(row, number, options, schema if has_labels else None, normalizer, report)
         if record is None:
             continue
