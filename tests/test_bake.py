@@ -375,6 +375,27 @@ def test_a_csv_without_an_id_column_loads_with_zero_edits(tmp_path):
     assert "no '문의번호' column (data.id_column): rows are identified by their line number" in result.stdout
 
 
+def test_prepare_lists_the_typos_of_a_korean_excel_csv_by_row_and_id(tmp_path):
+    """The csv bake's users_data (cp949, quoted breaks, blank rows) with data.encoding: cp949 as advised."""
+    project = bake(tmp_path, KOREAN_CSV)
+    users_data(project, answers_of(project))
+    result = subprocess.run(
+        [sys.executable, "-m", answers_of(project)["package_name"], "prepare"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONPATH": str(project / "src")},
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    typos = [line for line in output.splitlines() if "error: unknown label" in line]
+    assert typos and all(" (row " in line and ", id 1000" in line for line in typos), output
+    assert "train.csv:57 (row 53, id 100050): error: unknown label '긍정요청'" in output
+    assert "(cp949)" in output and "dropped" in output and "Traceback" not in output
+
+
 def test_make_remembers_the_environment_given_once(tmp_path):
     """`make install VENV=<venv>` once, then plain `make test` uses that venv (and builds no second one)."""
     project = bake(tmp_path / "projects", {})
