@@ -93,6 +93,7 @@ PACKAGE_FILES = [
     "serving/client.py",
     "serving/handler.py",
     "serving/loading.py",
+    "serving/output.py",
     "serving/requirements.txt",
     "serving/server.py",
     "aws/__init__.py",
