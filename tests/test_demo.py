@@ -40,6 +40,7 @@ def test_the_demo_runs_end_to_end_and_hands_over(demo):
         assert f"=== {step}" in out
     assert "data OK" in out and "model artifact written" in out and "classified 998/998 rows" in out
     assert "=== next: carry on in the project" in out and "make check-data VENV=" in out
+    assert "Another label schema" in out and "needs a new bake" in out and " -m cookiecutter " in out
 
 
 def test_every_command_the_demo_prints_runs_as_printed(demo, tmp_path):

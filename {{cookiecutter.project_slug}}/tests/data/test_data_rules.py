@@ -123,6 +123,8 @@ def test_unknown_label_is_an_error_naming_file_line_and_value(tmp_path):
     assert [str(p) for p in report.errors] == [
         f"{path}:3 (id 2): error: unknown label '부졍'; expected one of ['부정', '중립', '긍정']"
     ]
+    notes = " ".join(report.notes)
+    assert "labels.json expects label names (부정, 중립, 긍정)" in notes and "needs a new bake" in notes
     dropping = ReadOptions("csv", "review_text", "sentiment", "id", unknown_label="drop")
     assert load_records(path, dropping, KOREAN3).dropped == Counter({"unknown_label": 1})
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..config import CONFIG_FILE, DataConfig
+from ..config import CONFIG_FILE, LABELS_FILE, DataConfig
 from ..errors import LabelError
 from .encodings import decode
 from .labels import LabelSchema
@@ -166,6 +166,13 @@ def load_records(
                 report.add(number, "warning", "duplicate_id", message)
         report.records.append(record)
     bar.close()
+    if schema is not None and any(p.reason == "unknown_label" for p in report.problems):
+        written = "class ids 0.." + str(len(schema.names) - 1) if schema.encoding == "index" else "label names"
+        names = ", ".join(schema.names[:SHOWN_COLUMNS]) + (" ..." if len(schema.names) > SHOWN_COLUMNS else "")
+        report.note(
+            f"{LABELS_FILE} expects {written} ({names}); a file with another label schema "
+            'needs a new bake (README: "Another label schema")'
+        )
     if header is None and options.id_column and not ids_found and report.rows_read:
         report.note(f"no {options.id_column!r} key (data.id_column): rows are identified by their line number")
     if report.rows_read == 0:
