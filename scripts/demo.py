@@ -29,6 +29,7 @@ NEW_BAKE_EXAMPLE = (  # answers for another label schema, as the hand-over shows
     "label_names=배송,환불,상품문의,기타 label_encoding=name data_format=csv "
     "text_column=문의내용 label_column=분류 id_column=문의번호"
 )
+PING = "import urllib.request; urllib.request.urlopen('{url}/ping', timeout=2)"  # fails until the server is up
 REVIEWS = ["이 영화 진짜 재밌어요 강추합니다", "시간이 아까운 최악의 영화", "배우들 연기는 좋았는데 스토리가 별로"]
 
 
@@ -85,9 +86,10 @@ def steps(project: Path, package: str, test_file: str, port: int) -> list[tuple[
             [f"{cli} evaluate"],
         ),
         (
-            f"serve on {url} and classify through it (predict waits for the server to come up)",
+            f"serve on {url} (wait until /ping answers) and classify through it",
             [
                 f"{cli} serve --port {port} &",
+                f"until {python} -c {shlex.quote(PING.format(url=url))} 2>/dev/null; do sleep 0.5; done",
                 f"printf '%s\\n' {reviews} | {cli} predict --url {url}",
                 f"{cli} predict data/raw/{test_file} --url {url} -o artifacts/predictions.jsonl --overwrite",
                 "kill $!",

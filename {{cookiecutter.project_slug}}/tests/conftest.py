@@ -114,9 +114,7 @@ def copy_project(folder: Path) -> Path:
     shutil.copy(PROJECT_ROOT / LABELS_FILE, folder / LABELS_FILE)
     content = yaml.safe_load((PROJECT_ROOT / CONFIG_FILE).read_text(encoding="utf-8"))
     content["data"] = sample_data_settings()
-    (folder / CONFIG_FILE).write_text(
-        yaml.safe_dump(content, allow_unicode=True, sort_keys=False), encoding="utf-8"
-    )
+    (folder / CONFIG_FILE).write_text(yaml.safe_dump(content, allow_unicode=True, sort_keys=False), encoding="utf-8")
     config = load_config(folder / CONFIG_FILE)
     shutil.copytree(SAMPLE_DIR, config.path(config.data.data_dir))
     return folder / CONFIG_FILE

@@ -182,7 +182,9 @@ class TrainConfig:
     )
     early_stopping_patience: int = setting(0, "stop after this many epochs without improvement (0 = off)", NOT_NEGATIVE)
     save_steps: int = setting(0, "checkpoint (and evaluate) every N steps (0 = once per epoch)", NOT_NEGATIVE)
-    logging_steps: int = setting(50, "print and log the training loss every N steps", AT_LEAST_ONE)
+    logging_steps: int = setting(
+        50, "print and log the training loss every N steps (at most: at least 4 points an epoch)", AT_LEAST_ONE
+    )
     group_by_length: bool = setting(True, "batch texts of similar length together (far less padding)")
     num_workers: int = setting(0, "data loader worker processes", NOT_NEGATIVE)
     use_cpu: bool = setting(False, "train on the CPU even when a GPU is present")

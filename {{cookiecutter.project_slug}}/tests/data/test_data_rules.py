@@ -114,7 +114,10 @@ def test_empty_texts_are_dropped_and_counted_with_lines(tmp_path):
     assert [p.line for p in report.problems] == [3, 4]
     assert "dropped 2 (empty_text) at line(s) 3, 4" in report.summary()
     strict = load_records(path, ReadOptions("tsv", "document", "label", "id", empty_text="error"), BINARY)
-    assert [str(p) for p in strict.errors] == [f"{path}:3 (id 2): error: text is empty", f"{path}:4 (id 3): error: text is empty"]
+    assert [str(p) for p in strict.errors] == [
+        f"{path}:3 (id 2): error: text is empty",
+        f"{path}:4 (id 3): error: text is empty",
+    ]
 
 
 def test_unknown_label_is_an_error_naming_file_line_and_value(tmp_path):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .. import logs
 from ..config import CONFIG_FILE, LABELS_FILE, DataConfig
 from ..errors import LabelError
 from .encodings import decode
@@ -123,7 +124,7 @@ def load_records(
         unit="line",
         desc=f"reading {path.name}",
         leave=False,
-        disable=not show_progress or len(decoded.lines) < PROGRESS_MIN_LINES,
+        disable=not logs.bars(show_progress) or len(decoded.lines) < PROGRESS_MIN_LINES,
     )
     for number, value in records:
         bar.update(number - bar.n)

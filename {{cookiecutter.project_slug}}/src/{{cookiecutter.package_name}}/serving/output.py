@@ -156,9 +156,7 @@ class OutputFile:
         return rows
 
 
-def output_row(
-    record: Record, prediction: dict | None, error: str, names: tuple[str, ...] | None, table: bool
-) -> dict:
+def output_row(record: Record, prediction: dict | None, error: str, names: tuple[str, ...] | None, table: bool) -> dict:
     """One output row: TABLE_HEADER's columns for a table (an error in the text column), else a JSON object."""
     if table:
         if prediction is None:

@@ -15,6 +15,8 @@ from ..config import TrainConfig
 from ..model.features import DynamicPaddingCollator, LengthGroupedSampler
 from ..model.inference import best_device
 
+LOSS_POINTS_PER_EPOCH = 4  # the fewest training-loss points an epoch logs
+
 
 @dataclass(frozen=True)
 class Ranks:
@@ -85,12 +87,22 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
+def optimizer_steps_per_epoch(num_examples: int, train: TrainConfig, world_size: int) -> int:
+    per_step = train.batch_size * train.gradient_accumulation_steps * world_size
+    return max(1, math.ceil(num_examples / per_step))
+
+
 def total_optimizer_steps(num_examples: int, train: TrainConfig, world_size: int) -> int:
     if train.max_steps > 0:
         return train.max_steps
-    per_step = train.batch_size * train.gradient_accumulation_steps * world_size
-    steps_per_epoch = max(1, math.ceil(num_examples / per_step))
-    return max(1, math.ceil(steps_per_epoch * train.epochs))
+    return max(1, math.ceil(optimizer_steps_per_epoch(num_examples, train, world_size) * train.epochs))
+
+
+def logging_interval(num_examples: int, train: TrainConfig, world_size: int) -> int:
+    """Steps between training-loss points: train.logging_steps, but at least LOSS_POINTS_PER_EPOCH an epoch, so
+    a small data set's learning curve has a shape (17 steps an epoch and logging every 50 gave one point)."""
+    per_epoch = optimizer_steps_per_epoch(num_examples, train, world_size)
+    return max(1, min(train.logging_steps, per_epoch // LOSS_POINTS_PER_EPOCH))
 
 
 def train_sampler(train: TrainConfig, lengths: list[int], ranks: Ranks):
