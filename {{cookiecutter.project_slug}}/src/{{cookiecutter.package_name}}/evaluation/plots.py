@@ -30,7 +30,12 @@ def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path:
     for (row, column), value in np.ndenumerate(data):
         share = shares[row, column]
         axes.text(
-            column, row, f"{value}\n{100 * share:.0f}%", ha="center", va="center", color="white" if share > 0.5 else "black"
+            column,
+            row,
+            f"{value}\n{100 * share:.0f}%",
+            ha="center",
+            va="center",
+            color="white" if share > 0.5 else "black",
         )
     figure.tight_layout()
     path = Path(path)

@@ -24,6 +24,7 @@ from typing import Protocol
 
 from tqdm.auto import tqdm
 
+from .. import logs
 from ..config import LABELS_FILE, Config
 from ..data.labels import LabelSchema
 from ..data.normalize import Normalizer
@@ -409,6 +410,7 @@ def run_predict(
             policy,
             resume,
             overwrite,
+            show_progress=logs.bars(),  # a bar only on a terminal: none in a log file
             encoding=encoding,
             input_encoding=input_encoding,
         )
