@@ -29,7 +29,7 @@ NEW_BAKE_EXAMPLE = (  # answers for another label schema, as the hand-over shows
     "label_names=배송,환불,상품문의,기타 label_encoding=name data_format=csv "
     "text_column=문의내용 label_column=분류 id_column=문의번호"
 )
-PING = "import urllib.request; urllib.request.urlopen('{url}/ping', timeout=2)"  # fails until the server is up
+PING = 'import urllib.request; urllib.request.urlopen("{url}/ping", timeout=2)'  # fails until the server is up
 REVIEWS = ["이 영화 진짜 재밌어요 강추합니다", "시간이 아까운 최악의 영화", "배우들 연기는 좋았는데 스토리가 별로"]
 
 
