@@ -24,7 +24,7 @@ from bakery import BUILD, TEMPLATE, answers_of, bake, default_answers
 
 DEMO_DIR = BUILD / "demo"
 MANIFEST = ".demo-manifest.json"  # the files as baked, to tell the demo's own outputs from a user's edits
-PRODUCED = ("artifacts", ".cache", "mlflow.db", "mlruns", "__pycache__")  # what the demo itself writes
+PRODUCED = ("artifacts", ".cache", "mlflow.db", "mlruns", "__pycache__", ".venv-path")  # what the demo writes
 NEW_BAKE_EXAMPLE = (  # answers for another label schema, as the hand-over shows them
     "label_names=배송,환불,상품문의,기타 label_encoding=name data_format=csv "
     "text_column=문의내용 label_column=분류 id_column=문의번호"
@@ -124,8 +124,8 @@ scratch:small` (or a pretrained hub model, online); `evaluate`; `serve`. `make t
 tests (the VENV= above is remembered); `make install` gives it its own .venv instead (several minutes). The
 demo never overwrites this folder once you have edited it.
 Your files have other columns, file names, format or encoding? Set them in config.yaml (data.*); check-data
-names each. Another label schema (other classes than {labels}, or labels written as {other}) needs a
-new bake:
+names each. Another label schema (other classes than {labels}, or labels written as {other})
+needs a new bake:
   {shlex.quote(sys.executable)} -m cookiecutter {shlex.quote(str(TEMPLATE))} {NEW_BAKE_EXAMPLE}
 (an example: use your label names, format and columns; it asks the remaining questions, Enter keeps each default).
 """
