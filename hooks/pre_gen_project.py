@@ -35,131 +35,24 @@ AWS_REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
 INSTANCE_PATTERN = re.compile(r"^ml\.[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9]+$")  # ml.g5.xlarge, ml.p4d.24xlarge
 GPU_INSTANCE_PATTERN = re.compile(r"^ml\.(g|p)\d[a-z0-9-]*\.[a-z0-9]+$")
 S3_PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
-# Import names of the baked project's dependencies (its pyproject.toml): a package named like one shadows it.
-DEPENDENCIES = {
-    "torch",
-    "transformers",
-    "tokenizers",
-    "safetensors",
-    "accelerate",
-    "numpy",
-    "yaml",
-    "typer",
-    "tqdm",
-    "matplotlib",
-    "koreanize_matplotlib",
-    "sklearn",
-    "starlette",
-    "uvicorn",
-    "boto3",
-    "botocore",
-    "sagemaker",
-    "moto",
-    "mlflow",
-    "requests",
-    "pytest",
-    "ruff",
-    "build",
-    "anyio",
-    "huggingface_hub",
-    "sagemaker_training",
-    "sagemaker_inference",
-    "mms",
-    "onnxruntime",
-    "onnx",
-    "scipy",
-    "pandas",
-    "click",
-    "jinja2",
-    "cookiecutter",
-    "cruft",
-    "setuptools",
-    "pip",
-    "tests",
-    "src",
-}
+# Import names of the baked project's dependencies: a package named like one shadows it (local_extensions.py).
+DEPENDENCIES = set(json.loads(r"""{{ shadowed_imports | tojson }}"""))
+# What cookiecutter.json derives from these answers (rendered by the same filters, so always in step with it).
+DEFAULTS = json.loads(
+    r"""{{ {
+        "project_slug": cookiecutter.project_name | ascii_slug,
+        "package_name": cookiecutter.project_slug | package_name_for,
+        "slug_of_the_slug": cookiecutter.project_slug | ascii_slug,
+    } | tojson }}"""
+)
 KEYS_THAT_NAME_FILES = ("train_file", "test_file")
-
-# Revised Romanization of Hangul, for a slug suggestion when the project name is Korean.
-INITIALS = ["g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch", "k", "t", "p", "h"]
-VOWELS = [
-    "a",
-    "ae",
-    "ya",
-    "yae",
-    "eo",
-    "e",
-    "yeo",
-    "ye",
-    "o",
-    "wa",
-    "wae",
-    "oe",
-    "yo",
-    "u",
-    "wo",
-    "we",
-    "wi",
-    "yu",
-    "eu",
-    "ui",
-    "i",
-]
-FINALS = [
-    "",
-    "k",
-    "k",
-    "k",
-    "n",
-    "n",
-    "n",
-    "t",
-    "l",
-    "k",
-    "m",
-    "l",
-    "l",
-    "l",
-    "p",
-    "l",
-    "m",
-    "p",
-    "p",
-    "t",
-    "t",
-    "ng",
-    "t",
-    "t",
-    "k",
-    "t",
-    "p",
-    "t",
-]
-
-
-def romanize(text):
-    out = []
-    for ch in text:
-        code = ord(ch) - 0xAC00
-        if 0 <= code < 11172:
-            out.append(INITIALS[code // 588] + VOWELS[(code % 588) // 28] + FINALS[code % 28])
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def suggested_slug(name):
-    ascii_name = unicodedata.normalize("NFKD", romanize(name)).encode("ascii", "ignore").decode("ascii").lower()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")
-    return slug if slug and slug[0].isalpha() else f"project-{slug}".strip("-")
 
 
 def derived(answers):
     """What cookiecutter.json derives when these answers are left at their defaults (kept in step with it)."""
-    slug = answers["project_name"].lower().strip().replace(" ", "-").replace("_", "-")
     return {
-        "project_slug": slug,
-        "package_name": answers["project_slug"].replace("-", "_"),
+        "project_slug": DEFAULTS["project_slug"],
+        "package_name": DEFAULTS["package_name"],
         "s3_prefix": answers["project_slug"],
         "description": f"Korean text classification on {answers['project_name']}",
         "author": f"{answers['project_name']} authors",
@@ -202,12 +95,10 @@ def name_problems(answers):
     found = []
     slug, package = answers["project_slug"], answers["package_name"]
     if not SLUG_PATTERN.match(slug):
-        hint = suggested_slug(answers["project_name"])
-        made = slug == derived(answers)["project_slug"]
-        origin = f" (made from project_name {answers['project_name']!r})" if made else ""
+        hint = DEFAULTS["slug_of_the_slug"]
         found.append(
-            f"project_slug {slug!r}{origin} must be ASCII lowercase letters, digits and '-', starting "
-            f"with a letter; answer e.g. project_slug={hint} package_name={hint.replace('-', '_')}"
+            f"project_slug {slug!r} must be ASCII lowercase letters, digits and '-', starting with a letter; "
+            f"answer e.g. project_slug={hint} (or press Enter for {DEFAULTS['project_slug']})"
         )
     elif not PACKAGE_PATTERN.match(package) or not package.isidentifier():
         found.append(f"package_name {package!r} is not a valid Python identifier (lowercase letters, digits, '_')")
@@ -244,12 +135,29 @@ def choice_problems(answers):
     return found
 
 
+def license_problem(license):
+    """None for Proprietary or a valid SPDX license expression (what pyproject.toml's ``license`` takes)."""
+    if license == "Proprietary":  # written as LicenseRef-Proprietary
+        return None
+    hint = f"license {license!r} is not an SPDX license expression such as Apache-2.0, MIT or BSD-3-Clause"
+    try:
+        from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
+    except ImportError:  # packaging older than 24.2: the shape only
+        return None if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+-]*", license) else hint
+    try:
+        canonical = canonicalize_license_expression(license)
+    except InvalidLicenseExpression:
+        return hint + " (or Proprietary)"
+    return None if canonical == license else f"license {license!r} is spelled {canonical!r} in SPDX; answer that"
+
+
 def package_problems(answers):
     found = []
     if not answers["author"].strip():
         found.append("author must not be empty (a person or a team)")
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+-]*", answers["license"]):
-        found.append(f"license {answers['license']!r} is not an SPDX id such as Apache-2.0, MIT or BSD-3-Clause")
+    problem = license_problem(answers["license"])
+    if problem:
+        found.append(problem)
     url = answers["repository_url"].strip()
     if url and not re.fullmatch(r"https?://\S+", url):
         found.append(f"repository_url {url!r} must be an http(s) URL, or empty")
@@ -330,6 +238,9 @@ def main():
         print(f"ERROR: {problem}", file=sys.stderr)
     if found:
         print("Fix the value(s) above in this command and run it again:\n  " + rerun_command(ANSWERS), file=sys.stderr)
+        print(
+            "(cookiecutter now reports the stop with a traceback of its own: nothing else went wrong)", file=sys.stderr
+        )
     return 1 if found else 0
 
 

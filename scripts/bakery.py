@@ -38,7 +38,11 @@ def default_answers(template: Path = TEMPLATE) -> dict:
     context = generate_context(
         str(template / "cookiecutter.json"), default_context=get_user_config()["default_context"]
     )
-    return dict(prompt_for_config(context, no_input=True))
+    sys.path.insert(0, str(template))  # its local_extensions (cookiecutter.json's _extensions), as cookiecutter does
+    try:
+        return dict(prompt_for_config(context, no_input=True))
+    finally:
+        sys.path.remove(str(template))
 
 
 def answers_of(project: Path) -> dict:

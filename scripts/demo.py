@@ -20,11 +20,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bakery import BUILD, answers_of, bake, default_answers
+from bakery import BUILD, TEMPLATE, answers_of, bake, default_answers
 
 DEMO_DIR = BUILD / "demo"
 MANIFEST = ".demo-manifest.json"  # the files as baked, to tell the demo's own outputs from a user's edits
-PRODUCED = ("artifacts", ".cache", "mlflow.db", "mlruns", "__pycache__")  # what the demo itself writes
+PRODUCED = ("artifacts", ".cache", "mlflow.db", "mlruns", "__pycache__", ".venv-path")  # what the demo writes
+NEW_BAKE_EXAMPLE = (  # answers for another label schema, as the hand-over shows them
+    "label_names=배송,환불,상품문의,기타 label_encoding=name data_format=csv "
+    "text_column=문의내용 label_column=분류 id_column=문의번호"
+)
+PING = 'import urllib.request; urllib.request.urlopen("{url}/ping", timeout=2)'  # fails until the server is up
 REVIEWS = ["이 영화 진짜 재밌어요 강추합니다", "시간이 아까운 최악의 영화", "배우들 연기는 좋았는데 스토리가 별로"]
 
 
@@ -81,9 +86,10 @@ def steps(project: Path, package: str, test_file: str, port: int) -> list[tuple[
             [f"{cli} evaluate"],
         ),
         (
-            f"serve on {url} and classify through it (predict waits for the server to come up)",
+            f"serve on {url} (wait until /ping answers) and classify through it",
             [
                 f"{cli} serve --port {port} &",
+                f"until {python} -c {shlex.quote(PING.format(url=url))} 2>/dev/null; do sleep 0.5; done",
                 f"printf '%s\\n' {reviews} | {cli} predict --url {url}",
                 f"{cli} predict data/raw/{test_file} --url {url} -o artifacts/predictions.jsonl --overwrite",
                 "kill $!",
@@ -102,8 +108,10 @@ def script(plan: list[tuple[str, list[str]]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def next_steps(project: Path, package: str) -> str:
+def next_steps(project: Path, package: str, answers: dict) -> str:
     venv = Path(sys.executable).parent.parent
+    labels = "/".join(name.strip() for name in answers["label_names"].split(","))
+    other = "names" if answers["label_encoding"] == "index" else "class ids"
     return f"""
 === next: carry on in the project
 Everything above ran in {project}, with this template's environment ({venv}): the project needs no second
@@ -112,9 +120,14 @@ $ cd {shlex.quote(str(project))}
 $ make check-data VENV={shlex.quote(str(venv))}
 $ PYTHONPATH=src {shlex.quote(sys.executable)} -m {package} --help
 Then: put your files in data/raw/ (the names config.yaml gives) and `make check-data` them; `train --model
-scratch:small` (or a pretrained hub model, online); `evaluate`; `serve`. `make test VENV={venv}` runs the
-project's own tests; `make install` gives it its own .venv instead (several minutes). The demo never
-overwrites this folder once you have edited it.
+scratch:small` (or a pretrained hub model, online); `evaluate`; `serve`. `make test` runs the project's own
+tests (the VENV= above is remembered); `make install` gives it its own .venv instead (several minutes). The
+demo never overwrites this folder once you have edited it.
+Your files have other columns, file names, format or encoding? Set them in config.yaml (data.*); check-data
+names each. Another label schema (other classes than {labels}, or labels written as {other})
+needs a new bake:
+  {shlex.quote(sys.executable)} -m cookiecutter {shlex.quote(str(TEMPLATE))} {NEW_BAKE_EXAMPLE}
+(an example: use your label names, format and columns; it asks the remaining questions, Enter keeps each default).
 """
 
 
@@ -143,7 +156,7 @@ def main() -> int:
     if result.returncode:
         print(f"error: the demo stopped at the step above (exit status {result.returncode})", file=sys.stderr)
         return result.returncode
-    print(next_steps(project, answers["package_name"]), flush=True)
+    print(next_steps(project, answers["package_name"], answers), flush=True)
     print(f"results: {project / 'artifacts'} (model/, model/evaluation/*.png, baseline/, predictions.jsonl)")
     return 0
 

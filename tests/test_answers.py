@@ -33,11 +33,12 @@ INVALID = [
     ({"s3_prefix": "../../x"}, "ERROR: s3_prefix '../../x' must be key parts"),
     ({"s3_prefix": "/abs"}, "ERROR: s3_prefix '/abs' must be key parts"),
     (
-        {"project_name": "영화 리뷰"},
-        "ERROR: project_slug '영화-리뷰' (made from project_name '영화 리뷰') must be "
-        "ASCII lowercase letters, digits and '-', starting with a letter; answer e.g. "
-        "project_slug=yeonghwa-ribyu package_name=yeonghwa_ribyu",
+        {"project_slug": "영화-리뷰"},
+        "ERROR: project_slug '영화-리뷰' must be ASCII lowercase letters, digits and '-', starting with a letter; "
+        "answer e.g. project_slug=yeonghwa-ribyu",
     ),
+    ({"license": "Apache 2"}, "ERROR: license 'Apache 2' is not an SPDX license expression"),
+    ({"license": "mit"}, "ERROR: license 'mit' is spelled 'MIT' in SPDX"),
     ({"data_format": "xlsx"}, "ERROR: data_format 'xlsx' is unknown; choose one of tsv, csv, jsonl"),
     ({"label_encoding": "onehot"}, "ERROR: label_encoding 'onehot' is unknown; choose one of index, name"),
     ({"max_length": "0"}, "ERROR: max_length must be positive, got 0"),
@@ -70,6 +71,42 @@ def test_invalid_answer_fails_with_its_message(tmp_path, answers, message):
     errors = [line for line in result.stderr.splitlines() if line.startswith("ERROR: ")]
     assert len(errors) == 1 and errors[0].startswith(message), result.stderr
     assert list(tmp_path.iterdir()) == []  # nothing half-baked
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [("쇼핑몰 문의 분류", "syopingmol-munui-bullyu"), ("2024 리뷰 감성", "project-2024-ribyu-gamseong")],
+)
+def test_a_korean_project_name_bakes_with_enter_only(tmp_path, name, slug):
+    """Every other question left at its default: the slug and package are ASCII, romanized from the name."""
+    result = bake(tmp_path, {"project_name": name})
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / slug
+    record = json.loads((project / ".cruft.json").read_text(encoding="utf-8"))["context"]["cookiecutter"]
+    assert record["project_slug"] == slug and record["package_name"] == slug.replace("-", "_")
+    assert (project / "src" / slug.replace("-", "_") / "cli.py").is_file()
+    config = (project / "config.yaml").read_text(encoding="utf-8")
+    assert f"# {name} configuration" in config and "\\u" not in config  # Korean as characters, not escapes
+    pyproject = (project / "pyproject.toml").read_text(encoding="utf-8")
+    assert name in pyproject and "\\u" not in pyproject
+
+
+def test_a_package_name_that_would_shadow_a_module_gets_a_suffix_by_default(tmp_path):
+    result = bake(tmp_path, {"project_name": "Typing"})
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "typing" / "src" / "typing_project").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("answer", "expression"), [("Apache-2.0", "Apache-2.0"), ("Proprietary", "LicenseRef-Proprietary")]
+)
+def test_the_license_is_an_spdx_expression_with_its_file(tmp_path, answer, expression):
+    result = bake(tmp_path, {"license": answer, "author": "김개발"})
+    assert result.returncode == 0, result.stderr
+    project = tmp_path / "nsmc-sentiment"
+    meta = tomllib.loads((project / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert meta["license"] == expression and meta["license-files"] == ["LICENSE"]
+    assert "김개발" in (project / "LICENSE").read_text(encoding="utf-8")
 
 
 def test_answers_are_data_not_code(tmp_path):
@@ -136,7 +173,7 @@ def test_the_acceptance_bake_command(tmp_path):
 def test_template_repository_code_is_lint_clean():
     for command in (["check"], ["format", "--check"]):
         result = subprocess.run(
-            [sys.executable, "-m", "ruff", *command, "hooks", "tests", "scripts", "benchmarks"],
+            [sys.executable, "-m", "ruff", *command, "hooks", "tests", "scripts", "benchmarks", "local_extensions.py"],
             cwd=TEMPLATE,
             capture_output=True,
             text=True,

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,12 +21,13 @@ from bakery import answers_of, bake  # noqa: E402
 NSMC_DIR = TEMPLATE.parent / "shared" / "data" / "nsmc"
 LEFTOVER_MARKERS = ("{{", "}}", "{%", "%}")
 
-KOREAN_CSV = {
+KOREAN_CSV = {  # Korean column names, as a Korean company's export has them
     "project_name": "Review Sentiment",
     "label_names": "부정,중립,긍정",
     "data_format": "csv",
-    "text_column": "review_text",
-    "label_column": "sentiment",
+    "text_column": "문의내용",
+    "label_column": "분류",
+    "id_column": "문의번호",
     "label_encoding": "name",
     "train_file": "train.csv",
     "test_file": "test.csv",
@@ -90,6 +94,7 @@ PACKAGE_FILES = [
     "serving/client.py",
     "serving/handler.py",
     "serving/loading.py",
+    "serving/output.py",
     "serving/requirements.txt",
     "serving/server.py",
     "aws/__init__.py",
@@ -137,6 +142,7 @@ def expected_files(package: str, train_file: str, test_file: str) -> set[str]:
     return {
         ".cruft.json",
         ".gitignore",
+        "LICENSE",
         ".pre-commit-config.yaml",
         "Makefile",
         "README.md",
@@ -231,10 +237,36 @@ def users_data(project: Path, answers: dict) -> str:
                 encoding="utf-8",
             )
         return "a 5-class JSON Lines file (700 rows)"
-    for path, count in ((train, 600), (test, 150)):  # 3 classes, other columns, no id column
-        rows = [f'"{texts[i]}",{["neg", "mid", "pos"][i % 3]}' for i in range(count)]
-        path.write_text("review,stars\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    return "a 600-row, 3-class CSV with other columns"
+    names = [name.strip() for name in answers["label_names"].split(",")]
+    for path, count in ((train, 600), (test, 150)):
+        path.write_bytes(excel_csv(texts[:count], names, answers))
+    config = project / "config.yaml"  # as `prepare` advises for this file: "set data.encoding: cp949"
+    config.write_text(
+        config.read_text(encoding="utf-8").replace("  encoding: auto ", "  encoding: cp949 "), encoding="utf-8"
+    )
+    return "a 600-row CSV saved from Korean Excel (cp949, CRLF, quoted breaks, blank rows, label typos)"
+
+
+def excel_csv(texts: list[str], names: list[str], answers: dict) -> bytes:
+    """A CSV as Korean Excel saves one: cp949, CRLF, an extra date column, quoted commas, quotes and line breaks
+    inside cells, blank rows (empty lines and rows of empty cells) and a few labels with typos."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    id_column = answers["id_column"].strip()
+    header = ([id_column] if id_column else []) + ["접수일", answers["text_column"], answers["label_column"]]
+    writer.writerow(header)
+    for i, text in enumerate(texts):
+        if i % 9 == 4:
+            text = f'{text}, "정말" 그래요'
+        if i % 13 == 6:
+            text = f"{text}\n두 번째 줄"
+        label = names[i % len(names)] if answers["label_encoding"] == "name" else str(i % len(names))
+        if i % 97 == 50:
+            label = f"{label}요청"  # a typo: not a label
+        writer.writerow(([str(100000 + i)] if id_column else []) + [f"2024-03-{1 + i % 28:02d}", text, label])
+        if i % 61 == 30:
+            buffer.write("\r\n" if i % 2 else "," * (len(header) - 1) + "\r\n")
+    return buffer.getvalue().encode("cp949", errors="replace")
 
 
 def test_baked_project_test_suite_passes_whatever_is_in_data_raw(baked):
@@ -288,6 +320,8 @@ def test_default_project_builds_a_wheel(baked, tmp_path):
 
     names = zipfile.ZipFile(wheel).namelist()
     assert "nsmc_sentiment/serving/handler.py" in names and "nsmc_sentiment/serving/requirements.txt" in names
+    metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    assert "License-Expression: Apache-2.0" in metadata and "License-File: LICENSE" in metadata  # PEP 639, no table
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "nsmc-sentiment = nsmc_sentiment.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
@@ -327,12 +361,12 @@ def test_default_project_passes_make_contract(baked):
 
 
 def test_a_csv_without_an_id_column_loads_with_zero_edits(tmp_path):
-    """The default id_column is "id"; a user's CSV without one still loads: rows are identified by line."""
+    """The answered id_column is absent from the user's CSV: it still loads, rows are identified by line."""
     project = bake(tmp_path, KOREAN_CSV)
     for name, count in ((KOREAN_CSV["train_file"], 90), (KOREAN_CSV["test_file"], 30)):
         rows = [f"리뷰 {i} 정말,{['부정', '중립', '긍정'][i % 3]}" for i in range(count)]
         (project / "data" / "raw" / name).write_text(
-            "review_text,sentiment\n" + "\n".join(rows) + "\n", encoding="utf-8"
+            f"{KOREAN_CSV['text_column']},{KOREAN_CSV['label_column']}\n" + "\n".join(rows) + "\n", encoding="utf-8"
         )
     package = answers_of(project)["package_name"]
     result = subprocess.run(
@@ -346,7 +380,42 @@ def test_a_csv_without_an_id_column_loads_with_zero_edits(tmp_path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "data OK" in result.stdout and "read 90 rows, kept 90" in result.stdout
-    assert "no 'id' column (data.id_column): rows are identified by their line number" in result.stdout
+    assert "no '문의번호' column (data.id_column): rows are identified by their line number" in result.stdout
+
+
+def test_prepare_lists_the_typos_of_a_korean_excel_csv_by_row_and_id(tmp_path):
+    """The csv bake's users_data (cp949, quoted breaks, blank rows) with data.encoding: cp949 as advised."""
+    project = bake(tmp_path, KOREAN_CSV)
+    users_data(project, answers_of(project))
+    result = subprocess.run(
+        [sys.executable, "-m", answers_of(project)["package_name"], "prepare"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONPATH": str(project / "src")},
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 1, output
+    typos = [line for line in output.splitlines() if "error: unknown label" in line]
+    assert typos and all(re.search(r":\d+ \(row \d+, id 1\d{5}\): error", line) for line in typos), output
+    assert "train.csv:57 (row 53, id 100050): error: unknown label '긍정요청'" in output
+    assert "(cp949)" in output and "dropped" in output and "Traceback" not in output
+
+
+def test_make_remembers_the_environment_given_once(tmp_path):
+    """`make install VENV=<venv>` once, then plain `make test` uses that venv (and builds no second one)."""
+    project = bake(tmp_path / "projects", {})
+    venv = tmp_path / "venv"  # an installed environment, as make sees one: bin/python and the install stamp
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").symlink_to(sys.executable)
+    (venv / ".installed").touch()
+    make = ["make", "-n", "--no-print-directory"]
+    subprocess.run([*make, "install", f"VENV={venv}"], cwd=project, check=True, capture_output=True)
+    planned = subprocess.run([*make, "test"], cwd=project, check=True, capture_output=True, text=True).stdout
+    assert f"{venv}/bin/python -m pytest" in planned and "-m venv" not in planned, planned
+    assert ".venv-path" in (project / ".gitignore").read_text(encoding="utf-8").split()
 
 
 def test_cruft_update_brings_a_template_change_into_a_baked_project(tmp_path):

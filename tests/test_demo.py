@@ -39,7 +39,9 @@ def test_the_demo_runs_end_to_end_and_hands_over(demo):
     for step in ("prepare", "baseline", "train", "evaluate", "serve"):
         assert f"=== {step}" in out
     assert "data OK" in out and "model artifact written" in out and "classified 998/998 rows" in out
+    assert ", 0 retried, 0 failed" in out  # the demo waits for the server: nothing is retried
     assert "=== next: carry on in the project" in out and "make check-data VENV=" in out
+    assert "Another label schema" in out and "needs a new bake" in out and " -m cookiecutter " in out
 
 
 def test_every_command_the_demo_prints_runs_as_printed(demo, tmp_path):

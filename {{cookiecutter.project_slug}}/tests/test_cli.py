@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import ast
+import re
 import subprocess
 import sys
 
+import typer
+import yaml
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.config import CONFIG_FILE, describe_fields
+from {{ cookiecutter.package_name }}.data.dataset import data_file
 
 from conftest import SRC
 
@@ -36,6 +42,7 @@ def test_user_mistakes_end_in_one_clear_line(project, tmp_path, monkeypatch):
         (["evaluate", "--model-dir", str(tmp_path / "nothing")], "does not exist; run train first"),
         (["train", "--model", "scratch:huge"], "unknown offline model 'scratch:huge'"),
         (["predict", "x.tsv"], "give exactly one of --model-dir, --url, --endpoint-name"),
+        (["predict", "x.tsv", "--url", "http://127.0.0.1:9", "-o", "out.xlsx"], "unknown extension '.xlsx'"),
         (["deploy"], "give exactly one of --model-dir, --training-job or --model-data"),
         (["prepare", "--config", str(tmp_path / "missing.yaml")], "does not exist"),
     ]
@@ -66,3 +73,84 @@ def test_train_command_end_to_end(project, monkeypatch):
     )
     assert result.exit_code == 0, result.output
     assert (project.root / "artifacts" / "model" / "model.safetensors").is_file()
+
+
+EXTERNAL_COMMANDS = {"mlflow", "make", "pip", "aws", "python"}  # other tools a message may name
+
+
+def message_strings() -> list[tuple[str, str]]:
+    """Every string the package may print (string literals holding a space, docstrings excluded), by file."""
+    found = []
+    for path in sorted((SRC / "{{ cookiecutter.package_name }}").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docstrings = {
+            id(node.body[0].value)
+            for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and node.body
+            and isinstance(node.body[0], ast.Expr)
+            and isinstance(node.body[0].value, ast.Constant)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+                if " " in node.value:
+                    found.append((path.name, node.value))
+    return found
+
+
+def test_every_command_and_flag_a_message_names_exists():
+    """Advice that holds: `config`, `evaluate --model-dir`, "run train first", "--precision fp32" all exist."""
+    group = typer.main.get_command(app)
+    flags, keys = {"--help"}, {info.name for info in describe_fields()}  # `epochs` names a key
+    for command in group.commands.values():
+        flags |= {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
+    for info in describe_fields():  # `train --KEY VALUE` takes every config key
+        flags |= {f"--{info.name}", f"--{info.name.replace('_', '-')}"}
+    wrong = []
+    for file, text in message_strings():
+        for flag in re.findall(r"(?<![\\w-])--[a-z][a-z0-9-]*", text):
+            if flag not in flags:
+                wrong.append((file, flag, text[:80]))
+        named = re.findall(r"`([a-z][a-z0-9-]*)[^`]*`", text) + re.findall(r"\brun (\w+) (?:first|again)\b", text)
+        for command in named:
+            if command not in group.commands and command not in EXTERNAL_COMMANDS and command not in keys:
+                wrong.append((file, command, text[:80]))
+    assert wrong == []
+
+
+def test_following_the_encoding_advice_keeps_prepare_green(project, monkeypatch):
+    """cp949 files: prepare reads them and advises "set data.encoding: cp949"; done so, it reads them the same."""
+    monkeypatch.chdir(project.root)
+    for name in (project.data.train_file, project.data.test_file):  # both saved from Korean Excel
+        path = data_file(project, name)
+        path.write_bytes(path.read_text(encoding="utf-8").encode("cp949", errors="replace"))
+    runner = CliRunner()
+    first = runner.invoke(app, ["prepare"])
+    advice = re.search(r"set data\.encoding: (\S+)", first.output)
+    assert first.exit_code == 0 and advice and advice.group(1) == "cp949", first.output[-2000:]
+    config = project.root / CONFIG_FILE
+    content = yaml.safe_load(config.read_text(encoding="utf-8"))
+    content["data"]["encoding"] = advice.group(1)
+    config.write_text(yaml.safe_dump(content, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    again = runner.invoke(app, ["prepare"])
+    assert again.exit_code == 0 and "data OK" in again.output and "data.encoding" not in again.output, again.output
+    kept = re.findall(r"kept ([\d,]+)", first.output)
+    assert kept and kept == re.findall(r"kept ([\d,]+)", again.output)
+
+
+def test_following_the_missing_column_advice_keeps_prepare_green(project, monkeypatch):
+    """A file whose text column has another name: "Set data.text_column ... to the column holding them"."""
+    monkeypatch.chdir(project.root)
+    if project.data.data_format == "jsonl":
+        return  # no header: a missing key is reported per row
+    separator = "\t" if project.data.data_format == "tsv" else ","
+    for name in (project.data.train_file, project.data.test_file):
+        path = data_file(project, name)
+        header, rest = path.read_text(encoding="utf-8").split("\n", 1)
+        renamed = [("본문" if column == project.data.text_column else column) for column in header.split(separator)]
+        path.write_text(separator.join(renamed) + "\n" + rest, encoding="utf-8")
+    runner = CliRunner()
+    first = runner.invoke(app, ["prepare"])
+    assert first.exit_code == 1 and "Set data.text_column in" in first.output, first.output[-2000:]
+    again = runner.invoke(app, ["prepare", "--set", "data.text_column=본문"])
+    assert again.exit_code == 0 and "data OK" in again.output, again.output[-2000:]

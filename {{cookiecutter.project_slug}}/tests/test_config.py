@@ -145,3 +145,13 @@ def test_config_command_explains_every_key(project, monkeypatch):
     assert result.exit_code == 0
     for info in describe_fields():
         assert f"  {info.name}: " in result.output
+
+
+def test_train_help_shows_this_projects_values_not_the_codes(project, monkeypatch, capsys):
+    monkeypatch.chdir(project.root)
+    with pytest.raises(SystemExit):
+        main(["--help"], prog="cli train")
+    text = " ".join(capsys.readouterr().out.split())
+    for key in ("data_format", "text_column", "label_column", "train_file", "test_file"):
+        value = getattr(project.data, key)
+        assert f"(default: {value})" in text, (key, value)

@@ -1,5 +1,5 @@
 """Text classification for the {{ cookiecutter.dataset_name }} dataset, from the kornlp-template."""
 
-PROJECT_NAME = {{ cookiecutter.project_name | tojson }}
-DATASET_NAME = {{ cookiecutter.dataset_name | tojson }}
+PROJECT_NAME = {{ cookiecutter.project_name | json_text }}
+DATASET_NAME = {{ cookiecutter.dataset_name | json_text }}
 __version__ = "0.1.0"

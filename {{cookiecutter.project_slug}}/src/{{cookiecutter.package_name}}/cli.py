@@ -198,7 +198,17 @@ def predict(
     model_dir: Annotated[Path | None, typer.Option(help="classify in-process with this artifact")] = None,
     url: Annotated[str | None, typer.Option(help="a local server, e.g. http://127.0.0.1:8080")] = None,
     endpoint_name: Annotated[str | None, typer.Option(help="a SageMaker endpoint")] = None,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help=".jsonl or .tsv (default: stdout)")] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help=".csv or .tsv (a spreadsheet opens them), .jsonl (default: stdout)"),
+    ] = None,
+    output_encoding: Annotated[
+        str | None,
+        typer.Option(
+            help="a .csv/.tsv output's encoding: utf-8-sig (UTF-8 with a BOM, what Excel needs; the default), "
+            "input (the input file's own, e.g. cp949) or a codec name"
+        ),
+    ] = None,
     resume: Annotated[bool, typer.Option("--resume", help="finish an interrupted run: keep the rows in -o")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="replace an existing -o file")] = False,
     batch_size: Annotated[int, typer.Option(help="most texts per request; bodies stay under the limit", min=1)] = 64,
@@ -233,6 +243,7 @@ def predict(
             resume=resume,
             overwrite=overwrite,
             precision=precision_or_default(cfg, precision),
+            encoding=output_encoding,
         )
     except PredictInterrupted:
         raise typer.Exit(130) from None

@@ -2,7 +2,7 @@
 
 Every field has a flat, unique name, so ``--epochs 1`` (SageMaker passes hyperparameters that way) and
 ``train.epochs=1`` mean the same thing. Every field carries its help text, which feeds ``--help``, the
-training entry point and ``config --explain``. Values are checked when the configuration is loaded, before
+training entry point and ``config``. Values are checked when the configuration is loaded, before
 any data is read: a wrong choice or an out-of-range number ends in one line naming the key and what is allowed.
 """
 
@@ -188,7 +188,9 @@ class TrainConfig:
     )
     early_stopping_patience: int = setting(0, "stop after this many epochs without improvement (0 = off)", NOT_NEGATIVE)
     save_steps: int = setting(0, "checkpoint (and evaluate) every N steps (0 = once per epoch)", NOT_NEGATIVE)
-    logging_steps: int = setting(50, "print and log the training loss every N steps", AT_LEAST_ONE)
+    logging_steps: int = setting(
+        50, "print and log the training loss every N steps (at most: at least 4 points an epoch)", AT_LEAST_ONE
+    )
     group_by_length: bool = setting(True, "batch texts of similar length together (far less padding)")
     num_workers: int = setting(0, "data loader worker processes", NOT_NEGATIVE)
     use_cpu: bool = setting(False, "train on the CPU even when a GPU is present")
@@ -320,7 +322,7 @@ def locate(key: str, origin: str = "the command line") -> FieldInfo:
     info = index.get(name)
     if info is None or (section and section != info.section):
         close = [f"{i.section}.{i.name}" for i in index.values() if name and (name in i.name or i.name in name)]
-        hint = f"; did you mean {', '.join(close[:3])}?" if close else "; `config --explain` lists every key"
+        hint = f"; did you mean {', '.join(close[:3])}?" if close else "; `config` lists every key"
         raise ConfigError(f"unknown config key {key!r} (in {origin}){hint}")
     return info
 
@@ -478,7 +480,7 @@ def check_consistency(config: Config) -> None:
 
 
 def explain(config: Config) -> str:
-    """Every key with its value and help text, section by section (``config --explain``)."""
+    """Every key with its value and help text, section by section (``config``)."""
     lines = [f"# {config.source or 'defaults (no config file found)'}"]
     current = None
     for info in describe_fields():

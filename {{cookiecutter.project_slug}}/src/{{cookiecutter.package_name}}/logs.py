@@ -41,3 +41,9 @@ def configure(verbosity: int = NORMAL) -> None:
         else:
             hf_logging.set_verbosity_error()
             hf_logging.disable_progress_bar()
+
+
+def bars(show: bool = True) -> bool:
+    """Whether to draw a progress bar: asked for (``show``), and stderr is a terminal, or --verbose. A bar written
+    into a log file or a pipe is a stream of carriage returns; the commands print a line at each stage instead."""
+    return show and (sys.stderr.isatty() or _current[0] == VERBOSE)

@@ -19,6 +19,7 @@ import struct
 import subprocess
 import sys
 import tarfile
+import tempfile
 import time
 import urllib.request
 from importlib.util import find_spec
@@ -133,13 +134,20 @@ def free_port() -> int:
 
 
 class MmsServer:
-    """The real MMS server (Java) with the toolkit's handler service on 127.0.0.1, as the container starts it."""
+    """The real MMS server (Java) with the toolkit's handler service on 127.0.0.1, as the container starts it.
+
+    Each server is isolated in ``work``: MMS keeps its pid file in Python's temp dir (``tempfile.gettempdir()``,
+    from TMPDIR) and refuses to start while it names a live process, and its Java side puts the worker sockets in
+    ``java.io.tmpdir`` (from TEMP). Both point to a temp dir of its own (beside its own config, ports and logs in
+    ``work``), so two suites running at once cannot collide.
+    """
 
     def __init__(self, model_dir: Path, work: Path, environment: dict[str, str], start_timeout: float = 120.0):
         self.model_dir, self.work, self.start_timeout = model_dir, work, start_timeout
         self.port = free_port()
         self.environment = environment
         self.process: subprocess.Popen | None = None
+        self.temp_dir: Path | None = None
 
     @property
     def url(self) -> str:
@@ -147,6 +155,7 @@ class MmsServer:
 
     def __enter__(self) -> MmsServer:
         self.work.mkdir(parents=True, exist_ok=True)
+        self.temp_dir = Path(tempfile.mkdtemp(prefix="mms-"))  # short: a unix socket path holds 107 bytes
         (self.work / "shim").mkdir(exist_ok=True)
         (self.work / "shim" / "sitecustomize.py").write_text(SHIM, encoding="utf-8")
         properties = self.work / "mms.properties"
@@ -156,13 +165,7 @@ class MmsServer:
             f"default_service_handler={HANDLER_SERVICE}\ndefault_workers_per_model=1\n",
             encoding="utf-8",
         )
-        env = {
-            **os.environ,
-            **self.environment,
-            "LOG_LOCATION": str(self.work / "logs"),
-            "PYTHONPATH": os.pathsep.join([str(self.work / "shim"), os.environ.get("PYTHONPATH", "")]),
-            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
-        }
+        env = self.process_environment()
         command = [
             str(Path(sys.executable).parent / "multi-model-server"),
             "--start",
@@ -190,6 +193,19 @@ class MmsServer:
         self.__exit__()
         raise RuntimeError(f"MMS did not answer within {self.start_timeout:.0f} s")
 
+    def process_environment(self) -> dict[str, str]:
+        """The server's environment: the model's, its own temp dir (pid file, worker sockets) and log folder."""
+        return {
+            **os.environ,
+            **self.environment,
+            "TMPDIR": str(self.temp_dir),  # Python's tempfile: MMS's .model_server.pid
+            "TEMP": str(self.temp_dir),  # MMS passes it as -Djava.io.tmpdir: the workers' .mms.sock.* files
+            "TMP": str(self.temp_dir),
+            "LOG_LOCATION": str(self.work / "logs"),
+            "PYTHONPATH": os.pathsep.join([str(self.work / "shim"), os.environ.get("PYTHONPATH", "")]),
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        }
+
     def answers(self) -> bool:
         """True once a worker has loaded the model and classifies (/ping answers earlier than that)."""
         request = urllib.request.Request(
@@ -210,6 +226,8 @@ class MmsServer:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait(timeout=10)
         self.log.close()
+        if self.temp_dir is not None:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
 def java_available() -> bool:

@@ -232,7 +232,13 @@ def test_batch_transform_50000_lines_in_6_mb_mini_batches_stay_aligned(container
 )
 @pytest.mark.slow
 def test_the_real_mms_server_over_http(container_model, tmp_path):
-    with MmsServer(container_model, tmp_path / "mms", environment()) as server:
+    """Two servers at once, as two suites running side by side start them: each keeps its own pid file."""
+    with (
+        MmsServer(container_model, tmp_path / "mms", environment()) as server,
+        MmsServer(container_model, tmp_path / "other", environment()) as other,
+    ):
+        assert (server.temp_dir / ".model_server.pid").is_file() and (other.temp_dir / ".model_server.pid").is_file()
+        assert requests.get(f"{other.url}/ping", timeout=10).json() == {"status": "Healthy"}
         assert requests.get(f"{server.url}/ping", timeout=10).json() == {"status": "Healthy"}
         good = requests.post(f"{server.url}/invocations", json={"inputs": REVIEWS}, timeout=60)
         assert good.status_code == 200 and len(good.json()) == len(REVIEWS)

@@ -15,12 +15,11 @@ import pytest
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
-from {{ cookiecutter.package_name }}.config import CONFIG_FILE, load_config
 from {{ cookiecutter.package_name }}.data.dataset import data_file, load_project_file, load_schema
 
-from conftest import PROJECT_ROOT
+from conftest import sample_config
 
-CONFIG = load_config(PROJECT_ROOT / CONFIG_FILE)
+CONFIG = sample_config()  # the files below are written in the sample's format, as the `project` fixture reads it
 DATA = CONFIG.data
 SCHEMA = load_schema(CONFIG)
 FORMAT = DATA.data_format
@@ -55,11 +54,27 @@ def encode(fields: dict) -> str:
     return buffer.getvalue()[:-1]
 
 
-def header_line() -> list[str]:
-    columns = ([DATA.id_column] if DATA.id_column else []) + [DATA.text_column, DATA.label_column]
+def header_columns() -> list[str]:
+    return ([DATA.id_column] if DATA.id_column else []) + [DATA.text_column, DATA.label_column]
+
+
+def header_line(columns: list[str] | None = None) -> list[str]:
     if FORMAT == "jsonl":
         return []
-    return ["\t".join(columns)] if FORMAT == "tsv" else [",".join(columns)]
+    return [("\t" if FORMAT == "tsv" else ",").join(columns or header_columns())]
+
+
+def renamed(column: str, new: str) -> list[str]:
+    """The header with ``column`` called ``new``."""
+    return header_line([new if name == column else name for name in header_columns()])
+
+
+def near_miss(name: str) -> str:
+    """A column name as a careless edit leaves it, in any script: other case where the script has case (Latin),
+    else a space inside (Hangul has no case; 문의 내용 for 문의내용 is its everyday slip)."""
+    if name.swapcase() != name:
+        return name.swapcase()
+    return f"{name[0]} {name[1:]}" if len(name) > 1 else f"{name}_"
 
 
 @dataclass
@@ -190,22 +205,26 @@ def cases(sample) -> list[Case]:
     ]
     if FORMAT in ("tsv", "csv"):
         other = {"tsv": ",", "csv": "\t"}[FORMAT]
-        columns = header_line()[0]
         found += [
             Case("header only", text_file(header_line()), [], True),
             Case(
                 "no text column",
-                text_file([columns.replace(DATA.text_column, "review_body"), *lines_with(rows)[1:]]),
+                text_file([*renamed(DATA.text_column, f"{DATA.text_column}_2"), *lines_with(rows)[1:]]),
                 [],
                 True,
             ),
             Case(
                 "no label column",
-                text_file([columns.replace(DATA.label_column, "stars"), *lines_with(rows)[1:]]),
+                text_file([*renamed(DATA.label_column, f"{DATA.label_column}_2"), *lines_with(rows)[1:]]),
                 [],
                 True,
             ),
-            Case("the header in other case", text_file([columns.upper(), *lines_with(rows)[1:]]), [], True),
+            Case(
+                "the header names almost right",
+                text_file([*header_line([near_miss(name) for name in header_columns()]), *lines_with(rows)[1:]]),
+                [],
+                True,
+            ),
             Case(
                 "the other delimiter",
                 text_file([line.replace("\t" if FORMAT == "tsv" else ",", other) for line in lines_with(rows)]),

@@ -47,6 +47,26 @@ def test_csv_reads_quoted_commas_tabs_and_newlines(tmp_path):
     ]
 
 
+def test_a_csv_problem_names_the_spreadsheet_row_and_the_id_beside_the_line(tmp_path):
+    """Quoted line breaks and blank lines shift a CSV's lines from the rows Excel shows (header = row 1)."""
+    content = (
+        "id,review_text,sentiment\r\n"
+        '100001,"세 줄\r\n짜리\r\n리뷰",긍정\r\n'  # row 2, lines 2-4
+        "\r\n"  # row 3: a blank row
+        ",,\r\n"  # row 4: a row of empty cells
+        '100077,"환불, ""빨리""",환불요청\r\n'  # row 5, line 7
+    )
+    report = load_records(write(tmp_path, "inquiries.csv", content, "cp949"), CSV, KOREAN3)
+    shown = [str(problem) for problem in report.errors]
+    assert shown == [
+        f"{tmp_path / 'inquiries.csv'}:7 (row 5, id 100077): error: unknown label '환불요청'; "
+        "expected one of ['부정', '중립', '긍정']"
+    ]
+    dropped = next(p for p in report.problems if p.reason == "empty_text")
+    assert (dropped.line, dropped.row, dropped.row_id) == (6, 4, "")
+    assert [(r.line, r.row_id) for r in report.records] == [(2, "100001")]
+
+
 def test_jsonl_integer_labels_match_names_as_strings(tmp_path):
     lines = [{"text": "최고", "stars": 5}, {"text": "최악", "stars": 1}, {"text": "보통", "stars": "3"}]
     path = write(tmp_path, "a.jsonl", "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines))
@@ -94,15 +114,20 @@ def test_empty_texts_are_dropped_and_counted_with_lines(tmp_path):
     assert [p.line for p in report.problems] == [3, 4]
     assert "dropped 2 (empty_text) at line(s) 3, 4" in report.summary()
     strict = load_records(path, ReadOptions("tsv", "document", "label", "id", empty_text="error"), BINARY)
-    assert [str(p) for p in strict.errors] == [f"{path}:3: error: text is empty", f"{path}:4: error: text is empty"]
+    assert [str(p) for p in strict.errors] == [
+        f"{path}:3 (id 2): error: text is empty",
+        f"{path}:4 (id 3): error: text is empty",
+    ]
 
 
 def test_unknown_label_is_an_error_naming_file_line_and_value(tmp_path):
     path = write(tmp_path, "a.csv", "id,review_text,sentiment\n1,좋다,긍정\n2,싫다,부졍\n")
     report = load_records(path, CSV, KOREAN3)
     assert [str(p) for p in report.errors] == [
-        f"{path}:3: error: unknown label '부졍'; expected one of ['부정', '중립', '긍정']"
+        f"{path}:3 (id 2): error: unknown label '부졍'; expected one of ['부정', '중립', '긍정']"
     ]
+    notes = " ".join(report.notes)
+    assert "labels.json expects label names (부정, 중립, 긍정)" in notes and "needs a new bake" in notes
     dropping = ReadOptions("csv", "review_text", "sentiment", "id", unknown_label="drop")
     assert load_records(path, dropping, KOREAN3).dropped == Counter({"unknown_label": 1})
 
@@ -195,7 +220,8 @@ def test_many_undecodable_lines_name_the_likely_encoding_once_and_are_summarised
     raw = "\n".join(lines[:2]).encode() + b"\n" + "\n".join(lines[2:]).encode("cp949") + b"\n"
     report = load_records(write(tmp_path, "mixed.tsv", raw), TSV, BINARY)
     assert len(report.errors) == 58 and report.records[0].text == "정말 좋아요"
-    assert any("decode as cp949" in note and "data.encoding: cp949" in note for note in report.notes)
+    assert any("decode as cp949" in note and "save it again as UTF-8" in note for note in report.notes)
+    assert not any("data.encoding" in note for note in report.notes)  # no one encoding reads a mixed file
     shown = report.problem_lines()
     assert len(shown) == 21 and "... and 38 more line(s) like this (error: encoding)" in shown[-1]
 

@@ -59,7 +59,7 @@ def test_load_splits_raises_with_the_whole_report(project, tmp_path):
     )
     with pytest.raises(DataError) as caught:
         load_splits(options, BINARY, bad, None)
-    assert "bad.tsv:2: error: label id 9 is out of range 0..1" in "\n".join(caught.value.user_lines())
+    assert "bad.tsv:2 (id 1): error: label id 9 is out of range 0..1" in "\n".join(caught.value.user_lines())
 
 
 # --- the project's own data, as answered at bake time ---------------------------------------------

@@ -70,3 +70,22 @@ def test_the_report_lines_up_with_korean_label_names():
     header, *rows = matrix.splitlines()
     for row in rows:
         assert token_ends(row)[-3:] == token_ends(header)[-3:], (header, row)
+
+
+def test_the_pictures_mark_what_a_reader_needs(tmp_path):
+    """Confusion colours by true-class share, the score in the title, the restored epoch on the curve."""
+    from {{ cookiecutter.package_name }}.evaluation.plots import best_evaluation, plot_learning_curves
+    from {{ cookiecutter.package_name }}.evaluation.reports import write_results
+
+    history = [
+        {"step": 5, "epoch": 0.5, "loss": 1.0},
+        {"step": 10, "epoch": 1, "eval_loss": 0.9, "eval_macro_f1": 0.5},
+        {"step": 20, "epoch": 2, "eval_loss": 0.7, "eval_macro_f1": 0.8},
+        {"step": 30, "epoch": 3, "eval_loss": 0.8, "eval_macro_f1": 0.7},
+    ]
+    assert best_evaluation([h for h in history if "eval_loss" in h], "macro_f1")["epoch"] == 2
+    assert plot_learning_curves(history, tmp_path / "curves.png").stat().st_size > 0
+    schema = LabelSchema(("배송", "환불", "기타"), "name")
+    metrics = classification_metrics([0] * 90 + [1] * 5 + [2] * 5, [0] * 90 + [0] * 5 + [2] * 5, schema.names)
+    folder = write_results(tmp_path / "results", metrics, schema, title="test split", history=history)
+    assert (folder / "confusion_matrix.png").stat().st_size > 0 and (folder / "learning_curves.png").is_file()

@@ -15,7 +15,6 @@ from {{ cookiecutter.package_name }}.errors import PredictError
 from {{ cookiecutter.package_name }}.evaluation.evaluate import evaluate_model
 from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.serving.client import (
-    TSV_HEADER,
     InProcessTarget,
     RetryPolicy,
     RuntimeTarget,
@@ -23,6 +22,7 @@ from {{ cookiecutter.package_name }}.serving.client import (
     predict_records,
     run_predict,
 )
+from {{ cookiecutter.package_name }}.serving.output import TABLE_HEADER
 
 from conftest import NSMC_DIR
 
@@ -184,10 +184,41 @@ def test_tsv_output_keeps_tabs_and_newlines_inside_fields(trained_model, tmp_pat
     records = [Record("첫 줄\n둘째 줄\t탭", None, 1, row_id="a\tb"), Record("보통 리뷰", None, 2, row_id="c")]
     output = tmp_path / "out.tsv"
     predict_records(records, InProcessTarget(trained_model), output, show_progress=False)
-    with open(output, encoding="utf-8", newline="") as handle:
+    with open(output, encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle, delimiter="\t"))
-    assert rows[0] == list(TSV_HEADER) and len(rows) == 3
+    assert rows[0] == list(TABLE_HEADER) and len(rows) == 3
     assert rows[1][1] == "a\tb" and rows[1][4] == "첫 줄\n둘째 줄\t탭"
+
+
+def test_a_csv_output_opens_in_a_spreadsheet_with_korean_intact(trained_model, tmp_path):
+    """UTF-8 with a byte-order mark: Korean Excel reads it as UTF-8 (without one it guesses cp949)."""
+    records = [Record("배송이 늦어요, 정말", None, 1, row_id="100077"), Record('"최고" 상품', None, 2, row_id="100078")]
+    output = tmp_path / "predictions.csv"
+    predict_records(records, InProcessTarget(trained_model), output, show_progress=False)
+    raw = output.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1
+    with open(output, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == list(TABLE_HEADER) and [row[4] for row in rows[1:]] == ["배송이 늦어요, 정말", '"최고" 상품']
+    assert [row[1] for row in rows[1:]] == ["100077", "100078"]
+    resumed = predict_records(records, InProcessTarget(trained_model), output, resume=True, show_progress=False)
+    assert resumed.skipped == 2 and output.read_bytes() == raw  # resuming keeps one BOM and every row
+
+
+def test_a_table_output_in_the_input_encoding_on_request(trained_model, tmp_path):
+    records = [Record("환불 문의합니다", None, 1)]
+    output = tmp_path / "predictions.tsv"
+    predict_records(
+        records, InProcessTarget(trained_model), output, show_progress=False, encoding="input", input_encoding="cp949"
+    )
+    assert output.read_bytes().decode("cp949").splitlines()[1].endswith("\t환불 문의합니다")
+
+
+@pytest.mark.parametrize("name", ["predictions.xlsx", "predictions.json", "predictions"])
+def test_an_output_extension_it_does_not_know_is_refused_before_any_work(trained_model, tmp_path, name):
+    with pytest.raises(PredictError, match="unknown extension"):
+        predict_records([Record("좋아요", None, 1)], InProcessTarget(trained_model), tmp_path / name)
+    assert not (tmp_path / name).exists()
 
 
 def test_an_existing_output_is_never_overwritten_silently(trained_model, tmp_path):

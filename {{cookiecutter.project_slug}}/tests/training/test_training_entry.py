@@ -199,3 +199,26 @@ def test_two_simulated_nodes_train_scratch_tiny_to_a_complete_artifact(project, 
         for path in (artifact / "tokenizer.json", own_tokenizer)
     ]
     assert vocab[0] == vocab[1]  # node 1 built the same tokenizer on its own disk
+
+
+def test_a_small_data_set_logs_several_loss_points_an_epoch(project):
+    from {{ cookiecutter.package_name }}.training.runtime import LOSS_POINTS_PER_EPOCH, logging_interval
+
+    train = project.train
+    train.batch_size, train.gradient_accumulation_steps, train.logging_steps = 32, 1, 50
+    assert logging_interval(540, train, 1) == 17 // LOSS_POINTS_PER_EPOCH  # 17 steps an epoch: 4 points, not 0
+    assert logging_interval(150_000, train, 1) == 50  # a large one logs every logging_steps
+    assert logging_interval(10, train, 1) == 1
+
+
+def test_progress_bars_only_on_a_terminal(monkeypatch):
+    import io
+
+    from {{ cookiecutter.package_name }} import logs
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a log file or a pipe
+    logs.configure(logs.NORMAL)
+    assert not logs.bars() and not logs.bars(show=True)
+    logs.configure(logs.VERBOSE)
+    assert logs.bars()
+    logs.configure(logs.NORMAL)

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from .. import logs
 from ..errors import DownloadError
 
 NSMC_BASE_URL = "https://raw.githubusercontent.com/e9t/nsmc/master/"
@@ -45,7 +46,7 @@ def fetch(url: str, destination: Path, timeout: float = 30.0) -> Path:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response, open(partial, "wb") as out:
             total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=destination.name) as bar:
+            with tqdm(total=total, unit="B", unit_scale=True, desc=destination.name, disable=not logs.bars()) as bar:
                 for block in iter(lambda: response.read(1 << 16), b""):
                     out.write(block)
                     bar.update(len(block))

@@ -7,8 +7,6 @@ from __future__ import annotations
 import codecs
 from dataclasses import dataclass, field
 
-from ..config import CONFIG_FILE
-
 BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
     (codecs.BOM_UTF32_BE, "utf-32"),
@@ -17,6 +15,7 @@ BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16"),
 )
 KOREAN_LEGACY = "cp949"  # a superset of EUC-KR; what Excel writes for Korean on Windows
+LEGACY_MAJORITY = 20  # cp949 when at most one non-ASCII line in this many (plus one) reads as UTF-8
 SNIFF_BYTES = 1 << 16
 # what a file that is not text starts with, and what to do about it
 SIGNATURES = (
@@ -109,9 +108,9 @@ def _legacy_hint(raw_lines: list[bytes], failed: list[int]) -> str:
         except UnicodeDecodeError:
             pass
     if fits >= max(1, len(failed) // 2):
-        return (
-            f"{len(failed)} line(s) are not UTF-8 but decode as {KOREAN_LEGACY} (Korean Windows / Excel): "
-            f"set data.encoding: {KOREAN_LEGACY} in {CONFIG_FILE}, or save the file as UTF-8"
+        return (  # the other lines are UTF-8: no one data.encoding reads this file, so none is advised
+            f"{len(failed)} line(s) are not UTF-8 but decode as {KOREAN_LEGACY} (Korean Windows / Excel) while "
+            "the others are UTF-8: the file mixes two encodings; save it again as UTF-8"
         )
     return f"{len(failed)} line(s) are not UTF-8: save the file as UTF-8, or set data.encoding to its encoding"
 
@@ -154,15 +153,16 @@ def decode(raw: bytes, configured: str = "auto") -> DecodedFile:
             failed.append(number)
     if not failed:
         return DecodedFile([line.decode("utf-8") for line in raw_lines], "utf-8")
-    if fine == 0:  # no line reads as UTF-8 text: a legacy Korean file, if every line decodes as one
+    # A legacy Korean file, if every line decodes as one and hardly any reads as UTF-8: a short cp949 line can be
+    # valid UTF-8 by chance (a lead byte C0-C8 and a trail byte A1-BF form a UTF-8 pair), so "none" is too strict.
+    if fine <= len(failed) // LEGACY_MAJORITY:
         try:
             lines = [line.decode(KOREAN_LEGACY) for line in raw_lines]
             return DecodedFile(
                 lines,
                 KOREAN_LEGACY,
-                note=f"detected {KOREAN_LEGACY} (Korean Windows / Excel "
-                f"encoding); set data.encoding: {KOREAN_LEGACY} to make "
-                "it explicit",
+                note=f"detected {KOREAN_LEGACY} (Korean Windows / Excel encoding), which auto reads; "
+                f"set data.encoding: {KOREAN_LEGACY} only when every data file is {KOREAN_LEGACY}",
             )
         except UnicodeDecodeError:
             pass

@@ -45,22 +45,27 @@ class _RecordLines:
 
 
 def csv_records(lines: list[str], report: LoadReport) -> Iterator[RawRecord]:
-    """RFC 4180 CSV with quoting; a record may span lines and is reported at the line where it starts.
+    """RFC 4180 CSV with quoting; a record may span lines and is reported at the line where it starts, and at its
+    spreadsheet row (``report.rows``: Excel shows one row per record, the header as row 1).
 
     A broken record is reported, and reading resumes on the line after the one it started on.
     """
-    start = 0
+    start, row = 0, 0  # row: the spreadsheet row (a record, quoted line breaks and all; a blank line is a row)
     while start < len(lines):
         feed = _RecordLines(lines, start)
         reader = csv.reader(feed, strict=True)
         try:
             for fields in reader:
+                row += 1
                 if fields:
+                    report.rows[feed.record_start + 1] = row
                     yield feed.record_start + 1, fields
                 feed.next_record()
             return
         except csv.Error as error:
             line = feed.record_start + 1
+            row += 1
+            report.rows[line] = row
             if "field larger than field limit" in str(error):
                 message = f"a field longer than {csv.field_size_limit():,} characters; is the quoting broken here?"
             elif feed.position - feed.record_start >= MAX_RECORD_LINES or feed.position >= len(lines):

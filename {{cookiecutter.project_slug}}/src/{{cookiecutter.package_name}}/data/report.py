@@ -37,13 +37,24 @@ class Problem:
     kind: str  # error | dropped | warning
     reason: str  # short code: empty_text, unknown_label, encoding, ...
     message: str
+    row: int = 0  # the spreadsheet row (header = row 1) of a CSV record; 0 when it is not known or not a CSV
+    row_id: str = ""  # the record's id column, when it has one
+
+    def where(self) -> str:
+        """``file:line (row R, id I)``: the editor's line, then the spreadsheet row where it differs (a CSV with
+        quoted line breaks) and the id when known."""
+        if not self.line:  # line 0: the file as a whole
+            return self.file
+        row = [f"row {self.row}"] if self.row and self.row != self.line else []  # quoted breaks, blank rows
+        row_id = self.row_id if len(self.row_id) <= 30 else self.row_id[:30] + "..."
+        extra = row + ([f"id {row_id}"] if row_id else [])
+        return f"{self.file}:{self.line}" + (f" ({', '.join(extra)})" if extra else "")
 
     def __str__(self) -> str:
         message = self.message
         if len(message) > MAX_MESSAGE_CHARS:
             message = message[:MAX_MESSAGE_CHARS] + f"... ({len(self.message):,} characters)"
-        where = f"{self.file}:{self.line}" if self.line else self.file  # line 0: the file as a whole
-        return f"{where}: {self.kind}: {message}"
+        return f"{self.where()}: {self.kind}: {message}"
 
 
 @dataclass
@@ -55,9 +66,12 @@ class LoadReport:
     label_names: tuple[str, ...] = ()
     encoding: str = ""
     notes: list[str] = field(default_factory=list)
+    rows: dict[int, int] = field(default_factory=dict)  # CSV: the line a record starts on -> its spreadsheet row
+    ids: dict[int, str] = field(default_factory=dict)  # the line a record starts on -> its id, when it has one
 
     def add(self, line: int, kind: str, reason: str, message: str) -> None:
-        self.problems.append(Problem(self.file, line, kind, reason, message))
+        row = self.rows.get(line, 0)
+        self.problems.append(Problem(self.file, line, kind, reason, message, row, self.ids.get(line, "")))
 
     def note(self, text: str) -> None:
         if text and text not in self.notes:

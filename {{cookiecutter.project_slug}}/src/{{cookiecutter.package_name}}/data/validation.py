@@ -10,7 +10,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from ..config import CONFIG_FILE, DataConfig
+from .. import logs
+from ..config import CONFIG_FILE, LABELS_FILE, DataConfig
 from ..errors import LabelError
 from .encodings import decode
 from .labels import LabelSchema
@@ -123,7 +124,7 @@ def load_records(
         unit="line",
         desc=f"reading {path.name}",
         leave=False,
-        disable=not show_progress or len(decoded.lines) < PROGRESS_MIN_LINES,
+        disable=not logs.bars(show_progress) or len(decoded.lines) < PROGRESS_MIN_LINES,
     )
     for number, value in records:
         bar.update(number - bar.n)
@@ -146,6 +147,9 @@ def load_records(
         else:
             report.add(number, "error", "json_shape", f"expected a JSON object, found {type(value).__name__}")
             continue
+        row_id = row.get(options.id_column) if options.id_column else None
+        if row_id is not None and not isinstance(row_id, (dict, list)) and str(row_id).strip():
+            report.ids[number] = str(row_id)  # problems on this row name its id
         record = validate_row(row, number, options, schema if has_labels else None, normalizer, report)
         if record is None:
             continue
@@ -163,6 +167,13 @@ def load_records(
                 report.add(number, "warning", "duplicate_id", message)
         report.records.append(record)
     bar.close()
+    if schema is not None and any(p.reason == "unknown_label" for p in report.problems):
+        written = "class ids 0.." + str(len(schema.names) - 1) if schema.encoding == "index" else "label names"
+        names = ", ".join(schema.names[:SHOWN_COLUMNS]) + (" ..." if len(schema.names) > SHOWN_COLUMNS else "")
+        report.note(
+            f"{LABELS_FILE} expects {written} ({names}); a file with another label schema "
+            'needs a new bake (README: "Another label schema")'
+        )
     if header is None and options.id_column and not ids_found and report.rows_read:
         report.note(f"no {options.id_column!r} key (data.id_column): rows are identified by their line number")
     if report.rows_read == 0:

@@ -122,6 +122,7 @@ def evaluate_model(
         history=read_history(Path(model_dir)),
         records=report.records,
         probabilities=probabilities,
+        best_metric=config.train.metric_for_best_model,
     )
     print(f"evaluation written to {folder}", flush=True)
     return metrics

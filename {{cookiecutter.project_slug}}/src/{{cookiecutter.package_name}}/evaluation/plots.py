@@ -13,19 +13,30 @@ import numpy as np  # noqa: E402
 
 
 def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path: str | Path, title: str = "") -> Path:
+    """Counts, coloured by the share of each true class (row): a small class's errors look as large as they are.
+    Each cell shows its count and its share of the row."""
     data = np.asarray(matrix)
+    totals = data.sum(axis=1, keepdims=True)
+    shares = np.divide(data, totals, out=np.zeros(data.shape, dtype=float), where=totals > 0)
     size = max(4.0, 0.9 * len(label_names) + 2.5)
     figure, axes = plt.subplots(figsize=(size, size))
-    image = axes.imshow(data, cmap="Blues")
-    figure.colorbar(image, ax=axes, fraction=0.046)
+    image = axes.imshow(shares, cmap="Blues", vmin=0, vmax=1)
+    figure.colorbar(image, ax=axes, fraction=0.046, label="share of the true class")
     axes.set_xticks(range(len(label_names)), label_names, rotation=45, ha="right")
     axes.set_yticks(range(len(label_names)), label_names)
     axes.set_xlabel("predicted")
     axes.set_ylabel("true")
     axes.set_title(title or "confusion matrix")
-    threshold = data.max() / 2 if data.size else 0
     for (row, column), value in np.ndenumerate(data):
-        axes.text(column, row, str(value), ha="center", va="center", color="white" if value > threshold else "black")
+        share = shares[row, column]
+        axes.text(
+            column,
+            row,
+            f"{value}\n{100 * share:.0f}%",
+            ha="center",
+            va="center",
+            color="white" if share > 0.5 else "black",
+        )
     figure.tight_layout()
     path = Path(path)
     figure.savefig(path, dpi=120)
@@ -33,8 +44,15 @@ def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path:
     return path
 
 
-def plot_learning_curves(history: list[dict], path: str | Path) -> Path | None:
-    """Training loss by step, and validation loss / metrics by epoch, from the training log."""
+def best_evaluation(evals: list[dict], metric: str) -> dict | None:
+    """The evaluation the run restored at its end (both loops keep the best ``metric``; the first on a tie)."""
+    scored = [h for h in evals if h.get(f"eval_{metric}") is not None]
+    return max(scored, key=lambda h: h[f"eval_{metric}"]) if scored else None
+
+
+def plot_learning_curves(history: list[dict], path: str | Path, best_metric: str = "macro_f1") -> Path | None:
+    """Training loss by step, and validation loss / metrics by epoch, from the training log; the epoch whose
+    weights the run restored (best ``best_metric``) is marked on both."""
     train = [h for h in history if "loss" in h and "step" in h]
     evals = [h for h in history if "eval_loss" in h]
     if not train and not evals:
@@ -52,6 +70,13 @@ def plot_learning_curves(history: list[dict], path: str | Path) -> Path | None:
                 "o-",
                 label=key.removeprefix("eval_"),
             )
+    best = best_evaluation(evals, best_metric)
+    if best is not None and len(evals) > 1:
+        label = (
+            f"restored: epoch {best.get('epoch', '?'):g}" if isinstance(best.get("epoch"), (int, float)) else "restored"
+        )
+        left.axvline(best["step"], color="gray", linestyle="--", label=label)
+        right.axvline(best.get("epoch", evals.index(best) + 1), color="gray", linestyle="--", label=label)
     left.set_xlabel("step")
     left.set_ylabel("loss")
     left.legend()

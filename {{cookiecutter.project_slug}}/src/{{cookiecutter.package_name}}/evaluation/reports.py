@@ -33,6 +33,7 @@ def write_results(
     history: list[dict] | None = None,
     records: Sequence[Record] | None = None,
     probabilities: np.ndarray | None = None,
+    best_metric: str = "macro_f1",
 ) -> Path:
     from .plots import plot_confusion_matrix, plot_learning_curves
 
@@ -44,10 +45,10 @@ def write_results(
         metrics["confusion_matrix"],
         list(schema.names),
         folder / CONFUSION_MATRIX_PLOT,
-        title=title or "confusion matrix",
+        title=f"{title or 'confusion matrix'}: accuracy {metrics['accuracy']:.3f}, macro F1 {metrics['macro_f1']:.3f}",
     )
     if history:
-        plot_learning_curves(history, folder / LEARNING_CURVES_PLOT)
+        plot_learning_curves(history, folder / LEARNING_CURVES_PLOT, best_metric)
     if records is not None and probabilities is not None:
         write_errors(folder / ERRORS_FILE, records, probabilities, schema)
     return folder

@@ -17,6 +17,7 @@ import torch
 from torch.utils.data import Dataset, Sampler
 from tqdm.auto import tqdm
 
+from .. import logs
 from ..data.report import Record
 
 TOKENIZE_CHUNK = 1000
@@ -67,7 +68,7 @@ def content_fingerprint(texts: Sequence[str]) -> str:
 def tokenize_texts(tokenizer, texts: Sequence[str], max_length: int, show_progress: bool = True) -> list[list[int]]:
     ids: list[list[int]] = []
     chunks = range(0, len(texts), TOKENIZE_CHUNK)
-    for start in tqdm(chunks, desc="tokenizing", unit="chunk", disable=not show_progress or len(chunks) < 5):
+    for start in tqdm(chunks, desc="tokenizing", unit="chunk", disable=not logs.bars(show_progress) or len(chunks) < 5):
         batch = list(texts[start : start + TOKENIZE_CHUNK])
         encoded = tokenizer(
             batch,

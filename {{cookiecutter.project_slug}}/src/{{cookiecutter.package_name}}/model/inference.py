@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
+from .. import logs
 from ..config import LABELS_FILE
 from ..data.labels import LabelSchema
 from ..data.report import Record
@@ -43,7 +44,7 @@ def predict_logits(
     was_training = model.training
     model.eval()
     chunks, losses, counted = [], 0.0, 0
-    for batch in tqdm(loader, desc="predicting", unit="batch", disable=not show_progress):
+    for batch in tqdm(loader, desc="predicting", unit="batch", disable=not logs.bars(show_progress)):
         batch = {k: v.to(device) for k, v in batch.items()}
         output = model(**batch)
         chunks.append(output.logits.float().cpu())

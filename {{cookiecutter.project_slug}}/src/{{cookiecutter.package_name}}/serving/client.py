@@ -21,7 +21,6 @@ import ast
 import csv
 import importlib.util
 import json
-import os
 import random
 import re
 import shlex
@@ -37,6 +36,7 @@ from typing import Protocol
 
 from tqdm.auto import tqdm
 
+from .. import logs
 from ..config import LABELS_FILE, Config
 from ..data.labels import LabelSchema
 from ..data.normalize import Normalizer
@@ -44,13 +44,12 @@ from ..data.report import Record
 from ..data.validation import ReadOptions, load_records
 from ..errors import DataError, PredictError
 from ..evaluation.metrics import classification_report, metric_line, score
+from .output import OutputFile, output_encoding, output_row
 
 RETRY_STATUSES = {408, 429}  # besides 5xx: a timeout or throttling, not a bad request
 SPLIT_STATUSES = {400, 413}  # a refusal that may come from one text's content: isolate it
 BODY_MARGIN = 0.75  # share of the server's byte limit a request body may use (headers, proxies, estimate slack)
 REFUSED_INPUT = re.compile(r"inputs\[(\d+)\] ([^\"\\]+)")  # the handler's message for one bad text
-TSV_HEADER = ("line", "id", "label", "score", "text")
-ERROR_LABEL = "ERROR"
 SHOWN_FAILURES = 20
 
 
@@ -397,101 +396,6 @@ def classify(
             yield result
 
 
-class OutputFile:
-    """Rows written in input order and keyed by input line, as .jsonl or (via the csv module) .tsv.
-
-    With ``resume`` the rows already there are kept and skipped; error rows and a partial last line (a kill
-    mid-write) are dropped, so those rows are classified again. Without it an existing file is refused.
-    """
-
-    def __init__(self, path: Path, resume: bool = False, overwrite: bool = False):
-        self.path, self.tsv = path, path.suffix.lower() == ".tsv"
-        self.kept: dict[int, dict] = {}
-        if path.exists() and not (resume or overwrite):
-            raise PredictError(f"{path} exists; pass --resume to finish it, or --overwrite to replace it")
-        if resume and path.exists():
-            self.kept = self.read_done(path)
-        self.rewrite(sorted(self.kept.items()))
-        self.handle = open(path, "a", encoding="utf-8", newline="")
-        self.writer = csv.writer(self.handle, delimiter="\t", lineterminator="\n") if self.tsv else None
-        self.written: list[int] = sorted(self.kept)
-
-    def read_done(self, path: Path) -> dict[int, dict]:
-        done = {}
-        text = path.read_text(encoding="utf-8", errors="replace")
-        complete = text[: text.rfind("\n") + 1]  # a last line without its newline was cut off mid-write
-        if self.tsv:
-            rows = list(csv.reader(complete.splitlines(keepends=True), delimiter="\t"))[1:]
-            for row in rows:
-                if len(row) == len(TSV_HEADER) and row[0].isdigit() and row[2] != ERROR_LABEL:
-                    done[int(row[0])] = dict(zip(TSV_HEADER, row, strict=True))
-            return done
-        for line in complete.splitlines():
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if isinstance(row, dict) and isinstance(row.get("line"), int) and "error" not in row:
-                done[row["line"]] = row
-        return done
-
-    def rewrite(self, rows: list[tuple[int, dict]]) -> None:
-        """Replace the file with ``rows`` atomically (a temp file renamed over it)."""
-        partial = self.path.with_name(self.path.name + ".partial")
-        with open(partial, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-            if self.tsv:
-                writer.writerow(TSV_HEADER)
-            for _, row in rows:
-                self.emit(row, handle, writer)
-        os.replace(partial, self.path)
-
-    def emit(self, row: dict, handle, writer) -> None:
-        if self.tsv:
-            writer.writerow([row.get(column, "") for column in TSV_HEADER])
-        else:
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-    def write(self, row: dict) -> None:
-        self.emit(row, self.handle, self.writer)
-        self.written.append(row["line"])
-
-    def close(self) -> None:
-        self.handle.close()
-        if self.written != sorted(self.written):  # resumed rows landed after later ones: restore input order
-            self.rewrite(sorted(self.read_all().items()))
-
-    def read_all(self) -> dict[int, dict]:
-        rows = {}
-        text = self.path.read_text(encoding="utf-8")
-        if self.tsv:
-            for row in list(csv.reader(text.splitlines(keepends=True), delimiter="\t"))[1:]:
-                rows[int(row[0])] = dict(zip(TSV_HEADER, row, strict=True))
-        else:
-            for line in text.splitlines():
-                row = json.loads(line)
-                rows[row["line"]] = row
-        return rows
-
-
-def output_row(record: Record, prediction: dict | None, error: str, names: tuple[str, ...] | None, tsv: bool) -> dict:
-    if tsv:
-        if prediction is None:
-            return {"line": record.line, "id": record.row_id, "label": ERROR_LABEL, "score": "", "text": error}
-        return {
-            "line": record.line,
-            "id": record.row_id,
-            "label": prediction["label"],
-            "score": f"{prediction['score']:.6f}",
-            "text": record.text,
-        }
-    row = {"line": record.line, "id": record.row_id, "text": record.text}
-    row.update(prediction if prediction is not None else {"error": error})
-    if record.label is not None and names:
-        row["true_label"] = names[record.label]
-    return row
-
-
 @dataclass
 class PredictSummary:
     rows: int = 0
@@ -528,15 +432,18 @@ def predict_records(
     resume: bool = False,
     overwrite: bool = False,
     show_progress: bool = True,
+    encoding: str | None = None,
+    input_encoding: str = "",
 ) -> PredictSummary:
-    """Classify every record not already in ``output``; a Ctrl-C stops cleanly with PredictInterrupted."""
+    """Classify every record not already in ``output`` (written as its extension says, in ``encoding`` for a
+    table: serving/output.py); a Ctrl-C stops cleanly with PredictInterrupted."""
     summary = PredictSummary(rows=len(records))
-    out = OutputFile(output, resume, overwrite) if output is not None else None
+    out = OutputFile(output, resume, overwrite, encoding, input_encoding) if output is not None else None
     done = {index for index, record in enumerate(records) if out is not None and record.line in out.kept}
     if out is not None:
         summary.skipped = len(done)
         summary.labels.update({line: row.get("label", "") for line, row in out.kept.items()})
-    tsv = out.tsv if out is not None else False
+    table = out.table if out is not None else False
     stop = threading.Event()
     try:
         texts = [record.text for record in records]
@@ -547,7 +454,7 @@ def predict_records(
                 if window.start + offset in done:
                     continue
                 record = records[window.start + offset]
-                row = output_row(record, prediction, error, names, tsv)
+                row = output_row(record, prediction, error, names, table)
                 if out is not None:
                     out.write(row)
                 else:
@@ -556,7 +463,7 @@ def predict_records(
                     summary.failed.append((record.line, error))
                 else:
                     summary.labels[record.line] = prediction["label"]
-            (out.handle if out is not None else sys.stdout).flush()
+            (out if out is not None else sys.stdout).flush()
     except KeyboardInterrupt:
         summary.interrupted = True
         raise PredictInterrupted(summary) from None
@@ -566,7 +473,8 @@ def predict_records(
     return summary
 
 
-def read_inputs(config: Config, input_file: Path | None, schema: LabelSchema | None) -> list[Record]:
+def read_inputs(config: Config, input_file: Path | None, schema: LabelSchema | None) -> tuple[list[Record], str]:
+    """The rows to classify, and the encoding their file was read in ("" for stdin). Raises DataError, PredictError."""
     normalizer = Normalizer.from_config(config.data)  # one normal form (NFC) for files and stdin alike
     if input_file is None or str(input_file) == "-":
         data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode("utf-8")
@@ -575,7 +483,7 @@ def read_inputs(config: Config, input_file: Path | None, schema: LabelSchema | N
         except UnicodeDecodeError as error:
             raise PredictError(f"standard input is not valid UTF-8 (byte {error.start})") from None
         texts = [(n, normalizer(line)) for n, line in enumerate(lines, 1)]
-        return [Record(text=text, label=None, line=n) for n, text in texts if text]
+        return [Record(text=text, label=None, line=n) for n, text in texts if text], ""
     report = load_records(
         input_file,
         ReadOptions.from_config(config.data, require_labels=False),
@@ -586,7 +494,7 @@ def read_inputs(config: Config, input_file: Path | None, schema: LabelSchema | N
     print(report.summary(), file=sys.stderr)
     if report.errors:
         raise DataError([report])
-    return report.records
+    return report.records, report.encoding
 
 
 def project_schema(config: Config) -> LabelSchema | None:
@@ -619,12 +527,16 @@ def run_predict(
     resume: bool = False,
     overwrite: bool = False,
     precision: str = "auto",
+    encoding: str | None = None,
 ) -> PredictSummary:
-    """Classify every input row; prints the summary (and metrics when the input has labels)."""
+    """Classify every input row; prints the summary (and metrics when the input has labels). ``encoding``: a
+    table output's (serving/output.py). Raises PredictError for an output it cannot write, before any work."""
     if resume and output is None:
         raise PredictError("--resume needs an output file (-o)")
+    if output is not None:
+        output_encoding(output, encoding)  # an unknown extension or encoding: refused before reading anything
     schema = LabelSchema.load(model_dir / LABELS_FILE) if model_dir else project_schema(config)
-    records = read_inputs(config, input_file, schema)
+    records, input_encoding = read_inputs(config, input_file, schema)
     policy = policy or RetryPolicy()
     if model_dir is not None:
         target: Target = InProcessTarget(model_dir, precision)
@@ -634,7 +546,20 @@ def run_predict(
         )
     names = schema.names if schema else None
     try:
-        summary = predict_records(records, target, output, batch_size, concurrency, names, policy, resume, overwrite)
+        summary = predict_records(
+            records,
+            target,
+            output,
+            batch_size,
+            concurrency,
+            names,
+            policy,
+            resume,
+            overwrite,
+            show_progress=logs.bars(),  # a bar only on a terminal: none in a log file
+            encoding=encoding,
+            input_encoding=input_encoding,
+        )
     except PredictInterrupted as stopped:
         print(f"interrupted: {stopped.summary.line()}", file=sys.stderr)
         print(

@@ -29,7 +29,21 @@ PACKAGE_DIR = Path(__file__).resolve().parent.parent
 ALIASES = {"base_model": ["--model"]}  # the short spelling people type
 
 
-def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
+def project_defaults(argv: list[str]) -> dict[str, object]:
+    """The values this project's config file gives (``--config``, else found upwards), for ``--help`` to show;
+    the code's defaults where there is no readable config file."""
+    probe = argparse.ArgumentParser(add_help=False)
+    probe.add_argument("--config", default=None)
+    known, _ = probe.parse_known_args(argv)
+    try:
+        return load_config(known.config).flat()
+    except (ProjectError, OSError):
+        return {info.name: info.default for info in describe_fields()}
+
+
+def build_parser(prog: str | None = None, defaults: dict[str, object] | None = None) -> argparse.ArgumentParser:
+    """The options: one per config key, each help ending with the value it has now (``defaults``: the project's
+    config file, else the code's default)."""
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Train a text classifier (locally, under torchrun, or in a SageMaker job). "
@@ -46,7 +60,8 @@ def build_parser(prog: str | None = None) -> argparse.ArgumentParser:
         names = [f"--{info.name}"] + ([f"--{info.name.replace('_', '-')}"] if "_" in info.name else [])
         names += ALIASES.get(info.name, [])
         metavar = "{" + ",".join(info.choices) + "}" if info.choices else type(info.default).__name__.upper()
-        default = info.default if info.default != "" else '""'
+        value = (defaults or {}).get(info.name, info.default)
+        default = value if value != "" else '""'
         groups[info.section].add_argument(
             *names,
             dest=f"hp_{info.name}",
@@ -82,8 +97,9 @@ def join_values(argv: list[str], options: set[str]) -> list[str]:
 
 
 def config_from_args(argv: list[str] | None, prog: str | None = None) -> tuple[Config, set[str], argparse.Namespace]:
-    parser = build_parser(prog)
-    args = parser.parse_args(join_values(list(sys.argv[1:] if argv is None else argv), value_options(parser)))
+    words = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(prog, project_defaults(words) if "--help" in words or "-h" in words else None)
+    args = parser.parse_args(join_values(words, value_options(parser)))
     overrides = {
         key.removeprefix("hp_"): value
         for key, value in vars(args).items()

@@ -7,10 +7,11 @@ import math
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_callback import ProgressCallback
 
+from .. import logs
 from ..evaluation.metrics import metric_line, scalars, score_logits
 from .checkpoints import resumable_trainer_checkpoint, trainer_checkpoints
 from .context import TrainingRun
-from .runtime import Ranks, barrier, collator_for, total_optimizer_steps, train_sampler
+from .runtime import Ranks, barrier, collator_for, logging_interval, total_optimizer_steps, train_sampler
 
 
 class GroupedTrainer(Trainer):
@@ -74,7 +75,7 @@ def training_arguments(run: TrainingRun) -> TrainingArguments:
         load_best_model_at_end=has_validation,
         metric_for_best_model=train.metric_for_best_model if has_validation else None,
         greater_is_better=True,
-        logging_steps=train.logging_steps,
+        logging_steps=logging_interval(len(run.train_ds), train, run.ranks.world_size),
         seed=train.seed,
         bf16=run.precision == "bf16",
         fp16=run.precision == "fp16",
@@ -82,7 +83,7 @@ def training_arguments(run: TrainingRun) -> TrainingArguments:
         dataloader_num_workers=train.num_workers,
         report_to=[],
         remove_unused_columns=False,
-        disable_tqdm=run.say.quiet,
+        disable_tqdm=not logs.bars(not run.say.quiet),
     )
 
 

@@ -66,8 +66,16 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
         config.train.learning_rate = default_learning_rate(config.model.base_model)
     schema = load_schema(config)
     splits = load_data(config, schema, channels, say)
+    what = (
+        "building a tokenizer and model from the training texts" if is_scratch(config.model.base_model) else "loading"
+    )
+    say(f"model: {config.model.base_model}: {what}")  # stages that take a while each get a line: logs show progress
     tokenizer, model = build_model(config, schema, splits, ranks)
     cache_dir, show = config.path(config.model.cache_dir), ranks.is_main and not quiet
+    say(
+        f"tokenizing {len(splits.train) + len(splits.validation) + len(splits.test):,} texts (max_length "
+        f"{config.model.max_length})"
+    )
     datasets = [
         build_dataset(tokenizer, records, config.model.max_length, cache_dir, show)
         for records in (splits.train, splits.validation, splits.test)
@@ -90,6 +98,8 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
         )
         tracker.log_params(config.flat())
         started = time.perf_counter()
+        length = f"{config.train.max_steps} steps" if config.train.max_steps > 0 else f"{config.train.epochs} epoch(s)"
+        say(f"training: {config.train.loop} loop on {device}, {length} over {len(datasets[0]):,} rows")
         model, history = backend(config.train.loop)(run)
         if not ranks.is_main:
             return {}
@@ -194,7 +204,12 @@ def finish(
     final = "test" if "test" in metrics else "validation" if "validation" in metrics else None
     if final:
         results = write_results(
-            output_dir / RESULTS_DIR, metrics[final], run.schema, title=f"{final} split", history=history
+            output_dir / RESULTS_DIR,
+            metrics[final],
+            run.schema,
+            title=f"{final} split",
+            history=history,
+            best_metric=config.train.metric_for_best_model,
         )
         if output_data:  # SageMaker uploads this folder as output.tar.gz
             shutil.copytree(results, Path(output_data), dirs_exist_ok=True)

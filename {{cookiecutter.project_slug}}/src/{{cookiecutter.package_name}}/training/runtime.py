@@ -15,6 +15,8 @@ from ..config import TrainConfig
 from ..model.features import DynamicPaddingCollator, LengthGroupedSampler
 from ..model.inference import best_device
 
+LOSS_POINTS_PER_EPOCH = 4  # the fewest training-loss points an epoch logs
+
 
 @dataclass(frozen=True)
 class Ranks:
@@ -88,7 +90,7 @@ def resolve_precision(precision: str, device: torch.device) -> str:
 AUTO_EPOCHS = 3.0  # what `epochs: 0` (auto) trains for when the training split is large enough
 
 
-def steps_per_epoch(num_examples: int, train: TrainConfig, world_size: int) -> int:
+def optimizer_steps_per_epoch(num_examples: int, train: TrainConfig, world_size: int) -> int:
     """Optimizer steps in one pass over ``num_examples`` rows (batch x accumulation x processes per step)."""
     per_step = train.batch_size * train.gradient_accumulation_steps * world_size
     return max(1, math.ceil(num_examples / per_step))
@@ -101,14 +103,21 @@ def resolve_epochs(num_examples: int, train: TrainConfig, world_size: int) -> fl
     (measured across set sizes and class counts: benchmarks/RESULTS-small-data.md)."""
     if train.epochs > 0:
         return train.epochs
-    steps = steps_per_epoch(num_examples, train, world_size)
+    steps = optimizer_steps_per_epoch(num_examples, train, world_size)
     return max(AUTO_EPOCHS, float(math.ceil(train.min_steps / steps)))
 
 
 def total_optimizer_steps(num_examples: int, train: TrainConfig, world_size: int) -> int:
     if train.max_steps > 0:
         return train.max_steps
-    return max(1, math.ceil(steps_per_epoch(num_examples, train, world_size) * train.epochs))
+    return max(1, math.ceil(optimizer_steps_per_epoch(num_examples, train, world_size) * train.epochs))
+
+
+def logging_interval(num_examples: int, train: TrainConfig, world_size: int) -> int:
+    """Steps between training-loss points: train.logging_steps, but at least LOSS_POINTS_PER_EPOCH an epoch, so
+    a small data set's learning curve has a shape (17 steps an epoch and logging every 50 gave one point)."""
+    per_epoch = optimizer_steps_per_epoch(num_examples, train, world_size)
+    return max(1, min(train.logging_steps, per_epoch // LOSS_POINTS_PER_EPOCH))
 
 
 def train_sampler(train: TrainConfig, lengths: list[int], ranks: Ranks):

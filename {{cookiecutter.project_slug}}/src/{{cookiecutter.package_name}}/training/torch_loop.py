@@ -19,11 +19,12 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
+from .. import logs
 from ..evaluation.evaluate import evaluate_dataset
 from ..evaluation.metrics import metric_line
 from .checkpoints import load_torch_checkpoint, save_torch_checkpoint
 from .context import TrainingRun
-from .runtime import barrier, collator_for, total_optimizer_steps, train_sampler
+from .runtime import barrier, collator_for, logging_interval, total_optimizer_steps, train_sampler
 
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight")
 
@@ -92,6 +93,7 @@ class TorchLoop:
         )
         self.total_steps = total_optimizer_steps(len(run.train_ds), self.train, run.ranks.world_size)
         self.steps_per_epoch = max(1, math.ceil(len(self.loader) / self.train.gradient_accumulation_steps))
+        self.logging_steps = logging_interval(len(run.train_ds), self.train, run.ranks.world_size)
         named = [(n, p) for n, p in self.core.named_parameters() if p.requires_grad]
         self.optimizer = torch.optim.AdamW(
             [
@@ -164,7 +166,7 @@ class TorchLoop:
 
     def log_step(self, epoch: int, batch_index: int) -> None:
         step = self.state["global_step"]
-        if step % self.train.logging_steps and step != self.total_steps:
+        if step % self.logging_steps and step != self.total_steps:
             return
         entry = {
             "step": step,
@@ -226,7 +228,7 @@ class TorchLoop:
             initial=self.state["global_step"],
             desc="training",
             unit="step",
-            disable=not self.run.ranks.is_main or self.run.say.quiet,
+            disable=not self.run.ranks.is_main or not logs.bars(not self.run.say.quiet),
         )
         stop = self.state["global_step"] >= self.total_steps
         while not stop and self.state["epoch"] < epochs:

@@ -1,0 +1,89 @@
+"""Jinja filters for cookiecutter.json and the template files (cookiecutter's ``_extensions``).
+
+cookiecutter puts the template folder on ``sys.path`` while it bakes (cruft does the same), so this module is
+found by name. It needs nothing but the standard library: koroman (MIT, the Revised Romanization of Korean with
+its pronunciation rules) is used when installed, a plain syllable table otherwise, so a bake never fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import keyword
+import re
+import sys
+import unicodedata
+
+from jinja2.ext import Extension
+
+# Revised Romanization, syllable by syllable: the fallback when koroman is not installed.
+INITIALS = ["g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch", "k", "t", "p", "h"]
+VOWELS = "a ae ya yae eo e yeo ye o wa wae oe yo u wo we wi yu eu ui i".split()
+FINALS = [""] + "k k k n n n t l k m l l l p l m p p t t ng t t k t p t".split()
+HANGUL_FIRST, HANGUL_COUNT = 0xAC00, 11172
+SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
+# Import names of the baked project's dependencies (its pyproject.toml): a package named like one shadows it.
+SHADOWED_IMPORTS = (
+    "torch transformers tokenizers safetensors accelerate numpy yaml typer tqdm matplotlib koreanize_matplotlib "
+    "sklearn starlette uvicorn boto3 botocore sagemaker moto mlflow requests pytest ruff build anyio huggingface_hub "
+    "sagemaker_training sagemaker_inference mms onnxruntime onnx openvino nncf scipy pandas click jinja2 "
+    "cookiecutter cruft koroman setuptools pip tests src"
+).split()
+
+
+def _syllables(text: str) -> str:
+    out = []
+    for ch in text:
+        code = ord(ch) - HANGUL_FIRST
+        if 0 <= code < HANGUL_COUNT:
+            out.append(INITIALS[code // 588] + VOWELS[(code % 588) // 28] + FINALS[code % 28])
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def romanize(text: str) -> str:
+    """``text`` with its Hangul romanized (koroman when installed); other characters are kept."""
+    try:
+        import koroman
+    except ImportError:
+        return _syllables(text)
+    try:
+        return koroman.romanize(text)
+    except Exception:  # a library bug must not stop a bake: the table always answers
+        return _syllables(text)
+
+
+def ascii_slug(name: str) -> str:
+    """A project slug for any project name: ASCII lowercase letters, digits and '-', starting with a letter.
+
+    Korean is romanized (쇼핑몰 문의 분류 -> syopingmol-munui-bullyu); other letters lose their accents; whatever
+    has no ASCII form is dropped. A name that leaves nothing (or starts with a digit) gets a ``project`` prefix.
+    """
+    ascii_name = unicodedata.normalize("NFKD", romanize(str(name))).encode("ascii", "ignore").decode("ascii")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")
+    return slug if slug[:1].isalpha() else f"project-{slug}".strip("-")
+
+
+def package_name_for(slug: str) -> str:
+    """A Python package name for a slug: ``-`` becomes ``_``; a name that would shadow the standard library, a
+    keyword or one of the project's dependencies gets a ``_project`` suffix. Always a valid identifier."""
+    package = (slug if SLUG_PATTERN.match(str(slug)) else ascii_slug(slug)).replace("-", "_")
+    shadows = keyword.iskeyword(package) or keyword.issoftkeyword(package) or package in sys.stdlib_module_names
+    return f"{package}_project" if shadows or package in SHADOWED_IMPORTS else package
+
+
+def json_text(value: object) -> str:
+    """``value`` as a JSON literal with non-ASCII kept as characters (Jinja's tojson writes \\uXXXX escapes).
+
+    A JSON string is also a YAML double-quoted scalar, a TOML basic string and a Python literal.
+    """
+    return json.dumps(value, ensure_ascii=False)
+
+
+class TemplateFilters(Extension):
+    """Registers ascii_slug, package_name_for and json_text, and the shadowed_imports list (for pre_gen)."""
+
+    def __init__(self, environment):
+        super().__init__(environment)
+        environment.filters.update(ascii_slug=ascii_slug, package_name_for=package_name_for, json_text=json_text)
+        environment.globals["shadowed_imports"] = list(SHADOWED_IMPORTS)
