@@ -18,7 +18,6 @@ stand alone.
 from __future__ import annotations
 
 import ast
-import csv
 import importlib.util
 import json
 import random
