@@ -111,7 +111,7 @@ def test_every_command_and_flag_a_message_names_exists():
         for flag in re.findall(r"(?<![\\w-])--[a-z][a-z0-9-]*", text):
             if flag not in flags:
                 wrong.append((file, flag, text[:80]))
-        named = re.findall(r"`([a-z][a-z0-9-]*)[^`]*`", text) + re.findall(r"\brun (\w+) (?:first|again)\b", text)
+        named = re.findall(r"`([a-z][a-z0-9_-]*)[^`]*`", text) + re.findall(r"\brun (\w+) (?:first|again)\b", text)
         for command in named:
             if command not in group.commands and command not in EXTERNAL_COMMANDS and command not in keys:
                 wrong.append((file, command, text[:80]))
