@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test bench lint format clean
+.PHONY: demo test bench bench-small lint format clean
 
 $(STAMP): requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,6 +26,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
+
+bench-small: $(STAMP)  # do the offline defaults learn on small multi-class sets? (benchmarks/RESULTS-small-data.md)
+	$(BIN)/python benchmarks/bench_small_data.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check hooks tests scripts benchmarks
