@@ -36,14 +36,14 @@ def paired_drop_decision(
     lower, upper = drop - Z_ONE_SIDED * spread, drop + Z_ONE_SIDED * spread
     if upper <= max_drop + COUNT_TOLERANCE / max(rows, 1):
         resolved, allowed = True, True
-        rule = f"the {CONFIDENCE:.0%} upper bound on the drop ({upper:.4f}) is within max_drop"
+        rule = f"the {CONFIDENCE * 100:.0f}% upper bound on the drop ({upper:.4f}) is within max_drop"
     elif lower > max_drop:
         resolved, allowed = True, False
-        rule = f"the {CONFIDENCE:.0%} lower bound on the drop ({lower:.4f}) is past max_drop"
+        rule = f"the {CONFIDENCE * 100:.0f}% lower bound on the drop ({lower:.4f}) is past max_drop"
     else:
         resolved, allowed = False, lost - won <= allowed_rows
         rule = (
-            f"{rows} rows cannot resolve max_drop at {CONFIDENCE:.0%} (bounds {lower:.4f} to {upper:.4f}): "
+            f"{rows} rows cannot resolve max_drop at {CONFIDENCE * 100:.0f}% (bounds {lower:.4f} to {upper:.4f}): "
             f"decided in counts, {lost - won} net rows lost against {allowed_rows} allowed"
         )
     return {
