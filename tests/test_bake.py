@@ -366,6 +366,19 @@ def test_default_project_passes_make_contract(baked):
     assert result.stdout.count(" passed") == 2 and " failed" not in result.stdout
 
 
+def prepare(project: Path) -> subprocess.CompletedProcess:
+    """The baked project's `prepare` on its data/raw/, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", answers_of(project)["package_name"], "prepare"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONPATH": str(project / "src")},
+        timeout=120,
+    )
+
+
 def test_a_csv_without_an_id_column_loads_with_zero_edits(tmp_path):
     """The answered id_column is absent from the user's CSV: it still loads, rows are identified by line."""
     project = bake(tmp_path, KOREAN_CSV)
@@ -374,16 +387,7 @@ def test_a_csv_without_an_id_column_loads_with_zero_edits(tmp_path):
         (project / "data" / "raw" / name).write_text(
             f"{KOREAN_CSV['text_column']},{KOREAN_CSV['label_column']}\n" + "\n".join(rows) + "\n", encoding="utf-8"
         )
-    package = answers_of(project)["package_name"]
-    result = subprocess.run(
-        [sys.executable, "-m", package, "prepare"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env={**os.environ, "PYTHONPATH": str(project / "src")},
-        timeout=120,
-    )
+    result = prepare(project)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "data OK" in result.stdout and "read 90 rows, kept 90" in result.stdout
     assert "no '문의번호' column (data.id_column): rows are identified by their line number" in result.stdout
@@ -393,15 +397,7 @@ def test_prepare_lists_the_typos_of_a_korean_excel_csv_by_row_and_id(tmp_path):
     """The csv bake's users_data (cp949, quoted breaks, blank rows) with data.encoding: cp949 as advised."""
     project = bake(tmp_path, KOREAN_CSV)
     users_data(project, answers_of(project))
-    result = subprocess.run(
-        [sys.executable, "-m", answers_of(project)["package_name"], "prepare"],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env={**os.environ, "PYTHONPATH": str(project / "src")},
-        timeout=120,
-    )
+    result = prepare(project)
     output = result.stdout + result.stderr
     assert result.returncode == 1, output
     typos = [line for line in output.splitlines() if "error: unknown label" in line]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 import subprocess
 import sys
@@ -16,6 +15,7 @@ from {{ cookiecutter.package_name }}.config import CONFIG_FILE, describe_fields
 from {{ cookiecutter.package_name }}.data.dataset import data_file
 
 from conftest import SRC
+from test_layout import string_literals
 
 COMMANDS = ("prepare", "baseline", "train", "evaluate", "serve", "predict", "launch", "deploy", "destroy", "config")
 
@@ -80,22 +80,12 @@ EXTERNAL_COMMANDS = {"mlflow", "make", "pip", "aws", "python"}  # other tools a 
 
 def message_strings() -> list[tuple[str, str]]:
     """Every string the package may print (string literals holding a space, docstrings excluded), by file."""
-    found = []
-    for path in sorted((SRC / "{{ cookiecutter.package_name }}").rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        docstrings = {
-            id(node.body[0].value)
-            for node in ast.walk(tree)
-            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-            and node.body
-            and isinstance(node.body[0], ast.Expr)
-            and isinstance(node.body[0].value, ast.Constant)
-        }
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
-                if " " in node.value:
-                    found.append((path.name, node.value))
-    return found
+    return [
+        (path.name, text)
+        for path in sorted((SRC / "{{ cookiecutter.package_name }}").rglob("*.py"))
+        for text in string_literals(path)
+        if " " in text
+    ]
 
 
 def test_every_command_and_flag_a_message_names_exists():
