@@ -60,7 +60,7 @@ def test_a_csv_problem_names_the_spreadsheet_row_and_the_id_beside_the_line(tmp_
     shown = [str(problem) for problem in report.errors]
     assert shown == [
         f"{tmp_path / 'inquiries.csv'}:7 (row 5, id 100077): error: unknown label '환불요청'; "
-        "expected one of ['부정', '중립', '긍정']"
+        "expected one of ['부정', '중립', '긍정']"  # nothing close enough to suggest
     ]
     dropped = next(p for p in report.problems if p.reason == "empty_text")
     assert (dropped.line, dropped.row, dropped.row_id) == (6, 4, "")
@@ -124,9 +124,9 @@ def test_unknown_label_is_an_error_naming_file_line_and_value(tmp_path):
     path = write(tmp_path, "a.csv", "id,review_text,sentiment\n1,좋다,긍정\n2,싫다,부졍\n")
     report = load_records(path, CSV, KOREAN3)
     assert [str(p) for p in report.errors] == [
-        f"{path}:3 (id 2): error: unknown label '부졍'; expected one of ['부정', '중립', '긍정']"
+        f"{path}:3 (id 2): error: unknown label '부졍' (did you mean '부정'?); expected one of ['부정', '중립', '긍정']"
     ]
-    notes = " ".join(report.notes)
+    notes = " ".join(report.notes)  # half the rows: perhaps another schema
     assert "labels.json expects label names (부정, 중립, 긍정)" in notes and "needs a new bake" in notes
     dropping = ReadOptions("csv", "review_text", "sentiment", "id", unknown_label="drop")
     assert load_records(path, dropping, KOREAN3).dropped == Counter({"unknown_label": 1})
@@ -245,3 +245,18 @@ def test_a_broken_csv_quote_does_not_hide_later_problems(tmp_path):
     report = load_records(path, CSV, KOREAN3)
     assert [(p.line, p.reason) for p in report.errors] == [(1002, "csv_syntax"), (2002, "unknown_label")]
     assert len(report.records) == 1999  # every good row before and after the broken one
+
+
+def test_a_few_label_typos_are_typos_not_another_schema(tmp_path):
+    rows = "".join(f"{i},리뷰 {i},{['부정', '중립', '긍정'][i % 3]}\n" for i in range(1, 10))
+    path = write(tmp_path, "a.csv", "id,review_text,sentiment\n" + rows + "10,별로,부졍\n")
+    notes = " ".join(load_records(path, CSV, KOREAN3).notes)
+    assert "1 row(s) hold a label labels.json does not know: correct those cells, or set data.unknown_label" in notes
+    assert "needs a new bake" not in notes
+
+
+def test_a_header_that_does_not_decode_points_at_the_encoding_not_the_column_names(tmp_path):
+    path = write(tmp_path, "a.csv", "문의번호,문의내용,분류\n1,배송이 늦어요,부정\n", "utf-8")
+    forced = ReadOptions("csv", "문의내용", "분류", "문의번호", encoding="cp949")
+    shown = " ".join(str(p) for p in load_records(path, forced, KOREAN3).errors)
+    assert "set data.encoding: auto" in shown and "Set data.text_column" not in shown

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from {{ cookiecutter.package_name }}.evaluation.metrics import score
-from {{ cookiecutter.package_name }}.evaluation.verdict import clearly_above_majority, verdict
+from {{ cookiecutter.package_name }}.evaluation.verdict import clearly_above_majority, clearly_below, verdict
 
 NAMES = ["배송", "환불", "상품문의", "기타"]
 TRUTH = [0] * 92 + [1] * 80 + [2] * 68 + [3] * 60  # 300 rows, the majority share 0.3067 (the shop set)
@@ -38,3 +38,9 @@ def test_the_majority_margin_is_two_standard_errors_in_counts(correct, expected)
 
 def test_an_empty_evaluation_says_nothing():
     assert verdict(score([], [], NAMES), baseline=None) == []
+
+
+@pytest.mark.parametrize(("correct", "expected"), [(213, False), (201, False), (200, True)])
+def test_below_the_baseline_takes_the_same_margin(correct, expected):
+    # 300 rows, baseline 0.72 (216 right): two standard errors are 2 * sqrt(300 * 0.72 * 0.28) = 15.55
+    assert clearly_below(correct, 0.72, 300) is expected

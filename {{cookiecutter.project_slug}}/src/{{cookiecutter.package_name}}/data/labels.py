@@ -5,6 +5,7 @@ Standard library only: the template's post-generation hook writes the baked proj
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -67,7 +68,9 @@ class LabelSchema:
         if self.encoding == "name":
             # Names compare as strings, so a JSON 5 and a CSV "5" both match the name "5".
             if text not in self.label2id:
-                raise LabelError(f"unknown label {shown!r}; expected one of {list(self.names)}")
+                close = difflib.get_close_matches(text, self.names, n=1, cutoff=0.5)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise LabelError(f"unknown label {shown!r}{hint}; expected one of {list(self.names)}")
             return self.label2id[text]
         if not CLASS_ID.fullmatch(text):
             raise LabelError(f"label {shown!r} is not a class id 0..{self.num_labels - 1}")

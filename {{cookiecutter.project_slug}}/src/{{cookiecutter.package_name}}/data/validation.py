@@ -64,12 +64,14 @@ def _check_header(header: list[str], options: ReadOptions, report: LoadReport) -
     missing = [(key, column) for key, column in keys if column not in header]
     if missing:
         named = ", ".join(f"{shorten(column)} ({key})" for key, column in missing)
+        fix = (
+            f"Set {' and '.join(key for key, _ in missing)} in {CONFIG_FILE} to the column(s) holding them"
+            if not any(problem.reason == "encoding" for problem in report.problems)
+            else f"The file is not {report.encoding}: set data.encoding: auto in {CONFIG_FILE} (it detects UTF-8, "
+            "UTF-16 and cp949), then check the column names"
+        )
         report.add(
-            1,
-            "error",
-            "missing_column",
-            f"missing column(s) {named}; the header has {_describe_header(header)}. Set "
-            f"{' and '.join(key for key, _ in missing)} in {CONFIG_FILE} to the column(s) holding them",
+            1, "error", "missing_column", f"missing column(s) {named}; the header has {_describe_header(header)}. {fix}"
         )
         return False
     if options.id_column and options.id_column not in header:
@@ -167,13 +169,20 @@ def load_records(
                 report.add(number, "warning", "duplicate_id", message)
         report.records.append(record)
     bar.close()
-    if schema is not None and any(p.reason == "unknown_label" for p in report.problems):
+    unknown = sum(p.reason == "unknown_label" for p in report.problems)
+    if schema is not None and unknown:
         written = "class ids 0.." + str(len(schema.names) - 1) if schema.encoding == "index" else "label names"
         names = ", ".join(schema.names[:SHOWN_COLUMNS]) + (" ..." if len(schema.names) > SHOWN_COLUMNS else "")
-        report.note(
-            f"{LABELS_FILE} expects {written} ({names}); a file with another label schema "
-            'needs a new bake (README: "Another label schema")'
-        )
+        if unknown * 2 >= report.rows_read:  # most rows: another schema, not a few typos
+            report.note(
+                f"{LABELS_FILE} expects {written} ({names}); a file with another label schema "
+                'needs a new bake (README: "Another label schema")'
+            )
+        else:
+            report.note(
+                f"{unknown} row(s) hold a label {LABELS_FILE} does not know: correct those cells, or set "
+                "data.unknown_label: drop to leave such rows out"
+            )
     if header is None and options.id_column and not ids_found and report.rows_read:
         report.note(f"no {options.id_column!r} key (data.id_column): rows are identified by their line number")
     if report.rows_read == 0:

@@ -53,6 +53,13 @@ def clearly_above_majority(correct: int, majority_count: int, total: int) -> boo
     return correct > majority_count + STANDARD_ERRORS * math.sqrt(total * share * (1 - share))
 
 
+def clearly_below(correct: int, baseline: float, total: int) -> bool:
+    """Whether ``correct`` answers out of ``total`` fall short of a ``baseline`` accuracy on the same rows by more
+    than ``STANDARD_ERRORS`` binomial standard errors (sqrt(n p (1 - p)), p = the baseline's accuracy)."""
+    expected = baseline * total
+    return correct < expected - STANDARD_ERRORS * math.sqrt(total * baseline * (1 - baseline)) - TOLERANCE
+
+
 def verdict(metrics: dict, baseline: float | None) -> list[str]:
     """Lines for people about ``metrics`` (the output of ``metrics.score``): the comparison with the baseline,
     and a line starting with ``warning:`` that names the weakness and the likely fixes when the model is weak:
@@ -81,7 +88,7 @@ def verdict(metrics: dict, baseline: float | None) -> list[str]:
     never = [n for n in metrics["label_names"] if metrics["per_class"][n]["support"] and n not in predicted]
     if never and len(predicted) > 1:
         weak.append(f"it never predicts {', '.join(repr(n) for n in never)} (recall 0)")
-    if baseline is not None and accuracy < baseline - TOLERANCE:
+    if baseline is not None and clearly_below(correct, baseline, total):
         weak.append("it is below the baseline")
     if weak:
         lines.append(f"warning: this model is weak: {'; '.join(weak)}. Likely fixes: {'; '.join(FIXES)}")
