@@ -7,7 +7,6 @@ they test the code, and stay green and equally fast whatever data the user puts 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import shutil
@@ -20,6 +19,10 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["MPLBACKEND"] = "Agg"
 os.environ.setdefault("AWS_DEFAULT_REGION", "ap-northeast-2")
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")  # set in each worker of `pytest -n` (the default: pyproject)
+if XDIST_WORKER:
+    # one thread per worker: the workers already fill the cores, and torch's idle threads would spin against them
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from {{ cookiecutter.package_name }}.config import (  # noqa: E402
     CONFIG_FILE,
@@ -169,19 +172,38 @@ def sample_texts(sample) -> list[str]:
     return [record.text for record in sample["train"]]
 
 
+# what FAST sets, through the command line: the tests' one trained model comes from the `train` command itself
+TRAIN_COMMAND = [
+    *("train", "--model", "scratch:tiny", "--loop", "torch", "--epochs", "2", "--use-cpu", "true"),
+    *("--logging-steps", "10", "--mlflow", "false"),
+]
+
+
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory) -> Path:
-    """One scratch:tiny artifact trained on the sample, shared by serving/eval/deploy tests (trained once per
-    test run: it is what most of the default tier's time goes into). Its log is ``TRAINING_LOG`` beside it."""
-    from {{ cookiecutter.package_name }}.training.run import train
+    """One scratch:tiny artifact trained on the sample by the `train` command (``TRAIN_COMMAND``), shared by the
+    serving, evaluation and deploy tests: trained once per test run, by the first worker that needs it when pytest
+    runs in parallel (the others wait for it, then read it: the xdist documentation's recipe). What the command
+    printed is ``TRAINING_LOG`` beside the project. Tests copy the artifact before changing it."""
+    from filelock import FileLock
+    from typer.testing import CliRunner
 
-    folder = tmp_path_factory.mktemp("trained")
-    config = load_config(copy_project(folder), {**FAST, "epochs": 2, "loop": "torch"})
-    log = io.StringIO()
-    with contextlib.redirect_stdout(log):
-        train(config)
-    (folder / TRAINING_LOG).write_text(log.getvalue(), encoding="utf-8")
-    return config.path(config.train.output_dir)
+    from {{ cookiecutter.package_name }}.cli import app
+
+    # under xdist, the base temp's parent is this run's own folder, shared by its workers; alone, a fresh folder
+    shared = tmp_path_factory.getbasetemp().parent if XDIST_WORKER else tmp_path_factory.mktemp("run")
+    folder, done = shared / "trained", shared / "trained.done"
+    with FileLock(str(shared / "trained.lock")):
+        if not done.exists():
+            folder.mkdir()
+            config_file = copy_project(folder)
+            with contextlib.chdir(folder):
+                result = CliRunner().invoke(app, TRAIN_COMMAND)
+            assert result.exit_code == 0, result.output
+            (folder / TRAINING_LOG).write_text(result.output, encoding="utf-8")
+            config = load_config(config_file)
+            done.write_text(str(config.path(config.train.output_dir)), encoding="utf-8")
+    return Path(done.read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")

@@ -53,26 +53,12 @@ def test_user_mistakes_end_in_one_clear_line(project, tmp_path, monkeypatch):
         assert "Traceback" not in result.output
 
 
-def test_train_command_end_to_end(project, monkeypatch):
-    monkeypatch.chdir(project.root)
-    result = CliRunner().invoke(
-        app,
-        [
-            "train",
-            "--model",
-            "scratch:tiny",
-            "--epochs",
-            "1",
-            "--max-rows",
-            "300",
-            "--loop",
-            "torch",
-            "--set",
-            "tracking.mlflow=false",
-        ],
-    )
-    assert result.exit_code == 0, result.output
-    assert (project.root / "artifacts" / "model" / "model.safetensors").is_file()
+def test_train_command_end_to_end(trained_model):
+    """The tests' shared model is what `train` (conftest.TRAIN_COMMAND) wrote: a complete artifact."""
+    from {{ cookiecutter.package_name }}.model.artifact import INT8_MODEL_FILE, METRICS_FILE, REQUIRED_FILES
+
+    assert {*REQUIRED_FILES, METRICS_FILE} <= {path.name for path in trained_model.iterdir()}
+    assert (trained_model / INT8_MODEL_FILE).is_file()
 
 
 EXTERNAL_COMMANDS = {"mlflow", "make", "pip", "aws", "python"}  # other tools a message may name

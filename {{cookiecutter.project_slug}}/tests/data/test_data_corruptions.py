@@ -355,6 +355,7 @@ def test_every_corrupted_file_loads_without_a_traceback_and_keeps_every_good_row
         assert all(len(line) < 500 for line in report.problem_lines()), case.name  # readable, however bad
 
 
+@pytest.mark.slow  # a corpus sweep through the CLI; the loader sweep above stays in the default tier
 def test_prepare_on_every_corrupted_file_prints_lines_never_a_traceback(project, corpus, monkeypatch):
     monkeypatch.chdir(project.root)
     path = data_file(project, project.data.train_file)

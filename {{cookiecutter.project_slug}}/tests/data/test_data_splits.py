@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections import Counter
 
 import pytest
@@ -117,30 +118,20 @@ def test_project_root_has_the_label_schema():
 def test_a_label_with_no_training_rows_is_an_error_or_a_named_warning(project):
     schema = load_schema(project)
     train = data_file(project, project.data.train_file)
-    options = ReadOptions.from_config(project.data)
     missing = schema.names[-1]
-    keep = [
-        line
-        for number, line in enumerate(train.read_text(encoding="utf-8").splitlines(keepends=True))
-        if number == 0 and options.data_format != "jsonl" or not line_has_label(line, project, schema, missing)
-    ]
-    train.write_text("".join(keep), encoding="utf-8")
+    # the lines of every row carrying `missing`: from where a row starts to where the next one does
+    records = load_records(train, ReadOptions.from_config(project.data), schema).records
+    starts = [record.line for record in records] + [sys.maxsize]
+    drop = {
+        number
+        for record, following in zip(records, starts[1:], strict=True)
+        if record.label == schema.names.index(missing)
+        for number in range(record.line, following)
+    }
+    lines = train.read_text(encoding="utf-8").split("\n")
+    train.write_text("\n".join(line for number, line in enumerate(lines, 1) if number not in drop), encoding="utf-8")
     with pytest.raises(DataError) as caught:
         load_splits(project, schema, train, None)
     assert f"label {missing!r} has no rows" in "\n".join(caught.value.user_lines())
     splits = load_splits(project.override({"empty_class": "warn"}), schema, train, None)
     assert any(p.reason == "empty_class" for p in splits.reports["train"].warnings)
-
-
-def line_has_label(line, project, schema, name) -> bool:
-    """Whether a raw line of the project's file carries label ``name`` (read the way the project reads it)."""
-    report = load_records(write_line(project, line), ReadOptions.from_config(project.data), schema)
-    return bool(report.records) and report.records[0].label == schema.names.index(name)
-
-
-def write_line(project, line):
-    path = project.root / "one-line"
-    train = data_file(project, project.data.train_file)
-    header = "" if project.data.data_format == "jsonl" else train.read_text(encoding="utf-8").splitlines(True)[0]
-    path.write_text(header + line, encoding="utf-8")
-    return path

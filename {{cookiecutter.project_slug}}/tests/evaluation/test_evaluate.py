@@ -2,16 +2,46 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.config import Config, load_config
 from {{ cookiecutter.package_name }}.data.dataset import data_file, load_project_file, load_schema
 from {{ cookiecutter.package_name }}.evaluation.baseline import C_GRID
 from {{ cookiecutter.package_name }}.model.artifact import NGRAM_WEIGHTS_FILE
+
+from conftest import FAST, copy_project
+
+BASELINE_DIR = "artifacts/baseline"
+
+
+@dataclass(frozen=True)
+class FittedBaseline:
+    project: Config  # a copy of this project with the sample as its data
+    output: str  # what `baseline` printed
+
+    @property
+    def folder(self) -> Path:
+        return self.project.root / BASELINE_DIR
+
+
+@pytest.fixture(scope="module")
+def fitted_baseline(tmp_path_factory) -> FittedBaseline:
+    """`baseline --out artifacts/baseline`, run once for the tests below that only read what it wrote."""
+    folder = tmp_path_factory.mktemp("baseline")
+    project = load_config(copy_project(folder), FAST)
+    with contextlib.chdir(project.root):
+        result = CliRunner().invoke(app, ["baseline", "--out", BASELINE_DIR])
+    assert result.exit_code == 0, result.output
+    return FittedBaseline(project, result.output)
 
 
 def test_evaluate_writes_report_pictures_and_errors(project, trained_model, tmp_path, monkeypatch):
@@ -33,33 +63,31 @@ def test_evaluate_writes_report_pictures_and_errors(project, trained_model, tmp_
         assert (out / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_baseline_beats_chance_on_the_same_splits(project, monkeypatch):
-    monkeypatch.chdir(project.root)
-    result = CliRunner().invoke(app, ["baseline", "--out", "artifacts/baseline"])
-    assert result.exit_code == 0, result.output
-    metrics = json.loads((project.root / "artifacts/baseline/metrics.json").read_text(encoding="utf-8"))
+def test_baseline_beats_chance_on_the_same_splits(fitted_baseline):
+    project, output = fitted_baseline.project, fitted_baseline.output
+    metrics = json.loads((fitted_baseline.folder / "metrics.json").read_text(encoding="utf-8"))
     labels = len(metrics["test"]["label_names"])
     assert metrics["test"]["accuracy"] > 1 / labels + 0.1
-    assert "baseline_test_accuracy=" in result.output
+    assert "baseline_test_accuracy=" in output
     # C chosen on the validation split, shown as it goes; the final fit on every row of the training file
-    assert "choosing C on the validation split" in result.output and "validation accuracy" in result.output
+    assert "choosing C on the validation split" in output and "validation accuracy" in output
     assert set(metrics["validation_accuracy_by_c"]) == {str(c) for c in C_GRID} and metrics["c"] in C_GRID
     train = load_project_file(project, load_schema(project), data_file(project, project.data.train_file))
     assert metrics["train_examples"] == len(train.records)
 
 
-def test_the_baseline_is_an_artifact_evaluate_and_predict_take(project, tmp_path, monkeypatch):
+def test_the_baseline_is_an_artifact_evaluate_and_predict_take(fitted_baseline, tmp_path, monkeypatch):
+    project = fitted_baseline.project
     monkeypatch.chdir(project.root)
     runner = CliRunner()
-    assert runner.invoke(app, ["baseline", "--out", "artifacts/baseline"]).exit_code == 0
-    saved = json.loads((project.root / "artifacts/baseline/metrics.json").read_text(encoding="utf-8"))["test"]
+    saved = json.loads((fitted_baseline.folder / "metrics.json").read_text(encoding="utf-8"))["test"]
     test_file = data_file(project, project.data.test_file)
     result = runner.invoke(
         app,
         [
             "evaluate",
             "--model-dir",
-            "artifacts/baseline",
+            BASELINE_DIR,
             "--test-file",
             str(test_file),
             "--out",
@@ -70,31 +98,32 @@ def test_the_baseline_is_an_artifact_evaluate_and_predict_take(project, tmp_path
     scored = json.loads((tmp_path / "scored" / "metrics.json").read_text(encoding="utf-8"))
     assert scored["accuracy"] == saved["accuracy"]  # the saved artifact answers as the fitted model did
     result = runner.invoke(
-        app, ["predict", "--model-dir", "artifacts/baseline", "-o", str(tmp_path / "p.jsonl"), str(test_file)]
+        app, ["predict", "--model-dir", BASELINE_DIR, "-o", str(tmp_path / "p.jsonl"), str(test_file)]
     )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) == saved["num_examples"]
     assert sum(row["label"] == row["true_label"] for row in rows) / len(rows) == pytest.approx(saved["accuracy"])
-    result = runner.invoke(app, ["serve", "--model-dir", "artifacts/baseline"])
+    result = runner.invoke(app, ["serve", "--model-dir", BASELINE_DIR])
     assert result.exit_code == 1 and "holds the n-gram baseline" in result.output
 
 
-def test_a_damaged_or_planted_baseline_file_is_refused_without_running_it(project, tmp_path, monkeypatch):
+def test_a_damaged_or_planted_baseline_file_is_refused_without_running_it(fitted_baseline, project, monkeypatch):
     import numpy as np
 
     monkeypatch.chdir(project.root)
-    assert CliRunner().invoke(app, ["baseline", "--out", "artifacts/baseline"]).exit_code == 0
-    weights = project.root / "artifacts/baseline" / NGRAM_WEIGHTS_FILE
+    shutil.copytree(fitted_baseline.folder, project.root / BASELINE_DIR)  # a copy: this test damages it
+    weights = project.root / BASELINE_DIR / NGRAM_WEIGHTS_FILE
     np.savez(weights, weights=np.array([object()], dtype=object))  # a pickle inside: must never be loaded
-    result = CliRunner().invoke(app, ["evaluate", "--model-dir", "artifacts/baseline"])
+    result = CliRunner().invoke(app, ["evaluate", "--model-dir", BASELINE_DIR])
     assert result.exit_code == 1 and "is not a baseline this project saved" in result.output
     weights.write_bytes(b"PK\x03\x04 not really a zip")
-    result = CliRunner().invoke(app, ["evaluate", "--model-dir", "artifacts/baseline"])
+    result = CliRunner().invoke(app, ["evaluate", "--model-dir", BASELINE_DIR])
     assert result.exit_code == 1 and "is not a baseline this project saved" in result.output
     assert "Traceback" not in result.output
 
 
+@pytest.mark.slow  # a training run; the verdict itself: evaluation/test_verdict.py
 def test_evaluate_compares_with_the_baseline_and_calls_a_weak_model_weak(project, monkeypatch):
     monkeypatch.chdir(project.root)
     runner = CliRunner()

@@ -124,6 +124,7 @@ def server_process(project, trained_model):
     process.kill()
 
 
+@pytest.mark.slow  # a server process and 20 MB sent
 def test_a_200_mb_body_is_refused_before_it_is_read(server_process):
     before = server_process.rss_mb()
     with socket.create_connection(("127.0.0.1", server_process.port), timeout=30) as connection:
@@ -141,6 +142,7 @@ def test_a_200_mb_body_is_refused_before_it_is_read(server_process):
     assert server_process.rss_mb() - before < 100
 
 
+@pytest.mark.slow  # 51 connections and timeouts
 def test_half_sent_requests_are_closed_on_time(trained_model):
     from {{ cookiecutter.package_name }}.serving.server import BackgroundServer, create_app
 
@@ -165,6 +167,7 @@ def test_half_sent_requests_are_closed_on_time(trained_model):
         assert requests.get(f"{server.url}/ping", timeout=10).status_code == 200
 
 
+@pytest.mark.slow  # load: a maximal request
 def test_a_small_request_is_not_stuck_behind_a_maximal_one(trained_model, sample):
     from {{ cookiecutter.package_name }}.serving.server import BackgroundServer, create_app
 
