@@ -56,6 +56,7 @@ PACKAGE_FILES = [
     "display.py",
     "errors.py",
     "logs.py",
+    "metric_registry.py",
     "data/__init__.py",
     "data/dataset.py",
     "data/download.py",

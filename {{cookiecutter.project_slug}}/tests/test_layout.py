@@ -17,6 +17,7 @@ LAYERS = {
     "config": 0,
     "display": 0,
     "logs": 0,
+    "metric_registry": 0,
     "data": 1,
     "model": 2,
     "evaluation": 3,
@@ -165,6 +166,22 @@ def test_each_file_and_folder_name_is_written_once(name):
         if whole_name.search(literal)
     ]
     assert len(places) == 1, places
+
+
+def test_metric_names_are_written_in_the_registry_only():
+    """A metric's name (or its eval_/validation_/test_ form) as a whole string appears in metric_registry.py alone:
+    everything else derives from METRICS."""
+    from {{ cookiecutter.package_name }}.metric_registry import METRICS
+
+    spelled = {f"{prefix}{name}" for name in METRICS for prefix in ("", "eval_", "validation_", "test_")}
+    places = [
+        f"{path.relative_to(PACKAGE_DIR)}: {literal!r}"
+        for path in sorted(PACKAGE_DIR.rglob("*.py"))
+        if path.relative_to(PACKAGE_DIR).as_posix() != "metric_registry.py"
+        for literal in string_literals(path)
+        if literal in spelled
+    ]
+    assert places == []
 
 
 def test_no_checkpoint_or_cache_is_unpickled_with_arbitrary_objects():

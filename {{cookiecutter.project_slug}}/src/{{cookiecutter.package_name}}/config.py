@@ -22,12 +22,13 @@ from typing import Any, Literal
 import yaml
 
 from .errors import ConfigError
+from .metric_registry import MACRO_F1, METRIC_NAMES
 
 CONFIG_FILE = "config.yaml"
 LABELS_FILE = "labels.json"
 TRUE_WORDS = {"1", "true", "yes", "y", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "off"}
-SCALAR_METRICS = ("accuracy", "macro_f1", "macro_precision", "macro_recall")
+MetricName = Literal[METRIC_NAMES]  # metric_registry.py: the metrics defined there
 InferencePrecision = Literal["auto", "int8", "fp32"]  # serving/handler.py repeats them: it stands alone
 PRECISIONS = typing.get_args(InferencePrecision)
 
@@ -183,9 +184,7 @@ class TrainConfig:
         "auto", "auto (bf16 or fp16 on CUDA, fp32 on CPU), fp32, fp16 or bf16"
     )
     seed: int = setting(42, "seed of initialisation, batch order and dropout")
-    metric_for_best_model: Literal["accuracy", "macro_f1", "macro_precision", "macro_recall"] = setting(
-        "macro_f1", "validation metric that picks the best epoch"
-    )
+    metric_for_best_model: MetricName = setting(MACRO_F1, "validation metric that picks the best epoch")
     early_stopping_patience: int = setting(0, "stop after this many epochs without improvement (0 = off)", NOT_NEGATIVE)
     save_steps: int = setting(0, "checkpoint (and evaluate) every N steps (0 = once per epoch)", NOT_NEGATIVE)
     logging_steps: int = setting(

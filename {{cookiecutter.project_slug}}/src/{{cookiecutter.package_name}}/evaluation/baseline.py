@@ -87,7 +87,9 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
     out_dir.mkdir(parents=True, exist_ok=True)
     if splits.test:
         probabilities = classifier.predict_proba([record.text for record in splits.test])
-        metrics = score([record.label for record in splits.test], probabilities.argmax(axis=1).tolist(), schema.names)
+        metrics = score(
+            [record.label for record in splits.test], probabilities.argmax(axis=1).tolist(), schema.names, probabilities
+        )
         results["test"] = metrics
         results["test_file"] = splits.reports["test"].file  # evaluate compares models on this same file
         say(metric_line(metrics, prefix="baseline_test_"))

@@ -16,6 +16,7 @@ from ..data.labels import LabelSchema
 from ..data.normalize import Normalizer
 from ..data.validation import ReadOptions, load_records
 from ..errors import DataError
+from ..metric_registry import ACCURACY
 from ..model.artifact import RESULTS_DIR, read_history
 from ..model.features import TokenizedDataset
 from ..model.inference import best_device, load_predictor, predict_logits
@@ -61,8 +62,8 @@ def int8_check(
     export_int8(model, calibration_rows, pad_token_id, model_dir)
     int8_model = Int8Model(model_dir, getattr(model, "module", model).config)
     int8, _ = predict_logits(int8_model, dataset, batch_size, pad_token_id, torch.device("cpu"))
-    fp32_accuracy = score_logits(dataset.labels, fp32, schema.names)["accuracy"]
-    int8_accuracy = score_logits(dataset.labels, int8, schema.names)["accuracy"]
+    fp32_accuracy = score_logits(dataset.labels, fp32, schema.names)[ACCURACY]
+    int8_accuracy = score_logits(dataset.labels, int8, schema.names)[ACCURACY]
     decision = paired_drop_decision(
         list(dataset.labels), fp32.argmax(axis=1).tolist(), int8.argmax(axis=1).tolist(), max_drop
     )
@@ -108,7 +109,7 @@ def evaluate_model(
     probabilities = predictor.probabilities(
         [record.text for record in report.records], batch_size or config.train.eval_batch_size, show_progress=True
     )
-    metrics = score(labels, probabilities.argmax(axis=1).tolist(), predictor.schema.names)
+    metrics = score(labels, probabilities.argmax(axis=1).tolist(), predictor.schema.names, probabilities)
     metrics.update(loss=mean_log_loss(labels, probabilities), precision=predictor.precision, test_file=str(test_file))
     print(metric_line(metrics, prefix="test_") + f" ({predictor.precision})", flush=True)
     print(classification_report(metrics), flush=True)

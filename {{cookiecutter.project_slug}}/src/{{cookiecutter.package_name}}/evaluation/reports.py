@@ -15,6 +15,7 @@ import numpy as np
 
 from ..data.labels import LabelSchema
 from ..data.report import Record
+from ..metric_registry import MACRO_F1, headline
 from ..model.artifact import METRICS_FILE, write_json
 from .metrics import classification_report
 
@@ -33,7 +34,7 @@ def write_results(
     history: list[dict] | None = None,
     records: Sequence[Record] | None = None,
     probabilities: np.ndarray | None = None,
-    best_metric: str = "macro_f1",
+    best_metric: str = MACRO_F1,
 ) -> Path:
     from .plots import plot_confusion_matrix, plot_learning_curves
 
@@ -45,7 +46,7 @@ def write_results(
         metrics["confusion_matrix"],
         list(schema.names),
         folder / CONFUSION_MATRIX_PLOT,
-        title=f"{title or 'confusion matrix'}: accuracy {metrics['accuracy']:.3f}, macro F1 {metrics['macro_f1']:.3f}",
+        title=f"{title or 'confusion matrix'}: " + headline(metrics),
     )
     if history:
         plot_learning_curves(history, folder / LEARNING_CURVES_PLOT, best_metric)

@@ -15,6 +15,7 @@ from typing import Any
 from ..config import LABELS_FILE
 from ..data.labels import LabelSchema
 from ..errors import ArtifactError
+from ..metric_registry import METRICS
 
 # The artifact (what `train` writes and `deploy` packs)
 MODEL_CONFIG_FILE = "config.json"
@@ -153,13 +154,14 @@ def model_card(schema: LabelSchema, metrics: dict, config_used: dict) -> str:
         f"Base model: `{model.get('base_model', '?')}`, max_length {model.get('max_length', '?')}, "
         f"training loop `{train.get('loop', '?')}`, {train.get('epochs', '?')} epoch(s).",
         "",
-        "| split | accuracy | macro-F1 | examples |",
-        "|---|---|---|---|",
+        "| split | " + " | ".join(metric.title for metric in METRICS.values()) + " | examples |",
+        "|---" * (len(METRICS) + 2) + "|",
     ]
     for split in ("validation", "test"):
         if split in metrics:
             m = metrics[split]
-            lines.append(f"| {split} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['num_examples']} |")
+            values = " | ".join(f"{m[name]:.4f}" if name in m else "-" for name in METRICS)
+            lines.append(f"| {split} | {values} | {m['num_examples']} |")
     lines += [
         "",
         "Load with `AutoModelForSequenceClassification.from_pretrained` and `AutoTokenizer`;",

@@ -9,6 +9,7 @@ from transformers.trainer_callback import ProgressCallback
 
 from .. import logs
 from ..evaluation.metrics import metric_line, scalars, score_logits
+from ..metric_registry import METRICS
 from .checkpoints import resumable_trainer_checkpoint, trainer_checkpoints
 from .context import TrainingRun
 from .runtime import Ranks, barrier, collator_for, logging_interval, total_optimizer_steps, train_sampler
@@ -74,7 +75,7 @@ def training_arguments(run: TrainingRun) -> TrainingArguments:
         save_on_each_node=True,  # every node resumes from its own disk
         load_best_model_at_end=has_validation,
         metric_for_best_model=train.metric_for_best_model if has_validation else None,
-        greater_is_better=True,
+        greater_is_better=METRICS[train.metric_for_best_model].higher_is_better,
         logging_steps=logging_interval(len(run.train_ds), train, run.ranks.world_size),
         seed=train.seed,
         bf16=run.precision == "bf16",

@@ -21,7 +21,8 @@ from transformers import get_linear_schedule_with_warmup
 
 from .. import logs
 from ..evaluation.evaluate import evaluate_dataset
-from ..evaluation.metrics import metric_line
+from ..evaluation.metrics import metric_line, scalars
+from ..metric_registry import is_better
 from .checkpoints import load_torch_checkpoint, save_torch_checkpoint
 from .context import TrainingRun
 from .runtime import barrier, collator_for, logging_interval, total_optimizer_steps, train_sampler
@@ -209,11 +210,13 @@ class TorchLoop:
             self.core, run.val_ds, run.schema, self.train.eval_batch_size, run.tokenizer.pad_token_id, self.device
         )
         entry = {"step": state["global_step"], "epoch": state["epoch"], "eval_loss": result["loss"]}
-        entry.update((f"eval_{k}", result[k]) for k in ("accuracy", "macro_f1", "macro_precision", "macro_recall"))
+        entry.update((f"eval_{name}", value) for name, value in scalars(result).items())
         state["history"].append(entry)
         run.say(f"epoch={state['epoch']:.2f}; " + metric_line(result, prefix="eval_"))
         run.tracker.log_metrics(entry, step=state["global_step"])
-        improved = result[self.train.metric_for_best_model] > state["best_metric"]
+        improved = is_better(
+            self.train.metric_for_best_model, result[self.train.metric_for_best_model], state["best_metric"]
+        )
         if improved:
             state["best_metric"], state["best_epoch"] = result[self.train.metric_for_best_model], state["epoch"] - 1
             self.best_weights = {k: v.detach().to("cpu", copy=True) for k, v in self.core.state_dict().items()}
