@@ -69,6 +69,7 @@ PACKAGE_FILES = [
     "data/validation.py",
     "model/__init__.py",
     "model/artifact.py",
+    "model/batching.py",
     "model/features.py",
     "model/inference.py",
     "model/int8.py",

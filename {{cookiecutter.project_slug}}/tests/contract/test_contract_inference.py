@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 import requests
@@ -13,7 +15,15 @@ from {{ cookiecutter.package_name }}.config import CONFIG_FILE, load_config
 from {{ cookiecutter.package_name }}.serving import handler
 
 from conftest import PROJECT_ROOT
-from sagemaker_toolkits import MmsServer, inference_toolkit_missing, invoke, java_available, load_service, unpack
+from sagemaker_toolkits import (
+    BATCHING_MODULE,
+    MmsServer,
+    inference_toolkit_missing,
+    invoke,
+    java_available,
+    load_service,
+    unpack,
+)
 
 pytestmark = [pytest.mark.contract, pytest.mark.container]
 if inference_toolkit_missing():
@@ -43,6 +53,12 @@ def service(container_model):
 @pytest.fixture(scope="module")
 def in_process(trained_model):
     return handler.model_fn(str(trained_model))
+
+
+def test_the_handler_imports_its_sibling_from_code(service, container_model):
+    """code/inference.py finds model/batching.py as code/batching.py: the toolkit puts code/ on sys.path."""
+    assert Path(sys.modules[BATCHING_MODULE].__file__).resolve() == (container_model / "code" / "batching.py").resolve()
+    assert Path(sys.modules["inference"].__file__).resolve().parent == (container_model / "code").resolve()
 
 
 def test_json_string_and_list_come_back_as_a_list_of_predictions(service, in_process):

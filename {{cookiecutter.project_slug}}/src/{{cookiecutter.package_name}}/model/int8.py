@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from ..serving.handler import packed, packed_batches, takes_packed_rows
 from .artifact import INT8_DIR, INT8_MODEL_FILE
+from .batching import packed, packed_batches, takes_packed_rows
 from .features import DynamicPaddingCollator
 
 CALIBRATION_ROWS = 300  # the first training rows, on which NNCF measures activation ranges
@@ -71,7 +71,7 @@ class FourDimensionalMask(torch.nn.Module):
 
 
 class PackedClassifier(torch.nn.Module):
-    """The classifier over texts packed side by side in each row (serving/handler.py's ``packed``): a text's
+    """The classifier over texts packed side by side in each row (model/batching.py's ``packed``): a text's
     tokens see only its own (a block-diagonal mask), count positions from its own start, and its first token's
     state goes to the classification head, which gives one row of logits per text. For heads that read the first
     token of what they are given (ELECTRA's, the default and scratch models'); packing_matches checks it."""

@@ -134,7 +134,7 @@ def create_app(
     precision: str = "auto",
 ) -> Starlette:
     model = load_served_model(model_dir, precision)
-    model["lock"] = FairLock()  # one forward pass at a time (torch already uses every core), in arrival order
+    model.lock = FairLock()  # one forward pass at a time (torch already uses every core), in arrival order
     workers = anyio.CapacityLimiter(WORKER_THREADS)
 
     async def ping(request: Request) -> Response:
@@ -166,7 +166,7 @@ def create_app(
         Route("/endpoints/{name}/invocations", invocations, methods=["POST"]),
     ]
     app = Starlette(routes=routes)
-    app.state.precision = model["precision"]
+    app.state.precision = model.precision
     return app
 
 
