@@ -26,6 +26,7 @@ def score(
     y_true: Sequence[int],
     y_pred: Sequence[int],
     label_names: Sequence[str],
+    *,
     probabilities: np.ndarray | None = None,
 ) -> dict:
     """Every registered metric (metric_registry.METRICS), per-class precision/recall/F1/support and the confusion
@@ -77,7 +78,9 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 def score_logits(y_true: Sequence[int], logits: np.ndarray, label_names: Sequence[str]) -> dict:
     """``score`` of a model's raw ``logits`` (shape ``(n, num_classes)``): argmax answers, softmax probabilities."""
     logits = np.asarray(logits)
-    return score(y_true, logits.argmax(axis=1).tolist(), label_names, softmax(logits) if len(logits) else None)
+    return score(
+        y_true, logits.argmax(axis=1).tolist(), label_names, probabilities=softmax(logits) if len(logits) else None
+    )
 
 
 def scalars(metrics: dict) -> dict[str, float]:

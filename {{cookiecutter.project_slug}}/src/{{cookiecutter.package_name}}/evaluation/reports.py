@@ -36,6 +36,9 @@ def write_results(
     probabilities: np.ndarray | None = None,
     best_metric: str = MACRO_F1,
 ) -> Path:
+    """Write a results folder: metrics.json, report.txt, the confusion matrix titled with the headline metrics, the
+    learning curves when a ``history`` is given (the restored epoch by ``best_metric``) and the misclassified rows when
+    ``records`` and their ``probabilities`` (rows, num_labels) are given. Returns the folder."""
     from .plots import plot_confusion_matrix, plot_learning_curves
 
     folder = Path(folder)

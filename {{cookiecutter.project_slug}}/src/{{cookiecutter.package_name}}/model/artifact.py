@@ -44,16 +44,21 @@ CHECKPOINT_TOKENIZER_FILE = "tokenizer-fingerprint.txt"
 
 
 def write_json(path: Path, content: Any) -> None:
+    """Write ``content`` as indented UTF-8 JSON (Korean as characters) with a final newline."""
     path.write_text(json.dumps(content, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def read_json(path: Path) -> Any:
+    """The JSON content of ``path``. Raises OSError or ValueError (json) as json.loads does."""
     return json.loads(path.read_text(encoding="utf-8"))
 
 
 def save_artifact(
     output_dir: str | Path, model, tokenizer, schema: LabelSchema, metrics: dict, config_used: dict, history: list[dict]
 ) -> Path:
+    """Write the artifact into ``output_dir``: weights (safetensors), tokenizer (model_max_length = the training
+    max_length), labels.json, metrics.json, training_config.json (``config_used``), history.json and the model card. A
+    DistributedDataParallel model is unwrapped. Returns the folder."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
@@ -68,10 +73,13 @@ def save_artifact(
 
 
 def is_ngram(model_dir: str | Path) -> bool:
+    """Whether ``model_dir`` holds the n-gram baseline (its weights file) rather than a transformer."""
     return (Path(model_dir) / NGRAM_WEIGHTS_FILE).is_file()
 
 
 def check_artifact(model_dir: str | Path, transformer_only: bool = False) -> Path:
+    """``model_dir`` as a Path once it holds every file a model needs (``transformer_only``: the baseline is refused
+    too). Raises ArtifactError naming what is missing and how to get it."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise ArtifactError(f"model folder {model_dir} does not exist; run train first")
@@ -107,6 +115,7 @@ def int8_verdict(model_dir: Path) -> str | None:
 
 
 def read_history(model_dir: Path) -> list[dict]:
+    """The training log an artifact keeps (history.json), or [] without one."""
     path = Path(model_dir) / HISTORY_FILE
     return read_json(path) if path.is_file() else []
 
@@ -130,6 +139,8 @@ class LoadedModel:
 
 
 def load_for_inference(model_dir: str | Path, device=None) -> LoadedModel:
+    """A trained transformer ready to predict on ``device`` (default: the best available): the eval-mode model, its
+    tokenizer, schema and the max_length it was trained with. Raises ArtifactError for an incomplete folder."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -145,6 +156,8 @@ def load_for_inference(model_dir: str | Path, device=None) -> LoadedModel:
 
 
 def model_card(schema: LabelSchema, metrics: dict, config_used: dict) -> str:
+    """The artifact's README.md: labels, base model, max_length, loop and epochs, and a table of every registered metric
+    (metric_registry.METRICS) on the validation and test splits."""
     model = config_used.get("model", {})
     train = config_used.get("train", {})
     lines = [

@@ -98,6 +98,8 @@ class RequestError(ValueError):
 
 
 def media_type(value: str | None) -> str:
+    """The media type of a Content-Type or Accept entry, lower case, without parameters (``text/csv; charset=utf-8`` ->
+    ``text/csv``)."""
     return (value or "").split(";")[0].strip().lower()
 
 
@@ -394,6 +396,9 @@ def request_accept(context) -> str | None:
 
 
 def input_fn(input_data, content_type, context=None):
+    """The request body as {"inputs": texts, "errors", "ids", "first_row"} for predict_fn: JSON, JSON Lines or CSV by
+    ``content_type`` (``str`` or bytes; a BOM is stripped); with the toolkit's ``context``, a bad Accept is refused
+    first. Raises RequestError (415 unsupported type, 400 bad body, 413 too many texts or characters)."""
     if context is not None:
         negotiate(request_accept(context))  # refuse a bad Accept before any work
     media = media_type(content_type) or JSON
@@ -412,6 +417,7 @@ def input_fn(input_data, content_type, context=None):
     return _jsonlines_request(body)
 
 
+# --- replace this: a new task answers in another shape here (the client and the output file read these keys) ---
 def prediction(probabilities: list[float], names: list[str]) -> dict:
     """One text's answer: the most probable label's name, its probability, and every label's."""
     best = max(range(len(probabilities)), key=probabilities.__getitem__)

@@ -28,6 +28,7 @@ class BarOnly(ProgressCallback):
     """The Trainer's progress bar without its own print of every log dict (MetricLines prints one line)."""
 
     def on_log(self, args, state, control, logs=None, **kwargs):
+        """Print nothing: MetricLines prints the log lines; the bar alone shows progress."""
         pass
 
 
@@ -38,6 +39,8 @@ class MetricLines(TrainerCallback):
         self.run = run
 
     def on_log(self, args, state, control, logs=None, **kwargs):
+        """The Trainer logged: print the evaluation's metric line or the training loss line (the main process only) and
+        track it."""
         if not logs or not state.is_world_process_zero:
             return
         if "eval_loss" in logs:
@@ -52,6 +55,9 @@ class MetricLines(TrainerCallback):
 
 
 def training_arguments(run: TrainingRun) -> TrainingArguments:
+    """The Trainer's arguments from the train section: steps, batches, schedule, evaluation and checkpoints (every
+    epoch, or every save_steps), the best epoch by train.metric_for_best_model in the registry's direction, precision
+    and device."""
     train = run.config.train
     total_steps = total_optimizer_steps(len(run.train_ds), train, run.ranks.world_size)
     has_validation = len(run.val_ds) > 0
@@ -89,6 +95,8 @@ def training_arguments(run: TrainingRun) -> TrainingArguments:
 
 
 def train_with_trainer(run: TrainingRun):
+    """Train with the transformers Trainer (length-grouped batches, early stopping when configured), resuming from the
+    last usable checkpoint. Returns (the model with the best epoch's weights, the Trainer's log history)."""
     train = run.config.train
     args = training_arguments(run)
     has_validation = len(run.val_ds) > 0

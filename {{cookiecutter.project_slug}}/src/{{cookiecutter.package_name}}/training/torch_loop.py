@@ -48,6 +48,7 @@ def rng_state() -> dict:
 
 
 def restore_rng(state: dict) -> None:
+    """Put Python's, torch's, NumPy's (and CUDA's, when saved) random states back from a checkpoint's ``state``."""
     random.setstate(state["python"])
     torch.set_rng_state(state["torch"])
     numpy = state["numpy"]
@@ -59,6 +60,8 @@ def restore_rng(state: dict) -> None:
 
 
 def fresh_state() -> dict:
+    """The progress of a run that has not started: step, epoch, batches done, history, and the best metric (-inf:
+    none yet; metric_registry.is_better) with its epoch."""
     return {
         "global_step": 0,
         "epoch": 0,
@@ -71,6 +74,9 @@ def fresh_state() -> dict:
 
 
 class TorchLoop:
+    """The plain PyTorch loop: AdamW with linear warm-up and decay, gradient accumulation, mixed precision on CUDA, DDP
+    under torchrun, evaluation each epoch keeping the best weights, checkpoints to resume from."""
+
     def __init__(self, run: TrainingRun):
         self.run, self.train = run, run.config.train
         self.device = run.device
@@ -111,6 +117,8 @@ class TorchLoop:
         self.running_loss, self.running_count = 0.0, 0
 
     def resume(self) -> None:
+        """Continue from the last usable checkpoint when there is one (local rank 0 reads it and sets broken files
+        aside; every process loads the same state)."""
         folder, first = self.run.checkpoint_dir, self.run.ranks.local_rank == 0
         found = load_torch_checkpoint(folder, self.run.say.always) if first else None  # sets broken files aside
         barrier()
@@ -131,6 +139,8 @@ class TorchLoop:
         )
 
     def checkpoint(self) -> None:
+        """Save weights, optimizer, scheduler, scaler, random states and progress (local rank 0 on each node: every node
+        resumes from its own disk)."""
         if self.run.ranks.local_rank == 0:  # every node keeps its own copy on its own disk
             save_torch_checkpoint(
                 self.run.checkpoint_dir,
@@ -147,6 +157,8 @@ class TorchLoop:
         barrier()
 
     def forward_backward(self, batch: dict, boundary: bool) -> None:
+        """Forward and backward pass of one batch, the loss divided by the accumulation steps; DDP syncs gradients only
+        at an accumulation ``boundary``."""
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         accumulation = self.train.gradient_accumulation_steps
         sync = nullcontext() if (boundary or not self.run.ranks.distributed) else self.model.no_sync()
@@ -157,6 +169,7 @@ class TorchLoop:
         self.running_count += 1
 
     def optimizer_step(self) -> None:
+        """Unscale, clip the gradient norm to train.max_grad_norm, step optimizer and scheduler, count the step."""
         self.scaler.unscale_(self.optimizer)
         torch.nn.utils.clip_grad_norm_(self.core.parameters(), self.train.max_grad_norm)
         self.scaler.step(self.optimizer)
@@ -166,6 +179,8 @@ class TorchLoop:
         self.state["global_step"] += 1
 
     def log_step(self, epoch: int, batch_index: int) -> None:
+        """Every logging interval (and at the last step): the mean training loss since the last line, printed, kept in
+        the history and tracked."""
         step = self.state["global_step"]
         if step % self.logging_steps and step != self.total_steps:
             return
@@ -223,6 +238,8 @@ class TorchLoop:
         return improved
 
     def fit(self):
+        """Train to the step budget, evaluating each epoch (early stopping when configured), then restore the best
+        epoch's weights. Returns (the model, the history)."""
         self.resume()
         self.model.train()
         epochs = math.ceil(self.total_steps / self.steps_per_epoch)
@@ -261,4 +278,5 @@ class TorchLoop:
 
 
 def train_with_torch_loop(run: TrainingRun):
+    """Train with the plain PyTorch loop. Returns (the trained model, its history)."""
     return TorchLoop(run).fit()
