@@ -55,6 +55,7 @@ PACKAGE_FILES = [
     "config.py",
     "display.py",
     "errors.py",
+    "artifact_files.py",
     "logs.py",
     "metric_registry.py",
     "data/__init__.py",

@@ -21,11 +21,11 @@ from typing import Any, Literal
 
 import yaml
 
+from .artifact_files import LABELS_FILE as LABELS_FILE  # defined once there (the container reads it too)
 from .errors import ConfigError
 from .metric_registry import MACRO_F1, METRIC_NAMES
 
 CONFIG_FILE = "config.yaml"
-LABELS_FILE = "labels.json"
 TRUE_WORDS = {"1", "true", "yes", "y", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "off"}
 MetricName = Literal[METRIC_NAMES]  # metric_registry.py: the metrics defined there

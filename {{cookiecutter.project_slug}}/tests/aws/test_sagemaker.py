@@ -270,6 +270,7 @@ def test_deploy_uploads_the_model_and_creates_model_config_endpoint(project, aws
         str(Path(INT8_MODEL_FILE).with_suffix(".bin")),
         "code/inference.py",
         "code/batching.py",
+        "code/artifact_files.py",
         "code/requirements.txt",
     }
     assert requests["model"]["ModelName"] == variant["ModelName"]

@@ -26,7 +26,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 HANDLER_SERVICE = "sagemaker_huggingface_inference_toolkit.handler_service"
-BATCHING_MODULE = "batching"  # code/batching.py, the handler's sibling in model.tar.gz
+SIBLING_MODULES = ("batching", "artifact_files")  # code/<name>.py, the handler's siblings in model.tar.gz
 # Installed by `make install` with --no-deps: its declared audio libraries fight transformers 5, so the dev extra
 # cannot carry it (the Makefile reads this line).
 INFERENCE_TOOLKIT = "sagemaker-huggingface-inference-toolkit==2.6.0"
@@ -71,7 +71,8 @@ def load_service(model_dir: Path, environment: dict[str, str]):
     saved = {key: os.environ.get(key) for key in environment}
     os.environ.update(environment)
     sys.modules.pop(Path(environment["SAGEMAKER_PROGRAM"]).stem, None)  # a fresh import of code/inference.py
-    sys.modules.pop(BATCHING_MODULE, None)  # and of its sibling code/batching.py
+    for name in SIBLING_MODULES:  # and of its siblings
+        sys.modules.pop(name, None)
     try:
         from mms.model_loader import ModelLoaderFactory
 

@@ -16,7 +16,7 @@ from {{ cookiecutter.package_name }}.serving import handler
 
 from conftest import PROJECT_ROOT
 from sagemaker_toolkits import (
-    BATCHING_MODULE,
+    SIBLING_MODULES,
     MmsServer,
     inference_toolkit_missing,
     invoke,
@@ -55,10 +55,13 @@ def in_process(trained_model):
     return handler.model_fn(str(trained_model))
 
 
-def test_the_handler_imports_its_sibling_from_code(service, container_model):
-    """code/inference.py finds model/batching.py as code/batching.py: the toolkit puts code/ on sys.path."""
-    assert Path(sys.modules[BATCHING_MODULE].__file__).resolve() == (container_model / "code" / "batching.py").resolve()
-    assert Path(sys.modules["inference"].__file__).resolve().parent == (container_model / "code").resolve()
+def test_the_handler_imports_its_siblings_from_code(service, container_model):
+    """code/inference.py finds model/batching.py and artifact_files.py in code/: the toolkit puts code/ on
+    sys.path."""
+    code = (container_model / "code").resolve()
+    assert Path(sys.modules["inference"].__file__).resolve().parent == code
+    for name in SIBLING_MODULES:
+        assert Path(sys.modules[name].__file__).resolve() == code / f"{name}.py"
 
 
 def test_json_string_and_list_come_back_as_a_list_of_predictions(service, in_process):

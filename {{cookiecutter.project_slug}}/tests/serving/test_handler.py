@@ -52,7 +52,8 @@ def test_jsonlines_and_csv_requests_and_every_accept_type(loaded):
 
 
 def test_handler_and_artifact_agree_on_names_and_length(loaded, trained_model):
-    """The handler stands alone in the container, so it repeats a few names: they must match the artifact's."""
+    """The handler reads the artifact's names from artifact_files.py (its sibling in the container), as
+    model/artifact.py does, and applies the same max_length rule."""
     from {{ cookiecutter.package_name }}.model import artifact
 
     assert handler.LABELS_FILE == artifact.LABELS_FILE

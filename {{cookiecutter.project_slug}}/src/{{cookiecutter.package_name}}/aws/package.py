@@ -19,13 +19,20 @@ from ..model.artifact import REQUIRED_FILES, RESULTS_DIR, TOKENIZER_FILE
 # found without importing it: the handler pulls in torch and transformers
 HANDLER = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.serving.handler").origin)
 REQUIREMENTS = HANDLER.with_name("requirements.txt")
-# the handler's one sibling (micro-batches, int8's packed rows): the toolkit puts code/ on sys.path
+# the handler's siblings (micro-batches and int8's packed rows; the artifact's file names): code/ is on sys.path
 BATCHING = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.model.batching").origin)
+NAMES_MODULE = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.artifact_files").origin)
 CODE_DIR = "code"  # SageMaker's inference toolkit imports code/inference.py
 PACKED_HANDLER = f"{CODE_DIR}/inference.py"
 PACKED_BATCHING = f"{CODE_DIR}/{BATCHING.name}"
+PACKED_NAMES = f"{CODE_DIR}/{NAMES_MODULE.name}"
 PACKED_REQUIREMENTS = f"{CODE_DIR}/requirements.txt"
-CODE_FILES = {PACKED_HANDLER: HANDLER, PACKED_BATCHING: BATCHING, PACKED_REQUIREMENTS: REQUIREMENTS}
+CODE_FILES = {
+    PACKED_HANDLER: HANDLER,
+    PACKED_BATCHING: BATCHING,
+    PACKED_NAMES: NAMES_MODULE,
+    PACKED_REQUIREMENTS: REQUIREMENTS,
+}
 SKIPPED_DIRS = {RESULTS_DIR, CODE_DIR}
 CONTAINER_FILES = (*REQUIRED_FILES, TOKENIZER_FILE)  # what the handler loads: config, weights, tokenizer, labels
 PACK_FIX = "pack the model's files at the root: tar -C <model folder> -czf model.tar.gz ."

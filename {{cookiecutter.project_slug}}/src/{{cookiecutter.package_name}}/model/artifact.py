@@ -1,8 +1,8 @@
 """The model artifact: the one contract between train, evaluate, serve and deploy.
 
-Every file and folder name of the artifact and of the training checkpoints is defined here, and only here
-(serving/handler.py repeats the few it needs, because it must run alone inside the inference container;
-a test checks the two agree).
+Every file and folder name of the artifact and of the training checkpoints is defined here, and only here, but
+for the few the inference container reads too: artifact_files.py defines those (shipped beside the handler) and
+they are imported here.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..artifact_files import INT8_DIR as INT8_DIR  # these names are defined once there (the container reads them)
+from ..artifact_files import INT8_MODEL_FILE, METRICS_FILE, NO_MODEL_MAX_LENGTH, TRAINING_CONFIG_FILE
 from ..config import LABELS_FILE
 from ..data.labels import LabelSchema
 from ..errors import ArtifactError
@@ -22,8 +24,6 @@ MODEL_CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
-METRICS_FILE = "metrics.json"
-TRAINING_CONFIG_FILE = "training_config.json"
 HISTORY_FILE = "history.json"
 MODEL_CARD_FILE = "README.md"
 RESULTS_DIR = "evaluation"  # the model's results folder (evaluation/reports.py writes it)
@@ -31,9 +31,6 @@ REQUIRED_FILES = (MODEL_CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_CONFIG_FILE, LABELS
 NGRAM_WEIGHTS_FILE = "ngram-baseline.npz"  # a baseline artifact (model/ngram.py) instead of a transformer
 NGRAM_REQUIRED_FILES = (NGRAM_WEIGHTS_FILE, LABELS_FILE)
 INT8_RECORD = "int8"  # metrics.json's key for the int8-against-fp32 check train makes
-INT8_DIR = "int8"  # the OpenVINO int8 model train writes (model/int8.py); serving/handler.py repeats the name
-INT8_MODEL_FILE = f"{INT8_DIR}/model.xml"  # its weights: model.bin beside it
-NO_MODEL_MAX_LENGTH = 100_000  # tokenizers without a configured limit report a huge sentinel
 
 # Training checkpoints (under train.checkpoint_dir)
 TRAINER_CHECKPOINT_PREFIX = "checkpoint-"  # the transformers Trainer's own folder naming

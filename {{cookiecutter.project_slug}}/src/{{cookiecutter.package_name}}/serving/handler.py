@@ -1,9 +1,10 @@
 """SageMaker Hugging Face inference handler: model_fn, input_fn, predict_fn, output_fn.
 
 Self-contained (standard library, torch, transformers and, for int8, openvino: code/requirements.txt) but for
-one sibling, model/batching.py (the micro-batches and int8's packed rows): ``deploy`` copies this file byte for
-byte into model.tar.gz as ``code/inference.py`` and the sibling beside it as ``code/batching.py`` (the toolkit
-puts ``code/`` on ``sys.path``), and the local server imports this same file from the package. It follows the
+two siblings that import nothing of ours: model/batching.py (the micro-batches and int8's packed rows) and
+artifact_files.py (the file names it reads). ``deploy`` copies this file byte for byte into model.tar.gz as
+``code/inference.py`` and the siblings beside it as ``code/batching.py`` and ``code/artifact_files.py`` (the
+toolkit puts ``code/`` on ``sys.path``); the local server imports this same file from the package. It follows the
 contract of the Hugging Face inference toolkit (sagemaker-huggingface-inference-toolkit on Multi Model Server, what
 the HF inference containers run):
 - ``input_fn(input_data, content_type, context)``: JSON and CSV bodies arrive decoded to ``str``, other types as
@@ -51,8 +52,10 @@ from tokenizers import Tokenizer
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 try:  # in the package (local server, predict, tests)
+    from .. import artifact_files
     from ..model import batching
-except ImportError:  # code/inference.py in the inference container: code/batching.py is its sibling on sys.path
+except ImportError:  # code/inference.py in the inference container: its siblings in code/ are on sys.path
+    import artifact_files  # type: ignore[no-redef]
     import batching  # type: ignore[no-redef]
 
 # Request limits, defined here only: the local server and the predict client read them from this file (the client
@@ -69,12 +72,12 @@ PRECISION_ENV = "INFERENCE_PRECISION"  # auto | int8 | fp32; deploy sets it from
 MAX_ITEMS = int(os.environ.get(ITEMS_LIMIT_ENV, str(DEFAULT_MAX_ITEMS)))
 MAX_TEXT_CHARS = int(os.environ.get("MAX_TEXT_CHARS", str(DEFAULT_MAX_TEXT_CHARS)))
 MAX_TOKENS = int(os.environ.get(TOKENS_LIMIT_ENV, str(DEFAULT_MAX_TOKENS)))
-LABELS_FILE = "labels.json"  # the artifact's names (model/artifact.py); this file must stand alone
-TRAINING_CONFIG_FILE = "training_config.json"  # the config train ran with: data.text_column, data.normalize
-METRICS_FILE = "metrics.json"
-INT8_MODEL_FILE = "int8/model.xml"  # the OpenVINO int8 model train writes (model/int8.py)
+LABELS_FILE = artifact_files.LABELS_FILE  # the artifact's names: artifact_files.py, shipped beside this file
+TRAINING_CONFIG_FILE = artifact_files.TRAINING_CONFIG_FILE  # the config train ran with: text column, normal form
+METRICS_FILE = artifact_files.METRICS_FILE
+INT8_MODEL_FILE = artifact_files.INT8_MODEL_FILE  # the OpenVINO int8 model train writes (model/int8.py)
 PRECISIONS = ("auto", "int8", "fp32")
-NO_MODEL_MAX_LENGTH = 100_000
+NO_MODEL_MAX_LENGTH = artifact_files.NO_MODEL_MAX_LENGTH
 JSON, CSV = "application/json", "text/csv"
 JSONLINES_TYPES = ("application/jsonlines", "application/x-jsonlines", "application/jsonl")
 SUPPORTED = (JSON, *JSONLINES_TYPES, CSV)
@@ -426,8 +429,8 @@ def prediction(probabilities: list[float], names: list[str]) -> dict:
 
 def encoder(tokenizer, max_length: int):
     """texts -> token ids truncated to ``max_length``, as ``tokenizer(texts, truncation=True)`` gives them: a fast
-    tokenizer's own Rust encoder, called directly (the Python wrapper costs about a tenth of int8's time per
-    text; a test checks the ids are the same), else the tokenizer itself."""
+    tokenizer's own Rust encoder, called directly (the Python wrapper's cost: benchmarks/RESULTS-batching.md; a
+    test checks the ids are the same), else the tokenizer itself. Returns a function of a list of texts."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None or tokenizer.truncation_side != "right":
         return lambda texts: tokenizer(
