@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PACKAGE, SRC
+from conftest import PACKAGE, PROJECT_ROOT, SRC
 
 PACKAGE_DIR = SRC / PACKAGE
 # Reading order, bottom first: a module may import from its own layer and the layers below it.
@@ -248,6 +248,21 @@ def test_every_public_function_and_class_has_a_docstring():
     ]
     assert len(defined) > 300  # the walk found the package
     assert {name for name, node in defined if not ast.get_docstring(node)} == AWS_PENDING_DOCSTRINGS
+
+
+def test_the_readme_table_and_the_marked_extension_points_agree():
+    """README's "Where to change what" names each file that carries a fenced ``# --- extend this`` or
+    ``# --- replace this`` comment, and each such file carries one."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Where to change what", 1)[1].split("\n## ", 1)[0]
+    named = {name.removeprefix(f"src/{PACKAGE}/") for name in re.findall(r"`([\w/]+\.py)`", table)}
+    marked = {
+        path.relative_to(PACKAGE_DIR).as_posix()
+        for path in PACKAGE_DIR.rglob("*.py")
+        if re.search(r"# --- (extend|replace) this", path.read_text(encoding="utf-8"))
+    }
+    assert {"metric_registry.py", "data/readers.py", "config.py", "model/sources.py"} <= marked
+    assert marked <= named, marked - named
 
 
 def test_no_checkpoint_or_cache_is_unpickled_with_arbitrary_objects():
