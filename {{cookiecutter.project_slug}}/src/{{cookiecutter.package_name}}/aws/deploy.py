@@ -227,9 +227,7 @@ def deploy_model(
             try:
                 original = clients["s3"].get_object(Bucket=bucket_name, Key=key)["Body"].read()
             except ClientError as error:
-                raise AwsSetupError(
-                    f"cannot read {source_uri}: {error.response['Error'].get('Message', error)}"
-                ) from None
+                raise AwsSetupError(f"cannot read {source_uri}: {error.response['Error'].get('Message', error)}") from None
             members = repack_with_code(original, tar_path, source_uri)
         bucket_name, key = split_s3(tar_uri)
         clients["s3"].upload_file(str(tar_path), bucket_name, key)
