@@ -39,7 +39,7 @@ def gpu_inference(model_dir: Path, texts: list[str], labels: list[int]) -> dict:
 
     paths = {
         "`pipeline(texts, batch_size=64)` on the GPU": lambda t: pipe(t, batch_size=BATCH),
-        f"handler `predict_fn`, {served['precision']}": lambda t: handler_answers(handler, served, t),
+        f"handler `predict_fn`, {served.precision}": lambda t: handler_answers(handler, served, t),
     }
     results = {}
     for name, run in paths.items():

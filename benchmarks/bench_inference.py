@@ -38,12 +38,12 @@ def token_batches(
 ) -> tuple[list[tuple[np.ndarray, np.ndarray]], list]:
     """Pre-tokenised batches of similar token length, cut and padded as the handler cuts and pads them
     (micro_batches, padded), and the order they hold the texts in."""
-    handler = pkg("serving.handler")
+    batching = pkg("model.batching")
     encoded = tokenizer(texts, truncation=True, max_length=max_length, return_token_type_ids=False)["input_ids"]
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     batches = []
-    for start, end in handler.micro_batches([len(encoded[i]) for i in order], max_padding):
-        ids, mask = handler.padded([encoded[i] for i in order[start:end]], tokenizer.pad_token_id)
+    for start, end in batching.micro_batches([len(encoded[i]) for i in order], max_padding):
+        ids, mask = batching.padded([encoded[i] for i in order[start:end]], tokenizer.pad_token_id)
         batches.append((ids.numpy(), mask.numpy()))
     return batches, order
 
@@ -51,16 +51,16 @@ def token_batches(
 def packed_token_batches(tokenizer, texts: list[str], max_length: int) -> tuple[list[dict], list]:
     """Pre-tokenised batches packed as the handler packs them for a packed int8 model (packed_batches), and the
     order they hold the texts in."""
-    handler = pkg("serving.handler")
+    batching = pkg("model.batching")
     encoded = tokenizer(texts, truncation=True, max_length=max_length, return_token_type_ids=False)["input_ids"]
     batches, order = [], []
-    for chunk, inputs in handler.packed_batches(encoded, max_length, tokenizer.pad_token_id):
+    for chunk, inputs in batching.packed_batches(encoded, max_length, tokenizer.pad_token_id):
         batches.append(inputs)
         order += chunk
     return batches, order
 
 
-def handler_answers(handler, served: dict, texts: list[str]) -> list[dict]:
+def handler_answers(handler, served, texts: list[str]) -> list[dict]:
     """The handler's answers for ``texts``, sent in the requests a server would take (MAX_ITEMS each)."""
     answers = []
     for start in range(0, len(texts), handler.MAX_ITEMS):
@@ -123,12 +123,12 @@ class Paths:
     def openvino_batches(self, texts: list[str]):
         """Pre-tokenised batches as the int8 handler sends them: packed rows, or whole padded batches for a model
         that cannot pack."""
-        if self.served["int8"]["model"].packed:
+        if self.served["int8"].network.packed:
             return packed_token_batches(self.tokenizer, texts, self.max_length)
         return token_batches(self.tokenizer, texts, self.max_length, None)
 
     def openvino_bound(self):
-        network = self.served["int8"]["model"]
+        network = self.served["int8"].network
         if not network.packed:
             return self.torch_bound(network)
 
@@ -234,7 +234,7 @@ def run(model_dir: Path, texts: list[str], labels: list[int], speed_texts: int, 
     for name, (classify, _) in rows.items():
         classify(warm[: counts[name]])  # every path gets the same warm-up
     rates: dict = {name: [] for name in rows}
-    cpu_padding = paths.handler.CPU_MAX_PADDING
+    cpu_padding = pkg("model.batching").CPU_MAX_PADDING
     for speed in rounds:  # rounds over every path: a slow spell of this shared machine hits them alike
         for name, (classify, _) in rows.items():
             count = counts[name]

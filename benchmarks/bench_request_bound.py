@@ -28,16 +28,16 @@ KOELECTRA_SMALL_V3 = {  # the hub config of monologg/koelectra-small-v3-discrimi
 }
 
 
-def cpu_seconds_per_text(size: dict, handler) -> float:
-    """Best-of-ROUNDS CPU-seconds per max_length text in one micro-batch of handler.MICRO_BATCH rows."""
+def cpu_seconds_per_text(size: dict, batching) -> float:
+    """Best-of-ROUNDS CPU-seconds per max_length text in one micro-batch of batching.MICRO_BATCH rows."""
     import torch
     from transformers import ElectraConfig, ElectraForSequenceClassification
 
     torch.manual_seed(0)
     model = ElectraForSequenceClassification(ElectraConfig(**size, max_position_embeddings=512, num_labels=2))
     model.eval()
-    rows = [torch.randint(5, size["vocab_size"], (MAX_LENGTH,)).tolist() for _ in range(handler.MICRO_BATCH)]
-    input_ids, attention_mask = handler.padded(rows, 0)
+    rows = [torch.randint(5, size["vocab_size"], (MAX_LENGTH,)).tolist() for _ in range(batching.MICRO_BATCH)]
+    input_ids, attention_mask = batching.padded(rows, 0)
     best = float("inf")
     with torch.inference_mode():
         model(input_ids=input_ids, attention_mask=attention_mask)  # warm-up
@@ -52,7 +52,7 @@ def main() -> None:
     import torch
 
     common.baked_project()
-    handler, sources = pkg("serving.handler"), pkg("model.sources")
+    handler, batching, sources = pkg("serving.handler"), pkg("model.batching"), pkg("model.sources")
     torch.set_num_threads(1)
     shapes = {
         "scratch:tiny": sources.SCRATCH_SIZES["tiny"],
@@ -67,13 +67,13 @@ def main() -> None:
         f"Machine: {machine()['cpu']}, {machine()['cores']} cores; torch {torch.__version__}, pinned to 1 thread.",
         "",
         f"The handler bounds a request to {handler.DEFAULT_MAX_TOKENS:,} tokens ({texts:,} texts of {MAX_LENGTH}). "
-        f"Each row: every text {MAX_LENGTH} tokens, {handler.MICRO_BATCH}-row micro-batches, best of {ROUNDS}.",
+        f"Each row: every text {MAX_LENGTH} tokens, {batching.MICRO_BATCH}-row micro-batches, best of {ROUNDS}.",
         "",
         "| model | CPU-ms per text | CPU-s per worst request |",
         "|---|---|---|",
     ]
     for name, size in shapes.items():
-        per_text = cpu_seconds_per_text(size, handler)
+        per_text = cpu_seconds_per_text(size, batching)
         lines.append(f"| {name} | {per_text * 1000:.1f} | {per_text * texts:.1f} |")
         print(lines[-1], flush=True)
     (HERE / "RESULTS-request-bound.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

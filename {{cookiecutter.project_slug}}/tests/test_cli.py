@@ -94,6 +94,32 @@ def test_every_command_and_flag_a_message_names_exists():
     assert wrong == []
 
 
+def suggested_commands() -> dict[str, set[str]]:
+    """Every command a message suggests (`evaluate --model-dir ...`, "run train first"), with the flags it gives."""
+    group = typer.main.get_command(app)
+    suggested: dict[str, set[str]] = {}
+    for _, text in message_strings():
+        spans = re.findall(r"`([a-z][a-z0-9_-]*)([^`]*)`", text) + [
+            (command, "") for command in re.findall(r"\brun (\w+) (?:first|again)\b", text)
+        ]
+        for command, rest in spans:
+            if command in group.commands:
+                suggested.setdefault(command, set()).update(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", rest))
+    return suggested
+
+
+def test_every_suggested_command_runs_its_help_and_takes_the_flags_given():
+    """What a message tells the user to run answers `--help`, and that help lists the flags the message gives."""
+    suggested = suggested_commands()
+    assert {"train", "config"} <= set(suggested)  # "run train first", "`config` lists every key"
+    runner = CliRunner()
+    for command, flags in sorted(suggested.items()):
+        result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+        assert result.exit_code == 0, (command, result.output)
+        missing = [flag for flag in flags if flag not in result.output]
+        assert missing == [], (command, missing)
+
+
 def test_following_the_encoding_advice_keeps_prepare_green(project, monkeypatch):
     """cp949 files: prepare reads them and advises "set data.encoding: cp949"; done so, it reads them the same."""
     monkeypatch.chdir(project.root)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PACKAGE, SRC
+from conftest import PACKAGE, PROJECT_ROOT, SRC
 
 PACKAGE_DIR = SRC / PACKAGE
 # Reading order, bottom first: a module may import from its own layer and the layers below it.
@@ -17,6 +17,8 @@ LAYERS = {
     "config": 0,
     "display": 0,
     "logs": 0,
+    "metric_registry": 0,
+    "artifact_files": 0,
     "data": 1,
     "model": 2,
     "evaluation": 3,
@@ -26,10 +28,10 @@ LAYERS = {
     "cli": 7,
     "__main__": 8,
 }
-SELF_CONTAINED = "serving/handler.py"  # packed alone into the inference container: may repeat names
-# It imports nothing from the package, so any layer may use it: the served input format (int8's packed rows,
-# which model/int8.py exports for) is defined there.
-SELF_CONTAINED_MODULE = f"{PACKAGE}.serving.handler"
+HANDLER_MODULE = f"{PACKAGE}.serving.handler"  # packed into the inference container as code/inference.py
+# its siblings in code/ (micro-batches and int8's packed rows, which model/int8.py uses too; the artifact's file
+# names): they import nothing of ours
+HANDLER_SIBLINGS = {f"{PACKAGE}.model.batching", f"{PACKAGE}.artifact_files"}
 
 
 def module_name(path: Path) -> str:
@@ -62,8 +64,6 @@ def imported_modules(name: str, path: Path, known: dict[str, Path]) -> set[str]:
 
 
 def layer(module: str) -> int:
-    if module == SELF_CONTAINED_MODULE:
-        return 0
     parts = module.split(".")
     return LAYERS.get(parts[1], 0) if len(parts) > 1 else 0
 
@@ -71,7 +71,7 @@ def layer(module: str) -> int:
 def test_no_import_circle_and_no_upward_import():
     known = modules()
     graph = {name: imported_modules(name, path, known) for name, path in known.items()}
-    assert graph[SELF_CONTAINED_MODULE] == set()
+    assert graph[HANDLER_MODULE] == HANDLER_SIBLINGS and all(graph[sibling] == set() for sibling in HANDLER_SIBLINGS)
     upward = [
         f"{name} imports {target}"
         for name, targets in graph.items()
@@ -160,11 +160,109 @@ def test_each_file_and_folder_name_is_written_once(name):
     places = [
         f"{path.relative_to(PACKAGE_DIR)}: {literal!r}"
         for path in sorted(PACKAGE_DIR.rglob("*.py"))
-        if path.relative_to(PACKAGE_DIR).as_posix() != SELF_CONTAINED
         for literal in string_literals(path)
         if whole_name.search(literal)
     ]
     assert len(places) == 1, places
+
+
+def test_metric_names_are_written_in_the_registry_only():
+    """A metric's name (or its eval_/validation_/test_ form) as a whole string appears in metric_registry.py alone:
+    everything else derives from METRICS."""
+    from {{ cookiecutter.package_name }}.metric_registry import METRICS
+
+    spelled = {f"{prefix}{name}" for name in METRICS for prefix in ("", "eval_", "validation_", "test_")}
+    places = [
+        f"{path.relative_to(PACKAGE_DIR)}: {literal!r}"
+        for path in sorted(PACKAGE_DIR.rglob("*.py"))
+        if path.relative_to(PACKAGE_DIR).as_posix() != "metric_registry.py"
+        for literal in string_literals(path)
+        if literal in spelled
+    ]
+    assert places == []
+
+
+MAX_FUNCTION_LINES = 60
+# aws/ is being restructured in parallel (issue 25: deploy_model as one plan, printed or executed); until that lands
+# these are its only shortfalls. Each test fails as soon as one of them is fixed, so the lists only shrink.
+AWS_PENDING_LONG = {"aws/deploy.py deploy_model"}
+AWS_PENDING_DOCSTRINGS = {
+    "aws/deploy.py: default_endpoint_name",
+    "aws/deploy.py: record_path",
+    "aws/deploy.py: load_record",
+    "aws/deploy.py: save_record",
+    "aws/deploy.py: container_environment",
+    "aws/deploy.py: model_request",
+    "aws/deploy.py: endpoint_config_request",
+    "aws/deploy.py: transform_request",
+    "aws/deploy.py: wait_for_endpoint",
+    "aws/images.py: ContainerPin",
+    "aws/images.py: container_requirements",
+    "aws/launch.py: source_tarball",
+    "aws/launch.py: training_job_request",
+    "aws/launch.py: s3_channel",
+    "aws/launch.py: default_job_name",
+    "aws/launch.py: docker_available",
+    "aws/launch.py: launch_local",
+    "aws/package.py: artifact_files",
+    "aws/session.py: require_credentials",
+    "aws/session.py: role_arn",
+    "aws/session.py: bucket",
+    "aws/session.py: s3_uri",
+    "aws/session.py: stamp",
+    "aws/session.py: tags",
+    "aws/session.py: split_s3",
+}
+
+
+def functions(tree: ast.AST):
+    return [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def test_no_function_runs_past_60_lines():
+    """A function that does one job fits a screen; a longer one is a recipe to cut into named steps."""
+    long = {
+        f"{path.relative_to(PACKAGE_DIR).as_posix()} {node.name}": node.end_lineno - node.lineno + 1
+        for path in sorted(PACKAGE_DIR.rglob("*.py"))
+        for node in functions(ast.parse(path.read_text(encoding="utf-8")))
+        if node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES
+    }
+    assert set(long) == AWS_PENDING_LONG, long
+
+
+def public_definitions(body: list[ast.stmt], prefix: str = ""):
+    """(qualified name, node) of every public function and class in ``body``, and of the public methods of its
+    public classes (a name without a leading underscore; dunder methods are Python's, not ours)."""
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and not node.name.startswith("_"):
+            yield f"{prefix}{node.name}", node
+            if isinstance(node, ast.ClassDef):
+                yield from public_definitions(node.body, f"{prefix}{node.name}.")
+
+
+def test_every_public_function_and_class_has_a_docstring():
+    defined = [
+        (f"{path.relative_to(PACKAGE_DIR).as_posix()}: {name}", node)
+        for path in sorted(PACKAGE_DIR.rglob("*.py"))
+        for name, node in public_definitions(ast.parse(path.read_text(encoding="utf-8")).body)
+    ]
+    assert len(defined) > 300  # the walk found the package
+    assert {name for name, node in defined if not ast.get_docstring(node)} == AWS_PENDING_DOCSTRINGS
+
+
+def test_the_readme_table_and_the_marked_extension_points_agree():
+    """README's "Where to change what" names each file that carries a fenced ``# --- extend this`` or
+    ``# --- replace this`` comment, and each such file carries one."""
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## Where to change what", 1)[1].split("\n## ", 1)[0]
+    named = {name.removeprefix(f"src/{PACKAGE}/") for name in re.findall(r"`([\w/]+\.py)`", table)}
+    marked = {
+        path.relative_to(PACKAGE_DIR).as_posix()
+        for path in PACKAGE_DIR.rglob("*.py")
+        if re.search(r"# --- (extend|replace) this", path.read_text(encoding="utf-8"))
+    }
+    assert {"metric_registry.py", "data/readers.py", "config.py", "model/sources.py"} <= marked
+    assert marked <= named, marked - named
 
 
 def test_no_checkpoint_or_cache_is_unpickled_with_arbitrary_objects():

@@ -7,7 +7,6 @@ ProjectError into one ``error: ...`` line (exit 1). Anything else is a bug and k
 from __future__ import annotations
 
 import functools
-import sys
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -16,7 +15,7 @@ import typer
 
 from . import DATASET_NAME, PROJECT_NAME, logs
 from .config import CONFIG_FILE, PRECISIONS, Config, explain, load_config, parse_assignments
-from .errors import ConfigError, DataError, ProjectError
+from .errors import ConfigError, DataError, ProjectError, print_error
 from .evaluation.verdict import BASELINE_DIR
 
 app = typer.Typer(help=f"{PROJECT_NAME}: Korean text classification.", no_args_is_help=True, add_completion=False)
@@ -35,20 +34,22 @@ def friendly(command):
         try:
             return command(*args, **kwargs)
         except ProjectError as error:
-            for line in error.user_lines():
-                print(line, file=sys.stderr, flush=True)
-            raise typer.Exit(1) from None
+            raise typer.Exit(print_error(error)) from None
 
     return wrapper
 
 
 def get_config(config: Path | None, assignments: list[str] | None, **overrides) -> Config:
+    """The configuration the command runs with: ``config`` (or config.yaml found upwards), then ``--set`` assignments
+    and the command's own flags (``overrides``; None values are left out). Raises ConfigError."""
     values = {key: value for key, value in overrides.items() if value is not None}
     values.update(parse_assignments(assignments or []))
     return load_config(config, values)
 
 
 def model_dir_or_default(cfg: Config, model_dir: Path | None) -> Path:
+    """The model folder a command reads: ``--model-dir`` when given, else train.output_dir, resolved against the project
+    root."""
     return cfg.path(model_dir if model_dir is not None else cfg.train.output_dir)
 
 
@@ -57,6 +58,7 @@ def options(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="only warnings, errors and results")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="the libraries' own logs and bars too")] = False,
 ) -> None:
+    """Options for every command: how much this run prints (--quiet, --verbose; logs.py)."""
     logs.configure(logs.VERBOSE if verbose else logs.QUIET if quiet else logs.NORMAL)
 
 
@@ -72,6 +74,7 @@ PrecisionOption = Annotated[
 
 
 def precision_or_default(cfg: Config, precision: Precision | None) -> str:
+    """The ``--precision`` given, else model.inference_precision: auto, int8 or fp32."""
     return precision.value if precision is not None else cfg.model.inference_precision
 
 
@@ -84,34 +87,34 @@ def check_the_data(config: Path | None, assignments: list[str] | None, download:
         from .data.download import download_nsmc
 
         for path in download_nsmc(cfg.path(cfg.data.data_dir)):
-            print(f"downloaded {path}")
+            logs.say(f"downloaded {path}")
     reports = check_data(cfg)
     for report in reports:
-        print(report.summary())
+        logs.result(report.summary())
         for line in report.problem_lines(kinds=("warning",)):
-            print(line, file=sys.stderr)
+            logs.result(line, stderr=True)
     if any(report.errors for report in reports):
         raise DataError(reports, summaries=False)
-    print("data OK")
+    logs.result("data OK")
 
 
-if DATASET_NAME.lower() == "nsmc":  # only NSMC projects are offered NSMC's official files
+OFFERS_DOWNLOAD = DATASET_NAME.lower() == "nsmc"  # only NSMC projects are offered NSMC's official files
 
-    @app.command(help=check_the_data.__doc__)
-    @friendly
-    def prepare(
-        config: ConfigOption = None,
-        set_: SetOption = None,
-        download: Annotated[bool, typer.Option("--download", help="fetch the official NSMC files (online)")] = False,
-    ) -> None:
-        check_the_data(config, set_, download)
 
-else:
-
-    @app.command(help=check_the_data.__doc__)
-    @friendly
-    def prepare(config: ConfigOption = None, set_: SetOption = None) -> None:
-        check_the_data(config, set_)
+@app.command(help=check_the_data.__doc__)
+@friendly
+def prepare(
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    download: Annotated[
+        bool, typer.Option("--download", help="fetch the official NSMC files (online)", hidden=not OFFERS_DOWNLOAD)
+    ] = False,
+) -> None:
+    """Validate the train and test files against the label schema; report problems with file:line (prepare's help is
+    check_the_data's docstring)."""
+    if download and not OFFERS_DOWNLOAD:
+        raise ConfigError(f"--download fetches NSMC's files; {DATASET_NAME}'s files are yours to put in data.data_dir")
+    check_the_data(config, set_, download)
 
 
 @app.command()
@@ -125,16 +128,10 @@ def baseline(
 ) -> None:
     """The model to beat: naive-Bayes-weighted logistic regression on word and character n-grams, C chosen on the
     validation split, fitted on the whole training file. Saved as an artifact evaluate and predict accept."""
-    from .data.dataset import data_file, load_schema, load_splits
-    from .evaluation.baseline import run_baseline
+    from .evaluation.baseline import baseline_from_config
 
     cfg = get_config(config, set_)
-    schema = load_schema(cfg)
-    test = data_file(cfg, cfg.data.test_file) if cfg.data.test_file else None
-    splits = load_splits(cfg, schema, data_file(cfg, cfg.data.train_file), test, show_progress=True)
-    for report in splits.reports.values():
-        print(report.summary())
-    run_baseline(cfg, schema, splits, cfg.path(out))
+    baseline_from_config(cfg, cfg.path(out))
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []})
@@ -333,10 +330,11 @@ def destroy(
 @friendly
 def show_config(config: ConfigOption = None, set_: SetOption = None) -> None:
     """Every config key with its value and help text, after overrides (what a command would use)."""
-    print(explain(get_config(config, set_)))
+    logs.result(explain(get_config(config, set_)))
 
 
 def main() -> None:
+    """The console script's entry point: runs the typer app (exits with the command's status)."""
     app()
 
 

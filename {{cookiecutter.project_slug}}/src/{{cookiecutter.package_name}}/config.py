@@ -21,13 +21,14 @@ from typing import Any, Literal
 
 import yaml
 
+from .artifact_files import LABELS_FILE as LABELS_FILE  # defined once there (the container reads it too)
 from .errors import ConfigError
+from .metric_registry import MACRO_F1, METRIC_NAMES
 
 CONFIG_FILE = "config.yaml"
-LABELS_FILE = "labels.json"
 TRUE_WORDS = {"1", "true", "yes", "y", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "off"}
-SCALAR_METRICS = ("accuracy", "macro_f1", "macro_precision", "macro_recall")
+MetricName = Literal[METRIC_NAMES]  # metric_registry.py: the metrics defined there
 InferencePrecision = Literal["auto", "int8", "fp32"]  # serving/handler.py repeats them: it stands alone
 PRECISIONS = typing.get_args(InferencePrecision)
 
@@ -42,11 +43,13 @@ class Bounds:
     high_open: bool = False
 
     def contains(self, value: float) -> bool:
+        """Whether ``value`` lies in the range (an open end excludes its limit)."""
         if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
             return False
         return not (self.high is not None and (value > self.high or (self.high_open and value == self.high)))
 
     def describe(self) -> str:
+        """The range in words for error messages: ``in [0, 1]``, ``> 0``, ``<= 10``."""
         if self.low is not None and self.high is not None:
             return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
         if self.low is not None:
@@ -61,6 +64,7 @@ FRACTION = Bounds(0, 1)
 
 
 def valid_regex(value: str) -> str | None:
+    """None when ``value`` compiles as a Python regular expression, else why not (data.remove_pattern's check)."""
     try:
         re.compile(value)
     except re.error as error:
@@ -69,6 +73,7 @@ def valid_regex(value: str) -> str | None:
 
 
 def valid_encoding(value: str) -> str | None:
+    """None for ``auto`` or a codec Python knows (codecs.lookup), else what to use instead."""
     if value == "auto":
         return None
     try:
@@ -79,6 +84,7 @@ def valid_encoding(value: str) -> str | None:
 
 
 def valid_steps(value: int) -> str | None:
+    """None for -1 (train for ``epochs``) or a positive step count, else the rule (train.max_steps' check)."""
     return None if value == -1 or value >= 1 else "not allowed; use -1 (train for `epochs`) or a positive number"
 
 
@@ -93,6 +99,9 @@ def setting(
 
 @dataclass
 class DataConfig:
+    """The ``data`` section: where the files are, their format and columns, and the rules rows are read by."""
+
+    # --- extend this: a new file format also needs its name here (data/readers.py: READERS) ---
     data_format: Literal["tsv", "csv", "jsonl"] = setting(
         "tsv", "file format: tsv (NSMC style, no quoting), csv (RFC 4180 quoting) or jsonl (one JSON object a line)"
     )
@@ -136,6 +145,8 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
+    """The ``model`` section: the base model, token length, caches and the precision inference runs in."""
+
     base_model: str = setting(
         "scratch:tiny",
         "Hugging Face hub id, local model folder, or scratch:tiny / "
@@ -155,6 +166,9 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
+    """The ``train`` section: the loop, its output folders and every optimisation setting (flat names: SageMaker
+    hyperparameters)."""
+
     loop: Literal["trainer", "torch"] = setting(
         "trainer", "training loop: the transformers Trainer, or a plain PyTorch loop; both write the same artifact"
     )
@@ -183,9 +197,7 @@ class TrainConfig:
         "auto", "auto (bf16 or fp16 on CUDA, fp32 on CPU), fp32, fp16 or bf16"
     )
     seed: int = setting(42, "seed of initialisation, batch order and dropout")
-    metric_for_best_model: Literal["accuracy", "macro_f1", "macro_precision", "macro_recall"] = setting(
-        "macro_f1", "validation metric that picks the best epoch"
-    )
+    metric_for_best_model: MetricName = setting(MACRO_F1, "validation metric that picks the best epoch")
     early_stopping_patience: int = setting(0, "stop after this many epochs without improvement (0 = off)", NOT_NEGATIVE)
     save_steps: int = setting(0, "checkpoint (and evaluate) every N steps (0 = once per epoch)", NOT_NEGATIVE)
     logging_steps: int = setting(
@@ -198,6 +210,8 @@ class TrainConfig:
 
 @dataclass
 class TrackingConfig:
+    """The ``tracking`` section: MLflow on or off, where it logs, the experiment's name."""
+
     mlflow: bool = setting(True, "log parameters and metrics to MLflow")
     tracking_uri: str = setting(
         "sqlite:///mlflow.db",
@@ -208,6 +222,11 @@ class TrackingConfig:
 
 @dataclass
 class AwsConfig:
+    """The ``aws`` section: region, bucket, role, instance types and limits for launch, deploy and batch transform."""
+
+    # --- extend this: a new deploy option is a field here (it gets --help, `config`, checks), read where the
+    # request is built in aws/deploy.py (container_environment, model_request, endpoint_config_request) ---
+
     region: str = setting("ap-northeast-2", "AWS region for SageMaker and S3")
     s3_prefix: str = setting("project", "S3 key prefix for data, code, models and checkpoints")
     bucket: str = setting("", "your S3 bucket (or pass --bucket)")
@@ -242,6 +261,9 @@ SECTIONS: dict[str, type] = {
 
 @dataclass(frozen=True)
 class FieldInfo:
+    """One configurable field as ``--help``, ``config`` and the checks see it: section, name, type, default, help,
+    allowed choices or bounds, and an extra check (value -> problem or None)."""
+
     section: str
     name: str
     type: Any
@@ -253,9 +275,11 @@ class FieldInfo:
 
     @property
     def key(self) -> str:
+        """The dotted key users write: ``section.name`` (e.g. ``train.epochs``)."""
         return f"{self.section}.{self.name}"
 
     def describe_allowed(self) -> str:
+        """What the field accepts, in words (its choices or its bounds); empty when anything of its type goes."""
         if self.choices:
             return "choose one of " + ", ".join(self.choices)
         if self.bounds is not None:
@@ -288,6 +312,9 @@ def field_index() -> dict[str, FieldInfo]:
 
 @dataclass
 class Config:
+    """The whole configuration: one dataclass per section, the file it came from (``source``) and the project root paths
+    resolve against."""
+
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -302,9 +329,11 @@ class Config:
         return path if path.is_absolute() else self.root / path
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
+        """Section -> key -> value, as config.yaml writes it (what training_config.json records)."""
         return {name: dataclasses.asdict(getattr(self, name)) for name in SECTIONS}
 
     def flat(self) -> dict[str, Any]:
+        """Every key -> value under its flat name (the names are unique): what MLflow logs as parameters."""
         return {name: value for section in self.to_dict().values() for name, value in section.items()}
 
     def override(self, overrides: dict[str, Any], origin: str = "the command line") -> Config:
@@ -316,6 +345,8 @@ class Config:
 
 
 def locate(key: str, origin: str = "the command line") -> FieldInfo:
+    """The field a key names (``train.epochs``, ``epochs`` or ``epochs`` with dashes); ``origin`` says where the key was
+    written. Raises ConfigError for an unknown key, with the close names."""
     index = field_index()
     key = key.strip().replace("-", "_")
     section, _, name = key.rpartition(".")
@@ -328,6 +359,8 @@ def locate(key: str, origin: str = "the command line") -> FieldInfo:
 
 
 def parse_bool(raw: Any, key: str = "value") -> bool:
+    """``raw`` as a boolean: a bool, or a word in TRUE_WORDS / FALSE_WORDS (case-insensitive). Raises ConfigError naming
+    ``key`` otherwise."""
     if isinstance(raw, bool):
         return raw
     word = str(raw).strip().lower()
@@ -428,6 +461,8 @@ def find_root(start: Path | None = None) -> Path:
 
 
 def read_config_file(path: Path) -> dict[str, dict[str, Any]]:
+    """config.yaml's sections as nested dicts, checked for shape only (values are checked by load_config). Raises
+    ConfigError for invalid YAML, a file that is not UTF-8, or an unknown or malformed section."""
     try:
         content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as error:

@@ -5,6 +5,10 @@ Anything else that goes wrong is a bug in this project and keeps its traceback.
 
 from __future__ import annotations
 
+from .logs import result
+
+EXIT_STATUS = 1  # what a command that failed on a ProjectError exits with
+
 
 class ProjectError(Exception):
     """A problem the user can fix; the message names it (file, line, key, value) and, where known, the fix."""
@@ -34,6 +38,7 @@ class DataError(ProjectError):
         super().__init__(f"{count} problem(s) in {files}; each is listed above as file:line")
 
     def user_lines(self) -> list[str]:
+        """Each file's summary (unless already printed), its error lines by file:line, then the count."""
         lines = []
         for report in self.reports:
             if self.summaries:
@@ -64,3 +69,11 @@ class AwsSetupError(ProjectError):
 
 class PredictError(ProjectError):
     """A prediction run cannot start or continue (for example an output file that would be overwritten)."""
+
+
+def print_error(error: ProjectError) -> int:
+    """The one place a ProjectError becomes output: its ``user_lines`` on stderr. Returns the exit status the
+    command ends with (EXIT_STATUS); the CLI's commands and the training entry point both end through here."""
+    for line in error.user_lines():
+        result(line, stderr=True)
+    return EXIT_STATUS

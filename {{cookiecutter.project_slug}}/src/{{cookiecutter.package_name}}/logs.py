@@ -1,4 +1,6 @@
-"""How chatty a command is: one place sets the project's and the libraries' logging and progress bars."""
+"""How chatty a command is: one place sets the project's and the libraries' logging and progress bars, and the one
+path this package's own lines take (``say``: progress, silent under --quiet; ``result``: what a command is run
+for, and warnings, always shown)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ _current = [None]  # what the command line asked for, if it asked
 
 
 def configured() -> int | None:
+    """The verbosity the command line set (logs.QUIET, NORMAL, VERBOSE), or None when nothing set it yet."""
     return _current[0]
 
 
@@ -47,3 +50,16 @@ def bars(show: bool = True) -> bool:
     """Whether to draw a progress bar: asked for (``show``), and stderr is a terminal, or --verbose. A bar written
     into a log file or a pipe is a stream of carriage returns; the commands print a line at each stage instead."""
     return show and (sys.stderr.isatty() or _current[0] == VERBOSE)
+
+
+def say(line: str, *, stderr: bool = False) -> None:
+    """A progress line for people, flushed at once (logs follow a run as it goes): silent under --quiet.
+    ``stderr``: for commands whose stdout carries data (predict)."""
+    if _current[0] != QUIET:
+        print(line, file=sys.stderr if stderr else sys.stdout, flush=True)
+
+
+def result(line: str, *, stderr: bool = False) -> None:
+    """A line the command is run for (metrics, a report, where files went) or a warning: shown even under
+    --quiet, flushed at once. ``stderr``: as for ``say``."""
+    print(line, file=sys.stderr if stderr else sys.stdout, flush=True)

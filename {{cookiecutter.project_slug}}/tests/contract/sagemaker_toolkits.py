@@ -26,6 +26,7 @@ from importlib.util import find_spec
 from pathlib import Path
 
 HANDLER_SERVICE = "sagemaker_huggingface_inference_toolkit.handler_service"
+SIBLING_MODULES = ("batching", "artifact_files")  # code/<name>.py, the handler's siblings in model.tar.gz
 # Installed by `make install` with --no-deps: its declared audio libraries fight transformers 5, so the dev extra
 # cannot carry it (the Makefile reads this line).
 INFERENCE_TOOLKIT = "sagemaker-huggingface-inference-toolkit==2.6.0"
@@ -40,6 +41,8 @@ def inference_toolkit_missing() -> str | None:
         "the Hugging Face inference toolkit is not installed (the dev extra leaves it out): "
         f"pip install --no-deps {INFERENCE_TOOLKIT}   (or: make install)"
     )
+
+
 SHIM = """import transformers.file_utils as _file_utils
 if not hasattr(_file_utils, "is_tf_available"):  # removed in transformers 5; the PyPI toolkit imports it
     _file_utils.is_tf_available = lambda: False
@@ -68,6 +71,8 @@ def load_service(model_dir: Path, environment: dict[str, str]):
     saved = {key: os.environ.get(key) for key in environment}
     os.environ.update(environment)
     sys.modules.pop(Path(environment["SAGEMAKER_PROGRAM"]).stem, None)  # a fresh import of code/inference.py
+    for name in SIBLING_MODULES:  # and of its siblings
+        sys.modules.pop(name, None)
     try:
         from mms.model_loader import ModelLoaderFactory
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 import requests
@@ -13,7 +15,15 @@ from {{ cookiecutter.package_name }}.config import CONFIG_FILE, load_config
 from {{ cookiecutter.package_name }}.serving import handler
 
 from conftest import PROJECT_ROOT
-from sagemaker_toolkits import MmsServer, inference_toolkit_missing, invoke, java_available, load_service, unpack
+from sagemaker_toolkits import (
+    SIBLING_MODULES,
+    MmsServer,
+    inference_toolkit_missing,
+    invoke,
+    java_available,
+    load_service,
+    unpack,
+)
 
 pytestmark = [pytest.mark.contract, pytest.mark.container]
 if inference_toolkit_missing():
@@ -43,6 +53,15 @@ def service(container_model):
 @pytest.fixture(scope="module")
 def in_process(trained_model):
     return handler.model_fn(str(trained_model))
+
+
+def test_the_handler_imports_its_siblings_from_code(service, container_model):
+    """code/inference.py finds model/batching.py and artifact_files.py in code/: the toolkit puts code/ on
+    sys.path."""
+    code = (container_model / "code").resolve()
+    assert Path(sys.modules["inference"].__file__).resolve().parent == code
+    for name in SIBLING_MODULES:
+        assert Path(sys.modules[name].__file__).resolve() == code / f"{name}.py"
 
 
 def test_json_string_and_list_come_back_as_a_list_of_predictions(service, in_process):

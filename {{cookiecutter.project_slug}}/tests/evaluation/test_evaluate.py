@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from {{ cookiecutter.package_name }} import logs
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.config import Config, load_config
 from {{ cookiecutter.package_name }}.data.dataset import data_file, load_project_file, load_schema
@@ -42,6 +43,20 @@ def fitted_baseline(tmp_path_factory) -> FittedBaseline:
         result = CliRunner().invoke(app, ["baseline", "--out", BASELINE_DIR])
     assert result.exit_code == 0, result.output
     return FittedBaseline(project, result.output)
+
+
+def test_quiet_keeps_the_results_and_drops_the_progress(project, trained_model, tmp_path, monkeypatch):
+    """--quiet reaches every line the package prints (logs.say / logs.result): evaluate's file summary is progress,
+    its metrics and where the results went are what it is run for."""
+    monkeypatch.chdir(project.root)
+    monkeypatch.setattr(logs, "_current", [None])  # the verbosity --quiet sets goes with this test
+    args = ["evaluate", "--model-dir", str(trained_model), "--out", str(tmp_path / "evaluation")]
+    normal = CliRunner().invoke(app, args)
+    quiet = CliRunner().invoke(app, ["--quiet", *args])
+    assert normal.exit_code == quiet.exit_code == 0, quiet.output
+    assert "rows, kept" in normal.output and "rows, kept" not in quiet.output
+    for output in (normal.output, quiet.output):
+        assert "test_accuracy=" in output and "evaluation written to" in output
 
 
 def test_evaluate_writes_report_pictures_and_errors(project, trained_model, tmp_path, monkeypatch):

@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from {{ cookiecutter.package_name }}.model import int8
+from {{ cookiecutter.package_name }}.model import batching, int8
 from {{ cookiecutter.package_name }}.model.artifact import INT8_MODEL_FILE
-from {{ cookiecutter.package_name }}.serving import handler
 
 from conftest import subprocess_env
 
@@ -90,7 +89,7 @@ def tiny_bert():
 
 def classify(model_dir, model, rows):
     network = int8.Int8Model(model_dir, model.config)
-    input_ids, attention_mask = handler.padded(rows, pad_token_id=0)
+    input_ids, attention_mask = batching.padded(rows, pad_token_id=0)
     with torch.no_grad():
         expected = model(input_ids=input_ids, attention_mask=attention_mask).logits
     return network, network(input_ids=input_ids, attention_mask=attention_mask).logits, expected

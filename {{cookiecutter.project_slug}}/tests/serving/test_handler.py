@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
 from {{ cookiecutter.package_name }}.data.labels import LabelSchema
+from {{ cookiecutter.package_name }}.model import batching
 from {{ cookiecutter.package_name }}.model.artifact import load_for_inference
 from {{ cookiecutter.package_name }}.serving import handler
 
@@ -50,12 +52,13 @@ def test_jsonlines_and_csv_requests_and_every_accept_type(loaded):
 
 
 def test_handler_and_artifact_agree_on_names_and_length(loaded, trained_model):
-    """The handler stands alone in the container, so it repeats a few names: they must match the artifact's."""
+    """The handler reads the artifact's names from artifact_files.py (its sibling in the container), as
+    model/artifact.py does, and applies the same max_length rule."""
     from {{ cookiecutter.package_name }}.model import artifact
 
     assert handler.LABELS_FILE == artifact.LABELS_FILE
     assert handler.NO_MODEL_MAX_LENGTH == artifact.NO_MODEL_MAX_LENGTH
-    assert loaded["max_length"] == load_for_inference(trained_model).max_length
+    assert loaded.max_length == load_for_inference(trained_model).max_length
 
 
 @pytest.mark.parametrize(
@@ -105,40 +108,40 @@ def test_the_direct_encoder_gives_the_tokenizer_s_ids(loaded, sample):
         "ＦＵＬＬ　ｗｉｄｔｈ　전각",
         "tab\there\nnewline",
     ]
-    tokenizer, max_length = loaded["tokenizer"], loaded["max_length"]
+    tokenizer, max_length = loaded.tokenizer, loaded.max_length
     expected = tokenizer(texts, truncation=True, max_length=max_length, return_attention_mask=False)["input_ids"]
-    assert loaded["encode"](texts) == expected
+    assert loaded.encode(texts) == expected
     assert max(map(len, expected)) == max_length
 
 
 def test_micro_batches_bound_rows_and_on_a_cpu_padding_and_cover_every_text():
     lengths = sorted([3] * 150 + [10, 11, 12, 20, 40, 41, 95] + list(range(50, 90)))
-    cpu, gpu = handler.micro_batches(lengths, handler.CPU_MAX_PADDING), handler.micro_batches(lengths, None)
+    cpu, gpu = batching.micro_batches(lengths, batching.CPU_MAX_PADDING), batching.micro_batches(lengths, None)
     for spans in (cpu, gpu):
         assert [index for start, end in spans for index in range(start, end)] == list(range(len(lengths)))
-        assert all(end - start <= handler.MICRO_BATCH for start, end in spans)
+        assert all(end - start <= batching.MICRO_BATCH for start, end in spans)
     for start, end in cpu:
         rows = lengths[start:end]
-        assert len(rows) == 1 or len(rows) * max(rows) <= (1 + handler.CPU_MAX_PADDING) * sum(rows)
-    assert [end - start for start, end in cpu[:3]] == [handler.MICRO_BATCH, handler.MICRO_BATCH, 22]
+        assert len(rows) == 1 or len(rows) * max(rows) <= (1 + batching.CPU_MAX_PADDING) * sum(rows)
+    assert [end - start for start, end in cpu[:3]] == [batching.MICRO_BATCH, batching.MICRO_BATCH, 22]
     assert (len(lengths) - 1, len(lengths)) in cpu  # 95 tokens pads nothing else up to it
     assert [end - start for start, end in gpu] == [64, 64, 64, 5]  # a GPU takes whole batches
-    assert handler.micro_batches([], handler.CPU_MAX_PADDING) == []
+    assert batching.micro_batches([], batching.CPU_MAX_PADDING) == []
 
 
 @pytest.mark.parametrize("precision", ["fp32", "int8"])  # int8 here: a model that cannot pack
 def test_predict_fn_bounds_padding_only_for_fp32_on_a_cpu(loaded, sample_texts, precision):
-    shapes, network = [], loaded["model"]
+    shapes, network = [], loaded.network
 
     def recording(input_ids, attention_mask):
         shapes.append(tuple(input_ids.shape))
         return network(input_ids=input_ids, attention_mask=attention_mask)
 
     texts = sample_texts[:150]
-    lengths = sorted(len(ids) for ids in loaded["encode"](texts))
-    answers = handler.predict_fn(texts, {**loaded, "model": recording, "precision": precision})
-    bounded = loaded["device"].type == "cpu" and precision == "fp32"
-    spans = handler.micro_batches(lengths, handler.CPU_MAX_PADDING if bounded else None)
+    lengths = sorted(len(ids) for ids in loaded.encode(texts))
+    answers = handler.predict_fn(texts, dataclasses.replace(loaded, network=recording, precision=precision))
+    bounded = loaded.device.type == "cpu" and precision == "fp32"
+    spans = batching.micro_batches(lengths, batching.CPU_MAX_PADDING if bounded else None)
     assert shapes == [(end - start, lengths[end - 1]) for start, end in spans]
     reference = handler.predict_fn(texts, loaded)
     assert [answer["label"] for answer in answers] == [answer["label"] for answer in reference]
@@ -146,7 +149,7 @@ def test_predict_fn_bounds_padding_only_for_fp32_on_a_cpu(loaded, sample_texts, 
 
 
 def test_padded_rows_keep_every_token_in_place():
-    input_ids, attention_mask = handler.padded([[5, 6, 7], [8], [9, 10]], pad_token_id=0)
+    input_ids, attention_mask = batching.padded([[5, 6, 7], [8], [9, 10]], pad_token_id=0)
     assert input_ids.tolist() == [[5, 6, 7], [8, 0, 0], [9, 10, 0]]
     assert attention_mask.tolist() == [[1, 1, 1], [1, 0, 0], [1, 1, 0]]
 
@@ -155,33 +158,33 @@ def test_padded_rows_keep_every_token_in_place():
     ("max_length", "widths"), [(128, [64, 128]), (512, [64, 128, 256, 512]), (100, [64, 100]), (32, [32])]
 )
 def test_pack_widths_double_from_64_up_to_max_length(max_length, widths):
-    assert handler.pack_widths(max_length) == widths
+    assert batching.pack_widths(max_length) == widths
 
 
 def test_pack_fills_rows_within_their_width_and_places_every_text_once():
     lengths = [3] * 40 + [10, 11, 12, 20, 40, 41, 64, 63, 1] + list(range(5, 60, 3))
-    rows = handler.pack(lengths, 64)
+    rows = batching.pack(lengths, 64)
     assert sorted(index for row in rows for index in row) == list(range(len(lengths)))
     assert all(sum(lengths[i] for i in row) <= 64 for row in rows)
     assert len(rows) <= -(-sum(lengths) // 64) + 1  # best fit leaves at most about one row's worth empty
-    assert handler.pack([], 64) == []
+    assert batching.pack([], 64) == []
 
 
 def test_packed_inputs_put_texts_side_by_side_with_their_segments_and_starts():
-    inputs = handler.packed([[[5, 6], [7]], [[8, 9, 10]]], width=4, pad_token_id=0)
+    inputs = batching.packed([[[5, 6], [7]], [[8, 9, 10]]], width=4, pad_token_id=0)
     assert inputs["input_ids"].tolist() == [[5, 6, 7, 0], [8, 9, 10, 0]]
     assert inputs["segment_ids"].tolist() == [[1, 1, 2, 0], [1, 1, 1, 0]]
     assert inputs["first_tokens"].tolist() == [0, 2, 4]
-    alone = handler.packed([[[5, 6], [7]]], width=64, pad_token_id=0)  # one row: cut to what it holds
+    alone = batching.packed([[[5, 6], [7]]], width=64, pad_token_id=0)  # one row: cut to what it holds
     assert alone["input_ids"].tolist() == [[5, 6, 7]] and alone["first_tokens"].tolist() == [0, 2]
 
 
 def test_packed_batches_cover_every_text_once_in_rows_of_their_width():
     tokens = [[7] * n for n in [3] * 300 + list(range(1, 129)) + [64, 65]]
     seen = []
-    for chunk, inputs in handler.packed_batches(tokens, 128, pad_token_id=0):
+    for chunk, inputs in batching.packed_batches(tokens, 128, pad_token_id=0):
         rows, width = inputs["input_ids"].shape
-        assert rows * width <= max(handler.PACK_TOKENS, width)
+        assert rows * width <= max(batching.PACK_TOKENS, width)
         shortest, longest = min(len(tokens[k]) for k in chunk), max(len(tokens[k]) for k in chunk)
         if rows == 1:  # one row is cut to the tokens it holds
             assert width == sum(len(tokens[k]) for k in chunk)

@@ -63,9 +63,9 @@ def test_auto_takes_int8_on_a_cpu_only_where_the_check_allowed_it(trained_model,
         choose_precision(allowed, "int8", on_gpu=True)
     # the handler in the container makes the same choice from the same record
     if not torch.cuda.is_available():
-        assert handler.load(allowed, "auto")["precision"] == "int8"
-        assert handler.load(refused, "auto")["precision"] == "fp32"
-        assert handler.load(unchecked, "auto")["precision"] == "fp32"
+        assert handler.load(allowed, "auto").precision == "int8"
+        assert handler.load(refused, "auto").precision == "fp32"
+        assert handler.load(unchecked, "auto").precision == "fp32"
     with pytest.raises(ValueError, match="INFERENCE_PRECISION='int4'"):
         handler.load(allowed, "int4")
 
@@ -93,7 +93,7 @@ def test_train_writes_the_int8_model_and_an_unchecked_one_is_refused(trained_mod
     with pytest.raises(ArtifactError, match=f"has no {INT8_MODEL_FILE}"):
         choose_precision(missing, "int8", on_gpu=False)
     if not torch.cuda.is_available():
-        assert handler.load(missing, "auto")["precision"] == "fp32"
+        assert handler.load(missing, "auto").precision == "fp32"
     with pytest.raises(ValueError, match=f"{INT8_MODEL_FILE} is missing"):
         handler.load(missing, "int8")
 
@@ -116,7 +116,7 @@ def test_the_handler_and_the_package_run_int8_alike(trained_model):
     served = handler.load(trained_model, "int8")
     loaded = load_for_inference(trained_model, torch.device("cpu"))
     network = Int8Model(trained_model, loaded.model.config)
-    assert served["model"].compiled.get_property("INFERENCE_PRECISION_HINT") == network.compiled.get_property(
+    assert served.network.compiled.get_property("INFERENCE_PRECISION_HINT") == network.compiled.get_property(
         "INFERENCE_PRECISION_HINT"
     )
     assert set(compile_settings()) == {
@@ -137,7 +137,7 @@ def test_int8_scores_do_not_depend_on_the_batch(trained_model, sample):
     """Activation scales are fixed at calibration (static int8), unlike torch's dynamic int8, and a packed text
     sees only its own tokens, whichever texts share its row."""
     served = handler.load(trained_model, "int8")
-    assert served["model"].packed  # ELECTRA (scratch:tiny) packs
+    assert served.network.packed  # ELECTRA (scratch:tiny) packs
     texts = [record.text for record in sample["test"]][:40]
     together = handler.predict_fn(texts, served)
     alone = [handler.predict_fn([text], served)[0] for text in texts]

@@ -78,7 +78,7 @@ def test_any_text_and_its_nfd_form_give_the_same_tokens_and_answer(loaded, tier)
     def check(text):
         assume(handler.text_problem(text) is None)
         decomposed = unicodedata.normalize("NFD", text)
-        tokenizer = loaded["tokenizer"]
+        tokenizer = loaded.tokenizer
         assert tokenizer.tokenize(decomposed) == tokenizer.tokenize(text)  # the tokenizer's own NFC
         for content_type, request in (
             (JSON, lambda text: json.dumps({"inputs": text})),
@@ -125,9 +125,9 @@ LINE = st.one_of(
 )
 BODY = st.one_of(
     st.binary(max_size=200),
-    st.lists(LINE, max_size=8).flatmap(
-        lambda lines: st.sampled_from(["\n", "\r\n", "\u2028"]).map(lambda end: end.join(lines))
-    ).map(lambda text: text.encode("utf-8", "surrogatepass")),  # a lone surrogate becomes invalid UTF-8
+    st.lists(LINE, max_size=8)
+    .flatmap(lambda lines: st.sampled_from(["\n", "\r\n", "\u2028"]).map(lambda end: end.join(lines)))
+    .map(lambda text: text.encode("utf-8", "surrogatepass")),  # a lone surrogate becomes invalid UTF-8
     st.lists(TEXT, max_size=6).map(lambda texts: json.dumps({"inputs": texts}).encode()),
 )
 

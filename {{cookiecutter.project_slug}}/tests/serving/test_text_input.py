@@ -47,11 +47,11 @@ def post(server, body: str, content_type: str, accept: str = JSON) -> tuple[int,
 
 def test_decomposed_hangul_tokenises_and_classifies_as_composed(loaded):
     assert NFD_WORD != WORD
-    tokenizer = loaded["tokenizer"]
+    tokenizer = loaded.tokenizer
     # the scratch tokenizer's own normaliser (NFC): even a caller that skips the handler gets the same tokens
     assert tokenizer.tokenize(NFD_WORD) == tokenizer.tokenize(WORD)
     assert "[UNK]" not in tokenizer.tokenize(WORD)
-    assert loaded["encode"]([NFD_WORD]) == loaded["encode"]([WORD])
+    assert loaded.encode([NFD_WORD]) == loaded.encode([WORD])
     expected = handler.predict_fn([WORD], loaded)
     for body, content_type in (
         (json.dumps({"inputs": NFD_WORD}), JSON),
@@ -77,7 +77,7 @@ def test_label_names_in_answers_are_nfc(trained_model, tmp_path):
     labels = json.loads((copy / "labels.json").read_text(encoding="utf-8"))
     labels["label_names"] = [unicodedata.normalize("NFD", name) for name in ("부정", "긍정")]
     (copy / "labels.json").write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
-    assert handler.load(copy, "fp32")["labels"] == ["부정", "긍정"]
+    assert handler.load(copy, "fp32").labels == ["부정", "긍정"]
 
 
 @pytest.mark.parametrize("text", INVISIBLE)
@@ -123,7 +123,7 @@ def test_a_csv_body_gets_one_row_per_line(loaded, body, lines):
 
 
 def test_a_first_row_naming_the_text_column_is_a_header(loaded):
-    assert loaded["text_column"] == "{{ cookiecutter.text_column }}"
+    assert loaded.text_column == "{{ cookiecutter.text_column }}"
     status, answer = request("{{ cookiecutter.text_column }}\n", CSV, loaded)
     assert (status, answer) == (200, [{"header": "{{ cookiecutter.text_column }}"}])
     status, answer = request("{{ cookiecutter.text_column }}\n좋아요\n", CSV, loaded, accept=CSV)

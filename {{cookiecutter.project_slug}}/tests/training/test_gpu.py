@@ -4,6 +4,7 @@ there in fp32 with the answers the CPU gives."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import pytest
 import torch
@@ -27,8 +28,8 @@ def test_both_loops_train_on_the_gpu_in_mixed_precision(project, loop):
 
 def test_the_handler_serves_fp32_on_the_gpu_with_the_cpus_answers(trained_model, sample):
     on_gpu = handler.load(trained_model, "auto")
-    assert on_gpu["precision"] == "fp32" and on_gpu["device"].type == "cuda"
-    on_cpu = {**on_gpu, "model": copy.deepcopy(on_gpu["model"]).cpu(), "device": torch.device("cpu")}
+    assert on_gpu.precision == "fp32" and on_gpu.device.type == "cuda"
+    on_cpu = dataclasses.replace(on_gpu, network=copy.deepcopy(on_gpu.network).cpu(), device=torch.device("cpu"))
     texts = [record.text for record in sample["test"][:256]]
     gpu, cpu = handler.predict_fn(texts, on_gpu), handler.predict_fn(texts, on_cpu)
     assert [row["score"] for row in gpu] == pytest.approx([row["score"] for row in cpu], abs=1e-3)

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 
+import numpy as np
 import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from {{ cookiecutter.package_name }}.aws.launch import metric_definitions
 from {{ cookiecutter.package_name }}.config import TrainConfig
 from {{ cookiecutter.package_name }}.data.labels import LabelSchema
+from {{ cookiecutter.package_name }}.metric_registry import register, unregister
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 from {{ cookiecutter.package_name }}.training.runtime import resolve_epochs
 
@@ -105,3 +109,36 @@ def test_both_loops_write_the_same_artifact_layout(project, trained_model):
 def test_auto_epochs_give_small_data_at_least_min_steps(rows, settings, epochs):
     assert resolve_epochs(rows, TrainConfig(**settings), world_size=1) == epochs
     assert resolve_epochs(rows * 2, TrainConfig(**settings), world_size=2) == epochs  # each process sees half
+
+
+@pytest.fixture()
+def brier_score():
+    """A metric of our own, registered for one test: the multi-class Brier score (lower is better; it reads the
+    probabilities, which ``score()`` used to be unable to pass)."""
+
+    @register("brier", title="Brier score", higher_is_better=False, uses_probabilities=True)
+    def brier(labels, predictions, probabilities):
+        truth = np.eye(probabilities.shape[1])[labels]
+        return float(((probabilities - truth) ** 2).sum(axis=1).mean())
+
+    yield "brier"
+    unregister("brier")
+
+
+@pytest.mark.parametrize("loop", ["torch", pytest.param("trainer", marks=pytest.mark.slow)])
+def test_a_registered_metric_reaches_history_log_sagemaker_and_report(project, loop, brier_score, capsys):
+    """Adding a metric is one function in metric_registry.py: both loops' histories, the lines SageMaker reads,
+    its metric definitions, the evaluation report and the model card pick it up."""
+    config = project.override({"loop": loop, "epochs": 1, "max_rows": 200, "logging_steps": 5})
+    run_training(config)
+    log = capsys.readouterr().out
+    artifact = config.path(config.train.output_dir)
+    history = json.loads((artifact / "history.json").read_text(encoding="utf-8"))
+    assert any(0 <= h.get("eval_brier", -1) <= 2 for h in history), history
+    definitions = {d["Name"]: d["Regex"] for d in metric_definitions()}
+    for name in ("eval:brier", "validation:brier", "test:brier"):
+        assert re.search(definitions[name], log), name
+    results = artifact / "evaluation"
+    assert "brier" in json.loads((results / "metrics.json").read_text(encoding="utf-8"))
+    assert "Brier score" in (results / "report.txt").read_text(encoding="utf-8")
+    assert "Brier score" in (artifact / "README.md").read_text(encoding="utf-8")

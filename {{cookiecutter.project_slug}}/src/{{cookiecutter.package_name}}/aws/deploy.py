@@ -19,7 +19,7 @@ from ..serving import handler
 from ..training.entry import SAGEMAKER_BASE
 from . import session
 from .images import INFERENCE, has_gpu, image_uri
-from .package import PACKED_HANDLER, PACKED_REQUIREMENTS, build_model_tar, repack_with_code
+from .package import CODE_FILES, PACKED_HANDLER, build_model_tar, repack_with_code
 from .session import (
     MAX_NAME,
     aws_clients,
@@ -187,11 +187,7 @@ def deploy_model(
         tar_path = Path(scratch) / "model.tar.gz"
         if dry_run:
             source = str(model_dir) if model_dir else model_data or f"training job {training_job}"
-            members = (
-                build_model_tar(model_dir, tar_path)
-                if model_dir
-                else [f"<the files of {source}>", PACKED_HANDLER, PACKED_REQUIREMENTS]
-            )
+            members = build_model_tar(model_dir, tar_path) if model_dir else [f"<the files of {source}>", *CODE_FILES]
             plan = [
                 (
                     "PutObject",

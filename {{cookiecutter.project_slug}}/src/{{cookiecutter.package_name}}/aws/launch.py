@@ -18,6 +18,7 @@ from pathlib import Path
 from ..config import CONFIG_FILE, LABELS_FILE, Config
 from ..errors import AwsSetupError
 from ..evaluation.metrics import metric_regex
+from ..metric_registry import METRICS
 from ..training.entry import ENTRY_SCRIPT, PACKAGE_DIR, SAGEMAKER_CHECKPOINT_DIR
 from .images import TRAINING, has_gpu, image_uri
 from .session import (
@@ -46,21 +47,13 @@ def staged_labels_file(config: Config) -> str:
     return LABELS_FILE if configured.is_absolute() else configured.as_posix()
 
 
-# What train.py prints (metrics.metric_line), read back by SageMaker into CloudWatch.
-METRIC_NAMES = (
-    "eval_loss",
-    "eval_accuracy",
-    "eval_macro_f1",
-    "validation_accuracy",
-    "validation_macro_f1",
-    "test_accuracy",
-    "test_macro_f1",
-)
-
-
 def metric_definitions() -> list[dict]:
+    """What train.py prints (evaluation.metrics.metric_line), read back by SageMaker into CloudWatch: the training
+    loss, the validation loss, and every registered metric (metric_registry.METRICS) of the per-epoch evaluation
+    and of the final validation and test scores. Returns SageMaker's ``MetricDefinitions`` (Name, Regex)."""
+    names = ["eval_loss"] + [f"{split}_{name}" for split in ("eval", "validation", "test") for name in METRICS]
     definitions = [{"Name": "train:loss", "Regex": r"step=[0-9]+; loss=([0-9]+\.?[0-9]*);"}]
-    for name in METRIC_NAMES:
+    for name in names:
         definitions.append({"Name": name.replace("_", ":", 1), "Regex": metric_regex(name)})
     return definitions
 

@@ -19,9 +19,20 @@ from ..model.artifact import REQUIRED_FILES, RESULTS_DIR, TOKENIZER_FILE
 # found without importing it: the handler pulls in torch and transformers
 HANDLER = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.serving.handler").origin)
 REQUIREMENTS = HANDLER.with_name("requirements.txt")
+# the handler's siblings (micro-batches and int8's packed rows; the artifact's file names): code/ is on sys.path
+BATCHING = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.model.batching").origin)
+NAMES_MODULE = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.artifact_files").origin)
 CODE_DIR = "code"  # SageMaker's inference toolkit imports code/inference.py
 PACKED_HANDLER = f"{CODE_DIR}/inference.py"
+PACKED_BATCHING = f"{CODE_DIR}/{BATCHING.name}"
+PACKED_NAMES = f"{CODE_DIR}/{NAMES_MODULE.name}"
 PACKED_REQUIREMENTS = f"{CODE_DIR}/requirements.txt"
+CODE_FILES = {
+    PACKED_HANDLER: HANDLER,
+    PACKED_BATCHING: BATCHING,
+    PACKED_NAMES: NAMES_MODULE,
+    PACKED_REQUIREMENTS: REQUIREMENTS,
+}
 SKIPPED_DIRS = {RESULTS_DIR, CODE_DIR}
 CONTAINER_FILES = (*REQUIRED_FILES, TOKENIZER_FILE)  # what the handler loads: config, weights, tokenizer, labels
 PACK_FIX = "pack the model's files at the root: tar -C <model folder> -czf model.tar.gz ."
@@ -77,9 +88,9 @@ def build_model_tar(model_dir: str | Path, destination: str | Path) -> list[str]
             name = path.relative_to(model_dir).as_posix()
             tar.add(path, arcname=name)
             names.append(name)
-        tar.add(HANDLER, arcname=PACKED_HANDLER)
-        tar.add(REQUIREMENTS, arcname=PACKED_REQUIREMENTS)
-        names += [PACKED_HANDLER, PACKED_REQUIREMENTS]
+        for name, path in CODE_FILES.items():
+            tar.add(path, arcname=name)
+        names += list(CODE_FILES)
     return names
 
 
@@ -105,7 +116,7 @@ def repack_with_code(original: bytes, destination: str | Path, source_name: str 
             member.name = name.removeprefix(prefix)
             tar.addfile(member, data)
             names.append(member.name)
-        tar.add(HANDLER, arcname=PACKED_HANDLER)
-        tar.add(REQUIREMENTS, arcname=PACKED_REQUIREMENTS)
-        names += [PACKED_HANDLER, PACKED_REQUIREMENTS]
+        for name, path in CODE_FILES.items():
+            tar.add(path, arcname=name)
+        names += list(CODE_FILES)
     return names

@@ -16,6 +16,8 @@ from .validation import ReadOptions, load_records
 
 @dataclass
 class Splits:
+    """The records of one run by split (train, validation, test) and the LoadReport of each file read."""
+
     train: list[Record]
     validation: list[Record]
     test: list[Record]
@@ -23,6 +25,7 @@ class Splits:
 
 
 def load_schema(config: Config) -> LabelSchema:
+    """The project's label schema, from data.labels_file. Raises LabelError when it is missing or invalid."""
     return LabelSchema.load(config.path(config.data.labels_file))
 
 
@@ -59,6 +62,8 @@ def check_classes(report: LoadReport, policy: str) -> None:
 def load_project_file(
     config: Config, schema: LabelSchema, path: Path, training: bool = False, show_progress: bool = False
 ) -> LoadReport:
+    """One data file read with the project's settings (ReadOptions, Normalizer from the data section); ``training``:
+    empty classes are checked (data.empty_class). Returns its LoadReport."""
     report = load_records(
         path,
         ReadOptions.from_config(config.data),

@@ -24,6 +24,7 @@ CHECKSUM_FILE = "SHA256SUMS"
 
 
 def sha256(path: Path) -> str:
+    """The file's SHA-256, hex, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -32,6 +33,7 @@ def sha256(path: Path) -> str:
 
 
 def recorded_checksums(raw_dir: Path) -> dict[str, str]:
+    """File name -> SHA-256 from the checksum file beside the downloads (empty without one)."""
     path = raw_dir / CHECKSUM_FILE
     if not path.is_file():
         return {}
@@ -60,6 +62,8 @@ def fetch(url: str, destination: Path, timeout: float = 30.0) -> Path:
 
 
 def verify_nsmc(partial: Path, name: str, expected_sha256: str | None) -> str:
+    """Check a downloaded NSMC file: its header, row count and, when known, its SHA-256. Returns the digest; raises
+    DownloadError naming what differs."""
     content = partial.read_bytes()
     lines = content.rstrip(b"\n").split(b"\n")
     if lines[0].rstrip(b"\r") != NSMC_HEADER:
@@ -73,6 +77,9 @@ def verify_nsmc(partial: Path, name: str, expected_sha256: str | None) -> str:
 
 
 def download_nsmc(raw_dir: str | Path, base_url: str = NSMC_BASE_URL) -> list[Path]:
+    """Fetch NSMC's official train and test files into ``raw_dir`` (online): each is downloaded beside its place,
+    verified (verify_nsmc, against the checksum recorded before when there is one), then moved into place; the checksums
+    are recorded. Returns their paths; raises DownloadError."""
     raw_dir = Path(raw_dir)
     known = recorded_checksums(raw_dir)
     saved = []

@@ -33,6 +33,9 @@ WIDE_ENCODINGS = ("utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "ut
 
 @dataclass
 class DecodedFile:
+    """A file's text as lines, the encoding it was read in, a note to show once (e.g. a detected cp949) and the lines
+    that could not be decoded as (line, reason, message)."""
+
     lines: list[str]
     encoding: str
     note: str = ""  # said once, e.g. which encoding was detected

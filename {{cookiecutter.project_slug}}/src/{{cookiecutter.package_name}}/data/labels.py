@@ -22,6 +22,10 @@ MAX_LABELS = 200
 
 @dataclass(frozen=True)
 class LabelSchema:
+    """The label names in class-id order and how data files write labels: ``index`` (0..n-1) or ``name`` (the names
+    themselves). Names are kept in NFC; raw values are matched in NFC. Raises LabelError for fewer than two or repeated
+    names."""
+
     names: tuple[str, ...]
     encoding: str = "index"  # index: files hold 0..n-1; name: files hold the names themselves
 
@@ -42,14 +46,17 @@ class LabelSchema:
 
     @property
     def num_labels(self) -> int:
+        """How many classes."""
         return len(self.names)
 
     @property
     def id2label(self) -> dict[int, str]:
+        """Class id -> name (the model config's id2label)."""
         return dict(enumerate(self.names))
 
     @property
     def label2id(self) -> dict[str, int]:
+        """Name -> class id."""
         return {name: i for i, name in enumerate(self.names)}
 
     def to_id(self, raw: object) -> int:
@@ -81,6 +88,7 @@ class LabelSchema:
         return value
 
     def to_dict(self) -> dict:
+        """What labels.json holds: the names, both mappings and the encoding."""
         return {
             "label_names": list(self.names),
             "id2label": {str(i): name for i, name in enumerate(self.names)},
@@ -89,10 +97,12 @@ class LabelSchema:
         }
 
     def save(self, path: str | Path) -> None:
+        """Write labels.json (UTF-8, Korean as characters)."""
         Path(path).write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
     @classmethod
     def load(cls, path: str | Path) -> LabelSchema:
+        """The schema in a labels.json. Raises LabelError when the file is missing, not JSON, or not a valid schema."""
         path = Path(path)
         if not path.is_file():
             raise LabelError(f"label schema {path} does not exist")

@@ -16,6 +16,9 @@ FORMS = {"nfc": "NFC", "nfkc": "NFKC"}
 
 @dataclass(frozen=True)
 class Normalizer:
+    """The one text clean-up applied wherever text enters: Unicode normal form (nfc, nfkc or none), optional whitespace
+    collapsing, an opt-in regex of characters to delete. Called with a text, returns the cleaned text."""
+
     form: str = "nfc"  # nfc | nfkc | none
     collapse_whitespace: bool = True
     remove_pattern: str = ""
@@ -46,4 +49,5 @@ class Normalizer:
 
     @classmethod
     def from_config(cls, data: DataConfig) -> Normalizer:
+        """The normalizer the data section describes (data.normalize, collapse_whitespace, remove_pattern)."""
         return cls(data.normalize, data.collapse_whitespace, data.remove_pattern)

@@ -96,5 +96,9 @@ def jsonl_records(lines: list[str], report: LoadReport) -> Iterator[RawRecord]:
         yield number, value
 
 
+# --- extend this: a new file format -------------------------------------------------------------------------
+# A reader is a function (lines, report) -> (line number, fields or object or None) like those above; add it here
+# and in HAS_HEADER, then add its name to data.data_format's choices in config.py (and to FORMATS above).
 READERS = {"tsv": tsv_records, "csv": csv_records, "jsonl": jsonl_records}
 HAS_HEADER = {"tsv": True, "csv": True, "jsonl": False}
+# --- end of the file formats ----------------------------------------------------------------------------------

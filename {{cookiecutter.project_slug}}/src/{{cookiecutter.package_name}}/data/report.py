@@ -24,6 +24,9 @@ def shorten(value: object, limit: int = 60) -> str:
 
 @dataclass(frozen=True)
 class Record:
+    """One valid row: its normalised text, class id (None when unlabelled), the 1-based line it starts on and its id
+    column's value."""
+
     text: str
     label: int | None
     line: int  # 1-based line where the row starts, as an editor shows it
@@ -32,6 +35,9 @@ class Record:
 
 @dataclass(frozen=True)
 class Problem:
+    """One problem found in a file: where (file, line, data row, row id), how serious (error, dropped, warning), a short
+    reason code and the message."""
+
     file: str
     line: int
     kind: str  # error | dropped | warning
@@ -59,6 +65,9 @@ class Problem:
 
 @dataclass
 class LoadReport:
+    """Everything reading one file produced: rows read, the records kept, every problem by line, notes, the encoding;
+    summarised for people with repeats counted."""
+
     file: str
     rows_read: int = 0
     records: list[Record] = field(default_factory=list)
@@ -70,23 +79,28 @@ class LoadReport:
     ids: dict[int, str] = field(default_factory=dict)  # the line a record starts on -> its id, when it has one
 
     def add(self, line: int, kind: str, reason: str, message: str) -> None:
+        """Record a problem at ``line`` (0: the whole file) of ``kind`` error, dropped or warning."""
         row = self.rows.get(line, 0)
         self.problems.append(Problem(self.file, line, kind, reason, message, row, self.ids.get(line, "")))
 
     def note(self, text: str) -> None:
+        """Keep ``text`` to show once in the summary (empty or repeated notes are ignored)."""
         if text and text not in self.notes:
             self.notes.append(text)
 
     @property
     def errors(self) -> list[Problem]:
+        """The problems that make the file unusable as it is."""
         return [p for p in self.problems if p.kind == "error"]
 
     @property
     def warnings(self) -> list[Problem]:
+        """The problems worth a look that did not drop the row."""
         return [p for p in self.problems if p.kind == "warning"]
 
     @property
     def dropped(self) -> Counter:
+        """Reason -> count of the rows left out by a rule (e.g. empty_text with data.empty_text: drop)."""
         return Counter(p.reason for p in self.problems if p.kind == "dropped")
 
     def problem_lines(self, kinds: tuple[str, ...] = ("error", "dropped", "warning")) -> list[str]:
@@ -112,10 +126,13 @@ class LoadReport:
         return lines
 
     def class_counts(self) -> dict[str, int]:
+        """Label name -> rows kept with that label, every name listed (0 for a class without rows)."""
         counts = Counter(r.label for r in self.records if r.label is not None)
         return {name: counts.get(i, 0) for i, name in enumerate(self.label_names)}
 
     def length_percentiles(self) -> dict[str, int]:
+        """The 50th, 90th and 99th percentile of the kept texts' lengths in characters (``p50``, ``p90``, ``p99``);
+        empty without records."""
         lengths = sorted(len(r.text) for r in self.records)
         if not lengths:
             return {}
@@ -124,6 +141,8 @@ class LoadReport:
         }
 
     def summary(self) -> str:
+        """The file's summary for people: rows read and kept, the encoding when not UTF-8, notes, dropped rows by
+        reason, class counts and text lengths."""
         encoding = f" ({self.encoding})" if self.encoding and self.encoding != "utf-8" else ""
         lines = [f"{self.file}{encoding}: read {self.rows_read:,} rows, kept {len(self.records):,}"]
         lines += [f"  note: {text}" for text in self.notes]

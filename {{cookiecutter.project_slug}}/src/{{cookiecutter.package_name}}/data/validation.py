@@ -25,6 +25,9 @@ SHOWN_COLUMNS = 12
 
 @dataclass(frozen=True)
 class ReadOptions:
+    """How to read a data file: format, the text, label and id columns, the rules for empty texts, unknown labels and
+    duplicate ids, the encoding, and whether labels are required."""
+
     data_format: str
     text_column: str
     label_column: str
@@ -37,6 +40,7 @@ class ReadOptions:
 
     @classmethod
     def from_config(cls, data: DataConfig, require_labels: bool = True) -> ReadOptions:
+        """The options the data section describes; ``require_labels`` False for unlabelled input (predict)."""
         return cls(
             data.data_format,
             data.text_column,
@@ -86,7 +90,9 @@ def load_records(
     normalizer: Normalizer | None = None,
     show_progress: bool = False,
 ) -> LoadReport:
-    """Read and validate one file. Never raises for bad content: check ``report.errors``."""
+    """Read and validate one file: decode it, read its header (tsv, csv), turn each row into a Record. Returns the
+    LoadReport holding the records and every problem by line. Never raises for bad content: check
+    ``report.errors``."""
     path = Path(path)
     report = LoadReport(file=str(path), label_names=schema.names if schema else ())
     if not path.is_file():
@@ -102,25 +108,12 @@ def load_records(
         report.add(line, "error", reason, message)
     if decoded.binary:
         return report
-    undecodable = {line for line, _, _ in decoded.problems}
-    normalizer = normalizer or Normalizer("none", False)
     records = READERS[options.data_format](decoded.lines, report)
-    header: list[str] | None = None
+    header = None
     if HAS_HEADER[options.data_format]:
-        first = next(records, None)
-        if first is None:
-            report.add(1, "error", "empty_file", "the file is empty; expected a header line, then rows")
+        header = read_header(records, options, report)
+        if header is None:
             return report
-        line, fields = first
-        if fields is None or line != 1:
-            report.add(1, "error", "header", "cannot read the header line; the file needs one (column names)")
-            return report
-        header = [name.strip() for name in fields]
-        if not _check_header(header, options, report):
-            return report
-    has_labels = header is None or options.label_column in header
-    ids_found = False
-    seen_ids: dict[str, int] = {}
     bar = tqdm(
         total=len(decoded.lines),
         unit="line",
@@ -128,62 +121,22 @@ def load_records(
         leave=False,
         disable=not logs.bars(show_progress) or len(decoded.lines) < PROGRESS_MIN_LINES,
     )
+    undecodable = {line for line, _, _ in decoded.problems}
+    has_labels = header is None or options.label_column in header
+    rows = RowValidator(
+        options,
+        schema=schema if has_labels else None,
+        normalizer=normalizer or Normalizer("none", False),
+        report=report,
+    )
     for number, value in records:
         bar.update(number - bar.n)
         report.rows_read += 1
-        if value is None or number in undecodable:
-            continue  # already reported
-        if header is not None:
-            if len(value) != len(header):
-                separator = "tab" if options.data_format == "tsv" else "comma"
-                report.add(
-                    number,
-                    "error",
-                    "field_count",
-                    f"expected {len(header)} {separator}-separated fields, found {len(value)}",
-                )
-                continue
-            row = dict(zip(header, value, strict=True))
-        elif isinstance(value, dict):
-            row = value
-        else:
-            report.add(number, "error", "json_shape", f"expected a JSON object, found {type(value).__name__}")
-            continue
-        row_id = row.get(options.id_column) if options.id_column else None
-        if row_id is not None and not isinstance(row_id, (dict, list)) and str(row_id).strip():
-            report.ids[number] = str(row_id)  # problems on this row name its id
-        record = validate_row(row, number, options, schema if has_labels else None, normalizer, report)
-        if record is None:
-            continue
-        if record.row_id:
-            ids_found = True
-            first_line = seen_ids.setdefault(record.row_id, number)
-            if first_line != number:
-                message = f"duplicate id {shorten(record.row_id)} (first seen at line {first_line})"
-                if options.duplicate_ids == "error":
-                    report.add(number, "error", "duplicate_id", message)
-                    continue
-                if options.duplicate_ids == "drop":
-                    report.add(number, "dropped", "duplicate_id", message)
-                    continue
-                report.add(number, "warning", "duplicate_id", message)
-        report.records.append(record)
+        if value is not None and number not in undecodable:  # else already reported
+            rows.add(number, row_fields(number, value, header=header, options=options, report=report))
     bar.close()
-    unknown = sum(p.reason == "unknown_label" for p in report.problems)
-    if schema is not None and unknown:
-        written = "class ids 0.." + str(len(schema.names) - 1) if schema.encoding == "index" else "label names"
-        names = ", ".join(schema.names[:SHOWN_COLUMNS]) + (" ..." if len(schema.names) > SHOWN_COLUMNS else "")
-        if unknown * 2 >= report.rows_read:  # most rows: another schema, not a few typos
-            report.note(
-                f"{LABELS_FILE} expects {written} ({names}); a file with another label schema "
-                'needs a new bake (README: "Another label schema")'
-            )
-        else:
-            report.note(
-                f"{unknown} row(s) hold a label {LABELS_FILE} does not know: correct those cells, or set "
-                "data.unknown_label: drop to leave such rows out"
-            )
-    if header is None and options.id_column and not ids_found and report.rows_read:
+    note_unknown_labels(report, schema)
+    if header is None and options.id_column and not rows.ids_found and report.rows_read:
         report.note(f"no {options.id_column!r} key (data.id_column): rows are identified by their line number")
     if report.rows_read == 0:
         where = "a header but no rows" if header is not None else "no rows"
@@ -191,9 +144,100 @@ def load_records(
     return report
 
 
+def read_header(records, options: ReadOptions, report: LoadReport) -> list[str] | None:
+    """The column names from the first row of ``records`` (a reader's (line, fields) iterator, advanced by one),
+    checked against ``options``; None, with the problem in ``report``, when the file cannot go on."""
+    first = next(records, None)
+    if first is None:
+        report.add(1, "error", "empty_file", "the file is empty; expected a header line, then rows")
+        return None
+    line, fields = first
+    if fields is None or line != 1:
+        report.add(1, "error", "header", "cannot read the header line; the file needs one (column names)")
+        return None
+    header = [name.strip() for name in fields]
+    return header if _check_header(header, options, report) else None
+
+
+def row_fields(
+    number: int, value, *, header: list[str] | None, options: ReadOptions, report: LoadReport
+) -> dict | None:
+    """One row as column -> value: a tsv/csv row's fields under ``header``, a JSON Lines row's object; None, with
+    the problem in ``report``, for a wrong field count or a JSON value that is not an object."""
+    if header is not None:
+        if len(value) != len(header):
+            separator = "tab" if options.data_format == "tsv" else "comma"
+            message = f"expected {len(header)} {separator}-separated fields, found {len(value)}"
+            report.add(number, "error", "field_count", message)
+            return None
+        return dict(zip(header, value, strict=True))
+    if isinstance(value, dict):
+        return value
+    report.add(number, "error", "json_shape", f"expected a JSON object, found {type(value).__name__}")
+    return None
+
+
+class RowValidator:
+    """Turns rows into the report's records (validate_row), applying data.duplicate_ids across the file."""
+
+    def __init__(self, options: ReadOptions, *, schema: LabelSchema | None, normalizer: Normalizer, report: LoadReport):
+        self.options, self.schema, self.normalizer, self.report = options, schema, normalizer, report
+        self.seen_ids: dict[str, int] = {}
+        self.ids_found = False
+
+    def add(self, number: int, row: dict | None) -> None:
+        """Validate line ``number``'s ``row`` (None: already reported) and keep its record unless a rule drops
+        it."""
+        if row is None:
+            return
+        options, report = self.options, self.report
+        row_id = row.get(options.id_column) if options.id_column else None
+        if row_id is not None and not isinstance(row_id, (dict, list)) and str(row_id).strip():
+            report.ids[number] = str(row_id)  # problems on this row name its id
+        record = validate_row(row, number, options, self.schema, self.normalizer, report)
+        if record is not None and self.unique_enough(record, number):
+            report.records.append(record)
+
+    def unique_enough(self, record: Record, number: int) -> bool:
+        """Whether ``record`` stays under data.duplicate_ids (report: kept with a warning; drop; error)."""
+        if not record.row_id:
+            return True
+        self.ids_found = True
+        first_line = self.seen_ids.setdefault(record.row_id, number)
+        if first_line == number:
+            return True
+        message = f"duplicate id {shorten(record.row_id)} (first seen at line {first_line})"
+        kind = {"error": "error", "drop": "dropped"}.get(self.options.duplicate_ids, "warning")
+        self.report.add(number, kind, "duplicate_id", message)
+        return kind == "warning"
+
+
+def note_unknown_labels(report: LoadReport, schema: LabelSchema | None) -> None:
+    """One note on rows with a label the schema does not know: a few are typos (correct them, or drop such
+    rows); most rows mean another label schema, which needs a new bake."""
+    unknown = sum(p.reason == "unknown_label" for p in report.problems)
+    if schema is None or not unknown:
+        return
+    written = "class ids 0.." + str(len(schema.names) - 1) if schema.encoding == "index" else "label names"
+    names = ", ".join(schema.names[:SHOWN_COLUMNS]) + (" ..." if len(schema.names) > SHOWN_COLUMNS else "")
+    if unknown * 2 >= report.rows_read:  # most rows: another schema, not a few typos
+        report.note(
+            f"{LABELS_FILE} expects {written} ({names}); a file with another label schema "
+            'needs a new bake (README: "Another label schema")'
+        )
+    else:
+        report.note(
+            f"{unknown} row(s) hold a label {LABELS_FILE} does not know: correct those cells, or set "
+            "data.unknown_label: drop to leave such rows out"
+        )
+
+
 def validate_row(
     row: dict, number: int, options: ReadOptions, schema: LabelSchema | None, normalizer: Normalizer, report: LoadReport
 ) -> Record | None:
+    """One row (column -> value) of line ``number`` as a Record: the text present, a string without NUL, non-empty after
+    ``normalizer``; the label known to ``schema`` (None: labels are not read). Returns None, with the problem in
+    ``report``, for a row that is left out."""
     if options.text_column not in row:
         report.add(number, "error", "missing_field", f"row has no {options.text_column!r} field (data.text_column)")
         return None

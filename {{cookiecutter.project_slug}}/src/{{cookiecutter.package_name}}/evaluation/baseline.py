@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import logs
 from ..config import LABELS_FILE, Config
-from ..data.dataset import Splits
+from ..data.dataset import Splits, data_file, load_schema, load_splits
 from ..data.labels import LabelSchema
 from ..errors import ProjectError
 from ..model.artifact import METRICS_FILE, NGRAM_WEIGHTS_FILE, RESULTS_DIR, write_json
@@ -27,8 +28,7 @@ C_GRID = (0.03, 0.1, 0.3)  # inverse regularisation strengths tried on the valid
 DEFAULT_C = 0.1  # without a validation split: the best C on NSMC (150K reviews)
 
 
-def say(message: str) -> None:
-    print(message, flush=True)
+say = logs.say  # the baseline's progress lines; its scores go through logs.result
 
 
 def choose_c(
@@ -53,7 +53,21 @@ def choose_c(
     return best, {str(c): accuracies[c] for c in C_GRID}
 
 
+def baseline_from_config(config: Config, out_dir: str | Path) -> dict:
+    """The ``baseline`` command's work: read the configured training and test files (their summaries printed),
+    then ``run_baseline`` into ``out_dir``. Returns its results; raises DataError on unreadable data."""
+    schema = load_schema(config)
+    test = data_file(config, config.data.test_file) if config.data.test_file else None
+    splits = load_splits(config, schema, data_file(config, config.data.train_file), test, show_progress=True)
+    for report in splits.reports.values():
+        say(report.summary())
+    return run_baseline(config, schema, splits, out_dir)
+
+
 def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: str | Path) -> dict:
+    """Fit the n-gram baseline on ``splits`` (C chosen on the validation split, the final fit on train and
+    validation together), score the test split, save the artifact in ``out_dir``. Returns the results written to
+    its metrics.json; raises ProjectError when the texts hold no n-gram."""
     started = time.perf_counter()
     training = splits.train + splits.validation  # the whole training file: the final fit uses every row
     say(f"baseline: word 1-2 and character 1-5 grams of {len(training):,} training texts ...")
@@ -86,25 +100,36 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if splits.test:
-        probabilities = classifier.predict_proba([record.text for record in splits.test])
-        metrics = score([record.label for record in splits.test], probabilities.argmax(axis=1).tolist(), schema.names)
-        results["test"] = metrics
+        results["test"] = score_test_split(classifier, splits, schema, out_dir=out_dir)
         results["test_file"] = splits.reports["test"].file  # evaluate compares models on this same file
-        say(metric_line(metrics, prefix="baseline_test_"))
-        say(classification_report(metrics))
-        write_results(
-            out_dir / RESULTS_DIR,
-            metrics,
-            schema,
-            title="baseline, test",
-            records=splits.test,
-            probabilities=probabilities,
-        )
     classifier.save(out_dir / NGRAM_WEIGHTS_FILE)
     schema.save(out_dir / LABELS_FILE)
     write_json(out_dir / METRICS_FILE, results)
-    say(
+    logs.result(
         f"baseline written to {out_dir} ({results['fit_seconds']:.0f}s); score it on any file with "
         f"`evaluate --model-dir {out_dir} --test-file FILE`"
     )
     return results
+
+
+def score_test_split(classifier: NgramClassifier, splits: Splits, schema: LabelSchema, *, out_dir: Path) -> dict:
+    """The fitted baseline's metrics on the test split: printed, and written as ``out_dir``'s results folder
+    (report, confusion matrix, misclassified rows). Returns them."""
+    probabilities = classifier.predict_proba([record.text for record in splits.test])
+    metrics = score(
+        [record.label for record in splits.test],
+        probabilities.argmax(axis=1).tolist(),
+        schema.names,
+        probabilities=probabilities,
+    )
+    logs.result(metric_line(metrics, prefix="baseline_test_"))
+    logs.result(classification_report(metrics))
+    write_results(
+        out_dir / RESULTS_DIR,
+        metrics,
+        schema,
+        title="baseline, test",
+        records=splits.test,
+        probabilities=probabilities,
+    )
+    return metrics

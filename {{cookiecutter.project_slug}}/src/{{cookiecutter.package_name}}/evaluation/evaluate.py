@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import logs
 from ..config import Config
 from ..data.labels import LabelSchema
 from ..data.normalize import Normalizer
 from ..data.validation import ReadOptions, load_records
 from ..errors import DataError
+from ..metric_registry import ACCURACY
 from ..model.artifact import RESULTS_DIR, read_history
 from ..model.features import TokenizedDataset
 from ..model.inference import best_device, load_predictor, predict_logits
@@ -46,6 +48,7 @@ def int8_check(
     model,
     dataset: TokenizedDataset,
     fp32: np.ndarray,
+    *,
     schema: LabelSchema,
     batch_size: int,
     pad_token_id: int,
@@ -61,8 +64,8 @@ def int8_check(
     export_int8(model, calibration_rows, pad_token_id, model_dir)
     int8_model = Int8Model(model_dir, getattr(model, "module", model).config)
     int8, _ = predict_logits(int8_model, dataset, batch_size, pad_token_id, torch.device("cpu"))
-    fp32_accuracy = score_logits(dataset.labels, fp32, schema.names)["accuracy"]
-    int8_accuracy = score_logits(dataset.labels, int8, schema.names)["accuracy"]
+    fp32_accuracy = score_logits(dataset.labels, fp32, schema.names)[ACCURACY]
+    int8_accuracy = score_logits(dataset.labels, int8, schema.names)[ACCURACY]
     decision = paired_drop_decision(
         list(dataset.labels), fp32.argmax(axis=1).tolist(), int8.argmax(axis=1).tolist(), max_drop
     )
@@ -79,6 +82,8 @@ def int8_check(
 
 
 def mean_log_loss(labels: list[int], probabilities: np.ndarray) -> float:
+    """Mean cross-entropy (nats) of ``probabilities`` (rows, num_labels) at the true class ids ``labels``; probabilities
+    are clipped at 1e-12."""
     picked = probabilities[np.arange(len(labels)), labels]
     return float(-np.log(np.clip(picked, 1e-12, 1.0)).mean())
 
@@ -91,6 +96,10 @@ def evaluate_model(
     batch_size: int | None = None,
     precision: str | None = None,
 ) -> dict:
+    """Score any artifact (``model_dir``: a trained transformer at ``precision``, or the baseline) on a labelled
+    ``test_file``: prints the summary, metric line, report and verdict; writes the results folder (``out_dir``, else the
+    artifact's evaluation/). Returns the metrics; raises DataError for a file with errors, ArtifactError for a folder
+    that is not an artifact."""
     predictor = load_predictor(
         model_dir, precision or config.model.inference_precision, best_device(config.train.use_cpu)
     )
@@ -101,19 +110,19 @@ def evaluate_model(
         Normalizer.from_config(config.data),
         show_progress=True,
     )
-    print(report.summary(), flush=True)
+    logs.say(report.summary())
     if report.errors:
         raise DataError([report])
     labels = [record.label for record in report.records]
     probabilities = predictor.probabilities(
         [record.text for record in report.records], batch_size or config.train.eval_batch_size, show_progress=True
     )
-    metrics = score(labels, probabilities.argmax(axis=1).tolist(), predictor.schema.names)
+    metrics = score(labels, probabilities.argmax(axis=1).tolist(), predictor.schema.names, probabilities=probabilities)
     metrics.update(loss=mean_log_loss(labels, probabilities), precision=predictor.precision, test_file=str(test_file))
-    print(metric_line(metrics, prefix="test_") + f" ({predictor.precision})", flush=True)
-    print(classification_report(metrics), flush=True)
+    logs.result(metric_line(metrics, prefix="test_") + f" ({predictor.precision})")
+    logs.result(classification_report(metrics))
     for line in verdict(metrics, baseline_accuracy(config, test_file)):
-        print(line, flush=True)
+        logs.result(line)
     folder = write_results(
         Path(out_dir) if out_dir else Path(model_dir) / RESULTS_DIR,
         metrics,
@@ -124,5 +133,5 @@ def evaluate_model(
         probabilities=probabilities,
         best_metric=config.train.metric_for_best_model,
     )
-    print(f"evaluation written to {folder}", flush=True)
+    logs.result(f"evaluation written to {folder}")
     return metrics

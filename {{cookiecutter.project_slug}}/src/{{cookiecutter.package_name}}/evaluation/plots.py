@@ -11,6 +11,8 @@ import koreanize_matplotlib  # noqa: E402,F401  registers a Hangul font (NanumGo
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from ..metric_registry import MACRO_F1, METRICS, is_better  # noqa: E402
+
 
 def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path: str | Path, title: str = "") -> Path:
     """Counts, coloured by the share of each true class (row): a small class's errors look as large as they are.
@@ -46,11 +48,16 @@ def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path:
 
 def best_evaluation(evals: list[dict], metric: str) -> dict | None:
     """The evaluation the run restored at its end (both loops keep the best ``metric``; the first on a tie)."""
-    scored = [h for h in evals if h.get(f"eval_{metric}") is not None]
-    return max(scored, key=lambda h: h[f"eval_{metric}"]) if scored else None
+    best = None
+    for h in evals:
+        if h.get(f"eval_{metric}") is not None and is_better(
+            metric, h[f"eval_{metric}"], best and best[f"eval_{metric}"]
+        ):
+            best = h
+    return best
 
 
-def plot_learning_curves(history: list[dict], path: str | Path, best_metric: str = "macro_f1") -> Path | None:
+def plot_learning_curves(history: list[dict], path: str | Path, best_metric: str = MACRO_F1) -> Path | None:
     """Training loss by step, and validation loss / metrics by epoch, from the training log; the epoch whose
     weights the run restored (best ``best_metric``) is marked on both."""
     train = [h for h in history if "loss" in h and "step" in h]
@@ -63,13 +70,14 @@ def plot_learning_curves(history: list[dict], path: str | Path, best_metric: str
         left.plot([h["step"] for h in train], [h["loss"] for h in train], "o-" if few else "-", label="train loss")
     if evals:
         left.plot([h["step"] for h in evals], [h["eval_loss"] for h in evals], "o-", label="validation loss")
-        for key in ("eval_accuracy", "eval_macro_f1"):
-            right.plot(
-                [h.get("epoch", i + 1) for i, h in enumerate(evals)],
-                [h.get(key, np.nan) for h in evals],
-                "o-",
-                label=key.removeprefix("eval_"),
-            )
+        for metric in METRICS.values():  # every registered metric the history holds
+            if any(f"eval_{metric.name}" in h for h in evals):
+                right.plot(
+                    [h.get("epoch", i + 1) for i, h in enumerate(evals)],
+                    [h.get(f"eval_{metric.name}", np.nan) for h in evals],
+                    "o-",
+                    label=metric.title,
+                )
     best = best_evaluation(evals, best_metric)
     if best is not None and len(evals) > 1:
         label = (

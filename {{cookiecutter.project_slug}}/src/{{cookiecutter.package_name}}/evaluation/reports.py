@@ -15,6 +15,7 @@ import numpy as np
 
 from ..data.labels import LabelSchema
 from ..data.report import Record
+from ..metric_registry import MACRO_F1, headline
 from ..model.artifact import METRICS_FILE, write_json
 from .metrics import classification_report
 
@@ -33,8 +34,11 @@ def write_results(
     history: list[dict] | None = None,
     records: Sequence[Record] | None = None,
     probabilities: np.ndarray | None = None,
-    best_metric: str = "macro_f1",
+    best_metric: str = MACRO_F1,
 ) -> Path:
+    """Write a results folder: metrics.json, report.txt, the confusion matrix titled with the headline metrics, the
+    learning curves when a ``history`` is given (the restored epoch by ``best_metric``) and the misclassified rows when
+    ``records`` and their ``probabilities`` (rows, num_labels) are given. Returns the folder."""
     from .plots import plot_confusion_matrix, plot_learning_curves
 
     folder = Path(folder)
@@ -45,7 +49,7 @@ def write_results(
         metrics["confusion_matrix"],
         list(schema.names),
         folder / CONFUSION_MATRIX_PLOT,
-        title=f"{title or 'confusion matrix'}: accuracy {metrics['accuracy']:.3f}, macro F1 {metrics['macro_f1']:.3f}",
+        title=f"{title or 'confusion matrix'}: " + headline(metrics),
     )
     if history:
         plot_learning_curves(history, folder / LEARNING_CURVES_PLOT, best_metric)

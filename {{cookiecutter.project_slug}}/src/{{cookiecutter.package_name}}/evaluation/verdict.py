@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 from ..config import Config
+from ..metric_registry import ACCURACY
 from ..model.artifact import METRICS_FILE, read_json
 
 BASELINE_DIR = "artifacts/baseline"  # where `baseline` writes unless told otherwise
@@ -31,7 +32,7 @@ def baseline_accuracy(config: Config, test_file: str | Path) -> float | None:
     results = read_json(path)
     test = results.get("test")
     same_file = test and Path(results.get("test_file", "")).resolve() == Path(test_file).resolve()
-    return float(test["accuracy"]) if same_file else None
+    return float(test[ACCURACY]) if same_file else None
 
 
 def majority(metrics: dict) -> tuple[str, int]:
@@ -68,7 +69,7 @@ def verdict(metrics: dict, baseline: float | None) -> list[str]:
     total = metrics["num_examples"]
     if not total:
         return []
-    accuracy = metrics["accuracy"]
+    accuracy = metrics[ACCURACY]
     correct = sum(row[i] for i, row in enumerate(metrics["confusion_matrix"]))
     top, top_count = majority(metrics)
     lines = []

@@ -1,8 +1,8 @@
 """The model artifact: the one contract between train, evaluate, serve and deploy.
 
-Every file and folder name of the artifact and of the training checkpoints is defined here, and only here
-(serving/handler.py repeats the few it needs, because it must run alone inside the inference container;
-a test checks the two agree).
+Every file and folder name of the artifact and of the training checkpoints is defined here, and only here, but
+for the few the inference container reads too: artifact_files.py defines those (shipped beside the handler) and
+they are imported here.
 """
 
 from __future__ import annotations
@@ -12,17 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..artifact_files import INT8_DIR as INT8_DIR  # these names are defined once there (the container reads them)
+from ..artifact_files import INT8_MODEL_FILE, METRICS_FILE, NO_MODEL_MAX_LENGTH, TRAINING_CONFIG_FILE
 from ..config import LABELS_FILE
 from ..data.labels import LabelSchema
 from ..errors import ArtifactError
+from ..metric_registry import METRICS
 
 # The artifact (what `train` writes and `deploy` packs)
 MODEL_CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
-METRICS_FILE = "metrics.json"
-TRAINING_CONFIG_FILE = "training_config.json"
 HISTORY_FILE = "history.json"
 MODEL_CARD_FILE = "README.md"
 RESULTS_DIR = "evaluation"  # the model's results folder (evaluation/reports.py writes it)
@@ -30,9 +31,6 @@ REQUIRED_FILES = (MODEL_CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_CONFIG_FILE, LABELS
 NGRAM_WEIGHTS_FILE = "ngram-baseline.npz"  # a baseline artifact (model/ngram.py) instead of a transformer
 NGRAM_REQUIRED_FILES = (NGRAM_WEIGHTS_FILE, LABELS_FILE)
 INT8_RECORD = "int8"  # metrics.json's key for the int8-against-fp32 check train makes
-INT8_DIR = "int8"  # the OpenVINO int8 model train writes (model/int8.py); serving/handler.py repeats the name
-INT8_MODEL_FILE = f"{INT8_DIR}/model.xml"  # its weights: model.bin beside it
-NO_MODEL_MAX_LENGTH = 100_000  # tokenizers without a configured limit report a huge sentinel
 
 # Training checkpoints (under train.checkpoint_dir)
 TRAINER_CHECKPOINT_PREFIX = "checkpoint-"  # the transformers Trainer's own folder naming
@@ -43,16 +41,21 @@ CHECKPOINT_TOKENIZER_FILE = "tokenizer-fingerprint.txt"
 
 
 def write_json(path: Path, content: Any) -> None:
+    """Write ``content`` as indented UTF-8 JSON (Korean as characters) with a final newline."""
     path.write_text(json.dumps(content, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
 def read_json(path: Path) -> Any:
+    """The JSON content of ``path``. Raises OSError or ValueError (json) as json.loads does."""
     return json.loads(path.read_text(encoding="utf-8"))
 
 
 def save_artifact(
     output_dir: str | Path, model, tokenizer, schema: LabelSchema, metrics: dict, config_used: dict, history: list[dict]
 ) -> Path:
+    """Write the artifact into ``output_dir``: weights (safetensors), tokenizer (model_max_length = the training
+    max_length), labels.json, metrics.json, training_config.json (``config_used``), history.json and the model card. A
+    DistributedDataParallel model is unwrapped. Returns the folder."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
@@ -67,10 +70,13 @@ def save_artifact(
 
 
 def is_ngram(model_dir: str | Path) -> bool:
+    """Whether ``model_dir`` holds the n-gram baseline (its weights file) rather than a transformer."""
     return (Path(model_dir) / NGRAM_WEIGHTS_FILE).is_file()
 
 
 def check_artifact(model_dir: str | Path, transformer_only: bool = False) -> Path:
+    """``model_dir`` as a Path once it holds every file a model needs (``transformer_only``: the baseline is refused
+    too). Raises ArtifactError naming what is missing and how to get it."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise ArtifactError(f"model folder {model_dir} does not exist; run train first")
@@ -106,6 +112,7 @@ def int8_verdict(model_dir: Path) -> str | None:
 
 
 def read_history(model_dir: Path) -> list[dict]:
+    """The training log an artifact keeps (history.json), or [] without one."""
     path = Path(model_dir) / HISTORY_FILE
     return read_json(path) if path.is_file() else []
 
@@ -129,6 +136,8 @@ class LoadedModel:
 
 
 def load_for_inference(model_dir: str | Path, device=None) -> LoadedModel:
+    """A trained transformer ready to predict on ``device`` (default: the best available): the eval-mode model, its
+    tokenizer, schema and the max_length it was trained with. Raises ArtifactError for an incomplete folder."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -144,6 +153,8 @@ def load_for_inference(model_dir: str | Path, device=None) -> LoadedModel:
 
 
 def model_card(schema: LabelSchema, metrics: dict, config_used: dict) -> str:
+    """The artifact's README.md: labels, base model, max_length, loop and epochs, and a table of every registered metric
+    (metric_registry.METRICS) on the validation and test splits."""
     model = config_used.get("model", {})
     train = config_used.get("train", {})
     lines = [
@@ -153,13 +164,14 @@ def model_card(schema: LabelSchema, metrics: dict, config_used: dict) -> str:
         f"Base model: `{model.get('base_model', '?')}`, max_length {model.get('max_length', '?')}, "
         f"training loop `{train.get('loop', '?')}`, {train.get('epochs', '?')} epoch(s).",
         "",
-        "| split | accuracy | macro-F1 | examples |",
-        "|---|---|---|---|",
+        "| split | " + " | ".join(metric.title for metric in METRICS.values()) + " | examples |",
+        "|---" * (len(METRICS) + 2) + "|",
     ]
     for split in ("validation", "test"):
         if split in metrics:
             m = metrics[split]
-            lines.append(f"| {split} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['num_examples']} |")
+            values = " | ".join(f"{m[name]:.4f}" if name in m else "-" for name in METRICS)
+            lines.append(f"| {split} | {values} | {m['num_examples']} |")
     lines += [
         "",
         "Load with `AutoModelForSequenceClassification.from_pretrained` and `AutoTokenizer`;",

@@ -24,6 +24,9 @@ TOKENIZE_CHUNK = 1000
 
 
 class TokenizedDataset(Dataset):
+    """Token-id rows (truncated when tokenised, unpadded: the collator pads each batch) and their class ids (None
+    when unlabelled). Raises ValueError when the two lists differ in length."""
+
     def __init__(self, input_ids: list[list[int]], labels: Sequence[int | None]):
         if len(input_ids) != len(labels):
             raise ValueError(f"{len(input_ids)} tokenised texts but {len(labels)} labels")
@@ -41,6 +44,7 @@ class TokenizedDataset(Dataset):
 
     @property
     def lengths(self) -> list[int]:
+        """Each row's length in tokens (what the length-grouped sampler sorts by)."""
         return [len(ids) for ids in self.input_ids]
 
 
@@ -58,6 +62,7 @@ def tokenizer_fingerprint(tokenizer) -> str:
 
 
 def content_fingerprint(texts: Sequence[str]) -> str:
+    """A 16-hex-digit SHA-256 of the texts in order (NUL-separated): the token cache's key, with the tokenizer's."""
     digest = hashlib.sha256()
     for text in texts:
         digest.update(text.encode("utf-8"))
@@ -66,6 +71,8 @@ def content_fingerprint(texts: Sequence[str]) -> str:
 
 
 def tokenize_texts(tokenizer, texts: Sequence[str], max_length: int, show_progress: bool = True) -> list[list[int]]:
+    """Token ids of each text, truncated to ``max_length`` tokens, unpadded, in chunks (a bar on a terminal when
+    ``show_progress``)."""
     ids: list[list[int]] = []
     chunks = range(0, len(texts), TOKENIZE_CHUNK)
     for start in tqdm(chunks, desc="tokenizing", unit="chunk", disable=not logs.bars(show_progress) or len(chunks) < 5):
@@ -156,6 +163,8 @@ class LengthGroupedSampler(Sampler[int]):
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
+        """Use ``epoch`` in the next shuffle's seed (as DistributedSampler does), so each epoch's order differs and is
+        reproducible."""
         self.epoch = epoch
 
     def _global_order(self) -> list[int]:

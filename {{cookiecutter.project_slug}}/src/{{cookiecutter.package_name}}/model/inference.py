@@ -23,6 +23,7 @@ from .ngram import NgramClassifier
 
 
 def best_device(use_cpu: bool = False) -> torch.device:
+    """CUDA when a GPU is there and ``use_cpu`` is False, else the CPU."""
     return torch.device("cuda" if torch.cuda.is_available() and not use_cpu else "cpu")
 
 
@@ -35,7 +36,10 @@ def predict_logits(
     device: torch.device | None = None,
     show_progress: bool = False,
 ) -> tuple[np.ndarray, float | None]:
-    """Logits in dataset order, and mean loss when the dataset has labels. Batches are length-sorted."""
+    """Logits of shape (len(dataset), num_labels), float32, in dataset order, and the mean cross-entropy loss
+    (nats per row) when the dataset has labels, else None. Batches of ``batch_size`` rows are length-sorted and
+    padded with ``pad_token_id`` to their longest row (less padding); ``model`` runs in eval mode on ``device``
+    (default: where its parameters are) and goes back to training mode if it was in it."""
     device = device or next(model.parameters()).device
     order = sorted(range(len(dataset)), key=lambda i: len(dataset.input_ids[i]))
     loader = DataLoader(
@@ -59,6 +63,7 @@ def predict_logits(
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of ``logits`` (rows, num_labels), max-shifted for stability; same shape."""
     shifted = logits - logits.max(axis=1, keepdims=True)
     exponent = np.exp(shifted)
     return exponent / exponent.sum(axis=1, keepdims=True)
@@ -86,10 +91,15 @@ class Predictor:
     precision: str
 
     def probabilities(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        """Class probabilities of ``texts``, shape (len(texts), num_labels), rows in input order; ``batch_size`` texts
+        per forward pass."""
         raise NotImplementedError
 
 
 class TransformerPredictor(Predictor):
+    """A trained transformer at a precision (fp32 on ``device``, or the int8 OpenVINO model on the CPU) as a
+    Predictor."""
+
     def __init__(self, model_dir: Path, precision: str, device: torch.device):
         loaded = load_for_inference(model_dir, torch.device("cpu") if precision == "int8" else device)
         self.loaded, self.schema, self.precision = loaded, loaded.schema, precision
@@ -97,6 +107,8 @@ class TransformerPredictor(Predictor):
             self.loaded.model = Int8Model(model_dir, loaded.model.config)
 
     def probabilities(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        """Class probabilities of ``texts``, shape (len(texts), num_labels): tokenised with the artifact's tokenizer and
+        max_length, classified in length-grouped batches of ``batch_size``."""
         loaded = self.loaded
         dataset = build_dataset(
             loaded.tokenizer,
@@ -111,6 +123,9 @@ class TransformerPredictor(Predictor):
 
 
 class NgramPredictor(Predictor):
+    """The n-gram baseline artifact as a Predictor (precision ``ngram``). Raises ArtifactError when its weights cannot
+    be read."""
+
     def __init__(self, model_dir: Path):
         path = model_dir / NGRAM_WEIGHTS_FILE
         try:
@@ -126,6 +141,8 @@ class NgramPredictor(Predictor):
         self.schema, self.precision = LabelSchema.load(model_dir / LABELS_FILE), "fp32"
 
     def probabilities(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
+        """Class probabilities of ``texts``, shape (len(texts), num_labels) (``batch_size`` is not used: scikit-learn
+        takes them all)."""
         return self.classifier.predict_proba(texts)
 
 
@@ -137,5 +154,5 @@ def load_predictor(model_dir: str | Path, precision: str = "auto", device: torch
     device = device or best_device()
     precision, note = choose_precision(model_dir, precision, device.type == "cuda")
     if note:
-        print(note, flush=True)
+        logs.result(note)
     return TransformerPredictor(model_dir, precision, device)

@@ -24,8 +24,8 @@ import numpy as np
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
-from ..serving.handler import packed, packed_batches, takes_packed_rows
 from .artifact import INT8_DIR, INT8_MODEL_FILE
+from .batching import packed, packed_batches, takes_packed_rows
 from .features import DynamicPaddingCollator
 
 CALIBRATION_ROWS = 300  # the first training rows, on which NNCF measures activation ranges
@@ -67,11 +67,14 @@ class FourDimensionalMask(torch.nn.Module):
         self.model = model
 
     def forward(self, input_ids, attention_mask):
+        """Logits (batch, num_labels) of ``input_ids`` (batch, length) with ``attention_mask`` (batch, length) given to
+        the model as a boolean (batch, 1, 1, length) mask, which OpenVINO's converter traces without the masking code
+        transformers runs."""
         return self.model(input_ids=input_ids, attention_mask=attention_mask[:, None, None, :].bool()).logits
 
 
 class PackedClassifier(torch.nn.Module):
-    """The classifier over texts packed side by side in each row (serving/handler.py's ``packed``): a text's
+    """The classifier over texts packed side by side in each row (model/batching.py's ``packed``): a text's
     tokens see only its own (a block-diagonal mask), count positions from its own start, and its first token's
     state goes to the classification head, which gives one row of logits per text. For heads that read the first
     token of what they are given (ELECTRA's, the default and scratch models'); packing_matches checks it."""
@@ -81,6 +84,9 @@ class PackedClassifier(torch.nn.Module):
         self.model = model
 
     def forward(self, input_ids, segment_ids, first_tokens):
+        """Logits (texts, num_labels), one row per text in row order, of packed rows: ``input_ids`` and ``segment_ids``
+        (rows, width; segment 0 is padding), ``first_tokens`` (texts,): each text's first position in the flattened
+        (rows * width) batch (model/batching.py's ``packed``)."""
         same = segment_ids[:, :, None] == segment_ids[:, None, :]
         # padding attends to every real token, so no row of the softmax is empty
         mask = (same | (segment_ids == 0)[:, :, None]) & (segment_ids > 0)[:, None, :]
@@ -143,6 +149,8 @@ def converted_matches(
 
 @contextmanager
 def telemetry_off() -> Iterator[None]:
+    """Within the block, the environment that keeps NNCF and OpenVINO from sending usage data (TELEMETRY_OFF); the
+    previous values come back afterwards."""
     saved = {name: os.environ.get(name) for name in TELEMETRY_OFF}
     os.environ.update(TELEMETRY_OFF)
     try:
@@ -192,6 +200,8 @@ def _export_int8(model, calibration_rows: list[list[int]], pad_token_id: int, mo
 
 
 def convert(network: torch.nn.Module, example: dict[str, np.ndarray]):
+    """OpenVINO's conversion of ``network`` (fp32), traced with ``example`` (input name -> array); tracing warnings are
+    silenced."""
     import openvino
 
     with warnings.catch_warnings(), torch.no_grad():
@@ -218,6 +228,9 @@ class Int8Model(torch.nn.Module):
         self.packed = takes_packed_rows(self.compiled)
 
     def forward(self, input_ids, attention_mask, labels=None, **_):
+        """Logits (batch, num_labels) on the CPU, and the cross-entropy ``loss`` when ``labels`` (batch,) are given, of
+        ``input_ids`` and ``attention_mask`` (batch, length); a packed model gets each row's real tokens packed
+        (model/batching.py) and its logits put back in batch order."""
         request = self.compiled.create_infer_request()  # one per call: several threads may classify at once
         input_ids, attention_mask = input_ids.cpu(), attention_mask.cpu()
         if self.packed:

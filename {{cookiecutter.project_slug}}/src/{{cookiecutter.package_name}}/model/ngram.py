@@ -20,6 +20,8 @@ TERM_SEPARATOR = "\n"
 
 
 def vectorizers(vocabularies: tuple[list[str], list[str]] | None = None) -> list:
+    """The two scikit-learn CountVectorizers (binary, float32, case kept): word 1-2 grams and character 1-5 grams,
+    fitted afresh (min count MIN_COUNT) or, given ``vocabularies``, with those terms fixed."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     common = {"lowercase": False, "binary": True, "dtype": np.float32}
@@ -60,6 +62,7 @@ class NgramFeatures:
         return cls(list(words.get_feature_names_out()), list(chars.get_feature_names_out())), matrix
 
     def transform(self, texts: Sequence[str]):
+        """The sparse (texts, features) CSR matrix of ``texts``: word n-grams, then character n-grams."""
         from scipy.sparse import hstack
 
         words, chars = vectorizers((self.word_terms, self.char_terms))
@@ -67,6 +70,7 @@ class NgramFeatures:
 
     @property
     def size(self) -> int:
+        """How many n-grams the features hold (words and characters)."""
         return len(self.word_terms) + len(self.char_terms)
 
 
@@ -83,6 +87,9 @@ def log_count_ratios(x, y: np.ndarray, classes: int) -> np.ndarray:
 
 @dataclass
 class NgramClassifier:
+    """NBSVM-style logistic regression over NgramFeatures (Wang & Manning 2012: weights times naive-Bayes log-count
+    ratios): one weight row for two classes, one per class otherwise."""
+
     features: NgramFeatures
     weights: np.ndarray  # (1 or classes, features): logistic-regression weights times the naive-Bayes ratios
     intercept: np.ndarray  # (1 or classes,)
@@ -105,6 +112,8 @@ class NgramClassifier:
         return cls(features, np.vstack(weights).astype(np.float32), np.asarray(intercept, np.float32), classes, c)
 
     def predict_proba_features(self, x) -> np.ndarray:
+        """Class probabilities (rows, classes) of a feature matrix: the logistic function for two classes, a softmax
+        otherwise."""
         scores = np.asarray(x @ self.weights.T) + self.intercept
         if self.classes == 2:  # one logistic score: P(class 1)
             positive = 1 / (1 + np.exp(-scores[:, 0]))
@@ -114,9 +123,13 @@ class NgramClassifier:
         return exponent / exponent.sum(axis=1, keepdims=True)
 
     def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
+        """Class probabilities (len(texts), classes) of ``texts``."""
         return self.predict_proba_features(self.features.transform(texts))
 
     def save(self, path: Path) -> None:
+        """Write the classifier to ``path`` as plain arrays (np.savez_compressed; the terms as UTF-8 bytes): no
+        pickle."""
+
         def packed(terms: list[str]) -> np.ndarray:
             return np.frombuffer(TERM_SEPARATOR.join(terms).encode("utf-8"), dtype=np.uint8)
 
@@ -132,6 +145,8 @@ class NgramClassifier:
 
     @classmethod
     def load(cls, path: Path) -> NgramClassifier:
+        """The classifier saved at ``path`` (read with allow_pickle=False)."""
+
         def unpacked(array: np.ndarray) -> list[str]:
             return array.tobytes().decode("utf-8").split(TERM_SEPARATOR) if array.size else []
 

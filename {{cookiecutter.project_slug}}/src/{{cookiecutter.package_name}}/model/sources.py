@@ -20,6 +20,8 @@ from .wordpiece import CONTINUATION, train_vocabulary, word_counts
 
 SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 SCRATCH_PREFIX = "scratch:"
+# --- extend this: a new offline model size is one entry here (an ELECTRA config); any hub id or local folder
+# needs no code: set model.base_model ---
 SCRATCH_SIZES = {
     "tiny": {
         "vocab_size": 4000,
@@ -44,10 +46,12 @@ PRETRAINED_LEARNING_RATE = 5e-5
 
 
 def is_scratch(source: str) -> bool:
+    """Whether ``source`` names an offline model built from the training texts (``scratch:tiny``, ``scratch:small``)."""
     return source.startswith(SCRATCH_PREFIX)
 
 
 def scratch_size(source: str) -> str:
+    """The size in ``scratch:<size>``. Raises ModelSourceError for an unknown size, naming the known ones."""
     size = source[len(SCRATCH_PREFIX) :]
     if size not in SCRATCH_SIZES:
         raise ModelSourceError(
@@ -146,6 +150,9 @@ def load_pretrained(source: str, schema: LabelSchema, max_length: int):
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
+        # --- replace this: a new task (another head than single-label classification) starts here (the model
+        # computes its own loss from its config's problem_type), then the label schema (data/labels.py), the
+        # metrics (metric_registry.py) and the handler's ``prediction`` ---
         model = AutoModelForSequenceClassification.from_pretrained(
             source,
             num_labels=schema.num_labels,
@@ -187,6 +194,9 @@ def save_with_native_names(model) -> None:
 
 
 def load_model(source: str, schema: LabelSchema, max_length: int, train_texts: list[str] | None = None, tokenizer=None):
+    """(tokenizer, model) for ``source``: a scratch model built from ``train_texts`` (or with the given ``tokenizer``),
+    else a pretrained one from the hub or a folder, with a fresh classification head of ``schema``'s labels and
+    ``max_length``. Raises ModelSourceError."""
     if is_scratch(source):
         if not train_texts and tokenizer is None:
             raise ModelSourceError(f"{source} builds its tokenizer from training texts, and none were given")

@@ -19,6 +19,8 @@ MAX_WORD_CHARS = 100  # longer words become [UNK] at encoding time anyway (WordP
 
 
 def word_counts(texts: Iterable[str], normalizer, pre_tokenizer) -> Counter:
+    """How often each pre-tokenised word occurs in ``texts`` after ``normalizer`` (the tokenizer's own normaliser and
+    pre-tokenizer)."""
     counts: Counter = Counter()
     for text in texts:
         counts.update(word for word, _ in pre_tokenizer.pre_tokenize_str(normalizer.normalize_str(text)))

@@ -26,10 +26,10 @@ import shlex
 import sys
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Protocol
 
@@ -128,12 +128,18 @@ def cut_requests(rows: list[int], texts: Sequence[str], batch_size: int, limits:
 
 
 class Target(Protocol):
+    """Where predictions come from: a local server or endpoint (RuntimeTarget) or a model in this process
+    (InProcessTarget)."""
+
     def send(self, texts: list[str]) -> list[dict]:
         """One attempt: predictions for ``texts`` in order, or RetryableError / FinalError."""
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How hard to retry one request: a time budget in seconds from its first attempt, jittered exponential backoff
+    between ``base_delay`` and ``max_delay`` seconds, and a read timeout per attempt (seconds)."""
+
     budget_seconds: float = 120.0  # per request, from its first attempt: rides out a restart of a minute or two
     base_delay: float = 0.5
     max_delay: float = 10.0
@@ -211,6 +217,8 @@ class RuntimeTarget:
         self.client = session.client("sagemaker-runtime", endpoint_url=url, config=settings)
 
     def send(self, texts: list[str]) -> list[dict]:
+        """One attempt: predictions for ``texts`` in order. Raises RetryableError for throttling, 5xx, 408 and
+        connection problems, FinalError for other refusals."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
@@ -254,6 +262,9 @@ def classify_client_error(error) -> Exception:
 
 @dataclass
 class Outcome:
+    """What sending one request came to: its rows (None when it failed), retries used, the error and a final refusal's
+    HTTP status."""
+
     rows: list[dict] | None
     retries: int
     error: str = ""
@@ -263,6 +274,8 @@ class Outcome:
 def send_with_retries(
     target: Target, texts: list[str], policy: RetryPolicy, rng: random.Random, stop: threading.Event
 ) -> Outcome:
+    """Send ``texts`` to ``target`` until it answers, a final error, ``stop``, or ``policy``'s budget runs out; waits
+    with jittered backoff (``rng``) between attempts. Returns the Outcome."""
     started = time.monotonic()
     attempt = 0
     while True:
@@ -366,37 +379,60 @@ def classify(
             pending = sum(index not in done for index in range(start, end))
             if not pending:
                 continue
-            result = Window(start, [None] * (end - start), [""] * (end - start))
-            rows = []
-            for index in sorted(range(start, end), key=lambda i: len(texts[i])):
-                result.errors[index - start] = limits.local_problem(texts[index])
-                if not result.errors[index - start]:
-                    rows.append(index)
-            requests = cut_requests(rows, texts, batch_size, limits)
-            futures = {
-                pool.submit(send_isolating, target, [texts[i] for i in request], policy, rng, stop): request
-                for request in requests
-            }
-            try:
-                wait(futures)
-            except BaseException:
-                stop.set()
-                for future in futures:
-                    future.cancel()
-                raise
-            for future, request in futures.items():
-                sent = future.result()
-                result.retries += sent.retries
-                result.requests += sent.requests
-                for offset, row in enumerate(request):
-                    result.predictions[row - start] = sent.predictions[offset]
-                    result.errors[row - start] = sent.errors[offset]
+            send = partial(send_isolating, target, policy=policy, rng=rng, stop=stop)
+            result = classify_window(
+                texts, range(start, end), send=send, stop=stop, pool=pool, batch_size=batch_size, limits=limits
+            )
             bar.update(pending)
             yield result
 
 
+def classify_window(
+    texts: Sequence[str],
+    rows: range,
+    *,
+    send: Callable[[list[str]], Sent],
+    stop: threading.Event,
+    pool: ThreadPoolExecutor,
+    batch_size: int,
+    limits: RequestLimits,
+) -> Window:
+    """One window of ``classify``: the ``rows`` (indices into ``texts``) sorted by length, cut into requests
+    (cut_requests), each sent on ``pool`` with ``send``; a text over the limits fails without being sent. On any
+    exception ``stop`` is set (requests in flight give up) and every request not yet started is cancelled."""
+    start = rows.start
+    result = Window(start, [None] * len(rows), [""] * len(rows))
+    to_send = []
+    for index in sorted(rows, key=lambda i: len(texts[i])):
+        result.errors[index - start] = limits.local_problem(texts[index])
+        if not result.errors[index - start]:
+            to_send.append(index)
+    futures = {
+        pool.submit(send, [texts[i] for i in request]): request
+        for request in cut_requests(to_send, texts, batch_size, limits)
+    }
+    try:
+        wait(futures)
+    except BaseException:
+        stop.set()
+        for future in futures:
+            future.cancel()
+        raise
+    for future, request in futures.items():
+        sent = future.result()
+        result.retries += sent.retries
+        result.requests += sent.requests
+        for offset, row in enumerate(request):
+            result.predictions[row - start] = sent.predictions[offset]
+            result.errors[row - start] = sent.errors[offset]
+    return result
+
+
 @dataclass
 class PredictSummary:
+    """What a predict run did: rows, rows skipped (already in the output), failed rows with their reason, retries,
+    requests, and each row's answered label by input line."""
+
     rows: int = 0
     skipped: int = 0  # already in the output (--resume)
     failed: list[tuple[int, str]] = field(default_factory=list)  # (input line, reason)
@@ -406,6 +442,7 @@ class PredictSummary:
     interrupted: bool = False
 
     def line(self) -> str:
+        """The run in one line: rows classified, requests, retries and failures."""
         done = self.rows - len(self.failed) - self.skipped
         text = (
             f"classified {done}/{self.rows - self.skipped} rows in {self.requests} request(s), "
@@ -415,6 +452,8 @@ class PredictSummary:
 
 
 class PredictInterrupted(Exception):
+    """Predict stopped early (Ctrl-C); ``summary`` says what was done, every finished row is in the output."""
+
     def __init__(self, summary: PredictSummary):
         super().__init__("interrupted")
         self.summary = summary
@@ -490,25 +529,28 @@ def read_inputs(config: Config, input_file: Path | None, schema: LabelSchema | N
         normalizer,
         show_progress=True,
     )
-    print(report.summary(), file=sys.stderr)
+    logs.say(report.summary(), stderr=True)
     if report.errors:
         raise DataError([report])
     return report.records, report.encoding
 
 
 def project_schema(config: Config) -> LabelSchema | None:
+    """The project's label schema when labels.json exists (scoring labelled input), else None."""
     path = config.path(config.data.labels_file)
     return LabelSchema.load(path) if path.is_file() else None
 
 
 def report_failures(summary: PredictSummary) -> None:
+    """The first SHOWN_FAILURES failed rows with their reason on stderr, and how many more."""
     for line, reason in summary.failed[:SHOWN_FAILURES]:
-        print(f"line {line}: failed: {reason}", file=sys.stderr)
+        logs.result(f"line {line}: failed: {reason}", stderr=True)
     if len(summary.failed) > SHOWN_FAILURES:
-        print(f"... and {len(summary.failed) - SHOWN_FAILURES} more failed rows", file=sys.stderr)
+        logs.result(f"... and {len(summary.failed) - SHOWN_FAILURES} more failed rows", stderr=True)
 
 
 def resume_command() -> str:
+    """This command line again with ``--resume`` (and without ``--overwrite``): what continues an interrupted run."""
     words = [word for word in sys.argv if word not in ("--resume", "--overwrite")]
     return shlex.join([Path(words[0]).name, *words[1:], "--resume"]) if words else "--resume"
 
@@ -560,21 +602,26 @@ def run_predict(
             input_encoding=input_encoding,
         )
     except PredictInterrupted as stopped:
-        print(f"interrupted: {stopped.summary.line()}", file=sys.stderr)
-        print(
+        logs.result(f"interrupted: {stopped.summary.line()}", stderr=True)
+        logs.result(
             f"every finished row is in {output}; continue with:\n  {resume_command()}"
             if output
             else "nothing was saved (no -o)",
-            file=sys.stderr,
+            stderr=True,
         )
         raise
-    print(summary.line() + (f"; results in {output}" if output else ""), file=sys.stderr)
+    logs.result(summary.line() + (f"; results in {output}" if output else ""), stderr=True)
     report_failures(summary)
-    labelled = [(r.label, summary.labels.get(r.line)) for r in records if r.label is not None]
-    if schema is not None and labelled and all(label in schema.label2id for _, label in labelled):
-        metrics = score(
-            [truth for truth, _ in labelled], [schema.label2id[label] for _, label in labelled], schema.names
-        )
-        print(metric_line(metrics), file=sys.stderr)
-        print(classification_report(metrics), file=sys.stderr)
+    report_scores(records, summary, schema)
     return summary
+
+
+def report_scores(records: Sequence[Record], summary: PredictSummary, schema: LabelSchema | None) -> None:
+    """When every labelled input row got an answer the schema knows, the metrics of the answers against the
+    labels (hard answers: metrics that need probabilities are left out), on stderr (stdout may carry rows)."""
+    labelled = [(r.label, summary.labels.get(r.line)) for r in records if r.label is not None]
+    if schema is None or not labelled or not all(label in schema.label2id for _, label in labelled):
+        return
+    metrics = score([truth for truth, _ in labelled], [schema.label2id[label] for _, label in labelled], schema.names)
+    logs.result(metric_line(metrics), stderr=True)
+    logs.result(classification_report(metrics), stderr=True)

@@ -1,10 +1,12 @@
 """SageMaker Hugging Face inference handler: model_fn, input_fn, predict_fn, output_fn.
 
-Self-contained (standard library, torch, transformers and, for int8, openvino: code/requirements.txt):
-``deploy`` copies this file byte for byte into model.tar.gz as ``code/inference.py``, and the local server
-imports this same file. It follows the contract of
-the Hugging Face inference toolkit (sagemaker-huggingface-inference-toolkit on Multi Model Server, what the HF
-inference containers run):
+Self-contained (standard library, torch, transformers and, for int8, openvino: code/requirements.txt) but for
+two siblings that import nothing of ours: model/batching.py (the micro-batches and int8's packed rows) and
+artifact_files.py (the file names it reads). ``deploy`` copies this file byte for byte into model.tar.gz as
+``code/inference.py`` and the siblings beside it as ``code/batching.py`` and ``code/artifact_files.py`` (the
+toolkit puts ``code/`` on ``sys.path``); the local server imports this same file from the package. It follows the
+contract of the Hugging Face inference toolkit (sagemaker-huggingface-inference-toolkit on Multi Model Server, what
+the HF inference containers run):
 - ``input_fn(input_data, content_type, context)``: JSON and CSV bodies arrive decoded to ``str``, other types as
   bytes; the context carries the request headers, so a bad Accept is refused before any prediction runs;
 - ``output_fn(prediction, accept)`` returns the body alone: the toolkit sets the response content type itself;
@@ -38,13 +40,23 @@ import io
 import json
 import os
 import unicodedata
-from contextlib import nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import torch
 from tokenizers import Tokenizer
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
+
+try:  # in the package (local server, predict, tests)
+    from .. import artifact_files
+    from ..model import batching
+except ImportError:  # code/inference.py in the inference container: its siblings in code/ are on sys.path
+    import artifact_files  # type: ignore[no-redef]
+    import batching  # type: ignore[no-redef]
 
 # Request limits, defined here only: the local server and the predict client read them from this file (the client
 # parses these three literals without importing it: no torch for a client of an endpoint)
@@ -60,25 +72,12 @@ PRECISION_ENV = "INFERENCE_PRECISION"  # auto | int8 | fp32; deploy sets it from
 MAX_ITEMS = int(os.environ.get(ITEMS_LIMIT_ENV, str(DEFAULT_MAX_ITEMS)))
 MAX_TEXT_CHARS = int(os.environ.get("MAX_TEXT_CHARS", str(DEFAULT_MAX_TEXT_CHARS)))
 MAX_TOKENS = int(os.environ.get(TOKENS_LIMIT_ENV, str(DEFAULT_MAX_TOKENS)))
-MICRO_BATCH = int(os.environ.get("INFERENCE_BATCH_SIZE", "64"))
-# fp32 on a CPU: a micro-batch stops growing where padding would pass this share of its real tokens (even sorted
-# by length, a request's long texts spread widely): 14% more reviews per CPU-second on new 1,024-review requests.
-# A GPU keeps whole batches: there the bound made the handler 23% slower (an H200). So does an int8 model that
-# cannot pack (below): OpenVINO prepares kernels for each new input shape, and varying row counts cost it 5%.
-CPU_MAX_PADDING = float(os.environ.get("INFERENCE_MAX_PADDING", "0.1"))
-# int8 packs several texts into each row (model/int8.py's PackedClassifier: each text sees only its own tokens),
-# so almost no slot is padding, in rows of a few fixed widths: OpenVINO prepares kernels for each new input shape.
-# Texts up to PACK_WIDTH tokens share rows that wide, longer ones rows twice as wide, and so on up to max_length;
-# a micro-batch holds about PACK_TOKENS slots. On new 1,024-review requests: 16% faster than whole 64-row batches.
-PACK_WIDTH = 64
-PACK_TOKENS = 2048
-PACKED_INPUTS = ("input_ids", "segment_ids", "first_tokens")
-LABELS_FILE = "labels.json"  # the artifact's names (model/artifact.py); this file must stand alone
-TRAINING_CONFIG_FILE = "training_config.json"  # the config train ran with: data.text_column, data.normalize
-METRICS_FILE = "metrics.json"
-INT8_MODEL_FILE = "int8/model.xml"  # the OpenVINO int8 model train writes (model/int8.py)
+LABELS_FILE = artifact_files.LABELS_FILE  # the artifact's names: artifact_files.py, shipped beside this file
+TRAINING_CONFIG_FILE = artifact_files.TRAINING_CONFIG_FILE  # the config train ran with: text column, normal form
+METRICS_FILE = artifact_files.METRICS_FILE
+INT8_MODEL_FILE = artifact_files.INT8_MODEL_FILE  # the OpenVINO int8 model train writes (model/int8.py)
 PRECISIONS = ("auto", "int8", "fp32")
-NO_MODEL_MAX_LENGTH = 100_000
+NO_MODEL_MAX_LENGTH = artifact_files.NO_MODEL_MAX_LENGTH
 JSON, CSV = "application/json", "text/csv"
 JSONLINES_TYPES = ("application/jsonlines", "application/x-jsonlines", "application/jsonl")
 SUPPORTED = (JSON, *JSONLINES_TYPES, CSV)
@@ -102,6 +101,8 @@ class RequestError(ValueError):
 
 
 def media_type(value: str | None) -> str:
+    """The media type of a Content-Type or Accept entry, lower case, without parameters (``text/csv; charset=utf-8`` ->
+    ``text/csv``)."""
     return (value or "").split(";")[0].strip().lower()
 
 
@@ -146,7 +147,7 @@ class Int8Network:
             "PERFORMANCE_HINT": "LATENCY",
         }
         self.compiled = openvino.Core().compile_model(str(model_dir / INT8_MODEL_FILE), "CPU", settings)
-        self.packed = takes_packed_rows(self.compiled)
+        self.packed = batching.takes_packed_rows(self.compiled)
 
     def __call__(self, **inputs: torch.Tensor) -> SimpleNamespace:
         request = self.compiled.create_infer_request()  # one per call: server threads may classify at once
@@ -154,13 +155,41 @@ class Int8Network:
         return SimpleNamespace(logits=torch.from_numpy(logits.copy()))
 
 
-def takes_packed_rows(compiled) -> bool:
-    """Whether a compiled OpenVINO model takes PACKED_INPUTS (model/int8.py's PackedClassifier), not one padded
-    text per row."""
-    return {name for port in compiled.inputs for name in port.get_names()} >= set(PACKED_INPUTS)
+@dataclass
+class LoadedModel:
+    """A model ready to classify, as ``load`` (and ``model_fn``) return it.
+
+    ``network``: the transformers classifier or an ``Int8Network``; called with a batch (model/batching.py) it
+    returns ``.logits`` of shape ``(texts, len(labels))``. ``encode``: texts -> token ids, truncated to
+    ``max_length`` tokens. ``labels``: class names by id (NFC). ``text_column``/``form``: the training data's text
+    column (a CSV header row names it) and Unicode form. ``lock``: held around each micro-batch's forward pass
+    (the local server sets a fair lock; alone it is a no-op)."""
+
+    network: Any
+    tokenizer: Any
+    encode: Callable[[list[str]], list[list[int]]]
+    labels: list[str]
+    text_column: str | None
+    form: str
+    device: torch.device
+    max_length: int
+    precision: str
+    lock: AbstractContextManager = field(default_factory=nullcontext)
+
+    def batches(self, tokens: list[list[int]]):
+        """(indices into ``tokens``, batch tensors) in the micro-batches this model classifies fastest
+        (model/batching.py's batches_for)."""
+        return batching.batches_for(
+            tokens,
+            packed_rows=getattr(self.network, "packed", False),
+            max_length=self.max_length,
+            pad_token_id=self.tokenizer.pad_token_id,
+            cpu_fp32=self.device.type == "cpu" and self.precision == "fp32",
+        )
 
 
-def model_fn(model_dir, context=None):
+def model_fn(model_dir, context=None) -> LoadedModel:
+    """The toolkit's loading hook: ``load`` at the precision the INFERENCE_PRECISION variable names (auto)."""
     return load(model_dir, os.environ.get(PRECISION_ENV, "auto"))
 
 
@@ -173,8 +202,9 @@ def int8_allowed(model_dir: Path) -> bool:
     return bool(record and record.get("allowed")) and (model_dir / INT8_MODEL_FILE).is_file()
 
 
-def load(model_dir, precision: str = "auto"):
-    """The model ready to classify. auto: fp32 on a GPU; on a CPU int8 when train's check allowed it, else fp32."""
+def load(model_dir, precision: str = "auto") -> LoadedModel:
+    """The model in ``model_dir`` ready to classify. auto: fp32 on a GPU; on a CPU int8 when train's check allowed
+    it, else fp32. Raises ValueError for an unknown precision, or int8 without the int8 model."""
     model_dir = Path(model_dir)
     if precision not in PRECISIONS:
         raise ValueError(f"{PRECISION_ENV}={precision!r}; use one of {', '.join(PRECISIONS)}")
@@ -200,17 +230,17 @@ def load(model_dir, precision: str = "auto"):
     max_length = tokenizer.model_max_length
     if max_length >= NO_MODEL_MAX_LENGTH:
         max_length = getattr(config, "max_position_embeddings", 512)
-    return {
-        "model": model,
-        "tokenizer": tokenizer,
-        "encode": encoder(tokenizer, max_length),
-        "labels": [normal_text(name) for name in names],
-        "text_column": text_column,
-        "form": form,
-        "device": device,
-        "max_length": max_length,
-        "precision": precision,
-    }
+    return LoadedModel(
+        network=model,
+        tokenizer=tokenizer,
+        encode=encoder(tokenizer, max_length),
+        labels=[normal_text(name) for name in names],
+        text_column=text_column,
+        form=form,
+        device=device,
+        max_length=max_length,
+        precision=precision,
+    )
 
 
 def visible_text(text: str) -> bool:
@@ -369,6 +399,9 @@ def request_accept(context) -> str | None:
 
 
 def input_fn(input_data, content_type, context=None):
+    """The request body as {"inputs": texts, "errors", "ids", "first_row"} for predict_fn: JSON, JSON Lines or CSV by
+    ``content_type`` (``str`` or bytes; a BOM is stripped); with the toolkit's ``context``, a bad Accept is refused
+    first. Raises RequestError (415 unsupported type, 400 bad body, 413 too many texts or characters)."""
     if context is not None:
         negotiate(request_accept(context))  # refuse a bad Accept before any work
     media = media_type(content_type) or JSON
@@ -387,6 +420,7 @@ def input_fn(input_data, content_type, context=None):
     return _jsonlines_request(body)
 
 
+# --- replace this: a new task answers in another shape here (the client and the output file read these keys) ---
 def prediction(probabilities: list[float], names: list[str]) -> dict:
     """One text's answer: the most probable label's name, its probability, and every label's."""
     best = max(range(len(probabilities)), key=probabilities.__getitem__)
@@ -395,8 +429,8 @@ def prediction(probabilities: list[float], names: list[str]) -> dict:
 
 def encoder(tokenizer, max_length: int):
     """texts -> token ids truncated to ``max_length``, as ``tokenizer(texts, truncation=True)`` gives them: a fast
-    tokenizer's own Rust encoder, called directly (the Python wrapper costs about a tenth of int8's time per
-    text; a test checks the ids are the same), else the tokenizer itself."""
+    tokenizer's own Rust encoder, called directly (the Python wrapper's cost: benchmarks/RESULTS-batching.md; a
+    test checks the ids are the same), else the tokenizer itself. Returns a function of a list of texts."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
     if backend is None or tokenizer.truncation_side != "right":
         return lambda texts: tokenizer(
@@ -413,141 +447,32 @@ def encoder(tokenizer, max_length: int):
     return lambda texts: [encoding.ids for encoding in encode(texts)]
 
 
-def padded(rows: list[list[int]], pad_token_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """input_ids and attention_mask for token-id rows, right-padded to the longest."""
-    lengths = torch.tensor([len(ids) for ids in rows])
-    attention_mask = torch.arange(int(lengths.max())) < lengths[:, None]
-    input_ids = torch.full(attention_mask.shape, pad_token_id, dtype=torch.long)
-    input_ids[attention_mask] = torch.tensor([token for ids in rows for token in ids], dtype=torch.long)
-    return input_ids, attention_mask.long()
-
-
-def micro_batches(lengths: list[int], max_padding: float | None) -> list[tuple[int, int]]:
-    """(start, end) spans of ascending ``lengths``: at most MICRO_BATCH rows each and, unless ``max_padding`` is
-    None, padded to the longest at most ``max_padding`` more tokens than the rows hold (a single row always makes
-    a batch)."""
-    bound = float("inf") if max_padding is None else 1 + max_padding
-    spans, start = [], 0
-    while start < len(lengths):
-        end, tokens = start + 1, lengths[start]
-        while (
-            end < len(lengths)
-            and end - start < MICRO_BATCH
-            and (end - start + 1) * lengths[end] <= bound * (tokens + lengths[end])
-        ):
-            tokens += lengths[end]
-            end += 1
-        spans.append((start, end))
-        start = end
-    return spans
-
-
-def pack_widths(max_length: int) -> list[int]:
-    """The row widths int8 packs texts into: PACK_WIDTH, doubled while shorter than max_length, then max_length."""
-    widths, width = [], PACK_WIDTH
-    while width < max_length:
-        widths.append(width)
-        width *= 2
-    return [*widths, max_length]
-
-
-def pack(lengths: list[int], width: int) -> list[list[int]]:
-    """Rows of indices into ``lengths`` (each at most ``width``) whose lengths add up to at most ``width``: best fit,
-    longest first, which leaves a few percent of the slots empty."""
-    rows: list[list[int]] = []
-    free_rows: list[list[int]] = [[] for _ in range(width + 1)]  # free slots -> rows with that many free
-    for index in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
-        length = lengths[index]
-        free = next((f for f in range(length, width + 1) if free_rows[f]), None)
-        if free is None:
-            row, free = len(rows), width
-            rows.append([])
-        else:
-            row = free_rows[free].pop()
-        rows[row].append(index)
-        free_rows[free - length].append(row)
-    return rows
-
-
-def packed(rows: list[list[list[int]]], width: int, pad_token_id: int) -> dict[str, torch.Tensor]:
-    """PACKED_INPUTS for rows of token-id lists: the ids side by side, each text's segment number (1, 2, ...;
-    0 is padding), and where each text starts in the flattened batch, in row order. A batch of one row is cut
-    to the tokens it holds."""
-    if len(rows) == 1:
-        width = sum(len(ids) for ids in rows[0])
-    input_ids = torch.full((len(rows), width), pad_token_id, dtype=torch.long)
-    segment_ids = torch.zeros((len(rows), width), dtype=torch.long)
-    first_tokens = []
-    for row, texts in enumerate(rows):
-        start = 0
-        for segment, ids in enumerate(texts, start=1):
-            input_ids[row, start : start + len(ids)] = torch.tensor(ids, dtype=torch.long)
-            segment_ids[row, start : start + len(ids)] = segment
-            first_tokens.append(row * width + start)
-            start += len(ids)
-    return {"input_ids": input_ids, "segment_ids": segment_ids, "first_tokens": torch.tensor(first_tokens)}
-
-
-def packed_batches(tokens: list[list[int]], max_length: int, pad_token_id: int):
-    """(indices into ``tokens``, PACKED_INPUTS) per micro-batch: texts packed into rows of pack_widths."""
-    shorter = 0
-    for width in pack_widths(max(max_length, max(map(len, tokens)))):
-        group = [k for k, ids in enumerate(tokens) if shorter < len(ids) <= width]
-        shorter = width
-        rows = [[group[i] for i in row] for row in pack([len(tokens[k]) for k in group], width)]
-        per_batch = max(1, PACK_TOKENS // width)
-        for start in range(0, len(rows), per_batch):
-            batch = rows[start : start + per_batch]
-            yield (
-                [k for row in batch for k in row],
-                packed([[tokens[k] for k in row] for row in batch], width, pad_token_id),
-            )
-
-
-def padded_batches(tokens: list[list[int]], max_padding: float | None, pad_token_id: int):
-    """(indices into ``tokens``, input_ids and attention_mask) per micro-batch of similar length (micro_batches)."""
-    order = sorted(range(len(tokens)), key=lambda k: len(tokens[k]))
-    for start, end in micro_batches([len(tokens[k]) for k in order], max_padding):
-        chunk = order[start:end]
-        input_ids, attention_mask = padded([tokens[k] for k in chunk], pad_token_id)
-        yield chunk, {"input_ids": input_ids, "attention_mask": attention_mask}
-
-
-def batches_for(model: dict, tokens: list[list[int]]):
-    """How ``model`` classifies ``tokens`` fastest: packed rows for a packed int8 model; else one text per row,
-    with the padding bound for fp32 on a CPU (CPU_MAX_PADDING) and whole batches elsewhere."""
-    pad_token_id = model["tokenizer"].pad_token_id
-    if getattr(model["model"], "packed", False):
-        return packed_batches(tokens, model["max_length"], pad_token_id)
-    cpu_fp32 = model["device"].type == "cpu" and model["precision"] == "fp32"
-    return padded_batches(tokens, CPU_MAX_PADDING if cpu_fp32 else None, pad_token_id)
-
-
 @torch.inference_mode()
-def predict_fn(data, model):
-    """Tokenise once, then classify in micro-batches with little padding (batches_for); results in input order.
+def predict_fn(data, model: LoadedModel) -> list[dict]:
+    """Tokenise once, then classify in micro-batches with little padding (LoadedModel.batches); one answer per
+    text, in input order (``prediction``'s dict, or {"error": message}, or {"header": name} for a CSV header row;
+    with its "id" when the request gave one).
 
     ``data`` is what input_fn returns, or a plain list of texts. Items input_fn marked as errors stay errors.
-    When the model dict holds a ``lock`` (the local server), it is held per micro-batch, not per request, so a
-    small request is not stuck behind a large one.
+    The model's ``lock`` is held per micro-batch, not per request, so a small request is not stuck behind a
+    large one. Raises RequestError (413) when the texts hold more tokens than a request may.
     """
     if isinstance(data, (str, list)):
         data = {"inputs": [data] if isinstance(data, str) else data}
     texts = data["inputs"]
     errors = data.get("errors") or [None] * len(texts)
     ids = data.get("ids") or [None] * len(texts)
-    network, names, device = model["model"], model["labels"], model["device"]
+    network, names, device = model.network, model.labels, model.device
     results: list[dict] = [{"error": error} for error in errors]
     header = data.get("first_row")
-    if header is not None and header == model.get("text_column"):  # a CSV header row: answered, not classified
+    if header is not None and header == model.text_column:  # a CSV header row: answered, not classified
         errors, results[0] = [True, *errors[1:]], {"header": header}
     valid = [i for i, text in enumerate(texts) if errors[i] is None]
     if valid:
-        form = model.get("form", TEXT_FORM)
-        tokens = model["encode"]([normal_text(texts[i], form) for i in valid])
+        tokens = model.encode([normal_text(texts[i], model.form) for i in valid])
         _check_tokens(tokens)
-        for chunk, inputs in batches_for(model, tokens):
-            with model.get("lock") or nullcontext():
+        for chunk, inputs in model.batches(tokens):
+            with model.lock:
                 logits = network(**{name: tensor.to(device) for name, tensor in inputs.items()}).logits
                 probabilities = torch.softmax(logits.float(), dim=-1).cpu().tolist()
             for k, probs in zip(chunk, probabilities, strict=True):

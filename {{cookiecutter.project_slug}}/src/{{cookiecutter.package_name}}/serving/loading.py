@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import torch
 
+from .. import logs
 from ..model.artifact import check_artifact
 from ..model.inference import choose_precision
 from . import handler
 
 
-def load_served_model(model_dir: str | Path, precision: str = "auto") -> dict:
+def load_served_model(model_dir: str | Path, precision: str = "auto") -> handler.LoadedModel:
     """handler.load at the precision choose_precision settles on (int8 on a CPU when train's check allowed it)."""
     model_dir = check_artifact(model_dir, transformer_only=True)
     precision, note = choose_precision(model_dir, precision, torch.cuda.is_available())
     if note:
-        print(note, file=sys.stderr, flush=True)  # stdout may carry predictions
+        logs.result(note, stderr=True)  # stdout may carry predictions
     return handler.load(model_dir, precision)

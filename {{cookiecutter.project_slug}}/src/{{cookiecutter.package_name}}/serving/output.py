@@ -82,19 +82,25 @@ class OutputFile:
 
     @property
     def table(self) -> bool:
+        """Whether the file is a table (.csv, .tsv) rather than JSON Lines."""
         return self.delimiter is not None
 
     def open(self, mode: str, path: Path | None = None):
+        """The file (or ``path``) opened in ``mode`` with its encoding; a legacy codec replaces characters it lacks."""
         errors = "strict" if self.encoding.startswith("utf") else "replace"  # a legacy codec lacks some characters
         return open(path or self.path, mode, encoding=self.encoding, errors=errors, newline="")
 
     def table_writer(self, handle):
+        """A csv writer on ``handle`` with the file's delimiter and CRLF line ends (what Excel expects), or None for
+        JSON Lines."""
         return csv.writer(handle, delimiter=self.delimiter, lineterminator="\r\n") if self.table else None
 
     def table_rows(self, text: str) -> list[list[str]]:
+        """The data rows of a table's ``text`` (its header left out), as lists of fields."""
         return list(csv.reader(text.splitlines(keepends=True), delimiter=self.delimiter))[1:]
 
     def read_done(self, path: Path) -> dict[int, dict]:
+        """Input line -> row already written in ``path`` (--resume); a last line cut off mid-write is not counted."""
         done = {}
         with self.open("r", path) as handle:
             text = handle.read()
@@ -125,24 +131,29 @@ class OutputFile:
         os.replace(partial, self.path)
 
     def emit(self, row: dict, handle, writer) -> None:
+        """Write one result ``row`` to ``handle``: a table row through ``writer``, else a JSON line."""
         if writer is not None:
             writer.writerow([row.get(column, "") for column in TABLE_HEADER])
         else:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
     def write(self, row: dict) -> None:
+        """Append one result row and remember its input line (for the order check at close)."""
         self.emit(row, self.handle, self.writer)
         self.written.append(row["line"])
 
     def flush(self) -> None:
+        """Flush what was written to the file (each finished window is on disk before the next one starts)."""
         self.handle.flush()
 
     def close(self) -> None:
+        """Close the file; when resumed rows landed after later ones, rewrite it in input order."""
         self.handle.close()
         if self.written != sorted(self.written):  # resumed rows landed after later ones: restore input order
             self.rewrite(sorted(self.read_all().items()))
 
     def read_all(self) -> dict[int, dict]:
+        """Input line -> row of everything in the file."""
         rows = {}
         with self.open("r") as handle:
             text = handle.read()

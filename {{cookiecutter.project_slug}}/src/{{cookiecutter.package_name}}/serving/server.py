@@ -26,6 +26,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from .. import logs
 from . import handler
 from .loading import load_served_model
 
@@ -64,6 +65,7 @@ class GuardedH11Protocol(H11Protocol):
     head_timeout = HEAD_TIMEOUT_SECONDS
 
     def connection_made(self, transport) -> None:
+        """A new connection: its request head must arrive within ``head_timeout`` seconds."""
         super().connection_made(transport)
         self.head_timer = None
         self._arm_head_timer()
@@ -86,6 +88,7 @@ class GuardedH11Protocol(H11Protocol):
             self.transport.close()
 
     def data_received(self, data: bytes) -> None:
+        """Bytes arrived: the head timer runs on while the head is incomplete and stops once it is in."""
         super().data_received(data)
         if self._waiting_for_head():
             self._arm_head_timer()
@@ -93,16 +96,21 @@ class GuardedH11Protocol(H11Protocol):
             self._disarm_head_timer()
 
     def connection_lost(self, exc) -> None:
+        """The connection closed: its head timer goes."""
         self._disarm_head_timer()
         super().connection_lost(exc)
 
 
 def error_response(status: int, message: str, kind: str = "RequestError") -> JSONResponse:
+    """The container's error body {code, type, message} with HTTP ``status``; 408 and 413 also close the connection (the
+    rest of the body is not read)."""
     headers = {"connection": "close"} if status in (408, 413) else None  # do not read the rest of that body
     return JSONResponse({"code": status, "type": kind, "message": message}, status_code=status, headers=headers)
 
 
 async def read_body(request: Request, limit: int, timeout: float) -> bytes:
+    """The request body, at most ``limit`` bytes, each chunk within ``timeout`` seconds. Raises RequestError: 400 for a
+    bad Content-Length, 413 over the limit, 408 when the body stops arriving."""
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.strip().isdigit():
@@ -133,8 +141,12 @@ def create_app(
     read_timeout: float = READ_TIMEOUT_SECONDS,
     precision: str = "auto",
 ) -> Starlette:
+    """The local server as a Starlette app: GET /ping, POST /invocations (and SageMaker's /endpoints/<name>/invocations)
+    with the handler's model at ``precision``; one forward pass at a time (a fair lock), bodies over ``max_body_bytes``
+    or slower than ``read_timeout`` seconds refused. Raises ArtifactError for a folder that is not a transformer
+    artifact."""
     model = load_served_model(model_dir, precision)
-    model["lock"] = FairLock()  # one forward pass at a time (torch already uses every core), in arrival order
+    model.lock = FairLock()  # one forward pass at a time (torch already uses every core), in arrival order
     workers = anyio.CapacityLimiter(WORKER_THREADS)
 
     async def ping(request: Request) -> Response:
@@ -166,11 +178,13 @@ def create_app(
         Route("/endpoints/{name}/invocations", invocations, methods=["POST"]),
     ]
     app = Starlette(routes=routes)
-    app.state.precision = model["precision"]
+    app.state.precision = model.precision
     return app
 
 
 def server_config(app, host: str, port: int, head_timeout: float = HEAD_TIMEOUT_SECONDS) -> uvicorn.Config:
+    """uvicorn's settings for ``app`` on ``host``:``port`` with the request-head timeout (``head_timeout`` seconds) and
+    keep-alive."""
     protocol = type("GuardedH11", (GuardedH11Protocol,), {"head_timeout": head_timeout})
     return uvicorn.Config(
         app, host=host, port=port, log_level="warning", timeout_keep_alive=KEEP_ALIVE_SECONDS, http=protocol
@@ -200,6 +214,7 @@ class BackgroundServer:
 
     @property
     def url(self) -> str:
+        """The server's base URL, ``http://host:port``."""
         return f"http://{self.host}:{self.port}"
 
     def __enter__(self) -> BackgroundServer:
@@ -217,10 +232,8 @@ class BackgroundServer:
 
 
 def run_server(model_dir: str | Path, host: str = "127.0.0.1", port: int = 8080, precision: str = "auto") -> None:
+    """Serve ``model_dir`` at ``precision`` on ``host``:``port`` until interrupted, logging one line per request."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     app = create_app(model_dir, precision=precision)
-    print(
-        f"serving {model_dir} ({app.state.precision}) on http://{host}:{port} (GET /ping, POST /invocations)",
-        flush=True,
-    )
+    logs.result(f"serving {model_dir} ({app.state.precision}) on http://{host}:{port} (GET /ping, POST /invocations)")
     uvicorn.Server(server_config(app, host, port)).run()

@@ -72,6 +72,8 @@ def trainer_checkpoint_problem(path: Path) -> str | None:
 
 
 def safetensors_problem(path: Path) -> str | None:
+    """None when every tensor in the safetensors file reads back, else why not (a truncated upload from S3, a damaged
+    disk)."""
     from safetensors import safe_open
 
     try:
@@ -94,6 +96,8 @@ def torch_file_problem(path: Path) -> str | None:
 
 
 def set_aside(path: Path, reason: str, warn: Callable[[str], None]) -> None:
+    """Rename an unusable checkpoint ``path`` with SET_ASIDE_PREFIX (replacing an older one so named) and ``warn`` with
+    the reason, so resuming tries the one before it."""
     target = path.with_name(SET_ASIDE_PREFIX + path.name)
     if target.exists():
         shutil.rmtree(target) if target.is_dir() else target.unlink()
@@ -164,6 +168,7 @@ def check_tokenizer(folder: Path, fingerprint: str, resuming: bool) -> None:
 
 
 def has_checkpoints(folder: Path) -> bool:
+    """Whether ``folder`` holds a checkpoint either loop can resume from."""
     return bool(trainer_checkpoints(folder)) or (folder / TORCH_LOOP_CHECKPOINT).is_file()
 
 

@@ -15,7 +15,7 @@ from .runtime import Printer, Ranks
 from .tracking import Tracker
 
 
-@dataclass
+@dataclass(kw_only=True)
 class TrainingRun:
     """Everything a training loop needs, built once per run."""
 

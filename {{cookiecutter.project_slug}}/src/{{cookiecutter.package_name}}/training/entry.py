@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .. import logs
 from ..config import CONFIG_FILE, Config, describe_fields, load_config, parse_assignments
-from ..errors import ProjectError
+from ..errors import ProjectError, print_error
 
 SAGEMAKER_BASE = "/opt/ml"
 SAGEMAKER_CHECKPOINT_DIR = f"{SAGEMAKER_BASE}/checkpoints"  # synced to the job's CheckpointConfig S3 URI
@@ -73,6 +73,8 @@ def build_parser(prog: str | None = None, defaults: dict[str, object] | None = N
 
 
 def value_options(parser: argparse.ArgumentParser) -> set[str]:
+    """The option strings of ``parser`` that take one value (not flags): those whose value may start with ``-`` and is
+    joined to its option (join_values)."""
     return {
         option
         for action in parser._actions
@@ -97,6 +99,9 @@ def join_values(argv: list[str], options: set[str]) -> list[str]:
 
 
 def config_from_args(argv: list[str] | None, prog: str | None = None) -> tuple[Config, set[str], argparse.Namespace]:
+    """The configuration from command-line words (``argv``; sys.argv without): the config file (``--config``, the staged
+    one in SageMaker, else config.yaml), then every ``--KEY VALUE`` and ``--set``. Returns (config, the keys given
+    explicitly, the parsed namespace); raises ConfigError."""
     words = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(prog, project_defaults(words) if "--help" in words or "-h" in words else None)
     args = parser.parse_args(join_values(words, value_options(parser)))
@@ -130,6 +135,9 @@ def apply_sagemaker_environment(config: Config, explicit: set[str]) -> dict[str,
 
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+    """The training entry point (``<cli> train`` and SageMaker's train_entry.py): sets the verbosity, reads the config,
+    points outputs at SageMaker's folders in a container, trains. Returns the exit status: 0, or 1 after printing a
+    ProjectError's lines."""
     words = list(sys.argv[1:] if argv is None else argv)
     asked = logs.VERBOSE if "--verbose" in words else logs.QUIET if "--quiet" in words else None
     verbosity = asked if asked is not None else logs.configured()  # `<cli> --quiet train` counts too
@@ -141,9 +149,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
 
         train(config, channels, quiet=logs.configured() == logs.QUIET)
     except ProjectError as error:
-        for line in error.user_lines():
-            print(line, file=sys.stderr, flush=True)
-        return 1
+        return print_error(error)
     return 0
 
 

@@ -9,6 +9,7 @@ from transformers.trainer_callback import ProgressCallback
 
 from .. import logs
 from ..evaluation.metrics import metric_line, scalars, score_logits
+from ..metric_registry import METRICS
 from .checkpoints import resumable_trainer_checkpoint, trainer_checkpoints
 from .context import TrainingRun
 from .runtime import Ranks, barrier, collator_for, logging_interval, total_optimizer_steps, train_sampler
@@ -27,6 +28,7 @@ class BarOnly(ProgressCallback):
     """The Trainer's progress bar without its own print of every log dict (MetricLines prints one line)."""
 
     def on_log(self, args, state, control, logs=None, **kwargs):
+        """Print nothing: MetricLines prints the log lines; the bar alone shows progress."""
         pass
 
 
@@ -37,6 +39,8 @@ class MetricLines(TrainerCallback):
         self.run = run
 
     def on_log(self, args, state, control, logs=None, **kwargs):
+        """The Trainer logged: print the evaluation's metric line or the training loss line (the main process only) and
+        track it."""
         if not logs or not state.is_world_process_zero:
             return
         if "eval_loss" in logs:
@@ -51,6 +55,9 @@ class MetricLines(TrainerCallback):
 
 
 def training_arguments(run: TrainingRun) -> TrainingArguments:
+    """The Trainer's arguments from the train section: steps, batches, schedule, evaluation and checkpoints (every
+    epoch, or every save_steps), the best epoch by train.metric_for_best_model in the registry's direction, precision
+    and device."""
     train = run.config.train
     total_steps = total_optimizer_steps(len(run.train_ds), train, run.ranks.world_size)
     has_validation = len(run.val_ds) > 0
@@ -74,7 +81,7 @@ def training_arguments(run: TrainingRun) -> TrainingArguments:
         save_on_each_node=True,  # every node resumes from its own disk
         load_best_model_at_end=has_validation,
         metric_for_best_model=train.metric_for_best_model if has_validation else None,
-        greater_is_better=True,
+        greater_is_better=METRICS[train.metric_for_best_model].higher_is_better,
         logging_steps=logging_interval(len(run.train_ds), train, run.ranks.world_size),
         seed=train.seed,
         bf16=run.precision == "bf16",
@@ -88,6 +95,8 @@ def training_arguments(run: TrainingRun) -> TrainingArguments:
 
 
 def train_with_trainer(run: TrainingRun):
+    """Train with the transformers Trainer (length-grouped batches, early stopping when configured), resuming from the
+    last usable checkpoint. Returns (the model with the best epoch's weights, the Trainer's log history)."""
     train = run.config.train
     args = training_arguments(run)
     has_validation = len(run.val_ds) > 0

@@ -45,6 +45,7 @@ Backend = Callable[[TrainingRun], tuple[Any, list[dict]]]
 
 
 def backend(loop: str) -> Backend:
+    """The configured loop's training function: the torch loop or the Trainer (imported when chosen)."""
     if loop == "torch":
         from .torch_loop import train_with_torch_loop
 
@@ -84,17 +85,19 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
     device = training_device(config.train.use_cpu, ranks)
     with Tracker(config, ranks.is_main) as tracker:
         run = TrainingRun(
-            config,
-            schema,
-            model,
-            tokenizer,
-            *datasets,
-            tracker,
-            device,
-            resolve_precision(config.train.precision, device),
-            ranks,
-            say,
-            config.path(config.train.checkpoint_dir),
+            config=config,
+            schema=schema,
+            model=model,
+            tokenizer=tokenizer,
+            train_ds=datasets[0],
+            val_ds=datasets[1],
+            test_ds=datasets[2],
+            tracker=tracker,
+            device=device,
+            precision=resolve_precision(config.train.precision, device),
+            ranks=ranks,
+            say=say,
+            checkpoint_dir=config.path(config.train.checkpoint_dir),
         )
         tracker.log_params(config.flat())
         started = time.perf_counter()
@@ -104,7 +107,14 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
         if not ranks.is_main:
             return {}
         test_file = splits.reports["test"].file if "test" in splits.reports else None
-        return finish(run, model, history, time.perf_counter() - started, channels.get("output_data"), test_file)
+        return finish(
+            run,
+            model,
+            history,
+            train_seconds=time.perf_counter() - started,
+            output_data=channels.get("output_data"),
+            test_file=test_file,
+        )
 
 
 def set_epochs(config: Config, num_examples: int, ranks: Ranks, say: Printer) -> None:
@@ -120,6 +130,8 @@ def set_epochs(config: Config, num_examples: int, ranks: Ranks, say: Printer) ->
 
 
 def load_data(config: Config, schema: LabelSchema, channels: dict, say: Printer) -> Splits:
+    """The splits of the configured files (SageMaker channels take the place of data_dir when given); a missing test
+    file outside SageMaker means evaluating on the validation split only. Says each file's summary. Raises DataError."""
     train_path = data_file(config, config.data.train_file, channels.get("train"))
     test_path = None
     if config.data.test_file:
@@ -163,62 +175,92 @@ def finish(
     run: TrainingRun,
     model,
     history: list[dict],
+    *,
     train_seconds: float,
     output_data: str | None,
     test_file: str | None = None,
 ) -> dict:
-    """Final evaluation, the artifact, the results folder; then the finished run's checkpoints go."""
+    """After the loop, in named steps: score the validation and test splits, check int8 on the validation split,
+    save the artifact, write the final split's results folder (and its verdict), clear the checkpoints. Returns
+    the artifact's metrics (metrics.json). ``train_seconds``: the loop's wall time, in seconds; ``output_data``:
+    SageMaker's output folder, which gets a copy of the results; ``test_file``: the file the test split came
+    from (the baseline's figure on the same file is compared)."""
     config, say = run.config, run.say
     metrics: dict = {"train_seconds": round(train_seconds, 2), "train_examples": len(run.train_ds)}
     model = getattr(model, "module", model).to(run.device)
-    logits = {}
-    for split, dataset in (("validation", run.val_ds), ("test", run.test_ds)):
-        if len(dataset) == 0:
-            continue
-        metrics[split], logits[split] = evaluate_dataset(
-            model, dataset, run.schema, config.train.eval_batch_size, run.tokenizer.pad_token_id, run.device
-        )
-        say(metric_line(metrics[split], prefix=f"{split}_"))
-        run.tracker.log_metrics({f"{split}_{k}": v for k, v in scalars(metrics[split]).items()})
+    logits = score_splits(run, model, metrics)
     output_dir = config.path(config.train.output_dir)
     remove_int8(output_dir)
     if len(run.val_ds):  # may int8 serve this model? (evaluate, serve and CPU endpoints use it by default)
-        say("int8: quantizing a CPU copy with OpenVINO and checking it on the validation split")
-        metrics[INT8_RECORD] = int8_check(
-            model,
-            run.val_ds,
-            logits["validation"],
-            run.schema,
-            config.train.eval_batch_size,
-            run.tokenizer.pad_token_id,
-            config.model.int8_max_drop,
-            run.train_ds.input_ids,
-            output_dir,
-        )
-        check = metrics[INT8_RECORD]
-        say(
-            f"int8 on the CPU: validation accuracy {check['int8_accuracy']:.4f} against fp32 "
-            f"{check['fp32_accuracy']:.4f} ({'allowed' if check['allowed'] else 'refused: serve in fp32'})"
-        )
+        metrics[INT8_RECORD] = check_int8(run, model, logits["validation"], output_dir=output_dir)
     save_artifact(output_dir, model, run.tokenizer, run.schema, metrics, config.to_dict(), history)
-    final = "test" if "test" in metrics else "validation" if "validation" in metrics else None
-    if final:
-        results = write_results(
-            output_dir / RESULTS_DIR,
-            metrics[final],
-            run.schema,
-            title=f"{final} split",
-            history=history,
-            best_metric=config.train.metric_for_best_model,
-        )
-        if output_data:  # SageMaker uploads this folder as output.tar.gz
-            shutil.copytree(results, Path(output_data), dirs_exist_ok=True)
-        baseline = baseline_accuracy(config, test_file) if final == "test" and test_file else None
-        for line in verdict(metrics[final], baseline):
-            (say.always if line.startswith("warning") else say)(line)
+    write_final_results(
+        run, metrics, history=history, output_dir=output_dir, output_data=output_data, test_file=test_file
+    )
     say.always(f"model artifact written to {output_dir}")
     removed = clear_checkpoints(run.checkpoint_dir)
     if removed:
         say(f"removed the broken checkpoints set aside: {', '.join(removed)}")
     run.tracker.log_artifact(str(output_dir / METRICS_FILE))
     return metrics
+
+
+def score_splits(run: TrainingRun, model, metrics: dict) -> dict:
+    """The validation and test splits' metrics (into ``metrics``, logged and tracked) with the trained ``model``;
+    returns their logits by split name, each of shape (rows, num_labels)."""
+    logits = {}
+    for split, dataset in (("validation", run.val_ds), ("test", run.test_ds)):
+        if len(dataset) == 0:
+            continue
+        metrics[split], logits[split] = evaluate_dataset(
+            model, dataset, run.schema, run.config.train.eval_batch_size, run.tokenizer.pad_token_id, run.device
+        )
+        run.say(metric_line(metrics[split], prefix=f"{split}_"))
+        run.tracker.log_metrics({f"{split}_{k}": v for k, v in scalars(metrics[split]).items()})
+    return logits
+
+
+def check_int8(run: TrainingRun, model, validation_logits, *, output_dir: Path) -> dict:
+    """Quantize ``model`` into ``output_dir`` and compare it with its fp32 ``validation_logits`` (evaluation's
+    int8_check); says the verdict and returns the record metrics.json keeps."""
+    run.say("int8: quantizing a CPU copy with OpenVINO and checking it on the validation split")
+    check = int8_check(
+        model,
+        run.val_ds,
+        validation_logits,
+        schema=run.schema,
+        batch_size=run.config.train.eval_batch_size,
+        pad_token_id=run.tokenizer.pad_token_id,
+        max_drop=run.config.model.int8_max_drop,
+        calibration_rows=run.train_ds.input_ids,
+        model_dir=output_dir,
+    )
+    run.say(
+        f"int8 on the CPU: validation accuracy {check['int8_accuracy']:.4f} against fp32 "
+        f"{check['fp32_accuracy']:.4f} ({'allowed' if check['allowed'] else 'refused: serve in fp32'})"
+    )
+    return check
+
+
+def write_final_results(
+    run: TrainingRun, metrics: dict, *, history: list[dict], output_dir: Path, output_data: str | None, test_file
+) -> None:
+    """The results folder of the last split scored (test, else validation; none without either), its copy for
+    SageMaker's ``output_data``, and the verdict against the baseline and the trivial answer."""
+    config, say = run.config, run.say
+    final = "test" if "test" in metrics else "validation" if "validation" in metrics else None
+    if not final:
+        return
+    results = write_results(
+        output_dir / RESULTS_DIR,
+        metrics[final],
+        run.schema,
+        title=f"{final} split",
+        history=history,
+        best_metric=config.train.metric_for_best_model,
+    )
+    if output_data:  # SageMaker uploads this folder as output.tar.gz
+        shutil.copytree(results, Path(output_data), dirs_exist_ok=True)
+    baseline = baseline_accuracy(config, test_file) if final == "test" and test_file else None
+    for line in verdict(metrics[final], baseline):
+        (say.always if line.startswith("warning") else say)(line)

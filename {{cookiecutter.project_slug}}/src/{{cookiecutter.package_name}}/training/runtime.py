@@ -11,6 +11,7 @@ import numpy as np
 import torch
 from torch.utils.data import DistributedSampler, RandomSampler
 
+from .. import logs
 from ..config import TrainConfig
 from ..model.features import DynamicPaddingCollator, LengthGroupedSampler
 from ..model.inference import best_device
@@ -28,14 +29,17 @@ class Ranks:
 
     @property
     def is_main(self) -> bool:
+        """Whether this process is global rank 0 (the one that prints, tracks and writes the artifact)."""
         return self.rank == 0
 
     @property
     def distributed(self) -> bool:
+        """Whether more than one process trains."""
         return self.world_size > 1
 
 
 def current_ranks() -> Ranks:
+    """This process's ranks from torchrun's environment (RANK, LOCAL_RANK, WORLD_SIZE); one process without it."""
     env = os.environ
     return Ranks(int(env.get("RANK", 0)), int(env.get("LOCAL_RANK", 0)), int(env.get("WORLD_SIZE", 1)))
 
@@ -49,6 +53,7 @@ def init_distributed(use_cpu: bool) -> None:
 
 
 def barrier() -> None:
+    """Wait for every process when torch.distributed is initialised; a no-op otherwise."""
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
@@ -67,6 +72,7 @@ def all_equal(value: str) -> bool:
 
 
 def set_seed(seed: int) -> None:
+    """Seed Python's, NumPy's and torch's (CUDA included) random generators with ``seed``."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -80,6 +86,8 @@ def training_device(use_cpu: bool, ranks: Ranks) -> torch.device:
 
 
 def resolve_precision(precision: str, device: torch.device) -> str:
+    """The precision training runs in: fp32 off CUDA; on CUDA ``auto`` is bf16 where supported, else fp16; an explicit
+    choice stays."""
     if device.type != "cuda":
         return "fp32"
     if precision == "auto":
@@ -108,6 +116,7 @@ def resolve_epochs(num_examples: int, train: TrainConfig, world_size: int) -> fl
 
 
 def total_optimizer_steps(num_examples: int, train: TrainConfig, world_size: int) -> int:
+    """Optimizer steps of the whole run: train.max_steps when set, else steps per epoch times epochs (at least 1)."""
     if train.max_steps > 0:
         return train.max_steps
     return max(1, math.ceil(optimizer_steps_per_epoch(num_examples, train, world_size) * train.epochs))
@@ -132,6 +141,7 @@ def train_sampler(train: TrainConfig, lengths: list[int], ranks: Ranks):
 
 
 def collator_for(tokenizer) -> DynamicPaddingCollator:
+    """The dynamic-padding collator for ``tokenizer``'s pad token."""
     return DynamicPaddingCollator(tokenizer.pad_token_id)
 
 
@@ -143,9 +153,9 @@ class Printer:
 
     def __call__(self, line: str) -> None:
         if self.ranks.is_main and not self.quiet:
-            print(line, flush=True)
+            logs.say(line)
 
     def always(self, line: str) -> None:
         """Lines that matter even in quiet mode (warnings, where the artifact went)."""
         if self.ranks.is_main:
-            print(line, flush=True)
+            logs.result(line)

@@ -21,7 +21,8 @@ from transformers import get_linear_schedule_with_warmup
 
 from .. import logs
 from ..evaluation.evaluate import evaluate_dataset
-from ..evaluation.metrics import metric_line
+from ..evaluation.metrics import metric_line, scalars
+from ..metric_registry import is_better
 from .checkpoints import load_torch_checkpoint, save_torch_checkpoint
 from .context import TrainingRun
 from .runtime import barrier, collator_for, logging_interval, total_optimizer_steps, train_sampler
@@ -47,6 +48,7 @@ def rng_state() -> dict:
 
 
 def restore_rng(state: dict) -> None:
+    """Put Python's, torch's, NumPy's (and CUDA's, when saved) random states back from a checkpoint's ``state``."""
     random.setstate(state["python"])
     torch.set_rng_state(state["torch"])
     numpy = state["numpy"]
@@ -58,6 +60,8 @@ def restore_rng(state: dict) -> None:
 
 
 def fresh_state() -> dict:
+    """The progress of a run that has not started: step, epoch, batches done, history, and the best metric (-inf:
+    none yet; metric_registry.is_better) with its epoch."""
     return {
         "global_step": 0,
         "epoch": 0,
@@ -70,6 +74,9 @@ def fresh_state() -> dict:
 
 
 class TorchLoop:
+    """The plain PyTorch loop: AdamW with linear warm-up and decay, gradient accumulation, mixed precision on CUDA, DDP
+    under torchrun, evaluation each epoch keeping the best weights, checkpoints to resume from."""
+
     def __init__(self, run: TrainingRun):
         self.run, self.train = run, run.config.train
         self.device = run.device
@@ -110,6 +117,8 @@ class TorchLoop:
         self.running_loss, self.running_count = 0.0, 0
 
     def resume(self) -> None:
+        """Continue from the last usable checkpoint when there is one (local rank 0 reads it and sets broken files
+        aside; every process loads the same state)."""
         folder, first = self.run.checkpoint_dir, self.run.ranks.local_rank == 0
         found = load_torch_checkpoint(folder, self.run.say.always) if first else None  # sets broken files aside
         barrier()
@@ -130,6 +139,8 @@ class TorchLoop:
         )
 
     def checkpoint(self) -> None:
+        """Save weights, optimizer, scheduler, scaler, random states and progress (local rank 0 on each node: every node
+        resumes from its own disk)."""
         if self.run.ranks.local_rank == 0:  # every node keeps its own copy on its own disk
             save_torch_checkpoint(
                 self.run.checkpoint_dir,
@@ -146,6 +157,8 @@ class TorchLoop:
         barrier()
 
     def forward_backward(self, batch: dict, boundary: bool) -> None:
+        """Forward and backward pass of one batch, the loss divided by the accumulation steps; DDP syncs gradients only
+        at an accumulation ``boundary``."""
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         accumulation = self.train.gradient_accumulation_steps
         sync = nullcontext() if (boundary or not self.run.ranks.distributed) else self.model.no_sync()
@@ -156,6 +169,7 @@ class TorchLoop:
         self.running_count += 1
 
     def optimizer_step(self) -> None:
+        """Unscale, clip the gradient norm to train.max_grad_norm, step optimizer and scheduler, count the step."""
         self.scaler.unscale_(self.optimizer)
         torch.nn.utils.clip_grad_norm_(self.core.parameters(), self.train.max_grad_norm)
         self.scaler.step(self.optimizer)
@@ -165,6 +179,8 @@ class TorchLoop:
         self.state["global_step"] += 1
 
     def log_step(self, epoch: int, batch_index: int) -> None:
+        """Every logging interval (and at the last step): the mean training loss since the last line, printed, kept in
+        the history and tracked."""
         step = self.state["global_step"]
         if step % self.logging_steps and step != self.total_steps:
             return
@@ -209,17 +225,21 @@ class TorchLoop:
             self.core, run.val_ds, run.schema, self.train.eval_batch_size, run.tokenizer.pad_token_id, self.device
         )
         entry = {"step": state["global_step"], "epoch": state["epoch"], "eval_loss": result["loss"]}
-        entry.update((f"eval_{k}", result[k]) for k in ("accuracy", "macro_f1", "macro_precision", "macro_recall"))
+        entry.update((f"eval_{name}", value) for name, value in scalars(result).items())
         state["history"].append(entry)
         run.say(f"epoch={state['epoch']:.2f}; " + metric_line(result, prefix="eval_"))
         run.tracker.log_metrics(entry, step=state["global_step"])
-        improved = result[self.train.metric_for_best_model] > state["best_metric"]
+        improved = is_better(
+            self.train.metric_for_best_model, result[self.train.metric_for_best_model], state["best_metric"]
+        )
         if improved:
             state["best_metric"], state["best_epoch"] = result[self.train.metric_for_best_model], state["epoch"] - 1
             self.best_weights = {k: v.detach().to("cpu", copy=True) for k, v in self.core.state_dict().items()}
         return improved
 
     def fit(self):
+        """Train to the step budget, evaluating each epoch (early stopping when configured), then restore the best
+        epoch's weights. Returns (the model, the history)."""
         self.resume()
         self.model.train()
         epochs = math.ceil(self.total_steps / self.steps_per_epoch)
@@ -258,4 +278,5 @@ class TorchLoop:
 
 
 def train_with_torch_loop(run: TrainingRun):
+    """Train with the plain PyTorch loop. Returns (the trained model, its history)."""
     return TorchLoop(run).fit()

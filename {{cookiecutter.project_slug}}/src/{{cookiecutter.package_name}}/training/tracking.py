@@ -62,10 +62,12 @@ class Tracker(AbstractContextManager):
         self.active = True
 
     def log_params(self, params: dict) -> None:
+        """Log ``params`` to MLflow (values as strings of at most 500 characters) when tracking is on."""
         if self.active:
             self._mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
 
     def log_metrics(self, metrics: dict, step: int | None = None) -> None:
+        """Log the numeric entries of ``metrics`` (at ``step``) to MLflow when tracking is on; others are skipped."""
         if self.active:
             numbers = {
                 k: float(v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
@@ -73,6 +75,7 @@ class Tracker(AbstractContextManager):
             self._mlflow.log_metrics(numbers, step=step)
 
     def log_artifact(self, path: str) -> None:
+        """Upload the file at ``path`` to the MLflow run when tracking is on."""
         if self.active:
             self._mlflow.log_artifact(path)
 

@@ -1,0 +1,15 @@
+"""The artifact's file names that the inference container reads too: defined here once.
+
+Standard library only and importing nothing of ours, so ``deploy`` ships it beside the handler as
+``code/artifact_files.py`` (the Hugging Face inference toolkit puts ``code/`` on ``sys.path``); config.py and
+model/artifact.py import the same names from here.
+"""
+
+from __future__ import annotations
+
+LABELS_FILE = "labels.json"  # label names in class-id order (data/labels.py writes it)
+METRICS_FILE = "metrics.json"  # the artifact's scores and int8 record (model/artifact.py)
+TRAINING_CONFIG_FILE = "training_config.json"  # the config train ran with: data.text_column, data.normalize
+INT8_DIR = "int8"  # the OpenVINO int8 model train writes (model/int8.py)
+INT8_MODEL_FILE = f"{INT8_DIR}/model.xml"  # its weights: model.bin beside it
+NO_MODEL_MAX_LENGTH = 100_000  # tokenizers without a configured limit report a huge sentinel

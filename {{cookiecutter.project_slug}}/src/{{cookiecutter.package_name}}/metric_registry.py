@@ -1,0 +1,157 @@
+"""Every scalar metric the project reports, by name: the one place metric names are written.
+
+A metric is a function ``(labels, predictions, probabilities) -> float``:
+
+- ``labels`` and ``predictions``: class ids, integer arrays of shape ``(n,)``;
+- ``probabilities``: shape ``(n, num_classes)``, each row sums to 1 (the softmax of the model's logits). Where
+  only hard answers exist (``predict`` scoring the labels a server sent back) it is the one-hot matrix of
+  ``predictions``, and metrics declared with ``uses_probabilities=True`` are left out of that score.
+
+``num_classes`` is ``probabilities.shape[1]``: a class with no rows still counts in a macro average.
+
+Everything else derives from ``METRICS``: the config's ``train.metric_for_best_model`` choices, both training
+loops' histories (``eval_<name>``), the ``name=value;`` log lines and the SageMaker metric definitions that read
+them, the learning-curve plot, the evaluation report (metrics.json), the model card and MLflow.
+Values are computed with scikit-learn (``sklearn.metrics``), imported when first scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+MetricFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One registered metric: its function, the title people read, and which way is better."""
+
+    name: str
+    function: MetricFunction
+    title: str
+    higher_is_better: bool = True
+    uses_probabilities: bool = False
+
+
+METRICS: dict[str, Metric] = {}
+"""Name -> metric, in the order logs, reports and plots show them."""
+
+
+def register(
+    name: str, *, title: str = "", higher_is_better: bool = True, uses_probabilities: bool = False
+) -> Callable[[MetricFunction], MetricFunction]:
+    """Decorator adding ``function`` to ``METRICS`` under ``name`` (a flat identifier: it becomes ``eval_<name>``
+    in histories and ``<split>:<name>`` in SageMaker). Returns the function unchanged; raises ValueError when
+    ``name`` is not an identifier or is taken."""
+
+    def add(function: MetricFunction) -> MetricFunction:
+        if not name.isidentifier() or name in METRICS:
+            raise ValueError(f"metric name {name!r} is not an identifier or is already registered")
+        METRICS[name] = Metric(name, function, title or name, higher_is_better, uses_probabilities)
+        return function
+
+    return add
+
+
+def unregister(name: str) -> None:
+    """Remove ``name`` from ``METRICS`` (tests that register a metric of their own put things back with it)."""
+    METRICS.pop(name, None)
+
+
+def class_ids(probabilities: np.ndarray) -> list[int]:
+    """Every class id, ``0 .. num_classes - 1``: what macro averages run over."""
+    return list(range(probabilities.shape[1]))
+
+
+# --- extend this: a new metric is one decorated function here -------------------------------------------------
+# e.g. weighted F1:
+#     @register("weighted_f1", title="weighted F1")
+#     def weighted_f1(labels, predictions, probabilities):
+#         return float(f1_score(labels, predictions, labels=class_ids(probabilities), average="weighted",
+#                               zero_division=0))
+# A probability-based one (AUROC, calibration error) passes uses_probabilities=True; one where lower is better
+# (an error rate) passes higher_is_better=False. It then appears everywhere listed in this module's docstring.
+
+ACCURACY = "accuracy"
+MACRO_F1 = "macro_f1"
+MACRO_PRECISION = "macro_precision"
+MACRO_RECALL = "macro_recall"
+
+
+@register(ACCURACY, title="accuracy")
+def accuracy(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Share of rows whose predicted class is the true class, in [0, 1]."""
+    from sklearn.metrics import accuracy_score
+
+    return float(accuracy_score(labels, predictions))
+
+
+@register(MACRO_F1, title="macro F1")
+def macro_f1(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Unweighted mean of the per-class F1 over every class (0 for a class never true nor predicted)."""
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(labels, predictions, labels=class_ids(probabilities), average="macro", zero_division=0))
+
+
+@register(MACRO_PRECISION, title="macro precision")
+def macro_precision(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Unweighted mean of the per-class precision (0 for a class never predicted)."""
+    from sklearn.metrics import precision_score
+
+    return float(
+        precision_score(labels, predictions, labels=class_ids(probabilities), average="macro", zero_division=0)
+    )
+
+
+@register(MACRO_RECALL, title="macro recall")
+def macro_recall(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Unweighted mean of the per-class recall (0 for a class with no rows)."""
+    from sklearn.metrics import recall_score
+
+    return float(recall_score(labels, predictions, labels=class_ids(probabilities), average="macro", zero_division=0))
+
+
+# --- end of the metrics ----------------------------------------------------------------------------------------
+
+METRIC_NAMES = tuple(METRICS)
+"""The metrics defined in this file, for the config's choices (one registered later is scored and logged, but
+is not a ``metric_for_best_model`` choice)."""
+
+
+def metric_names() -> tuple[str, ...]:
+    """Every registered metric's name, in registration order (those registered at run time included)."""
+    return tuple(METRICS)
+
+
+def compute(labels, predictions, probabilities: np.ndarray, *, hard: bool = False) -> dict[str, float]:
+    """Every registered metric, name -> value, of class ids ``labels`` and ``predictions`` (shape ``(n,)``) and
+    ``probabilities`` (``(n, num_classes)``). ``hard``: the probabilities are one-hot answers, so metrics that
+    use probabilities are left out. With no rows every metric is 0.0."""
+    labels = np.asarray(labels, dtype=np.int64)
+    predictions = np.asarray(predictions, dtype=np.int64)
+    return {
+        metric.name: metric.function(labels, predictions, probabilities) if len(labels) else 0.0
+        for metric in METRICS.values()
+        if not (hard and metric.uses_probabilities)
+    }
+
+
+def is_better(name: str, value: float, best: float | None) -> bool:
+    """Whether ``value`` of metric ``name`` beats ``best`` (None or not finite: nothing to beat yet), in the
+    metric's own direction; a tie is not better (both loops keep the first best epoch)."""
+    if best is None or not np.isfinite(best):
+        return True
+    return value > best if METRICS[name].higher_is_better else value < best
+
+
+HEADLINE = (ACCURACY, MACRO_F1)
+"""The metrics a one-line summary shows (the confusion matrix's title)."""
+
+
+def headline(values: dict, digits: int = 3) -> str:
+    """``accuracy 0.812, macro F1 0.800``: the HEADLINE metrics present in ``values`` with their titles."""
+    return ", ".join(f"{METRICS[name].title} {values[name]:.{digits}f}" for name in HEADLINE if name in values)
