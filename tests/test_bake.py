@@ -138,6 +138,7 @@ TEST_FILES = [
     "serving/test_server.py",
     "serving/test_text_input.py",
     "aws/test_sagemaker.py",
+    "aws/test_lifecycle.py",
     "contract/sagemaker_toolkits.py",
     "contract/test_contract_inference.py",
     "contract/test_contract_training.py",

@@ -295,18 +295,32 @@ def deploy(
     config: ConfigOption = None,
     set_: SetOption = None,
     dry_run: DryRun = False,
+    model_package: Annotated[str | None, typer.Option(help="deploy this registered model package (ARN)")] = None,
+    autoscale: Annotated[
+        str | None, typer.Option(help="MIN:MAX instances, target tracking on invocations per instance")
+    ] = None,
+    asynchronous: Annotated[
+        bool, typer.Option("--async", help="asynchronous inference: requests and answers through S3")
+    ] = False,
+    data_capture: Annotated[
+        int | None, typer.Option(help="capture this percentage of requests and responses to S3", min=1, max=100)
+    ] = None,
 ) -> None:
     """Package model.tar.gz (weights, tokenizer, labels, code/), create or update the endpoint."""
     from .aws.deploy import deploy_model
 
     cfg = get_config(config, set_, bucket=bucket)
-    if sum(source is not None for source in (model_dir, training_job, model_data)) != 1:
-        raise ConfigError("give exactly one of --model-dir, --training-job or --model-data")
+    if sum(source is not None for source in (model_dir, training_job, model_data, model_package)) != 1:
+        raise ConfigError("give exactly one of --model-dir, --training-job or --model-data, or --model-package")
     deploy_model(
         cfg,
         model_dir=cfg.path(model_dir) if model_dir else None,
         training_job=training_job,
         model_data=model_data,
+        model_package=model_package,
+        autoscale=autoscale,
+        asynchronous=asynchronous,
+        data_capture=data_capture,
         endpoint_name=endpoint_name,
         serverless=serverless,
         batch_input=batch_transform,
