@@ -104,6 +104,12 @@ PACKAGE_FILES = [
     "aws/launch.py",
     "aws/package.py",
     "aws/session.py",
+    "aws/tuning.py",
+    "aws/local_search.py",
+    "aws/registry.py",
+    "aws/pipeline.py",
+    "aws/asynchronous.py",
+    "aws/hub.py",
 ]
 TEST_FILES = [
     "conftest.py",

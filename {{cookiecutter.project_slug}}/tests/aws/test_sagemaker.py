@@ -403,7 +403,9 @@ def test_an_archive_the_container_cannot_load_is_refused_before_anything_is_crea
     assert {o["Key"] for o in aws["s3"].list_objects_v2(Bucket=FIXTURE_BUCKET)["Contents"]} == keys_before
 
 
-def test_a_model_folder_without_a_tokenizer_is_refused_before_anything_is_created(project, aws, trained_model, tmp_path):
+def test_a_model_folder_without_a_tokenizer_is_refused_before_anything_is_created(
+    project, aws, trained_model, tmp_path
+):
     import shutil
 
     broken = shutil.copytree(trained_model, tmp_path / "model")

@@ -335,9 +335,7 @@ def repack_source(clients: dict, source: ModelSource, tar_path: Path) -> list[st
     if source.training_job is not None:
         job = clients["sagemaker"].describe_training_job(TrainingJobName=source.training_job)
         if job["TrainingJobStatus"] != "Completed":
-            raise AwsSetupError(
-                f"training job {source.training_job} is {job['TrainingJobStatus']}, not Completed"
-            )
+            raise AwsSetupError(f"training job {source.training_job} is {job['TrainingJobStatus']}, not Completed")
         source_uri = job["ModelArtifacts"]["S3ModelArtifacts"]
     bucket_name, key = split_s3(source_uri)
     try:
@@ -389,7 +387,9 @@ def deploy_plan(
     plan.append(endpoint_step(target, config_name, model["Tags"]))
     if target.autoscale:
         requests["autoscale"] = autoscale_requests(config, target.endpoint_name, target.autoscale)
-        for operation, params in zip(("RegisterScalableTarget", "PutScalingPolicy"), requests["autoscale"], strict=True):
+        for operation, params in zip(
+            ("RegisterScalableTarget", "PutScalingPolicy"), requests["autoscale"], strict=True
+        ):
             plan.append(Step("application-autoscaling", operation, params))
         record.setdefault("scalable_targets", []).append(scaling_resource(target.endpoint_name))
     return plan, requests

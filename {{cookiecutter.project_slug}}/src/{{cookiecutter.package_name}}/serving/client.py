@@ -527,9 +527,11 @@ def run_predict(
     overwrite: bool = False,
     precision: str = "auto",
     encoding: str | None = None,
+    target: Target | None = None,
 ) -> PredictSummary:
     """Classify every input row; prints the summary (and metrics when the input has labels). ``encoding``: a
-    table output's (serving/output.py). Raises PredictError for an output it cannot write, before any work."""
+    table output's (serving/output.py). ``target``: any other Target (an async endpoint: aws/asynchronous.py).
+    Raises PredictError for an output it cannot write, before any work."""
     if resume and output is None:
         raise PredictError("--resume needs an output file (-o)")
     if output is not None:
@@ -537,8 +539,10 @@ def run_predict(
     schema = LabelSchema.load(model_dir / LABELS_FILE) if model_dir else project_schema(config)
     records, input_encoding = read_inputs(config, input_file, schema)
     policy = policy or RetryPolicy()
-    if model_dir is not None:
-        target: Target = InProcessTarget(model_dir, precision)
+    if target is not None:
+        pass
+    elif model_dir is not None:
+        target = InProcessTarget(model_dir, precision)
     else:
         target = RuntimeTarget(
             endpoint_name or "local", url=url, region=config.aws.region, policy=policy, concurrency=concurrency
