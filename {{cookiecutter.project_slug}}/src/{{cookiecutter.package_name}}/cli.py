@@ -192,6 +192,16 @@ def serve(
     run_server(model_dir_or_default(cfg, model_dir), host, port, precision_or_default(cfg, precision))
 
 
+AsyncOption = Annotated[bool, typer.Option("--async", help="an async endpoint: S3 in and out (aws.bucket)")]
+
+
+def async_target(cfg: Config, endpoint_name: str | None, policy):
+    """predict --async's target (aws/asynchronous.py): requests and answers through S3."""
+    from .aws.asynchronous import async_target as target
+
+    return target(cfg, endpoint_name, policy)
+
+
 @app.command()
 @friendly
 def predict(
@@ -220,9 +230,7 @@ def predict(
     precision: PrecisionOption = None,
     config: ConfigOption = None,
     set_: SetOption = None,
-    asynchronous: Annotated[
-        bool, typer.Option("--async", help="an async endpoint: inputs and answers through S3 (aws.bucket)")
-    ] = False,
+    asynchronous: AsyncOption = False,
 ) -> None:
     """Classify texts from a file or stdin against a model folder, a local server or an endpoint.
     Exit status 2 when rows finally failed (they are listed), 130 when interrupted (rerun with --resume)."""
@@ -233,13 +241,7 @@ def predict(
     if len(targets) != 1:
         raise ConfigError("give exactly one of --model-dir, --url, --endpoint-name")
     policy = RetryPolicy(budget_seconds=retry_budget, attempt_timeout=timeout, max_attempts=max_attempts)
-    target = None
-    if asynchronous:
-        if not endpoint_name:
-            raise ConfigError("--async needs --endpoint-name")
-        from .aws.asynchronous import AsyncTarget
-
-        target = AsyncTarget(cfg, endpoint_name, policy=policy)
+    target = async_target(cfg, endpoint_name, policy) if asynchronous else None
     try:
         summary = run_predict(
             cfg,

@@ -509,3 +509,73 @@ def test_the_lifecycle_commands_against_a_moto_server(project, aws_env, trained_
         assert_nothing_left(clients)
     finally:
         server.stop()
+
+
+# --- tune --local ----------------------------------------------------------------------------------------
+
+optuna = pytest.importorskip("optuna", reason="tune --local needs Optuna: pip install -e '.[dev]' (or '.[tune]')")
+
+
+def test_local_search_ranks_its_trials_and_saves_the_best(project, monkeypatch, capsys):
+    """The search's own wiring, with train stood in for (the real runs: the slow test below)."""
+    from {{ cookiecutter.package_name }}.aws import local_search
+
+    tried = []
+
+    def fake_train(config, quiet=False):
+        tried.append((config.train.learning_rate, config.train.epochs, config.train.output_dir))
+        return {"validation": {"macro_f1": 1 - abs(config.train.learning_rate - 1e-3)}}
+
+    monkeypatch.setattr("{{ cookiecutter.package_name }}.training.run.train", fake_train)
+    ranked = local_search.run_local_search(project, trials=3)
+    assert len(tried) == 3 and len({folder for _, _, folder in tried}) == 3
+    assert all(1e-5 <= rate <= 5e-3 and 1 <= epochs <= 5 for rate, epochs, _ in tried)
+    assert [t.score for t in ranked] == sorted((t.score for t in ranked), reverse=True)
+    best = json.loads((project.path(local_search.LOCAL_TUNING_DIR) / local_search.BEST_FILE).read_text("utf-8"))
+    assert best["values"] == ranked[0].values and best["train"].startswith("train --learning-rate ")
+    out = capsys.readouterr().out
+    assert "trial 3/3" in out and "rank" in out and "train with them: train --learning-rate" in out
+    assert project.train.output_dir == "artifacts/model"  # each trial trained a copy of the config
+
+
+@pytest.mark.slow
+def test_tune_local_runs_four_trials_on_the_sample_tracked_in_mlflow(project, monkeypatch):
+    import mlflow
+
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(
+        app,
+        [
+            "tune",
+            "--local",
+            "--trials",
+            "4",
+            *("--set", "base_model=scratch:tiny", "--set", "max_rows=300", "--set", "use_cpu=true"),
+            *("--set", "tracking.mlflow=true", "--set", "loop=torch"),
+        ],
+    )
+    assert result.exit_code == 0, result.output[-3000:]
+    assert "rank" in result.output and "best trial" in result.output
+    best = json.loads((project.root / "artifacts" / "tuning" / "best.json").read_text(encoding="utf-8"))
+    assert set(best["values"]) == set(project.aws.tuning_ranges)
+    mlflow.set_tracking_uri(f"sqlite:///{project.root / 'mlflow.db'}")
+    runs = mlflow.search_runs(experiment_names=[project.tracking.experiment_name], output_format="list")
+    parents = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
+    children = [run for run in runs if run.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
+    assert len(parents) == 1 and len(children) == 4
+    assert "best_validation_macro_f1" in parents[0].data.metrics
+
+
+def test_lifecycle_command_mistakes_are_one_line(project, aws_env, monkeypatch):
+    monkeypatch.chdir(project.root)
+    cases = [
+        (["predict", "x.tsv", "--url", "http://127.0.0.1:9", "--async"], "--async needs --endpoint-name"),
+        (["register", "--bucket", FIXTURE_BUCKET], "give exactly one of --model-dir, --training-job or --model-data"),
+        (["deploy", "--model-dir", "m", "--model-package", "arn"], "give exactly one of --model-dir"),
+        (["tune", "--set", "aws.tuning_ranges=epoch=1:3", "--bucket", FIXTURE_BUCKET], "'epoch' is not a train key"),
+        (["push", "--repo-id", "no-org", "--model-dir", "missing"], "does not exist"),
+    ]
+    for args, message in cases:
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 1 and message in result.output, (args, result.output)
+        assert "Traceback" not in result.output

@@ -13,6 +13,7 @@ import time
 import uuid
 
 from ..config import Config
+from ..errors import ConfigError
 from ..serving.client import FinalError, RetryableError, RetryPolicy, classify_client_error
 from .session import boto_session, require_credentials, s3_uri, split_s3
 
@@ -103,3 +104,10 @@ class AsyncTarget:
             if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NoSuchBucket"):
                 return None
             raise classify_client_error(error) from None
+
+
+def async_target(config: Config, endpoint_name: str | None, policy: RetryPolicy) -> AsyncTarget:
+    """The target `predict --async` sends through; raises ConfigError without an endpoint name."""
+    if not endpoint_name:
+        raise ConfigError("--async needs --endpoint-name")
+    return AsyncTarget(config, endpoint_name, policy=policy)
