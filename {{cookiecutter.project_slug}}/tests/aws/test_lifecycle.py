@@ -524,7 +524,8 @@ def test_local_search_ranks_its_trials_and_saves_the_best(project, monkeypatch, 
 
     def fake_train(config, quiet=False):
         tried.append((config.train.learning_rate, config.train.epochs, config.train.output_dir))
-        return {"validation": {"macro_f1": 1 - abs(config.train.learning_rate - 1e-3)}}
+        validation = {"macro_f1": 1 - abs(config.train.learning_rate - 1e-3)}
+        return {"validation": validation}
 
     monkeypatch.setattr("{{ cookiecutter.package_name }}.training.run.train", fake_train)
     ranked = local_search.run_local_search(project, trials=3)
