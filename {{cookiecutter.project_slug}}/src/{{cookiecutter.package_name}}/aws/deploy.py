@@ -42,14 +42,17 @@ RECORD_DIR = ".deployments"
 
 
 def default_endpoint_name(config: Config) -> str:
+    """The endpoint name when none is given: the S3 prefix's letters, digits and '-'."""
     return name_base(config, 50) or "endpoint"
 
 
 def record_path(config: Config, endpoint_name: str) -> Path:
+    """Where the names deploy created for ``endpoint_name`` are recorded."""
     return config.path(RECORD_DIR) / f"{endpoint_name}.json"
 
 
 def load_record(config: Config, endpoint_name: str) -> dict:
+    """The recorded models and endpoint configs of ``endpoint_name`` (empty lists when none)."""
     path = record_path(config, endpoint_name)
     if path.is_file():
         return json.loads(path.read_text(encoding="utf-8"))
@@ -57,6 +60,7 @@ def load_record(config: Config, endpoint_name: str) -> dict:
 
 
 def save_record(config: Config, record: dict) -> None:
+    """Write the record (after each create, so a failure half way still leaves it for destroy)."""
     path = record_path(config, record["endpoint_name"])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -86,6 +90,8 @@ def serving_precision(config: Config, model_dir: Path | None, instance_type: str
 
 
 def container_environment(config: Config, region: str, batch: bool, precision: str = "auto") -> dict[str, str]:
+    """The model container's Environment: handler, precision, region, and the real-time or batch
+    limits (workers, timeouts, payload)."""
     environment = {
         handler.PRECISION_ENV: precision,
         "SAGEMAKER_PROGRAM": Path(PACKED_HANDLER).name,
@@ -121,6 +127,8 @@ def model_request(
     batch: bool = False,
     precision: str = "auto",
 ) -> dict:
+    """The CreateModel request for a model.tar.gz on the pinned inference image; raises AwsSetupError
+    without a role or with an image lookup that fails."""
     return {
         "ModelName": model_name,
         "PrimaryContainer": {
@@ -134,6 +142,7 @@ def model_request(
 
 
 def endpoint_config_request(config: Config, config_name: str, model_name: str, serverless: bool) -> dict:
+    """The CreateEndpointConfig request: one variant on instances, or serverless."""
     variant = {"VariantName": "AllTraffic", "ModelName": model_name}
     if serverless:
         variant["ServerlessConfig"] = {
@@ -453,6 +462,8 @@ def endpoint_step(target: DeployTarget, config_name: str, endpoint_tags: list[di
 
 
 def transform_request(config: Config, model_name: str, input_uri: str) -> dict:
+    """The CreateTransformJob request (JSON Lines, split and assembled by line); raises AwsSetupError
+    for an input that is not s3://."""
     if not input_uri.startswith("s3://"):
         raise AwsSetupError(f"--batch-transform needs an s3:// input, got {input_uri!r}")
     job_name = f"{model_name[:40]}-bt-{session.stamp()}"[:MAX_NAME]
@@ -483,6 +494,7 @@ def transform_request(config: Config, model_name: str, input_uri: str) -> dict:
 
 
 def wait_for_endpoint(sagemaker, endpoint_name: str, poll_seconds: float = 20.0, timeout_seconds: float = 3600) -> str:
+    """Poll until the endpoint is InService (returned) or Failed (AwsSetupError with its reason)."""
     status = wait_for(
         lambda: sagemaker.describe_endpoint(EndpointName=endpoint_name),
         lambda status: (status["EndpointStatus"],),

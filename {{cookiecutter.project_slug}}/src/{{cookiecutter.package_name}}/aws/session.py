@@ -31,6 +31,7 @@ def boto_session(region: str):
 
 
 def require_credentials(session) -> None:
+    """Raise AwsSetupError (how to configure them) when the session has no credentials."""
     if session.get_credentials() is None:
         raise AwsSetupError(
             "no AWS credentials found: run 'aws configure' or set AWS_ACCESS_KEY_ID / "
@@ -39,6 +40,7 @@ def require_credentials(session) -> None:
 
 
 def role_arn(config: Config) -> str:
+    """The execution role: SAGEMAKER_ROLE_ARN, else aws.role_arn; raises AwsSetupError when neither is set."""
     role = os.environ.get(ROLE_ENV) or config.aws.role_arn
     if not role:
         raise AwsSetupError(f"no SageMaker execution role: set aws.role_arn in {CONFIG_FILE} or {ROLE_ENV}")
@@ -46,17 +48,20 @@ def role_arn(config: Config) -> str:
 
 
 def bucket(config: Config) -> str:
+    """The configured S3 bucket; raises AwsSetupError when none is set."""
     if not config.aws.bucket:
         raise AwsSetupError(f"no S3 bucket: pass --bucket or set aws.bucket in {CONFIG_FILE}")
     return config.aws.bucket
 
 
 def s3_uri(config: Config, *parts: str) -> str:
+    """s3://BUCKET/PREFIX/parts...; raises AwsSetupError without a bucket."""
     key = "/".join(p.strip("/") for p in (config.aws.s3_prefix, *parts) if p)
     return f"s3://{bucket(config)}/{key}"
 
 
 def stamp() -> str:
+    """A UTC time stamp for resource names: 20261125-143000."""
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime())
 
 
@@ -66,6 +71,7 @@ def name_base(config: Config, limit: int) -> str:
 
 
 def tags(config: Config) -> list[dict[str, str]]:
+    """aws.tags as SageMaker's Key/Value list."""
     return [{"Key": str(key), "Value": str(value)} for key, value in config.aws.tags.items()]
 
 
@@ -126,6 +132,7 @@ def aws_clients(session, clients: dict | None = None) -> dict:
 
 
 def split_s3(uri: str) -> tuple[str, str]:
+    """(bucket, key) of an s3:// URI."""
     bucket_name, _, key = uri.removeprefix("s3://").partition("/")
     return bucket_name, key
 
