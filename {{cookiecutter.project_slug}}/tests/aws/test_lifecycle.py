@@ -293,6 +293,7 @@ def test_pipeline_is_upserted_and_started(project, aws, capsys):
 def test_pipeline_definition_agrees_with_the_sdks_own_workflow_expressions(project, aws_env):
     """The definition is written as JSON; the SDK's workflow classes give the same expressions offline."""
     from sagemaker.core.workflow.conditions import ConditionGreaterThanOrEqualTo
+    from sagemaker.core.workflow.execution_variables import ExecutionVariables
     from sagemaker.core.workflow.functions import JsonGet
     from sagemaker.core.workflow.parameters import ParameterFloat, ParameterString
     from sagemaker.core.workflow.properties import Properties, PropertyFile
@@ -317,6 +318,10 @@ def test_pipeline_definition_agrees_with_the_sdks_own_workflow_expressions(proje
     model_data = register["Arguments"]["InferenceSpecification"]["Containers"][0]["ModelDataUrl"]
     assert model_data["Std:Join"]["Values"][0] == packed
     assert register["Type"] == "RegisterModel" and train["Type"] == "Training"
+    execution = ExecutionVariables.PIPELINE_EXECUTION_ID.expr  # every execution writes under its own id
+    metrics_uri = register["Arguments"]["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    for joined in (metrics_uri, train["Arguments"]["CheckpointConfig"]["S3Uri"]):
+        assert joined["Std:Join"]["Values"][1] == execution
     assert "TrainingJobName" not in train["Arguments"]
 
 
@@ -580,3 +585,28 @@ def test_lifecycle_command_mistakes_are_one_line(project, aws_env, monkeypatch):
         result = CliRunner().invoke(app, args)
         assert result.exit_code == 1 and message in result.output, (args, result.output)
         assert "Traceback" not in result.output
+
+
+def test_launch_and_destroy_requests_pass_botocores_validation(project, aws_env, monkeypatch, capsys):
+    from {{ cookiecutter.package_name }}.aws.launch import launch_training
+
+    project.override({"bucket": FIXTURE_BUCKET})
+    request = launch_training(project, job_name="checked", dry_run=True)
+    planned = [("DeregisterScalableTarget", base_target()), *destroy_endpoint(project, "checked", dry_run=True)]
+    services = {"DeregisterScalableTarget": "application-autoscaling"}
+    steps = [Step("sagemaker", "CreateTrainingJob", request)]
+    steps += [Step(services.get(operation, "sagemaker"), operation, params) for operation, params in planned]
+    assert_valid(steps)
+
+
+def base_target() -> dict:
+    from {{ cookiecutter.package_name }}.aws.deploy import scaling_target
+
+    return scaling_target(scaling_resource("checked"))
+
+
+def test_tune_local_dry_run_prints_the_search_space(project, monkeypatch):
+    monkeypatch.chdir(project.root)
+    result = CliRunner().invoke(app, ["tune", "--local", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "learning_rate: continuous" in result.output and "batch_size: categorical" in result.output

@@ -69,6 +69,14 @@ def pipeline_name(config: Config) -> str:
     return f"{name_base(config, MAX_NAME - 9) or 'project'}-pipeline"
 
 
+def per_execution(uri: str, *tail: str) -> dict:
+    """``uri``/EXECUTION-ID/``tail`` as a pipeline expression: each execution writes its own objects, so a package
+    registered by one execution never points at what a later one wrote."""
+    execution = {"Get": "Execution.PipelineExecutionId"}
+    join = {"On": "/", "Values": [uri, execution, *tail]}
+    return {"Std:Join": join}
+
+
 def s3_input(name: str, uri, local: str) -> dict:
     """A processing input from S3 (``uri`` may be a pipeline property reference)."""
     source = {"S3Uri": uri, "LocalPath": f"{PROCESSING}/{local}", "S3DataType": "S3Prefix", "S3InputMode": "File"}
@@ -76,7 +84,7 @@ def s3_input(name: str, uri, local: str) -> dict:
     return {"InputName": name, "AppManaged": False, "S3Input": source}
 
 
-def s3_output(name: str, uri: str, local: str) -> dict:
+def s3_output(name: str, uri, local: str) -> dict:
     """A processing output uploaded to S3 when the job ends."""
     target = {"S3Uri": uri, "LocalPath": f"{PROCESSING}/{local}", "S3UploadMode": "EndOfJob"}
     return {"OutputName": name, "AppManaged": False, "S3Output": target}
@@ -97,8 +105,8 @@ def evaluate_step(config: Config, *, region: str, model_uri: dict) -> dict:
         ],
         "ProcessingOutputConfig": {
             "Outputs": [
-                s3_output("evaluation", s3_uri(config, "pipeline", "evaluation"), "evaluation"),
-                s3_output("packed", s3_uri(config, "pipeline", "packed"), "packed"),
+                s3_output("evaluation", per_execution(s3_uri(config, "pipeline", "evaluation")), "evaluation"),
+                s3_output("packed", per_execution(s3_uri(config, "pipeline", "packed")), "packed"),
             ]
         },
         "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
@@ -120,12 +128,14 @@ def register_step(config: Config, region: str) -> dict:
         config,
         group=package_group(config),
         model_data="",
-        metrics_uri=s3_uri(config, "pipeline", "evaluation", "evaluation.json"),
+        metrics_uri="",
         image=image_uri(INFERENCE, region, config.aws.inference_instance_type),
         environment=container_environment(config, region, batch=False),
         approve=False,
     )
     request["InferenceSpecification"]["Containers"][0]["ModelDataUrl"] = model_data
+    statistics = request["ModelMetrics"]["ModelQuality"]["Statistics"]
+    statistics["S3Uri"] = per_execution(s3_uri(config, "pipeline", "evaluation"), "evaluation.json")
     request["ModelPackageDescription"] = f"{package_group(config)}: registered by the pipeline"
     request["ModelApprovalStatus"] = {"Get": "Parameters.ModelApprovalStatus"}
     return {"Name": "Register", "Type": "RegisterModel", "Arguments": request}
@@ -136,7 +146,7 @@ def pipeline_definition(config: Config, *, region: str, source_uri: str) -> dict
     train = training_job_request(config, "pipeline-training", region, source_uri)
     for key in ("TrainingJobName", "Tags"):
         train.pop(key)
-    train["CheckpointConfig"]["S3Uri"] = s3_uri(config, "checkpoints", "pipeline")
+    train["CheckpointConfig"]["S3Uri"] = per_execution(s3_uri(config, "checkpoints", "pipeline"))
     metric = f"validation.{config.train.metric_for_best_model}"
     report = {"Get": f"Steps.Evaluate.PropertyFiles.{REPORT}"}
     json_get = {"PropertyFile": report, "Path": metric}
