@@ -256,6 +256,28 @@ def test_register_creates_the_group_and_a_package_with_its_metrics(project, aws,
     assert "deploy --model-package arn:" in capsys.readouterr().out
 
 
+def test_a_training_jobs_model_is_registered_with_its_metrics_and_deployed_from_the_registry(
+    project, aws, trained_model, tmp_path
+):
+    from {{ cookiecutter.package_name }}.aws.launch import launch_training
+
+    launch_training(project, job_name="registered-job", clients=aws)
+    artifact = aws["sagemaker"].describe_training_job(TrainingJobName="registered-job")["ModelArtifacts"]
+    key = artifact["S3ModelArtifacts"].removeprefix(f"s3://{FIXTURE_BUCKET}/")
+    base.upload_tar(aws, tmp_path, {path.name: path for path in trained_model.iterdir()}, key)
+    request = register_model(project, source=ModelSource(training_job="registered-job"), approve=True, clients=aws)
+    statistics = request["ModelMetrics"]["ModelQuality"]["Statistics"]["S3Uri"]
+    bucket, _, metrics_key = statistics.removeprefix("s3://").partition("/")
+    uploaded = json.loads(aws["s3"].get_object(Bucket=bucket, Key=metrics_key)["Body"].read())
+    assert uploaded["metrics"] == json.loads((trained_model / "metrics.json").read_text(encoding="utf-8"))
+    group = package_group(project)
+    arn = aws["sagemaker"].list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"][0]
+    requests = deploy_model(project, model_package=arn["ModelPackageArn"], endpoint_name="registered", clients=aws)
+    model = aws["sagemaker"].describe_model(ModelName=requests["model"]["ModelName"])
+    assert model["PrimaryContainer"]["ModelPackageName"] == arn["ModelPackageArn"]
+    assert aws["sagemaker"].describe_endpoint(EndpointName="registered")["EndpointStatus"] == "InService"
+
+
 def test_register_dry_run_is_valid_and_deploy_takes_the_package(project, aws_env, trained_model, monkeypatch):
     project.override({"bucket": FIXTURE_BUCKET})
     plans = planned(monkeypatch)
