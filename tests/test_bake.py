@@ -107,6 +107,12 @@ PACKAGE_FILES = [
     "aws/launch.py",
     "aws/package.py",
     "aws/session.py",
+    "aws/tuning.py",
+    "aws/local_search.py",
+    "aws/registry.py",
+    "aws/pipeline.py",
+    "aws/asynchronous.py",
+    "aws/hub.py",
 ]
 TEST_FILES = [
     "conftest.py",
@@ -141,6 +147,7 @@ TEST_FILES = [
     "serving/test_server.py",
     "serving/test_text_input.py",
     "aws/test_sagemaker.py",
+    "aws/test_lifecycle.py",
     "contract/sagemaker_toolkits.py",
     "contract/test_contract_inference.py",
     "contract/test_contract_training.py",

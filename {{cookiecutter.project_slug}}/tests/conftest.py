@@ -89,6 +89,13 @@ def pytest_sessionstart(session):
             pytest.exit(f"transformers {transformers.__version__} was imported, not {CONTAINER_TRANSFORMERS}", 3)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests that need the trained model run last, in collection order otherwise: under xdist, worksteal gives
+    each worker a contiguous share, so the worker holding the model's tests trains it while the other runs
+    tests that need no model, instead of both waiting for it."""
+    items.sort(key=lambda item: "trained_model" in getattr(item, "fixturenames", ()))
+
+
 def subprocess_env() -> dict:
     return {
         **os.environ,

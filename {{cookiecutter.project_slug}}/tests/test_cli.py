@@ -18,6 +18,7 @@ from conftest import SRC
 from test_layout import string_literals
 
 COMMANDS = ("prepare", "baseline", "train", "evaluate", "serve", "predict", "launch", "deploy", "destroy", "config")
+COMMANDS += ("tune", "register", "pipeline", "push")  # the production lifecycle (issue 25)
 
 
 def test_help_lists_every_command():

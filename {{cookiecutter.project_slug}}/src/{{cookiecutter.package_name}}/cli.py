@@ -1,4 +1,5 @@
-"""Command line: prepare | baseline | train | evaluate | serve | predict | launch | deploy | destroy | config.
+"""Command line: prepare | baseline | train | evaluate | serve | predict | launch | deploy | destroy | tune |
+register | pipeline | push | config.
 
 Commands only: each loads the configuration, calls one function of the stage that does the work, and turns a
 ProjectError into one ``error: ...`` line (exit 1). Anything else is a bug and keeps its traceback.
@@ -188,6 +189,16 @@ def serve(
     run_server(model_dir_or_default(cfg, model_dir), host, port, precision_or_default(cfg, precision))
 
 
+AsyncOption = Annotated[bool, typer.Option("--async", help="an async endpoint: S3 in and out (aws.bucket)")]
+
+
+def async_target(cfg: Config, endpoint_name: str | None, policy):
+    """predict --async's target (aws/asynchronous.py): requests and answers through S3."""
+    from .aws.asynchronous import async_target as target
+
+    return target(cfg, endpoint_name, policy)
+
+
 @app.command()
 @friendly
 def predict(
@@ -216,6 +227,7 @@ def predict(
     precision: PrecisionOption = None,
     config: ConfigOption = None,
     set_: SetOption = None,
+    asynchronous: AsyncOption = False,
 ) -> None:
     """Classify texts from a file or stdin against a model folder, a local server or an endpoint.
     Exit status 2 when rows finally failed (they are listed), 130 when interrupted (rerun with --resume)."""
@@ -226,6 +238,7 @@ def predict(
     if len(targets) != 1:
         raise ConfigError("give exactly one of --model-dir, --url, --endpoint-name")
     policy = RetryPolicy(budget_seconds=retry_budget, attempt_timeout=timeout, max_attempts=max_attempts)
+    target = async_target(cfg, endpoint_name, policy) if asynchronous else None
     try:
         summary = run_predict(
             cfg,
@@ -241,6 +254,7 @@ def predict(
             overwrite=overwrite,
             precision=precision_or_default(cfg, precision),
             encoding=output_encoding,
+            target=target,
         )
     except PredictInterrupted:
         raise typer.Exit(130) from None
@@ -292,18 +306,32 @@ def deploy(
     config: ConfigOption = None,
     set_: SetOption = None,
     dry_run: DryRun = False,
+    model_package: Annotated[str | None, typer.Option(help="deploy this registered model package (ARN)")] = None,
+    autoscale: Annotated[
+        str | None, typer.Option(help="MIN:MAX instances, target tracking on invocations per instance")
+    ] = None,
+    asynchronous: Annotated[
+        bool, typer.Option("--async", help="asynchronous inference: requests and answers through S3")
+    ] = False,
+    data_capture: Annotated[
+        int | None, typer.Option(help="capture this percentage of requests and responses to S3", min=1, max=100)
+    ] = None,
 ) -> None:
     """Package model.tar.gz (weights, tokenizer, labels, code/), create or update the endpoint."""
     from .aws.deploy import deploy_model
 
     cfg = get_config(config, set_, bucket=bucket)
-    if sum(source is not None for source in (model_dir, training_job, model_data)) != 1:
-        raise ConfigError("give exactly one of --model-dir, --training-job or --model-data")
+    if sum(source is not None for source in (model_dir, training_job, model_data, model_package)) != 1:
+        raise ConfigError("give exactly one of --model-dir, --training-job or --model-data, or --model-package")
     deploy_model(
         cfg,
         model_dir=cfg.path(model_dir) if model_dir else None,
         training_job=training_job,
         model_data=model_data,
+        model_package=model_package,
+        autoscale=autoscale,
+        asynchronous=asynchronous,
+        data_capture=data_capture,
         endpoint_name=endpoint_name,
         serverless=serverless,
         batch_input=batch_transform,
@@ -324,6 +352,99 @@ def destroy(
     from .aws.deploy import destroy_endpoint
 
     destroy_endpoint(get_config(config, None), endpoint_name, dry_run=dry_run)
+
+
+@app.command()
+@friendly
+def tune(
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    bucket: Annotated[str | None, typer.Option(help="S3 bucket (default: aws.bucket in config)")] = None,
+    max_jobs: Annotated[int | None, typer.Option(help="training jobs in all (default: aws.tuning_max_jobs)")] = None,
+    max_parallel_jobs: Annotated[
+        int | None, typer.Option(help="training jobs at a time (default: aws.tuning_max_parallel_jobs)")
+    ] = None,
+    tuning_job: Annotated[str | None, typer.Option(help="tuning job name (default: generated)")] = None,
+    status: Annotated[str | None, typer.Option("--status", help="show this tuning job's trials, ranked")] = None,
+    local: Annotated[bool, typer.Option("--local", help="search on this machine with Optuna instead")] = False,
+    trials: Annotated[int, typer.Option(help="--local: training runs", min=1)] = 10,
+    dry_run: DryRun = False,
+) -> None:
+    """Hyperparameter search over aws.tuning_ranges: SageMaker Automatic Model Tuning (Bayesian, early stopping)
+    of the job launch runs, or with --local the same space on this machine (Optuna, MLflow runs per trial)."""
+    cfg = get_config(config, set_, bucket=bucket, tuning_max_jobs=max_jobs, tuning_max_parallel_jobs=max_parallel_jobs)
+    if local:
+        from .aws.local_search import run_local_search
+        from .aws.tuning import search_space
+
+        if dry_run:
+            print("\n".join(f"{r.name}: {r.kind} {r.values or (r.low, r.high)}" for r in search_space(cfg)))
+            return
+        run_local_search(cfg, trials=trials)
+        return
+    from .aws.tuning import start_tuning, tuning_status
+
+    if status:
+        tuning_status(cfg, status)
+        return
+    start_tuning(cfg, tuning_name=tuning_job, dry_run=dry_run)
+
+
+@app.command()
+@friendly
+def register(
+    model_dir: Annotated[Path | None, typer.Option(help="local model artifact to package")] = None,
+    training_job: Annotated[str | None, typer.Option(help="use the model of this finished training job")] = None,
+    model_data: Annotated[str | None, typer.Option(help="use this s3:// model.tar.gz (checked, repacked)")] = None,
+    approve: Annotated[bool, typer.Option("--approve", help="register as Approved, not PendingManualApproval")] = False,
+    bucket: Annotated[str | None, typer.Option(help="S3 bucket (default: aws.bucket in config)")] = None,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Register the model as a package in the project's Model Registry group, with its evaluation metrics."""
+    from .aws.deploy import ModelSource
+    from .aws.registry import register_model
+
+    cfg = get_config(config, set_, bucket=bucket)
+    if sum(source is not None for source in (model_dir, training_job, model_data)) != 1:
+        raise ConfigError("give exactly one of --model-dir, --training-job or --model-data")
+    source = ModelSource(
+        model_dir=cfg.path(model_dir) if model_dir else None, training_job=training_job, model_data=model_data
+    )
+    register_model(cfg, source=source, approve=approve, dry_run=dry_run)
+
+
+@app.command()
+@friendly
+def pipeline(
+    start: Annotated[bool, typer.Option("--start", help="start an execution after the upsert")] = False,
+    bucket: Annotated[str | None, typer.Option(help="S3 bucket (default: aws.bucket in config)")] = None,
+    config: ConfigOption = None,
+    set_: SetOption = None,
+    dry_run: DryRun = False,
+) -> None:
+    """Create or update the project's SageMaker Pipeline: train, evaluate, register when the validation metric
+    reaches aws.pipeline_min_metric. --dry-run prints its definition JSON."""
+    from .aws.pipeline import upsert_pipeline
+
+    upsert_pipeline(get_config(config, set_, bucket=bucket), start=start, dry_run=dry_run)
+
+
+@app.command()
+@friendly
+def push(
+    repo_id: Annotated[str, typer.Option(help="Hugging Face Hub repository, ORG/NAME")],
+    model_dir: ModelDir = None,
+    public: Annotated[bool, typer.Option("--public", help="create the repository public (default: private)")] = False,
+    config: ConfigOption = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="print what would be uploaded and call nothing")] = False,
+) -> None:
+    """Upload the model artifact (weights, tokenizer, labels, model card with the Hub's metadata) to the Hub."""
+    from .aws.hub import push_model
+
+    cfg = get_config(config, None)
+    push_model(model_dir_or_default(cfg, model_dir), repo_id=repo_id, private=not public, dry_run=dry_run)
 
 
 @app.command("config")

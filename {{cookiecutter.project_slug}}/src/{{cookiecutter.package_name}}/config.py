@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import functools
 import json
 import math
 import re
@@ -248,6 +249,28 @@ class AwsConfig:
     max_payload_mb: int = setting(6, "batch transform mini-batch size in MB", Bounds(1, 100))
     mlflow_tracking_arn: str = setting("", "SageMaker managed MLflow tracking server ARN for training jobs")
     tags: dict = setting({}, "tags for every SageMaker resource (JSON object or key=value,key=value)")
+    tuning_max_jobs: int = setting(20, "tune: training jobs the search runs in all", AT_LEAST_ONE)
+    tuning_max_parallel_jobs: int = setting(2, "tune: training jobs at a time", AT_LEAST_ONE)
+    tuning_ranges: dict = setting(
+        {
+            "learning_rate": "1e-5:5e-3:log",
+            "epochs": "1:5",
+            "batch_size": "16,32,64",
+            "warmup_ratio": "0:0.2",
+            "weight_decay": "0:0.1",
+        },
+        "tune: search space, train key -> MIN:MAX (integer keys search integers), MIN:MAX:log, or A,B,C",
+    )
+    model_package_group: str = setting("", "register: Model Registry group (empty: named after s3_prefix)")
+    autoscale_target_invocations: float = setting(
+        100.0, "deploy --autoscale: invocations per instance per minute the policy holds", POSITIVE
+    )
+    autoscale_scale_in_cooldown: int = setting(300, "deploy --autoscale: seconds between scale-ins", NOT_NEGATIVE)
+    autoscale_scale_out_cooldown: int = setting(60, "deploy --autoscale: seconds between scale-outs", NOT_NEGATIVE)
+    async_max_concurrency: int = setting(4, "deploy --async: invocations in flight per instance", AT_LEAST_ONE)
+    pipeline_min_metric: float = setting(
+        0.7, "pipeline: registers the model only when train.metric_for_best_model on validation reaches this", FRACTION
+    )
 
 
 SECTIONS: dict[str, type] = {
@@ -287,10 +310,17 @@ class FieldInfo:
         return ""
 
 
+@functools.cache
+def type_hints(cls: type) -> dict[str, Any]:
+    """``typing.get_type_hints`` of a config section, computed once: the annotations are strings (``from
+    __future__ import annotations``) and evaluating them was most of what loading a config cost."""
+    return typing.get_type_hints(cls)
+
+
 def describe_fields() -> Iterator[FieldInfo]:
     """Every configurable field, section by section, in declaration order."""
     for section, cls in SECTIONS.items():
-        hints = typing.get_type_hints(cls)
+        hints = type_hints(cls)
         for f in dataclasses.fields(cls):
             kind = hints[f.name]
             choices = tuple(typing.get_args(kind)) if typing.get_origin(kind) is Literal else ()

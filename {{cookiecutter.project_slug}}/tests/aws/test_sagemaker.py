@@ -18,6 +18,7 @@ from {{ cookiecutter.package_name }}.aws.deploy import deploy_model, destroy_end
 from {{ cookiecutter.package_name }}.aws.images import INFERENCE, TRAINING, image_uri
 from {{ cookiecutter.package_name }}.aws.launch import build_local_trainer, launch_training, metric_definitions
 from {{ cookiecutter.package_name }}.aws.package import HANDLER
+from {{ cookiecutter.package_name }}.aws.session import SERVICES
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.errors import ArtifactError, AwsSetupError, ConfigError
 from {{ cookiecutter.package_name }}.model.artifact import INT8_MODEL_FILE, NGRAM_WEIGHTS_FILE
@@ -50,7 +51,7 @@ def aws_env(monkeypatch):
 @pytest.fixture()
 def aws(aws_env, project):
     with mock_aws():
-        clients = {name: boto3.client(name, region_name=REGION) for name in ("s3", "sagemaker")}
+        clients = {name: boto3.client(name, region_name=REGION) for name in SERVICES}
         clients["s3"].create_bucket(Bucket=FIXTURE_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
         # moto's instance-type list predates ml.g5, which real SageMaker accepts for endpoints
         project.override({"bucket": FIXTURE_BUCKET, "inference_instance_type": "ml.m5.xlarge"})

@@ -53,6 +53,7 @@ def test_torchrun_two_processes_on_cpu(project, loop):
     assert result.stdout.count("model artifact written") == 1  # only rank 0 writes
 
 
+@pytest.mark.slow  # a second training run; the default tier's model comes from `train` (conftest)
 @pytest.mark.container
 def test_sagemaker_training_contract(project, tmp_path, monkeypatch):
     channels = {name: tmp_path / "channels" / name for name in ("train", "test")}

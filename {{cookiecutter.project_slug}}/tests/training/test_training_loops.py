@@ -82,7 +82,8 @@ def test_artifact_loads_with_auto_classes_and_speaks_label_names(trained_model):
     with torch.inference_mode():
         predicted = model(**encoded).logits.argmax(dim=-1).tolist()
     assert all(model.config.id2label[p] in schema.names for p in predicted)
-    assert (trained_model / "README.md").read_text(encoding="utf-8").startswith("# Model card")
+    card = (trained_model / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("---\n") and "\n---\n\n# Model card" in card  # the Hub's metadata header first
     used = json.loads((trained_model / "training_config.json").read_text(encoding="utf-8"))
     assert used["model"]["base_model"] == "scratch:tiny" and used["train"]["loop"] == "torch"
 

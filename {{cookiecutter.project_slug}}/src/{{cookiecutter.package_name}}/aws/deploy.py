@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..config import Config
@@ -22,11 +23,14 @@ from .images import INFERENCE, has_gpu, image_uri
 from .package import CODE_FILES, PACKED_HANDLER, build_model_tar, repack_with_code
 from .session import (
     MAX_NAME,
+    Step,
     aws_clients,
     boto_session,
     name_base,
+    print_plan,
     print_requests,
     role_arn,
+    run_plan,
     s3_uri,
     split_s3,
     tags,
@@ -38,14 +42,17 @@ RECORD_DIR = ".deployments"
 
 
 def default_endpoint_name(config: Config) -> str:
+    """The endpoint name when none is given: the S3 prefix's letters, digits and '-'."""
     return name_base(config, 50) or "endpoint"
 
 
 def record_path(config: Config, endpoint_name: str) -> Path:
+    """Where the names deploy created for ``endpoint_name`` are recorded."""
     return config.path(RECORD_DIR) / f"{endpoint_name}.json"
 
 
 def load_record(config: Config, endpoint_name: str) -> dict:
+    """The recorded models and endpoint configs of ``endpoint_name`` (empty lists when none)."""
     path = record_path(config, endpoint_name)
     if path.is_file():
         return json.loads(path.read_text(encoding="utf-8"))
@@ -53,6 +60,7 @@ def load_record(config: Config, endpoint_name: str) -> dict:
 
 
 def save_record(config: Config, record: dict) -> None:
+    """Write the record (after each create, so a failure half way still leaves it for destroy)."""
     path = record_path(config, record["endpoint_name"])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -82,6 +90,8 @@ def serving_precision(config: Config, model_dir: Path | None, instance_type: str
 
 
 def container_environment(config: Config, region: str, batch: bool, precision: str = "auto") -> dict[str, str]:
+    """The model container's Environment: handler, precision, region, and the real-time or batch
+    limits (workers, timeouts, payload)."""
     environment = {
         handler.PRECISION_ENV: precision,
         "SAGEMAKER_PROGRAM": Path(PACKED_HANDLER).name,
@@ -117,6 +127,8 @@ def model_request(
     batch: bool = False,
     precision: str = "auto",
 ) -> dict:
+    """The CreateModel request for a model.tar.gz on the pinned inference image; raises AwsSetupError
+    without a role or with an image lookup that fails."""
     return {
         "ModelName": model_name,
         "PrimaryContainer": {
@@ -130,6 +142,7 @@ def model_request(
 
 
 def endpoint_config_request(config: Config, config_name: str, model_name: str, serverless: bool) -> dict:
+    """The CreateEndpointConfig request: one variant on instances, or serverless."""
     variant = {"VariantName": "AllTraffic", "ModelName": model_name}
     if serverless:
         variant["ServerlessConfig"] = {
@@ -145,6 +158,75 @@ def endpoint_config_request(config: Config, config_name: str, model_name: str, s
     return {"EndpointConfigName": config_name, "ProductionVariants": [variant]}
 
 
+VARIANT = "AllTraffic"
+SCALABLE_DIMENSION = "sagemaker:variant:DesiredInstanceCount"
+INVOCATIONS_METRIC = "SageMakerVariantInvocationsPerInstance"
+CAPTURE_TYPES = {"JsonContentTypes": [handler.JSON, handler.JSONLINES_TYPES[0]], "CsvContentTypes": [handler.CSV]}
+
+
+def scaling_resource(endpoint_name: str) -> str:
+    """The Application Auto Scaling resource id of the endpoint's one variant."""
+    return f"endpoint/{endpoint_name}/variant/{VARIANT}"
+
+
+def parse_autoscale(text: str) -> tuple[int, int]:
+    """``MIN:MAX`` -> (min, max) instances; raises ConfigError for anything else."""
+    low, _, high = text.partition(":")
+    if not (low.isdigit() and high.isdigit()) or not 1 <= int(low) <= int(high):
+        raise ConfigError(f"--autoscale takes MIN:MAX instances with 1 <= MIN <= MAX (e.g. 1:3), got {text!r}")
+    return int(low), int(high)
+
+
+def autoscale_requests(config: Config, endpoint_name: str, bounds: tuple[int, int]) -> list[dict]:
+    """RegisterScalableTarget and PutScalingPolicy (target tracking on invocations per instance, with the
+    configured target and cooldowns) for the endpoint's variant."""
+    aws = config.aws
+    target = {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": scaling_resource(endpoint_name),
+        "ScalableDimension": SCALABLE_DIMENSION,
+    }
+    policy = {
+        **target,
+        "PolicyName": f"{endpoint_name}-invocations"[:MAX_NAME],
+        "PolicyType": "TargetTrackingScaling",
+        "TargetTrackingScalingPolicyConfiguration": {
+            "TargetValue": aws.autoscale_target_invocations,
+            "PredefinedMetricSpecification": {"PredefinedMetricType": INVOCATIONS_METRIC},
+            "ScaleInCooldown": aws.autoscale_scale_in_cooldown,
+            "ScaleOutCooldown": aws.autoscale_scale_out_cooldown,
+        },
+    }
+    return [{**target, "MinCapacity": bounds[0], "MaxCapacity": bounds[1]}, policy]
+
+
+def endpoint_options(
+    config: Config, endpoint_name: str, *, asynchronous: bool = False, data_capture: int | None = None
+) -> dict:
+    """The endpoint config's AsyncInferenceConfig and DataCaptureConfig (S3 paths under the project's prefix);
+    raises ConfigError for a capture percentage outside 1..100."""
+    options: dict = {}
+    if asynchronous:
+        options["AsyncInferenceConfig"] = {
+            "OutputConfig": {
+                "S3OutputPath": s3_uri(config, "async-output", endpoint_name),
+                "S3FailurePath": s3_uri(config, "async-failures", endpoint_name),
+            },
+            "ClientConfig": {"MaxConcurrentInvocationsPerInstance": config.aws.async_max_concurrency},
+        }
+    if data_capture is not None:
+        if not 1 <= data_capture <= 100:
+            raise ConfigError(f"--data-capture takes a percentage from 1 to 100, got {data_capture}")
+        options["DataCaptureConfig"] = {
+            "EnableCapture": True,
+            "InitialSamplingPercentage": data_capture,
+            "DestinationS3Uri": s3_uri(config, "data-capture", endpoint_name),
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            "CaptureContentTypeHeader": CAPTURE_TYPES,
+        }
+    return options
+
+
 def deploy_model(
     config: Config,
     model_dir: Path | None = None,
@@ -158,111 +240,230 @@ def deploy_model(
     poll_seconds: float = 20.0,
     precision: str | None = None,
     model_data: str | None = None,
+    model_package: str | None = None,
+    autoscale: str | None = None,
+    asynchronous: bool = False,
+    data_capture: int | None = None,
 ) -> dict:
-    """Package, upload, create model + endpoint config, then create or update the endpoint.
+    """Package, upload, create model + endpoint config, then create or update the endpoint (or a batch transform).
 
-    The model comes from ``model_dir`` (a local artifact), ``training_job`` (its model.tar.gz) or ``model_data``
-    (any s3:// model.tar.gz). Every archive is checked for the container's layout before anything is uploaded or
-    created (aws/package.py's container_layout: one ArtifactError naming what is wrong)."""
+    The model comes from ``model_dir`` (a local artifact), ``training_job`` (its model.tar.gz), ``model_data``
+    (any s3:// model.tar.gz, checked by aws/package.py's container_layout before anything is created) or
+    ``model_package`` (a registered package's ARN). The requests are built once, as a plan of named API requests
+    (deploy_plan), then printed (``dry_run``) or sent in order. Returns the requests by name ("model",
+    "endpoint_config", "transform", "autoscale"). Raises AwsSetupError, ConfigError, ArtifactError."""
     if model_data is not None and not model_data.startswith("s3://"):
         raise AwsSetupError(f"--model-data needs an s3:// model.tar.gz, got {model_data!r}")
+    if serverless and (autoscale or asynchronous):
+        raise ConfigError("--autoscale and --async need instances: leave out --serverless")
     endpoint_name = endpoint_name or default_endpoint_name(config)
-    stamp = session.stamp()
-    model_name = f"{endpoint_name}-{stamp}"[:MAX_NAME]
-    config_name = f"{endpoint_name}-cfg-{stamp}"[:MAX_NAME]
-    tar_uri = s3_uri(config, "models", model_name, "model.tar.gz")
     boto = boto_session(config.aws.region)
-    region = boto.region_name
     instance_type = "serverless" if serverless else config.aws.inference_instance_type
     if model_dir is not None:
         model_dir = check_artifact(model_dir, transformer_only=True)
+    source = ModelSource(model_dir=model_dir, training_job=training_job, model_data=model_data)
+    target = DeployTarget(
+        endpoint_name=endpoint_name,
+        serverless=serverless,
+        batch_input=batch_input,
+        autoscale=parse_autoscale(autoscale) if autoscale else None,
+        options=endpoint_options(config, endpoint_name, asynchronous=asynchronous, data_capture=data_capture),
+        wait=wait,
+        poll_seconds=poll_seconds,
+    )
     precision = serving_precision(config, model_dir, instance_type, precision)
-    requests = {
-        "model": model_request(
-            config, model_name, tar_uri, region, instance_type, batch=bool(batch_input), precision=precision
-        ),
-        "endpoint_config": endpoint_config_request(config, config_name, model_name, serverless),
-    }
     with tempfile.TemporaryDirectory() as scratch:
-        tar_path = Path(scratch) / "model.tar.gz"
+        plan, requests = deploy_plan(
+            config,
+            source=source,
+            target=target,
+            region=boto.region_name,
+            precision=precision,
+            model_package=model_package,
+            scratch=Path(scratch),
+        )
         if dry_run:
-            source = str(model_dir) if model_dir else model_data or f"training job {training_job}"
-            members = build_model_tar(model_dir, tar_path) if model_dir else [f"<the files of {source}>", *CODE_FILES]
-            plan = [
-                (
-                    "PutObject",
-                    {
-                        "Bucket": split_s3(tar_uri)[0],
-                        "Key": split_s3(tar_uri)[1],
-                        "Body": f"<model.tar.gz from {source}: {', '.join(members)}>",
-                    },
-                ),
-                ("CreateModel", requests["model"]),
-            ]
-            if batch_input:
-                plan.append(("CreateTransformJob", transform_request(config, model_name, batch_input)))
-            else:
-                plan += [
-                    ("CreateEndpointConfig", requests["endpoint_config"]),
-                    (
-                        "CreateEndpoint or UpdateEndpoint",
-                        {"EndpointName": endpoint_name, "EndpointConfigName": config_name},
-                    ),
-                ]
-            print_requests(plan)
+            print_plan(plan)
             return requests
-        clients = aws_clients(boto, clients)
-        if model_dir is not None:
-            members = build_model_tar(model_dir, tar_path)
-        else:
-            from botocore.exceptions import ClientError
-
-            source_uri = model_data
-            if training_job is not None:
-                job = clients["sagemaker"].describe_training_job(TrainingJobName=training_job)
-                if job["TrainingJobStatus"] != "Completed":
-                    raise AwsSetupError(f"training job {training_job} is {job['TrainingJobStatus']}, not Completed")
-                source_uri = job["ModelArtifacts"]["S3ModelArtifacts"]
-            bucket_name, key = split_s3(source_uri)
-            try:
-                original = clients["s3"].get_object(Bucket=bucket_name, Key=key)["Body"].read()
-            except ClientError as error:
-                raise AwsSetupError(f"cannot read {source_uri}: {error.response['Error'].get('Message', error)}") from None
-            members = repack_with_code(original, tar_path, source_uri)
-        bucket_name, key = split_s3(tar_uri)
-        clients["s3"].upload_file(str(tar_path), bucket_name, key)
-    print(f"uploaded model.tar.gz ({len(members)} files) -> {tar_uri}")
-    sagemaker = clients["sagemaker"]
-    record = load_record(config, endpoint_name)
-    sagemaker.create_model(**requests["model"])
-    record["models"].append(model_name)
-    save_record(config, record)
-    print(f"created model {model_name} (serves {precision} on {instance_type})")
-    if batch_input:
-        request = transform_request(config, model_name, batch_input)
-        sagemaker.create_transform_job(**request)
-        print(
-            f"batch transform job {request['TransformJobName']} started; output in "
-            f"{request['TransformOutput']['S3OutputPath']}"
-        )
-        return {**requests, "transform": request}
-    sagemaker.create_endpoint_config(**requests["endpoint_config"])
-    record["endpoint_configs"].append(config_name)
-    save_record(config, record)
-    if unless_missing(sagemaker.describe_endpoint, EndpointName=endpoint_name) is not None:
-        sagemaker.update_endpoint(EndpointName=endpoint_name, EndpointConfigName=config_name)
-        print(f"updating endpoint {endpoint_name} to config {config_name}")
-    else:
-        sagemaker.create_endpoint(
-            EndpointName=endpoint_name, EndpointConfigName=config_name, Tags=requests["model"]["Tags"]
-        )
-        print(f"creating endpoint {endpoint_name} with config {config_name}")
-    if wait:
-        wait_for_endpoint(sagemaker, endpoint_name, poll_seconds)
+        run_plan(plan, aws_clients(boto, clients))
     return requests
 
 
+@dataclass
+class ModelSource:
+    """Where the model comes from: exactly one of a local artifact, a training job, an s3:// model.tar.gz."""
+
+    model_dir: Path | None = None
+    training_job: str | None = None
+    model_data: str | None = None
+
+    def describe(self) -> str:
+        """The source in words (dry-run output)."""
+        return str(self.model_dir) if self.model_dir else self.model_data or f"training job {self.training_job}"
+
+
+@dataclass
+class DeployTarget:
+    """What deploy creates: an endpoint (instances or serverless; async, data capture and autoscaling options)
+    or a batch transform job."""
+
+    endpoint_name: str
+    serverless: bool = False
+    batch_input: str | None = None
+    autoscale: tuple[int, int] | None = None
+    options: dict = field(default_factory=dict)
+    wait: bool = True
+    poll_seconds: float = 20.0
+
+
+def upload_step(config: Config, source: ModelSource, tar_uri: str, scratch: Path) -> Step:
+    """PutObject of model.tar.gz: built from the artifact, or the source archive repacked with code/."""
+    tar_path = scratch / "model.tar.gz"
+    if source.model_dir is not None:
+        members = build_model_tar(source.model_dir, tar_path)  # also checks the layout before any call
+    else:
+        members = [f"<the files of {source.describe()}>", *CODE_FILES]
+    bucket_name, key = split_s3(tar_uri)
+
+    def run(clients: dict) -> list[str]:
+        names = members if source.model_dir is not None else repack_source(clients, source, tar_path)
+        clients["s3"].upload_file(str(tar_path), bucket_name, key)
+        print(f"uploaded model.tar.gz ({len(names)} files) -> {tar_uri}")
+        return names
+
+    body = f"<model.tar.gz from {source.describe()}: {', '.join(members)}>"
+    return Step("s3", "PutObject", {"Bucket": bucket_name, "Key": key, "Body": body}, run=run)
+
+
+def repack_source(clients: dict, source: ModelSource, tar_path: Path) -> list[str]:
+    """Read a training job's (or an s3://) model.tar.gz and repack it with code/ at ``tar_path``; returns the
+    member names. Raises AwsSetupError (an unfinished job, an unreadable object), ArtifactError (its layout)."""
+    from botocore.exceptions import ClientError
+
+    source_uri = source.model_data
+    if source.training_job is not None:
+        job = clients["sagemaker"].describe_training_job(TrainingJobName=source.training_job)
+        if job["TrainingJobStatus"] != "Completed":
+            raise AwsSetupError(f"training job {source.training_job} is {job['TrainingJobStatus']}, not Completed")
+        source_uri = job["ModelArtifacts"]["S3ModelArtifacts"]
+    bucket_name, key = split_s3(source_uri)
+    try:
+        original = clients["s3"].get_object(Bucket=bucket_name, Key=key)["Body"].read()
+    except ClientError as error:
+        raise AwsSetupError(f"cannot read {source_uri}: {error.response['Error'].get('Message', error)}") from None
+    return repack_with_code(original, tar_path, source_uri)
+
+
+def deploy_plan(
+    config: Config,
+    *,
+    source: ModelSource,
+    target: DeployTarget,
+    region: str,
+    precision: str,
+    model_package: str | None = None,
+    scratch: Path,
+) -> tuple[list[Step], dict]:
+    """The API requests deploy sends, in order, and the same requests by name. Nothing is called; a local
+    artifact's model.tar.gz is built in ``scratch`` (raises ArtifactError when the container cannot load it)."""
+    stamp = session.stamp()
+    model_name = f"{target.endpoint_name}-{stamp}"[:MAX_NAME]
+    config_name = f"{target.endpoint_name}-cfg-{stamp}"[:MAX_NAME]
+    record = load_record(config, target.endpoint_name)
+    instance_type = "serverless" if target.serverless else config.aws.inference_instance_type
+    if model_package:
+        model = package_model_request(config, model_name, model_package)
+        plan = []
+    else:
+        tar_uri = s3_uri(config, "models", model_name, "model.tar.gz")
+        batch = bool(target.batch_input)
+        model = model_request(config, model_name, tar_uri, region, instance_type, batch=batch, precision=precision)
+        plan = [upload_step(config, source, tar_uri, scratch)]
+    serves = f"package {model_package}" if model_package else precision
+    note = f"created model {model_name} (serves {serves} on {instance_type})"
+    plan.append(recorded_step("CreateModel", model, config, record, ("models", model_name, note)))
+    requests = {"model": model}
+    if target.batch_input:
+        requests["transform"] = transform_request(config, model_name, target.batch_input)
+        plan.append(transform_step(requests["transform"]))
+        return plan, requests
+    endpoint_config = endpoint_config_request(config, config_name, model_name, target.serverless)
+    endpoint_config.update(target.options)
+    requests["endpoint_config"] = endpoint_config
+    plan.append(
+        recorded_step("CreateEndpointConfig", endpoint_config, config, record, ("endpoint_configs", config_name, ""))
+    )
+    plan.append(endpoint_step(target, config_name, model["Tags"]))
+    if target.autoscale:
+        requests["autoscale"] = autoscale_requests(config, target.endpoint_name, target.autoscale)
+        for operation, params in zip(
+            ("RegisterScalableTarget", "PutScalingPolicy"), requests["autoscale"], strict=True
+        ):
+            plan.append(Step("application-autoscaling", operation, params))
+        record.setdefault("scalable_targets", []).append(scaling_resource(target.endpoint_name))
+    return plan, requests
+
+
+def package_model_request(config: Config, model_name: str, model_package: str) -> dict:
+    """CreateModel for a registered model package (its container, image and model data come from the package)."""
+    return {
+        "ModelName": model_name,
+        "PrimaryContainer": {"ModelPackageName": model_package},
+        "ExecutionRoleArn": role_arn(config),
+        "Tags": tags(config),
+    }
+
+
+def recorded_step(operation: str, params: dict, config: Config, record: dict, entry: tuple[str, str, str]) -> Step:
+    """A SageMaker create call whose resource name is recorded in .deployments/ (for destroy) once created."""
+    kind, name, note = entry
+
+    def run(clients: dict):
+        answer = Step("sagemaker", operation, params).execute(clients)
+        record[kind].append(name)
+        save_record(config, record)
+        if note:
+            print(note)
+        return answer
+
+    return Step("sagemaker", operation, params, run=run)
+
+
+def transform_step(request: dict) -> Step:
+    """CreateTransformJob, saying where its output goes."""
+
+    def run(clients: dict):
+        answer = clients["sagemaker"].create_transform_job(**request)
+        output = request["TransformOutput"]["S3OutputPath"]
+        print(f"batch transform job {request['TransformJobName']} started; output in {output}")
+        return answer
+
+    return Step("sagemaker", "CreateTransformJob", request, run=run)
+
+
+def endpoint_step(target: DeployTarget, config_name: str, endpoint_tags: list[dict]) -> Step:
+    """CreateEndpoint, or UpdateEndpoint when it exists; then waits for InService when asked (always before
+    autoscaling: a scalable target needs an endpoint in service)."""
+    params = {"EndpointName": target.endpoint_name, "EndpointConfigName": config_name}
+
+    def run(clients: dict):
+        sagemaker = clients["sagemaker"]
+        if unless_missing(sagemaker.describe_endpoint, EndpointName=target.endpoint_name) is not None:
+            sagemaker.update_endpoint(**params)
+            print(f"updating endpoint {target.endpoint_name} to config {config_name}")
+        else:
+            sagemaker.create_endpoint(**params, Tags=endpoint_tags)
+            print(f"creating endpoint {target.endpoint_name} with config {config_name}")
+        if target.wait or target.autoscale:
+            return wait_for_endpoint(sagemaker, target.endpoint_name, target.poll_seconds)
+        return None
+
+    return Step("sagemaker", "CreateEndpoint or UpdateEndpoint", params, run=run, validates_as="CreateEndpoint")
+
+
 def transform_request(config: Config, model_name: str, input_uri: str) -> dict:
+    """The CreateTransformJob request (JSON Lines, split and assembled by line); raises AwsSetupError
+    for an input that is not s3://."""
     if not input_uri.startswith("s3://"):
         raise AwsSetupError(f"--batch-transform needs an s3:// input, got {input_uri!r}")
     job_name = f"{model_name[:40]}-bt-{session.stamp()}"[:MAX_NAME]
@@ -293,6 +494,7 @@ def transform_request(config: Config, model_name: str, input_uri: str) -> dict:
 
 
 def wait_for_endpoint(sagemaker, endpoint_name: str, poll_seconds: float = 20.0, timeout_seconds: float = 3600) -> str:
+    """Poll until the endpoint is InService (returned) or Failed (AwsSetupError with its reason)."""
     status = wait_for(
         lambda: sagemaker.describe_endpoint(EndpointName=endpoint_name),
         lambda status: (status["EndpointStatus"],),
@@ -319,10 +521,14 @@ def live_names(sagemaker, endpoint_name: str) -> tuple[list[str], list[str]]:
 
 
 def destroy_endpoint(config: Config, endpoint_name: str, dry_run: bool = False, clients: dict | None = None) -> list:
-    """Delete the endpoint, then every recorded (and live) endpoint config and model. Safe to run twice."""
+    """Delete the endpoint's scaling policies and scalable target, the endpoint, then every recorded (and live)
+    endpoint config and model. Safe to run twice. Returns the (operation, name) pairs deleted (the planned
+    requests with ``dry_run``); raises botocore's error for anything but "not found"."""
     record = load_record(config, endpoint_name)
+    resource = scaling_resource(endpoint_name)
     if dry_run:
-        plan = [("DeleteEndpoint", {"EndpointName": endpoint_name})]
+        plan = [("DeregisterScalableTarget", scaling_target(resource))] if record.get("scalable_targets") else []
+        plan += [("DeleteEndpoint", {"EndpointName": endpoint_name})]
         plan += [("DeleteEndpointConfig", {"EndpointConfigName": n}) for n in record["endpoint_configs"]]
         plan += [("DeleteModel", {"ModelName": n}) for n in record["models"]]
         print_requests(plan)
@@ -332,11 +538,12 @@ def destroy_endpoint(config: Config, endpoint_name: str, dry_run: bool = False, 
                 "points at are looked up when run for real)"
             )
         return plan
-    sagemaker = aws_clients(boto_session(config.aws.region), clients)["sagemaker"]
+    clients = aws_clients(boto_session(config.aws.region), clients)
+    sagemaker = clients["sagemaker"]
+    deleted = remove_scaling(clients["application-autoscaling"], resource)
     live_configs, live_models = live_names(sagemaker, endpoint_name)
     configs = list(dict.fromkeys(record["endpoint_configs"] + live_configs))
     models = list(dict.fromkeys(record["models"] + live_models))
-    deleted = []
     for operation, key, names in (
         ("delete_endpoint", "EndpointName", [endpoint_name]),
         ("delete_endpoint_config", "EndpointConfigName", configs),
@@ -350,4 +557,28 @@ def destroy_endpoint(config: Config, endpoint_name: str, dry_run: bool = False, 
     if not deleted:
         print(f"nothing to delete for endpoint {endpoint_name}")
     record_path(config, endpoint_name).unlink(missing_ok=True)
+    return deleted
+
+
+def scaling_target(resource: str) -> dict:
+    """The parameters that name a variant's scalable target."""
+    return {"ServiceNamespace": "sagemaker", "ResourceId": resource, "ScalableDimension": SCALABLE_DIMENSION}
+
+
+def remove_scaling(autoscaling, resource: str) -> list[tuple[str, str]]:
+    """Delete the variant's scaling policies, then deregister its scalable target (found by describing, so an
+    autoscaling set up outside this project goes too). Returns what was deleted; nothing when there is none."""
+    target = scaling_target(resource)
+    found = autoscaling.describe_scalable_targets(ServiceNamespace="sagemaker", ResourceIds=[resource])
+    if not found.get("ScalableTargets"):
+        return []
+    deleted = []
+    policies = autoscaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource)
+    for policy in policies.get("ScalingPolicies", []):
+        autoscaling.delete_scaling_policy(PolicyName=policy["PolicyName"], **target)
+        deleted.append(("delete_scaling_policy", policy["PolicyName"]))
+        print(f"delete scaling policy: {policy['PolicyName']}")
+    autoscaling.deregister_scalable_target(**target)
+    deleted.append(("deregister_scalable_target", resource))
+    print(f"deregister scalable target: {resource}")
     return deleted

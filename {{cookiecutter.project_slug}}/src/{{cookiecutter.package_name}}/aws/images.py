@@ -15,6 +15,8 @@ from ..errors import AwsSetupError
 
 @dataclass(frozen=True)
 class ContainerPin:
+    """One pinned Hugging Face container: its scope and the transformers / pytorch / Python versions."""
+
     scope: str  # training | inference
     transformers_version: str
     pytorch_version: str
@@ -46,6 +48,7 @@ def has_gpu(instance_type: str) -> bool:
 
 
 def container_requirements(transformers_version: str) -> list[str]:
+    """What to pip install to reproduce a container's Python side for ``transformers_version``."""
     return [f"transformers=={transformers_version}", *CONTAINER_PYTHON]
 
 

@@ -97,6 +97,7 @@ def stage_source(config: Config, destination: Path) -> Path:
 
 
 def source_tarball(source_dir: Path) -> bytes:
+    """The staged source folder as sourcedir.tar.gz bytes (sorted, relative names)."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
         for path in sorted(source_dir.rglob("*")):
@@ -116,6 +117,7 @@ def check_training_instance(instance_type: str) -> None:
 
 
 def training_job_request(config: Config, job_name: str, region: str, source_uri: str) -> dict:
+    """The CreateTrainingJob request for ``job_name``; raises AwsSetupError (a CPU instance type, no role or bucket)."""
     aws = config.aws
     check_training_instance(aws.training_instance_type)
     hyper = {key: json.dumps(value) for key, value in hyperparameters(config).items()}
@@ -161,12 +163,14 @@ def training_job_request(config: Config, job_name: str, region: str, source_uri:
 
 
 def s3_channel(name: str, uri: str) -> dict:
+    """An S3 prefix input channel, fully replicated to every instance."""
     source = {"S3DataType": "S3Prefix", "S3Uri": uri, "S3DataDistributionType": "FullyReplicated"}
     data_source = {"S3DataSource": source}
     return {"ChannelName": name, "DataSource": data_source}
 
 
 def default_job_name(config: Config) -> str:
+    """A training job name: the S3 prefix's start and a time stamp."""
     return f"{name_base(config, 40) or 'training'}-{stamp()}"
 
 
@@ -247,6 +251,7 @@ def wait_for_training_job(client, job_name: str, poll_seconds: float = 30.0, tim
 
 
 def docker_available() -> bool:
+    """Whether a docker command and its daemon socket exist (local mode needs both)."""
     socket_path = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock").removeprefix("unix://")
     return shutil.which("docker") is not None and Path(socket_path).exists()
 
@@ -276,6 +281,8 @@ def build_local_trainer(config: Config, source_dir: Path):
 
 
 def launch_local(config: Config, dry_run: bool = False):
+    """Run (or with ``dry_run`` describe) the job in SageMaker local container mode; returns the ModelTrainer.
+    Raises AwsSetupError when no Docker daemon is reachable."""
     staged = stage_source(config, config.path(SOURCE_STAGING_DIR))
     if not dry_run and not docker_available():
         raise AwsSetupError(

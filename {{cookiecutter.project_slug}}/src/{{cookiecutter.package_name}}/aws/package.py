@@ -69,6 +69,7 @@ def container_layout(names: list[str], source: str) -> str:
 
 
 def artifact_files(model_dir: Path) -> list[Path]:
+    """The artifact's files that go into model.tar.gz (results and code/ folders left out), sorted."""
     return sorted(
         p
         for p in model_dir.rglob("*")

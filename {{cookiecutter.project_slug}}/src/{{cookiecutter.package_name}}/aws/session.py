@@ -7,6 +7,7 @@ import json
 import os
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from ..config import CONFIG_FILE, Config
 from ..errors import AwsSetupError
@@ -30,6 +31,7 @@ def boto_session(region: str):
 
 
 def require_credentials(session) -> None:
+    """Raise AwsSetupError (how to configure them) when the session has no credentials."""
     if session.get_credentials() is None:
         raise AwsSetupError(
             "no AWS credentials found: run 'aws configure' or set AWS_ACCESS_KEY_ID / "
@@ -38,6 +40,7 @@ def require_credentials(session) -> None:
 
 
 def role_arn(config: Config) -> str:
+    """The execution role: SAGEMAKER_ROLE_ARN, else aws.role_arn; raises AwsSetupError when neither is set."""
     role = os.environ.get(ROLE_ENV) or config.aws.role_arn
     if not role:
         raise AwsSetupError(f"no SageMaker execution role: set aws.role_arn in {CONFIG_FILE} or {ROLE_ENV}")
@@ -45,17 +48,20 @@ def role_arn(config: Config) -> str:
 
 
 def bucket(config: Config) -> str:
+    """The configured S3 bucket; raises AwsSetupError when none is set."""
     if not config.aws.bucket:
         raise AwsSetupError(f"no S3 bucket: pass --bucket or set aws.bucket in {CONFIG_FILE}")
     return config.aws.bucket
 
 
 def s3_uri(config: Config, *parts: str) -> str:
+    """s3://BUCKET/PREFIX/parts...; raises AwsSetupError without a bucket."""
     key = "/".join(p.strip("/") for p in (config.aws.s3_prefix, *parts) if p)
     return f"s3://{bucket(config)}/{key}"
 
 
 def stamp() -> str:
+    """A UTC time stamp for resource names: 20261125-143000."""
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime())
 
 
@@ -65,24 +71,68 @@ def name_base(config: Config, limit: int) -> str:
 
 
 def tags(config: Config) -> list[dict[str, str]]:
+    """aws.tags as SageMaker's Key/Value list."""
     return [{"Key": str(key), "Value": str(value)} for key, value in config.aws.tags.items()]
 
 
 def print_requests(requests: list[tuple[str, dict]]) -> None:
-    """--dry-run output: the exact API calls, as JSON, one object per call."""
+    """--dry-run output: the exact API calls, as JSON, one object per call. Returns None."""
     for operation, params in requests:
         print(json.dumps({"operation": operation, "params": params}, ensure_ascii=False, indent=2, default=str))
 
 
+SERVICES = ("s3", "sagemaker", "application-autoscaling", "sagemaker-runtime")
+
+
+@dataclass
+class Step:
+    """One named API request of a plan: ``service``'s ``operation`` (the API's own name, e.g. CreateModel) with
+    ``params``. ``run`` (given the clients) replaces the plain call where a step does more than one call: an
+    upload of a file built on the way, create-or-update. ``validates_as``: the operation whose input shape the
+    params follow, when ``operation`` is a description such as "CreateEndpoint or UpdateEndpoint"."""
+
+    service: str
+    operation: str
+    params: dict
+    run: Callable[[dict], object] | None = None
+    validates_as: str = ""
+
+    def execute(self, clients: dict):
+        """Send the request through ``clients[service]`` (or ``run``); returns the call's answer, raises what
+        botocore raises."""
+        if self.run is not None:
+            return self.run(clients)
+        from botocore import xform_name
+
+        return getattr(clients[self.service], xform_name(self.operation))(**self.params)
+
+
+def print_plan(plan: list[Step]) -> list[Step]:
+    """--dry-run output of a plan (print_requests' format); returns the plan."""
+    print_requests([(step.operation, step.params) for step in plan])
+    return plan
+
+
+def run_plan(plan: list[Step], clients: dict) -> list:
+    """Execute every step in order; returns their answers. The first failure raises (botocore's error)."""
+    return [step.execute(clients) for step in plan]
+
+
 def aws_clients(session, clients: dict | None = None) -> dict:
-    """The injected clients (tests), else S3 and SageMaker clients of ``session`` once credentials exist."""
+    """The injected clients (tests; any missing service is made from ``session``), else a client of ``session``
+    for each of SERVICES once credentials exist. Returns {service: client}; raises AwsSetupError without
+    credentials."""
     if clients is not None:
+        for service in SERVICES:
+            if service not in clients:
+                clients[service] = session.client(service)
         return clients
     require_credentials(session)
-    return {"s3": session.client("s3"), "sagemaker": session.client("sagemaker")}
+    return {service: session.client(service) for service in SERVICES}
 
 
 def split_s3(uri: str) -> tuple[str, str]:
+    """(bucket, key) of an s3:// URI."""
     bucket_name, _, key = uri.removeprefix("s3://").partition("/")
     return bucket_name, key
 

@@ -152,12 +152,56 @@ def load_for_inference(model_dir: str | Path, device=None) -> LoadedModel:
     return LoadedModel(model, tokenizer, schema, inference_max_length(tokenizer, model.config), device)
 
 
+HUB_LICENSES = {"Apache-2.0": "apache-2.0", "MIT": "mit", "BSD-3-Clause": "bsd-3-clause"}  # others: "other"
+
+
+def card_metadata(metrics: dict, config_used: dict) -> dict:
+    """The Hugging Face Hub's model card header: language, license, pipeline tag, dataset, base model, and the
+    final split's value of every registered metric (metric_registry.METRICS; its name is the result's type) as a
+    model-index result (what the Hub shows and huggingface_hub.ModelCard parses)."""
+    from .. import DATASET_NAME, LICENSE, PROJECT_NAME
+
+    base_model = config_used.get("model", {}).get("base_model", "")
+    split = "test" if "test" in metrics else "validation" if "validation" in metrics else None
+    header = {
+        "language": ["ko"],
+        "license": HUB_LICENSES.get(LICENSE, "other"),
+        "library_name": "transformers",
+        "pipeline_tag": "text-classification",
+        "datasets": [DATASET_NAME],
+        "metrics": list(METRICS),
+    }
+    if "/" in base_model and not base_model.startswith((".", "/", "~", "scratch:")):
+        header["base_model"] = base_model
+    if split:
+        values = [
+            {"type": name, "name": metric.title, "value": round(float(metrics[split][name]), 4)}
+            for name, metric in METRICS.items()
+            if name in metrics[split]
+        ]
+        result = {
+            "task": {"type": "text-classification", "name": "Text Classification"},
+            "dataset": {"type": DATASET_NAME, "name": DATASET_NAME, "split": split},
+            "metrics": values,
+        }
+        header["model-index"] = [{"name": PROJECT_NAME, "results": [result]}]
+    return header
+
+
 def model_card(schema: LabelSchema, metrics: dict, config_used: dict) -> str:
-    """The artifact's README.md: labels, base model, max_length, loop and epochs, and a table of every registered metric
-    (metric_registry.METRICS) on the validation and test splits."""
+    """The artifact's README.md: the Hub metadata header (YAML between --- lines: card_metadata), then labels,
+    base model, max_length, loop and epochs, and a table of every registered metric (metric_registry.METRICS) on
+    the validation and test splits."""
+    import yaml
+
     model = config_used.get("model", {})
     train = config_used.get("train", {})
+    header = yaml.safe_dump(card_metadata(metrics, config_used), allow_unicode=True, sort_keys=False)
     lines = [
+        "---",
+        header.rstrip("\n"),
+        "---",
+        "",
         "# Model card",
         "",
         f"Sequence classifier for labels: {', '.join(schema.names)}.",

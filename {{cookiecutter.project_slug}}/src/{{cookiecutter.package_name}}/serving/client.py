@@ -555,6 +555,36 @@ def resume_command() -> str:
     return shlex.join([Path(words[0]).name, *words[1:], "--resume"]) if words else "--resume"
 
 
+def report_interrupted(stopped: PredictInterrupted, output: Path | None) -> None:
+    """Say what an interrupted predict finished, and the command that continues it (or that nothing was saved)."""
+    logs.result(f"interrupted: {stopped.summary.line()}", stderr=True)
+    logs.result(
+        f"every finished row is in {output}; continue with:\n  {resume_command()}"
+        if output
+        else "nothing was saved (no -o)",
+        stderr=True,
+    )
+
+
+def default_target(
+    config: Config,
+    *,
+    model_dir: Path | None,
+    url: str | None,
+    endpoint_name: str | None,
+    precision: str,
+    policy: RetryPolicy,
+    concurrency: int = 4,
+) -> Target:
+    """Where predict sends its rows: the model in this process (``model_dir``), else a running server or endpoint
+    (``url``, ``endpoint_name``; "local" when neither is given)."""
+    if model_dir is not None:
+        return InProcessTarget(model_dir, precision)
+    return RuntimeTarget(
+        endpoint_name or "local", url=url, region=config.aws.region, policy=policy, concurrency=concurrency
+    )
+
+
 def run_predict(
     config: Config,
     input_file: Path | None,
@@ -569,9 +599,11 @@ def run_predict(
     overwrite: bool = False,
     precision: str = "auto",
     encoding: str | None = None,
+    target: Target | None = None,
 ) -> PredictSummary:
     """Classify every input row; prints the summary (and metrics when the input has labels). ``encoding``: a
-    table output's (serving/output.py). Raises PredictError for an output it cannot write, before any work."""
+    table output's (serving/output.py). ``target``: any other Target (an async endpoint: aws/asynchronous.py).
+    Raises PredictError for an output it cannot write, before any work."""
     if resume and output is None:
         raise PredictError("--resume needs an output file (-o)")
     if output is not None:
@@ -579,11 +611,15 @@ def run_predict(
     schema = LabelSchema.load(model_dir / LABELS_FILE) if model_dir else project_schema(config)
     records, input_encoding = read_inputs(config, input_file, schema)
     policy = policy or RetryPolicy()
-    if model_dir is not None:
-        target: Target = InProcessTarget(model_dir, precision)
-    else:
-        target = RuntimeTarget(
-            endpoint_name or "local", url=url, region=config.aws.region, policy=policy, concurrency=concurrency
+    if target is None:
+        target = default_target(
+            config,
+            model_dir=model_dir,
+            url=url,
+            endpoint_name=endpoint_name,
+            precision=precision,
+            policy=policy,
+            concurrency=concurrency,
         )
     names = schema.names if schema else None
     try:
@@ -602,13 +638,7 @@ def run_predict(
             input_encoding=input_encoding,
         )
     except PredictInterrupted as stopped:
-        logs.result(f"interrupted: {stopped.summary.line()}", stderr=True)
-        logs.result(
-            f"every finished row is in {output}; continue with:\n  {resume_command()}"
-            if output
-            else "nothing was saved (no -o)",
-            stderr=True,
-        )
+        report_interrupted(stopped, output)
         raise
     logs.result(summary.line() + (f"; results in {output}" if output else ""), stderr=True)
     report_failures(summary)

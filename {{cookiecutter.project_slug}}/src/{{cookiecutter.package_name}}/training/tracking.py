@@ -58,7 +58,7 @@ class Tracker(AbstractContextManager):
             # artifacts beside the database, not in whatever folder the command ran from
             mlflow.create_experiment(name, artifact_location=config.path(ARTIFACTS_DIR).as_uri())
         mlflow.set_experiment(name)
-        mlflow.start_run(run_name=run_name(config))
+        mlflow.start_run(run_name=run_name(config), nested=mlflow.active_run() is not None)  # tune --local: trials
         self.active = True
 
     def log_params(self, params: dict) -> None:
