@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import re
 from pathlib import Path
 
@@ -104,8 +105,10 @@ def test_every_stage_folder_is_in_the_reading_order():
     assert folders | files <= set(LAYERS)
 
 
-def string_literals(path: Path) -> list[str]:
-    """Every string constant of a module except docstrings (f-string parts included)."""
+@functools.cache
+def string_literals(path: Path) -> tuple[str, ...]:
+    """Every string constant of a module except docstrings (f-string parts included); read once per test run
+    (the parametrized name checks walk every module)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     docstrings = {
         id(node.body[0].value)
@@ -115,11 +118,11 @@ def string_literals(path: Path) -> list[str]:
         and isinstance(node.body[0], ast.Expr)
         and isinstance(node.body[0].value, ast.Constant)
     }
-    return [
+    return tuple(
         node.value
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
-    ]
+    )
 
 
 NAMES = [

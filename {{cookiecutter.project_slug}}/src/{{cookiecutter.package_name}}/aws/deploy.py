@@ -20,7 +20,7 @@ from ..serving import handler
 from ..training.entry import SAGEMAKER_BASE
 from . import session
 from .images import INFERENCE, has_gpu, image_uri
-from .package import CODE_FILES, PACKED_HANDLER, build_model_tar, repack_with_code
+from .package import CODE_FILES, PACKED_HANDLER, build_model_tar, model_tar_members, repack_with_code
 from .session import (
     MAX_NAME,
     Step,
@@ -320,13 +320,16 @@ def upload_step(config: Config, source: ModelSource, tar_uri: str, scratch: Path
     """PutObject of model.tar.gz: built from the artifact, or the source archive repacked with code/."""
     tar_path = scratch / "model.tar.gz"
     if source.model_dir is not None:
-        members = build_model_tar(source.model_dir, tar_path)  # also checks the layout before any call
+        members = model_tar_members(source.model_dir)  # checks the layout before any call; writes nothing
     else:
         members = [f"<the files of {source.describe()}>", *CODE_FILES]
     bucket_name, key = split_s3(tar_uri)
 
     def run(clients: dict) -> list[str]:
-        names = members if source.model_dir is not None else repack_source(clients, source, tar_path)
+        if source.model_dir is not None:
+            names = build_model_tar(source.model_dir, tar_path)
+        else:
+            names = repack_source(clients, source, tar_path)
         clients["s3"].upload_file(str(tar_path), bucket_name, key)
         print(f"uploaded model.tar.gz ({len(names)} files) -> {tar_uri}")
         return names

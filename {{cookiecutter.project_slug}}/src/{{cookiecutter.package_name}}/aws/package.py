@@ -77,21 +77,24 @@ def artifact_files(model_dir: Path) -> list[Path]:
     )
 
 
+def model_tar_members(model_dir: str | Path) -> list[str]:
+    """The member names model.tar.gz gets from ``model_dir`` (the artifact's files, then code/), without writing
+    it. Raises ArtifactError (container_layout) when the folder lacks a file the container loads."""
+    model_dir = Path(model_dir)
+    names = [path.relative_to(model_dir).as_posix() for path in artifact_files(model_dir)]
+    container_layout(names, f"model folder {model_dir}")
+    return names + list(CODE_FILES)
+
+
 def build_model_tar(model_dir: str | Path, destination: str | Path) -> list[str]:
     """Write model.tar.gz; returns the member names. The handler goes in as code/inference.py, byte for byte.
     Raises ArtifactError (container_layout) when the folder lacks a file the container loads."""
     model_dir, destination = Path(model_dir), Path(destination)
-    files = artifact_files(model_dir)
-    container_layout([path.relative_to(model_dir).as_posix() for path in files], f"model folder {model_dir}")
-    names = []
+    names = model_tar_members(model_dir)
+    sources = {**{name: model_dir / name for name in names if name not in CODE_FILES}, **CODE_FILES}
     with tarfile.open(destination, "w:gz") as tar:
-        for path in files:
-            name = path.relative_to(model_dir).as_posix()
-            tar.add(path, arcname=name)
-            names.append(name)
-        for name, path in CODE_FILES.items():
-            tar.add(path, arcname=name)
-        names += list(CODE_FILES)
+        for name in names:
+            tar.add(sources[name], arcname=name)
     return names
 
 
