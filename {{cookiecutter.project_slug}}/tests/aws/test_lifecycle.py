@@ -492,6 +492,7 @@ def test_a_client_error_output_fails_its_texts_alone(project, aws, tmp_path):
 # --- the whole path through the command line, against a moto server on 127.0.0.1 ------------------------------------
 
 
+@pytest.mark.slow  # each command is in the default tier above (in-process moto); the server path: test_sagemaker.py
 def test_the_lifecycle_commands_against_a_moto_server(project, aws_env, trained_model, monkeypatch):
     import boto3
     from moto.server import ThreadedMotoServer

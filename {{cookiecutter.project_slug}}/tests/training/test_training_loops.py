@@ -126,7 +126,24 @@ def brier_score():
     unregister("brier")
 
 
-@pytest.mark.parametrize("loop", ["torch", pytest.param("trainer", marks=pytest.mark.slow)])
+def test_a_registered_metric_reaches_the_sagemaker_definitions_and_evaluate(trained_model, brier_score, tmp_path):
+    """The default tier's half of the test below, without a training run: a metric registered after training is
+    scored by evaluate (metrics.json, report) and read by SageMaker from the lines it prints."""
+    from typer.testing import CliRunner
+
+    from {{ cookiecutter.package_name }}.cli import app
+
+    out = tmp_path / "evaluation"
+    result = CliRunner().invoke(app, ["evaluate", "--model-dir", str(trained_model), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    definitions = {d["Name"]: d["Regex"] for d in metric_definitions()}
+    assert re.search(definitions["test:brier"], result.output)
+    assert "brier" in json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert "Brier score" in (out / "report.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.slow  # two training runs; the default tier checks the rest of the path above
+@pytest.mark.parametrize("loop", ["torch", "trainer"])
 def test_a_registered_metric_reaches_history_log_sagemaker_and_report(project, loop, brier_score, capsys):
     """Adding a metric is one function in metric_registry.py: both loops' histories, the lines SageMaker reads,
     its metric definitions, the evaluation report and the model card pick it up."""
