@@ -221,6 +221,63 @@ def test_cruft_record_holds_the_answers(baked):
     assert record["context"]["cookiecutter"]["label_names"] == answers["label_names"]
 
 
+# What cookiecutter asks that config.yaml writes; every other value there is the code's own default.
+TEMPLATE_ANSWERS = {
+    "data.data_format",
+    "data.train_file",
+    "data.test_file",
+    "data.text_column",
+    "data.label_column",
+    "data.id_column",
+    "model.base_model",
+    "model.max_length",
+    "tracking.experiment_name",
+    "aws.region",
+    "aws.s3_prefix",
+    "aws.training_instance_type",
+    "aws.inference_instance_type",
+    "aws.use_spot_instances",
+    "aws.tags",
+}
+DEFAULTS_CHECK = """
+import json, sys, yaml
+from {package}.config import CONFIG_FILE, describe_fields
+content = yaml.safe_load(open(CONFIG_FILE, encoding="utf-8"))
+answers = set(json.loads(sys.argv[1]))
+print(json.dumps({{
+    "unknown answers": sorted(answers - {{info.key for info in describe_fields()}}),
+    "differing": sorted(
+        f"{{info.key}}: {{content[info.section][info.name]!r}} in config.yaml, {{info.default!r}} in config.py"
+        for info in describe_fields()
+        if info.key not in answers and content[info.section][info.name] != info.default
+    ),
+}}))
+"""
+
+
+def test_config_yaml_holds_the_answers_and_otherwise_the_code_defaults(baked):
+    """One source of defaults: the dataclasses in config.py. A fresh bake's config.yaml repeats them (to show
+    every key) and differs only where a template answer went. Checked here on the bake as made, not in the baked
+    suite: config.yaml is the user's to edit, and their tests stay green when they do."""
+    project, answers = baked
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            DEFAULTS_CHECK.format(package=answers["package_name"]),
+            json.dumps(sorted(TEMPLATE_ANSWERS)),
+        ],
+        cwd=project,
+        env={**os.environ, "PYTHONPATH": str(project / "src")},
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout) == {"unknown answers": [], "differing": []}
+
+
 def test_baked_project_passes_ruff(baked):
     project, _ = baked
     for command in (["check"], ["format", "--check"]):

@@ -139,39 +139,6 @@ def test_config_yaml_holds_every_key_and_no_other():
     assert in_file == {info.key for info in describe_fields()}
 
 
-# What cookiecutter asked: config.yaml writes these answers; every other value is the code's own default.
-TEMPLATE_ANSWERS = {
-    "data.data_format",
-    "data.train_file",
-    "data.test_file",
-    "data.text_column",
-    "data.label_column",
-    "data.id_column",
-    "model.base_model",
-    "model.max_length",
-    "tracking.experiment_name",
-    "aws.region",
-    "aws.s3_prefix",
-    "aws.training_instance_type",
-    "aws.inference_instance_type",
-    "aws.use_spot_instances",
-    "aws.tags",
-}
-
-
-def test_config_yaml_holds_the_template_answers_and_otherwise_the_dataclass_defaults():
-    """One source of defaults: the dataclasses in config.py; config.yaml repeats them (to show every key) and
-    differs only where a template answer went."""
-    content = yaml.safe_load((PROJECT_ROOT / CONFIG_FILE).read_text(encoding="utf-8"))
-    assert TEMPLATE_ANSWERS <= {info.key for info in describe_fields()}
-    differing = {
-        f"{info.key}: {content[info.section][info.name]!r} in {CONFIG_FILE}, {info.default!r} in config.py"
-        for info in describe_fields()
-        if info.key not in TEMPLATE_ANSWERS and content[info.section][info.name] != info.default
-    }
-    assert differing == set()
-
-
 def test_config_command_explains_every_key(project, monkeypatch):
     monkeypatch.chdir(project.root)
     result = CliRunner().invoke(app, ["config"])

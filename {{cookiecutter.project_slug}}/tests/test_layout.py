@@ -226,6 +226,8 @@ def test_the_readme_table_and_the_marked_extension_points_agree():
     """README's "Where to change what" names each file that carries a fenced ``# --- extend this`` or
     ``# --- replace this`` comment, and each such file carries one."""
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    if "## Where to change what" not in readme:  # the README is yours to rewrite; the template's CI checks its own
+        pytest.skip("README.md has no 'Where to change what' section any more")
     table = readme.split("## Where to change what", 1)[1].split("\n## ", 1)[0]
     named = {name.removeprefix(f"src/{PACKAGE}/") for name in re.findall(r"`([\w/]+\.py)`", table)}
     marked = {

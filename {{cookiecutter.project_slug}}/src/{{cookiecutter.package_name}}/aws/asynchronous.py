@@ -14,7 +14,7 @@ import uuid
 
 from ..config import Config
 from ..errors import ConfigError
-from ..serving.client import FinalError, RetryableError, RetryPolicy, classify_client_error
+from ..serving.client import FinalError, RetryableError, RetryPolicy, classify_client_error, parse_predictions
 from .session import boto_session, require_credentials, s3_uri, split_s3
 
 CLIENT_ERROR = re.compile(r"client error \((4\d\d)\)", re.IGNORECASE)  # how SageMaker words a container's 4xx
@@ -66,13 +66,7 @@ class AsyncTarget:
         except BotoCoreError as error:
             raise RetryableError(f"{error.__class__.__name__}: {error}") from None
         raw = self.collect(answer["OutputLocation"], answer.get("FailureLocation"))
-        try:
-            rows = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise RetryableError(f"the async output is not valid JSON ({len(raw)} bytes)") from None
-        if not isinstance(rows, list) or len(rows) != len(texts):
-            raise RetryableError(f"{len(rows) if isinstance(rows, list) else 'no'} predictions for {len(texts)} texts")
-        return rows
+        return parse_predictions(raw, texts, "the async output")
 
     def collect(self, output: str, failure: str | None) -> bytes:
         """The output object's bytes once it exists; raises FinalError or RetryableError for a failure object

@@ -233,13 +233,19 @@ class RuntimeTarget:
             raise classify_client_error(error) from None
         except BotoCoreError as error:  # refused, reset, timed out, or the body cut short
             raise RetryableError(f"{error.__class__.__name__}: {error}") from None
-        try:
-            rows = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise RetryableError(f"the response body is not valid JSON ({len(body)} bytes; cut short?)") from None
-        if not isinstance(rows, list) or len(rows) != len(texts):
-            raise RetryableError(f"{len(rows) if isinstance(rows, list) else 'no'} predictions for {len(texts)} texts")
-        return rows
+        return parse_predictions(body, texts, "the response body")
+
+
+def parse_predictions(body: bytes, texts: list[str], what: str) -> list:
+    """The endpoint's answer to ``texts``: a JSON list with one prediction per text. Raises RetryableError when
+    ``body`` (named ``what`` in the message) is not JSON, or holds another number of predictions (cut short?)."""
+    try:
+        rows = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise RetryableError(f"{what} is not valid JSON ({len(body)} bytes; cut short?)") from None
+    if not isinstance(rows, list) or len(rows) != len(texts):
+        raise RetryableError(f"{len(rows) if isinstance(rows, list) else 'no'} predictions for {len(texts)} texts")
+    return rows
 
 
 def classify_client_error(error) -> Exception:
