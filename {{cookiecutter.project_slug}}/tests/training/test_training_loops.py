@@ -126,13 +126,16 @@ def brier_score():
     unregister("brier")
 
 
-def test_a_registered_metric_reaches_the_sagemaker_definitions_and_evaluate(trained_model, brier_score, tmp_path):
+def test_a_registered_metric_reaches_the_sagemaker_definitions_and_evaluate(
+    project, trained_model, brier_score, tmp_path, monkeypatch
+):
     """The default tier's half of the test below, without a training run: a metric registered after training is
     scored by evaluate (metrics.json, report) and read by SageMaker from the lines it prints."""
     from typer.testing import CliRunner
 
     from {{ cookiecutter.package_name }}.cli import app
 
+    monkeypatch.chdir(project.root)  # the sample as data, whatever is in data/raw/
     out = tmp_path / "evaluation"
     result = CliRunner().invoke(app, ["evaluate", "--model-dir", str(trained_model), "--out", str(out)])
     assert result.exit_code == 0, result.output
