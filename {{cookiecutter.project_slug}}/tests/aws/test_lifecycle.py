@@ -28,6 +28,7 @@ FIXTURE_BUCKET = base.FIXTURE_BUCKET
 REGION = base.REGION
 aws_env = base.aws_env  # the fixtures of test_sagemaker.py, shared
 aws = base.aws
+moto_server = base.moto_server
 AWS_MODULES = ("deploy", "tuning", "registry", "pipeline")  # the modules that build plans
 
 
@@ -493,50 +494,40 @@ def test_a_client_error_output_fails_its_texts_alone(project, aws, tmp_path):
 
 
 @pytest.mark.slow  # each command is in the default tier above (in-process moto); the server path: test_sagemaker.py
-def test_the_lifecycle_commands_against_a_moto_server(project, aws_env, trained_model, monkeypatch):
+def test_the_lifecycle_commands_against_a_moto_server(project, trained_model, moto_server):
     import boto3
-    from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-        clients = {name: boto3.client(name, region_name=REGION) for name in base.SERVICES}
-        clients["s3"].create_bucket(Bucket=FIXTURE_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-        monkeypatch.chdir(project.root)
-        common = ["--bucket", FIXTURE_BUCKET, "--set", "aws.inference_instance_type=ml.m5.xlarge"]
-        model = ["--model-dir", str(trained_model)]
-        for args in (
-            ["tune", "--tuning-job", "srv-tuning", "--max-jobs", "4"],
-            ["register", *model],
-            ["deploy", *model, "--endpoint-name", "scaled", "--autoscale", "1:3", "--data-capture", "20"],
-            ["deploy", *model, "--endpoint-name", "queued", "--async", "--no-wait"],
-            ["pipeline", "--start"],
-        ):
-            result = CliRunner().invoke(app, [*args, *common])
-            assert result.exit_code == 0, (args, result.output)
-        sagemaker = clients["sagemaker"]
-        tuning = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="srv-tuning")
-        assert tuning["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 4
-        group = package_group(project)
-        assert len(sagemaker.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]) == 1
-        assert sagemaker.describe_pipeline(PipelineName=pipeline_name(project))["PipelineName"]
-        configs = {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]}
-        described = [sagemaker.describe_endpoint_config(EndpointConfigName=name) for name in configs]
-        kinds = [(c.get("DataCaptureConfig", {}).get("EnableCapture", False), "AsyncInferenceConfig" in c) for c in described]
-        assert sorted(kinds) == [
-            (False, True),
-            (True, False),
-        ]
-        targets = clients["application-autoscaling"].describe_scalable_targets(ServiceNamespace="sagemaker")
-        assert [t["ResourceId"] for t in targets["ScalableTargets"]] == [scaling_resource("scaled")]
-        for endpoint in ("scaled", "queued"):
-            result = CliRunner().invoke(app, ["destroy", "--endpoint-name", endpoint])
-            assert result.exit_code == 0, result.output
-        assert_nothing_left(clients)
-    finally:
-        server.stop()
+    clients = {name: boto3.client(name, region_name=REGION) for name in base.SERVICES}
+    common = ["--bucket", FIXTURE_BUCKET, "--set", "aws.inference_instance_type=ml.m5.xlarge"]
+    model = ["--model-dir", str(trained_model)]
+    for args in (
+        ["tune", "--tuning-job", "srv-tuning", "--max-jobs", "4"],
+        ["register", *model],
+        ["deploy", *model, "--endpoint-name", "scaled", "--autoscale", "1:3", "--data-capture", "20"],
+        ["deploy", *model, "--endpoint-name", "queued", "--async", "--no-wait"],
+        ["pipeline", "--start"],
+    ):
+        result = CliRunner().invoke(app, [*args, *common])
+        assert result.exit_code == 0, (args, result.output)
+    sagemaker = clients["sagemaker"]
+    tuning = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="srv-tuning")
+    assert tuning["HyperParameterTuningJobConfig"]["ResourceLimits"]["MaxNumberOfTrainingJobs"] == 4
+    group = package_group(project)
+    assert len(sagemaker.list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"]) == 1
+    assert sagemaker.describe_pipeline(PipelineName=pipeline_name(project))["PipelineName"]
+    configs = {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]}
+    described = [sagemaker.describe_endpoint_config(EndpointConfigName=name) for name in configs]
+    kinds = [(c.get("DataCaptureConfig", {}).get("EnableCapture", False), "AsyncInferenceConfig" in c) for c in described]
+    assert sorted(kinds) == [
+        (False, True),
+        (True, False),
+    ]
+    targets = clients["application-autoscaling"].describe_scalable_targets(ServiceNamespace="sagemaker")
+    assert [t["ResourceId"] for t in targets["ScalableTargets"]] == [scaling_resource("scaled")]
+    for endpoint in ("scaled", "queued"):
+        result = CliRunner().invoke(app, ["destroy", "--endpoint-name", endpoint])
+        assert result.exit_code == 0, result.output
+    assert_nothing_left(clients)
 
 
 # --- tune --local ----------------------------------------------------------------------------------------

@@ -58,6 +58,26 @@ def aws(aws_env, project):
         yield clients
 
 
+@pytest.fixture()
+def moto_server(aws_env, project, monkeypatch):
+    """A moto server on 127.0.0.1 that every client reaches through AWS_ENDPOINT_URL, holding the fixture bucket;
+    the test runs in its project copy. Yields the server's URL; stopped after the test."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
+    server.start()
+    try:
+        host, port = server.get_host_and_port()
+        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
+        boto3.client("s3", region_name=REGION).create_bucket(
+            Bucket=FIXTURE_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
+        )
+        monkeypatch.chdir(project.root)
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
 def capture(client, operation: str, reply: dict | None = None) -> list[dict]:
     """Record the parameters of every ``operation`` call; with ``reply``, answer instead of sending it."""
     from botocore.awsrequest import AWSResponse
@@ -530,41 +550,28 @@ def test_deploy_and_destroy_dry_runs_call_nothing(project, aws_env, trained_mode
     ]
 
 
-def test_commands_run_against_a_moto_server_through_aws_endpoint_url(project, aws_env, trained_model, monkeypatch):
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://{host}:{port}")
-        boto3.client("s3", region_name=REGION).create_bucket(
-            Bucket=FIXTURE_BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION}
-        )
-        monkeypatch.chdir(project.root)
-        runner = CliRunner()
-        instance = ["--set", "aws.inference_instance_type=ml.m5.xlarge"]  # moto's list predates ml.g5
-        launched = runner.invoke(app, ["launch", "--bucket", FIXTURE_BUCKET, "--upload", "--job-name", "via-server"])
-        assert launched.exit_code == 0, launched.output
-        deployed = runner.invoke(
-            app,
-            [
-                "deploy",
-                "--model-dir",
-                str(trained_model),
-                "--bucket",
-                FIXTURE_BUCKET,
-                "--endpoint-name",
-                "via-server",
-                "--no-wait",
-                *instance,
-            ],
-        )
-        assert deployed.exit_code == 0, deployed.output
-        destroyed = runner.invoke(app, ["destroy", "--endpoint-name", "via-server"])
-        assert destroyed.exit_code == 0 and "delete endpoint: via-server" in destroyed.output
-    finally:
-        server.stop()
+def test_commands_run_against_a_moto_server_through_aws_endpoint_url(project, trained_model, moto_server):
+    runner = CliRunner()
+    instance = ["--set", "aws.inference_instance_type=ml.m5.xlarge"]  # moto's list predates ml.g5
+    launched = runner.invoke(app, ["launch", "--bucket", FIXTURE_BUCKET, "--upload", "--job-name", "via-server"])
+    assert launched.exit_code == 0, launched.output
+    deployed = runner.invoke(
+        app,
+        [
+            "deploy",
+            "--model-dir",
+            str(trained_model),
+            "--bucket",
+            FIXTURE_BUCKET,
+            "--endpoint-name",
+            "via-server",
+            "--no-wait",
+            *instance,
+        ],
+    )
+    assert deployed.exit_code == 0, deployed.output
+    destroyed = runner.invoke(app, ["destroy", "--endpoint-name", "via-server"])
+    assert destroyed.exit_code == 0 and "delete endpoint: via-server" in destroyed.output
 
 
 def test_no_account_ids_roles_or_buckets_in_the_project_sources():
