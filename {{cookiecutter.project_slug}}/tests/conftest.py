@@ -180,9 +180,10 @@ def sample_texts(sample) -> list[str]:
 
 
 # what FAST sets, through the command line: the tests' one trained model comes from the `train` command itself
-TRAIN_COMMAND = [
-    *("train", "--model", "scratch:tiny", "--loop", "torch", "--epochs", "2", "--use-cpu", "true"),
-    *("--logging-steps", "10", "--mlflow", "false"),
+TRAIN_COMMAND = ["train"] + [
+    part
+    for key, value in {**FAST, "epochs": 2, "loop": "torch"}.items()
+    for part in (f"--{key.replace('_', '-')}", str(value).lower() if isinstance(value, bool) else str(value))
 ]
 
 
