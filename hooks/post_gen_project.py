@@ -165,7 +165,7 @@ def format_code():
 
 def main():
     names = label_names()
-    LabelSchema(tuple(names), ANSWERS["label_encoding"]).save(PROJECT / LABELS_FILE)
+    LabelSchema(tuple(names), ANSWERS["label_encoding"], ANSWERS["task"]).save(PROJECT / LABELS_FILE)
     write_samples(names)
     write_cruft_record()
     format_code()

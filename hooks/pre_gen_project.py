@@ -16,6 +16,7 @@ ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 
 DATA_FORMATS = ("tsv", "csv", "jsonl")
 LABEL_ENCODINGS = ("index", "name")
+TASKS = ("single_label", "multi_label")
 YES_NO = {
     "yes": True,
     "y": True,
@@ -119,6 +120,8 @@ def choice_problems(answers):
         found.append(
             f"label_encoding {answers['label_encoding']!r} is unknown; choose one of {', '.join(LABEL_ENCODINGS)}"
         )
+    if answers["task"] not in TASKS:
+        found.append(f"task {answers['task']!r} is unknown; choose one of {', '.join(TASKS)}")
     if str(answers["use_spot_instances"]).strip().lower() not in YES_NO:
         found.append(f"use_spot_instances {answers['use_spot_instances']!r} is not yes or no")
     try:
@@ -164,16 +167,47 @@ def package_problems(answers):
     return found
 
 
-def column_and_file_problems(answers):
+def column_problems(answers):
+    """Columns that are missing or named twice; multi_label may leave label_column empty (a 0/1 column per label)."""
     found = []
     text_column, label_column = answers["text_column"].strip(), answers["label_column"].strip()
-    id_column = answers["id_column"].strip()
-    if not text_column or not label_column:
-        found.append("text_column and label_column must not be empty")
-    elif text_column == label_column:
-        found.append(f"text_column and label_column are both {text_column!r}")
-    if id_column and id_column in (text_column, label_column):
-        found.append(f"id_column {answers['id_column']!r} is also the text or label column")
+    pair_column, id_column = answers["text_pair_column"].strip(), answers["id_column"].strip()
+    label_columns_wanted = answers["task"] == "multi_label" and not label_column
+    if not text_column:
+        found.append("text_column must not be empty")
+    if not label_column and answers["task"] != "multi_label":
+        found.append("label_column must not be empty (task=multi_label may leave it empty: a 0/1 column per label)")
+    named = [("text_column", text_column), ("text_pair_column", pair_column), ("label_column", label_column)]
+    named += [("id_column", id_column)]
+    if label_columns_wanted:
+        named += [(f"the 0/1 column of label {name!r}", name) for name in split_label_names(answers["label_names"])]
+    seen = {}
+    for key, column in named:
+        if column and column in seen:
+            found.append(f"{key} and {seen[column]} are both {column!r}; each column holds one thing")
+        seen.setdefault(column, key)
+    return found
+
+
+def separator_problems(answers):
+    """label_separator: needed where a multi_label CSV/TSV column holds several labels; never inside a name."""
+    separator = answers["label_separator"]
+    if answers["task"] != "multi_label" or not answers["label_column"].strip():
+        return []
+    if answers["data_format"] == "jsonl":
+        return []  # JSON Lines hold a list of labels
+    if not separator.strip() or separator != separator.strip():
+        return [f"label_separator {separator!r} must be visible characters (e.g. |)"]
+    if answers["data_format"] == "tsv" and "\t" in separator:
+        return ["label_separator must not be a tab in a TSV file (a tab separates the columns)"]
+    inside = [name for name in split_label_names(answers["label_names"]) if separator in name]
+    if inside:
+        return [f"label_separator {separator!r} appears inside label name(s) {', '.join(inside)}; choose another"]
+    return []
+
+
+def file_problems(answers):
+    found = []
     for key in KEYS_THAT_NAME_FILES:
         name = answers[key].strip()
         if not name or "/" in name or "\\" in name or name.startswith("."):
@@ -217,7 +251,9 @@ def problems(answers):
         + name_problems(answers)
         + choice_problems(answers)
         + package_problems(answers)
-        + column_and_file_problems(answers)
+        + column_problems(answers)
+        + separator_problems(answers)
+        + file_problems(answers)
         + aws_problems(answers)
     )
 

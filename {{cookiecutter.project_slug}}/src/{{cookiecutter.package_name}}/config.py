@@ -116,7 +116,17 @@ class DataConfig:
     train_file: str = setting("train.tsv", "training file name under data_dir")
     test_file: str = setting("test.tsv", "test file name under data_dir (empty: evaluate on the validation split)")
     text_column: str = setting("text", "column (or JSON key) holding the text")
-    label_column: str = setting("label", "column (or JSON key) holding the label")
+    text_pair_column: str = setting(
+        "", "column (or JSON key) holding a second text, for sentence-pair tasks (empty: one text a row)"
+    )
+    label_column: str = setting(
+        "label",
+        "column (or JSON key) holding the label; for a multi_label task (the label schema's) empty means one 0/1 "
+        "column per label name",
+    )
+    label_separator: str = setting(
+        "|", "multi_label: what separates the labels in one CSV/TSV cell (JSON Lines hold a list)"
+    )
     id_column: str = setting("", "column (or JSON key) holding a row id; when absent, rows are identified by line")
     labels_file: str = setting(LABELS_FILE, "label schema: names in class-id order and how the files write them")
     normalize: Literal["nfc", "nfkc", "none"] = setting("nfc", "Unicode normalisation (Hangul-safe; deletes nothing)")
@@ -532,10 +542,14 @@ def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None
 def check_consistency(config: Config) -> None:
     """Rules that involve more than one key."""
     data = config.data
-    if data.text_column == data.label_column:
-        raise ConfigError(f"data.text_column and data.label_column are both {data.text_column!r}")
-    if data.id_column and data.id_column in (data.text_column, data.label_column):
-        raise ConfigError(f"data.id_column {data.id_column!r} is also the text or label column")
+    named = {}
+    for key in ("text_column", "text_pair_column", "label_column", "id_column"):
+        column = getattr(data, key)
+        if column and column in named:
+            raise ConfigError(f"data.{named[column]} and data.{key} are both {column!r}; each column holds one thing")
+        named.setdefault(column, key)
+    if not data.text_column:
+        raise ConfigError("data.text_column must name the column holding the text")
     if config.aws.use_spot_instances and config.aws.max_wait_seconds < config.aws.max_run_seconds:
         raise ConfigError(
             f"aws.max_wait_seconds ({config.aws.max_wait_seconds}) must be at least "

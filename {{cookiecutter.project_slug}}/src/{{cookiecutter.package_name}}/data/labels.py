@@ -16,18 +16,26 @@ from pathlib import Path
 from ..errors import LabelError
 
 ENCODINGS = ("index", "name")
+SINGLE_LABEL, MULTI_LABEL = "single_label", "multi_label"
+TASKS = (SINGLE_LABEL, MULTI_LABEL)
+PROBLEM_TYPES = {  # transformers' PretrainedConfig.problem_type for each task (the loss it picks)
+    SINGLE_LABEL: "single_label_classification",
+    MULTI_LABEL: "multi_label_classification",
+}
 CLASS_ID = re.compile(r"-?[0-9]+(\.0+)?")  # ASCII digits only ('²'.isdigit() is True); 1.0 as Excel writes 1
 MAX_LABELS = 200
 
 
 @dataclass(frozen=True)
 class LabelSchema:
-    """The label names in class-id order and how data files write labels: ``index`` (0..n-1) or ``name`` (the names
-    themselves). Names are kept in NFC; raw values are matched in NFC. Raises LabelError for fewer than two or repeated
-    names."""
+    """The label names in class-id order, how data files write labels (``index``: 0..n-1, or ``name``: the names
+    themselves) and the task: ``single_label`` (exactly one label a row) or ``multi_label`` (any number, none
+    included). Names are kept in NFC; raw values are matched in NFC. Raises LabelError for fewer than two or repeated
+    names, or an unknown encoding or task."""
 
     names: tuple[str, ...]
     encoding: str = "index"  # index: files hold 0..n-1; name: files hold the names themselves
+    task: str = SINGLE_LABEL
 
     def __post_init__(self) -> None:
         # one normal form (NFC), as for texts: a name typed in NFD matches the same name in NFC
@@ -43,6 +51,18 @@ class LabelSchema:
             raise LabelError(f"label names must be unique, got {list(self.names)}")
         if self.encoding not in ENCODINGS:
             raise LabelError(f"label encoding must be one of {', '.join(ENCODINGS)}, got {self.encoding!r}")
+        if self.task not in TASKS:
+            raise LabelError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+
+    @property
+    def multi_label(self) -> bool:
+        """Whether a row may carry any number of labels (multi-hot targets, a sigmoid per label)."""
+        return self.task == MULTI_LABEL
+
+    @property
+    def problem_type(self) -> str:
+        """The model config's ``problem_type`` (transformers picks the loss by it: cross-entropy or BCE)."""
+        return PROBLEM_TYPES[self.task]
 
     @property
     def num_labels(self) -> int:
@@ -88,12 +108,13 @@ class LabelSchema:
         return value
 
     def to_dict(self) -> dict:
-        """What labels.json holds: the names, both mappings and the encoding."""
+        """What labels.json holds: the names, both mappings, the encoding and the task."""
         return {
             "label_names": list(self.names),
             "id2label": {str(i): name for i, name in enumerate(self.names)},
             "label2id": self.label2id,
             "label_encoding": self.encoding,
+            "task": self.task,
         }
 
     def save(self, path: str | Path) -> None:
@@ -109,9 +130,10 @@ class LabelSchema:
         try:
             content = json.loads(path.read_text(encoding="utf-8"))
             names, encoding = tuple(content["label_names"]), content.get("label_encoding", "index")
+            task = content.get("task", SINGLE_LABEL)  # written before multi-label existed: single-label
         except (ValueError, KeyError, TypeError) as error:
             raise LabelError(
                 f"{path}: not a label schema ({error.__class__.__name__}: {error}); it needs "
-                '"label_names": [...] and "label_encoding": "index" or "name"'
+                '"label_names": [...], "label_encoding": "index" or "name" and "task": "single_label" or "multi_label"'
             ) from None
-        return cls(names=names, encoding=encoding)
+        return cls(names=names, encoding=encoding, task=task)

@@ -24,13 +24,18 @@ def shorten(value: object, limit: int = 60) -> str:
 
 @dataclass(frozen=True)
 class Record:
-    """One valid row: its normalised text, class id (None when unlabelled), the 1-based line it starts on and its id
-    column's value."""
+    """One valid row: its normalised text, its label, the 1-based line it starts on, its id column's value and, for
+    sentence pairs, its normalised second text.
+
+    ``label``: a class id for a single-label schema; for a multi-label schema the tuple of its class ids, sorted and
+    possibly empty; None when the row is unlabelled (prediction input).
+    """
 
     text: str
-    label: int | None
+    label: int | tuple[int, ...] | None
     line: int  # 1-based line where the row starts, as an editor shows it
     row_id: str = ""  # the id column's value; empty when the file has no id column
+    text_pair: str | None = None  # the second text (data.text_pair_column); None when the project has one text
 
 
 @dataclass(frozen=True)

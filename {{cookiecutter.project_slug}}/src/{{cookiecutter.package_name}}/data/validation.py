@@ -26,7 +26,8 @@ SHOWN_COLUMNS = 12
 @dataclass(frozen=True)
 class ReadOptions:
     """How to read a data file: format, the text, label and id columns, the rules for empty texts, unknown labels and
-    duplicate ids, the encoding, and whether labels are required."""
+    duplicate ids, the encoding, whether labels are required, the second text's column (sentence pairs; empty: none)
+    and the separator of several labels in one CSV/TSV cell (multi-label)."""
 
     data_format: str
     text_column: str
@@ -37,6 +38,8 @@ class ReadOptions:
     duplicate_ids: str = "report"
     require_labels: bool = True
     encoding: str = "auto"
+    text_pair_column: str = ""
+    label_separator: str = "|"
 
     @classmethod
     def from_config(cls, data: DataConfig, require_labels: bool = True) -> ReadOptions:
@@ -51,6 +54,8 @@ class ReadOptions:
             data.duplicate_ids,
             require_labels,
             data.encoding,
+            data.text_pair_column,
+            data.label_separator,
         )
 
 
