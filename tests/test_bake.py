@@ -45,7 +45,25 @@ STARS_JSONL = {
     "test_file": "test.jsonl",
     "max_length": "64",
 }
-BAKES = {"nsmc-default": {}, "korean-3-class-csv": KOREAN_CSV, "stars-jsonl": STARS_JSONL}
+UNSMILE_MULTI_LABEL = {  # UnSmile style: one 0/1 column per label name, no label column
+    "project_name": "Korean Hate Speech",
+    "dataset_name": "unsmile",
+    "data_format": "tsv",
+    "text_column": "문장",
+    "label_column": "",
+    "id_column": "",
+    "task": "multi_label",
+    "label_names": "긍정,웃음,영화언급,배우언급,장문",
+    "label_encoding": "name",
+    "train_file": "unsmile_train.tsv",
+    "test_file": "unsmile_valid.tsv",
+}
+BAKES = {
+    "nsmc-default": {},
+    "korean-3-class-csv": KOREAN_CSV,
+    "stars-jsonl": STARS_JSONL,
+    "unsmile-multi-label-tsv": UNSMILE_MULTI_LABEL,
+}
 DEFAULT_SLUG = "nsmc-sentiment"  # the default bake: the one that runs every test, builds a wheel, runs make contract
 
 PACKAGE_FILES = [
@@ -229,6 +247,7 @@ TEMPLATE_ANSWERS = {
     "data.text_column",
     "data.label_column",
     "data.id_column",
+    "train.metric_for_best_model",
     "model.base_model",
     "model.max_length",
     "tracking.experiment_name",
