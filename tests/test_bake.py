@@ -316,6 +316,8 @@ def users_data(project: Path, answers: dict) -> str:
         .read_text(encoding="utf-8")
         .splitlines()[1:]
     ]
+    if answers.get("task") == "multi_label":
+        return multi_label_data(texts, train, test, answers)
     if answers["data_format"] == "tsv" and NSMC_DIR.is_dir():
         shutil.copyfile(NSMC_DIR / "ratings_train.txt", train)
         shutil.copyfile(NSMC_DIR / "ratings_test.txt", test)
@@ -337,6 +339,37 @@ def users_data(project: Path, answers: dict) -> str:
         config.read_text(encoding="utf-8").replace("  encoding: auto ", "  encoding: cp949 "), encoding="utf-8"
     )
     return "a 600-row CSV saved from Korean Excel (cp949, CRLF, quoted breaks, blank rows, label typos)"
+
+
+def multi_label_data(texts: list[str], train: Path, test: Path, answers: dict) -> str:
+    """Multi-label files of the answered form, unlike the sample: other sizes, an extra column first, labels by
+    other rules (some rows with several labels, some with none)."""
+    names = [name.strip() for name in answers["label_names"].split(",")]
+    label_column, separator = answers["label_column"].strip(), answers["label_separator"]
+    for path, rows in ((train, range(800)), (test, range(800, 1050))):
+        lines = []
+        for i in rows:
+            ids = [k for k in range(len(names)) if (i * (k + 3)) % (k + 2) == 0 or names[k] in texts[i % len(texts)]]
+            record = {"출처": f"web-{i % 7}", answers["text_column"]: texts[i % len(texts)]}
+            if not label_column:
+                record.update({name: int(k in ids) for k, name in enumerate(names)})
+            elif answers["data_format"] == "jsonl":
+                record[label_column] = [names[k] for k in ids]
+            else:
+                record[label_column] = separator.join(names[k] for k in ids)
+            lines.append(record)
+        if answers["data_format"] == "jsonl":
+            body = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+        elif answers["data_format"] == "tsv":  # no quoting, as NSMC
+            body = "\t".join(lines[0]) + "\n" + "".join("\t".join(map(str, line.values())) + "\n" for line in lines)
+        else:
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=list(lines[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(lines)
+            body = buffer.getvalue()
+        path.write_text(body, encoding="utf-8")
+    return "multi-label files of another size (800 / 250 rows) with an extra column"
 
 
 def excel_csv(texts: list[str], names: list[str], answers: dict) -> bytes:
