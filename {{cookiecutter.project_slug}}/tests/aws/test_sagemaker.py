@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
+from {{ cookiecutter.package_name }}.artifact_files import THRESHOLDS_FILE
 from {{ cookiecutter.package_name }}.aws import session as session_module
 from {{ cookiecutter.package_name }}.aws.deploy import deploy_model, destroy_endpoint
 from {{ cookiecutter.package_name }}.aws.images import INFERENCE, TRAINING, image_uri
@@ -20,6 +21,7 @@ from {{ cookiecutter.package_name }}.aws.launch import build_local_trainer, laun
 from {{ cookiecutter.package_name }}.aws.package import HANDLER
 from {{ cookiecutter.package_name }}.aws.session import SERVICES
 from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.data.dataset import load_schema
 from {{ cookiecutter.package_name }}.errors import ArtifactError, AwsSetupError, ConfigError
 from {{ cookiecutter.package_name }}.model.artifact import INT8_MODEL_FILE, NGRAM_WEIGHTS_FILE
 from {{ cookiecutter.package_name }}.serving import handler
@@ -293,7 +295,7 @@ def test_deploy_uploads_the_model_and_creates_model_config_endpoint(project, aws
         "code/batching.py",
         "code/artifact_files.py",
         "code/requirements.txt",
-    }
+    } | ({THRESHOLDS_FILE} if load_schema(project).multi_label else set())  # each label's threshold
     assert requests["model"]["ModelName"] == variant["ModelName"]
 
 

@@ -119,7 +119,7 @@ def brier_score():
 
     @register("brier", title="Brier score", higher_is_better=False, uses_probabilities=True)
     def brier(labels, predictions, probabilities):
-        truth = np.eye(probabilities.shape[1])[labels]
+        truth = labels if labels.ndim == 2 else np.eye(probabilities.shape[1])[labels]  # multi-label: 0/1 already
         return float(((probabilities - truth) ** 2).sum(axis=1).mean())
 
     yield "brier"
