@@ -6,7 +6,8 @@ For a binary schema the labels are NSMC's own; for more classes they are synthet
 the lower classes, positive ones to the upper classes, split by length quantiles) and say nothing about the
 data. For task=multi_label the labels are synthetic too, but learnable from the text: label i follows rule
 i (cycling) of MULTI_LABEL_RULES (NSMC's positive sentiment, laughter, mentions of 영화 or of actors and acting,
-a long text, '!' or '?', '..'), so a row may have several labels or none. labels.json is written by the baked package's own LabelSchema, so it has one writer.
+a long text, '!' or '?', '..'), so a row may have several labels or none. labels.json is written by the baked
+package's own LabelSchema, so it has one writer.
 """
 
 import csv

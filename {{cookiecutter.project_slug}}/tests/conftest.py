@@ -50,6 +50,11 @@ def answer(prediction: dict):
     return tuple(prediction["labels"]) if "labels" in prediction else prediction["label"]
 
 
+def all_scores(predictions: list[dict]) -> list[float]:
+    """Every label's score of every prediction, one flat list (pytest.approx compares flat lists only)."""
+    return [score for prediction in predictions for score in prediction["scores"].values()]
+
+
 def true_answer(row: dict):
     """A predict output row's true answer (``true_label``, or multi-label the tuple of ``true_labels``)."""
     return tuple(row["true_labels"]) if "true_labels" in row else row["true_label"]

@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.aws.package import build_model_tar
 from {{ cookiecutter.package_name }}.config import CONFIG_FILE, load_config
 from {{ cookiecutter.package_name }}.serving import handler
 
-from conftest import MULTI_LABEL, PROJECT_ROOT, answer
+from conftest import MULTI_LABEL, PROJECT_ROOT, all_scores, answer
 from sagemaker_toolkits import (
     SIBLING_MODULES,
     MmsServer,
@@ -84,8 +84,7 @@ def test_the_toolkit_serves_the_precision_deploy_sets(container_model, trained_m
     expected = handler.predict_fn(REVIEWS, handler.load(trained_model, precision))
     rows = json.loads(body)
     assert [answer(row) for row in rows] == [answer(row) for row in expected]
-    every = [list(row["scores"].values()) for row in rows]
-    assert every == pytest.approx([list(row["scores"].values()) for row in expected], abs=1e-5)
+    assert all_scores(rows) == pytest.approx(all_scores(expected), abs=1e-5)
 
 
 def test_json_lines_give_one_line_per_input_line_with_ids(service):

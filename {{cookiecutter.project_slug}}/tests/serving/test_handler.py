@@ -12,7 +12,7 @@ from {{ cookiecutter.package_name }}.model import batching
 from {{ cookiecutter.package_name }}.model.artifact import load_for_inference
 from {{ cookiecutter.package_name }}.serving import handler
 
-from conftest import MULTI_LABEL, answer
+from conftest import MULTI_LABEL, all_scores, answer
 
 
 def csv_answer(prediction: dict) -> str:
@@ -158,8 +158,7 @@ def test_predict_fn_bounds_padding_only_for_fp32_on_a_cpu(loaded, sample_texts, 
     assert shapes == [(end - start, lengths[end - 1]) for start, end in spans]
     reference = handler.predict_fn(texts, loaded)
     assert [answer(item) for item in answers] == [answer(item) for item in reference]
-    every = [list(item["scores"].values()) for item in answers]
-    assert every == pytest.approx([list(item["scores"].values()) for item in reference], abs=1e-5)
+    assert all_scores(answers) == pytest.approx(all_scores(reference), abs=1e-5)
 
 
 def test_padded_rows_keep_every_token_in_place():
