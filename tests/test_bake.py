@@ -226,7 +226,14 @@ def test_label_schema_and_sample_follow_the_answers(baked):
     names = [n.strip() for n in answers["label_names"].split(",")]
     assert schema["label_names"] == names and schema["label_encoding"] == answers["label_encoding"]
     raw = (project / "data" / "sample" / answers["train_file"]).read_text(encoding="utf-8").splitlines()
-    if answers["data_format"] == "jsonl":
+    assert schema["task"] == answers["task"]
+    if answers["task"] == "multi_label" and not answers["label_column"] and answers["data_format"] == "tsv":
+        header, *rows = [line.split("\t") for line in raw]
+        assert header == [answers["text_column"], *names]
+        label_counts = [sum(int(flag) for flag in row[1:]) for row in rows]
+        assert set(flag for row in rows for flag in row[1:]) == {"0", "1"}
+        assert 0 in label_counts and max(label_counts) >= 2  # rows with no label and rows with several
+    elif answers["data_format"] == "jsonl":
         rows = [json.loads(line) for line in raw]
         assert {str(r[answers["label_column"]]) for r in rows} == set(names)
         assert all(isinstance(r[answers["label_column"]], int) for r in rows)  # stars as JSON numbers

