@@ -28,6 +28,12 @@ TEXTS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", 
 PROJECT_SCHEMA = LabelSchema.load(PROJECT_ROOT / "labels.json")
 
 
+def write_thresholds(model_dir, value: float, schema: LabelSchema = SCHEMA) -> None:
+    """Set every label's threshold in ``model_dir``'s thresholds.json to ``value``."""
+    by_name = {name: value for name in schema.names}
+    (model_dir / THRESHOLDS_FILE).write_text(json.dumps({"thresholds": by_name}), encoding="utf-8")
+
+
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory):
     """An untrained scratch:tiny multi-label classifier saved as train saves one, thresholds 0.4, 0.5, 0.6."""
@@ -35,7 +41,8 @@ def artifact(tmp_path_factory):
     tokenizer, model = build_scratch("scratch:tiny", TEXTS * 5, SCHEMA, 32)
     assert model.config.problem_type == "multi_label_classification"
     folder = tmp_path_factory.mktemp("multi") / "model"
-    config_used = {"data": {"text_column": "text", "normalize": "nfc"}}
+    data_settings = {"text_column": "text", "normalize": "nfc"}
+    config_used = {"data": data_settings}
     save_artifact(folder, model, tokenizer, SCHEMA, {}, config_used, [], thresholds=[0.4, 0.5, 0.6])
     return folder
 
@@ -68,9 +75,9 @@ def test_the_handler_answers_the_labels_over_their_thresholds_and_every_score(ar
 def test_thresholds_decide_every_label_or_none(artifact, tmp_path):
     copy = tmp_path / "model"
     shutil.copytree(artifact, copy)
-    (copy / THRESHOLDS_FILE).write_text(json.dumps({"thresholds": {n: 0.0 for n in SCHEMA.names}}), encoding="utf-8")
+    write_thresholds(copy, 0.0)
     assert all(a["labels"] == list(SCHEMA.names) for a in handler.predict_fn(TEXTS, handler.load(copy, "fp32")))
-    (copy / THRESHOLDS_FILE).write_text(json.dumps({"thresholds": {n: 1.01 for n in SCHEMA.names}}), encoding="utf-8")
+    write_thresholds(copy, 1.01)
     nothing = handler.predict_fn(TEXTS, handler.load(copy, "fp32"))
     assert all(a["labels"] == [] for a in nothing)  # a text may have no label
     (copy / THRESHOLDS_FILE).unlink()
@@ -113,9 +120,7 @@ def test_evaluate_decides_at_the_artifacts_thresholds(trained_model, project, tm
     first = evaluate_model(project, copy, test_file, out_dir=tmp_path / "a", precision="fp32")
     trained = json.loads((copy / "metrics.json").read_text(encoding="utf-8"))["test"]
     assert first[MICRO_F1] == pytest.approx(trained[MICRO_F1], abs=0.01)  # train scored the same file
-    (copy / THRESHOLDS_FILE).write_text(
-        json.dumps({"thresholds": {n: 1.01 for n in PROJECT_SCHEMA.names}}), encoding="utf-8"
-    )
+    write_thresholds(copy, 1.01, PROJECT_SCHEMA)
     none = evaluate_model(project, copy, test_file, out_dir=tmp_path / "b", precision="fp32")
     assert none["predicted_without_label"] == none["num_examples"] and none[MICRO_F1] == 0.0
     assert (tmp_path / "b" / "label_f1.png").is_file() and (tmp_path / "b" / "errors.tsv").is_file()

@@ -81,10 +81,8 @@ def save_artifact(
 
 def write_thresholds(model_dir: Path, schema: LabelSchema, thresholds: list[float]) -> None:
     """thresholds.json: each label's decision threshold by name (multi-label; the handler reads it too)."""
-    write_json(
-        Path(model_dir) / THRESHOLDS_FILE,
-        {"thresholds": {name: float(t) for name, t in zip(schema.names, thresholds, strict=True)}},
-    )
+    by_name = {name: float(t) for name, t in zip(schema.names, thresholds, strict=True)}
+    write_json(Path(model_dir) / THRESHOLDS_FILE, {"thresholds": by_name})
 
 
 def read_thresholds(model_dir: str | Path, schema: LabelSchema) -> list[float] | None:
