@@ -15,6 +15,7 @@ from ..config import Config, field_index
 from ..display import table
 from ..errors import ConfigError
 from ..evaluation.metrics import metric_regex
+from ..metric_registry import METRICS
 from .launch import (
     SOURCE_STAGING_DIR,
     metric_definitions,
@@ -132,7 +133,10 @@ def tuning_request(config: Config, *, tuning_name: str, region: str, source_uri:
         "HyperParameterTuningJobName": tuning_name,
         "HyperParameterTuningJobConfig": {
             "Strategy": "Bayesian",
-            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": objective_metric(config)},
+            "HyperParameterTuningJobObjective": {
+                "Type": "Maximize" if METRICS[config.train.metric_for_best_model].higher_is_better else "Minimize",
+                "MetricName": objective_metric(config),
+            },
             "ResourceLimits": limits,
             "ParameterRanges": parameter_ranges(space),
             "TrainingJobEarlyStoppingType": "Auto",
