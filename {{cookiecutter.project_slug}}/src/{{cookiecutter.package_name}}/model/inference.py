@@ -36,10 +36,11 @@ def predict_logits(
     device: torch.device | None = None,
     show_progress: bool = False,
 ) -> tuple[np.ndarray, float | None]:
-    """Logits of shape (len(dataset), num_labels), float32, in dataset order, and the mean cross-entropy loss
-    (nats per row) when the dataset has labels, else None. Batches of ``batch_size`` rows are length-sorted and
-    padded with ``pad_token_id`` to their longest row (less padding); ``model`` runs in eval mode on ``device``
-    (default: where its parameters are) and goes back to training mode if it was in it."""
+    """Logits of shape (len(dataset), num_labels), float32, in dataset order, and the model's mean loss (nats per
+    row: cross-entropy, or for multi-label binary cross-entropy per label) when the dataset has labels, else None.
+    Batches of ``batch_size`` rows are length-sorted and padded with ``pad_token_id`` to their longest row (less
+    padding); ``model`` runs in eval mode on ``device`` (default: where its parameters are) and goes back to training
+    mode if it was in it."""
     device = device or next(model.parameters()).device
     order = sorted(range(len(dataset)), key=lambda i: len(dataset.input_ids[i]))
     loader = DataLoader(
