@@ -43,6 +43,7 @@ SRC = PROJECT_ROOT / "src"
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 TRAINING_LOG = "training.log"
 MULTI_LABEL = json.loads((PROJECT_ROOT / "labels.json").read_text(encoding="utf-8")).get("task") == "multi_label"
+RESULTS_PICTURE = "label_f1.png" if MULTI_LABEL else "confusion_matrix.png"  # a results folder's first picture
 
 
 def answer(prediction: dict):
