@@ -132,7 +132,8 @@ def test_predict_writes_multi_label_answers_in_tables_and_json_lines():
     from {{ cookiecutter.package_name }}.serving.output import output_row
 
     record = Record("욕하지 마", (0, 1), 7, "r7")
-    prediction = {"labels": ["욕설", "남성"], "scores": {"욕설": 0.9, "여성": 0.2, "남성": 0.55}}
+    scores = {"욕설": 0.9, "여성": 0.2, "남성": 0.55}
+    prediction = {"labels": ["욕설", "남성"], "scores": scores}
     row = output_row(record, prediction, "", SCHEMA.names, table=True)
     assert row == {"line": 7, "id": "r7", "label": "욕설|남성", "score": "0.900000|0.550000", "text": "욕하지 마"}
     assert class_ids(kept_answer(row), SCHEMA) == (0, 2)  # a resumed table row: the joined names split again
