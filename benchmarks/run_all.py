@@ -37,6 +37,8 @@ def main() -> int:
     parser.add_argument("--epoch-rows", type=int, default=3200, help="rows of the training-throughput epoch")
     args = parser.parse_args()
 
+    import bench_multi_label
+
     import bench_accuracy
     import bench_bake
     import bench_inference
@@ -72,6 +74,8 @@ def main() -> int:
     )
     print("== training throughput", flush=True)
     results["training"] = bench_training.run(train_records, 640 if args.quick else args.epoch_rows)
+    print("== multi-label: baseline, scratch:small, int8 against fp32", flush=True)
+    results["multi_label"] = bench_multi_label.run(args.quick)
     print("== template loop: bake + baked tests", flush=True)
     results["bake"] = bench_bake.run()
     results["wall_seconds"] = time.time() - started
@@ -191,6 +195,10 @@ def render(r: dict) -> str:
     ]
     if not morph:
         lines.append("Morphemes: `kiwipiepy` is not installed here; install it and rerun to measure what it adds.")
+    if r.get("multi_label"):
+        from bench_multi_label import line
+
+        lines += ["", "## Multi-label", "", line(r["multi_label"])]
     k = r["bake"]
     lines += [
         "",

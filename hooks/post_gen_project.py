@@ -4,7 +4,10 @@ The sample is real NSMC text written in the answered format, columns, encoding a
 data/sample/ (what the project's tests read) and, as a starting point the user replaces, under data/raw/.
 For a binary schema the labels are NSMC's own; for more classes they are synthetic (negative reviews go to
 the lower classes, positive ones to the upper classes, split by length quantiles) and say nothing about the
-data. labels.json is written by the baked package's own LabelSchema, so it has one writer.
+data. For task=multi_label the labels are synthetic too, but learnable from the text: label i follows rule
+i (cycling) of MULTI_LABEL_RULES (NSMC's positive sentiment, laughter, mentions of 영화 or of actors and acting,
+a long text, '!' or '?', '..'), so a row may have several labels or none. labels.json is written by the baked
+package's own LabelSchema, so it has one writer.
 """
 
 import csv
@@ -56,6 +59,40 @@ def length_cuts(rows, n_classes):
     return {size: [lengths[len(lengths) * i // size] for i in range(1, size)] for size in range(1, n_classes + 1)}
 
 
+MULTI_LABEL_RULES = (  # (nsmc_label, text) -> whether the row has label i (i-th rule, cycling)
+    lambda nsmc_label, text: nsmc_label == 1,  # positive review
+    lambda nsmc_label, text: "ㅋ" in text or "ㅎ" in text,  # laughter
+    lambda nsmc_label, text: "영화" in text,  # mentions the film
+    lambda nsmc_label, text: "배우" in text or "연기" in text,  # mentions actors or acting
+    lambda nsmc_label, text: len(text) >= 40,  # a long text
+    lambda nsmc_label, text: "!" in text or "?" in text,
+    lambda nsmc_label, text: ".." in text,
+)
+
+
+def multi_label_ids(nsmc_label, text, n_classes):
+    """The synthetic class ids of one row: label i when rule i (cycling through MULTI_LABEL_RULES) holds."""
+    return [i for i in range(n_classes) if MULTI_LABEL_RULES[i % len(MULTI_LABEL_RULES)](nsmc_label, text)]
+
+
+def multi_label_cells(ids, names):
+    """A multi-label row's label cells in the answered form: a 0/1 column per label name (no label_column), a JSON
+    list (jsonl), or the labels joined by label_separator (csv, tsv); names or class ids as label_encoding says."""
+    if not ANSWERS["label_column"].strip():
+        return {name: int(i in ids) for i, name in enumerate(names)}
+    values = [label_value(i, names) for i in ids]
+    if ANSWERS["data_format"] == "jsonl":
+        return {ANSWERS["label_column"]: values}
+    return {ANSWERS["label_column"]: ANSWERS["label_separator"].join(str(value) for value in values)}
+
+
+def label_cells(nsmc_label, text, names, cuts):
+    """The label cell(s) of one sample row, column -> value, for the answered task."""
+    if ANSWERS["task"] == "multi_label":
+        return multi_label_cells(multi_label_ids(nsmc_label, text, len(names)), names)
+    return {ANSWERS["label_column"]: label_value(class_for(nsmc_label, text, len(names), cuts), names)}
+
+
 def label_value(class_id, names):
     if ANSWERS["label_encoding"] == "index":
         return class_id
@@ -67,7 +104,7 @@ def label_value(class_id, names):
 
 
 def write_rows(rows, path, names):
-    text_column, label_column = ANSWERS["text_column"], ANSWERS["label_column"]
+    text_column = ANSWERS["text_column"]
     id_column = ANSWERS["id_column"].strip()
     cuts = length_cuts(rows, len(names))
     records = []
@@ -76,7 +113,7 @@ def write_rows(rows, path, names):
         if id_column:
             record[id_column] = row_id
         record[text_column] = text
-        record[label_column] = label_value(class_for(nsmc_label, text, len(names), cuts), names)
+        record.update(label_cells(nsmc_label, text, names, cuts))
         records.append(record)
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = ANSWERS["data_format"]

@@ -45,7 +45,25 @@ STARS_JSONL = {
     "test_file": "test.jsonl",
     "max_length": "64",
 }
-BAKES = {"nsmc-default": {}, "korean-3-class-csv": KOREAN_CSV, "stars-jsonl": STARS_JSONL}
+UNSMILE_MULTI_LABEL = {  # UnSmile style: one 0/1 column per label name, no label column
+    "project_name": "Korean Hate Speech",
+    "dataset_name": "unsmile",
+    "data_format": "tsv",
+    "text_column": "문장",
+    "label_column": "",
+    "id_column": "",
+    "task": "multi_label",
+    "label_names": "긍정,웃음,영화언급,배우언급,장문",
+    "label_encoding": "name",
+    "train_file": "unsmile_train.tsv",
+    "test_file": "unsmile_valid.tsv",
+}
+BAKES = {
+    "nsmc-default": {},
+    "korean-3-class-csv": KOREAN_CSV,
+    "stars-jsonl": STARS_JSONL,
+    "unsmile-multi-label-tsv": UNSMILE_MULTI_LABEL,
+}
 DEFAULT_SLUG = "nsmc-sentiment"  # the default bake: the one that runs every test, builds a wheel, runs make contract
 
 PACKAGE_FILES = [
@@ -124,6 +142,7 @@ TEST_FILES = [
     "data/test_data_splits.py",
     "data/test_normal_form.py",
     "data/test_download.py",
+    "data/test_multi_label_data.py",
     "model/test_features.py",
     "model/test_int8_export.py",
     "model/test_model_sources.py",
@@ -137,6 +156,7 @@ TEST_FILES = [
     "evaluation/test_metrics.py",
     "evaluation/test_paired.py",
     "evaluation/test_verdict.py",
+    "evaluation/test_multi_label_metrics.py",
     "serving/fault_proxy.py",
     "serving/test_client.py",
     "serving/test_client_input.py",
@@ -146,6 +166,7 @@ TEST_FILES = [
     "serving/test_properties.py",
     "serving/test_server.py",
     "serving/test_text_input.py",
+    "serving/test_multi_label_serving.py",
     "aws/test_sagemaker.py",
     "aws/test_lifecycle.py",
     "contract/sagemaker_toolkits.py",
@@ -205,7 +226,14 @@ def test_label_schema_and_sample_follow_the_answers(baked):
     names = [n.strip() for n in answers["label_names"].split(",")]
     assert schema["label_names"] == names and schema["label_encoding"] == answers["label_encoding"]
     raw = (project / "data" / "sample" / answers["train_file"]).read_text(encoding="utf-8").splitlines()
-    if answers["data_format"] == "jsonl":
+    assert schema["task"] == answers["task"]
+    if answers["task"] == "multi_label" and not answers["label_column"] and answers["data_format"] == "tsv":
+        header, *rows = [line.split("\t") for line in raw]
+        assert header == [answers["text_column"], *names]
+        label_counts = [sum(int(flag) for flag in row[1:]) for row in rows]
+        assert set(flag for row in rows for flag in row[1:]) == {"0", "1"}
+        assert 0 in label_counts and max(label_counts) >= 2  # rows with no label and rows with several
+    elif answers["data_format"] == "jsonl":
         rows = [json.loads(line) for line in raw]
         assert {str(r[answers["label_column"]]) for r in rows} == set(names)
         assert all(isinstance(r[answers["label_column"]], int) for r in rows)  # stars as JSON numbers
@@ -229,6 +257,7 @@ TEMPLATE_ANSWERS = {
     "data.text_column",
     "data.label_column",
     "data.id_column",
+    "train.metric_for_best_model",
     "model.base_model",
     "model.max_length",
     "tracking.experiment_name",
@@ -297,6 +326,8 @@ def users_data(project: Path, answers: dict) -> str:
         .read_text(encoding="utf-8")
         .splitlines()[1:]
     ]
+    if answers.get("task") == "multi_label":
+        return multi_label_data(texts, train, test, answers)
     if answers["data_format"] == "tsv" and NSMC_DIR.is_dir():
         shutil.copyfile(NSMC_DIR / "ratings_train.txt", train)
         shutil.copyfile(NSMC_DIR / "ratings_test.txt", test)
@@ -318,6 +349,37 @@ def users_data(project: Path, answers: dict) -> str:
         config.read_text(encoding="utf-8").replace("  encoding: auto ", "  encoding: cp949 "), encoding="utf-8"
     )
     return "a 600-row CSV saved from Korean Excel (cp949, CRLF, quoted breaks, blank rows, label typos)"
+
+
+def multi_label_data(texts: list[str], train: Path, test: Path, answers: dict) -> str:
+    """Multi-label files of the answered form, unlike the sample: other sizes, an extra column first, labels by
+    other rules (some rows with several labels, some with none)."""
+    names = [name.strip() for name in answers["label_names"].split(",")]
+    label_column, separator = answers["label_column"].strip(), answers["label_separator"]
+    for path, rows in ((train, range(800)), (test, range(800, 1050))):
+        lines = []
+        for i in rows:
+            ids = [k for k in range(len(names)) if (i * (k + 3)) % (k + 2) == 0 or names[k] in texts[i % len(texts)]]
+            record = {"출처": f"web-{i % 7}", answers["text_column"]: texts[i % len(texts)]}
+            if not label_column:
+                record.update({name: int(k in ids) for k, name in enumerate(names)})
+            elif answers["data_format"] == "jsonl":
+                record[label_column] = [names[k] for k in ids]
+            else:
+                record[label_column] = separator.join(names[k] for k in ids)
+            lines.append(record)
+        if answers["data_format"] == "jsonl":
+            body = "".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
+        elif answers["data_format"] == "tsv":  # no quoting, as NSMC
+            body = "\t".join(lines[0]) + "\n" + "".join("\t".join(map(str, line.values())) + "\n" for line in lines)
+        else:
+            buffer = io.StringIO()
+            writer = csv.DictWriter(buffer, fieldnames=list(lines[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(lines)
+            body = buffer.getvalue()
+        path.write_text(body, encoding="utf-8")
+    return "multi-label files of another size (800 / 250 rows) with an extra column"
 
 
 def excel_csv(texts: list[str], names: list[str], answers: dict) -> bytes:

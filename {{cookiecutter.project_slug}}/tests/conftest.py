@@ -42,6 +42,23 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SRC = PROJECT_ROOT / "src"
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 TRAINING_LOG = "training.log"
+MULTI_LABEL = json.loads((PROJECT_ROOT / "labels.json").read_text(encoding="utf-8")).get("task") == "multi_label"
+RESULTS_PICTURE = "label_f1.png" if MULTI_LABEL else "confusion_matrix.png"  # a results folder's first picture
+
+
+def answer(prediction: dict):
+    """A served prediction's answer: its label's name, or multi-label the tuple of its labels' names."""
+    return tuple(prediction["labels"]) if "labels" in prediction else prediction["label"]
+
+
+def all_scores(predictions: list[dict]) -> list[float]:
+    """Every label's score of every prediction, one flat list (pytest.approx compares flat lists only)."""
+    return [score for prediction in predictions for score in prediction["scores"].values()]
+
+
+def true_answer(row: dict):
+    """A predict output row's true answer (``true_label``, or multi-label the tuple of ``true_labels``)."""
+    return tuple(row["true_labels"]) if "true_labels" in row else row["true_label"]
 # The shipped sample as post_gen wrote it at bake time. Tests read it with these settings (over the code's defaults),
 # never with config.yaml's data section, which the user edits for the files in data/raw/ (data.encoding: cp949,
 # other columns or file names, unknown_label: drop, ...): following the tool's advice never turns a test red.

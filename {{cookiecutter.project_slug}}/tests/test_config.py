@@ -153,5 +153,5 @@ def test_train_help_shows_this_projects_values_not_the_codes(project, monkeypatc
         main(["--help"], prog="cli train")
     text = " ".join(capsys.readouterr().out.split())
     for key in ("data_format", "text_column", "label_column", "train_file", "test_file"):
-        value = getattr(project.data, key)
+        value = getattr(project.data, key) or '""'  # an empty value (multi-label's label_column) is shown quoted
         assert f"(default: {value})" in text, (key, value)

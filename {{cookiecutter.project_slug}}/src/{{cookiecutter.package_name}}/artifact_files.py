@@ -10,6 +10,7 @@ from __future__ import annotations
 LABELS_FILE = "labels.json"  # label names in class-id order (data/labels.py writes it)
 METRICS_FILE = "metrics.json"  # the artifact's scores and int8 record (model/artifact.py)
 TRAINING_CONFIG_FILE = "training_config.json"  # the config train ran with: data.text_column, data.normalize
+THRESHOLDS_FILE = "thresholds.json"  # multi-label: each label's decision threshold, tuned on the validation split
 INT8_DIR = "int8"  # the OpenVINO int8 model train writes (model/int8.py)
 INT8_MODEL_FILE = f"{INT8_DIR}/model.xml"  # its weights: model.bin beside it
 NO_MODEL_MAX_LENGTH = 100_000  # tokenizers without a configured limit report a huge sentinel

@@ -2,8 +2,11 @@
 
 A metric is a function ``(labels, predictions, probabilities) -> float``:
 
-- ``labels`` and ``predictions``: class ids, integer arrays of shape ``(n,)``;
-- ``probabilities``: shape ``(n, num_classes)``, each row sums to 1 (the softmax of the model's logits). Where
+- ``labels`` and ``predictions``: class ids, integer arrays of shape ``(n,)``; for a multi-label task 0/1
+  indicator matrices of shape ``(n, num_classes)`` (scikit-learn's multilabel form: ``accuracy`` is then subset
+  accuracy, every label of a row right);
+- ``probabilities``: shape ``(n, num_classes)``, each row sums to 1 (the softmax of the model's logits; for a
+  multi-label task each label's own sigmoid). A metric applies to the ``tasks`` it is registered for. Where
   only hard answers exist (``predict`` scoring the labels a server sent back) it is the one-hot matrix of
   ``predictions``, and metrics declared with ``uses_probabilities=True`` are left out of that score.
 
@@ -22,6 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+SINGLE_LABEL, MULTI_LABEL = "single_label", "multi_label"  # data/labels.py's task names
+BOTH_TASKS = (SINGLE_LABEL, MULTI_LABEL)
+
 MetricFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
 
 
@@ -34,6 +40,7 @@ class Metric:
     title: str
     higher_is_better: bool = True
     uses_probabilities: bool = False
+    tasks: tuple[str, ...] = BOTH_TASKS
 
 
 METRICS: dict[str, Metric] = {}
@@ -41,16 +48,22 @@ METRICS: dict[str, Metric] = {}
 
 
 def register(
-    name: str, *, title: str = "", higher_is_better: bool = True, uses_probabilities: bool = False
+    name: str,
+    *,
+    title: str = "",
+    higher_is_better: bool = True,
+    uses_probabilities: bool = False,
+    tasks: tuple[str, ...] = BOTH_TASKS,
 ) -> Callable[[MetricFunction], MetricFunction]:
     """Decorator adding ``function`` to ``METRICS`` under ``name`` (a flat identifier: it becomes ``eval_<name>``
-    in histories and ``<split>:<name>`` in SageMaker). Returns the function unchanged; raises ValueError when
-    ``name`` is not an identifier or is taken."""
+    in histories and ``<split>:<name>`` in SageMaker), scored for the ``tasks`` given (single_label,
+    multi_label). Returns the function unchanged; raises ValueError when ``name`` is not an identifier or is
+    taken."""
 
     def add(function: MetricFunction) -> MetricFunction:
         if not name.isidentifier() or name in METRICS:
             raise ValueError(f"metric name {name!r} is not an identifier or is already registered")
-        METRICS[name] = Metric(name, function, title or name, higher_is_better, uses_probabilities)
+        METRICS[name] = Metric(name, function, title or name, higher_is_better, uses_probabilities, tasks)
         return function
 
     return add
@@ -79,6 +92,9 @@ ACCURACY = "accuracy"
 MACRO_F1 = "macro_f1"
 MACRO_PRECISION = "macro_precision"
 MACRO_RECALL = "macro_recall"
+MICRO_F1 = "micro_f1"
+SAMPLES_F1 = "samples_f1"
+HAMMING_LOSS = "hamming_loss"
 
 
 @register(ACCURACY, title="accuracy")
@@ -115,6 +131,31 @@ def macro_recall(labels: np.ndarray, predictions: np.ndarray, probabilities: np.
     return float(recall_score(labels, predictions, labels=class_ids(probabilities), average="macro", zero_division=0))
 
 
+@register(MICRO_F1, title="micro F1", tasks=(MULTI_LABEL,))
+def micro_f1(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """F1 of every (row, label) decision pooled: frequent labels weigh more (multi-label)."""
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(labels, predictions, average="micro", zero_division=0))
+
+
+@register(SAMPLES_F1, title="samples F1", tasks=(MULTI_LABEL,))
+def samples_f1(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean over rows of each row's F1 between its true and predicted label sets (multi-label; a row with no
+    label and none predicted scores 1)."""
+    from sklearn.metrics import f1_score
+
+    return float(f1_score(labels, predictions, average="samples", zero_division=1))
+
+
+@register(HAMMING_LOSS, title="Hamming loss", higher_is_better=False, tasks=(MULTI_LABEL,))
+def hamming_loss(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Share of (row, label) decisions that are wrong, in [0, 1]; lower is better (multi-label)."""
+    from sklearn.metrics import hamming_loss as sklearn_hamming_loss
+
+    return float(sklearn_hamming_loss(labels, predictions))
+
+
 # --- end of the metrics ----------------------------------------------------------------------------------------
 
 METRIC_NAMES = tuple(METRICS)
@@ -127,16 +168,32 @@ def metric_names() -> tuple[str, ...]:
     return tuple(METRICS)
 
 
+def applies(name: str, task: str) -> bool:
+    """Whether metric ``name`` is scored for ``task`` (single_label, multi_label); False for an unknown name."""
+    return name in METRICS and task in METRICS[name].tasks
+
+
+def default_metric(task: str) -> str:
+    """The metric that picks the best epoch unless configured: macro F1, or micro F1 for multi-label."""
+    return MICRO_F1 if task == MULTI_LABEL else MACRO_F1
+
+
+COMPARED = {SINGLE_LABEL: ACCURACY, MULTI_LABEL: MICRO_F1}
+"""The metric the verdict compares with the baseline and the trivial answer, and the int8 check, by task."""
+
+
 def compute(labels, predictions, probabilities: np.ndarray, *, hard: bool = False) -> dict[str, float]:
-    """Every registered metric, name -> value, of class ids ``labels`` and ``predictions`` (shape ``(n,)``) and
-    ``probabilities`` (``(n, num_classes)``). ``hard``: the probabilities are one-hot answers, so metrics that
-    use probabilities are left out. With no rows every metric is 0.0."""
+    """Every registered metric of the task, name -> value, of class ids ``labels`` and ``predictions`` (shape
+    ``(n,)``; 0/1 matrices ``(n, num_classes)``: multi-label) and ``probabilities`` (``(n, num_classes)``).
+    ``hard``: the probabilities are one-hot answers, so metrics that use probabilities are left out. With no rows
+    every metric is 0.0."""
     labels = np.asarray(labels, dtype=np.int64)
     predictions = np.asarray(predictions, dtype=np.int64)
+    task = MULTI_LABEL if labels.ndim == 2 else SINGLE_LABEL
     return {
         metric.name: metric.function(labels, predictions, probabilities) if len(labels) else 0.0
         for metric in METRICS.values()
-        if not (hard and metric.uses_probabilities)
+        if not (hard and metric.uses_probabilities) and task in metric.tasks
     }
 
 
@@ -148,10 +205,11 @@ def is_better(name: str, value: float, best: float | None) -> bool:
     return value > best if METRICS[name].higher_is_better else value < best
 
 
-HEADLINE = (ACCURACY, MACRO_F1)
+HEADLINE = (ACCURACY, MICRO_F1, MACRO_F1)
 """The metrics a one-line summary shows (the confusion matrix's title)."""
 
 
 def headline(values: dict, digits: int = 3) -> str:
-    """``accuracy 0.812, macro F1 0.800``: the HEADLINE metrics present in ``values`` with their titles."""
+    """``accuracy 0.812, macro F1 0.800`` (micro F1 too, multi-label): the HEADLINE metrics present in ``values``
+    with their titles."""
     return ", ".join(f"{METRICS[name].title} {values[name]:.{digits}f}" for name in HEADLINE if name in values)

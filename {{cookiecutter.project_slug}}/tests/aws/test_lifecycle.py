@@ -173,7 +173,8 @@ def test_tune_creates_a_bayesian_tuning_job_of_launchs_training_job(project, aws
     job = aws["sagemaker"].describe_hyper_parameter_tuning_job(HyperParameterTuningJobName="fixture-tuning")
     settings = job["HyperParameterTuningJobConfig"]
     assert settings["Strategy"] == "Bayesian" and settings["TrainingJobEarlyStoppingType"] == "Auto"
-    assert settings["HyperParameterTuningJobObjective"] == {"Type": "Maximize", "MetricName": "validation:macro_f1"}
+    objective = f"validation:{project.train.metric_for_best_model}"  # macro F1; micro F1 multi-label
+    assert settings["HyperParameterTuningJobObjective"] == {"Type": "Maximize", "MetricName": objective}
     assert settings["ResourceLimits"] == {"MaxNumberOfTrainingJobs": 6, "MaxParallelTrainingJobs": 3}
     ranges = settings["ParameterRanges"]
     learning_rate = ranges["ContinuousParameterRanges"][0]
@@ -186,7 +187,7 @@ def test_tune_creates_a_bayesian_tuning_job_of_launchs_training_job(project, aws
     assert definition["EnableManagedSpotTraining"] is True
     assert "huggingface-pytorch-training" in definition["AlgorithmSpecification"]["TrainingImage"]
     names = {d["Name"] for d in definition["AlgorithmSpecification"]["MetricDefinitions"]}
-    assert "validation:macro_f1" in names
+    assert objective in names
     assert "tune --status fixture-tuning" in capsys.readouterr().out
     trials = [
         {
@@ -195,7 +196,7 @@ def test_tune_creates_a_bayesian_tuning_job_of_launchs_training_job(project, aws
             "CreationTime": "2026-01-01T00:00:00Z",
             "TrainingJobStatus": "Completed",
             "TunedHyperParameters": {"learning_rate": str(rate)},
-            "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": "validation:macro_f1", "Value": score},
+            "FinalHyperParameterTuningJobObjectiveMetric": {"MetricName": objective, "Value": score},
         }
         for n, rate, score in ((2, 0.001, 0.81), (1, 0.0001, 0.74))
     ]
@@ -400,7 +401,7 @@ def test_model_card_carries_the_hub_header_that_huggingface_hub_parses(trained_m
     assert card.data.datasets == [DATASET_NAME]
     metrics = json.loads((trained_model / "metrics.json").read_text(encoding="utf-8"))
     values = {result.metric_type: result.metric_value for result in card.data.eval_results}
-    assert values == {name: round(metrics["test"][name], 4) for name in METRICS}
+    assert values == {name: round(metrics["test"][name], 4) for name in METRICS if name in metrics["test"]}
     assert "# Model card" in card.text
 
 
@@ -543,7 +544,7 @@ def test_local_search_ranks_its_trials_and_saves_the_best(project, monkeypatch, 
 
     def fake_train(config, quiet=False):
         tried.append((config.train.learning_rate, config.train.epochs, config.train.output_dir))
-        validation = {"macro_f1": 1 - abs(config.train.learning_rate - 1e-3)}
+        validation = {config.train.metric_for_best_model: 1 - abs(config.train.learning_rate - 1e-3)}
         return {"validation": validation}
 
     monkeypatch.setattr("{{ cookiecutter.package_name }}.training.run.train", fake_train)
@@ -580,13 +581,14 @@ def test_tune_local_runs_four_trials_on_the_sample_tracked_in_mlflow(project, mo
     assert result.exit_code == 0, result.output[-3000:]
     assert "rank" in result.output and "best trial" in result.output
     best = json.loads((project.root / "artifacts" / "tuning" / "best.json").read_text(encoding="utf-8"))
-    assert set(best["values"]) == {"learning_rate", "max_steps"} and best["validation_macro_f1"] > 0.5
+    assert set(best["values"]) == {"learning_rate", "max_steps"}
+    assert best[f"validation_{project.train.metric_for_best_model}"] > 0.5
     mlflow.set_tracking_uri(f"sqlite:///{project.root / 'mlflow.db'}")
     runs = mlflow.search_runs(experiment_names=[project.tracking.experiment_name], output_format="list")
     parents = [run for run in runs if "mlflow.parentRunId" not in run.data.tags]
     children = [run for run in runs if run.data.tags.get("mlflow.parentRunId") == parents[0].info.run_id]
     assert len(parents) == 1 and len(children) == 4
-    assert "best_validation_macro_f1" in parents[0].data.metrics
+    assert f"best_validation_{project.train.metric_for_best_model}" in parents[0].data.metrics
 
 
 def test_lifecycle_command_mistakes_are_one_line(project, aws_env, monkeypatch):

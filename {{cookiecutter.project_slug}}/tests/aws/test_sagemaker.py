@@ -13,6 +13,7 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
+from {{ cookiecutter.package_name }}.artifact_files import THRESHOLDS_FILE
 from {{ cookiecutter.package_name }}.aws import session as session_module
 from {{ cookiecutter.package_name }}.aws.deploy import deploy_model, destroy_endpoint
 from {{ cookiecutter.package_name }}.aws.images import INFERENCE, TRAINING, image_uri
@@ -20,12 +21,13 @@ from {{ cookiecutter.package_name }}.aws.launch import build_local_trainer, laun
 from {{ cookiecutter.package_name }}.aws.package import HANDLER
 from {{ cookiecutter.package_name }}.aws.session import SERVICES
 from {{ cookiecutter.package_name }}.cli import app
+from {{ cookiecutter.package_name }}.data.dataset import load_schema
 from {{ cookiecutter.package_name }}.errors import ArtifactError, AwsSetupError, ConfigError
 from {{ cookiecutter.package_name }}.model.artifact import INT8_MODEL_FILE, NGRAM_WEIGHTS_FILE
 from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 
-from conftest import SRC, artifact_with_int8_record
+from conftest import MULTI_LABEL, SRC, artifact_with_int8_record
 
 # Test fixtures only: moto's default account and made-up names.
 FIXTURE_ROLE = "arn:aws:iam::123456789012:role/fixture-sagemaker-role"
@@ -129,7 +131,8 @@ def test_launch_creates_the_training_job_with_pinned_image_data_and_spot(project
     } <= keys
     # moto answers describe with canned metric definitions, so check what was sent
     sent_definitions = sent[0]["AlgorithmSpecification"]["MetricDefinitions"]
-    assert sent_definitions == request["AlgorithmSpecification"]["MetricDefinitions"] == metric_definitions()
+    expected = metric_definitions(load_schema(project).task)
+    assert sent_definitions == request["AlgorithmSpecification"]["MetricDefinitions"] == expected
 
 
 def test_source_bundle_runs_the_projects_own_entry_point(project, aws):
@@ -179,7 +182,7 @@ def test_metric_regexes_read_the_trainer_loops_log_lines(project, capsys):
 
 def assert_metric_regexes_read(log: str) -> None:
     found = {}
-    for definition in metric_definitions():
+    for definition in metric_definitions("multi_label" if MULTI_LABEL else "single_label"):
         values = re.findall(definition["Regex"], log)
         assert values, f"{definition['Name']} not found in the training log"
         found[definition["Name"]] = float(values[-1])
@@ -293,7 +296,7 @@ def test_deploy_uploads_the_model_and_creates_model_config_endpoint(project, aws
         "code/batching.py",
         "code/artifact_files.py",
         "code/requirements.txt",
-    }
+    } | ({THRESHOLDS_FILE} if load_schema(project).multi_label else set())  # each label's threshold
     assert requests["model"]["ModelName"] == variant["ModelName"]
 
 

@@ -21,7 +21,7 @@ from {{ cookiecutter.package_name }}.aws.launch import launch_training, source_t
 from {{ cookiecutter.package_name }}.config import parse_mapping
 from {{ cookiecutter.package_name }}.model.artifact import REQUIRED_FILES, RESULTS_DIR
 
-from conftest import subprocess_env
+from conftest import RESULTS_PICTURE, subprocess_env
 
 pytestmark = pytest.mark.contract
 ROLE = "arn:aws:iam::123456789012:role/fixture-sagemaker-role"  # a made-up fixture, never called
@@ -80,7 +80,7 @@ def test_the_training_toolkit_runs_the_entry_point_to_a_complete_artifact(projec
     assert result.returncode == 0, log
     model = base / "model"
     assert set(REQUIRED_FILES) <= {p.name for p in model.iterdir()}, log
-    assert {"metrics.json", "report.txt", "confusion_matrix.png"} <= {
+    assert {"metrics.json", "report.txt", RESULTS_PICTURE} <= {
         p.name for p in (base / "output" / "data").iterdir()
     }
     assert (model / RESULTS_DIR).is_dir() and (base / "output" / "success").exists()

@@ -25,6 +25,8 @@ SCHEMA = load_schema(CONFIG)
 FORMAT = DATA.data_format
 GOOD = 30  # good rows in every file
 FILE_LEVEL = {"binary", "empty_file", "header", "missing_column", "no_rows"}  # problems of the file as a whole
+FLAG_COLUMNS = SCHEMA.multi_label and not DATA.label_column  # multi-label: a 0/1 column per label name
+LABEL_KEY = DATA.label_column or SCHEMA.names[0]  # the column a bad label goes into (a 0/1 column: the first)
 
 
 def label_value(label: int):
@@ -34,12 +36,23 @@ def label_value(label: int):
     return int(name) if FORMAT == "jsonl" and name.isdigit() else name
 
 
-def row_fields(text: str, label: int, row_id: str) -> dict:
+def label_fields(label) -> dict:
+    """The label cell(s) of a row: one column, or multi-label a 0/1 column per name, a JSON list, or joined names."""
+    if not SCHEMA.multi_label:
+        return {DATA.label_column: label_value(label)}
+    ids = (label,) if isinstance(label, int) else label
+    if FLAG_COLUMNS:
+        return {name: int(i in ids) for i, name in enumerate(SCHEMA.names)}
+    values = [label_value(i) for i in ids]
+    return {DATA.label_column: values if FORMAT == "jsonl" else DATA.label_separator.join(str(v) for v in values)}
+
+
+def row_fields(text: str, label, row_id: str) -> dict:
     fields = {}
     if DATA.id_column:
         fields[DATA.id_column] = row_id
     fields[DATA.text_column] = text
-    fields[DATA.label_column] = label_value(label)
+    fields.update(label_fields(label))
     return fields
 
 
@@ -55,7 +68,8 @@ def encode(fields: dict) -> str:
 
 
 def header_columns() -> list[str]:
-    return ([DATA.id_column] if DATA.id_column else []) + [DATA.text_column, DATA.label_column]
+    labels = list(SCHEMA.names) if FLAG_COLUMNS else [DATA.label_column]
+    return ([DATA.id_column] if DATA.id_column else []) + [DATA.text_column, *labels]
 
 
 def header_line(columns: list[str] | None = None) -> list[str]:
@@ -114,7 +128,9 @@ def cases(sample) -> list[Case]:
     rows = good_rows(sample)
     everything = list(range(GOOD))
     utf8 = text_file(lines_with(rows))
-    text_key, label_key = DATA.text_column, DATA.label_column
+    text_key, label_key = DATA.text_column, LABEL_KEY
+    joined = SCHEMA.multi_label and not FLAG_COLUMNS  # several labels in one cell: an empty one is no label
+    list_ok = joined and (SCHEMA.encoding == "index" or "1" in SCHEMA.names)
     korean_cp949 = "싫어요 별로".encode("cp949")
 
     def one_bad_field(name: str, key: str, value, at: int, fails: bool) -> Case:
@@ -166,7 +182,7 @@ def cases(sample) -> list[Case]:
         one_bad_field("a superscript-two label", label_key, "²", 4, True),
         one_bad_field("a negative label", label_key, "-1", 4, True),
         one_bad_field("a 5,000-digit label", label_key, "9" * 5000, 4, True),
-        one_bad_field("an empty label", label_key, "", 4, True),
+        one_bad_field("an empty label", label_key, "", 4, not joined),
         one_bad_field("a 1.5 label", label_key, "1.5", 4, True),
         one_bad_field("an empty text", text_key, "", 2, False),
         one_bad_field("a whitespace text", text_key, "   ", 2, False),
@@ -215,7 +231,7 @@ def cases(sample) -> list[Case]:
             ),
             Case(
                 "no label column",
-                text_file([*renamed(DATA.label_column, f"{DATA.label_column}_2"), *lines_with(rows)[1:]]),
+                text_file([*renamed(label_key, f"{label_key}_2"), *lines_with(rows)[1:]]),
                 [],
                 True,
             ),
@@ -301,8 +317,8 @@ def cases(sample) -> list[Case]:
                 True,
             ),
             one_bad_field("a NaN label", label_key, float("nan"), 5, True),
-            one_bad_field("a list label", label_key, [1], 5, True),
-            one_bad_field("a boolean label", label_key, True, 5, True),
+            one_bad_field("a list label", label_key, [1], 5, not list_ok),  # [1]: a multi-label list of one
+            one_bad_field("a boolean label", label_key, True, 5, not FLAG_COLUMNS),  # a 0/1 key may be true/false
             one_bad_field("a number text", text_key, 42, 5, True),
             one_bad_field("a null text", text_key, None, 5, False),
             Case(

@@ -24,7 +24,7 @@ from {{ cookiecutter.package_name }}.serving.client import (
 )
 from {{ cookiecutter.package_name }}.serving.output import TABLE_HEADER
 
-from conftest import NSMC_DIR
+from conftest import NSMC_DIR, answer, true_answer
 
 REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", "배우들 연기가 좋았다", "그냥 그랬음"]
 
@@ -95,7 +95,7 @@ def test_client_survives_503s_and_a_dropped_connection(loaded, trained_model, sa
     windows = classify(
         [r.text for r in records], InProcessTarget(trained_model), 20, concurrency=3, show_progress=False
     )
-    assert [row["label"] for row in rows] == [p["label"] for window in windows for p in window.predictions]
+    assert [answer(row) for row in rows] == [answer(p) for window in windows for p in window.predictions]
 
 
 def test_rows_that_finally_fail_are_reported_not_dropped(sample, tmp_path):
@@ -137,7 +137,7 @@ def test_predict_through_the_server_equals_evaluate(project, trained_model, fp32
     assert f"accuracy={evaluated['accuracy']:.4f};" in err
     rows = [json.loads(line) for line in (tmp_path / "served.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) == evaluated["num_examples"]
-    assert sum(r["label"] == r["true_label"] for r in rows) / len(rows) == pytest.approx(evaluated["accuracy"])
+    assert sum(answer(r) == true_answer(r) for r in rows) / len(rows) == pytest.approx(evaluated["accuracy"])
 
 
 def test_predict_reads_stdin_and_the_in_process_target(project, trained_model, monkeypatch, capsys, tmp_path):

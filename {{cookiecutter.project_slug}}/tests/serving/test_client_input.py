@@ -24,6 +24,8 @@ from {{ cookiecutter.package_name }}.serving.client import (
     run_predict,
 )
 
+from conftest import answer
+
 WORD = "좋아요"
 FAST = RetryPolicy(max_attempts=1, base_delay=0.01)
 
@@ -44,7 +46,7 @@ def test_stdin_in_nfd_is_classified_as_nfc(project, trained_model, monkeypatch, 
     assert run_predict(project, None, None, model_dir=trained_model).failed == []
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [row["text"] for row in rows] == [WORD, WORD]
-    assert rows[0]["label"] == rows[1]["label"] and rows[0]["score"] == rows[1]["score"]
+    assert answer(rows[0]) == answer(rows[1]) and rows[0]["scores"] == rows[1]["scores"]
 
 
 class Recorder:

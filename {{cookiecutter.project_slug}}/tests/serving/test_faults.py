@@ -23,7 +23,7 @@ from {{ cookiecutter.package_name }}.serving.client import (
     predict_records,
 )
 
-from conftest import PACKAGE, subprocess_env
+from conftest import PACKAGE, answer, subprocess_env
 
 ALL_FAULTS = {"status_503": 0.2, "cut_body": 0.05, "cut_headers": 0.05, "close_before_answer": 0.03, "delay": 0.03}
 SEED = 14  # its first 16 draws already hold every fault, so each run sees all of them
@@ -70,7 +70,7 @@ def through_faults(server, sample, trained_model, tmp_path, rows: int, outage: f
     texts = [record.text for record in records]
     windows = classify(texts, InProcessTarget(trained_model), batch_size, concurrency=4, show_progress=False)
     expected = [prediction for window in windows for prediction in window.predictions]
-    assert [row["label"] for row in rows] == [p["label"] for p in expected]
+    assert [answer(row) for row in rows] == [answer(p) for p in expected]
     assert proxy.requests == summary.requests + summary.retries  # every re-sent request is counted
     assert all(proxy.injected[fault] for fault in ALL_FAULTS), proxy.injected
     return summary, proxy

@@ -13,12 +13,12 @@ from typer.testing import CliRunner
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.errors import ArtifactError, ConfigError
 from {{ cookiecutter.package_name }}.model.artifact import INT8_MODEL_FILE, INT8_RECORD, METRICS_FILE, load_for_inference
-from {{ cookiecutter.package_name }}.model.inference import choose_precision, load_predictor, softmax
+from {{ cookiecutter.package_name }}.model.inference import choose_precision, load_predictor, sigmoid, softmax
 from {{ cookiecutter.package_name }}.model.int8 import Int8Model, compile_settings
 from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.serving.server import BackgroundServer, create_app
 
-from conftest import FAST, artifact_with_int8_record
+from conftest import FAST, MULTI_LABEL, answer, artifact_with_int8_record
 
 REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", "배우들 연기가 좋았다", "그냥 그랬음"]
 
@@ -26,6 +26,12 @@ REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화"
 def test_train_records_the_int8_check_on_the_validation_split(trained_model):
     metrics = json.loads((trained_model / METRICS_FILE).read_text(encoding="utf-8"))
     record = metrics[INT8_RECORD]
+    if MULTI_LABEL:  # compared in micro F1; the paired decision counts (row, label) decisions
+        assert record["fp32_score"] == metrics["validation"][record["metric"]]  # the fp32 pass train already made
+        assert record["rows"] == record["examples"] * len(metrics["validation"]["label_names"])
+        assert record["lost"] - record["won"] == round(record["drop"] * record["rows"])
+        assert record["packed"] and record["rule"] and 0 <= record["agreement"] <= 1
+        return
     assert record["fp32_accuracy"] == metrics["validation"]["accuracy"]  # the fp32 pass train already made
     assert set(record) >= {
         "fp32_accuracy",
@@ -126,7 +132,7 @@ def test_the_handler_and_the_package_run_int8_alike(trained_model):
         "PERFORMANCE_HINT",
     }
     encoded = loaded.tokenizer(REVIEWS, padding=True, return_tensors="pt", return_token_type_ids=False)
-    ours = softmax(network(**encoded).logits.numpy())
+    ours = (sigmoid if MULTI_LABEL else softmax)(network(**encoded).logits.numpy())
     theirs = np.array(
         [[row["scores"][name] for name in loaded.schema.names] for row in handler.predict_fn(REVIEWS, served)]
     )
@@ -141,7 +147,8 @@ def test_int8_scores_do_not_depend_on_the_batch(trained_model, sample):
     texts = [record.text for record in sample["test"]][:40]
     together = handler.predict_fn(texts, served)
     alone = [handler.predict_fn([text], served)[0] for text in texts]
-    np.testing.assert_allclose([row["score"] for row in together], [row["score"] for row in alone], atol=1e-5)
+    every = [list(row["scores"].values()) for row in together]
+    np.testing.assert_allclose(every, [list(row["scores"].values()) for row in alone], atol=1e-5)
 
 
 def test_int8_agrees_with_fp32_on_the_sample(trained_model, sample):
@@ -159,13 +166,15 @@ def test_the_local_server_serves_the_precision_it_chose(trained_model, tmp_path)
 
     allowed = artifact_with_int8_record(trained_model, tmp_path, True)
     expected = handler.predict_fn(REVIEWS, handler.load(allowed, "int8"))
-    for precision, answer in (("int8", expected), ("fp32", handler.predict_fn(REVIEWS, handler.load(allowed, "fp32")))):
+    for precision, answers in (("int8", expected), ("fp32", handler.predict_fn(REVIEWS, handler.load(allowed, "fp32")))):
         app_ = create_app(allowed, precision=precision)
         assert app_.state.precision == precision
         with BackgroundServer(app_) as server:
             response = requests.post(f"{server.url}/invocations", json={"inputs": REVIEWS}, timeout=30)
         assert response.status_code == 200
-        assert [row["label"] for row in response.json()] == [row["label"] for row in answer]
+        assert [answer(row) for row in response.json()] == [answer(row) for row in answers]
         np.testing.assert_allclose(
-            [row["score"] for row in response.json()], [row["score"] for row in answer], atol=1e-5
+            [list(row["scores"].values()) for row in response.json()],
+            [list(row["scores"].values()) for row in answers],
+            atol=1e-5,
         )

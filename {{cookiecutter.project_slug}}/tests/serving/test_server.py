@@ -14,6 +14,8 @@ from botocore.config import Config as BotoConfig
 
 from {{ cookiecutter.package_name }}.serving import handler
 
+from conftest import all_scores, answer
+
 REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", "배우들 연기가 좋았다", "그냥 그랬음"]
 
 
@@ -77,8 +79,8 @@ def test_boto3_sagemaker_runtime_against_the_local_server(model_server, loaded, 
     )
     served = json.loads(response["Body"].read())
     in_process = handler.predict_fn(texts, loaded)
-    assert [p["label"] for p in served] == [p["label"] for p in in_process]
-    assert [p["score"] for p in served] == pytest.approx([p["score"] for p in in_process], abs=1e-5)
+    assert [answer(p) for p in served] == [answer(p) for p in in_process]
+    assert all_scores(served) == pytest.approx(all_scores(in_process), abs=1e-5)
 
 
 HOSTILE = [

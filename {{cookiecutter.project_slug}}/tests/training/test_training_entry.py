@@ -14,7 +14,7 @@ import pytest
 from {{ cookiecutter.package_name }}.training.entry import main
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 
-from conftest import PACKAGE, subprocess_env
+from conftest import PACKAGE, RESULTS_PICTURE, subprocess_env
 
 
 @pytest.mark.slow
@@ -92,7 +92,7 @@ def test_sagemaker_training_contract(project, tmp_path, monkeypatch):
     )
     assert code == 0
     assert (tmp_path / "model" / "model.safetensors").is_file()
-    assert {"confusion_matrix.png", "learning_curves.png", "metrics.json", "report.txt"} <= {
+    assert {RESULTS_PICTURE, "learning_curves.png", "metrics.json", "report.txt"} <= {
         p.name for p in (tmp_path / "output").iterdir()
     }
     used = json.loads((tmp_path / "model" / "training_config.json").read_text(encoding="utf-8"))

@@ -16,9 +16,10 @@ import tarfile
 from pathlib import Path
 
 from ..config import CONFIG_FILE, LABELS_FILE, Config
+from ..data.labels import LabelSchema
 from ..errors import AwsSetupError
 from ..evaluation.metrics import metric_regex
-from ..metric_registry import METRICS
+from ..metric_registry import METRICS, SINGLE_LABEL
 from ..training.entry import ENTRY_SCRIPT, PACKAGE_DIR, SAGEMAKER_CHECKPOINT_DIR
 from .images import TRAINING, has_gpu, image_uri
 from .session import (
@@ -47,11 +48,20 @@ def staged_labels_file(config: Config) -> str:
     return LABELS_FILE if configured.is_absolute() else configured.as_posix()
 
 
-def metric_definitions() -> list[dict]:
+def project_task(config: Config) -> str:
+    """The task of the project's label schema (labels.json): single_label or multi_label; single_label without
+    the file."""
+    path = config.path(config.data.labels_file)
+    return LabelSchema.load(path).task if path.is_file() else SINGLE_LABEL
+
+
+def metric_definitions(task: str = SINGLE_LABEL) -> list[dict]:
     """What train.py prints (evaluation.metrics.metric_line), read back by SageMaker into CloudWatch: the training
-    loss, the validation loss, and every registered metric (metric_registry.METRICS) of the per-epoch evaluation
-    and of the final validation and test scores. Returns SageMaker's ``MetricDefinitions`` (Name, Regex)."""
-    names = ["eval_loss"] + [f"{split}_{name}" for split in ("eval", "validation", "test") for name in METRICS]
+    loss, the validation loss, and every registered metric (metric_registry.METRICS) of ``task`` of the per-epoch
+    evaluation and of the final validation and test scores. Returns SageMaker's ``MetricDefinitions`` (Name,
+    Regex)."""
+    scored = [name for name, metric in METRICS.items() if task in metric.tasks]
+    names = ["eval_loss"] + [f"{split}_{name}" for split in ("eval", "validation", "test") for name in scored]
     definitions = [{"Name": "train:loss", "Regex": r"step=[0-9]+; loss=([0-9]+\.?[0-9]*);"}]
     for name in names:
         definitions.append({"Name": name.replace("_", ":", 1), "Regex": metric_regex(name)})
@@ -142,7 +152,7 @@ def training_job_request(config: Config, job_name: str, region: str, source_uri:
         "AlgorithmSpecification": {
             "TrainingImage": image_uri(TRAINING, region, aws.training_instance_type),
             "TrainingInputMode": "File",
-            "MetricDefinitions": metric_definitions(),
+            "MetricDefinitions": metric_definitions(project_task(config)),
         },
         "RoleArn": role_arn(config),
         "HyperParameters": hyper,

@@ -15,6 +15,7 @@ from pathlib import Path
 from ..config import Config
 from ..display import table
 from ..errors import ConfigError
+from ..metric_registry import METRICS
 from .tuning import SearchRange, search_space
 
 LOCAL_TUNING_DIR = "artifacts/tuning"
@@ -65,7 +66,9 @@ def run_local_search(config: Config, *, trials: int) -> list[Trial]:
     space = search_space(config)
     metric = config.train.metric_for_best_model
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=config.train.seed))
+    sign = 1 if METRICS[metric].higher_is_better else -1  # Hamming loss: lower is better
+    sampler = optuna.samplers.TPESampler(seed=config.train.seed)
+    study = optuna.create_study(direction="maximize" if sign > 0 else "minimize", sampler=sampler)
     finished: list[Trial] = []
 
     def objective(trial) -> float:
@@ -74,7 +77,7 @@ def run_local_search(config: Config, *, trials: int) -> list[Trial]:
         metrics = train(trial_config(config, trial.number, values), quiet=True)
         score = float(metrics["validation"][metric])
         finished.append(Trial(trial.number, values, score))
-        best = max(t.score for t in finished)
+        best = sign * max(sign * t.score for t in finished)
         print(f"trial {trial.number + 1}/{trials}: validation {metric} {score:.4f} (best so far {best:.4f})")
         return score
 
@@ -82,7 +85,7 @@ def run_local_search(config: Config, *, trials: int) -> list[Trial]:
         ranges = {f"range_{key}": spec for key, spec in config.aws.tuning_ranges.items()}
         parent.log_params({"tune_trials": trials, **ranges})
         study.optimize(objective, n_trials=trials)
-        ranked = sorted(finished, key=lambda t: -t.score)
+        ranked = sorted(finished, key=lambda t: -sign * t.score)
         parent.log_metrics({f"best_validation_{metric}": ranked[0].score})
     print(ranked_table(ranked, space, metric))
     write_best(config, ranked[0], metric)

@@ -15,7 +15,15 @@ from ..config import Config, field_index
 from ..display import table
 from ..errors import ConfigError
 from ..evaluation.metrics import metric_regex
-from .launch import SOURCE_STAGING_DIR, metric_definitions, source_tarball, stage_source, training_job_request
+from ..metric_registry import METRICS
+from .launch import (
+    SOURCE_STAGING_DIR,
+    metric_definitions,
+    project_task,
+    source_tarball,
+    stage_source,
+    training_job_request,
+)
 from .session import Step, aws_clients, boto_session, name_base, print_plan, run_plan, s3_uri, split_s3, stamp
 
 MAX_TUNING_NAME = 32  # SageMaker's limit for a tuning job's name
@@ -91,7 +99,7 @@ def objective_metric(config: Config) -> str:
 
 def tuning_definitions(config: Config) -> list[dict]:
     """launch's metric definitions, plus the objective's when it is not among them (macro precision, recall)."""
-    definitions = metric_definitions()
+    definitions = metric_definitions(project_task(config))
     name = objective_metric(config)
     if name not in {d["Name"] for d in definitions}:
         definitions.append({"Name": name, "Regex": metric_regex(name.replace(":", "_", 1))})
@@ -125,7 +133,10 @@ def tuning_request(config: Config, *, tuning_name: str, region: str, source_uri:
         "HyperParameterTuningJobName": tuning_name,
         "HyperParameterTuningJobConfig": {
             "Strategy": "Bayesian",
-            "HyperParameterTuningJobObjective": {"Type": "Maximize", "MetricName": objective_metric(config)},
+            "HyperParameterTuningJobObjective": {
+                "Type": "Maximize" if METRICS[config.train.metric_for_best_model].higher_is_better else "Minimize",
+                "MetricName": objective_metric(config),
+            },
             "ResourceLimits": limits,
             "ParameterRanges": parameter_ranges(space),
             "TrainingJobEarlyStoppingType": "Auto",

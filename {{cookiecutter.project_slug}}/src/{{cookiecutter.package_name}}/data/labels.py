@@ -107,6 +107,41 @@ class LabelSchema:
             raise LabelError(f"label id {shown} is out of range 0..{self.num_labels - 1}")
         return value
 
+    def to_ids(self, raw: object, separator: str = "|") -> tuple[int, ...]:
+        """A multi-label cell as the sorted tuple of its class ids (duplicates once): a JSON list of names or ids,
+        or a string of them joined by ``separator``; an empty list or cell is a row with no label, ``()``. Raises
+        LabelError naming the value that is not a label (``to_id``'s rules for each item)."""
+        if raw is None or (isinstance(raw, float) and math.isnan(raw)):
+            raise LabelError("label is missing; a row with no label holds an empty cell or an empty JSON list []")
+        if isinstance(raw, dict):
+            raise LabelError("label is a JSON object, not a list of labels")
+        if isinstance(raw, list):
+            items = raw
+        elif isinstance(raw, str):
+            items = raw.split(separator) if raw.strip() else []
+        else:
+            items = [raw]  # a single JSON number (a class id) or a boolean, which to_id refuses
+        return tuple(sorted({self.to_id(item) for item in items}))
+
+    def to_flag(self, raw: object, name: str) -> bool:
+        """One 0/1 label column's cell (label ``name``): True for 1, False for 0 (also 1.0, "1", JSON true/false).
+        Raises LabelError for anything else."""
+        if isinstance(raw, bool):
+            return raw
+        text = str(int(raw)) if isinstance(raw, float) and raw.is_integer() else str(raw if raw is not None else "")
+        text = text.strip()
+        if text in ("0", "1", "0.0", "1.0"):
+            return text.startswith("1")
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise LabelError(f"the {name!r} column holds {shown!r}, not 0 or 1 (whether the row has label {name!r})")
+
+    def multi_hot(self, ids: tuple[int, ...]) -> list[float]:
+        """Class ids as the model's multi-label target: 1.0 at each id, 0.0 elsewhere, ``num_labels`` long."""
+        target = [0.0] * self.num_labels
+        for class_id in ids:
+            target[class_id] = 1.0
+        return target
+
     def to_dict(self) -> dict:
         """What labels.json holds: the names, both mappings, the encoding and the task."""
         return {

@@ -131,9 +131,27 @@ class LoadReport:
         return lines
 
     def class_counts(self) -> dict[str, int]:
-        """Label name -> rows kept with that label, every name listed (0 for a class without rows)."""
-        counts = Counter(r.label for r in self.records if r.label is not None)
+        """Label name -> rows kept with that label, every name listed (0 for a class without rows); a multi-label
+        row counts once for each of its labels."""
+        counts: Counter = Counter()
+        for record in self.records:
+            if isinstance(record.label, tuple):
+                counts.update(record.label)
+            elif record.label is not None:
+                counts[record.label] += 1
         return {name: counts.get(i, 0) for i, name in enumerate(self.label_names)}
+
+    def label_set_statistics(self) -> dict[str, float] | None:
+        """Multi-label rows only: ``cardinality`` (mean labels a row), ``no_label`` (rows with none) and
+        ``several`` (rows with two or more); None when the records are not multi-label."""
+        sets = [r.label for r in self.records if isinstance(r.label, tuple)]
+        if not sets:
+            return None
+        return {
+            "cardinality": sum(len(s) for s in sets) / len(sets),
+            "no_label": sum(not s for s in sets),
+            "several": sum(len(s) > 1 for s in sets),
+        }
 
     def length_percentiles(self) -> dict[str, int]:
         """The 50th, 90th and 99th percentile of the kept texts' lengths in characters (``p50``, ``p90``, ``p99``);
@@ -162,8 +180,18 @@ class LoadReport:
         counts = self.class_counts()
         if counts and self.records and any(r.label is not None for r in self.records):
             total = sum(counts.values()) or 1
-            balance = ", ".join(f"{name}={n:,} ({100 * n / total:.1f}%)" for name, n in counts.items())
-            lines.append(f"  classes: {balance}")
+            statistics = self.label_set_statistics()
+            if statistics is None:
+                balance = ", ".join(f"{name}={n:,} ({100 * n / total:.1f}%)" for name, n in counts.items())
+                lines.append(f"  classes: {balance}")
+            else:
+                rows = len(self.records)
+                balance = ", ".join(f"{name}={n:,} ({100 * n / rows:.1f}% of rows)" for name, n in counts.items())
+                lines.append(f"  labels: {balance}")
+                lines.append(
+                    f"  label cardinality (mean labels a row): {statistics['cardinality']:.2f}; rows with no label: "
+                    f"{statistics['no_label']:,}; with several: {statistics['several']:,}"
+                )
         percentiles = self.length_percentiles()
         if percentiles:
             lines.append("  text length (chars): " + ", ".join(f"{k}={v}" for k, v in percentiles.items()))

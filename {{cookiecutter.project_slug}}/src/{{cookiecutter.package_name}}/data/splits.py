@@ -1,4 +1,10 @@
-"""Seeded, stratified splits and subsets of records."""
+"""Seeded, stratified splits and subsets of records.
+
+Single-label records are split class by class. Multi-label records (tuples of class ids) are split by iterative
+stratification (Sechidis, Tsoumakas and Vlahavas 2011, "On the stratification of multi-label data"): the rarest label
+is dealt out first, each of its rows to the side that still wants most of that label, so every label's share holds
+on both sides as closely as whole rows allow; rows with no label fill the sides to their sizes last.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +19,9 @@ def stratified_split(records: list[Record], ratio: float, seed: int) -> tuple[li
     """Seeded, per-class split; returns (kept, held_out) with ``ratio`` of each class held out."""
     if not 0 <= ratio < 1:
         raise ConfigError(f"data.validation_ratio: {ratio!r} is out of range; use a number in [0, 1)")
+    if any(isinstance(record.label, tuple) for record in records):
+        held = iterative_held_out([record.label or () for record in records], ratio, seed)
+        return [r for i, r in enumerate(records) if i not in held], [r for i, r in enumerate(records) if i in held]
     by_class: dict[int | None, list[int]] = defaultdict(list)
     for index, record in enumerate(records):
         by_class[record.label].append(index)
@@ -28,6 +37,45 @@ def stratified_split(records: list[Record], ratio: float, seed: int) -> tuple[li
     kept = [r for i, r in enumerate(records) if i not in held]
     held_out = [r for i, r in enumerate(records) if i in held]
     return kept, held_out
+
+
+def iterative_held_out(label_sets: list[tuple[int, ...]], ratio: float, seed: int) -> set[int]:
+    """Indices of the rows to hold out, ``ratio`` of them, by iterative stratification of ``label_sets`` (one tuple
+    of class ids a row): seeded, so the same rows give the same split."""
+    if ratio <= 0:
+        return set()
+    rng = random.Random(seed)
+    total_held = round(len(label_sets) * ratio)
+    wanted = [total_held, len(label_sets) - total_held]  # rows each side still wants: held out, kept
+    by_label: dict[int, list[int]] = defaultdict(list)
+    for index, labels in enumerate(label_sets):
+        for label in labels:
+            by_label[label].append(index)
+    label_wanted = {label: [len(rows) * ratio, len(rows) * (1 - ratio)] for label, rows in by_label.items()}
+    side_of: dict[int, int] = {}
+    remaining = {label: list(rows) for label, rows in by_label.items()}
+    while remaining:
+        label = min(remaining, key=lambda x: (len(remaining[x]), x))  # the rarest label still to deal out
+        rows = remaining.pop(label)
+        rng.shuffle(rows)
+        for index in rows:
+            if index in side_of:
+                continue
+            want = label_wanted[label]
+            side = max((0, 1), key=lambda s: (want[s], wanted[s], rng.random()))
+            side_of[index] = side
+            wanted[side] -= 1
+            for other in label_sets[index]:
+                label_wanted[other][side] -= 1
+        remaining = {x: [i for i in rows if i not in side_of] for x, rows in remaining.items()}
+        remaining = {x: rows for x, rows in remaining.items() if rows}
+    unlabelled = [i for i in range(len(label_sets)) if i not in side_of]
+    rng.shuffle(unlabelled)
+    for index in unlabelled:
+        side = 0 if wanted[0] > 0 else 1
+        side_of[index] = side
+        wanted[side] -= 1
+    return {index for index, side in side_of.items() if side == 0}
 
 
 def subset(records: list[Record], max_rows: int = 0, fraction: float = 1.0, seed: int = 42) -> list[Record]:

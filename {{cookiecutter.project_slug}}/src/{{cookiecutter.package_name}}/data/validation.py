@@ -65,11 +65,24 @@ def _describe_header(header: list[str]) -> str:
     return "[" + ", ".join(shown) + "]" + more
 
 
-def _check_header(header: list[str], options: ReadOptions, report: LoadReport) -> bool:
+def label_columns(options: ReadOptions, schema: LabelSchema | None) -> list[str]:
+    """The columns (or JSON keys) labels are read from: data.label_column, or for a multi-label schema with no
+    label column one 0/1 column per label name (UnSmile style); [] when labels are not read."""
+    if schema is None:
+        return [options.label_column] if options.label_column else []
+    if schema.multi_label and not options.label_column:
+        return list(schema.names)
+    return [options.label_column]
+
+
+def _check_header(
+    header: list[str], options: ReadOptions, report: LoadReport, schema: LabelSchema | None = None
+) -> bool:
     """False when a needed column is missing (then no row can be read); notes an absent id column."""
     keys = [("data.text_column", options.text_column)]
     if options.require_labels:
-        keys.append(("data.label_column", options.label_column))
+        key = "data.label_column" if options.label_column else "a 0/1 column per label name"
+        keys += [(key, column) for column in label_columns(options, schema)]
     missing = [(key, column) for key, column in keys if column not in header]
     if missing:
         named = ", ".join(f"{shorten(column)} ({key})" for key, column in missing)
@@ -116,7 +129,7 @@ def load_records(
     records = READERS[options.data_format](decoded.lines, report)
     header = None
     if HAS_HEADER[options.data_format]:
-        header = read_header(records, options, report)
+        header = read_header(records, options, report, schema)
         if header is None:
             return report
     bar = tqdm(
@@ -127,7 +140,7 @@ def load_records(
         disable=not logs.bars(show_progress) or len(decoded.lines) < PROGRESS_MIN_LINES,
     )
     undecodable = {line for line, _, _ in decoded.problems}
-    has_labels = header is None or options.label_column in header
+    has_labels = header is None or all(column in header for column in label_columns(options, schema))
     rows = RowValidator(
         options,
         schema=schema if has_labels else None,
@@ -149,9 +162,12 @@ def load_records(
     return report
 
 
-def read_header(records, options: ReadOptions, report: LoadReport) -> list[str] | None:
+def read_header(
+    records, options: ReadOptions, report: LoadReport, schema: LabelSchema | None = None
+) -> list[str] | None:
     """The column names from the first row of ``records`` (a reader's (line, fields) iterator, advanced by one),
-    checked against ``options``; None, with the problem in ``report``, when the file cannot go on."""
+    checked against ``options`` (and ``schema``'s label columns); None, with the problem in ``report``, when the
+    file cannot go on."""
     first = next(records, None)
     if first is None:
         report.add(1, "error", "empty_file", "the file is empty; expected a header line, then rows")
@@ -161,7 +177,7 @@ def read_header(records, options: ReadOptions, report: LoadReport) -> list[str] 
         report.add(1, "error", "header", "cannot read the header line; the file needs one (column names)")
         return None
     header = [name.strip() for name in fields]
-    return header if _check_header(header, options, report) else None
+    return header if _check_header(header, options, report, schema) else None
 
 
 def row_fields(
@@ -264,17 +280,29 @@ def validate_row(
     row_id = "" if row_id is None or isinstance(row_id, (dict, list)) else str(row_id)
     label = None
     if schema is not None:
-        if options.label_column not in row:
-            if not options.require_labels:
-                return Record(text=text, label=None, line=number, row_id=row_id)
-            report.add(
-                number, "error", "missing_field", f"row has no {options.label_column!r} field (data.label_column)"
-            )
+        columns = label_columns(options, schema)
+        missing = [column for column in columns if column not in row]
+        if missing and not options.require_labels:
+            return Record(text=text, label=None, line=number, row_id=row_id)
+        if missing:
+            key = "data.label_column" if options.label_column else "a 0/1 key per label name"
+            report.add(number, "error", "missing_field", f"row has no {shorten(missing[0])} field ({key})")
             return None
         try:
-            label = schema.to_id(row[options.label_column])
+            label = row_label(row, options, schema)
         except LabelError as error:
             kind = "dropped" if options.unknown_label == "drop" else "error"
             report.add(number, kind, "unknown_label", str(error))
             return None
     return Record(text=text, label=label, line=number, row_id=row_id)
+
+
+def row_label(row: dict, options: ReadOptions, schema: LabelSchema) -> int | tuple[int, ...]:
+    """The label of a row that has its label column(s): a class id (single-label), or the sorted tuple of class ids
+    (multi-label: a 0/1 column per label name, a JSON list, or names or ids joined by data.label_separator). Raises
+    LabelError naming the value that is not a label."""
+    if not schema.multi_label:
+        return schema.to_id(row[options.label_column])
+    if not options.label_column:
+        return tuple(i for i, name in enumerate(schema.names) if schema.to_flag(row[name], name))
+    return schema.to_ids(row[options.label_column], options.label_separator)

@@ -19,9 +19,10 @@ from ..config import LABELS_FILE, Config
 from ..data.dataset import Splits, data_file, load_schema, load_splits
 from ..data.labels import LabelSchema
 from ..errors import ProjectError
-from ..model.artifact import METRICS_FILE, NGRAM_WEIGHTS_FILE, RESULTS_DIR, write_json
+from ..metric_registry import COMPARED
+from ..model.artifact import METRICS_FILE, NGRAM_WEIGHTS_FILE, RESULTS_DIR, write_json, write_thresholds
 from ..model.ngram import NgramClassifier, NgramFeatures
-from .metrics import classification_report, metric_line, score
+from .metrics import classification_report, decide, indicator, metric_line, score, tune_thresholds
 from .reports import write_results
 
 C_GRID = (0.03, 0.1, 0.3)  # inverse regularisation strengths tried on the validation split
@@ -33,24 +34,30 @@ say = logs.say  # the baseline's progress lines; its scores go through logs.resu
 
 def choose_c(
     features: NgramFeatures, train_x, train_y, validation_x, validation_y, schema: LabelSchema
-) -> tuple[float, dict]:
-    """The C with the best validation accuracy; each candidate is fitted in its own thread (liblinear releases the
-    GIL) and reported as it finishes."""
+) -> tuple[float, dict, np.ndarray]:
+    """The C with the best validation accuracy (multi-label: micro F1 at 0.5, COMPARED); each candidate is fitted in
+    its own thread (liblinear releases the GIL) and reported as it finishes. Returns (C, figure by C, the chosen
+    C's validation probabilities)."""
+    title = COMPARED[schema.task]  # accuracy, or micro F1 for multi-label
 
-    def fit_and_score(c: float) -> tuple[float, float, float]:
+    def fit_and_score(c: float) -> tuple[float, float, float, np.ndarray]:
         started = time.perf_counter()
         classifier = NgramClassifier.fit(features, train_x, train_y, len(schema.names), c)
-        predicted = classifier.predict_proba_features(validation_x).argmax(axis=1)
-        return c, float((predicted == validation_y).mean()), time.perf_counter() - started
+        probabilities = classifier.predict_proba_features(validation_x)
+        if schema.multi_label:
+            figure = score(validation_y, decide(probabilities), schema.names)[COMPARED[schema.task]]
+        else:
+            figure = float((probabilities.argmax(axis=1) == validation_y).mean())
+        return c, figure, time.perf_counter() - started, probabilities
 
-    accuracies = {}
+    figures, probabilities = {}, {}
     with ThreadPoolExecutor(max_workers=max(1, min(len(C_GRID), os.cpu_count() or 1))) as pool:
         for done in as_completed([pool.submit(fit_and_score, c) for c in C_GRID]):
-            c, accuracy, seconds = done.result()
-            accuracies[c] = accuracy
-            say(f"  C={c:<5} validation accuracy {accuracy:.4f} ({seconds:.0f}s)")
-    best = max(C_GRID, key=lambda c: (accuracies[c], -c))  # ties: the stronger regularisation
-    return best, {str(c): accuracies[c] for c in C_GRID}
+            c, figure, seconds, probabilities[c] = done.result()
+            figures[c] = figure
+            say(f"  C={c:<5} validation {title} {figure:.4f} ({seconds:.0f}s)")
+    best = max(C_GRID, key=lambda c: (figures[c], -c))  # ties: the stronger regularisation
+    return best, {str(c): figures[c] for c in C_GRID}, probabilities[best]
 
 
 def baseline_from_config(config: Config, out_dir: str | Path) -> dict:
@@ -77,7 +84,10 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
         raise ProjectError(
             "the training texts hold no word or character n-gram; the baseline has nothing to learn from"
         ) from None
-    labels = np.asarray([record.label for record in training])
+    if schema.multi_label:  # a multi-hot row a text: one regression a label
+        labels = indicator([record.label for record in training], schema.num_labels)
+    else:
+        labels = np.asarray([record.label for record in training])
     say(f"  {features.size:,} n-grams seen at least twice ({time.perf_counter() - started:.0f}s)")
     results: dict = {
         "model": "naive-Bayes-weighted logistic regression, word 1-2 + char 1-5 grams",
@@ -87,11 +97,12 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
     if splits.validation:
         held_out = len(splits.train)
         say(f"choosing C on the validation split ({len(splits.validation):,} rows): {', '.join(map(str, C_GRID))}")
-        c, results["validation_accuracy_by_c"] = choose_c(
+        c, results["validation_accuracy_by_c"], validation = choose_c(
             features, x[:held_out], labels[:held_out], x[held_out:], labels[held_out:], schema
         )
+        thresholds = tune_thresholds(labels[held_out:], validation) if schema.multi_label else None
     else:
-        c = DEFAULT_C
+        c, thresholds = DEFAULT_C, [0.5] * schema.num_labels if schema.multi_label else None
         say(f"no validation split: C={c}")
     say(f"final fit on all {len(training):,} training rows, C={c} ...")
     classifier = NgramClassifier.fit(features, x, labels, len(schema.names), c)
@@ -99,8 +110,10 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
     results["fit_seconds"] = round(time.perf_counter() - started, 1)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if thresholds is not None:  # multi-label: tuned on the validation split with the chosen C, kept for the final fit
+        write_thresholds(out_dir, schema, thresholds)
     if splits.test:
-        results["test"] = score_test_split(classifier, splits, schema, out_dir=out_dir)
+        results["test"] = score_test_split(classifier, splits, schema, out_dir=out_dir, thresholds=thresholds)
         results["test_file"] = splits.reports["test"].file  # evaluate compares models on this same file
     classifier.save(out_dir / NGRAM_WEIGHTS_FILE)
     schema.save(out_dir / LABELS_FILE)
@@ -112,16 +125,14 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
     return results
 
 
-def score_test_split(classifier: NgramClassifier, splits: Splits, schema: LabelSchema, *, out_dir: Path) -> dict:
+def score_test_split(
+    classifier: NgramClassifier, splits: Splits, schema: LabelSchema, *, out_dir: Path, thresholds=None
+) -> dict:
     """The fitted baseline's metrics on the test split: printed, and written as ``out_dir``'s results folder
-    (report, confusion matrix, misclassified rows). Returns them."""
+    (report, confusion matrix, misclassified rows; multi-label decided at ``thresholds``). Returns them."""
     probabilities = classifier.predict_proba([record.text for record in splits.test])
-    metrics = score(
-        [record.label for record in splits.test],
-        probabilities.argmax(axis=1).tolist(),
-        schema.names,
-        probabilities=probabilities,
-    )
+    answers = decide(probabilities, thresholds) if schema.multi_label else probabilities.argmax(axis=1).tolist()
+    metrics = score([record.label for record in splits.test], answers, schema.names, probabilities=probabilities)
     logs.result(metric_line(metrics, prefix="baseline_test_"))
     logs.result(classification_report(metrics))
     write_results(
@@ -131,5 +142,6 @@ def score_test_split(classifier: NgramClassifier, splits: Splits, schema: LabelS
         title="baseline, test",
         records=splits.test,
         probabilities=probabilities,
+        thresholds=thresholds,
     )
     return metrics

@@ -17,12 +17,12 @@ from ..data.labels import LabelSchema
 from ..data.normalize import Normalizer
 from ..data.validation import ReadOptions, load_records
 from ..errors import DataError
-from ..metric_registry import ACCURACY
+from ..metric_registry import ACCURACY, COMPARED
 from ..model.artifact import RESULTS_DIR, read_history
 from ..model.features import TokenizedDataset
 from ..model.inference import best_device, load_predictor, predict_logits
 from ..model.int8 import CALIBRATION_ROWS, Int8Model, export_int8
-from .metrics import classification_report, metric_line, score, score_logits
+from .metrics import classification_report, decide, indicator, metric_line, score, score_logits, sigmoid
 from .paired import paired_drop_decision
 from .reports import write_results
 from .verdict import baseline_accuracy, verdict
@@ -36,10 +36,12 @@ def evaluate_dataset(
     pad_token_id: int,
     device=None,
     show_progress: bool = False,
+    thresholds: list[float] | None = None,
 ) -> tuple[dict, np.ndarray]:
-    """Metrics (with the mean loss) and logits of ``model`` on a labelled, tokenised dataset."""
+    """Metrics (with the mean loss) and logits of ``model`` on a labelled, tokenised dataset; multi-label answers
+    are decided at ``thresholds`` (0.5 without)."""
     logits, loss = predict_logits(model, dataset, batch_size, pad_token_id, device, show_progress)
-    metrics = score_logits(dataset.labels, logits, schema.names)
+    metrics = score_logits(dataset.labels, logits, schema.names, thresholds)
     metrics["loss"] = loss
     return metrics, logits
 
@@ -55,15 +57,25 @@ def int8_check(
     max_drop: float,
     calibration_rows: list[list[int]],
     model_dir: Path,
+    thresholds: list[float] | None = None,
 ) -> dict:
     """Quantize the model into ``model_dir``'s int8 folder (model/int8.py, calibrated on ``calibration_rows``),
     classify ``dataset`` with it on the CPU, as served, and compare with its fp32 logits ``fp32``
     (evaluate_dataset's); int8 may serve when it loses at most ``max_drop`` accuracy, decided in counts of
-    flipped answers with a stated rule for too few rows (evaluation/paired.py). The record goes into the
-    artifact's metrics.json."""
+    flipped answers with a stated rule for too few rows (evaluation/paired.py). Multi-label: each (row, label)
+    decision at ``thresholds`` is one answer, and the record holds the micro F1 of both (multi_label_int8_record).
+    The record goes into the artifact's metrics.json."""
     export_int8(model, calibration_rows, pad_token_id, model_dir)
     int8_model = Int8Model(model_dir, getattr(model, "module", model).config)
     int8, _ = predict_logits(int8_model, dataset, batch_size, pad_token_id, torch.device("cpu"))
+    if schema.multi_label:
+        record = multi_label_int8_record(
+            dataset.labels, fp32, int8, schema=schema, max_drop=max_drop, thresholds=thresholds
+        )
+        return record | {
+            "calibration_rows": min(len(calibration_rows), CALIBRATION_ROWS),
+            "packed": int8_model.packed,
+        }
     fp32_accuracy = score_logits(dataset.labels, fp32, schema.names)[ACCURACY]
     int8_accuracy = score_logits(dataset.labels, int8, schema.names)[ACCURACY]
     decision = paired_drop_decision(
@@ -81,9 +93,37 @@ def int8_check(
     }
 
 
-def mean_log_loss(labels: list[int], probabilities: np.ndarray) -> float:
-    """Mean cross-entropy (nats) of ``probabilities`` (rows, num_labels) at the true class ids ``labels``; probabilities
-    are clipped at 1e-12."""
+def multi_label_int8_record(
+    labels, fp32: np.ndarray, int8: np.ndarray, *, schema: LabelSchema, max_drop: float, thresholds
+) -> dict:
+    """The int8 check's record for multi-label logits ``fp32`` and ``int8`` of rows with true ``labels`` (tuples):
+    the compared metric (micro F1) of both, the agreement of every (row, label) decision, and the paired decision
+    on those decisions (evaluation/paired.py)."""
+    name = COMPARED[schema.task]
+    reference, candidate = decide(sigmoid(fp32), thresholds), decide(sigmoid(int8), thresholds)
+    truth = indicator(labels, schema.num_labels)
+    decision = paired_drop_decision(
+        truth.ravel().tolist(), reference.ravel().tolist(), candidate.ravel().tolist(), max_drop
+    )
+    return {
+        "metric": name,
+        "fp32_score": score_logits(labels, fp32, schema.names, thresholds)[name],
+        "int8_score": score_logits(labels, int8, schema.names, thresholds)[name],
+        "max_drop": max_drop,
+        "agreement": float((reference == candidate).mean()) if reference.size else 1.0,
+        "examples": len(labels),
+        **decision,
+    }
+
+
+def mean_log_loss(labels: list, probabilities: np.ndarray) -> float:
+    """Mean cross-entropy (nats) of ``probabilities`` (rows, num_labels) at the true class ids ``labels``; for
+    multi-label ``labels`` (tuples) the mean binary cross-entropy of every (row, label), as the model's BCE loss.
+    Probabilities are clipped at 1e-12."""
+    if labels and isinstance(labels[0], tuple):
+        truth = indicator(labels, probabilities.shape[1]).astype(bool)
+        picked = np.where(truth, probabilities, 1 - probabilities)
+        return float(-np.log(np.clip(picked, 1e-12, 1.0)).mean())
     picked = probabilities[np.arange(len(labels)), labels]
     return float(-np.log(np.clip(picked, 1e-12, 1.0)).mean())
 
@@ -117,11 +157,11 @@ def evaluate_model(
     probabilities = predictor.probabilities(
         [record.text for record in report.records], batch_size or config.train.eval_batch_size, show_progress=True
     )
-    metrics = score(labels, probabilities.argmax(axis=1).tolist(), predictor.schema.names, probabilities=probabilities)
+    metrics = score(labels, predictor.answers(probabilities), predictor.schema.names, probabilities=probabilities)
     metrics.update(loss=mean_log_loss(labels, probabilities), precision=predictor.precision, test_file=str(test_file))
     logs.result(metric_line(metrics, prefix="test_") + f" ({predictor.precision})")
     logs.result(classification_report(metrics))
-    for line in verdict(metrics, baseline_accuracy(config, test_file)):
+    for line in verdict(metrics, baseline_accuracy(config, test_file, COMPARED[predictor.schema.task])):
         logs.result(line)
     folder = write_results(
         Path(out_dir) if out_dir else Path(model_dir) / RESULTS_DIR,
@@ -132,6 +172,7 @@ def evaluate_model(
         records=report.records,
         probabilities=probabilities,
         best_metric=config.train.metric_for_best_model,
+        thresholds=predictor.thresholds,
     )
     logs.result(f"evaluation written to {folder}")
     return metrics

@@ -3,6 +3,11 @@
 Every path that scores predictions (both training loops, evaluate, baseline, predict) goes through
 ``score``: class ids (and probabilities, where the model gave them) in, the same metrics dictionary out. The
 scalar metrics themselves are registered in ``metric_registry.py`` (a new metric goes there, nowhere else).
+
+Multi-label answers (a tuple of class ids a row, or a 0/1 matrix) are scored as scikit-learn's multilabel
+indicator matrices: per-label precision/recall/F1/support, a 2x2 confusion matrix per label and the true labels'
+co-occurrence counts take the place of the single confusion matrix. A label is predicted when its sigmoid
+probability reaches its decision threshold (0.5 unless tuned on the validation split: ``tune_thresholds``).
 """
 
 from __future__ import annotations
@@ -12,7 +17,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..display import table
-from ..metric_registry import ACCURACY, MACRO_F1, MACRO_PRECISION, MACRO_RECALL, METRICS, compute
+from ..metric_registry import ACCURACY, MACRO_F1, MACRO_PRECISION, MACRO_RECALL, METRICS, MULTI_LABEL, compute
+
+DEFAULT_THRESHOLD = 0.5
+THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95: what tune_thresholds tries
 
 
 def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_labels: int) -> np.ndarray:
@@ -31,7 +39,10 @@ def score(
 ) -> dict:
     """Every registered metric (metric_registry.METRICS), per-class precision/recall/F1/support and the confusion
     matrix of class ids ``y_true`` and ``y_pred`` (shape ``(n,)``). ``probabilities`` (``(n, len(label_names))``)
-    feeds metrics that use them; without it (hard answers) those metrics are left out."""
+    feeds metrics that use them; without it (hard answers) those metrics are left out. Multi-label answers (tuples
+    of class ids, or 0/1 matrices) are scored by ``multi_label_score``."""
+    if is_multi_label(y_true) or is_multi_label(y_pred):
+        return multi_label_score(y_true, y_pred, label_names, probabilities=probabilities)
     matrix = confusion_matrix(y_true, y_pred, len(label_names))
     true_positive = np.diag(matrix).astype(float)
     predicted = matrix.sum(axis=0).astype(float)
@@ -60,6 +71,125 @@ def score(
     }
 
 
+def is_multi_label(answers) -> bool:
+    """Whether ``answers`` are multi-label: a 2-D array (0/1 matrix) or a sequence holding tuples or lists."""
+    if isinstance(answers, np.ndarray):
+        return answers.ndim == 2
+    return any(isinstance(answer, (tuple, list)) for answer in answers)
+
+
+def indicator(answers, num_labels: int) -> np.ndarray:
+    """Multi-label answers as a 0/1 int matrix ``(n, num_labels)``: from tuples of class ids, or a matrix
+    (a multi-hot float matrix, as the Trainer hands labels back) as it is."""
+    if isinstance(answers, np.ndarray) and answers.ndim == 2:
+        return (answers >= 0.5).astype(np.int64)
+    matrix = np.zeros((len(answers), num_labels), dtype=np.int64)
+    for row, ids in enumerate(answers):
+        matrix[row, list(ids)] = 1
+    return matrix
+
+
+def label_sets(matrix: np.ndarray) -> list[tuple[int, ...]]:
+    """A 0/1 matrix's rows as tuples of the class ids set in each (sorted; ``()`` for none)."""
+    return [tuple(int(i) for i in np.flatnonzero(row)) for row in np.asarray(matrix)]
+
+
+def multi_label_score(y_true, y_pred, label_names: Sequence[str], *, probabilities: np.ndarray | None = None) -> dict:
+    """``score`` of multi-label answers (tuples of class ids, or 0/1 matrices): every registered multi-label metric,
+    per-label precision/recall/F1/support, each label's 2x2 confusion matrix (``[[tn, fp], [fn, tp]]``) and the
+    true labels' co-occurrence counts (``(labels, labels)``, the diagonal: each label's rows)."""
+    n = len(label_names)
+    truth, predicted = indicator(y_true, n), indicator(y_pred, n)
+    true_positive = (truth & predicted).sum(axis=0).astype(float)
+    predicted_count, support = predicted.sum(axis=0).astype(float), truth.sum(axis=0).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted_count > 0, true_positive / predicted_count, 0.0)
+        recall = np.where(support > 0, true_positive / support, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    hard = probabilities is None
+    per_label_confusion = [
+        [[int(((1 - t) & (1 - p)).sum()), int(((1 - t) & p).sum())], [int((t & (1 - p)).sum()), int((t & p).sum())]]
+        for t, p in zip(truth.T, predicted.T, strict=True)
+    ]
+    return {
+        **compute(truth, predicted, predicted.astype(float) if hard else np.asarray(probabilities), hard=hard),
+        "per_class": {
+            name: {
+                "precision": float(precision[i]),
+                "recall": float(recall[i]),
+                "f1": float(f1[i]),
+                "support": int(support[i]),
+            }
+            for i, name in enumerate(label_names)
+        },
+        "task": MULTI_LABEL,
+        "per_label_confusion": per_label_confusion,
+        "cooccurrence": (truth.T @ truth).tolist(),
+        "label_names": list(label_names),
+        "num_examples": int(len(truth)),
+        "rows_without_label": int((truth.sum(axis=1) == 0).sum()),
+        "predicted_without_label": int((predicted.sum(axis=1) == 0).sum()),
+        "trivial": trivial_answer(truth, label_names),
+    }
+
+
+def trivial_answer(truth: np.ndarray, label_names: Sequence[str]) -> dict:
+    """The best constant multi-label answer of the two the verdict compares with: the most frequent true label set
+    given to every row (which may be no label at all). Returns its ``label_set`` (names), ``exact_share`` (its subset
+    accuracy) and ``f1`` (its micro F1: pooled over every row and label)."""
+    if not len(truth):
+        return {"label_set": [], "exact_share": 0.0, "f1": 0.0}
+    sets, counts = np.unique(truth, axis=0, return_counts=True)
+    best = sets[int(np.argmax(counts))]
+    true_positive = float((truth & best).sum())
+    denominator = float(truth.sum() + best.sum() * len(truth))
+    return {
+        "label_set": [label_names[i] for i in np.flatnonzero(best)],
+        "exact_share": float(counts.max() / len(truth)),
+        "f1": 2 * true_positive / denominator if denominator else 0.0,
+    }
+
+
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Element-wise logistic function of ``logits`` (each label's own probability, multi-label), in float64."""
+    return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(logits, dtype=np.float64), -500, 500)))
+
+
+def decide(probabilities: np.ndarray, thresholds: Sequence[float] | None = None) -> np.ndarray:
+    """Multi-label decisions: a 0/1 matrix, 1 where a label's probability reaches its threshold (``thresholds``, one
+    a label; DEFAULT_THRESHOLD for each without them)."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    limits = np.full(probabilities.shape[1], DEFAULT_THRESHOLD) if thresholds is None else np.asarray(thresholds)
+    return (probabilities >= limits).astype(np.int64)
+
+
+def tune_thresholds(y_true, probabilities: np.ndarray) -> list[float]:
+    """Each label's decision threshold on a labelled split: the one of THRESHOLD_GRID with the best F1 for that
+    label (ties: the one nearest 0.5); DEFAULT_THRESHOLD for a label with no rows in the split. Returns one float
+    a label."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    truth = indicator(y_true, probabilities.shape[1])
+    thresholds = []
+    for label in range(probabilities.shape[1]):
+        positives = truth[:, label].sum()
+        if not positives:
+            thresholds.append(DEFAULT_THRESHOLD)
+            continue
+        best = max(
+            THRESHOLD_GRID,
+            key=lambda t: (label_f1(truth[:, label], probabilities[:, label] >= t), -abs(t - DEFAULT_THRESHOLD)),
+        )
+        thresholds.append(float(best))
+    return thresholds
+
+
+def label_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
+    """F1 of one label's 0/1 ``truth`` against its boolean ``predicted`` decisions (0 when neither has a 1)."""
+    true_positive = float((truth.astype(bool) & predicted).sum())
+    denominator = float(truth.sum() + predicted.sum())
+    return 2 * true_positive / denominator if denominator else 0.0
+
+
 def one_hot(class_ids: Sequence[int], num_classes: int) -> np.ndarray:
     """Hard answers as probabilities: shape ``(n, num_classes)``, 1.0 at each row's class id."""
     matrix = np.zeros((len(class_ids), num_classes))
@@ -75,9 +205,16 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def score_logits(y_true: Sequence[int], logits: np.ndarray, label_names: Sequence[str]) -> dict:
-    """``score`` of a model's raw ``logits`` (shape ``(n, num_classes)``): argmax answers, softmax probabilities."""
+def score_logits(
+    y_true: Sequence[int], logits: np.ndarray, label_names: Sequence[str], thresholds: Sequence[float] | None = None
+) -> dict:
+    """``score`` of a model's raw ``logits`` (shape ``(n, num_classes)``): argmax answers, softmax probabilities;
+    for multi-label ``y_true`` (tuples, or a 0/1 matrix) each label's sigmoid probability, decided at its threshold
+    (``thresholds``; 0.5 without)."""
     logits = np.asarray(logits)
+    if is_multi_label(y_true):
+        probabilities = sigmoid(logits)
+        return score(y_true, decide(probabilities, thresholds), label_names, probabilities=probabilities)
     return score(
         y_true, logits.argmax(axis=1).tolist(), label_names, probabilities=softmax(logits) if len(logits) else None
     )
@@ -101,7 +238,10 @@ def metric_regex(name: str) -> str:
 
 
 def classification_report(metrics: dict) -> str:
-    """Per-class table, totals and the confusion matrix, aligned by display width (Korean labels included)."""
+    """Per-class table, totals and the confusion matrix, aligned by display width (Korean labels included); for
+    multi-label, each label's 2x2 counts instead of the confusion matrix (multi_label_report)."""
+    if metrics.get("task") == MULTI_LABEL:
+        return multi_label_report(metrics)
     names = metrics["label_names"]
     total = metrics["num_examples"]
     rows = [
@@ -126,3 +266,34 @@ def classification_report(metrics: dict) -> str:
     matrix_rows = [[name, *(str(v) for v in row)] for name, row in zip(names, metrics["confusion_matrix"], strict=True)]
     matrix = table(["true \\ predicted", *names], matrix_rows)
     return f"{per_class}\n\nconfusion matrix (rows: true, columns: predicted)\n{matrix}"
+
+
+def multi_label_report(metrics: dict) -> str:
+    """Multi-label: the per-label table, every multi-label metric (accuracy: subset accuracy, every label of a row
+    right) and each label's decisions counted (true/false positives and negatives), aligned by display width."""
+    names, total = metrics["label_names"], metrics["num_examples"]
+    rows = [
+        [name, f"{row['precision']:.4f}", f"{row['recall']:.4f}", f"{row['f1']:.4f}", str(row["support"])]
+        for name, row in ((n, metrics["per_class"][n]) for n in names)
+    ]
+    rows += [
+        [
+            metric.title + (" (subset)" if metric.name == ACCURACY else ""),
+            "",
+            "",
+            f"{metrics[metric.name]:.4f}",
+            str(total),
+        ]
+        for metric in METRICS.values()
+        if metric.name in metrics
+    ]
+    per_label = table(["", "precision", "recall", "f1-score", "support"], rows)
+    counts = [
+        [name, str(tp), str(fp), str(fn), str(tn)]
+        for name, ((tn, fp), (fn, tp)) in zip(names, metrics["per_label_confusion"], strict=True)
+    ]
+    decisions = table(["label", "true pos", "false pos", "false neg", "true neg"], counts)
+    return (
+        f"{per_label}\n\nrows: {total}, with no true label: {metrics['rows_without_label']}, predicted with no label: "
+        f"{metrics['predicted_without_label']}\n\neach label's decisions\n{decisions}"
+    )

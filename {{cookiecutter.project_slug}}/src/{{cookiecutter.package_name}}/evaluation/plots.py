@@ -1,4 +1,6 @@
-"""Pictures of results: confusion matrix and learning curves (PNG, Korean labels rendered)."""
+"""Pictures of results: confusion matrix and learning curves (PNG, Korean labels rendered); for multi-label, each
+label's F1 (a bar chart) and how often the true labels occur together (a heatmap) instead of the confusion
+matrix."""
 
 from __future__ import annotations
 
@@ -38,6 +40,51 @@ def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path:
             ha="center",
             va="center",
             color="white" if share > 0.5 else "black",
+        )
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def plot_label_f1(per_class: dict, path: str | Path, title: str = "") -> Path:
+    """Multi-label: one horizontal bar a label, its F1 (``per_class``: name -> precision, recall, f1, support as
+    metrics.score gives it), with its support in the label. Returns the path written."""
+    names = list(per_class)
+    values = [per_class[name]["f1"] for name in names]
+    figure, axes = plt.subplots(figsize=(7, max(2.5, 0.45 * len(names) + 1.5)))
+    axes.barh(range(len(names)), values, color="tab:blue")
+    axes.set_yticks(range(len(names)), [f"{name} (n={per_class[name]['support']})" for name in names])
+    axes.invert_yaxis()
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("F1")
+    for row, value in enumerate(values):
+        axes.text(min(value + 0.01, 0.9), row, f"{value:.3f}", va="center")
+    axes.set_title(title or "F1 per label")
+    figure.tight_layout()
+    path = Path(path)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def plot_cooccurrence(matrix: list[list[int]], label_names: list[str], path: str | Path, title: str = "") -> Path:
+    """Multi-label: how many rows carry both labels of each pair (the diagonal: each label's rows), coloured by the
+    share of the row label's rows. Returns the path written."""
+    data = np.asarray(matrix)
+    totals = np.diag(data).reshape(-1, 1)
+    shares = np.divide(data, totals, out=np.zeros(data.shape, dtype=float), where=totals > 0)
+    size = max(4.0, 0.9 * len(label_names) + 2.5)
+    figure, axes = plt.subplots(figsize=(size, size))
+    image = axes.imshow(shares, cmap="Purples", vmin=0, vmax=1)
+    figure.colorbar(image, ax=axes, fraction=0.046, label="share of the row label's rows")
+    axes.set_xticks(range(len(label_names)), label_names, rotation=45, ha="right")
+    axes.set_yticks(range(len(label_names)), label_names)
+    axes.set_title(title or "true labels together")
+    for (row, column), value in np.ndenumerate(data):
+        axes.text(
+            column, row, str(value), ha="center", va="center", color="white" if shares[row, column] > 0.5 else "black"
         )
     figure.tight_layout()
     path = Path(path)

@@ -2,7 +2,8 @@
 
 A results folder holds metrics.json, report.txt (the aligned per-class table and confusion matrix),
 confusion_matrix.png, learning_curves.png when there is a training log, and errors.tsv (misclassified rows)
-when the rows are known.
+when the rows are known. A multi-label folder has label_f1.png and label_cooccurrence.png instead of the confusion
+matrix, and errors.tsv lists the rows whose predicted label set is not the true one (labels joined by ``|``).
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ import numpy as np
 
 from ..data.labels import LabelSchema
 from ..data.report import Record
-from ..metric_registry import MACRO_F1, headline
+from ..metric_registry import MACRO_F1, MULTI_LABEL, headline
 from ..model.artifact import METRICS_FILE, write_json
-from .metrics import classification_report
+from .metrics import classification_report, decide
 
 REPORT_FILE = "report.txt"
 CONFUSION_MATRIX_PLOT = "confusion_matrix.png"
 LEARNING_CURVES_PLOT = "learning_curves.png"
 ERRORS_FILE = "errors.tsv"
+LABEL_F1_PLOT = "label_f1.png"
+COOCCURRENCE_PLOT = "label_cooccurrence.png"
 ERRORS_HEADER = ("line", "id", "true", "predicted", "score", "text")
+LABEL_JOINER = "|"  # multi-label errors.tsv: between the names of one row's labels
 
 
 def write_results(
@@ -35,27 +39,67 @@ def write_results(
     records: Sequence[Record] | None = None,
     probabilities: np.ndarray | None = None,
     best_metric: str = MACRO_F1,
+    thresholds: Sequence[float] | None = None,
 ) -> Path:
-    """Write a results folder: metrics.json, report.txt, the confusion matrix titled with the headline metrics, the
-    learning curves when a ``history`` is given (the restored epoch by ``best_metric``) and the misclassified rows when
-    ``records`` and their ``probabilities`` (rows, num_labels) are given. Returns the folder."""
-    from .plots import plot_confusion_matrix, plot_learning_curves
+    """Write a results folder: metrics.json, report.txt, the confusion matrix titled with the headline metrics (for
+    multi-label: each label's F1 and the labels' co-occurrence), the learning curves when a ``history`` is given (the
+    restored epoch by ``best_metric``) and the misclassified rows when ``records`` and their ``probabilities`` (rows,
+    num_labels) are given (multi-label: decided at ``thresholds``, 0.5 without). Returns the folder."""
+    from .plots import plot_confusion_matrix, plot_cooccurrence, plot_label_f1, plot_learning_curves
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / METRICS_FILE, metrics)
     (folder / REPORT_FILE).write_text(classification_report(metrics) + "\n", encoding="utf-8")
-    plot_confusion_matrix(
-        metrics["confusion_matrix"],
-        list(schema.names),
-        folder / CONFUSION_MATRIX_PLOT,
-        title=f"{title or 'confusion matrix'}: " + headline(metrics),
-    )
+    heading = f"{title or 'results'}: " + headline(metrics)
+    if metrics.get("task") == MULTI_LABEL:
+        plot_label_f1(metrics["per_class"], folder / LABEL_F1_PLOT, title=heading)
+        plot_cooccurrence(metrics["cooccurrence"], list(schema.names), folder / COOCCURRENCE_PLOT)
+    else:
+        plot_confusion_matrix(
+            metrics["confusion_matrix"],
+            list(schema.names),
+            folder / CONFUSION_MATRIX_PLOT,
+            title=f"{title or 'confusion matrix'}: " + headline(metrics),
+        )
     if history:
         plot_learning_curves(history, folder / LEARNING_CURVES_PLOT, best_metric)
     if records is not None and probabilities is not None:
-        write_errors(folder / ERRORS_FILE, records, probabilities, schema)
+        if schema.multi_label:
+            write_multi_label_errors(folder / ERRORS_FILE, records, probabilities, schema, thresholds)
+        else:
+            write_errors(folder / ERRORS_FILE, records, probabilities, schema)
     return folder
+
+
+def write_multi_label_errors(
+    path: Path,
+    records: Sequence[Record],
+    probabilities: np.ndarray,
+    schema: LabelSchema,
+    thresholds: Sequence[float] | None = None,
+) -> int:
+    """Multi-label rows whose predicted label set (``probabilities`` decided at ``thresholds``) is not the true one:
+    line, id, true and predicted names joined by LABEL_JOINER, score (how sure the model was of its surest wrong
+    decision: the probability of a wrongly predicted label, one minus that of a missed one), text. Returns the
+    count written."""
+    predicted = decide(probabilities, thresholds)
+    count = 0
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+        writer.writerow(ERRORS_HEADER)
+        for record, row, probs in zip(records, predicted, probabilities, strict=True):
+            truth = np.zeros(len(schema.names), dtype=np.int64)
+            truth[list(record.label or ())] = 1
+            wrong = np.flatnonzero(truth != row)
+            if not len(wrong):
+                continue
+            sureness = max(probs[i] if row[i] else 1 - probs[i] for i in wrong)
+            true_names = LABEL_JOINER.join(schema.names[i] for i in record.label or ())
+            predicted_names = LABEL_JOINER.join(schema.names[i] for i in np.flatnonzero(row))
+            writer.writerow([record.line, record.row_id, true_names, predicted_names, f"{sureness:.4f}", record.text])
+            count += 1
+    return count
 
 
 def write_errors(path: Path, records: Sequence[Record], probabilities: np.ndarray, schema: LabelSchema) -> int:

@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 
 from ..config import Config
-from ..metric_registry import ACCURACY
+from ..metric_registry import ACCURACY, COMPARED, METRICS, MULTI_LABEL
 from ..model.artifact import METRICS_FILE, read_json
 
 BASELINE_DIR = "artifacts/baseline"  # where `baseline` writes unless told otherwise
@@ -24,15 +24,16 @@ FIXES = (
 )
 
 
-def baseline_accuracy(config: Config, test_file: str | Path) -> float | None:
-    """The baseline's test accuracy, when the baseline was scored on this same file; None otherwise."""
+def baseline_accuracy(config: Config, test_file: str | Path, metric: str = ACCURACY) -> float | None:
+    """The baseline's test accuracy (or ``metric``: micro F1 for multi-label, COMPARED), when the baseline was scored
+    on this same file; None otherwise."""
     path = config.path(BASELINE_DIR) / METRICS_FILE
     if not path.is_file():
         return None
     results = read_json(path)
     test = results.get("test")
     same_file = test and Path(results.get("test_file", "")).resolve() == Path(test_file).resolve()
-    return float(test[ACCURACY]) if same_file else None
+    return float(test[metric]) if same_file and metric in test else None
 
 
 def majority(metrics: dict) -> tuple[str, int]:
@@ -69,6 +70,8 @@ def verdict(metrics: dict, baseline: float | None) -> list[str]:
     total = metrics["num_examples"]
     if not total:
         return []
+    if metrics.get("task") == MULTI_LABEL:
+        return multi_label_verdict(metrics, baseline)
     accuracy = metrics[ACCURACY]
     correct = sum(row[i] for i, row in enumerate(metrics["confusion_matrix"]))
     top, top_count = majority(metrics)
@@ -90,6 +93,43 @@ def verdict(metrics: dict, baseline: float | None) -> list[str]:
     if never and len(predicted) > 1:
         weak.append(f"it never predicts {', '.join(repr(n) for n in never)} (recall 0)")
     if baseline is not None and clearly_below(correct, baseline, total):
+        weak.append("it is below the baseline")
+    if weak:
+        lines.append(f"warning: this model is weak: {'; '.join(weak)}. Likely fixes: {'; '.join(FIXES)}")
+    return lines
+
+
+def multi_label_verdict(metrics: dict, baseline: float | None) -> list[str]:
+    """``verdict`` for multi-label ``metrics``: micro F1 next to the baseline's, and a ``warning:`` line when the
+    model predicts no label for every row, is not clearly above the trivial answer (the most frequent label set for
+    every row, no label included: metrics' ``trivial``) by STANDARD_ERRORS binomial standard errors of F1 over the
+    true labels, never predicts a label that occurs, or is clearly below the baseline."""
+    name = COMPARED[MULTI_LABEL]
+    value, trivial, title = metrics[name], metrics["trivial"], METRICS[name].title
+    true_labels = max(1, sum(row["support"] for row in metrics["per_class"].values()))
+    lines = []
+    if baseline is not None:
+        lines.append(
+            f"{title} {value:.4f}; the baseline scored {baseline:.4f} on the same file ({value - baseline:+.4f})"
+        )
+    weak = []
+    shown = ", ".join(trivial["label_set"]) or "no label"
+    margin = STANDARD_ERRORS * math.sqrt(max(trivial["f1"] * (1 - trivial["f1"]), 0.25 / true_labels) / true_labels)
+    if metrics["predicted_without_label"] == metrics["num_examples"]:
+        weak.append("it has collapsed: it predicts no label for any text")
+    elif value <= trivial["f1"] + margin:
+        weak.append(
+            f"it is not clearly above always answering the most frequent label set ({shown}: {title} "
+            f"{trivial['f1']:.4f}; this model {value:.4f})"
+        )
+    predicted = {  # each label's predicted rows: false positives + true positives of its [[tn, fp], [fn, tp]]
+        name: counts[0][1] + counts[1][1]
+        for name, counts in zip(metrics["label_names"], metrics["per_label_confusion"], strict=True)
+    }
+    never = [n for n in metrics["label_names"] if metrics["per_class"][n]["support"] and not predicted[n]]
+    if never and metrics["predicted_without_label"] < metrics["num_examples"]:
+        weak.append(f"it never predicts {', '.join(repr(n) for n in never)} (recall 0)")
+    if baseline is not None and value < baseline - margin - TOLERANCE:
         weak.append("it is below the baseline")
     if weak:
         lines.append(f"warning: this model is weak: {'; '.join(weak)}. Likely fixes: {'; '.join(FIXES)}")

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from ..artifact_files import INT8_DIR as INT8_DIR  # these names are defined once there (the container reads them)
-from ..artifact_files import INT8_MODEL_FILE, METRICS_FILE, NO_MODEL_MAX_LENGTH, TRAINING_CONFIG_FILE
+from ..artifact_files import INT8_MODEL_FILE, METRICS_FILE, NO_MODEL_MAX_LENGTH, THRESHOLDS_FILE, TRAINING_CONFIG_FILE
 from ..config import LABELS_FILE
 from ..data.labels import LabelSchema
 from ..errors import ArtifactError
-from ..metric_registry import METRICS
+from ..metric_registry import METRICS, SINGLE_LABEL
 
 # The artifact (what `train` writes and `deploy` packs)
 MODEL_CONFIG_FILE = "config.json"
@@ -51,11 +51,19 @@ def read_json(path: Path) -> Any:
 
 
 def save_artifact(
-    output_dir: str | Path, model, tokenizer, schema: LabelSchema, metrics: dict, config_used: dict, history: list[dict]
+    output_dir: str | Path,
+    model,
+    tokenizer,
+    schema: LabelSchema,
+    metrics: dict,
+    config_used: dict,
+    history: list[dict],
+    thresholds: list[float] | None = None,
 ) -> Path:
     """Write the artifact into ``output_dir``: weights (safetensors), tokenizer (model_max_length = the training
-    max_length), labels.json, metrics.json, training_config.json (``config_used``), history.json and the model card. A
-    DistributedDataParallel model is unwrapped. Returns the folder."""
+    max_length), labels.json, metrics.json, training_config.json (``config_used``), history.json, the model card and,
+    multi-label, thresholds.json (``thresholds``: one a label). A DistributedDataParallel model is unwrapped. Returns
+    the folder."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
@@ -65,8 +73,32 @@ def save_artifact(
     write_json(output_dir / METRICS_FILE, metrics)
     write_json(output_dir / TRAINING_CONFIG_FILE, config_used)
     write_json(output_dir / HISTORY_FILE, history)
+    if thresholds is not None:
+        write_thresholds(output_dir, schema, thresholds)
     (output_dir / MODEL_CARD_FILE).write_text(model_card(schema, metrics, config_used), encoding="utf-8")
     return output_dir
+
+
+def write_thresholds(model_dir: Path, schema: LabelSchema, thresholds: list[float]) -> None:
+    """thresholds.json: each label's decision threshold by name (multi-label; the handler reads it too)."""
+    by_name = {name: float(t) for name, t in zip(schema.names, thresholds, strict=True)}
+    write_json(Path(model_dir) / THRESHOLDS_FILE, {"thresholds": by_name})
+
+
+def read_thresholds(model_dir: str | Path, schema: LabelSchema) -> list[float] | None:
+    """A multi-label artifact's decision thresholds in class-id order (0.5 for a label the file does not name, or
+    for every label without the file); None for a single-label schema. Raises ArtifactError for a file that is not
+    thresholds."""
+    if not schema.multi_label:
+        return None
+    path = Path(model_dir) / THRESHOLDS_FILE
+    if not path.is_file():
+        return [0.5] * schema.num_labels
+    try:
+        by_name = read_json(path)["thresholds"]
+        return [float(by_name.get(name, 0.5)) for name in schema.names]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ArtifactError(f"{path} is not a thresholds file ({error}); train again") from None
 
 
 def is_ngram(model_dir: str | Path) -> bool:
@@ -99,9 +131,14 @@ def int8_verdict(model_dir: Path) -> str | None:
     if record is None:
         return f"{model_dir} records no int8 accuracy check (train again to make one, or use --precision fp32)"
     if not record["allowed"]:
+        if "fp32_accuracy" in record:
+            measured, figures = "accuracy ", f"{record['fp32_accuracy']:.4f} -> {record['int8_accuracy']:.4f}"
+        else:  # multi-label: the drop is in (row, label) decisions; the figures are its metric's
+            measured = "label decisions "
+            figures = f"{record['metric']} {record['fp32_score']:.4f} -> {record['int8_score']:.4f}"
         return (
-            f"int8 loses {100 * record['drop']:.2f} points of validation accuracy on this model "
-            f"({record['fp32_accuracy']:.4f} -> {record['int8_accuracy']:.4f}), more than the "
+            f"int8 loses {100 * record['drop']:.2f} points of validation {measured}on this model "
+            f"({figures}), more than the "
             f"{100 * record['max_drop']:.2f} allowed (model.int8_max_drop"
             + (f"; {record['rule']}" if record.get("rule") else "")
             + "): use --precision fp32"
@@ -155,10 +192,10 @@ def load_for_inference(model_dir: str | Path, device=None) -> LoadedModel:
 HUB_LICENSES = {"Apache-2.0": "apache-2.0", "MIT": "mit", "BSD-3-Clause": "bsd-3-clause"}  # others: "other"
 
 
-def card_metadata(metrics: dict, config_used: dict) -> dict:
+def card_metadata(metrics: dict, config_used: dict, task: str = SINGLE_LABEL) -> dict:
     """The Hugging Face Hub's model card header: language, license, pipeline tag, dataset, base model, and the
     final split's value of every registered metric (metric_registry.METRICS; its name is the result's type) as a
-    model-index result (what the Hub shows and huggingface_hub.ModelCard parses)."""
+    model-index result (what the Hub shows and huggingface_hub.ModelCard parses); ``task``'s metrics only."""
     from .. import DATASET_NAME, LICENSE, PROJECT_NAME
 
     base_model = config_used.get("model", {}).get("base_model", "")
@@ -169,7 +206,7 @@ def card_metadata(metrics: dict, config_used: dict) -> dict:
         "library_name": "transformers",
         "pipeline_tag": "text-classification",
         "datasets": [DATASET_NAME],
-        "metrics": list(METRICS),
+        "metrics": [name for name, metric in METRICS.items() if task in metric.tasks],
     }
     if "/" in base_model and not base_model.startswith((".", "/", "~", "scratch:")):
         header["base_model"] = base_model
@@ -196,7 +233,8 @@ def model_card(schema: LabelSchema, metrics: dict, config_used: dict) -> str:
 
     model = config_used.get("model", {})
     train = config_used.get("train", {})
-    header = yaml.safe_dump(card_metadata(metrics, config_used), allow_unicode=True, sort_keys=False)
+    header = yaml.safe_dump(card_metadata(metrics, config_used, schema.task), allow_unicode=True, sort_keys=False)
+    shown = {name: metric for name, metric in METRICS.items() if schema.task in metric.tasks}
     lines = [
         "---",
         header.rstrip("\n"),
@@ -208,13 +246,13 @@ def model_card(schema: LabelSchema, metrics: dict, config_used: dict) -> str:
         f"Base model: `{model.get('base_model', '?')}`, max_length {model.get('max_length', '?')}, "
         f"training loop `{train.get('loop', '?')}`, {train.get('epochs', '?')} epoch(s).",
         "",
-        "| split | " + " | ".join(metric.title for metric in METRICS.values()) + " | examples |",
-        "|---" * (len(METRICS) + 2) + "|",
+        "| split | " + " | ".join(metric.title for metric in shown.values()) + " | examples |",
+        "|---" * (len(shown) + 2) + "|",
     ]
     for split in ("validation", "test"):
         if split in metrics:
             m = metrics[split]
-            values = " | ".join(f"{m[name]:.4f}" if name in m else "-" for name in METRICS)
+            values = " | ".join(f"{m[name]:.4f}" if name in m else "-" for name in shown)
             lines.append(f"| {split} | {values} | {m['num_examples']} |")
     lines += [
         "",

@@ -25,21 +25,28 @@ TOKENIZE_CHUNK = 1000
 
 class TokenizedDataset(Dataset):
     """Token-id rows (truncated when tokenised, unpadded: the collator pads each batch) and their class ids (None
-    when unlabelled). Raises ValueError when the two lists differ in length."""
+    when unlabelled; for multi-label a tuple of class ids, handed out as a multi-hot list of ``num_labels`` floats).
+    Raises ValueError when the two lists differ in length, or multi-label rows come without ``num_labels``."""
 
-    def __init__(self, input_ids: list[list[int]], labels: Sequence[int | None]):
+    def __init__(self, input_ids: list[list[int]], labels: Sequence[int | tuple[int, ...] | None], num_labels: int = 0):
         if len(input_ids) != len(labels):
             raise ValueError(f"{len(input_ids)} tokenised texts but {len(labels)} labels")
+        if num_labels <= 0 and any(isinstance(label, tuple) for label in labels):
+            raise ValueError("multi-label rows need num_labels (the length of their multi-hot targets)")
         self.input_ids = input_ids
         self.labels = list(labels)
+        self.num_labels = num_labels
 
     def __len__(self) -> int:
         return len(self.input_ids)
 
     def __getitem__(self, index: int) -> dict:
         item = {"input_ids": self.input_ids[index]}
-        if self.labels[index] is not None:
-            item["labels"] = self.labels[index]
+        label = self.labels[index]
+        if isinstance(label, tuple):  # multi-label: BCE targets, 1.0 at each of the row's class ids
+            item["labels"] = [1.0 if i in label else 0.0 for i in range(self.num_labels)]
+        elif label is not None:
+            item["labels"] = label
         return item
 
     @property
@@ -95,8 +102,10 @@ def build_dataset(
     max_length: int,
     cache_dir: str | Path | None = None,
     show_progress: bool = True,
+    num_labels: int = 0,
 ) -> TokenizedDataset:
-    """Tokenise records once; reuse the cached result for the same tokenizer, texts and max_length."""
+    """Tokenise records once; reuse the cached result for the same tokenizer, texts and max_length. ``num_labels``:
+    the length of multi-label rows' multi-hot targets (needed only for them)."""
     texts = [r.text for r in records]
     labels = [r.label for r in records]
     cache_file = None
@@ -104,14 +113,14 @@ def build_dataset(
         key = f"{tokenizer_fingerprint(tokenizer)}-{content_fingerprint(texts)}-{max_length}"
         cache_file = Path(cache_dir) / "tokenized" / f"{key}.pt"
         if cache_file.is_file():
-            return TokenizedDataset(torch.load(cache_file, weights_only=True), labels)
+            return TokenizedDataset(torch.load(cache_file, weights_only=True), labels, num_labels)
     input_ids = tokenize_texts(tokenizer, texts, max_length, show_progress)
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         partial = cache_file.with_suffix(f".{os.getpid()}.tmp")  # torchrun ranks may write at once
         torch.save(input_ids, partial)
         os.replace(partial, cache_file)
-    return TokenizedDataset(input_ids, labels)
+    return TokenizedDataset(input_ids, labels, num_labels)
 
 
 class DynamicPaddingCollator:
@@ -132,8 +141,11 @@ class DynamicPaddingCollator:
             input_ids[row, : len(ids)] = torch.as_tensor(ids, dtype=torch.long)
             attention_mask[row, : len(ids)] = 1
         batch = {"input_ids": input_ids, "attention_mask": attention_mask}
-        if "labels" in features[0]:
-            batch["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.long)
+        if "labels" in features[0]:  # class ids (long), or multi-label multi-hot rows (float: BCE targets)
+            multi_hot = isinstance(features[0]["labels"], list)
+            batch["labels"] = torch.tensor(
+                [f["labels"] for f in features], dtype=torch.float32 if multi_hot else torch.long
+            )
         return batch
 
 

@@ -16,7 +16,7 @@ from ..config import LABELS_FILE
 from ..data.labels import LabelSchema
 from ..data.report import Record
 from ..errors import ArtifactError, ConfigError
-from .artifact import NGRAM_WEIGHTS_FILE, check_artifact, int8_verdict, is_ngram, load_for_inference
+from .artifact import NGRAM_WEIGHTS_FILE, check_artifact, int8_verdict, is_ngram, load_for_inference, read_thresholds
 from .features import DynamicPaddingCollator, TokenizedDataset, build_dataset
 from .int8 import Int8Model
 from .ngram import NgramClassifier
@@ -36,10 +36,11 @@ def predict_logits(
     device: torch.device | None = None,
     show_progress: bool = False,
 ) -> tuple[np.ndarray, float | None]:
-    """Logits of shape (len(dataset), num_labels), float32, in dataset order, and the mean cross-entropy loss
-    (nats per row) when the dataset has labels, else None. Batches of ``batch_size`` rows are length-sorted and
-    padded with ``pad_token_id`` to their longest row (less padding); ``model`` runs in eval mode on ``device``
-    (default: where its parameters are) and goes back to training mode if it was in it."""
+    """Logits of shape (len(dataset), num_labels), float32, in dataset order, and the model's mean loss (nats per
+    row: cross-entropy, or for multi-label binary cross-entropy per label) when the dataset has labels, else None.
+    Batches of ``batch_size`` rows are length-sorted and padded with ``pad_token_id`` to their longest row (less
+    padding); ``model`` runs in eval mode on ``device`` (default: where its parameters are) and goes back to training
+    mode if it was in it."""
     device = device or next(model.parameters()).device
     order = sorted(range(len(dataset)), key=lambda i: len(dataset.input_ids[i]))
     loader = DataLoader(
@@ -84,11 +85,32 @@ def choose_precision(model_dir: Path, requested: str, on_gpu: bool) -> tuple[str
     return "fp32", f"note: serving in fp32, not int8: {problem}"
 
 
+def sigmoid(logits: np.ndarray) -> np.ndarray:
+    """Element-wise logistic function of ``logits`` (multi-label: each label's own probability); same shape."""
+    return 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -500, 500)))
+
+
+def label_probabilities(logits: np.ndarray, schema: LabelSchema) -> np.ndarray:
+    """Probabilities of ``logits`` (rows, num_labels): a softmax over the classes, or for a multi-label schema each
+    label's sigmoid."""
+    return sigmoid(logits) if schema.multi_label else softmax(logits)
+
+
 class Predictor:
-    """Class probabilities for texts, from any artifact this project writes."""
+    """Class probabilities for texts, from any artifact this project writes (``thresholds``: a multi-label
+    artifact's decision threshold a label, else None)."""
 
     schema: LabelSchema
     precision: str
+    thresholds: list[float] | None = None
+
+    def answers(self, probabilities: np.ndarray) -> list:
+        """The predicted answer of each row of ``probabilities``: its most probable class id, or for multi-label the
+        sorted tuple of the class ids whose probability reaches their threshold (possibly empty)."""
+        if not self.schema.multi_label:
+            return probabilities.argmax(axis=1).tolist()
+        limits = np.asarray(self.thresholds or [0.5] * self.schema.num_labels)
+        return [tuple(int(i) for i in np.flatnonzero(row >= limits)) for row in probabilities]
 
     def probabilities(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
         """Class probabilities of ``texts``, shape (len(texts), num_labels), rows in input order; ``batch_size`` texts
@@ -103,6 +125,7 @@ class TransformerPredictor(Predictor):
     def __init__(self, model_dir: Path, precision: str, device: torch.device):
         loaded = load_for_inference(model_dir, torch.device("cpu") if precision == "int8" else device)
         self.loaded, self.schema, self.precision = loaded, loaded.schema, precision
+        self.thresholds = read_thresholds(model_dir, self.schema)
         if precision == "int8":
             self.loaded.model = Int8Model(model_dir, loaded.model.config)
 
@@ -119,7 +142,7 @@ class TransformerPredictor(Predictor):
         logits, _ = predict_logits(
             loaded.model, dataset, batch_size, loaded.tokenizer.pad_token_id, loaded.device, show_progress
         )
-        return softmax(logits)
+        return label_probabilities(logits, self.schema)
 
 
 class NgramPredictor(Predictor):
@@ -139,6 +162,7 @@ class NgramPredictor(Predictor):
         ) as error:  # never unpickled: no code runs
             raise ArtifactError(f"{path} is not a baseline this project saved ({error}); run baseline again") from None
         self.schema, self.precision = LabelSchema.load(model_dir / LABELS_FILE), "fp32"
+        self.thresholds = read_thresholds(model_dir, self.schema)
 
     def probabilities(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
         """Class probabilities of ``texts``, shape (len(texts), num_labels) (``batch_size`` is not used: scikit-learn

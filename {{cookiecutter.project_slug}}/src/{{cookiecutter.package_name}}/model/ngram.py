@@ -1,5 +1,6 @@
 """The baseline model: naive-Bayes-weighted logistic regression (NBSVM-style) on word 1-2 grams and character
-1-5 grams seen at least twice in the training texts.
+1-5 grams seen at least twice in the training texts. Multi-label: one-vs-rest, one regression a label, each
+label's own logistic probability.
 
 It is saved as plain arrays (one NumPy .npz, loaded with allow_pickle=False), so loading an artifact can never
 run code: the weights, and each vocabulary as its terms joined by newlines (no term holds one: words are \\w+
@@ -74,13 +75,21 @@ class NgramFeatures:
         return len(self.word_terms) + len(self.char_terms)
 
 
+def targets(y: np.ndarray, classes: int) -> list[np.ndarray]:
+    """The boolean target of each regression: one per class (one-vs-rest; one for two classes: class 1), or for
+    a multi-hot ``y`` (rows, classes) one per label."""
+    if y.ndim == 2:
+        return [y[:, label] > 0 for label in range(classes)]
+    return [y == label for label in range(classes)] if classes > 2 else [y == 1]
+
+
 def log_count_ratios(x, y: np.ndarray, classes: int) -> np.ndarray:
-    """One row per class (one-vs-rest): log of how much more often each feature occurs in the class than outside."""
+    """One row per class (one-vs-rest; multi-hot ``y``: per label): log of how much more often each feature occurs
+    in the class than outside."""
     ratios = []
-    for label in range(classes if classes > 2 else 1):
-        target = label if classes > 2 else 1
-        inside = np.asarray(x[y == target].sum(axis=0)).ravel() + SMOOTHING
-        outside = np.asarray(x[y != target].sum(axis=0)).ravel() + SMOOTHING
+    for target in targets(y, classes):
+        inside = np.asarray(x[target].sum(axis=0)).ravel() + SMOOTHING
+        outside = np.asarray(x[~target].sum(axis=0)).ravel() + SMOOTHING
         ratios.append(np.log(inside / inside.sum()) - np.log(outside / outside.sum()))
     return np.vstack(ratios).astype(np.float32)
 
@@ -88,33 +97,43 @@ def log_count_ratios(x, y: np.ndarray, classes: int) -> np.ndarray:
 @dataclass
 class NgramClassifier:
     """NBSVM-style logistic regression over NgramFeatures (Wang & Manning 2012: weights times naive-Bayes log-count
-    ratios): one weight row for two classes, one per class otherwise."""
+    ratios): one weight row for two classes, one per class otherwise; multi-label (``multi_label``) one per label,
+    each read as its own probability."""
 
     features: NgramFeatures
     weights: np.ndarray  # (1 or classes, features): logistic-regression weights times the naive-Bayes ratios
     intercept: np.ndarray  # (1 or classes,)
     classes: int
     c: float
+    multi_label: bool = False
 
     @classmethod
-    def fit(cls, features: NgramFeatures, x, y: Sequence[int], classes: int, c: float) -> NgramClassifier:
-        """One logistic regression per class (one for two classes) on the features scaled by their ratios."""
+    def fit(cls, features: NgramFeatures, x, y, classes: int, c: float) -> NgramClassifier:
+        """One logistic regression per class (one for two classes) on the features scaled by their ratios; ``y``:
+        class ids, or a multi-hot matrix (rows, classes) for multi-label (one regression a label; a label that is
+        always or never there gets a constant score)."""
         from sklearn.linear_model import LogisticRegression
 
         y = np.asarray(y)
         weights, intercept = [], []
-        for row, ratio in enumerate(log_count_ratios(x, y, classes)):
-            target = (y == row) if classes > 2 else (y == 1)
+        for target, ratio in zip(targets(y, classes), log_count_ratios(x, y, classes), strict=True):
+            if target.all() or not target.any():  # nothing to separate: a constant, confident score
+                weights.append(np.zeros_like(ratio))
+                intercept.append(10.0 if target.all() else -10.0)
+                continue
             model = LogisticRegression(C=c, solver="liblinear", max_iter=1000)
             model.fit(x.multiply(ratio).tocsr(), target.astype(int))
             weights.append(model.coef_[0] * ratio)
             intercept.append(model.intercept_[0])
-        return cls(features, np.vstack(weights).astype(np.float32), np.asarray(intercept, np.float32), classes, c)
+        stacked, bias = np.vstack(weights).astype(np.float32), np.asarray(intercept, np.float32)
+        return cls(features, stacked, bias, classes, c, multi_label=y.ndim == 2)
 
     def predict_proba_features(self, x) -> np.ndarray:
         """Class probabilities (rows, classes) of a feature matrix: the logistic function for two classes, a softmax
         otherwise."""
         scores = np.asarray(x @ self.weights.T) + self.intercept
+        if self.multi_label:  # each label's own probability
+            return 1 / (1 + np.exp(-np.clip(scores, -500, 500)))
         if self.classes == 2:  # one logistic score: P(class 1)
             positive = 1 / (1 + np.exp(-scores[:, 0]))
             return np.column_stack([1 - positive, positive])
@@ -139,6 +158,7 @@ class NgramClassifier:
             intercept=self.intercept,
             classes=np.asarray(self.classes),
             c=np.asarray(self.c),
+            multi_label=np.asarray(self.multi_label),
             word_terms=packed(self.features.word_terms),
             char_terms=packed(self.features.char_terms),
         )
@@ -152,4 +172,6 @@ class NgramClassifier:
 
         with np.load(path, allow_pickle=False) as arrays:
             features = NgramFeatures(unpacked(arrays["word_terms"]), unpacked(arrays["char_terms"]))
-            return cls(features, arrays["weights"], arrays["intercept"], int(arrays["classes"]), float(arrays["c"]))
+            multi_label = bool(arrays["multi_label"]) if "multi_label" in arrays.files else False  # older files: no
+            weights, intercept, classes = arrays["weights"], arrays["intercept"], int(arrays["classes"])
+            return cls(features, weights, intercept, classes, float(arrays["c"]), multi_label)

@@ -126,6 +126,12 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int):
     )
 
 
+def problem_type(schema: LabelSchema) -> dict:
+    """The model config's ``problem_type`` for a multi-label schema (transformers then computes BCE on multi-hot
+    float targets), as keyword arguments; {} for single-label, whose config stays as it always was."""
+    return {"problem_type": schema.problem_type} if schema.multi_label else {}
+
+
 def build_scratch(source: str, texts: list[str], schema: LabelSchema, max_length: int, tokenizer=None):
     """Tokenizer trained on ``texts`` (unless given) plus a randomly initialised ELECTRA classifier."""
     from transformers import ElectraConfig, ElectraForSequenceClassification
@@ -140,6 +146,7 @@ def build_scratch(source: str, texts: list[str], schema: LabelSchema, max_length
         id2label=schema.id2label,
         label2id=schema.label2id,
         pad_token_id=tokenizer.pad_token_id,
+        **problem_type(schema),
     )
     return tokenizer, ElectraForSequenceClassification(config)
 
@@ -159,6 +166,7 @@ def load_pretrained(source: str, schema: LabelSchema, max_length: int):
             id2label=schema.id2label,
             label2id=schema.label2id,
             ignore_mismatched_sizes=True,
+            **problem_type(schema),
         )
     except (OSError, ValueError) as error:  # missing files, no network, or no tokenizer files in a folder
         local = Path(source).exists()

@@ -43,7 +43,7 @@ from ..data.report import Record
 from ..data.validation import ReadOptions, load_records
 from ..errors import DataError, PredictError
 from ..evaluation.metrics import classification_report, metric_line, score
-from .output import OutputFile, output_encoding, output_row
+from .output import LABEL_JOINER, OutputFile, output_encoding, output_row
 
 RETRY_STATUSES = {408, 429}  # besides 5xx: a timeout or throttling, not a bad request
 SPLIT_STATUSES = {400, 413}  # a refusal that may come from one text's content: isolate it
@@ -178,7 +178,10 @@ class InProcessTarget:
                 raise FinalError(f"inputs[{index}] {problem}", 400)
         if self.baseline is not None:
             names = list(self.baseline.schema.names)
-            return [self._handler.prediction(row.tolist(), names) for row in self.baseline.probabilities(texts)]
+            thresholds = self.baseline.thresholds  # multi-label: one a label; None: single-label
+            return [
+                self._handler.prediction(row.tolist(), names, thresholds) for row in self.baseline.probabilities(texts)
+            ]
         try:
             return self._handler.predict_fn(texts, self.model)  # the handler's token bound; no wire, no bytes
         except self._handler.RequestError as error:
@@ -444,7 +447,7 @@ class PredictSummary:
     failed: list[tuple[int, str]] = field(default_factory=list)  # (input line, reason)
     retries: int = 0
     requests: int = 0
-    labels: dict[int, str] = field(default_factory=dict)  # input line -> predicted label name
+    labels: dict[int, str | tuple[str, ...]] = field(default_factory=dict)  # input line -> predicted name(s)
     interrupted: bool = False
 
     def line(self) -> str:
@@ -486,7 +489,7 @@ def predict_records(
     done = {index for index, record in enumerate(records) if out is not None and record.line in out.kept}
     if out is not None:
         summary.skipped = len(done)
-        summary.labels.update({line: row.get("label", "") for line, row in out.kept.items()})
+        summary.labels.update({line: kept_answer(row) for line, row in out.kept.items()})
     table = out.table if out is not None else False
     stop = threading.Event()
     try:
@@ -506,7 +509,7 @@ def predict_records(
                 if prediction is None:
                     summary.failed.append((record.line, error))
                 else:
-                    summary.labels[record.line] = prediction["label"]
+                    summary.labels[record.line] = answer(prediction)
             (out if out is not None else sys.stdout).flush()
     except KeyboardInterrupt:
         summary.interrupted = True
@@ -652,12 +655,38 @@ def run_predict(
     return summary
 
 
+def answer(prediction: dict) -> str | tuple[str, ...]:
+    """A prediction's answer: the label's name, or multi-label the tuple of the names given (possibly empty)."""
+    return tuple(prediction["labels"]) if "labels" in prediction else prediction["label"]
+
+
+def kept_answer(row: dict) -> str | tuple[str, ...]:
+    """The answer of a row already in the output file: a JSON Lines row's ``labels`` as a tuple (multi-label), else
+    the label column (a table's multi-label cell holds the names joined by output.LABEL_JOINER)."""
+    return tuple(row["labels"]) if isinstance(row.get("labels"), list) else row.get("label", "")
+
+
+def class_ids(answered, schema: LabelSchema):
+    """An answer as the schema's class id(s), or None when it names a label the schema does not know: a name's id,
+    or multi-label the sorted tuple of ids (a table's joined cell is split)."""
+    if not schema.multi_label:
+        return schema.label2id.get(answered) if isinstance(answered, str) else None
+    if isinstance(answered, str):
+        answered = tuple(answered.split(LABEL_JOINER)) if answered else ()
+    if answered is None or any(name not in schema.label2id for name in answered):
+        return None
+    return tuple(sorted(schema.label2id[name] for name in answered))
+
+
 def report_scores(records: Sequence[Record], summary: PredictSummary, schema: LabelSchema | None) -> None:
     """When every labelled input row got an answer the schema knows, the metrics of the answers against the
     labels (hard answers: metrics that need probabilities are left out), on stderr (stdout may carry rows)."""
     labelled = [(r.label, summary.labels.get(r.line)) for r in records if r.label is not None]
-    if schema is None or not labelled or not all(label in schema.label2id for _, label in labelled):
+    if schema is None or not labelled:
         return
-    metrics = score([truth for truth, _ in labelled], [schema.label2id[label] for _, label in labelled], schema.names)
+    answers = [class_ids(answered, schema) for _, answered in labelled]
+    if any(answered is None for answered in answers):
+        return
+    metrics = score([truth for truth, _ in labelled], answers, schema.names)
     logs.result(metric_line(metrics), stderr=True)
     logs.result(classification_report(metrics), stderr=True)

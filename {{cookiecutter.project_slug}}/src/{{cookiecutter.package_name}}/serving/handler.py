@@ -25,8 +25,10 @@ Requests
                          training_config.json, e.g. ``document``) is a header: it is answered with a header row
                          (``label,score,error``; in JSON {"header": name}), never classified.
 Response, per input and in input order: an object with "label" (the name), "score" (its probability) and
-"scores" (the probability of every label, by name). Accept is a list with q-values: the first supported type
-wins, */* means JSON.
+"scores" (the probability of every label, by name). A multi-label model (labels.json's task) answers "labels"
+(the names whose sigmoid probability reaches their threshold, from thresholds.json; none may) and "scores" (every
+label's own probability, by name); in CSV the labels joined by ``|`` with an empty score. Accept is a list with
+q-values: the first supported type wins, */* means JSON.
 
 Text: every text is brought to one Unicode normal form before it is checked or tokenised (NFC, or NFKC when the
 model was trained on NFKC data), as the data loader does for training: decomposed Hangul (NFD, from macOS and
@@ -75,6 +77,9 @@ MAX_TOKENS = int(os.environ.get(TOKENS_LIMIT_ENV, str(DEFAULT_MAX_TOKENS)))
 LABELS_FILE = artifact_files.LABELS_FILE  # the artifact's names: artifact_files.py, shipped beside this file
 TRAINING_CONFIG_FILE = artifact_files.TRAINING_CONFIG_FILE  # the config train ran with: text column, normal form
 METRICS_FILE = artifact_files.METRICS_FILE
+THRESHOLDS_FILE = artifact_files.THRESHOLDS_FILE  # multi-label: each label's decision threshold, by name
+MULTI_LABEL_TASK = "multi_label"  # labels.json's task of a model with any number of labels a text
+CSV_LABEL_JOINER = "|"  # multi-label CSV answers: between the names of one text's labels
 INT8_MODEL_FILE = artifact_files.INT8_MODEL_FILE  # the OpenVINO int8 model train writes (model/int8.py)
 PRECISIONS = ("auto", "int8", "fp32")
 NO_MODEL_MAX_LENGTH = artifact_files.NO_MODEL_MAX_LENGTH
@@ -175,6 +180,7 @@ class LoadedModel:
     max_length: int
     precision: str
     lock: AbstractContextManager = field(default_factory=nullcontext)
+    thresholds: list[float] | None = None  # multi-label: each label's decision threshold; None: single-label
 
     def batches(self, tokens: list[list[int]]):
         """(indices into ``tokens``, batch tensors) in the micro-batches this model classifies fastest
@@ -220,11 +226,7 @@ def load(model_dir, precision: str = "auto") -> LoadedModel:
         model = Int8Network(model_dir)
     else:
         model = AutoModelForSequenceClassification.from_pretrained(model_dir).to(device).eval()
-    labels_file = model_dir / LABELS_FILE
-    if labels_file.is_file():
-        names = json.loads(labels_file.read_text(encoding="utf-8"))["label_names"]
-    else:
-        names = [config.id2label[i] for i in range(config.num_labels)]
+    names, thresholds = label_settings(model_dir, config)
     text_column, form = training_data_settings(model_dir)
     # the length the model was trained with (model/artifact.py's inference_max_length: the same rule)
     max_length = tokenizer.model_max_length
@@ -240,7 +242,25 @@ def load(model_dir, precision: str = "auto") -> LoadedModel:
         device=device,
         max_length=max_length,
         precision=precision,
+        thresholds=thresholds,
     )
+
+
+def label_settings(model_dir: Path, config) -> tuple[list[str], list[float] | None]:
+    """(label names by class id, decision thresholds): labels.json's names (else the model config's id2label); for a
+    multi-label model (labels.json's task, or the config's problem_type) thresholds.json's threshold a label (0.5 for
+    any it does not name, or without it), else None."""
+    labels_file = model_dir / LABELS_FILE
+    content = json.loads(labels_file.read_text(encoding="utf-8")) if labels_file.is_file() else {}
+    names = content.get("label_names") or [config.id2label[i] for i in range(config.num_labels)]
+    multi_label = content.get("task", "") == MULTI_LABEL_TASK or (
+        not content and getattr(config, "problem_type", None) == "multi_label_classification"
+    )
+    if not multi_label:
+        return names, None
+    thresholds_file = model_dir / THRESHOLDS_FILE
+    tuned = json.loads(thresholds_file.read_text(encoding="utf-8"))["thresholds"] if thresholds_file.is_file() else {}
+    return names, [float(tuned.get(name, 0.5)) for name in names]
 
 
 def visible_text(text: str) -> bool:
@@ -421,8 +441,13 @@ def input_fn(input_data, content_type, context=None):
 
 
 # --- replace this: a new task answers in another shape here (the client and the output file read these keys) ---
-def prediction(probabilities: list[float], names: list[str]) -> dict:
-    """One text's answer: the most probable label's name, its probability, and every label's."""
+def prediction(probabilities: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
+    """One text's answer: the most probable label's name, its probability, and every label's. Multi-label (with
+    ``thresholds``, one a label; ``probabilities`` each label's own sigmoid): ``labels``, the names whose probability
+    reaches their threshold (possibly none), and ``scores``, every label's probability by name."""
+    if thresholds is not None:
+        chosen = [name for name, p, t in zip(names, probabilities, thresholds, strict=True) if p >= t]
+        return {"labels": chosen, "scores": dict(zip(names, probabilities, strict=True))}
     best = max(range(len(probabilities)), key=probabilities.__getitem__)
     return {"label": names[best], "score": probabilities[best], "scores": dict(zip(names, probabilities, strict=True))}
 
@@ -474,9 +499,12 @@ def predict_fn(data, model: LoadedModel) -> list[dict]:
         for chunk, inputs in model.batches(tokens):
             with model.lock:
                 logits = network(**{name: tensor.to(device) for name, tensor in inputs.items()}).logits
-                probabilities = torch.softmax(logits.float(), dim=-1).cpu().tolist()
+                if model.thresholds is None:
+                    probabilities = torch.softmax(logits.float(), dim=-1).cpu().tolist()
+                else:  # multi-label: each label's own probability
+                    probabilities = torch.sigmoid(logits.float()).cpu().tolist()
             for k, probs in zip(chunk, probabilities, strict=True):
-                results[valid[k]] = prediction(probs, names)
+                results[valid[k]] = prediction(probs, names, model.thresholds)
     for index, row_id in enumerate(ids):
         if row_id is not None:
             results[index] = {"id": row_id, **results[index]}
@@ -496,6 +524,8 @@ def output_fn(prediction, accept):
                 writer.writerow(CSV_HEADER)
             elif "error" in item:
                 writer.writerow(["", "", item["error"]])
+            elif "labels" in item:  # multi-label: the names joined, no single score
+                writer.writerow([CSV_LABEL_JOINER.join(item["labels"]), ""])
             else:
                 writer.writerow([item["label"], f"{item['score']:.6f}"])
         return buffer.getvalue()

@@ -19,6 +19,7 @@ from ..data.report import Record
 from ..errors import PredictError
 
 TABLE_HEADER = ("line", "id", "label", "score", "text")
+LABEL_JOINER = "|"  # multi-label tables: between the names of one row's labels (and between their scores)
 ERROR_LABEL = "ERROR"
 DELIMITERS = {".csv": ",", ".tsv": "\t"}  # tables; .jsonl is the other format
 FORMATS = (".csv", ".tsv", ".jsonl")
@@ -168,10 +169,21 @@ class OutputFile:
 
 
 def output_row(record: Record, prediction: dict | None, error: str, names: tuple[str, ...] | None, table: bool) -> dict:
-    """One output row: TABLE_HEADER's columns for a table (an error in the text column), else a JSON object."""
+    """One output row: TABLE_HEADER's columns for a table (an error in the text column), else a JSON object. A
+    multi-label answer fills the table's label column with its names joined by LABEL_JOINER (empty: no label) and
+    the score column with their probabilities, joined likewise; a JSON row keeps ``labels`` and ``scores`` and
+    names the true labels in ``true_labels``."""
     if table:
         if prediction is None:
             return {"line": record.line, "id": record.row_id, "label": ERROR_LABEL, "score": "", "text": error}
+        if "labels" in prediction:
+            return {
+                "line": record.line,
+                "id": record.row_id,
+                "label": LABEL_JOINER.join(prediction["labels"]),
+                "score": LABEL_JOINER.join(f"{prediction['scores'][name]:.6f}" for name in prediction["labels"]),
+                "text": record.text,
+            }
         return {
             "line": record.line,
             "id": record.row_id,
@@ -181,6 +193,8 @@ def output_row(record: Record, prediction: dict | None, error: str, names: tuple
         }
     row = {"line": record.line, "id": record.row_id, "text": record.text}
     row.update(prediction if prediction is not None else {"error": error})
-    if record.label is not None and names:
+    if isinstance(record.label, tuple) and names:
+        row["true_labels"] = [names[i] for i in record.label]
+    elif record.label is not None and names:
         row["true_label"] = names[record.label]
     return row

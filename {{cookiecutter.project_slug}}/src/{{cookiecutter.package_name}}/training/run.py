@@ -15,11 +15,12 @@ from typing import Any
 from ..config import Config
 from ..data.dataset import Splits, data_file, load_schema, load_splits
 from ..data.labels import LabelSchema
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from ..evaluation.evaluate import evaluate_dataset, int8_check
-from ..evaluation.metrics import metric_line, scalars
+from ..evaluation.metrics import metric_line, scalars, sigmoid, tune_thresholds
 from ..evaluation.reports import write_results
 from ..evaluation.verdict import baseline_accuracy, verdict
+from ..metric_registry import COMPARED, applies, default_metric
 from ..model.artifact import INT8_RECORD, METRICS_FILE, RESULTS_DIR, SCRATCH_TOKENIZER_DIR, save_artifact
 from ..model.features import build_dataset, tokenizer_fingerprint
 from ..model.int8 import remove_int8
@@ -65,7 +66,7 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
     init_distributed(config.train.use_cpu)
     if config.train.learning_rate <= 0:
         config.train.learning_rate = default_learning_rate(config.model.base_model)
-    schema = load_schema(config)
+    schema = checked_schema(config)
     splits = load_data(config, schema, channels, say)
     what = (
         "building a tokenizer and model from the training texts" if is_scratch(config.model.base_model) else "loading"
@@ -78,7 +79,7 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
         f"{config.model.max_length})"
     )
     datasets = [
-        build_dataset(tokenizer, records, config.model.max_length, cache_dir, show)
+        build_dataset(tokenizer, records, config.model.max_length, cache_dir, show, num_labels=schema.num_labels)
         for records in (splits.train, splits.validation, splits.test)
     ]
     set_epochs(config, len(datasets[0]), ranks, say)
@@ -115,6 +116,19 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
             output_data=channels.get("output_data"),
             test_file=test_file,
         )
+
+
+def checked_schema(config: Config) -> LabelSchema:
+    """The project's label schema, once train.metric_for_best_model is known to be scored for its task. Raises
+    LabelError (data/dataset.py's load_schema), or ConfigError naming the task's default metric."""
+    schema = load_schema(config)
+    name = config.train.metric_for_best_model
+    if not applies(name, schema.task):
+        raise ConfigError(
+            f"train.metric_for_best_model: {name!r} is not scored for a {schema.task} task; use "
+            f"{default_metric(schema.task)!r} (see `config` for the choices)"
+        )
+    return schema
 
 
 def set_epochs(config: Config, num_examples: int, ranks: Ranks, say: Printer) -> None:
@@ -160,6 +174,8 @@ def build_model(config: Config, schema: LabelSchema, splits: Splits, ranks: Rank
             barrier=barrier,
         )
     tokenizer, model = load_model(config.model.base_model, schema, config.model.max_length, texts, tokenizer)
+    if schema.multi_label:  # BCE on multi-hot targets in both loops (sources.py sets it; a loaded config may not)
+        model.config.problem_type = schema.problem_type
     fingerprint = tokenizer_fingerprint(tokenizer)
     if not all_equal(fingerprint):
         raise CheckpointError(
@@ -188,12 +204,14 @@ def finish(
     config, say = run.config, run.say
     metrics: dict = {"train_seconds": round(train_seconds, 2), "train_examples": len(run.train_ds)}
     model = getattr(model, "module", model).to(run.device)
-    logits = score_splits(run, model, metrics)
+    logits, thresholds = score_splits(run, model, metrics)
     output_dir = config.path(config.train.output_dir)
     remove_int8(output_dir)
     if len(run.val_ds):  # may int8 serve this model? (evaluate, serve and CPU endpoints use it by default)
-        metrics[INT8_RECORD] = check_int8(run, model, logits["validation"], output_dir=output_dir)
-    save_artifact(output_dir, model, run.tokenizer, run.schema, metrics, config.to_dict(), history)
+        metrics[INT8_RECORD] = check_int8(
+            run, model, logits["validation"], output_dir=output_dir, thresholds=thresholds
+        )
+    save_artifact(output_dir, model, run.tokenizer, run.schema, metrics, config.to_dict(), history, thresholds)
     write_final_results(
         run, metrics, history=history, output_dir=output_dir, output_data=output_data, test_file=test_file
     )
@@ -205,24 +223,43 @@ def finish(
     return metrics
 
 
-def score_splits(run: TrainingRun, model, metrics: dict) -> dict:
+def score_splits(run: TrainingRun, model, metrics: dict) -> tuple[dict, list[float] | None]:
     """The validation and test splits' metrics (into ``metrics``, logged and tracked) with the trained ``model``;
-    returns their logits by split name, each of shape (rows, num_labels)."""
-    logits = {}
+    returns their logits by split name, each of shape (rows, num_labels), and, multi-label, each label's decision
+    threshold tuned on the validation split (0.5 each without one; None single-label) that both splits are scored
+    at."""
+    logits: dict = {}
+    thresholds = [0.5] * run.schema.num_labels if run.schema.multi_label else None
+    if thresholds is not None and len(run.val_ds):
+        _, validation_logits = evaluate_dataset(
+            model, run.val_ds, run.schema, run.config.train.eval_batch_size, run.tokenizer.pad_token_id, run.device
+        )
+        thresholds = tune_thresholds(run.val_ds.labels, sigmoid(validation_logits))
+        run.say(
+            "decision thresholds (tuned on the validation split): "
+            + ", ".join(f"{name}={value:.2f}" for name, value in zip(run.schema.names, thresholds, strict=True))
+        )
     for split, dataset in (("validation", run.val_ds), ("test", run.test_ds)):
         if len(dataset) == 0:
             continue
         metrics[split], logits[split] = evaluate_dataset(
-            model, dataset, run.schema, run.config.train.eval_batch_size, run.tokenizer.pad_token_id, run.device
+            model,
+            dataset,
+            run.schema,
+            run.config.train.eval_batch_size,
+            run.tokenizer.pad_token_id,
+            run.device,
+            thresholds=thresholds,
         )
         run.say(metric_line(metrics[split], prefix=f"{split}_"))
         run.tracker.log_metrics({f"{split}_{k}": v for k, v in scalars(metrics[split]).items()})
-    return logits
+    return logits, thresholds
 
 
-def check_int8(run: TrainingRun, model, validation_logits, *, output_dir: Path) -> dict:
+def check_int8(run: TrainingRun, model, validation_logits, *, output_dir: Path, thresholds=None) -> dict:
     """Quantize ``model`` into ``output_dir`` and compare it with its fp32 ``validation_logits`` (evaluation's
-    int8_check); says the verdict and returns the record metrics.json keeps."""
+    int8_check; multi-label: decided at ``thresholds``, compared in micro F1); says the verdict and returns the
+    record metrics.json keeps."""
     run.say("int8: quantizing a CPU copy with OpenVINO and checking it on the validation split")
     check = int8_check(
         model,
@@ -234,11 +271,19 @@ def check_int8(run: TrainingRun, model, validation_logits, *, output_dir: Path) 
         max_drop=run.config.model.int8_max_drop,
         calibration_rows=run.train_ds.input_ids,
         model_dir=output_dir,
+        thresholds=thresholds,
     )
-    run.say(
-        f"int8 on the CPU: validation accuracy {check['int8_accuracy']:.4f} against fp32 "
-        f"{check['fp32_accuracy']:.4f} ({'allowed' if check['allowed'] else 'refused: serve in fp32'})"
-    )
+    outcome = "allowed" if check["allowed"] else "refused: serve in fp32"
+    if "fp32_accuracy" in check:
+        run.say(
+            f"int8 on the CPU: validation accuracy {check['int8_accuracy']:.4f} against fp32 "
+            f"{check['fp32_accuracy']:.4f} ({outcome})"
+        )
+    else:
+        run.say(
+            f"int8 on the CPU: validation {check['metric']} {check['int8_score']:.4f} against fp32 "
+            f"{check['fp32_score']:.4f}, {check['agreement']:.4f} of the label decisions agree ({outcome})"
+        )
     return check
 
 
@@ -261,6 +306,7 @@ def write_final_results(
     )
     if output_data:  # SageMaker uploads this folder as output.tar.gz
         shutil.copytree(results, Path(output_data), dirs_exist_ok=True)
-    baseline = baseline_accuracy(config, test_file) if final == "test" and test_file else None
+    compared = COMPARED[run.schema.task]
+    baseline = baseline_accuracy(config, test_file, compared) if final == "test" and test_file else None
     for line in verdict(metrics[final], baseline):
         (say.always if line.startswith("warning") else say)(line)
