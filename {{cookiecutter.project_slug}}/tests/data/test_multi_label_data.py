@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import unicodedata
 from collections import Counter
 
 import pytest
@@ -81,6 +82,21 @@ def test_json_lines_with_a_01_key_per_label(tmp_path):
     report = load_records(path, ReadOptions("jsonl", "text", ""), NAMES)
     assert [r.label for r in report.records] == [(0, 2)]
     assert [(p.line, p.reason) for p in report.errors] == [(2, "missing_field")]
+
+
+def test_decomposed_hangul_column_names_match_the_label_names(tmp_path):
+    """A header (or JSON keys) in NFD, as macOS writes it, still names the 0/1 column of each label and the text."""
+
+    def nfd(text):
+        return unicodedata.normalize("NFD", text)
+
+    path = write(tmp_path, "u.tsv", nfd("문장\t욕설\t여성\t남성\t기타") + "\n나쁜 말\t1\t0\t1\t0\n")
+    report = load_records(path, FLAGS, NAMES)
+    assert not report.errors and [r.label for r in report.records] == [(0, 2)]
+    row = {nfd("문장"): "하나", nfd("욕설"): 1, "여성": 0, "남성": 0, nfd("기타"): 1}
+    keys = write(tmp_path, "k.jsonl", json.dumps(row, ensure_ascii=False) + "\n")
+    report = load_records(keys, ReadOptions("jsonl", nfd("문장"), ""), NAMES)
+    assert not report.errors and [r.label for r in report.records] == [(0, 3)]
 
 
 def test_prepare_statistics_label_frequencies_cardinality_and_rows_with_no_label(tmp_path):

@@ -5,6 +5,7 @@ Never raises for bad content: the returned LoadReport holds every problem by fil
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,11 @@ class ReadOptions:
     text_pair_column: str = ""
     label_separator: str = "|"
 
+    def __post_init__(self) -> None:
+        # column names in NFC, as headers and JSON keys are read (column_name): a name typed in NFD still matches
+        for name in ("text_column", "label_column", "id_column", "text_pair_column"):
+            object.__setattr__(self, name, column_name(getattr(self, name)))
+
     @classmethod
     def from_config(cls, data: DataConfig, require_labels: bool = True) -> ReadOptions:
         """The options the data section describes; ``require_labels`` False for unlabelled input (predict)."""
@@ -57,6 +63,12 @@ class ReadOptions:
             data.text_pair_column,
             data.label_separator,
         )
+
+
+def column_name(name: str) -> str:
+    """A header's column name (or a JSON key, or a configured column) as it is matched: stripped, in NFC, so that
+    decomposed Hangul (NFD, from macOS) matches the same name typed in NFC, as label names do."""
+    return unicodedata.normalize("NFC", name.strip()) if isinstance(name, str) else name
 
 
 def _describe_header(header: list[str]) -> str:
@@ -176,7 +188,7 @@ def read_header(
     if fields is None or line != 1:
         report.add(1, "error", "header", "cannot read the header line; the file needs one (column names)")
         return None
-    header = [name.strip() for name in fields]
+    header = [column_name(name) for name in fields]
     return header if _check_header(header, options, report, schema) else None
 
 
@@ -193,7 +205,7 @@ def row_fields(
             return None
         return dict(zip(header, value, strict=True))
     if isinstance(value, dict):
-        return value
+        return {unicodedata.normalize("NFC", key): item for key, item in value.items()}  # keys in NFC, as headers
     report.add(number, "error", "json_shape", f"expected a JSON object, found {type(value).__name__}")
     return None
 
