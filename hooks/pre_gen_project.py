@@ -200,6 +200,11 @@ def separator_problems(answers):
         return [f"label_separator {separator!r} must be visible characters (e.g. |)"]
     if answers["data_format"] == "tsv" and "\t" in separator:
         return ["label_separator must not be a tab in a TSV file (a tab separates the columns)"]
+    if answers["label_encoding"] == "index" and any(character.isdigit() for character in separator):
+        return [
+            f"label_separator {separator!r} has a digit, but the files hold class ids (label_encoding=index); "
+            "choose another (e.g. |)"
+        ]
     inside = [name for name in split_label_names(answers["label_names"]) if separator in name]
     if inside:
         return [f"label_separator {separator!r} appears inside label name(s) {', '.join(inside)}; choose another"]

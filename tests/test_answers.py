@@ -56,6 +56,10 @@ INVALID = [
         {"task": "multi_label", "label_names": "욕설|비난,혐오", "data_format": "csv"},
         "ERROR: label_separator '|' appears inside label name(s) 욕설|비난",
     ),
+    (
+        {"task": "multi_label", "label_names": "a,b,c", "label_separator": "1", "data_format": "csv"},
+        "ERROR: label_separator '1' has a digit, but the files hold class ids (label_encoding=index)",
+    ),
     ({"train_file": "../etc/passwd"}, "ERROR: train_file '../etc/passwd' must be a plain file name"),
     ({"aws_region": "seoul"}, "ERROR: aws_region 'seoul' does not look like an AWS region"),
     ({"training_instance_type": "g5.xlarge"}, "ERROR: training_instance_type 'g5.xlarge' must be a SageMaker"),
