@@ -101,9 +101,10 @@ def verdict(metrics: dict, baseline: float | None) -> list[str]:
 
 def multi_label_verdict(metrics: dict, baseline: float | None) -> list[str]:
     """``verdict`` for multi-label ``metrics``: micro F1 next to the baseline's, and a ``warning:`` line when the
-    model predicts no label for every row, is not clearly above the trivial answer (the most frequent label set for
-    every row, no label included: metrics' ``trivial``) by STANDARD_ERRORS binomial standard errors of F1 over the
-    true labels, never predicts a label that occurs, or is clearly below the baseline."""
+    model predicts no label for every row, or one same label set for every row (e.g. every label: thresholds tuned
+    on an uninformative model), is not clearly above the trivial answer (the most frequent label set for every row,
+    no label included: metrics' ``trivial``) by STANDARD_ERRORS binomial standard errors of F1 over the true
+    labels, never predicts a label that occurs, or is clearly below the baseline."""
     name = COMPARED[MULTI_LABEL]
     value, trivial, title = metrics[name], metrics["trivial"], METRICS[name].title
     true_labels = max(1, sum(row["support"] for row in metrics["per_class"].values()))
@@ -126,6 +127,9 @@ def multi_label_verdict(metrics: dict, baseline: float | None) -> list[str]:
         name: counts[0][1] + counts[1][1]
         for name, counts in zip(metrics["label_names"], metrics["per_label_confusion"], strict=True)
     }
+    constant = [n for n in metrics["label_names"] if predicted[n] == metrics["num_examples"]]
+    if constant and all(predicted[n] in (0, metrics["num_examples"]) for n in metrics["label_names"]):
+        weak.append(f"it has collapsed: it predicts the same label set ({', '.join(constant)}) for every text")
     never = [n for n in metrics["label_names"] if metrics["per_class"][n]["support"] and not predicted[n]]
     if never and metrics["predicted_without_label"] < metrics["num_examples"]:
         weak.append(f"it never predicts {', '.join(repr(n) for n in never)} (recall 0)")
