@@ -99,6 +99,13 @@ def test_decomposed_hangul_column_names_match_the_label_names(tmp_path):
     assert not report.errors and [r.label for r in report.records] == [(0, 3)]
 
 
+def test_a_label_column_twice_in_the_header_is_a_problem_not_a_silent_pick(tmp_path):
+    path = write(tmp_path, "d.tsv", "문장\t욕설\t여성\t남성\t기타\t욕설\n나쁜 말\t1\t0\t0\t0\t0\n")
+    report = load_records(path, FLAGS, NAMES)
+    assert [(p.line, p.reason) for p in report.errors] == [(1, "duplicate_column")] and not report.records
+    assert "column '욕설' appears more than once in the header (columns 2, 6)" in report.errors[0].message
+
+
 def test_prepare_statistics_label_frequencies_cardinality_and_rows_with_no_label(tmp_path):
     path = write(tmp_path, "s.csv", "text,labels\na,욕설|여성\nb,\nc,욕설\nd,\n")
     report = load_records(path, JOINED, NAMES)

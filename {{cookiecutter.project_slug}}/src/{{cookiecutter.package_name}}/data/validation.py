@@ -108,9 +108,22 @@ def _check_header(
             1, "error", "missing_column", f"missing column(s) {named}; the header has {_describe_header(header)}. {fix}"
         )
         return False
+    if _repeated_columns(header, [column for _, column in keys] + [options.id_column, options.text_pair_column], report):
+        return False
     if options.id_column and options.id_column not in header:
         report.note(f"no {options.id_column!r} column (data.id_column): rows are identified by their line number")
     return True
+
+
+def _repeated_columns(header: list[str], used: list[str], report: LoadReport) -> bool:
+    """True, with an error in ``report``, when a column the rows are read from appears more than once in ``header``
+    (a row would be read from the last one only, silently)."""
+    twice = [column for column in dict.fromkeys(used) if column and header.count(column) > 1]
+    for column in twice:
+        places = ", ".join(str(index) for index, name in enumerate(header, 1) if name == column)
+        message = f"column {shorten(column)} appears more than once in the header (columns {places}); rename or remove"
+        report.add(1, "error", "duplicate_column", f"{message} the extra one(s): a row is read from one column only")
+    return bool(twice)
 
 
 def load_records(
