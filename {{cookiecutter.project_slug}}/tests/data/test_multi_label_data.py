@@ -45,6 +45,10 @@ def test_a_01_cell_that_is_not_0_or_1_and_a_missing_label_column_are_problems_by
     report = load_records(bad, FLAGS, NAMES)
     assert [(p.line, p.reason) for p in report.errors] == [(3, "unknown_label"), (4, "unknown_label")]
     assert f"{bad}:3: error: the '욕설' column holds '2', not 0 or 1" in str(report.errors[0])
+    assert report.notes == [
+        "2 row(s) hold a cell that is not 0 or 1 in a label's column: correct those cells, or set "
+        "data.unknown_label: drop to leave such rows out"
+    ]  # not: another label schema
     assert [r.label for r in report.records] == [(0,)]
     missing = write(tmp_path, "m.tsv", "문장\t욕설\t여성\t남성\n하나\t1\t0\t0\n")
     report = load_records(missing, FLAGS, NAMES)

@@ -108,7 +108,9 @@ def _check_header(
             1, "error", "missing_column", f"missing column(s) {named}; the header has {_describe_header(header)}. {fix}"
         )
         return False
-    if _repeated_columns(header, [column for _, column in keys] + [options.id_column, options.text_pair_column], report):
+    if _repeated_columns(
+        header, [column for _, column in keys] + [options.id_column, options.text_pair_column], report
+    ):
         return False
     if options.id_column and options.id_column not in header:
         report.note(f"no {options.id_column!r} column (data.id_column): rows are identified by their line number")
@@ -178,7 +180,7 @@ def load_records(
         if value is not None and number not in undecodable:  # else already reported
             rows.add(number, row_fields(number, value, header=header, options=options, report=report))
     bar.close()
-    note_unknown_labels(report, schema)
+    note_unknown_labels(report, schema, flags=bool(schema and schema.multi_label and not options.label_column))
     if header is None and options.id_column and not rows.ids_found and report.rows_read:
         report.note(f"no {options.id_column!r} key (data.id_column): rows are identified by their line number")
     if report.rows_read == 0:
@@ -258,11 +260,18 @@ class RowValidator:
         return kind == "warning"
 
 
-def note_unknown_labels(report: LoadReport, schema: LabelSchema | None) -> None:
+def note_unknown_labels(report: LoadReport, schema: LabelSchema | None, flags: bool = False) -> None:
     """One note on rows with a label the schema does not know: a few are typos (correct them, or drop such
-    rows); most rows mean another label schema, which needs a new bake."""
+    rows); most rows mean another label schema, which needs a new bake. ``flags``: a 0/1 column per label, where
+    the problem is a cell that is not 0 or 1, never the schema."""
     unknown = sum(p.reason == "unknown_label" for p in report.problems)
     if schema is None or not unknown:
+        return
+    if flags:
+        report.note(
+            f"{unknown} row(s) hold a cell that is not 0 or 1 in a label's column: correct those cells, or set "
+            "data.unknown_label: drop to leave such rows out"
+        )
         return
     written = "class ids 0.." + str(len(schema.names) - 1) if schema.encoding == "index" else "label names"
     names = ", ".join(schema.names[:SHOWN_COLUMNS]) + (" ..." if len(schema.names) > SHOWN_COLUMNS else "")
