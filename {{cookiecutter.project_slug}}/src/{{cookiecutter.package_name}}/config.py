@@ -73,6 +73,13 @@ def valid_regex(value: str) -> str | None:
     return None
 
 
+def valid_separator(value: str) -> str | None:
+    """None when ``value`` (data.label_separator) is visible characters with no space around them, else why not."""
+    if not value.strip() or value != value.strip():
+        return "not visible characters; a separator of labels in one cell is e.g. |"
+    return None
+
+
 def valid_encoding(value: str) -> str | None:
     """None for ``auto`` or a codec Python knows (codecs.lookup), else what to use instead."""
     if value == "auto":
@@ -125,7 +132,9 @@ class DataConfig:
         "column per label name",
     )
     label_separator: str = setting(
-        "|", "multi_label: what separates the labels in one CSV/TSV cell (JSON Lines hold a list)"
+        "|",
+        "multi_label: what separates the labels in one CSV/TSV cell (JSON Lines hold a list)",
+        check=valid_separator,
     )
     id_column: str = setting("", "column (or JSON key) holding a row id; when absent, rows are identified by line")
     labels_file: str = setting(LABELS_FILE, "label schema: names in class-id order and how the files write them")

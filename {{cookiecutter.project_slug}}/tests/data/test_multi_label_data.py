@@ -12,11 +12,13 @@ from collections import Counter
 
 import pytest
 
-from {{ cookiecutter.package_name }}.data.dataset import check_classes
+from {{ cookiecutter.package_name }}.config import load_config
+from {{ cookiecutter.package_name }}.data.dataset import check_classes, load_schema
 from {{ cookiecutter.package_name }}.data.labels import LabelSchema
 from {{ cookiecutter.package_name }}.data.report import Record
 from {{ cookiecutter.package_name }}.data.splits import stratified_split, subset
 from {{ cookiecutter.package_name }}.data.validation import ReadOptions, load_records
+from {{ cookiecutter.package_name }}.errors import LabelError
 
 NAMES = LabelSchema(("욕설", "여성", "남성", "기타"), "name", "multi_label")
 IDS = LabelSchema(("욕설", "여성", "남성", "기타"), "index", "multi_label")
@@ -108,6 +110,16 @@ def test_a_label_column_twice_in_the_header_is_a_problem_not_a_silent_pick(tmp_p
     report = load_records(path, FLAGS, NAMES)
     assert [(p.line, p.reason) for p in report.errors] == [(1, "duplicate_column")] and not report.records
     assert "column '욕설' appears more than once in the header (columns 2, 6)" in report.errors[0].message
+
+
+def test_a_separator_inside_a_label_name_is_refused_before_any_row(tmp_path):
+    NAMES.save(tmp_path / "labels.json")
+    (tmp_path / "config.yaml").write_text("data:\n  labels_file: labels.json\n", encoding="utf-8")
+    joined = {"data.data_format": "csv", "data.label_column": "labels", "data.labels_file": "labels.json"}
+    config = load_config(tmp_path / "config.yaml", {**joined, "data.label_separator": "성"})
+    with pytest.raises(LabelError, match="data.label_separator '성' appears inside label\\(s\\) 여성, 남성"):
+        load_schema(config)
+    assert load_schema(load_config(tmp_path / "config.yaml", joined)).names == NAMES.names
 
 
 def test_prepare_statistics_label_frequencies_cardinality_and_rows_with_no_label(tmp_path):

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import CONFIG_FILE, LABELS_FILE, Config
-from ..errors import DataError
+from ..errors import DataError, LabelError
 from .labels import LabelSchema
 from .normalize import Normalizer
 from .report import LoadReport, Record
@@ -25,8 +25,19 @@ class Splits:
 
 
 def load_schema(config: Config) -> LabelSchema:
-    """The project's label schema, from data.labels_file. Raises LabelError when it is missing or invalid."""
-    return LabelSchema.load(config.path(config.data.labels_file))
+    """The project's label schema, from data.labels_file. Raises LabelError when it is missing or invalid, or when
+    data.label_separator (labels joined in one CSV/TSV cell) appears inside a label name."""
+    schema = LabelSchema.load(config.path(config.data.labels_file))
+    data = config.data
+    if schema.multi_label and data.label_column and data.data_format != "jsonl":
+        written = schema.names if schema.encoding == "name" else [str(i) for i in range(len(schema.names))]
+        inside = [name for name in written if data.label_separator in name]
+        if inside:
+            raise LabelError(
+                f"data.label_separator {data.label_separator!r} appears inside label(s) {', '.join(inside)} "
+                f"({data.labels_file}); choose another in {CONFIG_FILE}"
+            )
+    return schema
 
 
 def data_file(config: Config, name: str, channel_dir: str | None = None) -> Path:
