@@ -80,13 +80,21 @@ def test_thresholds_are_tuned_per_label_on_a_split():
     assert thresholds[2] == 0.5  # no row has label 2: the default
 
 
-def test_the_verdict_compares_with_the_most_frequent_label_set():
+def test_the_trivial_answer_is_the_best_constant_label_set():
+    # 가 on 80 rows, 나 on 70, 다 on 10: {가, 나} everywhere (micro F1 0.83) beats {가} (0.62) and {가, 나, 다} (0.70)
+    truth = [(0, 1)] * 60 + [(0,)] * 20 + [(1, 2)] * 10 + [()] * 10
+    trivial = score(truth, truth, NAMES)["trivial"]
+    assert trivial["label_set"] == ["가", "나"] and trivial["exact_share"] == 0.6
+    assert abs(trivial["f1"] - 2 * 150 / (160 + 200)) < 1e-12
+
+
+def test_the_verdict_compares_with_the_best_constant_label_set():
     truth = [(0,)] * 60 + [(0, 1)] * 20 + [()] * 20
     nothing = score(truth, [()] * 100, NAMES)
     assert nothing[MICRO_F1] == 0.0 and nothing["trivial"]["label_set"] == ["가"]
     assert "it has collapsed: it predicts no label" in verdict(nothing, None)[-1]
     constant = score(truth, [(0,)] * 100, NAMES)
-    assert "not clearly above always answering the most frequent label set (가" in verdict(constant, None)[-1]
+    assert "not clearly above always answering the best constant label set (가" in verdict(constant, None)[-1]
     everything = score(truth, [(0, 1, 2)] * 100, NAMES)  # a model whose tuned thresholds say yes to every label
     assert "it has collapsed: it predicts the same label set (가, 나, 다) for every text" in verdict(everything, None)[-1]
     perfect = score(truth, truth, NAMES)

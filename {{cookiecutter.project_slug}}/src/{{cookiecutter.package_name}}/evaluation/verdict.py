@@ -102,9 +102,9 @@ def verdict(metrics: dict, baseline: float | None) -> list[str]:
 def multi_label_verdict(metrics: dict, baseline: float | None) -> list[str]:
     """``verdict`` for multi-label ``metrics``: micro F1 next to the baseline's, and a ``warning:`` line when the
     model predicts no label for every row, or one same label set for every row (e.g. every label: thresholds tuned
-    on an uninformative model), is not clearly above the trivial answer (the most frequent label set for every row,
-    no label included: metrics' ``trivial``) by STANDARD_ERRORS binomial standard errors of F1 over the true
-    labels, never predicts a label that occurs, or is clearly below the baseline."""
+    on an uninformative model), is not clearly above the trivial answer (the best constant label set, the k most
+    frequent labels for every row, no label included: metrics' ``trivial``) by STANDARD_ERRORS binomial standard
+    errors of F1 over the true labels, never predicts a label that occurs, or is clearly below the baseline."""
     name = COMPARED[MULTI_LABEL]
     value, trivial, title = metrics[name], metrics["trivial"], METRICS[name].title
     true_labels = max(1, sum(row["support"] for row in metrics["per_class"].values()))
@@ -120,7 +120,7 @@ def multi_label_verdict(metrics: dict, baseline: float | None) -> list[str]:
         weak.append("it has collapsed: it predicts no label for any text")
     elif value <= trivial["f1"] + margin:
         weak.append(
-            f"it is not clearly above always answering the most frequent label set ({shown}: {title} "
+            f"it is not clearly above always answering the best constant label set ({shown}: {title} "
             f"{trivial['f1']:.4f}; this model {value:.4f})"
         )
     predicted = {  # each label's predicted rows: false positives + true positives of its [[tn, fp], [fn, tp]]
