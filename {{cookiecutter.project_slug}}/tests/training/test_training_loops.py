@@ -38,7 +38,7 @@ RESULTS_FILES = {"metrics.json", "report.txt", RESULTS_PICTURE, "learning_curves
 @pytest.mark.container
 @pytest.mark.parametrize("loop", ["trainer", "torch"])
 def test_loop_trains_on_real_reviews_and_beats_chance(project, loop):
-    config = project.override({"loop": loop, "epochs": 3})
+    config = project.override({"loop": loop, "epochs": 8 if MULTI_LABEL else 3})  # conftest's MODEL_EPOCHS
     started = time.perf_counter()
     metrics = run_training(config)
     assert time.perf_counter() - started < 120
