@@ -45,7 +45,25 @@ STARS_JSONL = {
     "test_file": "test.jsonl",
     "max_length": "64",
 }
-BAKES = {"nsmc-default": {}, "korean-3-class-csv": KOREAN_CSV, "stars-jsonl": STARS_JSONL}
+PAIR_JSONL = {  # sentence pairs: a review and a claim about it
+    "project_name": "Review Claims",
+    "dataset_name": "review-claims",
+    "data_format": "jsonl",
+    "text_column": "review",
+    "text_pair_column": "claim",
+    "label_column": "판정",
+    "id_column": "",
+    "label_names": "부정,긍정",
+    "label_encoding": "name",
+    "train_file": "train.jsonl",
+    "test_file": "test.jsonl",
+}
+BAKES = {
+    "nsmc-default": {},
+    "korean-3-class-csv": KOREAN_CSV,
+    "stars-jsonl": STARS_JSONL,
+    "pair-jsonl": PAIR_JSONL,
+}
 DEFAULT_SLUG = "nsmc-sentiment"  # the default bake: the one that runs every test, builds a wheel, runs make contract
 
 PACKAGE_FILES = [

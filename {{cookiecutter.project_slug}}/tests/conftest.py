@@ -51,6 +51,7 @@ SAMPLE_DATA = {
     "train_file": {{ cookiecutter.train_file.strip() | json_text }},
     "test_file": {{ cookiecutter.test_file.strip() | json_text }},
     "text_column": {{ cookiecutter.text_column.strip() | json_text }},
+    "text_pair_column": {{ cookiecutter.text_pair_column.strip() | json_text }},
     "label_column": {{ cookiecutter.label_column.strip() | json_text }},
     "id_column": {{ cookiecutter.id_column.strip() | json_text }},
 }

@@ -20,6 +20,7 @@ from ..data.dataset import Splits, data_file, load_schema, load_splits
 from ..data.labels import LabelSchema
 from ..errors import ProjectError
 from ..model.artifact import METRICS_FILE, NGRAM_WEIGHTS_FILE, RESULTS_DIR, write_json
+from ..model.features import record_pairs
 from ..model.ngram import NgramClassifier, NgramFeatures
 from .metrics import classification_report, metric_line, score
 from .reports import write_results
@@ -72,7 +73,7 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
     training = splits.train + splits.validation  # the whole training file: the final fit uses every row
     say(f"baseline: word 1-2 and character 1-5 grams of {len(training):,} training texts ...")
     try:
-        features, x = NgramFeatures.fit([record.text for record in training])
+        features, x = NgramFeatures.fit([record.text for record in training], record_pairs(training))
     except ValueError:  # scikit-learn: empty vocabulary
         raise ProjectError(
             "the training texts hold no word or character n-gram; the baseline has nothing to learn from"
@@ -115,7 +116,7 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
 def score_test_split(classifier: NgramClassifier, splits: Splits, schema: LabelSchema, *, out_dir: Path) -> dict:
     """The fitted baseline's metrics on the test split: printed, and written as ``out_dir``'s results folder
     (report, confusion matrix, misclassified rows). Returns them."""
-    probabilities = classifier.predict_proba([record.text for record in splits.test])
+    probabilities = classifier.predict_proba([record.text for record in splits.test], record_pairs(splits.test))
     metrics = score(
         [record.label for record in splits.test],
         probabilities.argmax(axis=1).tolist(),

@@ -40,38 +40,66 @@ def vectorizers(vocabularies: tuple[list[str], list[str]] | None = None) -> list
 
 @dataclass
 class NgramFeatures:
-    """Binary presence of each known word 1-2 gram and character 1-5 gram: one sparse row a text."""
+    """Binary presence of each known word 1-2 gram and character 1-5 gram: one sparse row a text.
+
+    Sentence pairs (``pairs``): one row a pair holds the first text's block, the second text's block (the same
+    vocabularies), the n-grams both texts hold (their elementwise product: which n-grams are shared) and two
+    overlap ratios (the share of the second text's word and character n-grams that the first text holds). A bag of
+    n-grams of the two texts joined cannot tell which text holds an n-gram, nor whether they share it: these can.
+    """
 
     word_terms: list[str]
     char_terms: list[str]
+    pairs: bool = False
 
     @classmethod
-    def fit(cls, texts: Sequence[str]) -> tuple[NgramFeatures, object]:
-        """The vocabularies of ``texts``, and their feature matrix."""
+    def fit(cls, texts: Sequence[str], text_pairs: Sequence[str] | None = None) -> tuple[NgramFeatures, object]:
+        """The vocabularies of ``texts`` (and of ``text_pairs``, the second texts of sentence pairs), and their
+        sparse feature matrix (rows: texts or pairs)."""
         from scipy.sparse import hstack
 
         words, chars = vectorizers()
+        corpus = list(texts) + list(text_pairs or [])
         parts = []
         for vectorizer in (words, chars):
             try:
-                parts.append(vectorizer.fit_transform(texts))
+                parts.append(vectorizer.fit_transform(corpus))
             except ValueError:  # no n-gram of this kind occurs twice (a tiny file): keep every one seen
                 vectorizer.set_params(min_df=1)
-                parts.append(vectorizer.fit_transform(texts))
-        matrix = hstack(parts, format="csr")
-        return cls(list(words.get_feature_names_out()), list(chars.get_feature_names_out())), matrix
+                parts.append(vectorizer.fit_transform(corpus))
+        features = cls(list(words.get_feature_names_out()), list(chars.get_feature_names_out()), text_pairs is not None)
+        if text_pairs is not None:
+            return features, features.transform(texts, text_pairs)
+        return features, hstack(parts, format="csr")
 
-    def transform(self, texts: Sequence[str]):
-        """The sparse (texts, features) CSR matrix of ``texts``: word n-grams, then character n-grams."""
-        from scipy.sparse import hstack
+    def transform(self, texts: Sequence[str], text_pairs: Sequence[str] | None = None):
+        """The sparse (rows, features) CSR matrix of ``texts``: word n-grams, then character n-grams; for pairs
+        (``text_pairs``, required when the features were fitted on pairs) the blocks the class docstring lists.
+        Raises ValueError when pairs are given to one-text features or missing for pair features."""
+        from scipy.sparse import csr_matrix, hstack
 
+        if (text_pairs is not None) != self.pairs:
+            needed = "sentence pairs (a second text for each)" if self.pairs else "one text a row (no second text)"
+            raise ValueError(f"this baseline was fitted on {needed}")
         words, chars = vectorizers((self.word_terms, self.char_terms))
-        return hstack([words.transform(texts), chars.transform(texts)], format="csr")
+        first = [words.transform(texts), chars.transform(texts)]
+        if text_pairs is None:
+            return hstack(first, format="csr")
+        second = [words.transform(text_pairs), chars.transform(text_pairs)]
+        shared = [a.multiply(b).tocsr() for a, b in zip(first, second, strict=True)]
+        ratios = [
+            np.asarray(both.sum(axis=1)).ravel() / np.maximum(np.asarray(b.sum(axis=1)).ravel(), 1)
+            for both, b in zip(shared, second, strict=True)
+        ]
+        overlap = csr_matrix(np.column_stack(ratios).astype(np.float32))
+        return hstack([*first, *second, *shared, overlap], format="csr")
 
     @property
     def size(self) -> int:
-        """How many n-grams the features hold (words and characters)."""
-        return len(self.word_terms) + len(self.char_terms)
+        """How many features a row holds: the n-grams (words and characters) for one text; for pairs three blocks of
+        them and the two overlap ratios."""
+        terms = len(self.word_terms) + len(self.char_terms)
+        return 3 * terms + 2 if self.pairs else terms
 
 
 def log_count_ratios(x, y: np.ndarray, classes: int) -> np.ndarray:
@@ -122,9 +150,11 @@ class NgramClassifier:
         exponent = np.exp(shifted)
         return exponent / exponent.sum(axis=1, keepdims=True)
 
-    def predict_proba(self, texts: Sequence[str]) -> np.ndarray:
-        """Class probabilities (len(texts), classes) of ``texts``."""
-        return self.predict_proba_features(self.features.transform(texts))
+    def predict_proba(self, texts: Sequence[str], text_pairs: Sequence[str] | None = None) -> np.ndarray:
+        """Class probabilities (len(texts), classes) of ``texts`` (with their second texts ``text_pairs`` for a
+        baseline fitted on sentence pairs). Raises ValueError when pairs are given to a one-text baseline or the
+        reverse."""
+        return self.predict_proba_features(self.features.transform(texts, text_pairs))
 
     def save(self, path: Path) -> None:
         """Write the classifier to ``path`` as plain arrays (np.savez_compressed; the terms as UTF-8 bytes): no
@@ -141,6 +171,7 @@ class NgramClassifier:
             c=np.asarray(self.c),
             word_terms=packed(self.features.word_terms),
             char_terms=packed(self.features.char_terms),
+            pairs=np.asarray(self.features.pairs),
         )
 
     @classmethod
@@ -151,5 +182,6 @@ class NgramClassifier:
             return array.tobytes().decode("utf-8").split(TERM_SEPARATOR) if array.size else []
 
         with np.load(path, allow_pickle=False) as arrays:
-            features = NgramFeatures(unpacked(arrays["word_terms"]), unpacked(arrays["char_terms"]))
+            pairs = bool(arrays["pairs"]) if "pairs" in arrays.files else False  # saved before pairs existed
+            features = NgramFeatures(unpacked(arrays["word_terms"]), unpacked(arrays["char_terms"]), pairs)
             return cls(features, arrays["weights"], arrays["intercept"], int(arrays["classes"]), float(arrays["c"]))
