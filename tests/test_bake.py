@@ -319,6 +319,8 @@ def users_data(project: Path, answers: dict) -> str:
         shutil.copyfile(NSMC_DIR / "ratings_train.txt", train)
         shutil.copyfile(NSMC_DIR / "ratings_test.txt", test)
         return "the full NSMC (150,000 / 50,000 rows)"
+    if answers.get("text_pair_column", "").strip():
+        return pair_data(train, test, texts, answers)
     if answers["data_format"] == "jsonl":
         for path, count in ((train, 700), (test, 200)):
             path.write_text(
@@ -336,6 +338,22 @@ def users_data(project: Path, answers: dict) -> str:
         config.read_text(encoding="utf-8").replace("  encoding: auto ", "  encoding: cp949 "), encoding="utf-8"
     )
     return "a 600-row CSV saved from Korean Excel (cp949, CRLF, quoted breaks, blank rows, label typos)"
+
+
+def pair_data(train: Path, test: Path, texts: list[str], answers: dict) -> str:
+    """Sentence pairs unlike the sample's: 900 / 250 rows whose second text is the start of the next review, some
+    with an id key the project does not read, labels in turn (JSON Lines: the pair bake's format)."""
+    names = [name.strip() for name in answers["label_names"].split(",")]
+    text_key, pair_key, label_key = answers["text_column"], answers["text_pair_column"], answers["label_column"]
+    for path, start, count in ((train, 0, 900), (test, 900, 250)):
+        rows = []
+        for i in range(start, start + count):
+            text, following = texts[i % len(texts)], texts[(i + 1) % len(texts)]
+            row = {"no": i} if i % 3 == 0 else {}
+            row |= {text_key: text or "빈 리뷰", pair_key: " ".join(following.split()[:4]) or "짧은 주장"}
+            rows.append(row | {label_key: names[i % len(names)]})
+        path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return "sentence pairs in JSON Lines (900 rows, an extra key on some)"
 
 
 def excel_csv(texts: list[str], names: list[str], answers: dict) -> bytes:
