@@ -24,6 +24,7 @@ DATA = CONFIG.data
 SCHEMA = load_schema(CONFIG)
 FORMAT = DATA.data_format
 GOOD = 30  # good rows in every file
+PAIR_TEXT = "두 번째 글"  # the second text of each row in a sentence-pair project
 FILE_LEVEL = {"binary", "empty_file", "header", "missing_column", "no_rows"}  # problems of the file as a whole
 
 
@@ -39,6 +40,8 @@ def row_fields(text: str, label: int, row_id: str) -> dict:
     if DATA.id_column:
         fields[DATA.id_column] = row_id
     fields[DATA.text_column] = text
+    if DATA.text_pair_column:  # sentence pairs: every row's second text is a plain, valid one
+        fields[DATA.text_pair_column] = PAIR_TEXT
     fields[DATA.label_column] = label_value(label)
     return fields
 
@@ -55,7 +58,8 @@ def encode(fields: dict) -> str:
 
 
 def header_columns() -> list[str]:
-    return ([DATA.id_column] if DATA.id_column else []) + [DATA.text_column, DATA.label_column]
+    pair = [DATA.text_pair_column] if DATA.text_pair_column else []
+    return ([DATA.id_column] if DATA.id_column else []) + [DATA.text_column, *pair, DATA.label_column]
 
 
 def header_line(columns: list[str] | None = None) -> list[str]:
