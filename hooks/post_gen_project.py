@@ -91,11 +91,11 @@ def pair_fragments(rows, groups, seed):
     the row's class), never one with the same text; a review alone in its group gets a fragment of its own."""
     rng = random.Random(seed)
     members = {}
-    for (_, text, _), group in zip(rows, groups):
+    for (_, text, _), group in zip(rows, groups, strict=True):
         if text.split():
             members.setdefault(group, []).append(text)
     pairs = []
-    for (_, text, _), group in zip(rows, groups):
+    for (_, text, _), group in zip(rows, groups, strict=True):
         others = [other for other in members.get(group, []) if other != text]
         pairs.append(fragment(others[rng.randrange(len(others))] if others else text, rng))
     return pairs
@@ -108,7 +108,7 @@ def write_rows(rows, path, names, split="train"):
     classes = [class_for(nsmc_label, text, len(names), cuts) for _, text, nsmc_label in rows]
     pairs = pair_fragments(rows, classes, PAIR_SEEDS[split]) if pair_column else [None] * len(rows)
     records = []
-    for (row_id, text, _), class_id, pair in zip(rows, classes, pairs):
+    for (row_id, text, _), class_id, pair in zip(rows, classes, pairs, strict=True):
         record = {}
         if id_column:
             record[id_column] = row_id

@@ -15,7 +15,7 @@ the HF inference containers run):
 
 Requests
   application/json       {"inputs": "text"} or {"inputs": ["t1", "t2", ...]}; for a sentence-pair model (trained
-                         with data.text_pair_column) {"inputs": {"text": "...", "text_pair": "..."}} or a list of
+                         with data.text_pair_column) {"inputs": {"text": "...", "text_pair": "..."} } or a list of
                          such objects (the transformers pipeline's convention)
   application/jsonlines  one {"text": "..."} (or {"inputs": "..."}) per line, {"text": ..., "text_pair": ...} for a
                          pair model; an "id" is echoed back. Exactly one
