@@ -228,9 +228,13 @@ def test_label_schema_and_sample_follow_the_answers(baked):
     if answers["data_format"] == "jsonl":
         rows = [json.loads(line) for line in raw]
         assert {str(r[answers["label_column"]]) for r in rows} == set(names)
-        assert all(isinstance(r[answers["label_column"]], int) for r in rows)  # stars as JSON numbers
+        if all(name.isdigit() for name in names):
+            assert all(isinstance(r[answers["label_column"]], int) for r in rows)  # stars as JSON numbers
+        if answers["text_pair_column"]:  # sentence pairs: every row has its second text
+            assert all(isinstance(r[answers["text_pair_column"]], str) for r in rows)
     else:
         assert answers["text_column"] in raw[0] and answers["label_column"] in raw[0]
+        assert (answers["text_pair_column"] or answers["text_column"]) in raw[0]
     assert len(raw) == 2001 - (answers["data_format"] == "jsonl")
 
 
@@ -247,6 +251,7 @@ TEMPLATE_ANSWERS = {
     "data.train_file",
     "data.test_file",
     "data.text_column",
+    "data.text_pair_column",
     "data.label_column",
     "data.id_column",
     "model.base_model",
