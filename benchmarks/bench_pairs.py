@@ -102,16 +102,19 @@ def learn_project(name: str, joined: bool) -> Path:
     return bake(folder, answers, overwrite=True)
 
 
-def run_set(name: str, sizes: list[int], epochs: float, overrides: dict) -> dict:
-    """Baselines and scratch:tiny on set ``name`` at each training size, as pairs and joined."""
+def run_set(
+    name: str, sizes: list[int], epochs: float, overrides: dict, encodings: tuple[str, ...] = ("pair", "joined")
+) -> dict:
+    """Baselines and scratch:tiny (``overrides``: other settings) on set ``name`` at each training size, in each of
+    ``encodings`` (pair: segment ids; joined: one text)."""
     rng = random.Random(24)
     train_rows, test_rows = nsmc("train"), nsmc("test")
     rng.shuffle(train_rows)
     rng.shuffle(test_rows)
     train = SETS[name](train_rows[: max(sizes)], rng)
     test = SETS[name](test_rows[:TEST_ROWS], rng)
-    results: dict = {"set": name, "test_rows": len(test), "models": []}
-    for joined in (False, True):
+    results: dict = {"set": name, "test_rows": len(test), "settings": overrides, "models": []}
+    for joined in [encoding == "joined" for encoding in encodings]:
         project = learn_project(name, joined)
         for size in sizes:
             write_jsonl(project / "data" / "raw" / "train.jsonl", train[:size], joined)
@@ -126,7 +129,8 @@ def run_set(name: str, sizes: list[int], epochs: float, overrides: dict) -> dict
             metrics = project_module(project, "training.run").train(config, quiet=True)
             results["models"].append(
                 {
-                    "encoding": "joined" if joined else "pair",
+                    "encoding": ("joined" if joined else "pair")
+                    + "".join(f", {key}={value}" for key, value in overrides.items()),
                     "rows": size,
                     "baseline_accuracy": baseline["test"]["accuracy"],
                     "accuracy": metrics["test"]["accuracy"],
@@ -227,15 +231,20 @@ def main() -> int:
     parser.add_argument("--epochs", type=float, default=3)
     parser.add_argument("--sets", default="polarity,lexical")
     parser.add_argument("--skip-bake", action="store_true", help="only the learnability sets")
+    parser.add_argument("--encodings", default="pair,joined")
+    parser.add_argument("--set", action="append", default=[], help="a training setting for the sets: key=value")
+    parser.add_argument("--out", default="results-pairs.json", help="the JSON file written (benchmarks/)")
     args = parser.parse_args()
     sizes = [500] if args.quick else [int(size) for size in args.rows.split(",")]
     results: dict = {"machine": machine(), "date": time.strftime("%Y-%m-%d"), "sets": []}
     for name in args.sets.split(","):
-        results["sets"].append(run_set(name, sizes, 1 if args.quick else args.epochs, {}))
-        (HERE / "results-pairs.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", "utf-8")
+        overrides = dict(setting.split("=", 1) for setting in args.set)
+        encodings = tuple(args.encodings.split(","))
+        results["sets"].append(run_set(name, sizes, 1 if args.quick else args.epochs, overrides, encodings))
+        (HERE / args.out).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", "utf-8")
     if not args.skip_bake:
         results["bake"] = pair_bake(args.quick)
-    (HERE / "results-pairs.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    (HERE / args.out).write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", "utf-8")
     if "bake" in results:
         (HERE / "RESULTS-pairs.md").write_text(render(results), encoding="utf-8")
     print(json.dumps(results, indent=2, ensure_ascii=False))

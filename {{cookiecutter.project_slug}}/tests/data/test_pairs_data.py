@@ -13,7 +13,7 @@ from {{ cookiecutter.package_name }}.data.normalize import Normalizer
 from {{ cookiecutter.package_name }}.data.report import Record
 from {{ cookiecutter.package_name }}.data.validation import ReadOptions, load_records
 from {{ cookiecutter.package_name }}.model.features import DynamicPaddingCollator, build_dataset, tokenize_texts
-from {{ cookiecutter.package_name }}.model.ngram import NgramFeatures
+from {{ cookiecutter.package_name }}.model.ngram import CROSS_FEATURES, NgramFeatures
 from {{ cookiecutter.package_name }}.model.sources import train_tokenizer
 
 SCHEMA = LabelSchema(("부정", "긍정"), "name")
@@ -122,7 +122,9 @@ def test_the_baseline_features_see_which_text_holds_what_and_their_overlap():
     pairs = ["배송이 빨라서", "배송이 빨라서", "포장이 튼튼해요", "포장이 튼튼해요"] * 3
     features, x = NgramFeatures.fit(texts, pairs)
     assert features.pairs and x.shape == (len(texts), features.size)
-    overlap = x[:, -2:].toarray()  # the share of the second text's word and character n-grams the first holds
+    crossed = x[:, -CROSS_FEATURES:]
+    assert crossed[0].nnz == 3 * 2  # 배송이 빨라서 좋았어요 x 배송이 빨라서: every word with every word
+    overlap = x[:, -CROSS_FEATURES - 2 : -CROSS_FEATURES].toarray()  # the second text's n-grams the first holds
     assert overlap[0].tolist() == [1.0, 1.0] and overlap[1][0] < 1.0
     swapped = features.transform(pairs, texts)
     assert (swapped != x).nnz > 0  # which text holds an n-gram matters, unlike a bag of the joined texts

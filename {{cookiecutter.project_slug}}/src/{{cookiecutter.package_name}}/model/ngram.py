@@ -8,6 +8,7 @@ runs and the character analyzer turns every whitespace run into one space).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,9 @@ import numpy as np
 MIN_COUNT = 2  # an n-gram seen once cannot generalise and would only add weights
 SMOOTHING = 1.0  # the "alpha" of the naive-Bayes ratios
 TERM_SEPARATOR = "\n"
+CROSS_FEATURES = 2**18  # hashed (first-text word, second-text word) pairs of sentence pairs
+CROSS_WORDS = 64  # the distinct words of each text that enter the crossed pairs (bounds a row's work)
+WORD = re.compile(r"(?u)\b\w+\b")
 
 
 def vectorizers(vocabularies: tuple[list[str], list[str]] | None = None) -> list:
@@ -43,9 +47,11 @@ class NgramFeatures:
     """Binary presence of each known word 1-2 gram and character 1-5 gram: one sparse row a text.
 
     Sentence pairs (``pairs``): one row a pair holds the first text's block, the second text's block (the same
-    vocabularies), the n-grams both texts hold (their elementwise product: which n-grams are shared) and two
-    overlap ratios (the share of the second text's word and character n-grams that the first text holds). A bag of
-    n-grams of the two texts joined cannot tell which text holds an n-gram, nor whether they share it: these can.
+    vocabularies), the n-grams both texts hold (their elementwise product: which n-grams are shared), two overlap
+    ratios (the share of the second text's word and character n-grams that the first text holds) and
+    CROSS_FEATURES hashed crossed words (each first-text word with each second-text word: "최고" in the review with
+    "부정적인" in the claim). A bag of n-grams of the two texts joined cannot tell which text holds an n-gram,
+    whether they share it, nor which words meet across them: these can.
     """
 
     word_terms: list[str]
@@ -92,14 +98,32 @@ class NgramFeatures:
             for both, b in zip(shared, second, strict=True)
         ]
         overlap = csr_matrix(np.column_stack(ratios).astype(np.float32))
-        return hstack([*first, *second, *shared, overlap], format="csr")
+        return hstack([*first, *second, *shared, overlap, crossed_words(texts, text_pairs)], format="csr")
 
     @property
     def size(self) -> int:
         """How many features a row holds: the n-grams (words and characters) for one text; for pairs three blocks of
         them and the two overlap ratios."""
         terms = len(self.word_terms) + len(self.char_terms)
-        return 3 * terms + 2 if self.pairs else terms
+        return 3 * terms + 2 + CROSS_FEATURES if self.pairs else terms
+
+
+def crossed_words(texts: Sequence[str], text_pairs: Sequence[str]):
+    """The sparse (pairs, CROSS_FEATURES) binary matrix of each pair's (first-text word, second-text word) pairs,
+    hashed (scikit-learn's FeatureHasher: nothing to fit or save); the first CROSS_WORDS distinct words of each
+    text."""
+    from sklearn.feature_extraction import FeatureHasher
+
+    def words(text: str) -> list[str]:
+        return list(dict.fromkeys(WORD.findall(text)))[:CROSS_WORDS]
+
+    crossed = (
+        [f"{a}\x00{b}" for a in words(text) for b in words(pair)] for text, pair in zip(texts, text_pairs, strict=True)
+    )
+    hasher = FeatureHasher(CROSS_FEATURES, input_type="string", alternate_sign=False, dtype=np.float32)
+    matrix = hasher.transform(crossed).tocsr()
+    matrix.data[:] = 1.0  # presence, as the n-gram blocks
+    return matrix
 
 
 def log_count_ratios(x, y: np.ndarray, classes: int) -> np.ndarray:
