@@ -209,7 +209,8 @@ def render(results: dict) -> str:
         "`lexical`: the claim is a run of words from this review or from another one. `pair`: the project's pair "
         "encoding (segment ids; the baseline with pair features: each text's n-grams, shared n-grams, overlap ratios, "
         "hashed crossed words); `joined`: the claim appended to the review as one text (the baseline: one bag of "
-        f"n-grams). `scratch:tiny`, {results.get('epochs', 3):g} epochs, every other setting at its default.",
+        f"n-grams). `scratch:tiny`, {results.get('epochs', 3):g} epochs, every other setting at its default. "
+        "`train s`: wall seconds on a machine other jobs shared (a record, not a speed figure; the pairs/s above too).",
         "",
         "| set | encoding | train rows | baseline accuracy | scratch:tiny accuracy | macro-F1 | train s |",
         "|---|---|---|---|---|---|---|",
