@@ -76,6 +76,10 @@ def main() -> int:
     results["training"] = bench_training.run(train_records, 640 if args.quick else args.epoch_rows)
     print("== multi-label: baseline, scratch:small, int8 against fp32", flush=True)
     results["multi_label"] = bench_multi_label.run(args.quick)
+    print("== sentence pairs: the pair bake, int8 against fp32, learnability (benchmarks/bench_pairs.py)", flush=True)
+    import bench_pairs
+
+    results["pairs"] = bench_pairs.run_all(args.quick)
     print("== template loop: bake + baked tests", flush=True)
     results["bake"] = bench_bake.run()
     results["wall_seconds"] = time.time() - started
@@ -208,6 +212,13 @@ def render(r: dict) -> str:
         f"({k['summary']}); total {k['total_seconds']:.1f} s.",
         "",
         f"Whole benchmark run: {r['wall_seconds'] / 60:.1f} min.",
+        "",
+    ]
+    if r.get("pairs"):
+        from bench_pairs import render as render_pairs
+
+        lines += ["#" + line if line.startswith("#") else line for line in render_pairs(r["pairs"]).splitlines()]
+    lines += [
         "",
         "GPU figures (training on the whole file, the handler against `pipeline` on a GPU) come from "
         "`benchmarks/bench_gpu.py`, run where a GPU is: `benchmarks/RESULTS-gpu.md`.",

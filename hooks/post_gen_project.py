@@ -8,6 +8,12 @@ data. For task=multi_label the labels are synthetic too, but learnable from the 
 i (cycling) of MULTI_LABEL_RULES (NSMC's positive sentiment, laughter, mentions of 영화 or of actors and acting,
 a long text, '!' or '?', '..'), so a row may have several labels or none. labels.json is written by the baked
 package's own LabelSchema, so it has one writer.
+
+Sentence pairs (text_pair_column answered): the second text is a fragment of another review with the same label(s)
+(pair_fragments), so both texts carry evidence of the row's label: a model that reads both does better than one
+that reads either, and swapping the second text moves its answer. The relation is additive (two witnesses of one
+label), not a comparison of the texts: a scratch model cannot learn a comparison from a sample this size
+(benchmarks/RESULTS.md).
 """
 
 import csv
@@ -15,6 +21,7 @@ import importlib
 import importlib.util
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -25,6 +32,8 @@ PROJECT = Path.cwd()
 SAMPLE_DIR = PROJECT / "data" / "sample"
 RAW_DIR = PROJECT / "data" / "raw"
 NSMC_SOURCES = {"train": "nsmc_train.tsv", "test": "nsmc_test.tsv"}  # shipped with the template, NSMC format
+PAIR_SEEDS = {"train": 24, "test": 42}  # the second texts of each split are drawn with their own seed
+MAX_FRAGMENT_WORDS = 6
 
 # The baked package's own label schema (standard library only) writes labels.json: one writer.
 sys.dont_write_bytecode = True  # leave no __pycache__ in the new project
@@ -103,17 +112,48 @@ def label_value(class_id, names):
     return name
 
 
-def write_rows(rows, path, names):
+def fragment(text, rng):
+    """A run of consecutive words of ``text`` (about half of them, 1 to MAX_FRAGMENT_WORDS), or the text itself
+    when it has one word."""
+    words = text.split()
+    if len(words) < 2:
+        return text.strip()
+    size = max(1, min(MAX_FRAGMENT_WORDS, len(words) // 2))
+    start = rng.randrange(len(words) - size + 1)
+    return " ".join(words[start : start + size])
+
+
+def pair_fragments(rows, groups, seed):
+    """One second text per row: a fragment of another review of the same group (``groups``: one hashable per row,
+    the row's class), never one with the same text; a review alone in its group gets a fragment of its own."""
+    rng = random.Random(seed)
+    members = {}
+    for (_, text, _), group in zip(rows, groups, strict=True):
+        if text.split():
+            members.setdefault(group, []).append(text)
+    pairs = []
+    for (_, text, _), group in zip(rows, groups, strict=True):
+        others = [other for other in members.get(group, []) if other != text]
+        pairs.append(fragment(others[rng.randrange(len(others))] if others else text, rng))
+    return pairs
+
+
+def write_rows(rows, path, names, split="train"):
     text_column = ANSWERS["text_column"]
-    id_column = ANSWERS["id_column"].strip()
+    id_column, pair_column = ANSWERS["id_column"].strip(), ANSWERS["text_pair_column"].strip()
     cuts = length_cuts(rows, len(names))
+    label_rows = [label_cells(nsmc_label, text, names, cuts) for _, text, nsmc_label in rows]
+    groups = [json.dumps(cells, ensure_ascii=False, sort_keys=True) for cells in label_rows]  # a row's label(s)
+    pairs = pair_fragments(rows, groups, PAIR_SEEDS[split]) if pair_column else [None] * len(rows)
     records = []
-    for row_id, text, nsmc_label in rows:
+    for (row_id, text, _), cells, pair in zip(rows, label_rows, pairs, strict=True):
         record = {}
         if id_column:
             record[id_column] = row_id
         record[text_column] = text
-        record.update(label_cells(nsmc_label, text, names, cuts))
+        if pair is not None:
+            record[pair_column] = pair
+        record.update(cells)
         records.append(record)
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = ANSWERS["data_format"]
@@ -139,7 +179,7 @@ def write_samples(names):
         (SAMPLE_DIR / name).unlink()
     for split, key in (("train", "train_file"), ("test", "test_file")):
         sample = SAMPLE_DIR / ANSWERS[key].strip()
-        write_rows(sources[split], sample, names)
+        write_rows(sources[split], sample, names, split)
         raw = RAW_DIR / sample.name
         if not raw.exists():
             raw.parent.mkdir(parents=True, exist_ok=True)

@@ -58,11 +58,25 @@ UNSMILE_MULTI_LABEL = {  # UnSmile style: one 0/1 column per label name, no labe
     "train_file": "unsmile_train.tsv",
     "test_file": "unsmile_valid.tsv",
 }
+PAIR_JSONL = {  # sentence pairs: a review and a claim about it
+    "project_name": "Review Claims",
+    "dataset_name": "review-claims",
+    "data_format": "jsonl",
+    "text_column": "review",
+    "text_pair_column": "claim",
+    "label_column": "판정",
+    "id_column": "",
+    "label_names": "부정,긍정",
+    "label_encoding": "name",
+    "train_file": "train.jsonl",
+    "test_file": "test.jsonl",
+}
 BAKES = {
     "nsmc-default": {},
     "korean-3-class-csv": KOREAN_CSV,
     "stars-jsonl": STARS_JSONL,
     "unsmile-multi-label-tsv": UNSMILE_MULTI_LABEL,
+    "pair-jsonl": PAIR_JSONL,
 }
 DEFAULT_SLUG = "nsmc-sentiment"  # the default bake: the one that runs every test, builds a wheel, runs make contract
 
@@ -143,6 +157,7 @@ TEST_FILES = [
     "data/test_normal_form.py",
     "data/test_download.py",
     "data/test_multi_label_data.py",
+    "data/test_pairs_data.py",
     "model/test_features.py",
     "model/test_int8_export.py",
     "model/test_model_sources.py",
@@ -167,6 +182,7 @@ TEST_FILES = [
     "serving/test_server.py",
     "serving/test_text_input.py",
     "serving/test_multi_label_serving.py",
+    "serving/test_pairs.py",
     "aws/test_sagemaker.py",
     "aws/test_lifecycle.py",
     "contract/sagemaker_toolkits.py",
@@ -236,9 +252,13 @@ def test_label_schema_and_sample_follow_the_answers(baked):
     elif answers["data_format"] == "jsonl":
         rows = [json.loads(line) for line in raw]
         assert {str(r[answers["label_column"]]) for r in rows} == set(names)
-        assert all(isinstance(r[answers["label_column"]], int) for r in rows)  # stars as JSON numbers
+        if all(name.isdigit() for name in names):
+            assert all(isinstance(r[answers["label_column"]], int) for r in rows)  # stars as JSON numbers
+        if answers["text_pair_column"]:  # sentence pairs: every row has its second text
+            assert all(isinstance(r[answers["text_pair_column"]], str) for r in rows)
     else:
         assert answers["text_column"] in raw[0] and answers["label_column"] in raw[0]
+        assert (answers["text_pair_column"] or answers["text_column"]) in raw[0]
     assert len(raw) == 2001 - (answers["data_format"] == "jsonl")
 
 
@@ -255,6 +275,7 @@ TEMPLATE_ANSWERS = {
     "data.train_file",
     "data.test_file",
     "data.text_column",
+    "data.text_pair_column",
     "data.label_column",
     "data.id_column",
     "train.metric_for_best_model",
@@ -332,6 +353,8 @@ def users_data(project: Path, answers: dict) -> str:
         shutil.copyfile(NSMC_DIR / "ratings_train.txt", train)
         shutil.copyfile(NSMC_DIR / "ratings_test.txt", test)
         return "the full NSMC (150,000 / 50,000 rows)"
+    if answers.get("text_pair_column", "").strip():
+        return pair_data(train, test, texts, answers)
     if answers["data_format"] == "jsonl":
         for path, count in ((train, 700), (test, 200)):
             path.write_text(
@@ -380,6 +403,22 @@ def multi_label_data(texts: list[str], train: Path, test: Path, answers: dict) -
             body = buffer.getvalue()
         path.write_text(body, encoding="utf-8")
     return "multi-label files of another size (800 / 250 rows) with an extra column"
+
+
+def pair_data(train: Path, test: Path, texts: list[str], answers: dict) -> str:
+    """Sentence pairs unlike the sample's: 900 / 250 rows whose second text is the start of the next review, some
+    with an id key the project does not read, labels in turn (JSON Lines: the pair bake's format)."""
+    names = [name.strip() for name in answers["label_names"].split(",")]
+    text_key, pair_key, label_key = answers["text_column"], answers["text_pair_column"], answers["label_column"]
+    for path, start, count in ((train, 0, 900), (test, 900, 250)):
+        rows = []
+        for i in range(start, start + count):
+            text, following = texts[i % len(texts)], texts[(i + 1) % len(texts)]
+            row = {"no": i} if i % 3 == 0 else {}
+            row |= {text_key: text or "빈 리뷰", pair_key: " ".join(following.split()[:4]) or "짧은 주장"}
+            rows.append(row | {label_key: names[i % len(names)]})
+        path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    return "sentence pairs in JSON Lines (900 rows, an extra key on some)"
 
 
 def excel_csv(texts: list[str], names: list[str], answers: dict) -> bytes:

@@ -68,9 +68,11 @@ SAMPLE_DATA = {
     "train_file": {{ cookiecutter.train_file.strip() | json_text }},
     "test_file": {{ cookiecutter.test_file.strip() | json_text }},
     "text_column": {{ cookiecutter.text_column.strip() | json_text }},
+    "text_pair_column": {{ cookiecutter.text_pair_column.strip() | json_text }},
     "label_column": {{ cookiecutter.label_column.strip() | json_text }},
     "id_column": {{ cookiecutter.id_column.strip() | json_text }},
 }
+PAIRS = bool(SAMPLE_DATA["text_pair_column"])  # a sentence-pair project: each row holds a text and a second text
 FAST = {"base_model": "scratch:tiny", "mlflow": False, "epochs": 2, "logging_steps": 10, "use_cpu": True}
 
 
@@ -110,7 +112,7 @@ def pytest_collection_modifyitems(config, items):
     """Tests that need the trained model run last, in collection order otherwise: under xdist, worksteal gives
     each worker a contiguous share, so the worker holding the model's tests trains it while the other runs
     tests that need no model, instead of both waiting for it."""
-    items.sort(key=lambda item: "trained_model" in getattr(item, "fixturenames", ()))
+    items.sort(key=lambda item: bool({"trained_model", "text_model"} & set(getattr(item, "fixturenames", ()))))
 
 
 def subprocess_env() -> dict:
@@ -207,31 +209,49 @@ TRAIN_COMMAND = ["train"] + [
 ]
 
 
-@pytest.fixture(scope="session")
-def trained_model(tmp_path_factory) -> Path:
-    """One scratch:tiny artifact trained on the sample by the `train` command (``TRAIN_COMMAND``), shared by the
-    serving, evaluation and deploy tests: trained once per test run, by the first worker that needs it when pytest
-    runs in parallel (the others wait for it, then read it: the xdist documentation's recipe). What the command
-    printed is ``TRAINING_LOG`` beside the project. Tests copy the artifact before changing it."""
+def shared_model(tmp_path_factory, name: str, extra: list[str]) -> Path:
+    """An artifact trained on the sample by the `train` command (``TRAIN_COMMAND`` plus ``extra``) in the folder
+    ``name``: trained once per test run, by the first worker that needs it when pytest runs in parallel (the others
+    wait for it, then read it: the xdist documentation's recipe). What the command printed is ``TRAINING_LOG``
+    beside the project. Returns the artifact's folder."""
     from filelock import FileLock
     from typer.testing import CliRunner
 
     from {{ cookiecutter.package_name }}.cli import app
 
     # under xdist, the base temp's parent is this run's own folder, shared by its workers; alone, a fresh folder
-    shared = tmp_path_factory.getbasetemp().parent if XDIST_WORKER else tmp_path_factory.mktemp("run")
-    folder, done = shared / "trained", shared / "trained.done"
-    with FileLock(str(shared / "trained.lock")):
+    shared = tmp_path_factory.getbasetemp().parent if XDIST_WORKER else tmp_path_factory.getbasetemp() / "shared"
+    shared.mkdir(exist_ok=True)
+    folder, done = shared / name, shared / f"{name}.done"
+    with FileLock(str(shared / f"{name}.lock")):
         if not done.exists():
             folder.mkdir()
             config_file = copy_project(folder)
             with contextlib.chdir(folder):
-                result = CliRunner().invoke(app, TRAIN_COMMAND)
+                result = CliRunner().invoke(app, TRAIN_COMMAND + extra)
             assert result.exit_code == 0, result.output
             (folder / TRAINING_LOG).write_text(result.output, encoding="utf-8")
             config = load_config(config_file)
             done.write_text(str(config.path(config.train.output_dir)), encoding="utf-8")
     return Path(done.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory) -> Path:
+    """One scratch:tiny artifact trained on the sample by the `train` command (``TRAIN_COMMAND``), shared by the
+    serving, evaluation and deploy tests (shared_model: once per test run). For sentence pairs (PAIRS) it
+    classifies pairs. Tests copy the artifact before changing it."""
+    return shared_model(tmp_path_factory, "trained", [])
+
+
+@pytest.fixture(scope="session")
+def text_model(tmp_path_factory) -> Path:
+    """A model of one text a row: ``trained_model`` itself, except in a sentence-pair project, where it is trained
+    on the sample's first texts alone (data.text_pair_column emptied). The serving contract's tests (limits,
+    Unicode, CSV parsing, faults) send plain texts: they run on it; the pair tests run on ``trained_model``."""
+    if not PAIRS:
+        return shared_model(tmp_path_factory, "trained", [])
+    return shared_model(tmp_path_factory, "text-only", ["--set", "data.text_pair_column="])
 
 
 @pytest.fixture(scope="session")
@@ -241,18 +261,19 @@ def training_log(trained_model) -> str:
 
 
 @pytest.fixture(scope="session")
-def model_server(trained_model):
-    """The server as `serve` starts it: auto precision (int8 on a CPU when train's check allowed it)."""
+def model_server(text_model):
+    """The server as `serve` starts it: auto precision (int8 on a CPU when train's check allowed it), serving
+    ``text_model`` (one text a row)."""
     from {{ cookiecutter.package_name }}.serving.server import BackgroundServer, create_app
 
-    with BackgroundServer(create_app(trained_model)) as server:
+    with BackgroundServer(create_app(text_model)) as server:
         yield server
 
 
 @pytest.fixture(scope="session")
-def fp32_server(trained_model):
-    """The server in fp32, as a GPU endpoint runs it: tests compare it with evaluate in fp32."""
+def fp32_server(text_model):
+    """The server in fp32, as a GPU endpoint runs it: tests compare it with evaluate in fp32 (``text_model``)."""
     from {{ cookiecutter.package_name }}.serving.server import BackgroundServer, create_app
 
-    with BackgroundServer(create_app(trained_model, precision="fp32")) as server:
+    with BackgroundServer(create_app(text_model, precision="fp32")) as server:
         yield server

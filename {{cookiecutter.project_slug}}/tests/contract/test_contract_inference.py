@@ -39,9 +39,9 @@ def environment(batch: bool = False, precision: str = "auto") -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def container_model(trained_model, tmp_path_factory):
+def container_model(text_model, tmp_path_factory):
     folder = tmp_path_factory.mktemp("container")
-    build_model_tar(trained_model, folder / "model.tar.gz")  # exactly what deploy uploads
+    build_model_tar(text_model, folder / "model.tar.gz")  # exactly what deploy uploads
     return unpack(folder / "model.tar.gz", folder / "model")
 
 
@@ -51,8 +51,8 @@ def service(container_model):
 
 
 @pytest.fixture(scope="module")
-def in_process(trained_model):
-    return handler.model_fn(str(trained_model))
+def in_process(text_model):
+    return handler.model_fn(str(text_model))
 
 
 def test_the_handler_imports_its_siblings_from_code(service, container_model):
@@ -77,11 +77,11 @@ def test_json_string_and_list_come_back_as_a_list_of_predictions(service, in_pro
 
 
 @pytest.mark.parametrize("precision", ["int8", "fp32"])
-def test_the_toolkit_serves_the_precision_deploy_sets(container_model, trained_model, precision):
+def test_the_toolkit_serves_the_precision_deploy_sets(container_model, text_model, precision):
     service = load_service(container_model, environment(precision=precision))
     status, _, body = invoke(service, json.dumps({"inputs": REVIEWS}).encode("utf-8"), JSON, JSON)
     assert status == 200, body
-    expected = handler.predict_fn(REVIEWS, handler.load(trained_model, precision))
+    expected = handler.predict_fn(REVIEWS, handler.load(text_model, precision))
     rows = json.loads(body)
     assert [answer(row) for row in rows] == [answer(row) for row in expected]
     assert all_scores(rows) == pytest.approx(all_scores(expected), abs=1e-5)

@@ -24,6 +24,7 @@ DATA = CONFIG.data
 SCHEMA = load_schema(CONFIG)
 FORMAT = DATA.data_format
 GOOD = 30  # good rows in every file
+PAIR_TEXT = "두 번째 글"  # the second text of each row in a sentence-pair project
 FILE_LEVEL = {"binary", "empty_file", "header", "missing_column", "no_rows"}  # problems of the file as a whole
 FLAG_COLUMNS = SCHEMA.multi_label and not DATA.label_column  # multi-label: a 0/1 column per label name
 LABEL_KEY = DATA.label_column or SCHEMA.names[0]  # the column a bad label goes into (a 0/1 column: the first)
@@ -52,6 +53,8 @@ def row_fields(text: str, label, row_id: str) -> dict:
     if DATA.id_column:
         fields[DATA.id_column] = row_id
     fields[DATA.text_column] = text
+    if DATA.text_pair_column:  # sentence pairs: every row's second text is a plain, valid one
+        fields[DATA.text_pair_column] = PAIR_TEXT
     fields.update(label_fields(label))
     return fields
 
@@ -69,7 +72,8 @@ def encode(fields: dict) -> str:
 
 def header_columns() -> list[str]:
     labels = list(SCHEMA.names) if FLAG_COLUMNS else [DATA.label_column]
-    return ([DATA.id_column] if DATA.id_column else []) + [DATA.text_column, *labels]
+    pair = [DATA.text_pair_column] if DATA.text_pair_column else []
+    return ([DATA.id_column] if DATA.id_column else []) + [DATA.text_column, *pair, *labels]
 
 
 def header_line(columns: list[str] | None = None) -> list[str]:

@@ -40,10 +40,10 @@ def test_the_client_reads_the_handler_s_limits():
     assert limits.max_body_bytes < handler.MAX_BODY_BYTES  # with a margin
 
 
-def test_stdin_in_nfd_is_classified_as_nfc(project, trained_model, monkeypatch, capsys):
+def test_stdin_in_nfd_is_classified_as_nfc(project, text_model, monkeypatch, capsys):
     nfd = unicodedata.normalize("NFD", WORD)
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(f"{nfd}\n{WORD}\n".encode()), encoding="utf-8"))
-    assert run_predict(project, None, None, model_dir=trained_model).failed == []
+    assert run_predict(project, None, None, model_dir=text_model).failed == []
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [row["text"] for row in rows] == [WORD, WORD]
     assert answer(rows[0]) == answer(rows[1]) and rows[0]["scores"] == rows[1]["scores"]
@@ -81,7 +81,7 @@ def test_wide_rows_at_batch_size_1000_all_pass_the_local_server(model_server, tm
     assert summary.failed == [] and summary.requests > 2
 
 
-def test_an_over_long_row_fails_alone_without_being_sent(trained_model, tmp_path):
+def test_an_over_long_row_fails_alone_without_being_sent(text_model, tmp_path):
     limit = RequestLimits.of_handler().max_text_chars
     target = Recorder()
     summary = predict_records(records([WORD, "가" * (limit + 1)]), target, None, show_progress=False)
@@ -89,7 +89,7 @@ def test_an_over_long_row_fails_alone_without_being_sent(trained_model, tmp_path
     assert len(target.bodies) == 1
     texts = [f"{WORD} {n}" for n in range(200)]
     texts[57] = "가" * (limit + 1)
-    summary = predict_records(records(texts), InProcessTarget(trained_model), None, show_progress=False)
+    summary = predict_records(records(texts), InProcessTarget(text_model), None, show_progress=False)
     assert [line for line, _ in summary.failed] == [58]
 
 
@@ -111,15 +111,15 @@ def test_a_row_the_server_refuses_fails_alone_and_the_rest_succeed(model_server,
     assert sum(p is not None for w in windows for p in w.predictions) == 12
 
 
-def test_a_refused_row_in_process_fails_alone_too(trained_model):
-    windows = list(classify([WORD, "\u200b", "별로"], InProcessTarget(trained_model), show_progress=False))
+def test_a_refused_row_in_process_fails_alone_too(text_model):
+    windows = list(classify([WORD, "\u200b", "별로"], InProcessTarget(text_model), show_progress=False))
     assert windows[0].errors == ["", "refused by the server (HTTP 400): the text is empty", ""]
 
 
-def test_a_request_over_the_token_bound_is_split_until_it_fits(trained_model, monkeypatch):
+def test_a_request_over_the_token_bound_is_split_until_it_fits(text_model, monkeypatch):
     monkeypatch.setattr(handler, "MAX_TOKENS", 40)
     texts = [f"정말 재밌게 봤어요 {n}" for n in range(16)]
-    windows = list(classify(texts, InProcessTarget(trained_model), batch_size=16, show_progress=False))
+    windows = list(classify(texts, InProcessTarget(text_model), batch_size=16, show_progress=False))
     assert windows[0].errors == [""] * 16 and windows[0].requests > 1
 
 

@@ -30,8 +30,8 @@ SEED = 14  # its first 16 draws already hold every fault, so each run sees all o
 
 
 @pytest.fixture()
-def server(project, trained_model):
-    process = ServerProcess(project.root, trained_model, subprocess_env(), free_port())
+def server(project, text_model):
+    process = ServerProcess(project.root, text_model, subprocess_env(), free_port())
     process.start()
     yield process
     process.kill()
@@ -42,7 +42,7 @@ def rows_of(sample, count: int) -> list[Record]:
     return [Record(texts[i % len(texts)], None, i + 1) for i in range(count)]
 
 
-def through_faults(server, sample, trained_model, tmp_path, rows: int, outage: float, batch_size: int = 64):
+def through_faults(server, sample, text_model, tmp_path, rows: int, outage: float, batch_size: int = 64):
     """All faults at once, and the server killed a few seconds in and started again ``outage`` s later."""
     records = rows_of(sample, rows)
     policy = RetryPolicy(budget_seconds=120, base_delay=0.2, max_delay=2.0, attempt_timeout=1.5)
@@ -68,7 +68,7 @@ def through_faults(server, sample, trained_model, tmp_path, rows: int, outage: f
     assert [row["line"] for row in rows] == [record.line for record in records]  # each once, in order
     # the same requests in this process, without faults (int8 scales activations per batch: same batches)
     texts = [record.text for record in records]
-    windows = classify(texts, InProcessTarget(trained_model), batch_size, concurrency=4, show_progress=False)
+    windows = classify(texts, InProcessTarget(text_model), batch_size, concurrency=4, show_progress=False)
     expected = [prediction for window in windows for prediction in window.predictions]
     assert [answer(row) for row in rows] == [answer(p) for p in expected]
     assert proxy.requests == summary.requests + summary.retries  # every re-sent request is counted
@@ -77,13 +77,13 @@ def through_faults(server, sample, trained_model, tmp_path, rows: int, outage: f
 
 
 @pytest.mark.slow
-def test_every_row_once_in_order_through_all_faults_and_a_restart(server, sample, trained_model, tmp_path):
-    through_faults(server, sample, trained_model, tmp_path, rows=800, outage=3.0, batch_size=16)
+def test_every_row_once_in_order_through_all_faults_and_a_restart(server, sample, text_model, tmp_path):
+    through_faults(server, sample, text_model, tmp_path, rows=800, outage=3.0, batch_size=16)
 
 
 @pytest.mark.slow
-def test_5000_rows_through_all_faults_and_a_15_second_restart(server, sample, trained_model, tmp_path):
-    summary, proxy = through_faults(server, sample, trained_model, tmp_path, rows=5000, outage=15.0)
+def test_5000_rows_through_all_faults_and_a_15_second_restart(server, sample, text_model, tmp_path):
+    summary, proxy = through_faults(server, sample, text_model, tmp_path, rows=5000, outage=15.0)
     print(
         f"5,000 rows: {summary.requests} requests, {summary.retries} retried, proxy saw {proxy.requests}, "
         f"injected {dict(proxy.injected)}"

@@ -24,14 +24,14 @@ REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화"
 
 
 @pytest.fixture(scope="module")
-def loaded(trained_model):
+def loaded(text_model):
     return handler.load(
-        trained_model, "fp32"
+        text_model, "fp32"
     )  # exact numbers whatever the batch (int8: tests/serving/test_precision.py)
 
 
-def test_json_single_and_list_inputs_keep_order_and_speak_label_names(loaded, trained_model):
-    names = LabelSchema.load(trained_model / "labels.json").names
+def test_json_single_and_list_inputs_keep_order_and_speak_label_names(loaded, text_model):
+    names = LabelSchema.load(text_model / "labels.json").names
     single = handler.predict_fn(handler.input_fn(json.dumps({"inputs": REVIEWS[0]}), "application/json"), loaded)
     many = handler.predict_fn(handler.input_fn(json.dumps({"inputs": REVIEWS}), "application/json"), loaded)
     assert len(single) == 1 and len(many) == len(REVIEWS)
@@ -64,14 +64,14 @@ def test_jsonlines_and_csv_requests_and_every_accept_type(loaded):
     assert json.loads(handler.output_fn(prediction, "application/json, text/plain, */*")) == prediction
 
 
-def test_handler_and_artifact_agree_on_names_and_length(loaded, trained_model):
+def test_handler_and_artifact_agree_on_names_and_length(loaded, text_model):
     """The handler reads the artifact's names from artifact_files.py (its sibling in the container), as
     model/artifact.py does, and applies the same max_length rule."""
     from {{ cookiecutter.package_name }}.model import artifact
 
     assert handler.LABELS_FILE == artifact.LABELS_FILE
     assert handler.NO_MODEL_MAX_LENGTH == artifact.NO_MODEL_MAX_LENGTH
-    assert loaded.max_length == load_for_inference(trained_model).max_length
+    assert loaded.max_length == load_for_inference(text_model).max_length
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,8 @@ from conftest import FAST, MULTI_LABEL, answer, artifact_with_int8_record
 REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", "배우들 연기가 좋았다", "그냥 그랬음"]
 
 
-def test_train_records_the_int8_check_on_the_validation_split(trained_model):
-    metrics = json.loads((trained_model / METRICS_FILE).read_text(encoding="utf-8"))
+def test_train_records_the_int8_check_on_the_validation_split(text_model):
+    metrics = json.loads((text_model / METRICS_FILE).read_text(encoding="utf-8"))
     record = metrics[INT8_RECORD]
     if MULTI_LABEL:  # compared in micro F1; the paired decision counts (row, label) decisions
         assert record["fp32_score"] == metrics["validation"][record["metric"]]  # the fp32 pass train already made
@@ -54,10 +54,10 @@ def test_train_records_the_int8_check_on_the_validation_split(trained_model):
         assert record["allowed"] == (record["lost"] - record["won"] <= record["allowed_rows"])
 
 
-def test_auto_takes_int8_on_a_cpu_only_where_the_check_allowed_it(trained_model, tmp_path):
-    allowed = artifact_with_int8_record(trained_model, tmp_path / "a", True)
-    refused = artifact_with_int8_record(trained_model, tmp_path / "r", False)
-    unchecked = artifact_with_int8_record(trained_model, tmp_path / "u", None)
+def test_auto_takes_int8_on_a_cpu_only_where_the_check_allowed_it(text_model, tmp_path):
+    allowed = artifact_with_int8_record(text_model, tmp_path / "a", True)
+    refused = artifact_with_int8_record(text_model, tmp_path / "r", False)
+    unchecked = artifact_with_int8_record(text_model, tmp_path / "u", None)
     assert choose_precision(allowed, "auto", on_gpu=False) == ("int8", "")
     assert choose_precision(allowed, "auto", on_gpu=True) == ("fp32", "")
     precision, note = choose_precision(refused, "auto", on_gpu=False)
@@ -76,8 +76,8 @@ def test_auto_takes_int8_on_a_cpu_only_where_the_check_allowed_it(trained_model,
         handler.load(allowed, "int4")
 
 
-def test_an_explicit_int8_that_the_check_refused_is_one_clear_error(project, trained_model, tmp_path, monkeypatch):
-    refused = artifact_with_int8_record(trained_model, tmp_path, False)
+def test_an_explicit_int8_that_the_check_refused_is_one_clear_error(project, text_model, tmp_path, monkeypatch):
+    refused = artifact_with_int8_record(text_model, tmp_path, False)
     monkeypatch.chdir(project.root)
     test_file = project.path(project.data.data_dir) / project.data.test_file
     for command in (["evaluate"], ["predict", "-o", str(tmp_path / "out.jsonl"), str(test_file)]):
@@ -89,11 +89,11 @@ def test_an_explicit_int8_that_the_check_refused_is_one_clear_error(project, tra
     assert result.exit_code == 2 and "int4" in result.output
 
 
-def test_train_writes_the_int8_model_and_an_unchecked_one_is_refused(trained_model, tmp_path):
-    assert (trained_model / INT8_MODEL_FILE).is_file() and (trained_model / INT8_MODEL_FILE).with_suffix(
+def test_train_writes_the_int8_model_and_an_unchecked_one_is_refused(text_model, tmp_path):
+    assert (text_model / INT8_MODEL_FILE).is_file() and (text_model / INT8_MODEL_FILE).with_suffix(
         ".bin"
     ).is_file()
-    missing = artifact_with_int8_record(trained_model, tmp_path, True)
+    missing = artifact_with_int8_record(text_model, tmp_path, True)
     (missing / INT8_MODEL_FILE).unlink()
     assert choose_precision(missing, "auto", on_gpu=False)[0] == "fp32"
     with pytest.raises(ArtifactError, match=f"has no {INT8_MODEL_FILE}"):
@@ -105,23 +105,23 @@ def test_train_writes_the_int8_model_and_an_unchecked_one_is_refused(trained_mod
 
 
 @pytest.mark.slow
-def test_a_run_without_a_validation_split_leaves_no_stale_int8_model(project, trained_model):
+def test_a_run_without_a_validation_split_leaves_no_stale_int8_model(project, text_model):
     from {{ cookiecutter.package_name }}.config import load_config
     from {{ cookiecutter.package_name }}.training.run import train
 
     config = load_config(project.source, {**FAST, "epochs": 1, "validation_ratio": 0})
     output_dir = config.path(config.train.output_dir)
-    shutil.copytree(trained_model, output_dir)  # an older model with its int8 files, where this run writes
+    shutil.copytree(text_model, output_dir)  # an older model with its int8 files, where this run writes
     train(config)
     assert not (output_dir / INT8_MODEL_FILE).exists()
     assert INT8_RECORD not in json.loads((output_dir / METRICS_FILE).read_text(encoding="utf-8"))
     assert choose_precision(output_dir, "auto", on_gpu=False)[0] == "fp32"
 
 
-def test_the_handler_and_the_package_run_int8_alike(trained_model):
-    served = handler.load(trained_model, "int8")
-    loaded = load_for_inference(trained_model, torch.device("cpu"))
-    network = Int8Model(trained_model, loaded.model.config)
+def test_the_handler_and_the_package_run_int8_alike(text_model):
+    served = handler.load(text_model, "int8")
+    loaded = load_for_inference(text_model, torch.device("cpu"))
+    network = Int8Model(text_model, loaded.model.config)
     assert served.network.compiled.get_property("INFERENCE_PRECISION_HINT") == network.compiled.get_property(
         "INFERENCE_PRECISION_HINT"
     )
@@ -139,10 +139,10 @@ def test_the_handler_and_the_package_run_int8_alike(trained_model):
     np.testing.assert_allclose(theirs, ours, atol=1e-5)
 
 
-def test_int8_scores_do_not_depend_on_the_batch(trained_model, sample):
+def test_int8_scores_do_not_depend_on_the_batch(text_model, sample):
     """Activation scales are fixed at calibration (static int8), unlike torch's dynamic int8, and a packed text
     sees only its own tokens, whichever texts share its row."""
-    served = handler.load(trained_model, "int8")
+    served = handler.load(text_model, "int8")
     assert served.network.packed  # ELECTRA (scratch:tiny) packs
     texts = [record.text for record in sample["test"]][:40]
     together = handler.predict_fn(texts, served)
@@ -151,20 +151,20 @@ def test_int8_scores_do_not_depend_on_the_batch(trained_model, sample):
     np.testing.assert_allclose(every, [list(row["scores"].values()) for row in alone], atol=1e-5)
 
 
-def test_int8_agrees_with_fp32_on_the_sample(trained_model, sample):
+def test_int8_agrees_with_fp32_on_the_sample(text_model, sample):
     texts = [record.text for record in sample["test"]]
-    fp32 = load_predictor(trained_model, "fp32", torch.device("cpu")).probabilities(texts)
+    fp32 = load_predictor(text_model, "fp32", torch.device("cpu")).probabilities(texts)
     int8 = load_predictor(
-        artifact_with_int8_record(trained_model, trained_model.parent / "agree", True), "int8"
+        artifact_with_int8_record(text_model, text_model.parent / "agree", True), "int8"
     ).probabilities(texts)
     assert (fp32.argmax(axis=1) == int8.argmax(axis=1)).mean() >= 0.97
     assert np.abs(fp32 - int8).max() < 0.1
 
 
-def test_the_local_server_serves_the_precision_it_chose(trained_model, tmp_path):
+def test_the_local_server_serves_the_precision_it_chose(text_model, tmp_path):
     import requests
 
-    allowed = artifact_with_int8_record(trained_model, tmp_path, True)
+    allowed = artifact_with_int8_record(text_model, tmp_path, True)
     expected = handler.predict_fn(REVIEWS, handler.load(allowed, "int8"))
     for precision, answers in (("int8", expected), ("fp32", handler.predict_fn(REVIEWS, handler.load(allowed, "fp32")))):
         app_ = create_app(allowed, precision=precision)

@@ -53,13 +53,13 @@ INVISIBLE = st.text(
 
 
 @pytest.fixture(scope="module")
-def loaded(trained_model):
-    return handler.load(trained_model, "fp32")
+def loaded(text_model):
+    return handler.load(text_model, "fp32")
 
 
 @pytest.fixture(scope="module")
-def in_process(trained_model):
-    return InProcessTarget(trained_model, "fp32")
+def in_process(text_model):
+    return InProcessTarget(text_model, "fp32")
 
 
 def answer(body: bytes, content_type: str, model) -> tuple[int, list]:

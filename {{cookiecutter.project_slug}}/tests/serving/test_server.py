@@ -20,8 +20,8 @@ REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화"
 
 
 @pytest.fixture(scope="module")
-def loaded(trained_model):
-    return handler.model_fn(str(trained_model))
+def loaded(text_model):
+    return handler.model_fn(str(text_model))
 
 
 MALFORMED = [
@@ -115,12 +115,12 @@ def test_the_everyday_browser_accept_header_gets_json(model_server):
 
 
 @pytest.fixture()
-def server_process(project, trained_model):
+def server_process(project, text_model):
     from fault_proxy import ServerProcess, free_port
 
     from conftest import subprocess_env
 
-    process = ServerProcess(project.root, trained_model, subprocess_env(), free_port())
+    process = ServerProcess(project.root, text_model, subprocess_env(), free_port())
     process.start()
     yield process
     process.kill()
@@ -145,10 +145,10 @@ def test_a_200_mb_body_is_refused_before_it_is_read(server_process):
 
 
 @pytest.mark.slow  # 51 connections and timeouts
-def test_half_sent_requests_are_closed_on_time(trained_model):
+def test_half_sent_requests_are_closed_on_time(text_model):
     from {{ cookiecutter.package_name }}.serving.server import BackgroundServer, create_app
 
-    with BackgroundServer(create_app(trained_model, read_timeout=1.5), head_timeout=1.0) as server:
+    with BackgroundServer(create_app(text_model, read_timeout=1.5), head_timeout=1.0) as server:
         heads = [socket.create_connection(("127.0.0.1", server.port)) for _ in range(50)]
         for connection in heads:
             connection.sendall(b"POST /invocations HTTP/1.1\r\nHost: local\r\n")  # never finished
@@ -170,11 +170,11 @@ def test_half_sent_requests_are_closed_on_time(trained_model):
 
 
 @pytest.mark.slow  # load: a maximal request
-def test_a_small_request_is_not_stuck_behind_a_maximal_one(trained_model, sample):
+def test_a_small_request_is_not_stuck_behind_a_maximal_one(text_model, sample):
     from {{ cookiecutter.package_name }}.serving.server import BackgroundServer, create_app
 
     text = " ".join(record.text for record in sample["train"][:100])[:1500]  # 1,024 of them: 4.6 MB of UTF-8
-    with BackgroundServer(create_app(trained_model)) as server:
+    with BackgroundServer(create_app(text_model)) as server:
         timings = {}
 
         def post(name, texts):

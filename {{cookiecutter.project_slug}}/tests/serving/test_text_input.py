@@ -21,8 +21,8 @@ INVISIBLE = ["\u200b", "\ufeff", "\u200b \u200d", "\u3164", "\u2028", "\x00\x1f"
 
 
 @pytest.fixture(scope="module")
-def loaded(trained_model):
-    return handler.load(trained_model, "fp32")
+def loaded(text_model):
+    return handler.load(text_model, "fp32")
 
 
 def request(body: str, content_type: str, model, accept: str = JSON) -> tuple[int, object]:
@@ -70,10 +70,10 @@ def test_decomposed_hangul_on_the_local_server(model_server):
     assert post(model_server, NFD_WORD + "\n", CSV) == (200, composed)
 
 
-def test_label_names_in_answers_are_nfc(trained_model, tmp_path):
+def test_label_names_in_answers_are_nfc(text_model, tmp_path):
     import shutil
 
-    copy = shutil.copytree(trained_model, tmp_path / "model")
+    copy = shutil.copytree(text_model, tmp_path / "model")
     labels = json.loads((copy / "labels.json").read_text(encoding="utf-8"))
     labels["label_names"] = [unicodedata.normalize("NFD", name) for name in ("부정", "긍정")]
     (copy / "labels.json").write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")

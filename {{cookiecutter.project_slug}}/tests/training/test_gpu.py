@@ -28,8 +28,8 @@ def test_both_loops_train_on_the_gpu_in_mixed_precision(project, loop):
     assert metrics["test"]["accuracy"] > chance + 0.1, metrics["test"]
 
 
-def test_the_handler_serves_fp32_on_the_gpu_with_the_cpus_answers(trained_model, sample):
-    on_gpu = handler.load(trained_model, "auto")
+def test_the_handler_serves_fp32_on_the_gpu_with_the_cpus_answers(text_model, sample):
+    on_gpu = handler.load(text_model, "auto")
     assert on_gpu.precision == "fp32" and on_gpu.device.type == "cuda"
     on_cpu = dataclasses.replace(on_gpu, network=copy.deepcopy(on_gpu.network).cpu(), device=torch.device("cpu"))
     texts = [record.text for record in sample["test"][:256]]

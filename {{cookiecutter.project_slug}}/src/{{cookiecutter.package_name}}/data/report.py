@@ -153,10 +153,10 @@ class LoadReport:
             "several": sum(len(s) > 1 for s in sets),
         }
 
-    def length_percentiles(self) -> dict[str, int]:
-        """The 50th, 90th and 99th percentile of the kept texts' lengths in characters (``p50``, ``p90``, ``p99``);
-        empty without records."""
-        lengths = sorted(len(r.text) for r in self.records)
+    def length_percentiles(self, second: bool = False) -> dict[str, int]:
+        """The 50th, 90th and 99th percentile and the maximum of the kept texts' lengths in characters (``p50``,
+        ``p90``, ``p99``, ``max``); ``second``: of the second texts (sentence pairs). Empty without such texts."""
+        lengths = sorted(len(r.text_pair if second else r.text) for r in self.records if not second or r.text_pair)
         if not lengths:
             return {}
         return {f"p{q}": lengths[min(len(lengths) - 1, (len(lengths) * q) // 100)] for q in (50, 90, 99)} | {
@@ -192,7 +192,10 @@ class LoadReport:
                     f"  label cardinality (mean labels a row): {statistics['cardinality']:.2f}; rows with no label: "
                     f"{statistics['no_label']:,}; with several: {statistics['several']:,}"
                 )
-        percentiles = self.length_percentiles()
+        percentiles, pair_percentiles = self.length_percentiles(), self.length_percentiles(second=True)
+        first = "first text" if pair_percentiles else "text"
         if percentiles:
-            lines.append("  text length (chars): " + ", ".join(f"{k}={v}" for k, v in percentiles.items()))
+            lines.append(f"  {first} length (chars): " + ", ".join(f"{k}={v}" for k, v in percentiles.items()))
+        if pair_percentiles:
+            lines.append("  second text length (chars): " + ", ".join(f"{k}={v}" for k, v in pair_percentiles.items()))
         return "\n".join(lines)

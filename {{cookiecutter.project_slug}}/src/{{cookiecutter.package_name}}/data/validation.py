@@ -92,6 +92,8 @@ def _check_header(
 ) -> bool:
     """False when a needed column is missing (then no row can be read); notes an absent id column."""
     keys = [("data.text_column", options.text_column)]
+    if options.text_pair_column:
+        keys.append(("data.text_pair_column", options.text_pair_column))
     if options.require_labels:
         key = "data.label_column" if options.label_column else "a 0/1 column per label name"
         keys += [(key, column) for column in label_columns(options, schema)]
@@ -290,26 +292,19 @@ def note_unknown_labels(report: LoadReport, schema: LabelSchema | None, flags: b
 def validate_row(
     row: dict, number: int, options: ReadOptions, schema: LabelSchema | None, normalizer: Normalizer, report: LoadReport
 ) -> Record | None:
-    """One row (column -> value) of line ``number`` as a Record: the text present, a string without NUL, non-empty after
-    ``normalizer``; the label known to ``schema`` (None: labels are not read). Returns None, with the problem in
-    ``report``, for a row that is left out."""
-    if options.text_column not in row:
-        report.add(number, "error", "missing_field", f"row has no {options.text_column!r} field (data.text_column)")
+    """One row (column -> value) of line ``number`` as a Record: the text (and the second text, when
+    data.text_pair_column names one) present, a string without NUL, non-empty after ``normalizer``; the label known
+    to ``schema`` (None: labels are not read). Returns None, with the problem in ``report``, for a row that is left
+    out."""
+    text = read_text(row, number, options.text_column, "data.text_column", options, normalizer, report)
+    if text is None:
         return None
-    raw_text = row[options.text_column]
-    if raw_text is not None and not isinstance(raw_text, str):
-        report.add(
-            number, "error", "text_type", f"text is a {type(raw_text).__name__}, not a string: {shorten(raw_text)}"
-        )
-        return None
-    if raw_text and "\x00" in raw_text:
-        report.add(number, "error", "nul", "text contains a NUL character (a binary or corrupted line)")
-        return None
-    text = normalizer(raw_text or "")
-    if not text.strip():
-        kind = "error" if options.empty_text == "error" else "dropped"
-        report.add(number, kind, "empty_text", "text is empty")
-        return None
+    text_pair = None
+    if options.text_pair_column:
+        key = "data.text_pair_column"
+        text_pair = read_text(row, number, options.text_pair_column, key, options, normalizer, report, "second text")
+        if text_pair is None:
+            return None
     row_id = row.get(options.id_column) if options.id_column else None
     row_id = "" if row_id is None or isinstance(row_id, (dict, list)) else str(row_id)
     label = None
@@ -317,7 +312,7 @@ def validate_row(
         columns = label_columns(options, schema)
         missing = [column for column in columns if column not in row]
         if missing and not options.require_labels:
-            return Record(text=text, label=None, line=number, row_id=row_id)
+            return Record(text=text, label=None, line=number, row_id=row_id, text_pair=text_pair)
         if missing:
             key = "data.label_column" if options.label_column else "a 0/1 key per label name"
             report.add(number, "error", "missing_field", f"row has no {shorten(missing[0])} field ({key})")
@@ -328,7 +323,7 @@ def validate_row(
             kind = "dropped" if options.unknown_label == "drop" else "error"
             report.add(number, kind, "unknown_label", str(error))
             return None
-    return Record(text=text, label=label, line=number, row_id=row_id)
+    return Record(text=text, label=label, line=number, row_id=row_id, text_pair=text_pair)
 
 
 def row_label(row: dict, options: ReadOptions, schema: LabelSchema) -> int | tuple[int, ...]:
@@ -340,3 +335,37 @@ def row_label(row: dict, options: ReadOptions, schema: LabelSchema) -> int | tup
     if not options.label_column:
         return tuple(i for i, name in enumerate(schema.names) if schema.to_flag(row[name], name))
     return schema.to_ids(row[options.label_column], options.label_separator)
+
+
+def read_text(
+    row: dict,
+    number: int,
+    column: str,
+    key: str,
+    options: ReadOptions,
+    normalizer: Normalizer,
+    report: LoadReport,
+    what: str = "text",
+) -> str | None:
+    """The normalised text in ``row``'s ``column`` (``key``: the config key naming it, ``what``: how messages call
+    it: ``text`` or ``second text``). Returns None, with the problem in ``report``, for a missing field, a value
+    that is not a string, a NUL character or a text empty after ``normalizer`` (data.empty_text: dropped or an
+    error, for either text)."""
+    if column not in row:
+        report.add(number, "error", "missing_field", f"row has no {column!r} field ({key})")
+        return None
+    raw_text = row[column]
+    if raw_text is not None and not isinstance(raw_text, str):
+        report.add(
+            number, "error", "text_type", f"{what} is a {type(raw_text).__name__}, not a string: {shorten(raw_text)}"
+        )
+        return None
+    if raw_text and "\x00" in raw_text:
+        report.add(number, "error", "nul", f"{what} contains a NUL character (a binary or corrupted line)")
+        return None
+    text = normalizer(raw_text or "")
+    if not text.strip():
+        kind = "error" if options.empty_text == "error" else "dropped"
+        report.add(number, kind, "empty_text", f"{what} is empty" + (f" ({column!r}, {key})" if what != "text" else ""))
+        return None
+    return text

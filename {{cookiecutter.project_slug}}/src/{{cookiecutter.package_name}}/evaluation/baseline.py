@@ -21,6 +21,7 @@ from ..data.labels import LabelSchema
 from ..errors import ProjectError
 from ..metric_registry import COMPARED
 from ..model.artifact import METRICS_FILE, NGRAM_WEIGHTS_FILE, RESULTS_DIR, write_json, write_thresholds
+from ..model.features import record_pairs
 from ..model.ngram import NgramClassifier, NgramFeatures
 from .metrics import classification_report, decide, indicator, metric_line, score, tune_thresholds
 from .reports import write_results
@@ -79,7 +80,7 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
     training = splits.train + splits.validation  # the whole training file: the final fit uses every row
     say(f"baseline: word 1-2 and character 1-5 grams of {len(training):,} training texts ...")
     try:
-        features, x = NgramFeatures.fit([record.text for record in training])
+        features, x = NgramFeatures.fit([record.text for record in training], record_pairs(training))
     except ValueError:  # scikit-learn: empty vocabulary
         raise ProjectError(
             "the training texts hold no word or character n-gram; the baseline has nothing to learn from"
@@ -130,7 +131,7 @@ def score_test_split(
 ) -> dict:
     """The fitted baseline's metrics on the test split: printed, and written as ``out_dir``'s results folder
     (report, confusion matrix, misclassified rows; multi-label decided at ``thresholds``). Returns them."""
-    probabilities = classifier.predict_proba([record.text for record in splits.test])
+    probabilities = classifier.predict_proba([record.text for record in splits.test], record_pairs(splits.test))
     answers = decide(probabilities, thresholds) if schema.multi_label else probabilities.argmax(axis=1).tolist()
     metrics = score([record.label for record in splits.test], answers, schema.names, probabilities=probabilities)
     logs.result(metric_line(metrics, prefix="baseline_test_"))

@@ -19,7 +19,7 @@ from ..data.validation import ReadOptions, load_records
 from ..errors import DataError
 from ..metric_registry import ACCURACY, COMPARED
 from ..model.artifact import RESULTS_DIR, read_history
-from ..model.features import TokenizedDataset
+from ..model.features import TokenizedDataset, record_pairs
 from ..model.inference import best_device, load_predictor, predict_logits
 from ..model.int8 import CALIBRATION_ROWS, Int8Model, export_int8
 from .metrics import classification_report, decide, indicator, metric_line, score, score_logits, sigmoid
@@ -58,14 +58,15 @@ def int8_check(
     calibration_rows: list[list[int]],
     model_dir: Path,
     thresholds: list[float] | None = None,
+    calibration_types: list[list[int]] | None = None,
 ) -> dict:
-    """Quantize the model into ``model_dir``'s int8 folder (model/int8.py, calibrated on ``calibration_rows``),
-    classify ``dataset`` with it on the CPU, as served, and compare with its fp32 logits ``fp32``
-    (evaluate_dataset's); int8 may serve when it loses at most ``max_drop`` accuracy, decided in counts of
-    flipped answers with a stated rule for too few rows (evaluation/paired.py). Multi-label: each (row, label)
-    decision at ``thresholds`` is one answer, and the record holds the micro F1 of both (multi_label_int8_record).
-    The record goes into the artifact's metrics.json."""
-    export_int8(model, calibration_rows, pad_token_id, model_dir)
+    """Quantize the model into ``model_dir``'s int8 folder (model/int8.py, calibrated on ``calibration_rows``;
+    ``calibration_types``: the rows' segment ids, for sentence pairs), classify ``dataset`` with it on the CPU, as
+    served, and compare with its fp32 logits ``fp32`` (evaluate_dataset's); int8 may serve when it loses at most
+    ``max_drop`` accuracy, decided in counts of flipped answers with a stated rule for too few rows
+    (evaluation/paired.py). Multi-label: each (row, label) decision at ``thresholds`` is one answer, and the record
+    holds the micro F1 of both (multi_label_int8_record). The record goes into the artifact's metrics.json."""
+    export_int8(model, calibration_rows, pad_token_id, model_dir, calibration_types)
     int8_model = Int8Model(model_dir, getattr(model, "module", model).config)
     int8, _ = predict_logits(int8_model, dataset, batch_size, pad_token_id, torch.device("cpu"))
     if schema.multi_label:
@@ -155,7 +156,10 @@ def evaluate_model(
         raise DataError([report])
     labels = [record.label for record in report.records]
     probabilities = predictor.probabilities(
-        [record.text for record in report.records], batch_size or config.train.eval_batch_size, show_progress=True
+        [record.text for record in report.records],
+        batch_size or config.train.eval_batch_size,
+        show_progress=True,
+        text_pairs=record_pairs(report.records),
     )
     metrics = score(labels, predictor.answers(probabilities), predictor.schema.names, probabilities=probabilities)
     metrics.update(loss=mean_log_loss(labels, probabilities), precision=predictor.precision, test_file=str(test_file))

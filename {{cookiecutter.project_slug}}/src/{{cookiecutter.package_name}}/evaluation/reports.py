@@ -103,14 +103,17 @@ def write_multi_label_errors(
 
 
 def write_errors(path: Path, records: Sequence[Record], probabilities: np.ndarray, schema: LabelSchema) -> int:
-    """Misclassified rows: line, id, true and predicted label names, score, text."""
+    """Misclassified rows: line, id, true and predicted label names, score, text and, for sentence pairs, the second
+    text (a ``text_pair`` column). Returns how many rows it wrote."""
     predicted = probabilities.argmax(axis=1)
+    pairs = any(record.text_pair is not None for record in records)
     count = 0
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(ERRORS_HEADER)
+        writer.writerow([*ERRORS_HEADER, *(["text_pair"] if pairs else [])])
         for record, guess, probs in zip(records, predicted, probabilities, strict=True):
             if guess != record.label:
+                second = [record.text_pair] if pairs else []
                 writer.writerow(
                     [
                         record.line,
@@ -119,6 +122,7 @@ def write_errors(path: Path, records: Sequence[Record], probabilities: np.ndarra
                         schema.names[guess],
                         f"{probs[guess]:.4f}",
                         record.text,
+                        *second,
                     ]
                 )
                 count += 1

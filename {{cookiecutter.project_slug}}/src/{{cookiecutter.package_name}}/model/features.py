@@ -24,17 +24,28 @@ TOKENIZE_CHUNK = 1000
 
 
 class TokenizedDataset(Dataset):
-    """Token-id rows (truncated when tokenised, unpadded: the collator pads each batch) and their class ids (None
-    when unlabelled; for multi-label a tuple of class ids, handed out as a multi-hot list of ``num_labels`` floats).
-    Raises ValueError when the two lists differ in length, or multi-label rows come without ``num_labels``."""
+    """Token-id rows (truncated when tokenised, unpadded: the collator pads each batch), their labels and, for
+    sentence pairs, each row's segment ids (``token_type_ids``: 0 for the first text and its [CLS] [SEP], 1 for the
+    second text and its [SEP]; None for one text a row). A label is a class id, None when unlabelled, or for
+    multi-label a tuple of class ids, handed out as a multi-hot list of ``num_labels`` floats. Raises ValueError
+    when the lists differ in length, or multi-label rows come without ``num_labels``."""
 
-    def __init__(self, input_ids: list[list[int]], labels: Sequence[int | tuple[int, ...] | None], num_labels: int = 0):
+    def __init__(
+        self,
+        input_ids: list[list[int]],
+        labels: Sequence[int | tuple[int, ...] | None],
+        token_type_ids: list[list[int]] | None = None,
+        num_labels: int = 0,
+    ):
         if len(input_ids) != len(labels):
             raise ValueError(f"{len(input_ids)} tokenised texts but {len(labels)} labels")
+        if token_type_ids is not None and len(token_type_ids) != len(input_ids):
+            raise ValueError(f"{len(input_ids)} tokenised texts but {len(token_type_ids)} rows of segment ids")
         if num_labels <= 0 and any(isinstance(label, tuple) for label in labels):
             raise ValueError("multi-label rows need num_labels (the length of their multi-hot targets)")
         self.input_ids = input_ids
         self.labels = list(labels)
+        self.token_type_ids = token_type_ids
         self.num_labels = num_labels
 
     def __len__(self) -> int:
@@ -42,6 +53,8 @@ class TokenizedDataset(Dataset):
 
     def __getitem__(self, index: int) -> dict:
         item = {"input_ids": self.input_ids[index]}
+        if self.token_type_ids is not None:
+            item["token_type_ids"] = self.token_type_ids[index]
         label = self.labels[index]
         if isinstance(label, tuple):  # multi-label: BCE targets, 1.0 at each of the row's class ids
             item["labels"] = [1.0 if i in label else 0.0 for i in range(self.num_labels)]
@@ -77,23 +90,59 @@ def content_fingerprint(texts: Sequence[str]) -> str:
     return digest.hexdigest()[:16]
 
 
-def tokenize_texts(tokenizer, texts: Sequence[str], max_length: int, show_progress: bool = True) -> list[list[int]]:
+# Sentence pairs are truncated with ``longest_first`` (what transformers' run_glue does): a token at a time comes off
+# whichever text is longer, so both texts keep their start and a short claim is never cut for a long review.
+PAIR_TRUNCATION = "longest_first"
+
+
+def tokenize_texts(
+    tokenizer,
+    texts: Sequence[str],
+    max_length: int,
+    show_progress: bool = True,
+    text_pairs: Sequence[str] | None = None,
+) -> list[list[int]] | tuple[list[list[int]], list[list[int]]]:
     """Token ids of each text, truncated to ``max_length`` tokens, unpadded, in chunks (a bar on a terminal when
-    ``show_progress``)."""
+    ``show_progress``). With ``text_pairs`` (one second text per text), each pair is encoded as a pair ([CLS] A
+    [SEP] B [SEP], truncated by PAIR_TRUNCATION) and the result is (token ids, segment ids), both lists of rows."""
     ids: list[list[int]] = []
+    types: list[list[int]] = []
     chunks = range(0, len(texts), TOKENIZE_CHUNK)
     for start in tqdm(chunks, desc="tokenizing", unit="chunk", disable=not logs.bars(show_progress) or len(chunks) < 5):
         batch = list(texts[start : start + TOKENIZE_CHUNK])
-        encoded = tokenizer(
-            batch,
-            truncation=True,
-            max_length=max_length,
-            padding=False,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )
+        if text_pairs is None:
+            encoded = tokenizer(
+                batch,
+                truncation=True,
+                max_length=max_length,
+                padding=False,
+                return_attention_mask=False,
+                return_token_type_ids=False,
+            )
+        else:
+            encoded = tokenizer(
+                batch,
+                list(text_pairs[start : start + TOKENIZE_CHUNK]),
+                truncation=PAIR_TRUNCATION,
+                max_length=max_length,
+                padding=False,
+                return_attention_mask=False,
+                return_token_type_ids=True,
+            )
+            types.extend(encoded["token_type_ids"])
         ids.extend(encoded["input_ids"])
-    return ids
+    return ids if text_pairs is None else (ids, types)
+
+
+def record_pairs(records: Sequence[Record]) -> list[str] | None:
+    """The records' second texts, or None when they have none (one text a row). Raises ValueError when only some
+    records have one."""
+    pairs = [record.text_pair for record in records]
+    if all(pair is None for pair in pairs):
+        return None
+    if any(pair is None for pair in pairs):
+        raise ValueError("some records have a second text (text_pair) and some do not")
+    return pairs
 
 
 def build_dataset(
@@ -104,27 +153,38 @@ def build_dataset(
     show_progress: bool = True,
     num_labels: int = 0,
 ) -> TokenizedDataset:
-    """Tokenise records once; reuse the cached result for the same tokenizer, texts and max_length. ``num_labels``:
-    the length of multi-label rows' multi-hot targets (needed only for them)."""
+    """Tokenise records once (as pairs when they have a second text); reuse the cached result for the same
+    tokenizer, texts, second texts and max_length. ``num_labels``: the length of multi-label rows' multi-hot targets
+    (needed only for them). Returns the TokenizedDataset."""
     texts = [r.text for r in records]
+    pairs = record_pairs(records)
     labels = [r.label for r in records]
     cache_file = None
     if cache_dir is not None:
         key = f"{tokenizer_fingerprint(tokenizer)}-{content_fingerprint(texts)}-{max_length}"
+        if pairs is not None:
+            key += f"-pair-{content_fingerprint(pairs)}"
         cache_file = Path(cache_dir) / "tokenized" / f"{key}.pt"
         if cache_file.is_file():
-            return TokenizedDataset(torch.load(cache_file, weights_only=True), labels, num_labels)
-    input_ids = tokenize_texts(tokenizer, texts, max_length, show_progress)
+            cached = torch.load(cache_file, weights_only=True)
+            if pairs is None:
+                return TokenizedDataset(cached, labels, num_labels=num_labels)
+            return TokenizedDataset(cached["input_ids"], labels, cached["token_type_ids"], num_labels)
+    encoded = tokenize_texts(tokenizer, texts, max_length, show_progress, pairs)
+    input_ids, token_type_ids = encoded if pairs is not None else (encoded, None)
     if cache_file is not None:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         partial = cache_file.with_suffix(f".{os.getpid()}.tmp")  # torchrun ranks may write at once
-        torch.save(input_ids, partial)
+        content = input_ids if pairs is None else {"input_ids": input_ids, "token_type_ids": token_type_ids}
+        torch.save(content, partial)
         os.replace(partial, cache_file)
-    return TokenizedDataset(input_ids, labels, num_labels)
+    return TokenizedDataset(input_ids, labels, token_type_ids, num_labels)
 
 
 class DynamicPaddingCollator:
-    """Pads each batch to its own longest sequence (optionally rounded up to a multiple)."""
+    """Pads each batch to its own longest sequence (optionally rounded up to a multiple). A batch is input_ids and
+    attention_mask (rows, longest), token_type_ids (rows, longest; padded with 0) when the items have them, and
+    labels (rows,) when they have them."""
 
     def __init__(self, pad_token_id: int, pad_to_multiple_of: int | None = None):
         self.pad_token_id = pad_token_id
@@ -141,6 +201,12 @@ class DynamicPaddingCollator:
             input_ids[row, : len(ids)] = torch.as_tensor(ids, dtype=torch.long)
             attention_mask[row, : len(ids)] = 1
         batch = {"input_ids": input_ids, "attention_mask": attention_mask}
+        if "token_type_ids" in features[0]:  # sentence pairs: segment ids, padded with 0
+            token_type_ids = torch.zeros((len(features), width), dtype=torch.long)
+            for row, feature in enumerate(features):
+                types = feature["token_type_ids"]
+                token_type_ids[row, : len(types)] = torch.as_tensor(types, dtype=torch.long)
+            batch["token_type_ids"] = token_type_ids
         if "labels" in features[0]:  # class ids (long), or multi-label multi-hot rows (float: BCE targets)
             multi_hot = isinstance(features[0]["labels"], list)
             batch["labels"] = torch.tensor(

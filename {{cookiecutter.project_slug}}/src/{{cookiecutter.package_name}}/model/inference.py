@@ -112,9 +112,15 @@ class Predictor:
         limits = np.asarray(self.thresholds or [0.5] * self.schema.num_labels)
         return [tuple(int(i) for i in np.flatnonzero(row >= limits)) for row in probabilities]
 
-    def probabilities(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
-        """Class probabilities of ``texts``, shape (len(texts), num_labels), rows in input order; ``batch_size`` texts
-        per forward pass."""
+    def probabilities(
+        self,
+        texts: list[str],
+        batch_size: int = 64,
+        show_progress: bool = False,
+        text_pairs: list[str] | None = None,
+    ) -> np.ndarray:
+        """Class probabilities of ``texts`` (with their second texts ``text_pairs``, for a sentence-pair model),
+        shape (len(texts), num_labels), rows in input order; ``batch_size`` texts per forward pass."""
         raise NotImplementedError
 
 
@@ -129,13 +135,21 @@ class TransformerPredictor(Predictor):
         if precision == "int8":
             self.loaded.model = Int8Model(model_dir, loaded.model.config)
 
-    def probabilities(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
-        """Class probabilities of ``texts``, shape (len(texts), num_labels): tokenised with the artifact's tokenizer and
-        max_length, classified in length-grouped batches of ``batch_size``."""
+    def probabilities(
+        self,
+        texts: list[str],
+        batch_size: int = 64,
+        show_progress: bool = False,
+        text_pairs: list[str] | None = None,
+    ) -> np.ndarray:
+        """Class probabilities of ``texts`` (as pairs with ``text_pairs`` when given), shape (len(texts),
+        num_labels): tokenised with the artifact's tokenizer and max_length, classified in length-grouped batches of
+        ``batch_size``."""
         loaded = self.loaded
+        pairs = text_pairs if text_pairs is not None else [None] * len(texts)
         dataset = build_dataset(
             loaded.tokenizer,
-            [Record(text, None, n) for n, text in enumerate(texts, 1)],
+            [Record(text, None, n, text_pair=pair) for n, (text, pair) in enumerate(zip(texts, pairs, strict=True), 1)],
             loaded.max_length,
             show_progress=show_progress,
         )
@@ -164,10 +178,16 @@ class NgramPredictor(Predictor):
         self.schema, self.precision = LabelSchema.load(model_dir / LABELS_FILE), "fp32"
         self.thresholds = read_thresholds(model_dir, self.schema)
 
-    def probabilities(self, texts: list[str], batch_size: int = 64, show_progress: bool = False) -> np.ndarray:
-        """Class probabilities of ``texts``, shape (len(texts), num_labels) (``batch_size`` is not used: scikit-learn
-        takes them all)."""
-        return self.classifier.predict_proba(texts)
+    def probabilities(
+        self,
+        texts: list[str],
+        batch_size: int = 64,
+        show_progress: bool = False,
+        text_pairs: list[str] | None = None,
+    ) -> np.ndarray:
+        """Class probabilities of ``texts`` (with ``text_pairs``, for a baseline fitted on pairs), shape
+        (len(texts), num_labels) (``batch_size`` is not used: scikit-learn takes them all)."""
+        return self.classifier.predict_proba(texts, text_pairs)
 
 
 def load_predictor(model_dir: str | Path, precision: str = "auto", device: torch.device | None = None) -> Predictor:

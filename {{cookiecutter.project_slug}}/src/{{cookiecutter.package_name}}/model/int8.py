@@ -25,7 +25,7 @@ import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
 from .artifact import INT8_DIR, INT8_MODEL_FILE
-from .batching import packed, packed_batches, takes_packed_rows
+from .batching import PAIR_INPUT, packed, packed_batches, takes_packed_rows, takes_pairs
 from .features import DynamicPaddingCollator
 
 CALIBRATION_ROWS = 300  # the first training rows, on which NNCF measures activation ranges
@@ -46,13 +46,17 @@ def compile_settings() -> dict:
     }
 
 
-def padded_batches(rows: list[list[int]], batch_size: int, pad_token_id: int) -> list[dict[str, np.ndarray]]:
-    """input_ids and attention_mask for token-id rows, sorted by length and padded per batch (the training
-    collator's padding), as the numpy arrays OpenVINO takes."""
-    collate, rows = DynamicPaddingCollator(pad_token_id), sorted(rows, key=len)
+def padded_batches(
+    rows: list[list[int]], batch_size: int, pad_token_id: int, types: list[list[int]] | None = None
+) -> list[dict[str, np.ndarray]]:
+    """input_ids and attention_mask (and token_type_ids with ``types``: sentence pairs) for token-id rows, sorted
+    by length and padded per batch (the training collator's padding), as the numpy arrays OpenVINO takes."""
+    collate = DynamicPaddingCollator(pad_token_id)
+    items = [{"input_ids": ids} | ({PAIR_INPUT: types[k]} if types is not None else {}) for k, ids in enumerate(rows)]
+    items = sorted(items, key=lambda item: len(item["input_ids"]))
     batches = []
-    for start in range(0, len(rows), batch_size):
-        batch = collate([{"input_ids": ids} for ids in rows[start : start + batch_size]])
+    for start in range(0, len(items), batch_size):
+        batch = collate(items[start : start + batch_size])
         batches.append({name: tensor.numpy() for name, tensor in batch.items()})
     return batches
 
@@ -66,11 +70,12 @@ class FourDimensionalMask(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, input_ids, attention_mask):
+    def forward(self, input_ids, attention_mask, token_type_ids=None):
         """Logits (batch, num_labels) of ``input_ids`` (batch, length) with ``attention_mask`` (batch, length) given to
         the model as a boolean (batch, 1, 1, length) mask, which OpenVINO's converter traces without the masking code
-        transformers runs."""
-        return self.model(input_ids=input_ids, attention_mask=attention_mask[:, None, None, :].bool()).logits
+        transformers runs; ``token_type_ids`` (batch, length): the segment ids of sentence pairs (None: one text)."""
+        mask = attention_mask[:, None, None, :].bool()
+        return self.model(input_ids=input_ids, attention_mask=mask, token_type_ids=token_type_ids).logits
 
 
 class PackedClassifier(torch.nn.Module):
@@ -83,10 +88,11 @@ class PackedClassifier(torch.nn.Module):
         super().__init__()
         self.model = model
 
-    def forward(self, input_ids, segment_ids, first_tokens):
+    def forward(self, input_ids, segment_ids, first_tokens, token_type_ids=None):
         """Logits (texts, num_labels), one row per text in row order, of packed rows: ``input_ids`` and ``segment_ids``
         (rows, width; segment 0 is padding), ``first_tokens`` (texts,): each text's first position in the flattened
-        (rows * width) batch (model/batching.py's ``packed``)."""
+        (rows * width) batch (model/batching.py's ``packed``); ``token_type_ids`` (rows, width): for sentence pairs,
+        each token's segment within its own pair (0 first text, 1 second; None: one text a row)."""
         same = segment_ids[:, :, None] == segment_ids[:, None, :]
         # padding attends to every real token, so no row of the softmax is empty
         mask = (same | (segment_ids == 0)[:, :, None]) & (segment_ids > 0)[:, None, :]
@@ -97,30 +103,49 @@ class PackedClassifier(torch.nn.Module):
             input_ids=input_ids,
             attention_mask=mask[:, None],
             position_ids=positions,
-            token_type_ids=torch.zeros_like(input_ids),  # the default reads a buffer traced at the example's size
+            # the default reads a buffer traced at the example's size: zeros of the batch's shape for one text
+            token_type_ids=torch.zeros_like(input_ids) if token_type_ids is None else token_type_ids,
         )
         states = hidden.last_hidden_state
         firsts = states.reshape(-1, states.shape[-1])[first_tokens]
         return self.model.classifier(firsts[:, None, :])
 
 
-def packing_matches(model, rows: list[list[int]], pad_token_id: int) -> bool:
-    """Whether PackedClassifier gives ``model``'s own logits for ``rows`` (each text alone, unpadded)."""
+def alone_logits(model, rows: list[list[int]], chunk: list[int], types: list[list[int]] | None) -> torch.Tensor:
+    """``model``'s logits (len(chunk), num_labels) of ``rows[k]`` for each k in ``chunk``, each alone and unpadded
+    (with its segment ids ``types[k]`` for sentence pairs)."""
+    return torch.cat(
+        [
+            model(
+                input_ids=torch.tensor([rows[k]]),
+                token_type_ids=None if types is None else torch.tensor([types[k]]),
+            ).logits
+            for k in chunk
+        ]
+    )
+
+
+def packing_matches(model, rows: list[list[int]], pad_token_id: int, types: list[list[int]] | None = None) -> bool:
+    """Whether PackedClassifier gives ``model``'s own logits for ``rows`` (each text alone, unpadded; ``types``:
+    their segment ids for sentence pairs)."""
     try:
         with torch.no_grad():
-            chunk, inputs = next(packed_batches(rows, max(map(len, rows)), pad_token_id))
+            chunk, inputs = next(packed_batches(rows, max(map(len, rows)), pad_token_id, types))
             together = PackedClassifier(model)(**inputs)
-            alone = torch.cat([model(input_ids=torch.tensor([rows[k]])).logits for k in chunk])
+            alone = alone_logits(model, rows, chunk, types)
     except Exception:  # an architecture PackedClassifier does not fit: the unpacked export serves it
         return False
     return together.shape == alone.shape and torch.allclose(together, alone, atol=1e-4)
 
 
-def packed_calibration(rows: list[list[int]], pad_token_id: int) -> list[dict[str, np.ndarray]]:
-    """The calibration rows in the packed micro-batches the handler sends."""
+def packed_calibration(
+    rows: list[list[int]], pad_token_id: int, types: list[list[int]] | None = None
+) -> list[dict[str, np.ndarray]]:
+    """The calibration rows (with their segment ids ``types``, for sentence pairs) in the packed micro-batches the
+    handler sends."""
     return [
         {name: tensor.numpy() for name, tensor in inputs.items()}
-        for _, inputs in packed_batches(rows, max(map(len, rows)), pad_token_id)
+        for _, inputs in packed_batches(rows, max(map(len, rows)), pad_token_id, types)
     ]
 
 
@@ -130,15 +155,19 @@ def converted_matches(
     calibration: list[dict[str, np.ndarray]],
     rows: list[list[int]],
     pad_token_id: int,
+    types: list[list[int]] | None = None,
 ) -> bool:
     """Whether OpenVINO's conversion of ``network`` (fp32, before quantizing) gives torch's logits on batches of
-    other shapes than the one it was traced with: the ``calibration`` batches and one of ``rows`` per row."""
+    other shapes than the one it was traced with: the ``calibration`` batches and one of ``rows`` per row (with
+    their segment ids ``types``, for sentence pairs)."""
     import openvino
 
     compiled = openvino.Core().compile_model(converted, "CPU", compile_settings())
     one_per_row = [[ids] for ids in rows[:64]]
+    kinds = None if types is None else [[row] for row in types[:64]]
     probes = [*calibration]
-    probes.append({k: v.numpy() for k, v in packed(one_per_row, max(map(len, rows[:64])), pad_token_id).items()})
+    width = max(map(len, rows[:64]))
+    probes.append({k: v.numpy() for k, v in packed(one_per_row, width, pad_token_id, kinds).items()})
     for probe in probes:
         with torch.no_grad():
             expected = network(**{name: torch.from_numpy(array) for name, array in probe.items()}).numpy()
@@ -163,27 +192,34 @@ def telemetry_off() -> Iterator[None]:
                 os.environ[name] = value
 
 
-def export_int8(model, calibration_rows: list[list[int]], pad_token_id: int, model_dir: Path) -> Path:
-    """Convert and quantize ``model`` (a copy on the CPU: training goes on untouched) into ``model_dir/int8``."""
+def export_int8(
+    model, calibration_rows: list[list[int]], pad_token_id: int, model_dir: Path, types: list[list[int]] | None = None
+) -> Path:
+    """Convert and quantize ``model`` (a copy on the CPU: training goes on untouched) into ``model_dir/int8``;
+    ``types``: the calibration rows' segment ids, for sentence pairs (the saved model then takes them as
+    token_type_ids). Returns the saved model's path."""
     with telemetry_off():
-        return _export_int8(model, calibration_rows, pad_token_id, model_dir)
+        return _export_int8(model, calibration_rows, pad_token_id, model_dir, types)
 
 
-def _export_int8(model, calibration_rows: list[list[int]], pad_token_id: int, model_dir: Path) -> Path:
+def _export_int8(
+    model, calibration_rows: list[list[int]], pad_token_id: int, model_dir: Path, types: list[list[int]] | None
+) -> Path:
     import nncf
     import openvino
 
     logging.getLogger("nncf").setLevel(logging.WARNING)
     rows = calibration_rows[:CALIBRATION_ROWS]
+    types = None if types is None else types[:CALIBRATION_ROWS]
     cpu_model = copy.deepcopy(getattr(model, "module", model)).to("cpu").float().eval()
     converted = None
-    if packing_matches(cpu_model, rows, pad_token_id):
-        network, calibration = PackedClassifier(cpu_model), packed_calibration(rows, pad_token_id)
+    if packing_matches(cpu_model, rows, pad_token_id, types):
+        network, calibration = PackedClassifier(cpu_model), packed_calibration(rows, pad_token_id, types)
         converted = convert(network, calibration[0])
-        if not converted_matches(converted, network, calibration, rows, pad_token_id):
+        if not converted_matches(converted, network, calibration, rows, pad_token_id, types):
             converted = None
     if converted is None:  # one padded text per row, as the model was trained
-        calibration = padded_batches(rows, CALIBRATION_BATCH, pad_token_id)
+        calibration = padded_batches(rows, CALIBRATION_BATCH, pad_token_id, types)
         converted = convert(FourDimensionalMask(cpu_model), calibration[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NNCF and OpenVINO warnings that are not the user's to act on
@@ -226,21 +262,30 @@ class Int8Model(torch.nn.Module):
         self.config = config
         self.compiled = openvino.Core().compile_model(str(Path(model_dir) / INT8_MODEL_FILE), "CPU", compile_settings())
         self.packed = takes_packed_rows(self.compiled)
+        self.pairs = takes_pairs(self.compiled)  # exported for sentence pairs: it takes their segment ids
 
-    def forward(self, input_ids, attention_mask, labels=None, **_):
+    def forward(self, input_ids, attention_mask, labels=None, token_type_ids=None, **_):
         """Logits (batch, num_labels) on the CPU, and the cross-entropy ``loss`` when ``labels`` (batch,) are given, of
-        ``input_ids`` and ``attention_mask`` (batch, length); a packed model gets each row's real tokens packed
-        (model/batching.py) and its logits put back in batch order."""
+        ``input_ids`` and ``attention_mask`` (batch, length) and, for a sentence-pair model, ``token_type_ids``
+        (batch, length); a packed model gets each row's real tokens packed (model/batching.py) and its logits put
+        back in batch order. Raises ValueError when a pair model gets no segment ids."""
+        if self.pairs and token_type_ids is None:
+            raise ValueError("this int8 model classifies sentence pairs: it needs token_type_ids")
         request = self.compiled.create_infer_request()  # one per call: several threads may classify at once
         input_ids, attention_mask = input_ids.cpu(), attention_mask.cpu()
+        types = token_type_ids.cpu() if self.pairs else None
         if self.packed:
-            rows = [ids[mask.bool()].tolist() for ids, mask in zip(input_ids, attention_mask, strict=True)]
+            masks = [mask.bool() for mask in attention_mask]
+            rows = [ids[mask].tolist() for ids, mask in zip(input_ids, masks, strict=True)]
+            kinds = None if types is None else [row[mask].tolist() for row, mask in zip(types, masks, strict=True)]
             logits = torch.empty((len(rows), self.config.num_labels))
-            for chunk, inputs in packed_batches(rows, input_ids.shape[1], self.config.pad_token_id or 0):
+            for chunk, inputs in packed_batches(rows, input_ids.shape[1], self.config.pad_token_id or 0, kinds):
                 arrays = {name: tensor.numpy() for name, tensor in inputs.items()}
                 logits[chunk] = torch.from_numpy(request.infer(arrays)[0].copy())
         else:
             inputs = {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()}
+            if types is not None:
+                inputs[PAIR_INPUT] = types.numpy()
             logits = torch.from_numpy(request.infer(inputs)[0].copy())
         loss = torch.nn.functional.cross_entropy(logits, labels.cpu()) if labels is not None else None
         return SequenceClassifierOutput(loss=loss, logits=logits)

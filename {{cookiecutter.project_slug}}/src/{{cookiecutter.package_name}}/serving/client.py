@@ -91,8 +91,11 @@ class RequestLimits:
             values["DEFAULT_MAX_ITEMS"], values["DEFAULT_MAX_TEXT_CHARS"], int(values["MAX_BODY_BYTES"] * BODY_MARGIN)
         )
 
-    def local_problem(self, text: str) -> str:
-        """Why ``text`` cannot be sent ("" when it can): over the character limit, or not encodable as UTF-8."""
+    def local_problem(self, text: str | dict) -> str:
+        """Why ``text`` (a text, or a sentence pair: {"text", "text_pair"}) cannot be sent ("" when it can): over the
+        character limit, or not encodable as UTF-8."""
+        if isinstance(text, dict):
+            return next(filter(None, (self.local_problem(part) for part in text.values())), "")
         if len(text) > self.max_text_chars:
             return f"not sent: the text has {len(text)} characters; the server's limit is {self.max_text_chars}"
         try:
@@ -102,8 +105,19 @@ class RequestLimits:
         return ""
 
 
-def body_bytes(text: str) -> int:
-    """What ``text`` adds to a JSON body {"inputs": [...]}, encoded as RuntimeTarget sends it."""
+def item_of(record: Record) -> str | dict:
+    """What a request carries for ``record``: its text, or for a sentence pair {"text": ..., "text_pair": ...}
+    (the handler's and the transformers pipeline's form)."""
+    return record.text if record.text_pair is None else {"text": record.text, "text_pair": record.text_pair}
+
+
+def item_length(item: str | dict) -> int:
+    """The characters of a request item (both texts of a pair): what requests are sorted by."""
+    return sum(map(len, item.values())) if isinstance(item, dict) else len(item)
+
+
+def body_bytes(text: str | dict) -> int:
+    """What ``text`` (a text or a pair) adds to a JSON body {"inputs": [...]}, encoded as RuntimeTarget sends it."""
     return len(json.dumps(text, ensure_ascii=False).encode("utf-8", "surrogatepass")) + 2
 
 
@@ -170,20 +184,28 @@ class InProcessTarget:
 
             self.model = load_served_model(model_dir, precision)
 
-    def send(self, texts: list[str]) -> list[dict]:
-        """Predictions for ``texts``; FinalError for a text the server would refuse (the server's message)."""
-        for index, text in enumerate(texts):
-            problem = self._handler.text_problem(text)
+    def send(self, texts: list[str | dict]) -> list[dict]:
+        """Predictions for ``texts`` (texts, or pairs {"text", "text_pair"}); FinalError for a text the server would
+        refuse (the server's message)."""
+        firsts, pairs = [], []
+        for index, item in enumerate(texts):
+            text, pair, problem = self._handler.split_item(item)
             if problem:
                 raise FinalError(f"inputs[{index}] {problem}", 400)
+            firsts.append(text)
+            pairs.append(pair)
         if self.baseline is not None:
             names = list(self.baseline.schema.names)
             thresholds = self.baseline.thresholds  # multi-label: one a label; None: single-label
-            return [
-                self._handler.prediction(row.tolist(), names, thresholds) for row in self.baseline.probabilities(texts)
-            ]
+            second = pairs if any(pair is not None for pair in pairs) else None
+            try:
+                rows = self.baseline.probabilities(firsts, text_pairs=second)
+            except ValueError as error:  # pairs to a one-text baseline, or the reverse
+                raise FinalError(str(error), 400) from None
+            return [self._handler.prediction(row.tolist(), names, thresholds) for row in rows]
+        data = {"inputs": firsts, "pairs": pairs, "whole": True}
         try:
-            return self._handler.predict_fn(texts, self.model)  # the handler's token bound; no wire, no bytes
+            return self._handler.predict_fn(data, self.model)  # the handler's token bound; no wire, no bytes
         except self._handler.RequestError as error:
             raise FinalError(error.message, error.status) from None
 
@@ -412,7 +434,7 @@ def classify_window(
     start = rows.start
     result = Window(start, [None] * len(rows), [""] * len(rows))
     to_send = []
-    for index in sorted(rows, key=lambda i: len(texts[i])):
+    for index in sorted(rows, key=lambda i: item_length(texts[i])):
         result.errors[index - start] = limits.local_problem(texts[index])
         if not result.errors[index - start]:
             to_send.append(index)
@@ -485,7 +507,8 @@ def predict_records(
     """Classify every record not already in ``output`` (written as its extension says, in ``encoding`` for a
     table: serving/output.py); a Ctrl-C stops cleanly with PredictInterrupted."""
     summary = PredictSummary(rows=len(records))
-    out = OutputFile(output, resume, overwrite, encoding, input_encoding) if output is not None else None
+    pairs = any(record.text_pair is not None for record in records)
+    out = OutputFile(output, resume, overwrite, encoding, input_encoding, pairs) if output is not None else None
     done = {index for index, record in enumerate(records) if out is not None and record.line in out.kept}
     if out is not None:
         summary.skipped = len(done)
@@ -493,7 +516,7 @@ def predict_records(
     table = out.table if out is not None else False
     stop = threading.Event()
     try:
-        texts = [record.text for record in records]
+        texts = [item_of(record) for record in records]
         for window in classify(texts, target, batch_size, concurrency, policy, stop, done, show_progress=show_progress):
             summary.retries += window.retries
             summary.requests += window.requests

@@ -14,25 +14,35 @@ the HF inference containers run):
   precise 4xx status).
 
 Requests
-  application/json       {"inputs": "text"} or {"inputs": ["t1", "t2", ...]}
-  application/jsonlines  one {"text": "..."} (or {"inputs": "..."}) per line; an "id" is echoed back. Exactly one
+  application/json       {"inputs": "text"} or {"inputs": ["t1", "t2", ...]}; for a sentence-pair model (trained
+                         with data.text_pair_column) {"inputs": {"text": "...", "text_pair": "..."} } or a list of
+                         such objects (the transformers pipeline's convention)
+  application/jsonlines  one {"text": "..."} (or {"inputs": "..."}) per line, {"text": ..., "text_pair": ...} for a
+                         pair model; an "id" is echoed back. Exactly one
                          output line per input line, in order: a blank or invalid line gets an {"error": ...} line
                          (what batch transform needs to keep its output aligned with its input)
-  text/csv               one text per line (first column), each line parsed alone: exactly one output row per
-                         input line, as for JSON Lines. A blank line, or one that is not valid CSV (an unclosed
-                         quote), gets its own error row and never merges with the next line, so a quoted text
-                         cannot span lines. A first line equal to the text column's name (data.text_column in
-                         training_config.json, e.g. ``document``) is a header: it is answered with a header row
-                         (``label,score,error``; in JSON {"header": name}), never classified.
+  text/csv               one text per line (first column; a pair model reads the second text from the second
+                         column, other models ignore the columns after the first), each line parsed alone:
+                         exactly one output row per input line, as for JSON Lines. A blank line, or one that is not
+                         valid CSV (an unclosed quote), gets its own error row and never merges with the next line,
+                         so a quoted text cannot span lines. A first line equal to the text column's name
+                         (data.text_column in training_config.json, e.g. ``document``) is a header: it is answered
+                         with a header row (``label,score,error``; in JSON {"header": name}), never classified.
 Response, per input and in input order: an object with "label" (the name), "score" (its probability) and
 "scores" (the probability of every label, by name). A multi-label model (labels.json's task) answers "labels"
 (the names whose sigmoid probability reaches their threshold, from thresholds.json; none may) and "scores" (every
 label's own probability, by name); in CSV the labels joined by ``|`` with an empty score. Accept is a list with
 q-values: the first supported type wins, */* means JSON.
 
-Text: every text is brought to one Unicode normal form before it is checked or tokenised (NFC, or NFKC when the
-model was trained on NFKC data), as the data loader does for training: decomposed Hangul (NFD, from macOS and
-some web forms) otherwise becomes [UNK]. A text with no visible character (visible_text) is refused as empty.
+A pair model given a text without its second text, or a one-text model given a pair, refuses it with one message
+that says what the model takes: a JSON request is refused as a whole (400), a JSON Lines or CSV line gets its
+error line (the whole body, 400, when no line has the shape the model takes). Pairs are encoded as pairs:
+[CLS] text [SEP] text_pair [SEP] with segment ids, truncated longest first, as training encodes them.
+
+Text: every text (and second text) is brought to one Unicode normal form before it is checked or tokenised (NFC,
+or NFKC when the model was trained on NFKC data), as the data loader does for training: decomposed Hangul (NFD,
+from macOS and some web forms) otherwise becomes [UNK]. A text with no visible character (visible_text) is refused
+as empty.
 """
 
 from __future__ import annotations
@@ -153,6 +163,7 @@ class Int8Network:
         }
         self.compiled = openvino.Core().compile_model(str(model_dir / INT8_MODEL_FILE), "CPU", settings)
         self.packed = batching.takes_packed_rows(self.compiled)
+        self.pairs = batching.takes_pairs(self.compiled)  # exported for sentence pairs: it takes their segment ids
 
     def __call__(self, **inputs: torch.Tensor) -> SimpleNamespace:
         request = self.compiled.create_infer_request()  # one per call: server threads may classify at once
@@ -168,7 +179,9 @@ class LoadedModel:
     returns ``.logits`` of shape ``(texts, len(labels))``. ``encode``: texts -> token ids, truncated to
     ``max_length`` tokens. ``labels``: class names by id (NFC). ``text_column``/``form``: the training data's text
     column (a CSV header row names it) and Unicode form. ``lock``: held around each micro-batch's forward pass
-    (the local server sets a fair lock; alone it is a no-op)."""
+    (the local server sets a fair lock; alone it is a no-op). ``pair_column``: the training data's second-text
+    column for a sentence-pair model (None: one text); ``encode_pairs``: (texts, second texts) -> (token ids,
+    segment ids), each truncated together to ``max_length`` tokens, longest first."""
 
     network: Any
     tokenizer: Any
@@ -181,16 +194,19 @@ class LoadedModel:
     precision: str
     lock: AbstractContextManager = field(default_factory=nullcontext)
     thresholds: list[float] | None = None  # multi-label: each label's decision threshold; None: single-label
+    pair_column: str | None = None
+    encode_pairs: Callable[[list[str], list[str]], tuple[list[list[int]], list[list[int]]]] | None = None
 
-    def batches(self, tokens: list[list[int]]):
+    def batches(self, tokens: list[list[int]], types: list[list[int]] | None = None):
         """(indices into ``tokens``, batch tensors) in the micro-batches this model classifies fastest
-        (model/batching.py's batches_for)."""
+        (model/batching.py's batches_for); ``types``: the segment ids of sentence pairs (None: one text)."""
         return batching.batches_for(
             tokens,
             packed_rows=getattr(self.network, "packed", False),
             max_length=self.max_length,
             pad_token_id=self.tokenizer.pad_token_id,
             cpu_fp32=self.device.type == "cpu" and self.precision == "fp32",
+            types=types,
         )
 
 
@@ -228,6 +244,7 @@ def load(model_dir, precision: str = "auto") -> LoadedModel:
         model = AutoModelForSequenceClassification.from_pretrained(model_dir).to(device).eval()
     names, thresholds = label_settings(model_dir, config)
     text_column, form = training_data_settings(model_dir)
+    pair_column = training_pair_column(model_dir)
     # the length the model was trained with (model/artifact.py's inference_max_length: the same rule)
     max_length = tokenizer.model_max_length
     if max_length >= NO_MODEL_MAX_LENGTH:
@@ -243,6 +260,8 @@ def load(model_dir, precision: str = "auto") -> LoadedModel:
         max_length=max_length,
         precision=precision,
         thresholds=thresholds,
+        pair_column=pair_column,
+        encode_pairs=pair_encoder(tokenizer, max_length) if pair_column else None,
     )
 
 
@@ -285,6 +304,17 @@ def training_data_settings(model_dir: Path) -> tuple[str | None, str]:
     column = data.get("text_column")
     form = "NFKC" if str(data.get("normalize", "")).lower() == "nfkc" else TEXT_FORM
     return (normal_text(column) if isinstance(column, str) and column else None), form
+
+
+def training_pair_column(model_dir: Path) -> str | None:
+    """The second-text column train read (data.text_pair_column in training_config.json): the model classifies
+    sentence pairs. None for a one-text model, or without the file."""
+    path = model_dir / TRAINING_CONFIG_FILE
+    try:
+        column = (json.loads(path.read_text(encoding="utf-8")).get("data") or {}).get("text_pair_column")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return normal_text(column) if isinstance(column, str) and column.strip() else None
 
 
 def text_problem(text) -> str | None:
@@ -333,46 +363,65 @@ def _json_request(body: str) -> dict:
     if not isinstance(payload, dict) or "inputs" not in payload:
         raise RequestError(400, 'JSON body must be an object with "inputs": a string or a list of strings')
     texts = payload["inputs"]
-    texts = [texts] if isinstance(texts, str) else texts
+    texts = [texts] if isinstance(texts, (str, dict)) else texts
     if not isinstance(texts, list):
         raise RequestError(400, "inputs must be a string or a list of strings")
     if not texts:
         raise RequestError(400, "inputs is an empty list")
     _check_count(len(texts))
-    for index, text in enumerate(texts):
-        problem = text_problem(text)
+    firsts, pairs = [], []
+    for index, item in enumerate(texts):
+        text, pair, problem = split_item(item)
         if problem:
             status = 413 if problem.startswith("has ") else 400
             raise RequestError(status, f"inputs[{index}] {problem}")
-    return {"inputs": [normal_text(text) for text in texts]}
+        firsts.append(normal_text(text))
+        pairs.append(None if pair is None else normal_text(pair))
+    return {"inputs": firsts, "pairs": pairs, "whole": True}
+
+
+def split_item(item) -> tuple[str | None, str | None, str | None]:
+    """(text, second text or None, problem or None) of one request item: a string, or an object with a "text"
+    (or "inputs") string and, for sentence pairs, a "text_pair" string."""
+    if isinstance(item, dict):
+        text, pair = item.get("text", item.get("inputs")), item.get("text_pair")
+        if text is None:
+            return None, None, 'is not an object with a "text" string'
+    else:
+        text, pair = item, None
+    problem = text_problem(text)
+    if problem is None and pair is not None:
+        problem = text_problem(pair)
+        problem = problem and f"text_pair {problem}"
+    return (None, None, problem) if problem else (text, pair, None)
 
 
 def _jsonlines_request(body: str) -> dict:
     lines = body_lines(body)
     _check_count(len(lines))
-    texts, errors, ids = [], [], []
+    texts, pairs, errors, ids = [], [], [], []
     for number, line in enumerate(lines, start=1):
-        text, error, row_id = None, None, None
+        text, pair, error, row_id = None, None, None, None
         try:
             item = json.loads(line) if line.strip() else None
         except (ValueError, RecursionError) as problem:
             item, error = None, f"line {number}: invalid JSON ({str(problem)[:100]})"
         if isinstance(item, dict):
             row_id = item.get("id")
-            text = item.get("text", item.get("inputs"))
-        elif isinstance(item, str):
-            text = item
+            inner = item.get("inputs")
+            item = inner if isinstance(inner, dict) and "text" not in item else item
         if error is None:
-            if text is None:
-                problem = "is empty" if not line.strip() else 'is not an object with a "text" string'
+            if isinstance(item, (dict, str)):
+                text, pair, problem = split_item(item)
             else:
-                problem = text_problem(text)
+                problem = "is empty" if not line.strip() else 'is not an object with a "text" string'
             if problem:
-                error, text = f"line {number} {problem}", None
+                error, text, pair = f"line {number} {problem}", None, None
         texts.append(None if text is None else normal_text(text))
+        pairs.append(None if pair is None else normal_text(pair))
         errors.append(error)
         ids.append(row_id)
-    return {"inputs": texts, "errors": errors, "ids": ids}
+    return {"inputs": texts, "pairs": pairs, "errors": errors, "ids": ids}
 
 
 def body_lines(body: str) -> list[str]:
@@ -388,25 +437,34 @@ def body_lines(body: str) -> list[str]:
 
 def csv_text(line: str) -> str:
     """The first field of one CSV line; csv.Error when the line is not valid CSV on its own (an unclosed quote)."""
+    return csv_fields(line)[0]
+
+
+def csv_fields(line: str) -> tuple[str, str | None]:
+    """The first field of one CSV line and its second (None when it has one field): a text and, for a pair model,
+    its second text; csv.Error when the line is not valid CSV on its own (an unclosed quote)."""
     row = next(csv.reader([line], strict=True), [])
-    return row[0] if row else ""
+    return (row[0] if row else ""), (row[1] if len(row) > 1 else None)
 
 
 def _csv_request(body: str) -> dict:
     lines = body_lines(body)
     _check_count(len(lines))
-    texts, errors = [], []
+    texts, pairs, errors = [], [], []
     for number, line in enumerate(lines, start=1):
         try:
-            text = csv_text(line)
+            text, pair = csv_fields(line)
         except csv.Error as error:
             texts.append(None)
+            pairs.append(None)
             errors.append(f"row {number} is not valid CSV ({error})")
             continue
         problem = text_problem(text)
         texts.append(None if problem else normal_text(text))
+        pairs.append(None if problem or pair is None or text_problem(pair) else normal_text(pair))
         errors.append(f"row {number} {problem}" if problem else None)
-    return {"inputs": texts, "errors": errors, "first_row": texts[0]}
+    # a one-text model reads the first column only: a second column is a second text for a pair model alone
+    return {"inputs": texts, "pairs": pairs, "errors": errors, "first_row": texts[0], "columns": True}
 
 
 def request_accept(context) -> str | None:
@@ -472,31 +530,95 @@ def encoder(tokenizer, max_length: int):
     return lambda texts: [encoding.ids for encoding in encode(texts)]
 
 
+def pair_encoder(tokenizer, max_length: int):
+    """(texts, second texts) -> (token ids, segment ids) of each pair ([CLS] text [SEP] text_pair [SEP]), truncated
+    to ``max_length`` tokens longest first, as training's ``tokenizer(texts, text_pairs,
+    truncation="longest_first")`` gives them: through the fast tokenizer's Rust encoder where there is one (as
+    ``encoder``), else the tokenizer itself. Returns a function of two lists of texts."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None or tokenizer.truncation_side != "right":
+
+        def encode_slow(texts, pairs):
+            encoded = tokenizer(
+                texts, pairs, truncation="longest_first", max_length=max_length, return_attention_mask=False
+            )
+            return encoded["input_ids"], encoded["token_type_ids"]
+
+        return encode_slow
+    fast = Tokenizer.from_str(backend.to_str())
+    fast.no_padding()
+    fast.enable_truncation(max_length, strategy="longest_first")
+    encode = getattr(fast, "encode_batch_fast", fast.encode_batch)
+
+    def encode_fast(texts, pairs):
+        encodings = encode(list(zip(texts, pairs, strict=True)))
+        return [e.ids for e in encodings], [e.type_ids for e in encodings]
+
+    return encode_fast
+
+
+def shape_problems(data: dict, model: LoadedModel) -> list[str | None]:
+    """Per item, why its shape does not fit ``model`` (a pair model given no second text, a one-text model given
+    one), or None. Raises RequestError (400) for a JSON request with such an item, and for a JSON Lines or CSV body
+    in which no readable line fits, so that a whole body of the wrong shape gets one message."""
+    texts, errors = data["inputs"], data.get("errors") or [None] * len(data["inputs"])
+    pairs = data.get("pairs") or [None] * len(texts)
+    if model.pair_column:
+        wrong = (
+            'has no second text: this model classifies sentence pairs ({"text": ..., "text_pair": ...}; in CSV a '
+            f"second column, {model.pair_column!r} in training)"
+        )
+    else:
+        wrong = "has a text_pair: this model classifies one text (send the text alone)"
+    if data.get("columns") and not model.pair_column:
+        pairs = [None] * len(texts)  # CSV: a one-text model reads the first column only
+    problems = [
+        None if errors[i] is not None or (pairs[i] is not None) == bool(model.pair_column) else wrong
+        for i in range(len(texts))
+    ]
+    if data.get("whole") and any(problems):
+        raise RequestError(400, f"inputs[{problems.index(wrong)}] {wrong}")
+    readable = [i for i in range(len(texts)) if errors[i] is None]
+    if readable and len(readable) == len(texts) and all(problems):
+        raise RequestError(400, f"the request {wrong}")
+    return problems
+
+
 @torch.inference_mode()
 def predict_fn(data, model: LoadedModel) -> list[dict]:
     """Tokenise once, then classify in micro-batches with little padding (LoadedModel.batches); one answer per
     text, in input order (``prediction``'s dict, or {"error": message}, or {"header": name} for a CSV header row;
     with its "id" when the request gave one).
 
-    ``data`` is what input_fn returns, or a plain list of texts. Items input_fn marked as errors stay errors.
+    ``data`` is what input_fn returns, or a plain list of texts (or of pairs {"text": ..., "text_pair": ...}).
+    Items input_fn marked as errors stay errors; items of the wrong shape for the model (shape_problems) become
+    errors, or a RequestError (400) for a JSON request or a body with no item of the right shape.
     The model's ``lock`` is held per micro-batch, not per request, so a small request is not stuck behind a
     large one. Raises RequestError (413) when the texts hold more tokens than a request may.
     """
-    if isinstance(data, (str, list)):
-        data = {"inputs": [data] if isinstance(data, str) else data}
+    if isinstance(data, (str, dict, list)) and not (isinstance(data, dict) and "inputs" in data):
+        items = data if isinstance(data, list) else [data]  # texts, or pairs {"text": ..., "text_pair": ...}
+        data = {
+            "inputs": [item.get("text") if isinstance(item, dict) else item for item in items],
+            "pairs": [item.get("text_pair") if isinstance(item, dict) else None for item in items],
+        }
     texts = data["inputs"]
-    errors = data.get("errors") or [None] * len(texts)
+    errors = list(data.get("errors") or [None] * len(texts))
     ids = data.get("ids") or [None] * len(texts)
     network, names, device = model.network, model.labels, model.device
     results: list[dict] = [{"error": error} for error in errors]
     header = data.get("first_row")
     if header is not None and header == model.text_column:  # a CSV header row: answered, not classified
         errors, results[0] = [True, *errors[1:]], {"header": header}
+    where = "row" if data.get("columns") else "line"
+    for index, problem in enumerate(shape_problems({**data, "errors": errors}, model)):
+        if problem:
+            errors[index] = results[index]["error"] = f"{where} {index + 1} {problem}"
     valid = [i for i, text in enumerate(texts) if errors[i] is None]
     if valid:
-        tokens = model.encode([normal_text(texts[i], model.form) for i in valid])
+        tokens, types = encode_items(data, valid, model)
         _check_tokens(tokens)
-        for chunk, inputs in model.batches(tokens):
+        for chunk, inputs in model.batches(tokens, types):
             with model.lock:
                 logits = network(**{name: tensor.to(device) for name, tensor in inputs.items()}).logits
                 if model.thresholds is None:
@@ -509,6 +631,15 @@ def predict_fn(data, model: LoadedModel) -> list[dict]:
         if row_id is not None:
             results[index] = {"id": row_id, **results[index]}
     return results
+
+
+def encode_items(data: dict, valid: list[int], model: LoadedModel) -> tuple[list[list[int]], list[list[int]] | None]:
+    """The token ids of the ``valid`` items of ``data`` (input_fn's) in the model's normal form, and their segment ids
+    for a pair model (None for one text)."""
+    texts = [normal_text(data["inputs"][i], model.form) for i in valid]
+    if not model.pair_column:
+        return model.encode(texts), None
+    return model.encode_pairs(texts, [normal_text(data["pairs"][i], model.form) for i in valid])
 
 
 def output_fn(prediction, accept):

@@ -1,6 +1,7 @@
 """The file ``predict -o`` writes, in the format its extension names.
 
-``.csv`` and ``.tsv`` are tables a spreadsheet opens (columns ``line, id, label, score, text``), written as UTF-8
+``.csv`` and ``.tsv`` are tables a spreadsheet opens (columns ``line, id, label, score, text``, and ``text_pair``
+for sentence pairs), written as UTF-8
 with a byte-order mark by default, which Excel needs to show Korean (without one it guesses the system's
 legacy encoding); ``--output-encoding input`` writes them in the input file's own encoding instead (cp949 for a
 file saved by Korean Excel). ``.jsonl`` is one JSON object a line, always UTF-8. Any other extension is refused
@@ -20,6 +21,7 @@ from ..errors import PredictError
 
 TABLE_HEADER = ("line", "id", "label", "score", "text")
 LABEL_JOINER = "|"  # multi-label tables: between the names of one row's labels (and between their scores)
+PAIR_COLUMN = "text_pair"  # the second text of a sentence pair: a last column in tables, a key in JSON Lines
 ERROR_LABEL = "ERROR"
 DELIMITERS = {".csv": ",", ".tsv": "\t"}  # tables; .jsonl is the other format
 FORMATS = (".csv", ".tsv", ".jsonl")
@@ -67,8 +69,10 @@ class OutputFile:
         overwrite: bool = False,
         encoding: str | None = None,
         input_encoding: str = "",
+        pairs: bool = False,
     ):
         self.path = path
+        self.header = (*TABLE_HEADER, PAIR_COLUMN) if pairs else TABLE_HEADER  # a table's columns
         self.encoding = output_encoding(path, encoding, input_encoding)
         self.delimiter = DELIMITERS.get(path.suffix.lower())
         self.kept: dict[int, dict] = {}
@@ -108,8 +112,8 @@ class OutputFile:
         complete = text[: text.rfind("\n") + 1]  # a last line without its newline was cut off mid-write
         if self.table:
             for row in self.table_rows(complete):
-                if len(row) == len(TABLE_HEADER) and row[0].isdigit() and row[2] != ERROR_LABEL:
-                    done[int(row[0])] = dict(zip(TABLE_HEADER, row, strict=True))
+                if len(row) == len(self.header) and row[0].isdigit() and row[2] != ERROR_LABEL:
+                    done[int(row[0])] = dict(zip(self.header, row, strict=True))
             return done
         for line in complete.splitlines():
             try:
@@ -126,7 +130,7 @@ class OutputFile:
         with self.open("w", partial) as handle:
             writer = self.table_writer(handle)
             if writer is not None:
-                writer.writerow(TABLE_HEADER)
+                writer.writerow(self.header)
             for _, row in rows:
                 self.emit(row, handle, writer)
         os.replace(partial, self.path)
@@ -134,7 +138,7 @@ class OutputFile:
     def emit(self, row: dict, handle, writer) -> None:
         """Write one result ``row`` to ``handle``: a table row through ``writer``, else a JSON line."""
         if writer is not None:
-            writer.writerow([row.get(column, "") for column in TABLE_HEADER])
+            writer.writerow([row.get(column, "") for column in self.header])
         else:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
@@ -160,7 +164,7 @@ class OutputFile:
             text = handle.read()
         if self.table:
             for row in self.table_rows(text):
-                rows[int(row[0])] = dict(zip(TABLE_HEADER, row, strict=True))
+                rows[int(row[0])] = dict(zip(self.header, row, strict=True))
         else:
             for line in text.splitlines():
                 row = json.loads(line)
@@ -169,10 +173,11 @@ class OutputFile:
 
 
 def output_row(record: Record, prediction: dict | None, error: str, names: tuple[str, ...] | None, table: bool) -> dict:
-    """One output row: TABLE_HEADER's columns for a table (an error in the text column), else a JSON object. A
-    multi-label answer fills the table's label column with its names joined by LABEL_JOINER (empty: no label) and
-    the score column with their probabilities, joined likewise; a JSON row keeps ``labels`` and ``scores`` and
-    names the true labels in ``true_labels``."""
+    """One output row: TABLE_HEADER's columns for a table (an error in the text column), else a JSON object; a
+    sentence pair's second text follows the text (PAIR_COLUMN). A multi-label answer fills the table's label column
+    with its names joined by LABEL_JOINER (empty: no label) and the score column with their probabilities, joined
+    likewise; a JSON row keeps ``labels`` and ``scores`` and names the true labels in ``true_labels``."""
+    pair = {PAIR_COLUMN: record.text_pair} if record.text_pair is not None else {}
     if table:
         if prediction is None:
             return {"line": record.line, "id": record.row_id, "label": ERROR_LABEL, "score": "", "text": error}
@@ -183,6 +188,7 @@ def output_row(record: Record, prediction: dict | None, error: str, names: tuple
                 "label": LABEL_JOINER.join(prediction["labels"]),
                 "score": LABEL_JOINER.join(f"{prediction['scores'][name]:.6f}" for name in prediction["labels"]),
                 "text": record.text,
+                **pair,
             }
         return {
             "line": record.line,
@@ -190,8 +196,9 @@ def output_row(record: Record, prediction: dict | None, error: str, names: tuple
             "label": prediction["label"],
             "score": f"{prediction['score']:.6f}",
             "text": record.text,
+            **pair,
         }
-    row = {"line": record.line, "id": record.row_id, "text": record.text}
+    row = {"line": record.line, "id": record.row_id, "text": record.text, **pair}
     row.update(prediction if prediction is not None else {"error": error})
     if isinstance(record.label, tuple) and names:
         row["true_labels"] = [names[i] for i in record.label]

@@ -163,7 +163,7 @@ def load_data(config: Config, schema: LabelSchema, channels: dict, say: Printer)
 def build_model(config: Config, schema: LabelSchema, splits: Splits, ranks: Ranks):
     """Tokenizer and model; a scratch tokenizer is built once per machine and shared through the checkpoints."""
     checkpoint_dir = config.path(config.train.checkpoint_dir)
-    texts = [r.text for r in splits.train]
+    texts = [r.text for r in splits.train] + [r.text_pair for r in splits.train if r.text_pair is not None]
     tokenizer = None
     if is_scratch(config.model.base_model):
         tokenizer = scratch_tokenizer(
@@ -270,6 +270,7 @@ def check_int8(run: TrainingRun, model, validation_logits, *, output_dir: Path, 
         pad_token_id=run.tokenizer.pad_token_id,
         max_drop=run.config.model.int8_max_drop,
         calibration_rows=run.train_ds.input_ids,
+        calibration_types=run.train_ds.token_type_ids,
         model_dir=output_dir,
         thresholds=thresholds,
     )
