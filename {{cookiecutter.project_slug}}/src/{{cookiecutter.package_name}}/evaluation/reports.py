@@ -81,13 +81,14 @@ def write_multi_label_errors(
 ) -> int:
     """Multi-label rows whose predicted label set (``probabilities`` decided at ``thresholds``) is not the true one:
     line, id, true and predicted names joined by LABEL_JOINER, score (how sure the model was of its surest wrong
-    decision: the probability of a wrongly predicted label, one minus that of a missed one), text. Returns the
-    count written."""
+    decision: the probability of a wrongly predicted label, one minus that of a missed one), text and, for sentence
+    pairs, the second text (a ``text_pair`` column). Returns the count written."""
     predicted = decide(probabilities, thresholds)
+    pairs = any(record.text_pair is not None for record in records)
     count = 0
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow(ERRORS_HEADER)
+        writer.writerow([*ERRORS_HEADER, *(["text_pair"] if pairs else [])])
         for record, row, probs in zip(records, predicted, probabilities, strict=True):
             truth = np.zeros(len(schema.names), dtype=np.int64)
             truth[list(record.label or ())] = 1
@@ -97,7 +98,10 @@ def write_multi_label_errors(
             sureness = max(probs[i] if row[i] else 1 - probs[i] for i in wrong)
             true_names = LABEL_JOINER.join(schema.names[i] for i in record.label or ())
             predicted_names = LABEL_JOINER.join(schema.names[i] for i in np.flatnonzero(row))
-            writer.writerow([record.line, record.row_id, true_names, predicted_names, f"{sureness:.4f}", record.text])
+            second = [record.text_pair] if pairs else []
+            writer.writerow(
+                [record.line, record.row_id, true_names, predicted_names, f"{sureness:.4f}", record.text, *second]
+            )
             count += 1
     return count
 
