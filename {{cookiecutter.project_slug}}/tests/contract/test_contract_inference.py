@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.aws.package import build_model_tar
 from {{ cookiecutter.package_name }}.config import CONFIG_FILE, load_config
 from {{ cookiecutter.package_name }}.serving import handler
 
-from conftest import MULTI_LABEL, PROJECT_ROOT, all_scores, answer
+from conftest import MULTI_LABEL, PAIRS, PROJECT_ROOT, all_scores, answer
 from sagemaker_toolkits import (
     SIBLING_MODULES,
     MmsServer,
@@ -31,6 +31,11 @@ if inference_toolkit_missing():
 REGION = "ap-northeast-2"
 REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", "배우들 연기가 좋았다", "그냥 그랬음"]
 JSON, JSONLINES, CSV = "application/json", "application/jsonlines", "text/csv"
+PAIR_ITEMS = [
+    {"text": "정말 재밌게 봤어요 강추", "text_pair": "배우들 연기가 좋았다"},
+    {"text": "정말 재밌게 봤어요 강추", "text_pair": "시간 낭비 최악의 영화"},
+    {"text": "그냥 그랬음, 별로", "text_pair": "그냥 그랬음"},
+]
 
 
 def environment(batch: bool = False, precision: str = "auto") -> dict[str, str]:
@@ -53,6 +58,39 @@ def service(container_model):
 @pytest.fixture(scope="module")
 def in_process(text_model):
     return handler.model_fn(str(text_model))
+
+
+@pytest.fixture(scope="module")
+def pair_container_model(trained_model, tmp_path_factory):
+    """The sentence-pair model (a pair project's trained_model) as deploy uploads it, unpacked."""
+    if not PAIRS:
+        pytest.skip("this project classifies one text a row")
+    folder = tmp_path_factory.mktemp("pair-container")
+    build_model_tar(trained_model, folder / "model.tar.gz")
+    return unpack(folder / "model.tar.gz", folder / "model")
+
+
+@pytest.mark.parametrize("precision", ["int8", "fp32"])
+def test_the_toolkit_serves_sentence_pairs_in_every_body(pair_container_model, trained_model, precision):
+    """Pairs through the real toolkit: a JSON list of {"text", "text_pair"}, JSON Lines of them (batch transform's
+    body) and two-column CSV answer what the handler answers in this process; a text without its pair is a 400."""
+    service = load_service(pair_container_model, environment(precision=precision))
+    expected = handler.predict_fn(PAIR_ITEMS, handler.load(trained_model, precision))
+    status, _, body = invoke(service, json.dumps({"inputs": PAIR_ITEMS}).encode("utf-8"), JSON, JSON)
+    assert status == 200, body
+    rows = json.loads(body)
+    assert [answer(row) for row in rows] == [answer(row) for row in expected]
+    assert all_scores(rows) == pytest.approx(all_scores(expected), abs=1e-5)
+    lines = "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in PAIR_ITEMS).encode("utf-8")
+    status, _, body = invoke(service, lines, JSONLINES, JSONLINES)
+    assert status == 200 and [answer(json.loads(line)) for line in body.decode("utf-8").splitlines()] == [
+        answer(row) for row in expected
+    ]
+    table = "".join(f'"{item["text"]}","{item["text_pair"]}"\n' for item in PAIR_ITEMS).encode("utf-8")
+    status, _, body = invoke(service, table, CSV, CSV)
+    assert status == 200 and len(body.decode("utf-8").splitlines()) == len(PAIR_ITEMS), body
+    status, _, body = invoke(service, json.dumps({"inputs": REVIEWS}).encode("utf-8"), JSON, JSON)
+    assert status == 400 and b"no second text" in body
 
 
 def test_the_handler_imports_its_siblings_from_code(service, container_model):
