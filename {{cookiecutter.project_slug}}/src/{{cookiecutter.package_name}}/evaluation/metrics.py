@@ -30,6 +30,26 @@ def confusion_matrix(y_true: Sequence[int], y_pred: Sequence[int], num_labels: i
     return matrix
 
 
+def per_class(label_names: Sequence[str], true_positive, predicted, support) -> dict[str, dict]:
+    """Name -> precision, recall, F1 and support of each class (or label), from its counts of true positives, of
+    predictions and of true rows (arrays of shape ``(len(label_names),)``); 0.0 where a ratio has no denominator
+    (scikit-learn's ``zero_division=0``)."""
+    true_positive, predicted, support = (np.asarray(a, dtype=float) for a in (true_positive, predicted, support))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, true_positive / predicted, 0.0)
+        recall = np.where(support > 0, true_positive / support, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    return {
+        name: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, name in enumerate(label_names)
+    }
+
+
 def score(
     y_true: Sequence[int],
     y_pred: Sequence[int],
@@ -44,27 +64,12 @@ def score(
     if is_multi_label(y_true) or is_multi_label(y_pred):
         return multi_label_score(y_true, y_pred, label_names, probabilities=probabilities)
     matrix = confusion_matrix(y_true, y_pred, len(label_names))
-    true_positive = np.diag(matrix).astype(float)
-    predicted = matrix.sum(axis=0).astype(float)
-    support = matrix.sum(axis=1).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted > 0, true_positive / predicted, 0.0)
-        recall = np.where(support > 0, true_positive / support, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
     hard = probabilities is None
     if hard:
         probabilities = one_hot(y_pred, len(label_names))
     return {
         **compute(y_true, y_pred, np.asarray(probabilities), hard=hard),
-        "per_class": {
-            name: {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
-            for i, name in enumerate(label_names)
-        },
+        "per_class": per_class(label_names, np.diag(matrix), matrix.sum(axis=0), matrix.sum(axis=1)),
         "confusion_matrix": matrix.tolist(),
         "label_names": list(label_names),
         "num_examples": int(matrix.sum()),
@@ -100,12 +105,6 @@ def multi_label_score(y_true, y_pred, label_names: Sequence[str], *, probabiliti
     true labels' co-occurrence counts (``(labels, labels)``, the diagonal: each label's rows)."""
     n = len(label_names)
     truth, predicted = indicator(y_true, n), indicator(y_pred, n)
-    true_positive = (truth & predicted).sum(axis=0).astype(float)
-    predicted_count, support = predicted.sum(axis=0).astype(float), truth.sum(axis=0).astype(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        precision = np.where(predicted_count > 0, true_positive / predicted_count, 0.0)
-        recall = np.where(support > 0, true_positive / support, 0.0)
-        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
     hard = probabilities is None
     per_label_confusion = [
         [[int(((1 - t) & (1 - p)).sum()), int(((1 - t) & p).sum())], [int((t & (1 - p)).sum()), int((t & p).sum())]]
@@ -113,15 +112,7 @@ def multi_label_score(y_true, y_pred, label_names: Sequence[str], *, probabiliti
     ]
     return {
         **compute(truth, predicted, predicted.astype(float) if hard else np.asarray(probabilities), hard=hard),
-        "per_class": {
-            name: {
-                "precision": float(precision[i]),
-                "recall": float(recall[i]),
-                "f1": float(f1[i]),
-                "support": int(support[i]),
-            }
-            for i, name in enumerate(label_names)
-        },
+        "per_class": per_class(label_names, (truth & predicted).sum(axis=0), predicted.sum(axis=0), truth.sum(axis=0)),
         "task": MULTI_LABEL,
         "per_label_confusion": per_label_confusion,
         "cooccurrence": (truth.T @ truth).tolist(),
