@@ -3,17 +3,22 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The versions the CI tested (scripts/lock.py writes them; every bake carries them). `make install LOCK=` installs
+# the newest releases instead, as `make drift` does in a scratch environment.
+LOCK ?= {{cookiecutter.project_slug}}/constraints.txt
 export HF_HUB_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: demo test bench bench-small lint format clean
+.PHONY: install demo test bench bench-small lint format clean lock drift
 
-$(STAMP): requirements-dev.txt
+install: $(STAMP)
+
+$(STAMP): requirements-dev.txt $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	# torch first, pinned: any other spec pulls gigabytes of CUDA packages
 	$(BIN)/python -m pip install torch==2.13.0
-	$(BIN)/python -m pip install -r requirements-dev.txt  # several minutes on a fresh machine: pip shows progress
+	$(BIN)/python -m pip install -r requirements-dev.txt $(if $(LOCK),-c '$(LOCK)')  # minutes on a fresh machine: pip shows progress
 	# without its declared audio libraries, which it does not use here and which fight transformers 5
 	$(BIN)/python -m pip install --quiet --no-deps sagemaker-huggingface-inference-toolkit==2.6.0
 	touch $(STAMP)
@@ -36,6 +41,12 @@ lint: $(STAMP)
 
 format: $(STAMP)  # the template's code and, through a bake, the project template
 	$(BIN)/python scripts/format_template.py
+
+lock: $(STAMP)  # resolve requirements-dev.txt anew for every claimed Python (needs the package index)
+	cd scripts && ../$(BIN)/python lock.py
+
+drift: $(STAMP)  # the newest releases in a scratch venv: what changed against the lock, what breaks
+	$(BIN)/python scripts/drift.py
 
 clean:  # what the template made for itself; build/demo is kept: you may be working there
 	rm -rf build/bench .pytest_cache .ruff_cache

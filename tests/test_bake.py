@@ -185,7 +185,9 @@ TEST_FILES = [
     "serving/test_pairs.py",
     "aws/test_sagemaker.py",
     "aws/test_lifecycle.py",
+    "contract/container_python.py",
     "contract/sagemaker_toolkits.py",
+    "contract/test_container_python.py",
     "contract/test_contract_inference.py",
     "contract/test_contract_training.py",
 ]
@@ -200,6 +202,7 @@ def expected_files(package: str, train_file: str, test_file: str) -> set[str]:
         "Makefile",
         "README.md",
         "config.yaml",
+        "constraints.txt",
         "labels.json",
         "pyproject.toml",
         "data/README.md",

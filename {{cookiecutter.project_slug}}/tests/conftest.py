@@ -103,9 +103,13 @@ def pytest_sessionstart(session):
     """Under `make contract` the pinned transformers must be the one imported, or the run proves nothing."""
     if CONTAINER_TRANSFORMERS:
         import transformers
+        from contract.container_python import check
 
         if transformers.__version__ != CONTAINER_TRANSFORMERS:
             pytest.exit(f"transformers {transformers.__version__} was imported, not {CONTAINER_TRANSFORMERS}", 3)
+        problems = check(CONTAINER_TRANSFORMERS)
+        if problems:
+            pytest.exit("not the container's recorded packages (make contract builds them): " + "; ".join(problems), 3)
 
 
 def pytest_collection_modifyitems(config, items):

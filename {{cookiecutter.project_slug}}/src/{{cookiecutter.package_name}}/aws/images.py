@@ -15,28 +15,67 @@ from ..errors import AwsSetupError
 
 @dataclass(frozen=True)
 class ContainerPin:
-    """One pinned Hugging Face container: its scope and the transformers / pytorch / Python versions."""
+    """One pinned Hugging Face container: its scope, the transformers / pytorch / Python versions, and the Python
+    packages of the image that the project's code imports through transformers.
+
+    ``python_packages`` (``name==version``, transformers included) are the Hugging Face stack the code meets in the
+    image. The image's published files name only transformers, pytorch and Python; the rest was resolved with
+    ``uv pip compile --exclude-newer <resolved_as_of>`` for ``transformers==<pin>`` and accelerate (Python 3.12,
+    manylinux x86_64), as of the day the next transformers minor release came out: the latest the image could hold
+    had it been built for this pin. ``absent`` are packages that transformers imports whenever they are importable
+    and that the image does not hold (the pin does not require them): the dev environment's copies must not leak in.
+    torch and numpy are the exception: the local CPU build of torch stands in for the image's CUDA build, and numpy
+    stays the one torch was installed with.
+    """
 
     scope: str  # training | inference
     transformers_version: str
     pytorch_version: str
     py_version: str
+    resolved_as_of: str
+    python_packages: tuple[str, ...]
+    absent: tuple[str, ...] = ("kernels",)  # transformers < 5.25 imports it when present; kernels 0.19 breaks 5.3
 
 
-TRAINING = ContainerPin("training", transformers_version="5.3.0", pytorch_version="2.9.0", py_version="py312")
-INFERENCE = ContainerPin("inference", transformers_version="5.5.3", pytorch_version="2.6.0", py_version="py312")
-# What else the pinned transformers needs at the versions it accepts (both pins: tokenizers <= 0.23.0, hub 1.x).
-# `make contract` installs these over the project's environment to run the container tests there.
-CONTAINER_PYTHON = (
-    "tokenizers>=0.22,<=0.23.0",
-    "huggingface-hub>=1.5,<2",
-    "httpx<1",
-    "httpcore<2",
-    "certifi",
-    "idna",
-    "sniffio",
-    "hf-xet>=1.6,<2",
+TRAINING = ContainerPin(
+    "training",
+    transformers_version="5.3.0",
+    pytorch_version="2.9.0",
+    py_version="py312",
+    resolved_as_of="2026-03-27",
+    python_packages=(
+        "transformers==5.3.0",
+        "huggingface-hub==1.8.0",
+        "tokenizers==0.22.2",
+        "safetensors==0.7.0",
+        "accelerate==1.13.0",
+        "hf-xet==1.4.2",
+        "httpx==0.28.1",
+        "httpcore==1.0.9",
+        "certifi==2026.2.25",
+        "idna==3.11",
+    ),
 )
+INFERENCE = ContainerPin(
+    "inference",
+    transformers_version="5.5.3",
+    pytorch_version="2.6.0",
+    py_version="py312",
+    resolved_as_of="2026-04-22",
+    python_packages=(
+        "transformers==5.5.3",
+        "huggingface-hub==1.11.0",
+        "tokenizers==0.22.2",
+        "safetensors==0.7.0",
+        "accelerate==1.13.0",
+        "hf-xet==1.4.3",
+        "httpx==0.28.1",
+        "httpcore==1.0.9",
+        "certifi==2026.4.22",
+        "idna==3.13",
+    ),
+)
+PINS = (TRAINING, INFERENCE)
 
 
 GPU_FAMILY = re.compile(r"ml\.(g|p)\d[a-z0-9]*\.\w+")  # g4dn, g5, g6, g6e, p3, p4d, p4de, p5, ...
@@ -47,9 +86,17 @@ def has_gpu(instance_type: str) -> bool:
     return instance_type == "local_gpu" or bool(GPU_FAMILY.fullmatch(instance_type))
 
 
-def container_requirements(transformers_version: str) -> list[str]:
-    """What to pip install to reproduce a container's Python side for ``transformers_version``."""
-    return [f"transformers=={transformers_version}", *CONTAINER_PYTHON]
+def container_pin(transformers_version: str) -> ContainerPin:
+    """The pinned container whose transformers is ``transformers_version``.
+
+    Raises:
+        AwsSetupError: no container pins that version.
+    """
+    for pin in PINS:
+        if pin.transformers_version == transformers_version:
+            return pin
+    pinned = ", ".join(pin.transformers_version for pin in PINS)
+    raise AwsSetupError(f"no SageMaker container pins transformers {transformers_version} (pinned: {pinned})")
 
 
 def image_uri(pin: ContainerPin, region: str, instance_type: str) -> str:
@@ -79,11 +126,12 @@ def image_uri(pin: ContainerPin, region: str, instance_type: str) -> str:
 
 
 def main(argv: list[str]) -> int:
-    """``python -m PACKAGE.aws.images``: the pinned transformers versions; ``--requirements V``: what to install."""
+    """``python -m PACKAGE.aws.images``: the pinned transformers versions; ``--requirements V``: the container's
+    recorded packages for that version, one per line."""
     if argv[:1] == ["--requirements"] and len(argv) == 2:
-        print(" ".join(container_requirements(argv[1])))
+        print("\n".join(container_pin(argv[1]).python_packages))
     else:
-        print(" ".join(sorted({TRAINING.transformers_version, INFERENCE.transformers_version})))
+        print(" ".join(sorted({pin.transformers_version for pin in PINS})))
     return 0
 
 
