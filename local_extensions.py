@@ -14,6 +14,7 @@ import sys
 import unicodedata
 
 from jinja2.ext import Extension
+
 from local_romanization import romanize
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")

@@ -107,9 +107,10 @@ def _n_insertion(match: re.Match) -> str:
     if len(word) < 2 or word[-1] not in N_INSERTION_TRIGGERS:
         return word
     previous, last = ord(word[-2]) - HANGUL_FIRST, ord(word[-1]) - HANGUL_FIRST
-    if previous % FINAL_COUNT == 0 or last // (VOWEL_COUNT * FINAL_COUNT) != INITIAL_IEUNG:
+    per_initial = VOWEL_COUNT * FINAL_COUNT
+    if previous % FINAL_COUNT == 0 or last // per_initial != INITIAL_IEUNG:
         return word
-    return word[:-1] + chr(HANGUL_FIRST + INITIAL_NIEUN * VOWEL_COUNT * FINAL_COUNT + last % (VOWEL_COUNT * FINAL_COUNT))
+    return word[:-1] + chr(HANGUL_FIRST + INITIAL_NIEUN * per_initial + last % per_initial)
 
 
 def _jamo(text: str) -> str:
