@@ -31,8 +31,8 @@ bench-small: $(STAMP)  # do the offline defaults learn on small multi-class sets
 	$(BIN)/python benchmarks/bench_small_data.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check hooks tests scripts benchmarks
-	$(BIN)/ruff format --check hooks tests scripts benchmarks
+	$(BIN)/ruff check hooks tests scripts benchmarks local_*.py
+	$(BIN)/ruff format --check hooks tests scripts benchmarks local_*.py
 
 format: $(STAMP)  # the template's code and, through a bake, the project template
 	$(BIN)/python scripts/format_template.py

@@ -16,6 +16,7 @@ import unicodedata
 from jinja2.ext import Extension
 
 from local_romanization import romanize
+from local_spdx import InvalidLicenseExpression, canonicalize
 
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
 # Import names of the baked project's dependencies (its pyproject.toml): a package named like one shadows it.
@@ -54,10 +55,20 @@ def json_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def spdx_canonical(expression: str) -> str:
+    """``expression`` in its SPDX spelling (``mit`` -> ``MIT``), or "" when it is not an SPDX license expression."""
+    try:
+        return canonicalize(str(expression))
+    except InvalidLicenseExpression:
+        return ""
+
+
 class TemplateFilters(Extension):
-    """Registers ascii_slug, package_name_for and json_text, and the shadowed_imports list (for pre_gen)."""
+    """Registers ascii_slug, package_name_for, json_text and spdx_canonical, and the shadowed_imports list (pre_gen)."""
 
     def __init__(self, environment):
         super().__init__(environment)
-        environment.filters.update(ascii_slug=ascii_slug, package_name_for=package_name_for, json_text=json_text)
+        environment.filters.update(
+            ascii_slug=ascii_slug, package_name_for=package_name_for, json_text=json_text, spdx_canonical=spdx_canonical
+        )
         environment.globals["shadowed_imports"] = list(SHADOWED_IMPORTS)

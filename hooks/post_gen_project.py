@@ -35,10 +35,13 @@ NSMC_SOURCES = {"train": "nsmc_train.tsv", "test": "nsmc_test.tsv"}  # shipped w
 PAIR_SEEDS = {"train": 24, "test": 42}  # the second texts of each split are drawn with their own seed
 MAX_FRAGMENT_WORDS = 6
 
-# The baked package's own label schema (standard library only) writes labels.json: one writer.
+# The baked package's own label schema writes labels.json: one writer. This hook runs in whatever environment
+# cookiecutter runs in (pipx, uvx: nothing but cookiecutter), so it imports only baked modules that import nothing
+# but the standard library: artifact_files (the file name) and data.labels (with errors and logs); the baked
+# tests/test_layout.py keeps them so.
 sys.dont_write_bytecode = True  # leave no __pycache__ in the new project
 sys.path.insert(0, str(PROJECT / "src"))
-LABELS_FILE = importlib.import_module(f"{ANSWERS['package_name']}.config").LABELS_FILE
+LABELS_FILE = importlib.import_module(f"{ANSWERS['package_name']}.artifact_files").LABELS_FILE
 LabelSchema = importlib.import_module(f"{ANSWERS['package_name']}.data.labels").LabelSchema
 
 
