@@ -1,5 +1,8 @@
 """Finish the baked project: label schema, a sample in the user's own format, cruft record.
 
+Runs wherever cookiecutter runs (standard library only, no formatter: the template's code is formatted for any
+package name up to scripts/format_template.py's long one, so every bake is the same whatever is installed).
+
 The sample is real NSMC text written in the answered format, columns, encoding and label encoding, under
 data/sample/ (what the project's tests read) and, as a starting point the user replaces, under data/raw/.
 For a binary schema the labels are NSMC's own; for more classes they are synthetic (negative reviews go to
@@ -18,7 +21,6 @@ label), not a comparison of the texts: a scratch model cannot learn a comparison
 
 import csv
 import importlib
-import importlib.util
 import json
 import os
 import random
@@ -232,23 +234,11 @@ def write_cruft_record():
     (PROJECT / ".cruft.json").write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def format_code():
-    """The template's code is formatted for the default package name: format it for this one (needs ruff)."""
-    if importlib.util.find_spec("ruff") is not None:
-        subprocess.run(
-            [sys.executable, "-m", "ruff", "format", "--quiet", "--no-cache", "src", "tests"],
-            cwd=PROJECT,
-            capture_output=True,
-            check=False,
-        )
-
-
 def main():
     names = label_names()
     LabelSchema(tuple(names), ANSWERS["label_encoding"], ANSWERS["task"]).save(PROJECT / LABELS_FILE)
     write_samples(names)
     write_cruft_record()
-    format_code()
     return 0
 
 

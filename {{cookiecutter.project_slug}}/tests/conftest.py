@@ -59,6 +59,8 @@ def all_scores(predictions: list[dict]) -> list[float]:
 def true_answer(row: dict):
     """A predict output row's true answer (``true_label``, or multi-label the tuple of ``true_labels``)."""
     return tuple(row["true_labels"]) if "true_labels" in row else row["true_label"]
+
+
 # The shipped sample as post_gen wrote it at bake time. Tests read it with these settings (over the code's defaults),
 # never with config.yaml's data section, which the user edits for the files in data/raw/ (data.encoding: cp949,
 # other columns or file names, unknown_label: drop, ...): following the tool's advice never turns a test red.

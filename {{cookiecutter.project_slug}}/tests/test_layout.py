@@ -128,7 +128,6 @@ def test_what_the_template_hook_imports_needs_only_the_standard_library():
     assert outside == []
 
 
-
 def test_every_stage_folder_is_in_the_reading_order():
     folders = {p.name for p in PACKAGE_DIR.iterdir() if p.is_dir() and p.name != "__pycache__"}
     files = {p.stem for p in PACKAGE_DIR.glob("*.py") if p.stem != "__init__"}
@@ -216,6 +215,7 @@ def test_metric_names_are_written_in_the_registry_only():
 
 
 MAX_FUNCTION_LINES = 60
+
 
 def functions(tree: ast.AST):
     return [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]
