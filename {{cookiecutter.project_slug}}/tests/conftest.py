@@ -211,6 +211,18 @@ TRAIN_COMMAND = ["train"] + [
 ]
 
 
+@contextlib.contextmanager
+def working_directory(folder: Path):
+    """Run the block in ``folder``, then return to where it was (``contextlib.chdir`` is Python 3.11+; the project
+    claims 3.10)."""
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield folder
+    finally:
+        os.chdir(previous)
+
+
 def shared_model(tmp_path_factory, name: str, extra: list[str]) -> Path:
     """An artifact trained on the sample by the `train` command (``TRAIN_COMMAND`` plus ``extra``) in the folder
     ``name``: trained once per test run, by the first worker that needs it when pytest runs in parallel (the others
@@ -227,9 +239,10 @@ def shared_model(tmp_path_factory, name: str, extra: list[str]) -> Path:
     folder, done = shared / name, shared / f"{name}.done"
     with FileLock(str(shared / f"{name}.lock")):
         if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a failed attempt's leftovers: each test reports the failure
             folder.mkdir()
             config_file = copy_project(folder)
-            with contextlib.chdir(folder):
+            with working_directory(folder):
                 result = CliRunner().invoke(app, TRAIN_COMMAND + extra)
             assert result.exit_code == 0, result.output
             (folder / TRAINING_LOG).write_text(result.output, encoding="utf-8")
