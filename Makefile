@@ -24,6 +24,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest tests -v --durations=15
 
+.PHONY: test-pythons
+test-pythons: $(STAMP)  # the default bake's default tier on each Python it claims (not in CI: GBs of CUDA torch a version)
+	$(BIN)/python scripts/test_pythons.py $(PYTHONS)
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
