@@ -2,8 +2,8 @@
 
 Each version gets its own environment under build/pythons/ (the baked Makefile's `make test VENV=...`), kept
 between runs: off Python 3.11 torch comes from the package index with its CUDA libraries, several GB. The
-interpreter is `pythonX.Y` on PATH, else the newest pyenv build of that version. Prints one line per version
-(passed, failed, errors, seconds) and exits 1 when a version is missing or not green.
+interpreter is `pythonX.Y` on PATH (not a pyenv shim), else the newest pyenv build of that version. Prints one
+line per version (passed, failed, errors, seconds) and exits 1 when a version is missing or not green.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ SUMMARY = re.compile(r"=+ (.*\d+ (?:passed|failed|errors?).*) in ([\d.]+)s")
 def interpreter(version: str) -> str | None:
     """The path of a Python ``version`` (``"3.10"``) interpreter, or None when this machine has none."""
     found = shutil.which(f"python{version}")
-    if found:
+    if found and "/shims/" not in found:  # a pyenv shim answers only for the versions pyenv has made active
         return found
     builds = sorted(
         (Path.home() / ".pyenv" / "versions").glob(f"{version}.*/bin/python"),
