@@ -29,6 +29,10 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest tests -v --durations=15
 
+.PHONY: test-pythons
+test-pythons: $(STAMP)  # the default bake's default tier on each Python it claims (not in CI: GBs of CUDA torch a version)
+	$(BIN)/python scripts/test_pythons.py $(PYTHONS)
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py
 
@@ -36,8 +40,8 @@ bench-small: $(STAMP)  # do the offline defaults learn on small multi-class sets
 	$(BIN)/python benchmarks/bench_small_data.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check hooks tests scripts benchmarks
-	$(BIN)/ruff format --check hooks tests scripts benchmarks
+	$(BIN)/ruff check hooks tests scripts benchmarks local_*.py
+	$(BIN)/ruff format --check hooks tests scripts benchmarks local_*.py
 
 format: $(STAMP)  # the template's code and, through a bake, the project template
 	$(BIN)/python scripts/format_template.py

@@ -1,8 +1,8 @@
 """Jinja filters for cookiecutter.json and the template files (cookiecutter's ``_extensions``).
 
 cookiecutter puts the template folder on ``sys.path`` while it bakes (cruft does the same), so this module is
-found by name. It needs nothing but the standard library: koroman (MIT, the Revised Romanization of Korean with
-its pronunciation rules) is used when installed, a plain syllable table otherwise, so a bake never fails here.
+found by name, and so is its sibling local_romanization.py. Both need nothing but the standard library (and Jinja,
+which cookiecutter brings), so a bake gives the same answers in every environment cookiecutter runs in.
 """
 
 from __future__ import annotations
@@ -15,42 +15,17 @@ import unicodedata
 
 from jinja2.ext import Extension
 
-# Revised Romanization, syllable by syllable: the fallback when koroman is not installed.
-INITIALS = ["g", "kk", "n", "d", "tt", "r", "m", "b", "pp", "s", "ss", "", "j", "jj", "ch", "k", "t", "p", "h"]
-VOWELS = "a ae ya yae eo e yeo ye o wa wae oe yo u wo we wi yu eu ui i".split()
-FINALS = [""] + "k k k n n n t l k m l l l p l m p p t t ng t t k t p t".split()
-HANGUL_FIRST, HANGUL_COUNT = 0xAC00, 11172
+from local_romanization import romanize
+from local_spdx import InvalidLicenseExpression, canonicalize
+
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
 # Import names of the baked project's dependencies (its pyproject.toml): a package named like one shadows it.
 SHADOWED_IMPORTS = (
     "torch transformers tokenizers safetensors accelerate numpy yaml typer tqdm matplotlib koreanize_matplotlib "
     "sklearn starlette uvicorn boto3 botocore sagemaker moto mlflow requests pytest ruff build anyio huggingface_hub "
     "sagemaker_training sagemaker_inference mms onnxruntime onnx openvino nncf scipy pandas click jinja2 "
-    "cookiecutter cruft koroman setuptools pip tests src"
+    "cookiecutter cruft setuptools pip tests src"
 ).split()
-
-
-def _syllables(text: str) -> str:
-    out = []
-    for ch in text:
-        code = ord(ch) - HANGUL_FIRST
-        if 0 <= code < HANGUL_COUNT:
-            out.append(INITIALS[code // 588] + VOWELS[(code % 588) // 28] + FINALS[code % 28])
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def romanize(text: str) -> str:
-    """``text`` with its Hangul romanized (koroman when installed); other characters are kept."""
-    try:
-        import koroman
-    except ImportError:
-        return _syllables(text)
-    try:
-        return koroman.romanize(text)
-    except Exception:  # a library bug must not stop a bake: the table always answers
-        return _syllables(text)
 
 
 def ascii_slug(name: str) -> str:
@@ -80,10 +55,20 @@ def json_text(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def spdx_canonical(expression: str) -> str:
+    """``expression`` in its SPDX spelling (``mit`` -> ``MIT``), or "" when it is not an SPDX license expression."""
+    try:
+        return canonicalize(str(expression))
+    except InvalidLicenseExpression:
+        return ""
+
+
 class TemplateFilters(Extension):
-    """Registers ascii_slug, package_name_for and json_text, and the shadowed_imports list (for pre_gen)."""
+    """Registers ascii_slug, package_name_for, json_text and spdx_canonical, and the shadowed_imports list (pre_gen)."""
 
     def __init__(self, environment):
         super().__init__(environment)
-        environment.filters.update(ascii_slug=ascii_slug, package_name_for=package_name_for, json_text=json_text)
+        environment.filters.update(
+            ascii_slug=ascii_slug, package_name_for=package_name_for, json_text=json_text, spdx_canonical=spdx_canonical
+        )
         environment.globals["shadowed_imports"] = list(SHADOWED_IMPORTS)

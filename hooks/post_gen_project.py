@@ -1,5 +1,8 @@
 """Finish the baked project: label schema, a sample in the user's own format, cruft record.
 
+Runs wherever cookiecutter runs (standard library only, no formatter: the template's code is formatted for any
+package name up to scripts/format_template.py's long one, so every bake is the same whatever is installed).
+
 The sample is real NSMC text written in the answered format, columns, encoding and label encoding, under
 data/sample/ (what the project's tests read) and, as a starting point the user replaces, under data/raw/.
 For a binary schema the labels are NSMC's own; for more classes they are synthetic (negative reviews go to
@@ -18,7 +21,6 @@ label), not a comparison of the texts: a scratch model cannot learn a comparison
 
 import csv
 import importlib
-import importlib.util
 import json
 import os
 import random
@@ -35,10 +37,13 @@ NSMC_SOURCES = {"train": "nsmc_train.tsv", "test": "nsmc_test.tsv"}  # shipped w
 PAIR_SEEDS = {"train": 24, "test": 42}  # the second texts of each split are drawn with their own seed
 MAX_FRAGMENT_WORDS = 6
 
-# The baked package's own label schema (standard library only) writes labels.json: one writer.
+# The baked package's own label schema writes labels.json: one writer. This hook runs in whatever environment
+# cookiecutter runs in (pipx, uvx: nothing but cookiecutter), so it imports only baked modules that import nothing
+# but the standard library: artifact_files (the file name) and data.labels (with errors and logs); the baked
+# tests/test_layout.py keeps them so.
 sys.dont_write_bytecode = True  # leave no __pycache__ in the new project
 sys.path.insert(0, str(PROJECT / "src"))
-LABELS_FILE = importlib.import_module(f"{ANSWERS['package_name']}.config").LABELS_FILE
+LABELS_FILE = importlib.import_module(f"{ANSWERS['package_name']}.artifact_files").LABELS_FILE
 LabelSchema = importlib.import_module(f"{ANSWERS['package_name']}.data.labels").LabelSchema
 
 
@@ -229,23 +234,11 @@ def write_cruft_record():
     (PROJECT / ".cruft.json").write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
-def format_code():
-    """The template's code is formatted for the default package name: format it for this one (needs ruff)."""
-    if importlib.util.find_spec("ruff") is not None:
-        subprocess.run(
-            [sys.executable, "-m", "ruff", "format", "--quiet", "--no-cache", "src", "tests"],
-            cwd=PROJECT,
-            capture_output=True,
-            check=False,
-        )
-
-
 def main():
     names = label_names()
     LabelSchema(tuple(names), ANSWERS["label_encoding"], ANSWERS["task"]).save(PROJECT / LABELS_FILE)
     write_samples(names)
     write_cruft_record()
-    format_code()
     return 0
 
 

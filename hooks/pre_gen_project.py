@@ -46,6 +46,8 @@ DEFAULTS = json.loads(
         "slug_of_the_slug": cookiecutter.project_slug | ascii_slug,
     } | tojson }}"""
 )
+# The license answer in its SPDX spelling, "" when it is none (local_extensions.spdx_canonical, stdlib only).
+LICENSE_SPDX = json.loads(r"""{{ [cookiecutter.license | spdx_canonical] | tojson }}""")[0]
 KEYS_THAT_NAME_FILES = ("train_file", "test_file")
 
 
@@ -139,19 +141,16 @@ def choice_problems(answers):
 
 
 def license_problem(license):
-    """None for Proprietary or a valid SPDX license expression (what pyproject.toml's ``license`` takes)."""
+    """None for Proprietary or a valid SPDX license expression (what pyproject.toml's ``license`` takes) in its
+    SPDX spelling; else the problem. LICENSE_SPDX is the answer's spelling by packaging's rules (local_spdx.py)."""
     if license == "Proprietary":  # written as LicenseRef-Proprietary
         return None
-    hint = f"license {license!r} is not an SPDX license expression such as Apache-2.0, MIT or BSD-3-Clause"
-    try:
-        from packaging.licenses import InvalidLicenseExpression, canonicalize_license_expression
-    except ImportError:  # packaging older than 24.2: the shape only
-        return None if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9.+-]*", license) else hint
-    try:
-        canonical = canonicalize_license_expression(license)
-    except InvalidLicenseExpression:
-        return hint + " (or Proprietary)"
-    return None if canonical == license else f"license {license!r} is spelled {canonical!r} in SPDX; answer that"
+    if not LICENSE_SPDX:
+        return (
+            f"license {license!r} is not an SPDX license expression such as Apache-2.0, MIT or BSD-3-Clause "
+            "(or Proprietary)"
+        )
+    return None if LICENSE_SPDX == license else f"license {license!r} is spelled {LICENSE_SPDX!r} in SPDX; answer that"
 
 
 def package_problems(answers):

@@ -17,6 +17,7 @@ import pytest
 TEMPLATE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TEMPLATE / "scripts"))
 from bakery import answers_of, bake  # noqa: E402
+from format_template import LONG_NAME_ANSWERS  # noqa: E402
 
 NSMC_DIR = TEMPLATE.parent / "shared" / "data" / "nsmc"
 LEFTOVER_MARKERS = ("{{", "}}", "{%", "%}")
@@ -336,6 +337,21 @@ def test_baked_project_passes_ruff(baked):
     for command in (["check"], ["format", "--check"]):
         result = subprocess.run(
             [sys.executable, "-m", "ruff", *command, "src", "tests"], cwd=project, capture_output=True, text=True
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("answers", [{"project_name": "Ab"}, LONG_NAME_ANSWERS], ids=["short-name", "long-name"])
+def test_bakes_are_formatted_as_made_whatever_the_package_name(answers, tmp_path):
+    """No formatter runs at bake time (cookiecutter may be all there is): the template is formatted for names up to
+    make format's long one, with magic trailing commas that keep split lines split for short ones."""
+    project = bake(tmp_path, answers)
+    for command in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "ruff", *command, "--no-cache", "src", "tests"],
+            cwd=project,
+            capture_output=True,
+            text=True,
         )
         assert result.returncode == 0, result.stdout + result.stderr
 

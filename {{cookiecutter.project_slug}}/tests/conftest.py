@@ -59,6 +59,8 @@ def all_scores(predictions: list[dict]) -> list[float]:
 def true_answer(row: dict):
     """A predict output row's true answer (``true_label``, or multi-label the tuple of ``true_labels``)."""
     return tuple(row["true_labels"]) if "true_labels" in row else row["true_label"]
+
+
 # The shipped sample as post_gen wrote it at bake time. Tests read it with these settings (over the code's defaults),
 # never with config.yaml's data section, which the user edits for the files in data/raw/ (data.encoding: cp949,
 # other columns or file names, unknown_label: drop, ...): following the tool's advice never turns a test red.
@@ -213,6 +215,18 @@ TRAIN_COMMAND = ["train"] + [
 ]
 
 
+@contextlib.contextmanager
+def working_directory(folder: Path):
+    """Run the block in ``folder``, then return to where it was (``contextlib.chdir`` is Python 3.11+; the project
+    claims 3.10)."""
+    previous = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield folder
+    finally:
+        os.chdir(previous)
+
+
 def shared_model(tmp_path_factory, name: str, extra: list[str]) -> Path:
     """An artifact trained on the sample by the `train` command (``TRAIN_COMMAND`` plus ``extra``) in the folder
     ``name``: trained once per test run, by the first worker that needs it when pytest runs in parallel (the others
@@ -229,9 +243,10 @@ def shared_model(tmp_path_factory, name: str, extra: list[str]) -> Path:
     folder, done = shared / name, shared / f"{name}.done"
     with FileLock(str(shared / f"{name}.lock")):
         if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)  # a failed attempt's leftovers: each test reports the failure
             folder.mkdir()
             config_file = copy_project(folder)
-            with contextlib.chdir(folder):
+            with working_directory(folder):
                 result = CliRunner().invoke(app, TRAIN_COMMAND + extra)
             assert result.exit_code == 0, result.output
             (folder / TRAINING_LOG).write_text(result.output, encoding="utf-8")

@@ -56,7 +56,11 @@ def test_user_mistakes_end_in_one_clear_line(project, tmp_path, monkeypatch):
 
 def test_train_command_end_to_end(trained_model):
     """The tests' shared model is what `train` (conftest.TRAIN_COMMAND) wrote: a complete artifact."""
-    from {{ cookiecutter.package_name }}.model.artifact import INT8_MODEL_FILE, METRICS_FILE, REQUIRED_FILES
+    from {{ cookiecutter.package_name }}.model.artifact import (
+        INT8_MODEL_FILE,
+        METRICS_FILE,
+        REQUIRED_FILES,
+    )
 
     assert {*REQUIRED_FILES, METRICS_FILE} <= {path.name for path in trained_model.iterdir()}
     assert (trained_model / INT8_MODEL_FILE).is_file()

@@ -7,7 +7,13 @@ import yaml
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
-from {{ cookiecutter.package_name }}.config import CONFIG_FILE, describe_fields, load_config, parse_assignments, parse_bool
+from {{ cookiecutter.package_name }}.config import (
+    CONFIG_FILE,
+    describe_fields,
+    load_config,
+    parse_assignments,
+    parse_bool,
+)
 from {{ cookiecutter.package_name }}.data import dataset
 from {{ cookiecutter.package_name }}.errors import ConfigError
 from {{ cookiecutter.package_name }}.training.entry import TRAINING_SECTIONS, main

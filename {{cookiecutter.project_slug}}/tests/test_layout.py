@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import functools
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -44,11 +45,13 @@ def modules() -> dict[str, Path]:
     return {module_name(path): path for path in sorted(PACKAGE_DIR.rglob("*.py"))}
 
 
-def imported_modules(name: str, path: Path, known: dict[str, Path]) -> set[str]:
-    """Package modules that ``name`` imports, at top level or inside functions."""
+def imported_modules(name: str, path: Path, known: dict[str, Path], top_level_only: bool = False) -> set[str]:
+    """Package modules that ``name`` imports, at top level or inside functions (only at top level: what importing
+    it runs, with ``top_level_only``)."""
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    for node in tree.body if top_level_only else ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
@@ -97,6 +100,32 @@ def test_no_import_circle_and_no_upward_import():
     for node in sorted(graph):
         visit(node, [])
     assert cycles == []
+
+
+# What the template's post-generation hook imports to write labels.json: it runs wherever cookiecutter runs (pipx,
+# uvx: an environment with nothing but cookiecutter), so these and what they import use the standard library only.
+HOOK_MODULES = (f"{PACKAGE}.artifact_files", f"{PACKAGE}.data.labels")
+
+
+def test_what_the_template_hook_imports_needs_only_the_standard_library():
+    known = modules()
+    pending, seen, outside = list(HOOK_MODULES), set(), []
+    while pending:
+        name = pending.pop()
+        chain = [".".join(name.split(".")[:i]) for i in range(1, name.count(".") + 2)]  # packages run first
+        for module in (m for m in chain if m not in seen):
+            seen.add(module)
+            tree = ast.parse(known[module].read_text(encoding="utf-8"))
+            for node in tree.body:  # what runs at import: top-level imports (function bodies import lazily)
+                if isinstance(node, ast.Import):
+                    roots = [alias.name.split(".")[0] for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and not node.level:
+                    roots = [(node.module or "").split(".")[0]]
+                else:
+                    continue
+                outside += [f"{module} imports {root}" for root in roots if root not in sys.stdlib_module_names]
+            pending += sorted(imported_modules(module, known[module], known, top_level_only=True) - seen)
+    assert outside == []
 
 
 def test_every_stage_folder_is_in_the_reading_order():
@@ -186,6 +215,7 @@ def test_metric_names_are_written_in_the_registry_only():
 
 
 MAX_FUNCTION_LINES = 60
+
 
 def functions(tree: ast.AST):
     return [node for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))]

@@ -13,9 +13,18 @@ from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }} import DATASET_NAME
 from {{ cookiecutter.package_name }}.aws.asynchronous import AsyncTarget
-from {{ cookiecutter.package_name }}.aws.deploy import ModelSource, deploy_model, destroy_endpoint, scaling_resource
+from {{ cookiecutter.package_name }}.aws.deploy import (
+    ModelSource,
+    deploy_model,
+    destroy_endpoint,
+    scaling_resource,
+)
 from {{ cookiecutter.package_name }}.aws.hub import push_model
-from {{ cookiecutter.package_name }}.aws.pipeline import pipeline_definition, pipeline_name, upsert_pipeline
+from {{ cookiecutter.package_name }}.aws.pipeline import (
+    pipeline_definition,
+    pipeline_name,
+    upsert_pipeline,
+)
 from {{ cookiecutter.package_name }}.aws.registry import package_group, register_model
 from {{ cookiecutter.package_name }}.aws.session import Step
 from {{ cookiecutter.package_name }}.aws.tuning import parse_range, start_tuning, tuning_status
@@ -214,7 +223,9 @@ def test_tune_objective_follows_the_selection_metric(project, aws_env, monkeypat
     request = start_tuning(project, tuning_name="recall", dry_run=True)
     objective = request["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
     assert objective["MetricName"] == "validation:macro_recall"
-    regexes = {d["Name"]: d["Regex"] for d in request["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"]}
+    regexes = {
+        d["Name"]: d["Regex"] for d in request["TrainingJobDefinition"]["AlgorithmSpecification"]["MetricDefinitions"]
+    }
     assert "validation_macro_recall=" in regexes["validation:macro_recall"]
     assert [step.operation for step in plans] == ["PutObject", "CreateHyperParameterTuningJob"]
     assert_valid(plans)
@@ -334,9 +345,13 @@ def test_pipeline_definition_agrees_with_the_sdks_own_workflow_expressions(proje
     condition = ConditionGreaterThanOrEqualTo(
         left=JsonGet(step_name="Evaluate", property_file=report, json_path="validation.accuracy"), right=minimum
     )
-    assert check["Arguments"]["Conditions"] == [json.loads(json.dumps(condition.to_request(), default=lambda o: o.expr))]
+    assert check["Arguments"]["Conditions"] == [
+        json.loads(json.dumps(condition.to_request(), default=lambda o: o.expr))
+    ]
     trained = Properties(step_name="Train", shape_name="DescribeTrainingJobResponse")
-    assert evaluate["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"] == trained.ModelArtifacts.S3ModelArtifacts.expr
+    assert (
+        evaluate["Arguments"]["ProcessingInputs"][0]["S3Input"]["S3Uri"] == trained.ModelArtifacts.S3ModelArtifacts.expr
+    )
     register = check["Arguments"]["IfSteps"][0]
     evaluated = Properties(step_name="Evaluate", shape_name="DescribeProcessingJobResponse")
     packed = evaluated.ProcessingOutputConfig.Outputs["packed"].S3Output.S3Uri.expr
@@ -358,7 +373,12 @@ def test_the_evaluate_steps_script_repacks_the_model_and_reports_its_metrics(tra
     import tarfile
 
     from {{ cookiecutter.package_name }}.aws import pipeline
-    from {{ cookiecutter.package_name }}.aws.package import CODE_DIR, HANDLER, REQUIREMENTS, container_layout
+    from {{ cookiecutter.package_name }}.aws.package import (
+        CODE_DIR,
+        HANDLER,
+        REQUIREMENTS,
+        container_layout,
+    )
 
     root = tmp_path / "processing"
     for folder in ("model", "code"):
@@ -435,8 +455,7 @@ def queue_async_results(results: list[tuple[bool, object]], base_url: str = "htt
     import requests
 
     entries = [
-        {"is_failure": failed, "data": body if isinstance(body, str) else json.dumps(body)}
-        for failed, body in results
+        {"is_failure": failed, "data": body if isinstance(body, str) else json.dumps(body)} for failed, body in results
     ]
     answer = requests.post(
         f"{base_url}/moto-api/static/sagemaker/async-endpoint-results",
@@ -484,9 +503,17 @@ def test_async_predict_retries_a_failed_output_keeps_order_and_resumes(project, 
 def test_a_client_error_output_fails_its_texts_alone(project, aws, tmp_path):
     policy = RetryPolicy(budget_seconds=5, attempt_timeout=5, max_attempts=1)
     target = AsyncTarget(project, "refusing", policy=policy, clients=aws, poll_seconds=0.01)
-    refused = "Received client error (400) from primary with message \"text too long\""
+    refused = 'Received client error (400) from primary with message "text too long"'
     queue_async_results([(True, refused), (True, refused), (True, refused)])
-    summary = predict_records(async_records(2), target, tmp_path / "out.jsonl", batch_size=2, concurrency=1, policy=policy, show_progress=False)
+    summary = predict_records(
+        async_records(2),
+        target,
+        tmp_path / "out.jsonl",
+        batch_size=2,
+        concurrency=1,
+        policy=policy,
+        show_progress=False,
+    )
     assert [line for line, _ in summary.failed] == [2, 3] and "text too long" in summary.failed[0][1]
     assert summary.retries == 0  # a 400 is final: no second attempt of the same text
 
@@ -518,7 +545,9 @@ def test_the_lifecycle_commands_against_a_moto_server(project, trained_model, mo
     assert sagemaker.describe_pipeline(PipelineName=pipeline_name(project))["PipelineName"]
     configs = {c["EndpointConfigName"] for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]}
     described = [sagemaker.describe_endpoint_config(EndpointConfigName=name) for name in configs]
-    kinds = [(c.get("DataCaptureConfig", {}).get("EnableCapture", False), "AsyncInferenceConfig" in c) for c in described]
+    kinds = [
+        (c.get("DataCaptureConfig", {}).get("EnableCapture", False), "AsyncInferenceConfig" in c) for c in described
+    ]
     assert sorted(kinds) == [
         (False, True),
         (True, False),

@@ -17,7 +17,11 @@ from {{ cookiecutter.package_name }}.artifact_files import THRESHOLDS_FILE
 from {{ cookiecutter.package_name }}.aws import session as session_module
 from {{ cookiecutter.package_name }}.aws.deploy import deploy_model, destroy_endpoint
 from {{ cookiecutter.package_name }}.aws.images import INFERENCE, TRAINING, image_uri
-from {{ cookiecutter.package_name }}.aws.launch import build_local_trainer, launch_training, metric_definitions
+from {{ cookiecutter.package_name }}.aws.launch import (
+    build_local_trainer,
+    launch_training,
+    metric_definitions,
+)
 from {{ cookiecutter.package_name }}.aws.package import HANDLER
 from {{ cookiecutter.package_name }}.aws.session import SERVICES
 from {{ cookiecutter.package_name }}.cli import app

@@ -17,7 +17,11 @@ import tarfile
 
 import pytest
 
-from {{ cookiecutter.package_name }}.aws.launch import launch_training, source_tarball, stage_source
+from {{ cookiecutter.package_name }}.aws.launch import (
+    launch_training,
+    source_tarball,
+    stage_source,
+)
 from {{ cookiecutter.package_name }}.config import parse_mapping
 from {{ cookiecutter.package_name }}.model.artifact import REQUIRED_FILES, RESULTS_DIR
 
@@ -80,9 +84,7 @@ def test_the_training_toolkit_runs_the_entry_point_to_a_complete_artifact(projec
     assert result.returncode == 0, log
     model = base / "model"
     assert set(REQUIRED_FILES) <= {p.name for p in model.iterdir()}, log
-    assert {"metrics.json", "report.txt", RESULTS_PICTURE} <= {
-        p.name for p in (base / "output" / "data").iterdir()
-    }
+    assert {"metrics.json", "report.txt", RESULTS_PICTURE} <= {p.name for p in (base / "output" / "data").iterdir()}
     assert (model / RESULTS_DIR).is_dir() and (base / "output" / "success").exists()
     used = json.loads((model / "training_config.json").read_text(encoding="utf-8"))
     assert used["data"]["remove_pattern"] == "-[0-9]"
@@ -97,7 +99,11 @@ def test_the_toolkit_encoding_of_dict_and_dash_values_reaches_the_config_intact(
     words = mapping.to_cmd_args({"tags": {"team": "nlp", "cost": "7"}, "remove_pattern": "-[0-9]"})
     assert words == ["--remove_pattern", "-[0-9]", "--tags", "cost=7,team=nlp"]
     assert parse_mapping(words[3]) == {"cost": "7", "team": "nlp"}
-    from {{ cookiecutter.package_name }}.training.entry import build_parser, join_values, value_options
+    from {{ cookiecutter.package_name }}.training.entry import (
+        build_parser,
+        join_values,
+        value_options,
+    )
 
     parser = build_parser()
     args = parser.parse_args(join_values(words[:2], value_options(parser)))

@@ -56,7 +56,13 @@ def test_subset_by_fraction_and_max_rows_keeps_balance():
 def test_load_splits_raises_with_the_whole_report(project, tmp_path):
     bad = write(tmp_path, "bad.tsv", "id\tdocument\tlabel\n1\t좋아\t9\n")
     options = project.override(
-        {"data_format": "tsv", "text_column": "document", "text_pair_column": "", "label_column": "label", "id_column": "id"}
+        {
+            "data_format": "tsv",
+            "text_column": "document",
+            "text_pair_column": "",
+            "label_column": "label",
+            "id_column": "id",
+        }
     )
     with pytest.raises(DataError) as caught:
         load_splits(options, BINARY, bad, None)

@@ -20,7 +20,9 @@ def test_decomposed_text_and_label_names_in_a_data_file_are_read_in_nfc(tmp_path
     rows = [("1", "좋아요", "긍정"), ("2", "별로예요", "부정")]
     content = "id,review,label\n" + "".join(f"{i},{nfd(text)},{nfd(label)}\n" for i, text, label in rows)
     path.write_text(content, encoding="utf-8")
-    report = load_records(path, ReadOptions("csv", "review", "label", "id"), LabelSchema(NFC_NAMES, "name"), Normalizer())
+    report = load_records(
+        path, ReadOptions("csv", "review", "label", "id"), LabelSchema(NFC_NAMES, "name"), Normalizer()
+    )
     assert not report.errors
     assert [(r.text, r.label) for r in report.records] == [("좋아요", 2), ("별로예요", 0)]
 

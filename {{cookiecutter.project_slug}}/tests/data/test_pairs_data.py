@@ -12,7 +12,11 @@ from {{ cookiecutter.package_name }}.data.labels import LabelSchema
 from {{ cookiecutter.package_name }}.data.normalize import Normalizer
 from {{ cookiecutter.package_name }}.data.report import Record
 from {{ cookiecutter.package_name }}.data.validation import ReadOptions, load_records
-from {{ cookiecutter.package_name }}.model.features import DynamicPaddingCollator, build_dataset, tokenize_texts
+from {{ cookiecutter.package_name }}.model.features import (
+    DynamicPaddingCollator,
+    build_dataset,
+    tokenize_texts,
+)
 from {{ cookiecutter.package_name }}.model.ngram import CROSS_FEATURES, NgramFeatures
 from {{ cookiecutter.package_name }}.model.sources import train_tokenizer
 

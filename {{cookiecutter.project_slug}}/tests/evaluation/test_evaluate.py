@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import json
 import shutil
@@ -19,7 +18,7 @@ from {{ cookiecutter.package_name }}.data.dataset import data_file, load_project
 from {{ cookiecutter.package_name }}.evaluation.baseline import C_GRID
 from {{ cookiecutter.package_name }}.model.artifact import NGRAM_WEIGHTS_FILE
 
-from conftest import FAST, MULTI_LABEL, answer, copy_project, true_answer
+from conftest import FAST, MULTI_LABEL, answer, copy_project, true_answer, working_directory
 
 BASELINE_DIR = "artifacts/baseline"
 
@@ -39,7 +38,7 @@ def fitted_baseline(tmp_path_factory) -> FittedBaseline:
     """`baseline --out artifacts/baseline`, run once for the tests below that only read what it wrote."""
     folder = tmp_path_factory.mktemp("baseline")
     project = load_config(copy_project(folder), FAST)
-    with contextlib.chdir(project.root):
+    with working_directory(project.root):
         result = CliRunner().invoke(app, ["baseline", "--out", BASELINE_DIR])
     assert result.exit_code == 0, result.output
     return FittedBaseline(project, result.output)

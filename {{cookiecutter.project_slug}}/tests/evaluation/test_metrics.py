@@ -74,7 +74,10 @@ def test_the_report_lines_up_with_korean_label_names():
 
 def test_the_pictures_mark_what_a_reader_needs(tmp_path):
     """Confusion colours by true-class share, the score in the title, the restored epoch on the curve."""
-    from {{ cookiecutter.package_name }}.evaluation.plots import best_evaluation, plot_learning_curves
+    from {{ cookiecutter.package_name }}.evaluation.plots import (
+        best_evaluation,
+        plot_learning_curves,
+    )
     from {{ cookiecutter.package_name }}.evaluation.reports import write_results
 
     history = [

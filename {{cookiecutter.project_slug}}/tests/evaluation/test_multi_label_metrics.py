@@ -96,9 +96,13 @@ def test_the_verdict_compares_with_the_best_constant_label_set():
     constant = score(truth, [(0,)] * 100, NAMES)
     assert "not clearly above always answering the best constant label set (가" in verdict(constant, None)[-1]
     everything = score(truth, [(0, 1, 2)] * 100, NAMES)  # a model whose tuned thresholds say yes to every label
-    assert "it has collapsed: it predicts the same label set (가, 나, 다) for every text" in verdict(everything, None)[-1]
+    assert (
+        "it has collapsed: it predicts the same label set (가, 나, 다) for every text" in verdict(everything, None)[-1]
+    )
     perfect = score(truth, truth, NAMES)
-    assert verdict(perfect, 0.7) == [f"{METRICS[MICRO_F1].title} 1.0000; the baseline scored 0.7000 on the same file (+0.3000)"]
+    assert verdict(perfect, 0.7) == [
+        f"{METRICS[MICRO_F1].title} 1.0000; the baseline scored 0.7000 on the same file (+0.3000)"
+    ]
 
 
 def test_the_baseline_learns_one_regression_a_label_and_keeps_its_shape_when_saved(tmp_path):

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pytest
 
 from {{ cookiecutter.package_name }}.evaluation.metrics import score
-from {{ cookiecutter.package_name }}.evaluation.verdict import clearly_above_majority, clearly_below, verdict
+from {{ cookiecutter.package_name }}.evaluation.verdict import (
+    clearly_above_majority,
+    clearly_below,
+    verdict,
+)
 
 NAMES = ["배송", "환불", "상품문의", "기타"]
 TRUTH = [0] * 92 + [1] * 80 + [2] * 68 + [3] * 60  # 300 rows, the majority share 0.3067 (the shop set)

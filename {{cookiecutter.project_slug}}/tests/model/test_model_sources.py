@@ -12,7 +12,11 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from {{ cookiecutter.package_name }}.data.labels import LabelSchema
 from {{ cookiecutter.package_name }}.errors import ModelSourceError
 from {{ cookiecutter.package_name }}.model.features import tokenizer_fingerprint
-from {{ cookiecutter.package_name }}.model.sources import build_scratch, load_model, train_tokenizer
+from {{ cookiecutter.package_name }}.model.sources import (
+    build_scratch,
+    load_model,
+    train_tokenizer,
+)
 
 from conftest import PACKAGE, subprocess_env
 

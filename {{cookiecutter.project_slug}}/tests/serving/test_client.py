@@ -93,9 +93,7 @@ def test_client_survives_503s_and_a_dropped_connection(loaded, text_model, sampl
     rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert [row["line"] for row in rows] == [r.line for r in records]
     # the same requests in this process, without faults (int8 scales activations per batch: same batches)
-    windows = classify(
-        [r.text for r in records], InProcessTarget(text_model), 20, concurrency=3, show_progress=False
-    )
+    windows = classify([r.text for r in records], InProcessTarget(text_model), 20, concurrency=3, show_progress=False)
     assert [answer(row) for row in rows] == [answer(p) for window in windows for p in window.predictions]
 
 
@@ -128,7 +126,9 @@ def test_rows_that_finally_fail_are_reported_not_dropped(sample, tmp_path):
 
 
 def test_predict_through_the_server_equals_evaluate(project, text_model, fp32_server, tmp_path, capsys):
-    project = project.override({"text_pair_column": ""})  # text_model reads one text (pairs: tests/serving/test_pairs.py)
+    project = project.override(
+        {"text_pair_column": ""}
+    )  # text_model reads one text (pairs: tests/serving/test_pairs.py)
     test_file = project.path(project.data.data_dir) / project.data.test_file
     evaluated = evaluate_model(project, text_model, test_file, tmp_path / "eval", precision="fp32")
     summary = run_predict(

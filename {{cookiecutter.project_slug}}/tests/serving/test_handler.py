@@ -25,9 +25,7 @@ REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화"
 
 @pytest.fixture(scope="module")
 def loaded(text_model):
-    return handler.load(
-        text_model, "fp32"
-    )  # exact numbers whatever the batch (int8: tests/serving/test_precision.py)
+    return handler.load(text_model, "fp32")  # exact numbers whatever the batch (int8: tests/serving/test_precision.py)
 
 
 def test_json_single_and_list_inputs_keep_order_and_speak_label_names(loaded, text_model):

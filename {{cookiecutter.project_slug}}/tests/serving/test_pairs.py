@@ -96,9 +96,7 @@ def test_int8_carries_the_segment_ids_and_agrees_with_fp32(trained_model, sample
 
 @needs_pairs
 @pytest.mark.parametrize("suffix", [".jsonl", ".tsv"])
-def test_predict_on_a_pair_file_writes_both_texts_and_equals_evaluate(
-    project, trained_model, tmp_path, capsys, suffix
-):
+def test_predict_on_a_pair_file_writes_both_texts_and_equals_evaluate(project, trained_model, tmp_path, capsys, suffix):
     test_file = project.path(project.data.data_dir) / project.data.test_file
     evaluated = evaluate_model(project, trained_model, test_file, tmp_path / "eval", precision="fp32")
     with open(tmp_path / "eval" / "errors.tsv", encoding="utf-8", newline="") as handle:

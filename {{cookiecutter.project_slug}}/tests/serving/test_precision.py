@@ -12,8 +12,18 @@ from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.errors import ArtifactError, ConfigError
-from {{ cookiecutter.package_name }}.model.artifact import INT8_MODEL_FILE, INT8_RECORD, METRICS_FILE, load_for_inference
-from {{ cookiecutter.package_name }}.model.inference import choose_precision, load_predictor, sigmoid, softmax
+from {{ cookiecutter.package_name }}.model.artifact import (
+    INT8_MODEL_FILE,
+    INT8_RECORD,
+    METRICS_FILE,
+    load_for_inference,
+)
+from {{ cookiecutter.package_name }}.model.inference import (
+    choose_precision,
+    load_predictor,
+    sigmoid,
+    softmax,
+)
 from {{ cookiecutter.package_name }}.model.int8 import Int8Model, compile_settings
 from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.serving.server import BackgroundServer, create_app
@@ -90,9 +100,7 @@ def test_an_explicit_int8_that_the_check_refused_is_one_clear_error(project, tex
 
 
 def test_train_writes_the_int8_model_and_an_unchecked_one_is_refused(text_model, tmp_path):
-    assert (text_model / INT8_MODEL_FILE).is_file() and (text_model / INT8_MODEL_FILE).with_suffix(
-        ".bin"
-    ).is_file()
+    assert (text_model / INT8_MODEL_FILE).is_file() and (text_model / INT8_MODEL_FILE).with_suffix(".bin").is_file()
     missing = artifact_with_int8_record(text_model, tmp_path, True)
     (missing / INT8_MODEL_FILE).unlink()
     assert choose_precision(missing, "auto", on_gpu=False)[0] == "fp32"
@@ -166,7 +174,10 @@ def test_the_local_server_serves_the_precision_it_chose(text_model, tmp_path):
 
     allowed = artifact_with_int8_record(text_model, tmp_path, True)
     expected = handler.predict_fn(REVIEWS, handler.load(allowed, "int8"))
-    for precision, answers in (("int8", expected), ("fp32", handler.predict_fn(REVIEWS, handler.load(allowed, "fp32")))):
+    for precision, answers in (
+        ("int8", expected),
+        ("fp32", handler.predict_fn(REVIEWS, handler.load(allowed, "fp32"))),
+    ):
         app_ = create_app(allowed, precision=precision)
         assert app_.state.precision == precision
         with BackgroundServer(app_) as server:

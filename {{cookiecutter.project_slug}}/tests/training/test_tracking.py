@@ -20,7 +20,6 @@ from {{ cookiecutter.package_name }}.training.run import train as run_training
 from conftest import subprocess_env
 
 
-
 def full_mlflow() -> bool:
     """Whether the full mlflow package (with its UI server) is installed, read from its metadata: importing
     mlflow takes seconds, which every plain `pytest` would pay at collection."""
@@ -40,7 +39,9 @@ def free_port() -> int:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not full_mlflow(), reason="the MLflow UI comes with the full mlflow package: pip install -e '.[dev]'")
+@pytest.mark.skipif(
+    not full_mlflow(), reason="the MLflow UI comes with the full mlflow package: pip install -e '.[dev]'"
+)
 def test_plain_mlflow_ui_in_the_project_folder_lists_the_run_with_its_metrics(project):
     run_training(project.override({"mlflow": True, "max_rows": 300, "epochs": 1, "loop": "torch"}))
     port = free_port()

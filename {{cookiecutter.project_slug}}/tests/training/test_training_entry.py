@@ -203,7 +203,10 @@ def test_two_simulated_nodes_train_scratch_tiny_to_a_complete_artifact(project, 
 
 
 def test_a_small_data_set_logs_several_loss_points_an_epoch(project):
-    from {{ cookiecutter.package_name }}.training.runtime import LOSS_POINTS_PER_EPOCH, logging_interval
+    from {{ cookiecutter.package_name }}.training.runtime import (
+        LOSS_POINTS_PER_EPOCH,
+        logging_interval,
+    )
 
     train = project.train
     train.batch_size, train.gradient_accumulation_steps, train.logging_steps = 32, 1, 50

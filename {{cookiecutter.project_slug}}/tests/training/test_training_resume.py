@@ -15,7 +15,11 @@ import pytest
 import torch
 
 from {{ cookiecutter.package_name }}.errors import CheckpointError
-from {{ cookiecutter.package_name }}.model.artifact import REQUIRED_FILES, SCRATCH_TOKENIZER_DIR, TORCH_LOOP_CHECKPOINT
+from {{ cookiecutter.package_name }}.model.artifact import (
+    REQUIRED_FILES,
+    SCRATCH_TOKENIZER_DIR,
+    TORCH_LOOP_CHECKPOINT,
+)
 from {{ cookiecutter.package_name }}.training import run as run_module
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 
@@ -107,7 +111,10 @@ def test_a_planted_pickle_in_a_checkpoint_never_runs(project, capsys):
 
 
 def test_when_every_trainer_checkpoint_is_broken_the_run_says_it_starts_from_step_0(tmp_path):
-    from {{ cookiecutter.package_name }}.training.checkpoints import clear_checkpoints, resumable_trainer_checkpoint
+    from {{ cookiecutter.package_name }}.training.checkpoints import (
+        clear_checkpoints,
+        resumable_trainer_checkpoint,
+    )
 
     for step in (2, 4):
         (tmp_path / f"checkpoint-{step}").mkdir()  # no trainer_state.json: the saves never finished

@@ -46,9 +46,7 @@ def takes_pairs(compiled) -> bool:
     return PAIR_INPUT in {name for port in compiled.inputs for name in port.get_names()}
 
 
-def padded(
-    rows: list[list[int]], pad_token_id: int, types: list[list[int]] | None = None
-) -> tuple[torch.Tensor, ...]:
+def padded(rows: list[list[int]], pad_token_id: int, types: list[list[int]] | None = None) -> tuple[torch.Tensor, ...]:
     """input_ids and attention_mask (rows, longest) for token-id rows, right-padded to the longest; with ``types``
     (sentence pairs) their token_type_ids too, padded with 0."""
     lengths = torch.tensor([len(ids) for ids in rows])
