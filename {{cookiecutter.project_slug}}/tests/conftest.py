@@ -105,6 +105,7 @@ def pytest_sessionstart(session):
     """Under `make contract` the pinned transformers must be the one imported, or the run proves nothing."""
     if CONTAINER_TRANSFORMERS:
         import transformers
+
         from contract.container_python import check
 
         if transformers.__version__ != CONTAINER_TRANSFORMERS:

@@ -9,6 +9,7 @@ import unicodedata
 
 import pytest
 
+from {{ cookiecutter.package_name }}.data.normalize import Normalizer
 from {{ cookiecutter.package_name }}.data.report import Record
 from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.serving.client import (
@@ -21,7 +22,9 @@ from {{ cookiecutter.package_name }}.serving.client import (
     classify,
     cut_requests,
     predict_records,
+    refusal_message,
     run_predict,
+    stdin_records,
 )
 
 from conftest import answer
@@ -51,6 +54,8 @@ def test_stdin_in_nfd_is_classified_as_nfc(project, text_model, monkeypatch, cap
 
 class Recorder:
     """A target that records each request's body size and answers every text."""
+
+    who = "the server"
 
     def __init__(self):
         self.bodies: list[int] = []
@@ -113,7 +118,7 @@ def test_a_row_the_server_refuses_fails_alone_and_the_rest_succeed(model_server,
 
 def test_a_refused_row_in_process_fails_alone_too(text_model):
     windows = list(classify([WORD, "\u200b", "별로"], InProcessTarget(text_model), show_progress=False))
-    assert windows[0].errors == ["", "refused by the server (HTTP 400): the text is empty", ""]
+    assert windows[0].errors == ["", "refused by the model: the text is empty", ""]  # no server: none is blamed
 
 
 def test_a_request_over_the_token_bound_is_split_until_it_fits(text_model, monkeypatch):
@@ -125,6 +130,8 @@ def test_a_request_over_the_token_bound_is_split_until_it_fits(text_model, monke
 
 class RefusesWithoutSaying:
     """A server that refuses any request holding "BAD" (400) without naming the text."""
+
+    who = "the server"
 
     def __init__(self):
         self.requests = 0
@@ -144,3 +151,22 @@ def test_a_refusal_naming_no_row_is_split_until_the_bad_row_stands_alone():
     errors = windows[0].errors
     assert [i for i, error in enumerate(errors) if error] == [9] and errors[9] == "HTTP 400: bad request"
     assert target.requests <= 2 * 6  # about two requests per halving
+
+
+def test_stdin_takes_json_lines_and_skips_a_header_line(project):
+    first, second = project.data.text_column, project.data.text_pair_column
+    header = "\t".join((first, second)) if second else first
+    keys = (first, second) if second else (first,)
+    values = ("정말 재밌어요", "최고") if second else ("정말 재밌어요",)
+    lines = [header, json.dumps(dict(zip(keys, values, strict=True)), ensure_ascii=False), "", "그냥 그래요"]
+    records = stdin_records(lines, project, Normalizer.from_config(project.data))
+    assert [record.line for record in records] == [2, 4]
+    assert records[0].text == "정말 재밌어요" and records[0].text_pair == (values[1] if second else None)
+    assert records[1].text == "그냥 그래요"
+
+
+def test_a_refusal_inside_an_endpoint_s_wrapped_json_is_read_whole():
+    body = json.dumps({"code": 400, "type": "InvalidInput", "message": 'inputs[1] has no second text ({"text": ...})'})
+    wrapped = f'HTTP 400: Received client error (400) from primary with message "{body}"'
+    assert refusal_message(wrapped) == 'inputs[1] has no second text ({"text": ...})'
+    assert refusal_message("HTTP 400: inputs[0] is empty") == "HTTP 400: inputs[0] is empty"

@@ -5,6 +5,7 @@ model refusing a pair is checked in every project."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 
 import pytest
@@ -113,3 +114,33 @@ def test_predict_on_a_pair_file_writes_both_texts_and_equals_evaluate(project, t
             rows = list(csv.DictReader(handle, delimiter="\t"))
         assert list(rows[0])[-2:] == ["text", "text_pair"] and all(row["text_pair"] for row in rows)
     assert len(rows) == evaluated["num_examples"]
+
+
+@needs_pairs
+@pytest.mark.parametrize("form", ["tsv", "jsonl", "handler-keys"])
+def test_predict_reads_pairs_from_stdin_with_a_header(project, trained_model, tmp_path, monkeypatch, capsys, form):
+    """Issue 32: a tab-separated line and a JSON line were both refused; a header line was classified as a text."""
+    first, second = project.data.text_column, project.data.text_pair_column
+    pairs = [("정말 재밌게 봤어요", "최고의 영화"), ("시간 아까운 영화", "지루하다")]
+    if form == "tsv":
+        lines = [f"{first}\t{second}", *(f"{a}\t{b}" for a, b in pairs)]
+    else:
+        keys = (first, second) if form == "jsonl" else ("text", "text_pair")
+        lines = [json.dumps(dict(zip(keys, pair, strict=True)), ensure_ascii=False) for pair in pairs]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
+    summary = run_predict(project, None, None, model_dir=trained_model, precision="fp32")
+    captured = capsys.readouterr()
+    assert summary.failed == [], captured.err
+    rows = [json.loads(line) for line in captured.out.splitlines()]
+    assert [(row["text"], row["text_pair"]) for row in rows] == pairs
+    assert ("read as a header" in captured.err) == (form == "tsv")
+
+
+@needs_pairs
+def test_a_stdin_line_without_its_pair_is_refused_whole_and_by_the_model(project, trained_model, monkeypatch, capsys):
+    monkeypatch.setattr("sys.stdin", io.StringIO("정말 재밌게 봤어요\t최고의 영화\n두 번째 텍스트가 없는 줄\n"))
+    summary = run_predict(project, None, None, model_dir=trained_model, precision="fp32")
+    assert [line for line, _ in summary.failed] == [2]
+    reason = summary.failed[0][1]
+    assert reason.startswith("refused by the model: the text has no second text") and "server" not in reason
+    assert '{"text": ..., "text_pair": ...}' in reason  # the whole message, not cut at the braces

@@ -26,6 +26,7 @@ import shlex
 import sys
 import threading
 import time
+import unicodedata
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -48,7 +49,7 @@ from .output import LABEL_JOINER, OutputFile, output_encoding, output_row
 RETRY_STATUSES = {408, 429}  # besides 5xx: a timeout or throttling, not a bad request
 SPLIT_STATUSES = {400, 413}  # a refusal that may come from one text's content: isolate it
 BODY_MARGIN = 0.75  # share of the server's byte limit a request body may use (headers, proxies, estimate slack)
-REFUSED_INPUT = re.compile(r"inputs\[(\d+)\] ([^\"\\]+)")  # the handler's message for one bad text
+REFUSED_INPUT = re.compile(r"inputs\[(\d+)\] (.+)", re.DOTALL)  # the handler's message for one bad text
 SHOWN_FAILURES = 20
 
 
@@ -143,7 +144,9 @@ def cut_requests(rows: list[int], texts: Sequence[str], batch_size: int, limits:
 
 class Target(Protocol):
     """Where predictions come from: a local server or endpoint (RuntimeTarget) or a model in this process
-    (InProcessTarget)."""
+    (InProcessTarget). ``who`` names it in a refusal ("the server", "the model")."""
+
+    who: str
 
     def send(self, texts: list[str]) -> list[dict]:
         """One attempt: predictions for ``texts`` in order, or RetryableError / FinalError."""
@@ -168,6 +171,8 @@ class RetryPolicy:
 class InProcessTarget:
     """A model folder classified in this process (no network): a trained model through the serving handler, at
     the precision the server would use, or the n-gram baseline."""
+
+    who = "the model"  # no server: the handler's own checks refuse in this process
 
     def __init__(self, model_dir: str | Path, precision: str = "auto"):
         from ..model.artifact import is_ngram
@@ -215,6 +220,8 @@ class RuntimeTarget:
 
     botocore's own retries are off: the retry loop here covers the whole request, body read included.
     """
+
+    who = "the server"
 
     def __init__(
         self,
@@ -324,6 +331,21 @@ def send_with_retries(
             stop.wait(pause)
 
 
+def refusal_message(error: str) -> str:
+    """The handler's own message inside ``error``: an endpoint wraps the container's JSON body
+    ({"code", "type", "message"}) in its own text, quotes escaped; a local server or the model gives it as it is."""
+    start, end = error.find("{"), error.rfind("}")
+    if 0 <= start < end:
+        for candidate in (error[start : end + 1], error[start : end + 1].replace('\\"', '"')):
+            try:
+                body = json.loads(candidate)
+            except ValueError:
+                continue
+            if isinstance(body, dict) and isinstance(body.get("message"), str):
+                return body["message"]
+    return error
+
+
 @dataclass
 class Sent:
     """One planned request's results, after any refused text was isolated: a prediction or an error per text."""
@@ -350,10 +372,12 @@ def send_isolating(
             for index, row in zip(group, outcome.rows, strict=True):
                 sent.predictions[index] = row
             continue
-        refused = REFUSED_INPUT.search(outcome.error) if outcome.status else None
+        refused = REFUSED_INPUT.search(refusal_message(outcome.error)) if outcome.status else None
         if refused and int(refused.group(1)) < len(group):
             bad = group[int(refused.group(1))]
-            sent.errors[bad] = f"refused by the server (HTTP {outcome.status}): the text {refused.group(2).strip()}"
+            reason = refused.group(2).strip()
+            status = f" (HTTP {outcome.status})" if target.who == RuntimeTarget.who else ""
+            sent.errors[bad] = f"refused by {target.who}{status}: the text {reason}"
             pending.append([index for index in group if index != bad])
         elif outcome.status in SPLIT_STATUSES and len(group) > 1 and not stop.is_set():
             half = len(group) // 2
@@ -552,8 +576,7 @@ def read_inputs(config: Config, input_file: Path | None, schema: LabelSchema | N
             lines = data.decode("utf-8").removeprefix("\ufeff").split("\n")
         except UnicodeDecodeError as error:
             raise PredictError(f"standard input is not valid UTF-8 (byte {error.start})") from None
-        texts = [(n, normalizer(line)) for n, line in enumerate(lines, 1)]
-        return [Record(text=text, label=None, line=n) for n, text in texts if text], ""
+        return stdin_records(lines, config, normalizer), ""
     report = load_records(
         input_file,
         ReadOptions.from_config(config.data, require_labels=False),
@@ -565,6 +588,46 @@ def read_inputs(config: Config, input_file: Path | None, schema: LabelSchema | N
     if report.errors:
         raise DataError([report])
     return report.records, report.encoding
+
+
+def stdin_line(line: str, keys: tuple[str, str], pairs: bool) -> tuple[str, str | None]:
+    """A line of standard input as (text, second text or None): a JSON object with the project's text keys (or
+    ``text`` / ``text_pair``, the handler's); for a pair project, two tab-separated columns; otherwise the line."""
+    if line.lstrip().startswith("{"):
+        try:
+            item = json.loads(line)
+        except ValueError:
+            item = None
+        if isinstance(item, dict):
+            text = item.get(keys[0], item.get("text"))
+            pair = item.get(keys[1], item.get("text_pair")) if pairs else None
+            if isinstance(text, str) and (pair is None or isinstance(pair, str)):
+                return text, pair
+    if pairs:
+        text, tab, pair = line.partition("\t")
+        return text, (pair if tab else None)
+    return line, None
+
+
+def stdin_records(lines: list[str], config: Config, normalizer: Normalizer) -> list[Record]:
+    """Rows to classify from standard input, one a line (see stdin_line); a first line that holds the column names
+    (``text_column``, or with the pair column tab-separated; or ``text`` / ``text_pair``) is a header: skipped, and
+    said. Blank lines are skipped; a pair line without its second text keeps None (the model refuses it, named)."""
+    pairs = bool(config.data.text_pair_column)
+    keys = (config.data.text_column, config.data.text_pair_column)
+    headers = {"\t".join(keys) if pairs else keys[0], "\t".join(("text", "text_pair")) if pairs else "text"}
+    if lines and unicodedata.normalize("NFC", lines[0].strip()) in headers:  # the normalizer would join the tab
+        logs.say(f"standard input: line 1 ({lines[0].strip()!r}) is the column names: read as a header", stderr=True)
+        lines = ["", *lines[1:]]
+    records = []
+    for number, line in enumerate(lines, 1):
+        text, pair = stdin_line(line, keys, pairs)
+        text = normalizer(text)
+        if text or (pair and pair.strip()):
+            records.append(
+                Record(text=text, label=None, line=number, text_pair=None if pair is None else normalizer(pair))
+            )
+    return records
 
 
 def project_schema(config: Config) -> LabelSchema | None:
