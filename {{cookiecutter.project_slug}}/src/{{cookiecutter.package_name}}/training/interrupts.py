@@ -47,14 +47,16 @@ class TrainingInterrupted(Exception):
 class StopSignals:
     """While entered: SIGINT and SIGTERM set ``signum`` (the loop saves and stops at its next optimizer step) and the
     time-based checkpoint's clock runs. ``every_minutes``: minutes between time-based checkpoints (0 = none);
-    ``ranks``: this process's place (only global rank 0 prints); ``clock``: seconds, monotonic (tests pass their own).
-    Outside the main thread signals cannot be caught: entering then changes nothing."""
+    ``ranks``: this process's place (only global rank 0 prints). Outside the main thread signals cannot be caught:
+    entering then changes nothing."""
 
-    def __init__(self, every_minutes: float, ranks: Ranks, clock: Callable[[], float] = time.monotonic):
+    clock: Callable[[], float] = staticmethod(time.monotonic)  # seconds (a test replaces it)
+
+    def __init__(self, every_minutes: float, ranks: Ranks):
         self.every_seconds = every_minutes * 60
-        self.ranks, self.clock = ranks, clock
+        self.ranks = ranks
         self.signum: int | None = None
-        self.last_save = clock()
+        self.last_save = self.clock()
         self.previous: dict[int, object] = {}
 
     def __enter__(self) -> StopSignals:
