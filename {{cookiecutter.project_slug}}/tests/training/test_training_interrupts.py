@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -105,6 +106,41 @@ def test_a_signal_mid_epoch_saves_at_the_next_step_and_the_same_command_resumes_
     second_epoch = sorted(row for batch in batches[STEPS_PER_EPOCH:] for row in batch)
     assert second_epoch == list(range(ROWS))  # across both runs, each row of that epoch exactly once
     assert (root / "artifacts" / "model" / "model.safetensors").is_file()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("loop", ["torch", "trainer"])
+def test_torchrun_forwards_sigterm_and_every_process_stops_at_the_same_step(project, loop):
+    """SIGTERM to torchrun (as a spot interruption or `kill` sends it): torchrun passes it to each process, they
+    agree on one step, rank 0 says so once, and the same torchrun command resumes there, each row once."""
+    root, rows_file = project.root, project.root / "rows.jsonl"
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).parent / "torchrun")
+    entry = entry_command(root, "--loop", loop, "--epochs", "2", *ARGS)
+    command = [torchrun, "--standalone", "--nproc_per_node", "2", *entry[1:]]
+    per_epoch = STEPS_PER_EPOCH // 2  # two processes: each step trains two batches
+    first = start(command, root, rows_file)
+    deadline = time.monotonic() + 180
+    while len(trained_batches(rows_file)) < 2 * (per_epoch + 3):
+        assert first.poll() is None, first.stdout.read()
+        assert time.monotonic() < deadline, "the second epoch did not start within 180 s"
+        time.sleep(0.02)
+    first.send_signal(signal.SIGTERM)
+    output, _ = first.communicate(timeout=60)
+    assert first.returncode != 0, output
+    stopped = re.findall(r"stopped at step (\d+): checkpoint saved in", output)
+    assert len(stopped) == 1, output  # rank 0 speaks for both
+    step = int(stopped[0])
+    assert per_epoch < step < 2 * per_epoch
+    assert len(trained_batches(rows_file)) == 2 * step  # both processes stopped at that step
+    printed = shlex.split(re.search(r"resume with: (.+)", output).group(1))
+    assert printed == ["torchrun", *command[1:]]  # the launcher's command, not a worker's
+    second = start([torchrun, *printed[1:]], root, rows_file)
+    resumed, _ = second.communicate(timeout=300)
+    assert second.returncode == 0, resumed
+    batches = trained_batches(rows_file)
+    assert len(batches) == 2 * 2 * per_epoch
+    second_epoch = sorted(row for batch in batches[2 * per_epoch :] for row in batch)
+    assert second_epoch == list(range(ROWS))
 
 
 class LostMachine(Exception):

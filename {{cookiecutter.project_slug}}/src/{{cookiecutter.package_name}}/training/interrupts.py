@@ -82,10 +82,13 @@ class StopSignals:
         self.tell(f"{name}: saving a checkpoint at the next optimizer step, then stopping ({again} to stop at once)")
 
     def tell(self, line: str) -> None:
-        """One line on stderr from global rank 0, written straight to the file descriptor: a signal handler may run
-        while Python's own stream is in the middle of a write."""
+        """One line on stderr (file descriptor 2) from global rank 0, written straight to the descriptor: a signal
+        handler may run while Python's own stream is in the middle of a write."""
         if self.ranks.is_main:
-            os.write(sys.stderr.fileno(), (line + "\n").encode("utf-8"))
+            try:
+                os.write(2, (line + "\n").encode("utf-8"))
+            except OSError:  # no stderr (a closed descriptor): the stop itself still happens
+                pass
 
     def poll(self, device: torch.device) -> tuple[bool, int | None]:
         """After an optimizer step, on every process: (whether to save a checkpoint now, the signal to stop on or
