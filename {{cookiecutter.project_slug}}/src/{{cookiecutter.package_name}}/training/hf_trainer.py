@@ -26,7 +26,8 @@ from .runtime import Ranks, barrier, collator_for, logging_interval, total_optim
 
 
 class GroupedTrainer(Trainer):
-    """Trainer whose training batches come from the project's length-grouped sampler."""
+    """Trainer whose training batches come from the project's sampler (length-grouped, or shuffled by seed and
+    epoch)."""
 
     project_sampler = None
 
@@ -67,6 +68,20 @@ class MetricLines(TrainerCallback):
             rate = logs.get("learning_rate", 0)
             self.run.say(f"step={state.global_step}; loss={logs['loss']:.4f}; learning_rate={rate:.3e};")
         self.run.tracker.log_metrics(logs, step=state.global_step)
+
+
+class SamplerEpoch(TrainerCallback):
+    """Tells the project's sampler the epoch as each begins (its order depends on the seed and the epoch). The Trainer
+    does so itself except in a run resumed mid-epoch under torchrun: accelerate's batch-skipping loader does not pass
+    set_epoch on to the sampler inside its sharded batch sampler, and the resumed epoch replayed epoch 0's order."""
+
+    def __init__(self, sampler):
+        self.sampler = sampler
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        """Set the sampler's epoch: the whole part of the Trainer's epoch count (1.16 when resumed mid-epoch 1)."""
+        self.sampler.set_epoch(int(state.epoch or 0))
+        return control
 
 
 class StopOnSignal(TrainerCallback):
@@ -161,9 +176,10 @@ def train_with_trainer(run: TrainingRun):
     if not args.disable_tqdm:
         trainer.remove_callback(ProgressCallback)
         trainer.add_callback(BarOnly())
-    if train.group_by_length:
-        # one global order: under torchrun the Trainer's accelerate dataloader shards its batches across ranks
-        trainer.project_sampler = train_sampler(train, run.train_ds.lengths, Ranks())
+    # length-grouped or shuffled, one global order: under torchrun the Trainer's accelerate dataloader shards its
+    # batches across ranks
+    trainer.project_sampler = train_sampler(train, run.train_ds.lengths, Ranks())
+    trainer.add_callback(SamplerEpoch(trainer.project_sampler))
     if run.ranks.local_rank == 0:
         resumable_trainer_checkpoint(run.checkpoint_dir, run.say.always)  # sets broken ones aside
     barrier()
