@@ -220,6 +220,12 @@ class TrainConfig:
     metric_for_best_model: MetricName = setting(MACRO_F1, "validation metric that picks the best epoch")
     early_stopping_patience: int = setting(0, "stop after this many epochs without improvement (0 = off)", NOT_NEGATIVE)
     save_steps: int = setting(0, "checkpoint (and evaluate) every N steps (0 = once per epoch)", NOT_NEGATIVE)
+    checkpoint_every_minutes: float = setting(
+        15.0,
+        "also save a checkpoint every N minutes of training (at the next optimizer step), so a lost machine loses at "
+        "most that much work (0 = off)",
+        NOT_NEGATIVE,
+    )
     logging_steps: int = setting(
         50, "print and log the training loss every N steps (at most: at least 4 points an epoch)", AT_LEAST_ONE
     )

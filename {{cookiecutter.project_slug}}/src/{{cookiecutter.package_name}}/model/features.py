@@ -21,14 +21,18 @@ from .. import logs
 from ..data.report import Record
 
 TOKENIZE_CHUNK = 1000
+ROW_ID_KEY = "row_id"  # a batch's row indices, only when a dataset is asked for them (training/row_log.py)
 
 
 class TokenizedDataset(Dataset):
     """Token-id rows (truncated when tokenised, unpadded: the collator pads each batch), their labels and, for
     sentence pairs, each row's segment ids (``token_type_ids``: 0 for the first text and its [CLS] [SEP], 1 for the
     second text and its [SEP]; None for one text a row). A label is a class id, None when unlabelled, or for
-    multi-label a tuple of class ids, handed out as a multi-hot list of ``num_labels`` floats. Raises ValueError
+    multi-label a tuple of class ids, handed out as a multi-hot list of ``num_labels`` floats. With ``with_row_ids``
+    set, each item also carries its index (ROW_ID_KEY; training/row_log.py's debug hook). Raises ValueError
     when the lists differ in length, or multi-label rows come without ``num_labels``."""
+
+    with_row_ids = False
 
     def __init__(
         self,
@@ -60,6 +64,8 @@ class TokenizedDataset(Dataset):
             item["labels"] = [1.0 if i in label else 0.0 for i in range(self.num_labels)]
         elif label is not None:
             item["labels"] = label
+        if self.with_row_ids:
+            item[ROW_ID_KEY] = index
         return item
 
     @property
@@ -183,8 +189,8 @@ def build_dataset(
 
 class DynamicPaddingCollator:
     """Pads each batch to its own longest sequence (optionally rounded up to a multiple). A batch is input_ids and
-    attention_mask (rows, longest), token_type_ids (rows, longest; padded with 0) when the items have them, and
-    labels (rows,) when they have them."""
+    attention_mask (rows, longest), token_type_ids (rows, longest; padded with 0) when the items have them,
+    labels (rows,) when they have them, and their row indices (rows,) under ROW_ID_KEY when they carry them."""
 
     def __init__(self, pad_token_id: int, pad_to_multiple_of: int | None = None):
         self.pad_token_id = pad_token_id
@@ -212,6 +218,8 @@ class DynamicPaddingCollator:
             batch["labels"] = torch.tensor(
                 [f["labels"] for f in features], dtype=torch.float32 if multi_hot else torch.long
             )
+        if ROW_ID_KEY in features[0]:
+            batch[ROW_ID_KEY] = torch.tensor([f[ROW_ID_KEY] for f in features], dtype=torch.long)
         return batch
 
 

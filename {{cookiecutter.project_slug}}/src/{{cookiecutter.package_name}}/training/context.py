@@ -11,6 +11,7 @@ import torch
 from ..config import Config
 from ..data.labels import LabelSchema
 from ..model.features import TokenizedDataset
+from .interrupts import StopSignals
 from .runtime import Printer, Ranks
 from .tracking import Tracker
 
@@ -32,3 +33,4 @@ class TrainingRun:
     ranks: Ranks
     say: Printer
     checkpoint_dir: Path
+    stops: StopSignals  # SIGINT / SIGTERM and the time-based checkpoint's clock, polled after each optimizer step

@@ -19,6 +19,7 @@ from pathlib import Path
 from .. import logs
 from ..config import CONFIG_FILE, Config, describe_fields, load_config, parse_assignments
 from ..errors import ProjectError, print_error
+from .interrupts import TrainingInterrupted, report_stop
 
 SAGEMAKER_BASE = "/opt/ml"
 SAGEMAKER_CHECKPOINT_DIR = f"{SAGEMAKER_BASE}/checkpoints"  # synced to the job's CheckpointConfig S3 URI
@@ -136,8 +137,9 @@ def apply_sagemaker_environment(config: Config, explicit: set[str]) -> dict[str,
 
 def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     """The training entry point (``<cli> train`` and SageMaker's train_entry.py): sets the verbosity, reads the config,
-    points outputs at SageMaker's folders in a container, trains. Returns the exit status: 0, or 1 after printing a
-    ProjectError's lines."""
+    points outputs at SageMaker's folders in a container, trains. Returns the exit status: 0; 1 after printing a
+    ProjectError's lines; 128 + the signal's number (130 SIGINT, 143 SIGTERM) after an interrupt, with the command
+    that resumes (training/interrupts.py)."""
     words = list(sys.argv[1:] if argv is None else argv)
     asked = logs.VERBOSE if "--verbose" in words else logs.QUIET if "--quiet" in words else None
     verbosity = asked if asked is not None else logs.configured()  # `<cli> --quiet train` counts too
@@ -150,6 +152,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
         train(config, channels, quiet=logs.configured() == logs.QUIET)
     except ProjectError as error:
         return print_error(error)
+    except TrainingInterrupted as stopped:
+        return report_stop(stopped)
+    except KeyboardInterrupt:  # a second signal, or Ctrl-C outside the training loop
+        return report_stop(None)
     return 0
 
 

@@ -1,8 +1,15 @@
-"""The transformers ``Trainer`` loop (``--loop trainer``): same config, same artifact as the PyTorch loop."""
+"""The transformers ``Trainer`` loop (``--loop trainer``): same config, same artifact as the PyTorch loop.
+
+Checkpoints: each epoch (or every train.save_steps), every train.checkpoint_every_minutes, and at the next optimizer
+step after SIGINT or SIGTERM (StopOnSignal; interrupts.py). A resumed run continues mid-epoch with the Trainer's own
+resume: ``resume_from_checkpoint`` skips the batches of the epoch already trained on (the length-grouped order
+depends on the seed and the epoch only) and puts back each process's random states (``ignore_data_skip`` stays off).
+"""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
 from transformers.trainer_callback import ProgressCallback
@@ -10,18 +17,27 @@ from transformers.trainer_callback import ProgressCallback
 from .. import logs
 from ..evaluation.metrics import metric_line, scalars, score_logits
 from ..metric_registry import METRICS
+from ..model.artifact import TRAINER_CHECKPOINT_PREFIX
 from .checkpoints import resumable_trainer_checkpoint, trainer_checkpoints
 from .context import TrainingRun
+from .interrupts import TrainingInterrupted
+from .row_log import take_row_ids
 from .runtime import Ranks, barrier, collator_for, logging_interval, total_optimizer_steps, train_sampler
 
 
 class GroupedTrainer(Trainer):
-    """Trainer whose training batches come from the project's length-grouped sampler."""
+    """Trainer whose training batches come from the project's sampler (length-grouped, or shuffled by seed and
+    epoch)."""
 
     project_sampler = None
 
     def _get_train_sampler(self, *args, **kwargs):  # signature differs across transformers versions
         return self.project_sampler if self.project_sampler is not None else super()._get_train_sampler(*args, **kwargs)
+
+    def compute_loss(self, model, inputs, *args, **kwargs):
+        """The Trainer's loss, once the batch's row indices (the debug hook's, row_log.py) are taken out."""
+        take_row_ids(inputs)
+        return super().compute_loss(model, inputs, *args, **kwargs)
 
 
 class BarOnly(ProgressCallback):
@@ -52,6 +68,45 @@ class MetricLines(TrainerCallback):
             rate = logs.get("learning_rate", 0)
             self.run.say(f"step={state.global_step}; loss={logs['loss']:.4f}; learning_rate={rate:.3e};")
         self.run.tracker.log_metrics(logs, step=state.global_step)
+
+
+class SamplerEpoch(TrainerCallback):
+    """Tells the project's sampler the epoch as each begins (its order depends on the seed and the epoch). The Trainer
+    does so itself except in a run resumed mid-epoch under torchrun: accelerate's batch-skipping loader does not pass
+    set_epoch on to the sampler inside its sharded batch sampler, and the resumed epoch replayed epoch 0's order."""
+
+    def __init__(self, sampler):
+        self.sampler = sampler
+
+    def on_epoch_begin(self, args, state, control, **kwargs):
+        """Set the sampler's epoch: the whole part of the Trainer's epoch count (1.16 when resumed mid-epoch 1)."""
+        self.sampler.set_epoch(int(state.epoch or 0))
+        return control
+
+
+class StopOnSignal(TrainerCallback):
+    """After each optimizer step, on every process: ask the Trainer for a checkpoint when a signal asked to stop or the
+    time-based one is due (StopSignals.poll); once a signal's checkpoint is written, raise TrainingInterrupted, so the
+    Trainer neither evaluates nor loads the best model on its way out."""
+
+    def __init__(self, run: TrainingRun):
+        self.run = run
+        self.signum: int | None = None
+
+    def on_step_end(self, args, state, control, **kwargs):
+        """Poll the signals and the clock; a checkpoint at this step when either asks."""
+        save, self.signum = self.run.stops.poll(args.device)
+        if save:
+            control.should_save = True
+        return control
+
+    def on_save(self, args, state, control, **kwargs):
+        """A checkpoint was written: restart the clock; stop here when a signal asked. Raises TrainingInterrupted."""
+        self.run.stops.saved()
+        if self.signum is not None:
+            folder = Path(args.output_dir) / f"{TRAINER_CHECKPOINT_PREFIX}{state.global_step}"
+            raise TrainingInterrupted(self.signum, state.global_step, folder)
+        return control
 
 
 def training_arguments(run: TrainingRun) -> TrainingArguments:
@@ -100,7 +155,7 @@ def train_with_trainer(run: TrainingRun):
     train = run.config.train
     args = training_arguments(run)
     has_validation = len(run.val_ds) > 0
-    callbacks = [MetricLines(run)]
+    callbacks = [MetricLines(run), StopOnSignal(run)]
     if train.early_stopping_patience > 0 and has_validation:
         callbacks.append(EarlyStoppingCallback(early_stopping_patience=train.early_stopping_patience))
 
@@ -121,9 +176,10 @@ def train_with_trainer(run: TrainingRun):
     if not args.disable_tqdm:
         trainer.remove_callback(ProgressCallback)
         trainer.add_callback(BarOnly())
-    if train.group_by_length:
-        # one global order: under torchrun the Trainer's accelerate dataloader shards its batches across ranks
-        trainer.project_sampler = train_sampler(train, run.train_ds.lengths, Ranks())
+    # length-grouped or shuffled, one global order: under torchrun the Trainer's accelerate dataloader shards its
+    # batches across ranks
+    trainer.project_sampler = train_sampler(train, run.train_ds.lengths, Ranks())
+    trainer.add_callback(SamplerEpoch(trainer.project_sampler))
     if run.ranks.local_rank == 0:
         resumable_trainer_checkpoint(run.checkpoint_dir, run.say.always)  # sets broken ones aside
     barrier()

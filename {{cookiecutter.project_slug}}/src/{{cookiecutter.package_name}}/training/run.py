@@ -27,6 +27,8 @@ from ..model.int8 import remove_int8
 from ..model.sources import check_source, default_learning_rate, is_scratch, load_model, scratch_tokenizer
 from .checkpoints import check_tokenizer, clear_checkpoints, has_checkpoints
 from .context import TrainingRun
+from .interrupts import StopSignals
+from .row_log import mark_rows
 from .runtime import (
     AUTO_EPOCHS,
     Printer,
@@ -57,7 +59,9 @@ def backend(loop: str) -> Backend:
 
 
 def train(config: Config, channels: dict[str, str | None] | None = None, quiet: bool = False) -> dict:
-    """Load data, build/load the model, train with the configured loop, evaluate, write the artifact."""
+    """Load data, build/load the model, train with the configured loop, evaluate, write the artifact. Returns the
+    artifact's metrics ({} on every process but global rank 0). Raises ProjectError (bad config, data or checkpoint),
+    and TrainingInterrupted when SIGINT or SIGTERM stopped the loop after it saved a checkpoint."""
     channels = channels or {}
     ranks = current_ranks()
     say = Printer(ranks, quiet)
@@ -73,15 +77,7 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
     )
     say(f"model: {config.model.base_model}: {what}")  # stages that take a while each get a line: logs show progress
     tokenizer, model = build_model(config, schema, splits, ranks)
-    cache_dir, show = config.path(config.model.cache_dir), ranks.is_main and not quiet
-    say(
-        f"tokenizing {len(splits.train) + len(splits.validation) + len(splits.test):,} texts (max_length "
-        f"{config.model.max_length})"
-    )
-    datasets = [
-        build_dataset(tokenizer, records, config.model.max_length, cache_dir, show, num_labels=schema.num_labels)
-        for records in (splits.train, splits.validation, splits.test)
-    ]
+    datasets = tokenize_splits(config, tokenizer, splits, schema.num_labels, say)
     set_epochs(config, len(datasets[0]), ranks, say)
     device = training_device(config.train.use_cpu, ranks)
     with Tracker(config, ranks.is_main) as tracker:
@@ -99,12 +95,15 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
             ranks=ranks,
             say=say,
             checkpoint_dir=config.path(config.train.checkpoint_dir),
+            stops=StopSignals(config.train.checkpoint_every_minutes, ranks),
         )
+        mark_rows(run.train_ds)
         tracker.log_params(config.flat())
         started = time.perf_counter()
         length = f"{config.train.max_steps} steps" if config.train.max_steps > 0 else f"{config.train.epochs} epoch(s)"
         say(f"training: {config.train.loop} loop on {device}, {length} over {len(datasets[0]):,} rows")
-        model, history = backend(config.train.loop)(run)
+        with run.stops:  # SIGINT / SIGTERM: a checkpoint at the next optimizer step, then TrainingInterrupted
+            model, history = backend(config.train.loop)(run)
         if not ranks.is_main:
             return {}
         test_file = splits.reports["test"].file if "test" in splits.reports else None
@@ -116,6 +115,22 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
             output_data=channels.get("output_data"),
             test_file=test_file,
         )
+
+
+def tokenize_splits(config: Config, tokenizer, splits: Splits, num_labels: int, say: Printer) -> list:
+    """The training, validation and test splits as TokenizedDatasets (cached in model.cache_dir; a bar on the main
+    process unless quiet). ``num_labels``: the length of multi-label rows' targets."""
+    show = say.ranks.is_main and not say.quiet
+    say(
+        f"tokenizing {len(splits.train) + len(splits.validation) + len(splits.test):,} texts (max_length "
+        f"{config.model.max_length})"
+    )
+    return [
+        build_dataset(
+            tokenizer, records, config.model.max_length, config.path(config.model.cache_dir), show, num_labels=num_labels
+        )
+        for records in (splits.train, splits.validation, splits.test)
+    ]
 
 
 def checked_schema(config: Config) -> LabelSchema:

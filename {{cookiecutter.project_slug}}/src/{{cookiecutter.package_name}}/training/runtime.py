@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.utils.data import DistributedSampler, RandomSampler
+from torch.utils.data import DistributedSampler
 
 from .. import logs
 from ..config import TrainConfig
@@ -130,14 +130,13 @@ def logging_interval(num_examples: int, train: TrainConfig, world_size: int) -> 
 
 
 def train_sampler(train: TrainConfig, lengths: list[int], ranks: Ranks):
-    """Length-grouped batches (the default), or plain shuffling; sharded across ranks under torchrun."""
+    """Length-grouped batches (the default), or plain shuffling; sharded across ranks under torchrun. Either order
+    depends on the seed and the epoch (set_epoch) only, so a resumed run sees the interrupted epoch's order again."""
     if train.group_by_length:
         return LengthGroupedSampler(
             lengths, train.batch_size, train.seed, num_replicas=ranks.world_size, rank=ranks.rank
         )
-    if ranks.distributed:
-        return DistributedSampler(range(len(lengths)), ranks.world_size, ranks.rank, shuffle=True, seed=train.seed)
-    return RandomSampler(range(len(lengths)), generator=torch.Generator().manual_seed(train.seed))
+    return DistributedSampler(range(len(lengths)), ranks.world_size, ranks.rank, shuffle=True, seed=train.seed)
 
 
 def collator_for(tokenizer) -> DynamicPaddingCollator:

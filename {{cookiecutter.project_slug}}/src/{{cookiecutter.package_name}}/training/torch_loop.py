@@ -2,7 +2,10 @@
 
 AdamW with linear warmup/decay, gradient accumulation, clipping, AMP on CUDA (bf16 where supported, else
 fp16 with a grad scaler), a seed, evaluation each epoch with best-model keeping, early stopping, and
-checkpoints (tensors and plain data only) that a restarted run, say after a spot interruption, resumes from.
+checkpoints (tensors and plain data only) that a restarted run, say after a spot interruption, resumes from: each
+epoch, every train.save_steps, every train.checkpoint_every_minutes, and at the next optimizer step after SIGINT or
+SIGTERM (interrupts.py). A checkpoint records the epoch and the batches of it done; the resumed run skips that many
+batches of the same seeded order and puts the random generators back where they were before the next one.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import math
 import random
 from contextlib import nullcontext
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,8 +27,11 @@ from .. import logs
 from ..evaluation.evaluate import evaluate_dataset
 from ..evaluation.metrics import metric_line, scalars
 from ..metric_registry import is_better
+from ..model.artifact import TORCH_LOOP_CHECKPOINT
 from .checkpoints import load_torch_checkpoint, save_torch_checkpoint
 from .context import TrainingRun
+from .interrupts import TrainingInterrupted
+from .row_log import take_row_ids
 from .runtime import barrier, collator_for, logging_interval, total_optimizer_steps, train_sampler
 
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight")
@@ -114,6 +121,8 @@ class TorchLoop:
         )
         self.state = fresh_state()
         self.best_weights: dict | None = None
+        self.pending_rng: dict | None = None  # a mid-epoch checkpoint's random states, put back after the skip
+        self.saved_step = -1  # the step of the last checkpoint written
         self.running_loss, self.running_count = 0.0, 0
 
     def resume(self) -> None:
@@ -131,18 +140,23 @@ class TorchLoop:
         self.optimizer.load_state_dict(saved["optimizer"])
         self.scheduler.load_state_dict(saved["scheduler"])
         self.scaler.load_state_dict(saved["scaler"])
-        restore_rng(saved["rng"])
         self.state, self.best_weights = saved["state"], saved.get("best_weights")
+        self.saved_step = self.state["global_step"]
+        if self.state["batches_done"]:  # mid-epoch: after the batches already trained on are skipped
+            self.pending_rng = saved["rng"]
+        else:
+            restore_rng(saved["rng"])
         self.run.say(
             f"resuming from checkpoint {path} at step {self.state['global_step']} "
             f"(epoch {self.state['epoch']}, batch {self.state['batches_done']})"
         )
 
-    def checkpoint(self) -> None:
+    def checkpoint(self) -> Path:
         """Save weights, optimizer, scheduler, scaler, random states and progress (local rank 0 on each node: every node
-        resumes from its own disk)."""
+        resumes from its own disk). Returns the checkpoint file's path."""
+        path = self.run.checkpoint_dir / TORCH_LOOP_CHECKPOINT
         if self.run.ranks.local_rank == 0:  # every node keeps its own copy on its own disk
-            save_torch_checkpoint(
+            path = save_torch_checkpoint(
                 self.run.checkpoint_dir,
                 {
                     "model": self.core.state_dict(),
@@ -155,10 +169,14 @@ class TorchLoop:
                 },
             )
         barrier()
+        self.saved_step = self.state["global_step"]
+        self.run.stops.saved()
+        return path
 
     def forward_backward(self, batch: dict, boundary: bool) -> None:
         """Forward and backward pass of one batch, the loss divided by the accumulation steps; DDP syncs gradients only
         at an accumulation ``boundary``."""
+        take_row_ids(batch)
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         accumulation = self.train.gradient_accumulation_steps
         sync = nullcontext() if (boundary or not self.run.ranks.distributed) else self.model.no_sync()
@@ -204,6 +222,11 @@ class TorchLoop:
         for batch_index, batch in enumerate(self.loader):
             if batch_index < self.state["batches_done"]:
                 continue  # already trained on before the interruption
+            if self.state["global_step"] >= self.total_steps:
+                break  # resumed from the run's last step, saved before its last evaluation
+            if self.pending_rng is not None:  # the random states the interrupted run had before this batch
+                restore_rng(self.pending_rng)
+                self.pending_rng = None
             boundary = (batch_index + 1) % accumulation == 0 or batch_index + 1 == len(self.loader)
             self.forward_backward(batch, boundary)
             self.state["batches_done"] = batch_index + 1
@@ -214,9 +237,24 @@ class TorchLoop:
             self.log_step(epoch, batch_index)
             if self.train.save_steps > 0 and self.state["global_step"] % self.train.save_steps == 0:
                 self.checkpoint()
+            self.save_if_asked()
             if self.state["global_step"] >= self.total_steps:
                 return True
-        return False
+        if self.pending_rng is not None:  # resumed after the epoch's last step: the evaluation comes next
+            restore_rng(self.pending_rng)
+            self.pending_rng = None
+        return self.state["global_step"] >= self.total_steps
+
+    def save_if_asked(self) -> None:
+        """After an optimizer step: a checkpoint when the time-based one is due or a signal asked to stop (unless this
+        step's is already written). Raises TrainingInterrupted after saving for a signal."""
+        save, signum = self.run.stops.poll(self.device)
+        if not save:
+            return
+        written = self.saved_step == self.state["global_step"]
+        path = self.run.checkpoint_dir / TORCH_LOOP_CHECKPOINT if written else self.checkpoint()
+        if signum is not None:
+            raise TrainingInterrupted(signum, self.state["global_step"], path)
 
     def evaluate_epoch(self) -> bool:
         """Validation metrics for the epoch just finished; keeps a copy of the best weights. True = improved."""
@@ -250,7 +288,7 @@ class TorchLoop:
             unit="step",
             disable=not self.run.ranks.is_main or not logs.bars(not self.run.say.quiet),
         )
-        stop = self.state["global_step"] >= self.total_steps
+        stop = self.state["global_step"] >= self.total_steps and not self.state["batches_done"]
         while not stop and self.state["epoch"] < epochs:
             stop = self.train_epoch(self.state["epoch"], progress)
             self.state["epoch"] += 1
