@@ -8,6 +8,7 @@ nothing can separate two files the user wrote, so a test text also in the traini
 from __future__ import annotations
 
 from collections import defaultdict
+from pathlib import Path
 
 from .report import LoadReport, Record
 from .splits import group_key
@@ -24,7 +25,9 @@ def lines_by_text(records: list[Record]) -> dict[str, list[Record]]:
 
 
 def cases(file: str, groups: list[list[Record]]) -> str:
-    """The first SHOWN_CASES groups as ``file:2 = file:5 = file:9`` (at most three rows each), joined by ``; ``."""
+    """The first SHOWN_CASES groups as ``name:2 = name:5 = name:9`` (``file``'s name; at most three rows each), joined
+    by ``; ``."""
+    file = Path(file).name
     shown = [" = ".join(f"{file}:{r.line}" for r in rows[:3]) + (" ..." if len(rows) > 3 else "") for rows in groups]
     return "; ".join(shown[:SHOWN_CASES]) + ("; ..." if len(shown) > SHOWN_CASES else "")
 
@@ -66,7 +69,7 @@ def note_shared(train: LoadReport, test: LoadReport) -> None:
     shared = [(r, in_train[group_key(r)]) for r in test.records if group_key(r) in in_train]
     if not shared:
         return
-    first = ", ".join(f"{test.file}:{t.line} = {train.file}:{r.line}" for t, r in shared[:SHOWN_CASES])
+    first = ", ".join(f"{Path(test.file).name}:{t.line} = {Path(train.file).name}:{r.line}" for t, r in shared[:3])
     test.note(
         f"{len(shared):,} rows hold a text the training file holds too, e.g. {first}"
         + (", ..." if len(shared) > SHOWN_CASES else "")
