@@ -140,7 +140,7 @@ def test_records(config: Config, schema: LabelSchema, test_file: str | Path | No
     logs.say(report.summary())
     if report.errors:
         raise DataError([report])
-    return records, str(test_file), Path(test_file).name
+    return report.records, str(test_file), Path(test_file).name
 
 
 def evaluate_model(
