@@ -38,7 +38,7 @@ def nli_config(tmp_path, test_file: str = ""):
     texts = sample_texts()
     rng = random.Random(7)
     rows = ["premise\thypothesis\tlabel"]
-    for i, premise in enumerate(texts[:PREMISES]):
+    for premise in texts[:PREMISES]:
         others = rng.sample(texts[PREMISES:], 2)
         rows += [f"{premise}\t{premise[: len(premise) // 2]}\t0", f"{premise}\t{others[0]}\t1"]
         rows += [f"{premise}\t{others[1]}\t2"]

@@ -108,10 +108,11 @@ def verdict(metrics: dict, baseline: float | None) -> list[str]:
 
 def multi_label_verdict(metrics: dict, baseline: float | None) -> list[str]:
     """``verdict`` for multi-label ``metrics``: micro F1 next to the trivial answer's and the baseline's, and a
-    ``warning:`` line when the model predicts no label for every row, or one same label set for every row (e.g. every label: thresholds tuned
-    on an uninformative model), is not clearly above the trivial answer (the best constant label set, the k most
-    frequent labels for every row, no label included: metrics' ``trivial``) by STANDARD_ERRORS binomial standard
-    errors of F1 over the true labels, never predicts a label that occurs, or is clearly below the baseline."""
+    ``warning:`` line when the model predicts no label for every row, or one same label set for every row (e.g.
+    every label: thresholds tuned on an uninformative model), is not clearly above the trivial answer (the best
+    constant label set, the k most frequent labels for every row, no label included: metrics' ``trivial``) by
+    STANDARD_ERRORS binomial standard errors of F1 over the true labels, never predicts a label that occurs, or is
+    clearly below the baseline."""
     name = COMPARED[MULTI_LABEL]
     value, trivial, title = metrics[name], metrics["trivial"], METRICS[name].title
     true_labels = max(1, sum(row["support"] for row in metrics["per_class"].values()))
