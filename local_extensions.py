@@ -63,12 +63,28 @@ def spdx_canonical(expression: str) -> str:
         return ""
 
 
+def sample_test_file(test_file: str, train_file: str) -> str:
+    """The shipped sample's test file name: ``test_file``, or for a one-file dataset (``test_file`` empty) the
+    training file's name with ``_test`` before its extension (``intents.csv`` -> ``intents_test.csv``); the sample
+    keeps a test file so the project's tests read the same kind of sample whatever the answers."""
+    test_file, train_file = str(test_file).strip(), str(train_file).strip()
+    if test_file:
+        return test_file
+    stem, dot, extension = train_file.rpartition(".")
+    return f"{stem}_test.{extension}" if dot and stem else f"{train_file}_test"
+
+
 class TemplateFilters(Extension):
-    """Registers ascii_slug, package_name_for, json_text and spdx_canonical, and the shadowed_imports list (pre_gen)."""
+    """Registers ascii_slug, package_name_for, json_text, spdx_canonical and sample_test_file, and the
+    shadowed_imports list (pre_gen)."""
 
     def __init__(self, environment):
         super().__init__(environment)
         environment.filters.update(
-            ascii_slug=ascii_slug, package_name_for=package_name_for, json_text=json_text, spdx_canonical=spdx_canonical
+            ascii_slug=ascii_slug,
+            package_name_for=package_name_for,
+            json_text=json_text,
+            spdx_canonical=spdx_canonical,
+            sample_test_file=sample_test_file,
         )
         environment.globals["shadowed_imports"] = list(SHADOWED_IMPORTS)

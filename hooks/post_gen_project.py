@@ -33,6 +33,10 @@ ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 PROJECT = Path.cwd()
 SAMPLE_DIR = PROJECT / "data" / "sample"
 RAW_DIR = PROJECT / "data" / "raw"
+# The sample's test file: test_file, or for a one-file dataset a name derived from train_file (local_extensions).
+SAMPLE_TEST_FILE = json.loads(
+    r"""{{ [cookiecutter.test_file | sample_test_file(cookiecutter.train_file)] | tojson }}"""
+)[0]
 NSMC_SOURCES = {"train": "nsmc_train.tsv", "test": "nsmc_test.tsv"}  # shipped with the template, NSMC format
 PAIR_SEEDS = {"train": 24, "test": 42}  # the second texts of each split are drawn with their own seed
 MAX_FRAGMENT_WORDS = 6
@@ -178,14 +182,18 @@ def write_rows(rows, path, names, split="train"):
 
 
 def write_samples(names):
-    """data/sample/<train_file>, <test_file> in the answered format; copies under data/raw/ to start from."""
+    """data/sample/<train_file>, <test_file> in the answered format (a one-file dataset's sample still has a test
+    file, SAMPLE_TEST_FILE, for the project's tests); copies under data/raw/ to start from (the training file alone
+    for a one-file dataset)."""
     sources = {split: read_nsmc(SAMPLE_DIR / name) for split, name in NSMC_SOURCES.items()}
     for name in NSMC_SOURCES.values():
         (SAMPLE_DIR / name).unlink()
-    for split, key in (("train", "train_file"), ("test", "test_file")):
-        sample = SAMPLE_DIR / ANSWERS[key].strip()
+    for split, name in (("train", ANSWERS["train_file"].strip()), ("test", SAMPLE_TEST_FILE)):
+        sample = SAMPLE_DIR / name
         write_rows(sources[split], sample, names, split)
         raw = RAW_DIR / sample.name
+        if split == "test" and not ANSWERS["test_file"].strip():
+            continue  # a one-file dataset: data/raw/ holds the training file alone
         if not raw.exists():
             raw.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(sample, raw)

@@ -214,10 +214,15 @@ def file_problems(answers):
     found = []
     for key in KEYS_THAT_NAME_FILES:
         name = answers[key].strip()
+        if key == "test_file" and not name:
+            continue  # a one-file dataset: part of the training file is held out as the test split
         if not name or "/" in name or "\\" in name or name.startswith("."):
             found.append(f"{key} {answers[key]!r} must be a plain file name (it is looked up under data/raw/)")
     if answers["train_file"].strip() == answers["test_file"].strip():
-        found.append(f"train_file and test_file are the same file: {answers['train_file']!r}")
+        found.append(
+            f"train_file and test_file are the same file: {answers['train_file']!r}; for a one-file dataset leave "
+            "test_file empty (part of the training file is held out as the test split)"
+        )
     return found
 
 

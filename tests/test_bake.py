@@ -16,8 +16,10 @@ import pytest
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TEMPLATE / "scripts"))
+sys.path.insert(0, str(TEMPLATE))  # local_extensions: the names the bake derives
 from bakery import answers_of, bake  # noqa: E402
 from format_template import LONG_NAME_ANSWERS  # noqa: E402
+from local_extensions import sample_test_file  # noqa: E402
 
 NSMC_DIR = TEMPLATE.parent / "shared" / "data" / "nsmc"
 LEFTOVER_MARKERS = ("{{", "}}", "{%", "%}")
@@ -98,7 +100,9 @@ PACKAGE_FILES = [
     "data/labels.py",
     "data/normalize.py",
     "data/readers.py",
+    "data/repeats.py",
     "data/report.py",
+    "data/sample.py",
     "data/splits.py",
     "data/validation.py",
     "model/__init__.py",
@@ -154,6 +158,7 @@ TEST_FILES = [
     "test_cli.py",
     "test_config.py",
     "test_layout.py",
+    "test_your_data.py",
     "data/test_data_corruptions.py",
     "data/test_data_rules.py",
     "data/test_data_splits.py",
@@ -161,6 +166,7 @@ TEST_FILES = [
     "data/test_download.py",
     "data/test_multi_label_data.py",
     "data/test_pairs_data.py",
+    "data/test_repeated_texts.py",
     "model/test_features.py",
     "model/test_int8_export.py",
     "model/test_model_sources.py",
@@ -198,6 +204,9 @@ TEST_FILES = [
 
 
 def expected_files(package: str, train_file: str, test_file: str) -> set[str]:
+    """A bake's files: a one-file dataset (``test_file`` empty) ships a sample test file for the tests, named by
+    local_extensions.sample_test_file, and data/raw/ holds the training file alone."""
+    sample_test = test_file.strip() or sample_test_file(test_file, train_file)
     return {
         ".cruft.json",
         ".gitignore",
@@ -211,9 +220,9 @@ def expected_files(package: str, train_file: str, test_file: str) -> set[str]:
         "pyproject.toml",
         "data/README.md",
         f"data/sample/{train_file}",
-        f"data/sample/{test_file}",
+        f"data/sample/{sample_test}",
         f"data/raw/{train_file}",
-        f"data/raw/{test_file}",
+        *([f"data/raw/{test_file}"] if test_file.strip() else []),
         *(f"src/{package}/{name}" for name in PACKAGE_FILES),
         *(f"tests/{name}" for name in TEST_FILES),
     }
@@ -465,19 +474,13 @@ def excel_csv(texts: list[str], names: list[str], answers: dict) -> bytes:
     return buffer.getvalue().encode("cp949", errors="replace")
 
 
-def test_baked_project_test_suite_passes_whatever_is_in_data_raw(baked):
-    """The baked tests test the code on data/sample/: the user's files in data/raw/ change nothing.
-
-    The default bake runs every test (`make test-all`); the others run the default tier, which holds every test
-    their answers change (data shape, format, labels): the slow tier trains and serves alike for any answers."""
-    project, answers = baked
-    replaced = users_data(project, answers)
+def run_suite(project: Path, *options: str) -> subprocess.CompletedProcess:
+    """The baked project's own pytest with ``options``, offline, as a user runs it (the full NSMC for its slow tests)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUTF8": "1"}
     if NSMC_DIR.is_dir():
         env["NSMC_DIR"] = str(NSMC_DIR)
-    every_test = ["-m", ""] if answers["project_slug"] == DEFAULT_SLUG else []
-    result = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:randomly", *every_test],
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *options],
         cwd=project,
         env=env,
         capture_output=True,
@@ -485,9 +488,29 @@ def test_baked_project_test_suite_passes_whatever_is_in_data_raw(baked):
         encoding="utf-8",
         timeout=900,
     )
+
+
+def test_baked_project_test_suite_passes_whatever_is_in_data_raw(baked):
+    """The baked code tests test the code on data/sample/: the user's files in data/raw/ change nothing. The data
+    test (marker ``data``) checks data/raw/ and agrees with `prepare`: green when prepare exits 0, else red naming
+    the file.
+
+    The default bake runs every code test (`make test-all`); the others run the default tier, which holds every test
+    their answers change (data shape, format, labels): the slow tier trains and serves alike for any answers."""
+    project, answers = baked
+    replaced = users_data(project, answers)
+    code_tests = "not data" if answers["project_slug"] == DEFAULT_SLUG else "not slow and not data"
+    result = run_suite(project, "-x", "-m", code_tests)
     tail = (result.stdout + result.stderr)[-4000:]
     assert result.returncode == 0, f"with {replaced} in data/raw:\n{tail}"
     assert " passed" in result.stdout and " failed" not in result.stdout
+    prepared, checked = prepare(project), run_suite(project, "-m", "data", "-n0")
+    output = checked.stdout + checked.stderr
+    assert (checked.returncode == 0) == (prepared.returncode == 0), f"prepare exits {prepared.returncode}:\n{output}"
+    if prepared.returncode:
+        assert "1 failed" in checked.stdout and f"{answers['train_file']}:" in output, output
+    else:
+        assert "1 passed" in checked.stdout, output
 
 
 def test_default_project_builds_a_wheel(baked, tmp_path):
@@ -596,6 +619,60 @@ def test_prepare_lists_the_typos_of_a_korean_excel_csv_by_row_and_id(tmp_path):
     assert typos and all(re.search(r":\d+ \(row \d+, id 1\d{5}\): error", line) for line in typos), output
     assert "train.csv:57 (row 53, id 100050): error: unknown label '긍정요청'" in output
     assert "(cp949)" in output and "dropped" in output and "Traceback" not in output
+
+
+ONE_FILE = {  # an intent CSV that ships as one file: no test file, no id column, label names
+    "project_name": "Intent One",
+    "data_format": "csv",
+    "text_column": "utterance",
+    "label_column": "intent",
+    "id_column": "",
+    "label_names": "인사,주문,환불",
+    "label_encoding": "name",
+    "train_file": "intents.csv",
+    "test_file": "",
+}
+
+
+def run_command(project: Path, *args: str) -> str:
+    """One command of the baked project's CLI, as a user runs it; returns what it printed (it must exit 0)."""
+    result = subprocess.run(
+        [sys.executable, "-m", answers_of(project)["package_name"], *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env={**os.environ, "PYTHONPATH": str(project / "src"), "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"},
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout + result.stderr
+
+
+def test_a_one_file_dataset_bakes_and_every_command_scores_the_same_held_out_rows(tmp_path):
+    """test_file empty: the sample keeps a test file for the tests, data/raw/ holds one file; prepare records the
+    held-out rows, and baseline, train and evaluate each say so and print a test metric on them."""
+    project = bake(tmp_path, ONE_FILE)
+    assert baked_files(project) == expected_files(answers_of(project)["package_name"], "intents.csv", "")
+    assert 'test_file: ""' in (project / "config.yaml").read_text(encoding="utf-8")
+    held_out = "test split: 199 rows held out of this file"
+    outputs = {
+        "prepare": run_command(project, "prepare"),
+        "baseline": run_command(project, "baseline"),
+        "train": run_command(project, "train", "--base-model", "scratch:tiny", "--max-steps", "20", "--mlflow", "false"),
+        "evaluate": run_command(project, "evaluate"),
+    }
+    for command, output in outputs.items():
+        assert held_out in output and "is the sample shipped with this project" in output, (command, output)
+    assert "data OK" in outputs["prepare"]
+    assert "baseline_test_accuracy=" in outputs["baseline"]
+    assert "test_accuracy=" in outputs["train"] and "the baseline scored" in outputs["train"]
+    assert "199 rows: always answering the most frequent class" in outputs["train"]
+    assert "test_accuracy=" in outputs["evaluate"] and "the baseline scored" in outputs["evaluate"]
+    recorded = (project / "data" / "prepared" / "held_out_test.tsv").read_text(encoding="utf-8").splitlines()
+    assert len(recorded) == 2 + 199
+    checked = run_suite(project, "-m", "data", "-n0", "-rs")
+    assert "1 skipped" in checked.stdout and "holds the sample this project ships" in checked.stdout
 
 
 def test_make_remembers_the_environment_given_once(tmp_path):

@@ -68,7 +68,7 @@ SAMPLE_DATA = {
     "data_format": {{ cookiecutter.data_format | json_text }},
     "encoding": "auto",  # the sample is UTF-8, which auto reads as such; the corruption tests need the detection
     "train_file": {{ cookiecutter.train_file.strip() | json_text }},
-    "test_file": {{ cookiecutter.test_file.strip() | json_text }},
+    "test_file": {{ cookiecutter.test_file | sample_test_file(cookiecutter.train_file) | json_text }},
     "text_column": {{ cookiecutter.text_column.strip() | json_text }},
     "text_pair_column": {{ cookiecutter.text_pair_column.strip() | json_text }},
     "label_column": {{ cookiecutter.label_column.strip() | json_text }},

@@ -128,7 +128,8 @@ def baseline(
     ),
 ) -> None:
     """The model to beat: naive-Bayes-weighted logistic regression on word and character n-grams, C chosen on the
-    validation split, fitted on the whole training file. Saved as an artifact evaluate and predict accept."""
+    validation split, fitted on the training and validation rows, scored on the test split. Saved as an artifact
+    evaluate and predict accept."""
     from .evaluation.baseline import baseline_from_config
 
     cfg = get_config(config, set_)
@@ -150,7 +151,13 @@ def train(ctx: typer.Context) -> None:
 @friendly
 def evaluate(
     model_dir: ModelDir = None,
-    test_file: Annotated[Path | None, typer.Option(help="labelled file (default: the configured test file)")] = None,
+    test_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="labelled file (default: the configured test file; with data.test_file empty, the rows held out "
+            "of the training file)"
+        ),
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="output folder (default: MODEL_DIR/evaluation)")] = None,
     precision: PrecisionOption = None,
     config: ConfigOption = None,
@@ -161,12 +168,12 @@ def evaluate(
     from .evaluation.evaluate import evaluate_model
 
     cfg = get_config(config, set_)
-    if test_file is None and not cfg.data.test_file:
-        raise ConfigError(f"no test file: pass --test-file or set data.test_file in {CONFIG_FILE}")
+    if test_file is None and cfg.data.test_file:
+        test_file = data_file(cfg, cfg.data.test_file)
     evaluate_model(
         cfg,
         model_dir_or_default(cfg, model_dir),
-        test_file or data_file(cfg, cfg.data.test_file),
+        test_file,  # None: the held-out test split of a one-file dataset
         out,
         precision=precision_or_default(cfg, precision),
     )

@@ -121,7 +121,11 @@ class DataConfig:
     )
     data_dir: str = setting("data/raw", "folder holding train_file and test_file")
     train_file: str = setting("train.tsv", "training file name under data_dir")
-    test_file: str = setting("test.tsv", "test file name under data_dir (empty: evaluate on the validation split)")
+    test_file: str = setting(
+        "test.tsv",
+        "test file name under data_dir (empty: a one-file dataset; data.test_fraction of the training file is held "
+        "out as the test split)",
+    )
     text_column: str = setting("text", "column (or JSON key) holding the text")
     text_pair_column: str = setting(
         "", "column (or JSON key) holding a second text, for sentence-pair tasks (empty: one text a row)"
@@ -156,9 +160,18 @@ class DataConfig:
         "error", "a label with no training rows: error, or warn and train anyway"
     )
     validation_ratio: float = setting(
-        0.1, "share of the training file held out for validation (stratified, seeded)", Bounds(0, 1, high_open=True)
+        0.1,
+        "share of the training file held out for validation (stratified, rows sharing a text kept together, seeded)",
+        Bounds(0, 1, high_open=True),
     )
-    split_seed: int = setting(42, "seed of the validation split and of subsets")
+    test_fraction: float = setting(
+        0.1,
+        "with an empty test_file: share of the training file held out as the test split (stratified, rows sharing a "
+        "text kept together, seeded; its lines are recorded under prepared_dir)",
+        Bounds(0, 1, low_open=True, high_open=True),
+    )
+    prepared_dir: str = setting("data/prepared", "where the held-out test split's rows are recorded (line and id)")
+    split_seed: int = setting(42, "seed of the validation and held-out test splits and of subsets")
     max_rows: int = setting(0, "train on a stratified subset of at most this many rows (0 = all)", NOT_NEGATIVE)
     fraction: float = setting(1.0, "train on this stratified share of the rows (1 = all)", Bounds(0, 1, low_open=True))
 

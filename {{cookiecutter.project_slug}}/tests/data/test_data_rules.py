@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+import pytest
+
 from {{ cookiecutter.package_name }}.data.labels import LabelSchema
 from {{ cookiecutter.package_name }}.data.normalize import Normalizer
 from {{ cookiecutter.package_name }}.data.validation import ReadOptions, load_records
+from {{ cookiecutter.package_name }}.errors import LabelError
 
 BINARY = LabelSchema(("negative", "positive"), "index")
 KOREAN3 = LabelSchema(("부정", "중립", "긍정"), "name")
@@ -140,6 +143,27 @@ def test_label_id_out_of_range_and_not_a_number(tmp_path):
         "label 'pos' is not a class id 0..1",
         "label id -1 is out of range 0..1",
     ]
+
+
+def test_a_decimal_label_is_a_score_with_one_message_and_never_dropped(tmp_path):
+    """A class id is an integer written as one: 1.0, 1.000 and 0.000 are decimal numbers like 3.800 (an STS score),
+    each refused with the same message, even with data.unknown_label: drop (else the rows whose score reads 0 or 1
+    would train a classifier)."""
+    rows = "".join(f"{i}\t텍스트 {i}\t{cell}\n" for i, cell in enumerate(["1", "1.0", "1.000", "0.000", "3.800"]))
+    path = write(tmp_path, "a.tsv", "id\tdocument\tlabel\n" + rows)
+    for options in (TSV, ReadOptions("tsv", "document", "label", "id", unknown_label="drop")):
+        report = load_records(path, options, BINARY)
+        assert [r.label for r in report.records] == [1] and not report.dropped
+        assert [p.reason for p in report.errors] == ["score_label"] * 4
+        assert report.errors[-1].message == (
+            "label '3.800' is a decimal number: it looks like a score, not a class (labels are 0..1, integers written "
+            "without a decimal point); a score task (regression, e.g. STS similarity) is not supported yet"
+        )
+    named = LabelSchema(("1", "2", "3"), "name")
+    with pytest.raises(LabelError, match="looks like a score"):
+        named.to_id(2.5)
+    with pytest.raises(LabelError, match="looks like a score"):
+        LabelSchema(("a", "b"), task="multi_label").to_flag("1.0", "a")
 
 
 def test_missing_file_and_missing_column(tmp_path):

@@ -5,23 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import logs
 from ..config import CONFIG_FILE, LABELS_FILE, Config
 from ..errors import DataError, LabelError
 from .labels import LabelSchema
 from .normalize import Normalizer
+from .repeats import note_all
 from .report import LoadReport, Record
+from .sample import sample_note, shipped_sample
 from .splits import stratified_split, subset
 from .validation import ReadOptions, load_records
 
 
 @dataclass
 class Splits:
-    """The records of one run by split (train, validation, test) and the LoadReport of each file read."""
+    """The records of one run by split (train, validation, test), the LoadReport of each file read, and where the
+    test rows come from (``test_file``: the test file, or the record of the rows held out of the training file; what
+    the verdict compares a model and the baseline on; empty without a test split)."""
 
     train: list[Record]
     validation: list[Record]
     test: list[Record]
     reports: dict[str, LoadReport]
+    test_file: str = ""
+
+
+HELD_OUT_FILE = "held_out_test.tsv"  # under data.prepared_dir: the held-out test rows of a one-file dataset
 
 
 def load_schema(config: Config) -> LabelSchema:
@@ -74,7 +83,8 @@ def load_project_file(
     config: Config, schema: LabelSchema, path: Path, training: bool = False, show_progress: bool = False
 ) -> LoadReport:
     """One data file read with the project's settings (ReadOptions, Normalizer from the data section); ``training``:
-    empty classes are checked (data.empty_class). Returns its LoadReport."""
+    empty classes are checked (data.empty_class). A file that is the shipped sample gets a note saying so. Returns its
+    LoadReport."""
     report = load_records(
         path,
         ReadOptions.from_config(config.data),
@@ -82,38 +92,108 @@ def load_project_file(
         Normalizer.from_config(config.data),
         show_progress=show_progress,
     )
+    if shipped_sample(path, config.path(".")):
+        report.note(sample_note(path))
     if training:
         check_classes(report, config.data.empty_class)
     return report
 
 
-def check_data(config: Config, show_progress: bool = True) -> list[LoadReport]:
-    """Validate the configured train and test files (what ``prepare`` does); never raises for bad content."""
-    schema = load_schema(config)
-    reports = [
-        load_project_file(
-            config, schema, data_file(config, config.data.train_file), training=True, show_progress=show_progress
-        )
-    ]
-    if config.data.test_file:
-        test = load_project_file(config, schema, data_file(config, config.data.test_file), show_progress=show_progress)
-        if any(p.reason == "missing_file" for p in test.errors):
-            test.note(f'no test file? set data.test_file: "" in {CONFIG_FILE} to evaluate on the validation split')
-        reports.append(test)
+def held_out_path(config: Config) -> Path:
+    """Where the held-out test rows of a one-file dataset are recorded (data.prepared_dir/HELD_OUT_FILE)."""
+    return config.path(config.data.prepared_dir) / HELD_OUT_FILE
+
+
+def record_held_out(config: Config, source: str, test: list[Record]) -> str:
+    """Write the held-out rows' lines and ids (UTF-8 TSV, ``#`` lines say how they were chosen) to held_out_path,
+    rewritten only when they changed. Returns a clause for the note: where they are recorded, and whether they
+    differ from the rows recorded before (then results of earlier runs were scored on other rows)."""
+    data, path = config.data, held_out_path(config)
+    content = (
+        f"# held-out test rows of {source}: data.test_fraction {data.test_fraction} of its rows, data.split_seed "
+        f"{data.split_seed}, stratified, rows sharing a text kept together; every command recomputes them\n"
+        "line\tid\n" + "".join(f"{r.line}\t{r.row_id}\n" for r in sorted(test, key=lambda r: r.line))
+    )
+    try:
+        before = path.read_text(encoding="utf-8") if path.is_file() else None
+        if before == content:
+            return f"recorded in {path}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+    except OSError as error:  # a read-only code folder (a SageMaker job): the rows are recomputed anyway
+        return f"not recorded ({path}: {error.strerror})"
+    if before is None:
+        return f"recorded in {path}"
+    return f"recorded in {path}; they differ from the rows recorded before: earlier results (the baseline) were not"
+
+
+def hold_out_test(config: Config, report: LoadReport) -> tuple[list[Record], list[Record], str]:
+    """A one-file dataset (data.test_file empty): hold data.test_fraction of ``report``'s records out as the test
+    split (stratified, grouped by text, seeded: the same rows for every command), record them and add a note saying
+    so to ``report``. Returns (the remaining records, the test records, the record's path). Raises ConfigError for a
+    fraction out of range."""
+    data = config.data
+    rest, test = stratified_split(report.records, data.test_fraction, data.split_seed, key="data.test_fraction")
+    recorded = record_held_out(config, report.file, test)
+    report.note(
+        f"test split: {len(test):,} rows held out of this file (data.test_fraction {data.test_fraction}, "
+        f"data.split_seed {data.split_seed}; data.test_file is empty), {recorded}; baseline, train and evaluate "
+        "score on these rows"
+    )
+    return rest, test, str(held_out_path(config))
+
+
+def read_files(
+    config: Config, schema: LabelSchema, train_path: Path, test_path: Path | None, show_progress: bool = False
+) -> dict[str, LoadReport]:
+    """The training file's report ("train") and the test file's ("test", when ``test_path`` is given), with notes
+    on repeated texts and texts the two files share (data/repeats.py). Never raises for bad content."""
+    reports = {"train": load_project_file(config, schema, train_path, training=True, show_progress=show_progress)}
+    if test_path is not None:
+        reports["test"] = load_project_file(config, schema, test_path, show_progress=show_progress)
+    note_all(reports, held_out_test=not config.data.test_file)
     return reports
+
+
+def check_data(config: Config, show_progress: bool = True) -> list[LoadReport]:
+    """Validate the configured train and test files (what ``prepare`` does); with an empty data.test_file, hold out
+    and record the test split of the training file as every command will. Never raises for bad content."""
+    schema = load_schema(config)
+    test_path = data_file(config, config.data.test_file) if config.data.test_file else None
+    reports = read_files(config, schema, data_file(config, config.data.train_file), test_path, show_progress)
+    if "test" in reports and any(p.reason == "missing_file" for p in reports["test"].errors):
+        reports["test"].note(
+            f'no test file? set data.test_file: "" in {CONFIG_FILE} to hold data.test_fraction of the training '
+            "file out as the test split"
+        )
+    if test_path is None and not reports["train"].errors:
+        hold_out_test(config, reports["train"])
+    return list(reports.values())
 
 
 def load_splits(
     config: Config, schema: LabelSchema, train_path: Path, test_path: Path | None, show_progress: bool = False
 ) -> Splits:
-    """Train/validation/test records; raises DataError with every report when any file has errors."""
-    reports = {"train": load_project_file(config, schema, train_path, training=True, show_progress=show_progress)}
-    if test_path is not None:
-        reports["test"] = load_project_file(config, schema, test_path, show_progress=show_progress)
+    """Train/validation/test records: the test file's rows, or with an empty data.test_file the rows held out of the
+    training file (hold_out_test); validation held out of the rest (stratified, grouped by text). Raises DataError
+    with every report when any file has errors."""
+    reports = read_files(config, schema, train_path, test_path, show_progress)
     if any(report.errors for report in reports.values()):
         raise DataError(reports.values())
     data = config.data
-    train = subset(reports["train"].records, data.max_rows, data.fraction, data.split_seed)
+    records, test, test_file = reports["train"].records, [], ""
+    if test_path is not None:
+        test, test_file = reports["test"].records, reports["test"].file
+    elif not data.test_file:
+        records, test, test_file = hold_out_test(config, reports["train"])
+    train = subset(records, data.max_rows, data.fraction, data.split_seed)
     train, validation = stratified_split(train, data.validation_ratio, data.split_seed)
-    test = reports["test"].records if test_path is not None else []
-    return Splits(train, validation, test, reports)
+    return Splits(train, validation, test, reports, test_file)
+
+
+def held_out_rows(config: Config, schema: LabelSchema) -> tuple[list[Record], str]:
+    """The held-out test rows of a one-file dataset, as every command computes them, and the record's path; says the
+    training file's summary (with the note naming the rows). Raises DataError when the training file has errors."""
+    splits = load_splits(config, schema, data_file(config, config.data.train_file), None, show_progress=True)
+    logs.say(splits.reports["train"].summary())
+    return splits.test, splits.test_file

@@ -22,8 +22,14 @@ PROBLEM_TYPES = {  # transformers' PretrainedConfig.problem_type for each task (
     SINGLE_LABEL: "single_label_classification",
     MULTI_LABEL: "multi_label_classification",
 }
-CLASS_ID = re.compile(r"-?[0-9]+(\.0+)?")  # ASCII digits only ('²'.isdigit() is True); 1.0 as Excel writes 1
+CLASS_ID = re.compile(r"-?[0-9]+")  # an integer written as one, ASCII digits only ('²'.isdigit() is True)
+DECIMAL = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+")  # 3.800, 1.0, 1e3
 MAX_LABELS = 200
+
+
+class ScoreLabelError(LabelError):
+    """A label cell holding a decimal number (``3.800``, ``1.0``): a score, not a class. Always an error, never
+    dropped by data.unknown_label: drop (that would keep the rows whose score happens to read as a class)."""
 
 
 @dataclass(frozen=True)
@@ -80,32 +86,53 @@ class LabelSchema:
         return {name: i for i, name in enumerate(self.names)}
 
     def to_id(self, raw: object) -> int:
-        """Map one raw file value to a class id, or raise LabelError naming the value."""
+        """Map one raw file value to a class id. A class id is an integer written as one (``1``; never ``1.0`` or
+        ``1.000``). Raises LabelError naming the value: empty, not a label, out of range, or a decimal number (one
+        message for every float cell: it looks like a score, and regression is not supported yet)."""
+        text = self.cell_text(raw)
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        if self.encoding == "name":
+            # Names compare as strings, so a JSON 5 and a CSV "5" both match the name "5".
+            if text in self.label2id:
+                return self.label2id[text]
+            if DECIMAL.fullmatch(text):
+                raise ScoreLabelError(self.score_message(shown))
+            close = difflib.get_close_matches(text, self.names, n=1, cutoff=0.5)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise LabelError(f"unknown label {shown!r}{hint}; expected one of {list(self.names)}")
+        if DECIMAL.fullmatch(text):
+            raise ScoreLabelError(self.score_message(shown))
+        if not CLASS_ID.fullmatch(text):
+            raise LabelError(f"label {shown!r} is not a class id 0..{self.num_labels - 1}")
+        value = int(text) if len(text) <= 18 else None  # int() refuses very long digit strings
+        if value is None or not 0 <= value < self.num_labels:
+            raise LabelError(f"label id {shown} is out of range 0..{self.num_labels - 1}")
+        return value
+
+    @staticmethod
+    def cell_text(raw: object) -> str:
+        """One label cell as text in NFC, stripped (a JSON float as Python writes it: ``1.0``). Raises LabelError for
+        an empty cell, a boolean, a JSON array or object."""
         if raw is None or (isinstance(raw, float) and math.isnan(raw)):
             raise LabelError("label is empty")
         if isinstance(raw, bool):
             raise LabelError(f"label {raw!r} is a boolean, not a label")
         if isinstance(raw, (list, dict)):
             raise LabelError(f"label is a JSON {'array' if isinstance(raw, list) else 'object'}, not a label")
-        text = str(int(raw)) if isinstance(raw, float) and raw.is_integer() else str(raw).strip()
-        text = unicodedata.normalize("NFC", text)
-        shown = text if len(text) <= 40 else text[:40] + "..."
+        text = unicodedata.normalize("NFC", str(raw).strip())
         if not text:
             raise LabelError("label is empty")
-        if self.encoding == "name":
-            # Names compare as strings, so a JSON 5 and a CSV "5" both match the name "5".
-            if text not in self.label2id:
-                close = difflib.get_close_matches(text, self.names, n=1, cutoff=0.5)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise LabelError(f"unknown label {shown!r}{hint}; expected one of {list(self.names)}")
-            return self.label2id[text]
-        if not CLASS_ID.fullmatch(text):
-            raise LabelError(f"label {shown!r} is not a class id 0..{self.num_labels - 1}")
-        text = text.split(".")[0]
-        value = int(text) if len(text) <= 18 else None  # int() refuses very long digit strings
-        if value is None or not 0 <= value < self.num_labels:
-            raise LabelError(f"label id {shown} is out of range 0..{self.num_labels - 1}")
-        return value
+        return text
+
+    def score_message(self, shown: str) -> str:
+        """The one message for a decimal number in a label cell (``3.800``, ``1.0``): it looks like a score; class
+        labels are integers written as one (or the label names), and a score (regression) task is not supported."""
+        written = f"the names {list(self.names)}" if self.encoding == "name" else f"0..{self.num_labels - 1}"
+        return (
+            f"label {shown!r} is a decimal number: it looks like a score, not a class (labels are {written}, "
+            "integers written without a decimal point); a score task (regression, e.g. STS similarity) is not "
+            "supported yet"
+        )
 
     def to_ids(self, raw: object, separator: str = "|") -> tuple[int, ...]:
         """A multi-label cell as the sorted tuple of its class ids (duplicates once): a JSON list of names or ids,
@@ -124,15 +151,17 @@ class LabelSchema:
         return tuple(sorted({self.to_id(item) for item in items}))
 
     def to_flag(self, raw: object, name: str) -> bool:
-        """One 0/1 label column's cell (label ``name``): True for 1, False for 0 (also 1.0, "1", JSON true/false).
-        Raises LabelError for anything else."""
+        """One 0/1 label column's cell (label ``name``): True for 1, False for 0 (also JSON true/false); integers
+        written as one, as class ids (``1.0`` is a decimal number). Raises LabelError for anything else (a decimal
+        number with the score message)."""
         if isinstance(raw, bool):
             return raw
-        text = str(int(raw)) if isinstance(raw, float) and raw.is_integer() else str(raw if raw is not None else "")
-        text = text.strip()
-        if text in ("0", "1", "0.0", "1.0"):
-            return text.startswith("1")
+        text = "" if raw is None or (isinstance(raw, float) and math.isnan(raw)) else str(raw).strip()
+        if text in ("0", "1"):
+            return text == "1"
         shown = text if len(text) <= 40 else text[:40] + "..."
+        if DECIMAL.fullmatch(text):
+            raise ScoreLabelError(f"the {name!r} column holds {shown!r}, not 0 or 1: " + self.score_message(shown))
         raise LabelError(f"the {name!r} column holds {shown!r}, not 0 or 1 (whether the row has label {name!r})")
 
     def multi_hot(self, ids: tuple[int, ...]) -> list[float]:

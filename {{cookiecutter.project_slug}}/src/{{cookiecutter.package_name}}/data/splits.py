@@ -4,21 +4,38 @@ Single-label records are split class by class. Multi-label records (tuples of cl
 stratification (Sechidis, Tsoumakas and Vlahavas 2011, "On the stratification of multi-label data"): the rarest label
 is dealt out first, each of its rows to the side that still wants most of that label, so every label's share holds
 on both sides as closely as whole rows allow; rows with no label fill the sides to their sizes last.
+
+Rows that share a text (the normalised text; for sentence pairs the first text) are a group and stay on one side of
+every split (validation and held-out test): an NLI file repeats each premise with three hypotheses and three labels,
+and a model scored on a premise it trained on measures memory. When texts repeat, the same iterative stratification
+deals out whole groups instead of rows (``grouped_held_out``), so class shares hold as far as the groups allow; a file
+whose texts are all distinct is split exactly as before.
 """
 
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from ..errors import ConfigError
 from .report import Record
 
 
-def stratified_split(records: list[Record], ratio: float, seed: int) -> tuple[list[Record], list[Record]]:
-    """Seeded, per-class split; returns (kept, held_out) with ``ratio`` of each class held out."""
+def group_key(record: Record) -> str:
+    """What makes two rows one group for the splits: the normalised text (for sentence pairs, the first text)."""
+    return record.text
+
+
+def stratified_split(
+    records: list[Record], ratio: float, seed: int, key: str = "data.validation_ratio"
+) -> tuple[list[Record], list[Record]]:
+    """Seeded, stratified split; returns (kept, held_out) with ``ratio`` of each class held out, rows sharing a text
+    on one side (grouped_held_out). Raises ConfigError naming ``key`` when ``ratio`` is not in [0, 1)."""
     if not 0 <= ratio < 1:
-        raise ConfigError(f"data.validation_ratio: {ratio!r} is out of range; use a number in [0, 1)")
+        raise ConfigError(f"{key}: {ratio!r} is out of range; use a number in [0, 1)")
+    if ratio > 0 and len({group_key(record) for record in records}) < len(records):
+        held = grouped_held_out(records, ratio, seed)
+        return [r for i, r in enumerate(records) if i not in held], [r for i, r in enumerate(records) if i in held]
     if any(isinstance(record.label, tuple) for record in records):
         held = iterative_held_out([record.label or () for record in records], ratio, seed)
         return [r for i, r in enumerate(records) if i not in held], [r for i, r in enumerate(records) if i in held]
@@ -76,6 +93,53 @@ def iterative_held_out(label_sets: list[tuple[int, ...]], ratio: float, seed: in
         side_of[index] = side
         wanted[side] -= 1
     return {index for index, side in side_of.items() if side == 0}
+
+
+def label_ids(label: int | tuple[int, ...] | None) -> tuple[int, ...]:
+    """A record's label as a tuple of class ids: () for no label or None."""
+    if label is None:
+        return ()
+    return label if isinstance(label, tuple) else (label,)
+
+
+def grouped_held_out(records: list[Record], ratio: float, seed: int) -> set[int]:
+    """Indices of the rows to hold out, about ``ratio`` of them: whole groups of rows sharing a text (group_key),
+    dealt out by iterative stratification over the groups (each group counts every label of its rows), so each
+    class's share holds as far as the groups allow. Seeded: the same rows give the same split."""
+    members: dict[str, list[int]] = defaultdict(list)
+    for index, record in enumerate(records):
+        members[group_key(record)].append(index)
+    groups = list(members.values())
+    counts = [Counter(label for i in group for label in label_ids(records[i].label)) for group in groups]
+    totals: Counter = Counter()
+    for count in counts:
+        totals.update(count)
+    wanted = [len(records) * ratio, len(records) * (1 - ratio)]  # rows each side still wants: held out, kept
+    label_wanted = {label: [n * ratio, n * (1 - ratio)] for label, n in totals.items()}
+    by_label: dict[int, list[int]] = defaultdict(list)
+    for number, count in enumerate(counts):
+        for label in count:
+            by_label[label].append(number)
+    rng = random.Random(seed)
+    side_of: dict[int, int] = {}
+
+    def place(number: int, side: int) -> None:
+        side_of[number] = side
+        wanted[side] -= len(groups[number])
+        for label, n in counts[number].items():
+            label_wanted[label][side] -= n
+
+    for label in sorted(by_label, key=lambda x: (totals[x], x)):  # the rarest label first
+        numbers = [n for n in by_label[label] if n not in side_of]
+        rng.shuffle(numbers)
+        for number in numbers:
+            want = label_wanted[label]
+            place(number, max((0, 1), key=lambda s: (want[s], wanted[s], rng.random())))
+    unlabelled = [n for n in range(len(groups)) if n not in side_of]
+    rng.shuffle(unlabelled)
+    for number in unlabelled:
+        place(number, 0 if wanted[0] > 0 else 1)
+    return {i for number, side in side_of.items() if side == 0 for i in groups[number]}
 
 
 def subset(records: list[Record], max_rows: int = 0, fraction: float = 1.0, seed: int = 42) -> list[Record]:

@@ -15,7 +15,7 @@ from .. import logs
 from ..config import CONFIG_FILE, LABELS_FILE, DataConfig
 from ..errors import LabelError
 from .encodings import decode
-from .labels import LabelSchema
+from .labels import LabelSchema, ScoreLabelError
 from .normalize import Normalizer
 from .readers import FORMATS, HAS_HEADER, READERS
 from .report import LoadReport, Record, shorten
@@ -319,6 +319,9 @@ def validate_row(
             return None
         try:
             label = row_label(row, options, schema)
+        except ScoreLabelError as error:  # never dropped: the rows left would be those whose score reads as a class
+            report.add(number, "error", "score_label", str(error))
+            return None
         except LabelError as error:
             kind = "dropped" if options.unknown_label == "drop" else "error"
             report.add(number, kind, "unknown_label", str(error))

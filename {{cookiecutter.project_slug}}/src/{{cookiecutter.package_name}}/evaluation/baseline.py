@@ -1,5 +1,6 @@
 """The number any fine-tuned model must beat: naive-Bayes-weighted logistic regression on word and character
-n-grams (model/ngram.py), with C chosen on the validation split and the final fit on the whole training file.
+n-grams (model/ngram.py), with C chosen on the validation split and the final fit on the training and validation
+rows, scored on the test split (the test file, or the rows held out of a one-file dataset).
 
 It is saved as an artifact (the weights, labels.json, metrics.json) that ``evaluate`` and ``predict --model-dir``
 take like any model, so it can be scored on any file.
@@ -18,6 +19,7 @@ from .. import logs
 from ..config import LABELS_FILE, Config
 from ..data.dataset import Splits, data_file, load_schema, load_splits
 from ..data.labels import LabelSchema
+from ..data.sample import file_digest
 from ..errors import ProjectError
 from ..metric_registry import COMPARED
 from ..model.artifact import METRICS_FILE, NGRAM_WEIGHTS_FILE, RESULTS_DIR, write_json, write_thresholds
@@ -77,7 +79,7 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
     validation together), score the test split, save the artifact in ``out_dir``. Returns the results written to
     its metrics.json; raises ProjectError when the texts hold no n-gram."""
     started = time.perf_counter()
-    training = splits.train + splits.validation  # the whole training file: the final fit uses every row
+    training = splits.train + splits.validation  # every row but the test split's: the final fit uses them all
     say(f"baseline: word 1-2 and character 1-5 grams of {len(training):,} training texts ...")
     try:
         features, x = NgramFeatures.fit([record.text for record in training], record_pairs(training))
@@ -113,9 +115,12 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
     out_dir.mkdir(parents=True, exist_ok=True)
     if thresholds is not None:  # multi-label: tuned on the validation split with the chosen C, kept for the final fit
         write_thresholds(out_dir, schema, thresholds)
+    if not splits.test:
+        logs.result("baseline: no test split, so no test figure (set data.test_file, or empty it to hold rows out)")
     if splits.test:
         results["test"] = score_test_split(classifier, splits, schema, out_dir=out_dir, thresholds=thresholds)
-        results["test_file"] = splits.reports["test"].file  # evaluate compares models on this same file
+        results["test_file"] = splits.test_file  # evaluate compares models on these same rows
+        results["test_digest"] = file_digest(Path(splits.test_file))  # ... unless the file changed since
     classifier.save(out_dir / NGRAM_WEIGHTS_FILE)
     schema.save(out_dir / LABELS_FILE)
     write_json(out_dir / METRICS_FILE, results)

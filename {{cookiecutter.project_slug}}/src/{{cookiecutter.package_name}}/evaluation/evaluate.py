@@ -13,9 +13,9 @@ import torch
 
 from .. import logs
 from ..config import Config
+from ..data.dataset import held_out_rows, load_project_file
 from ..data.labels import LabelSchema
-from ..data.normalize import Normalizer
-from ..data.validation import ReadOptions, load_records
+from ..data.report import Record
 from ..errors import DataError
 from ..metric_registry import ACCURACY, COMPARED
 from ..model.artifact import RESULTS_DIR, read_history
@@ -129,37 +129,42 @@ def mean_log_loss(labels: list, probabilities: np.ndarray) -> float:
     return float(-np.log(np.clip(picked, 1e-12, 1.0)).mean())
 
 
+def test_records(config: Config, schema: LabelSchema, test_file: str | Path | None) -> tuple[list[Record], str, str]:
+    """The labelled rows ``evaluate`` scores: ``test_file``'s (its summary said; a file with errors raises DataError),
+    or without one the held-out test split of a one-file dataset (data.test_file empty: data/dataset.py's
+    held_out_rows). Returns (records, the identity the verdict compares the baseline's on, a title)."""
+    if test_file is None:
+        records, identity = held_out_rows(config, schema)
+        return records, identity, f"held-out test split of {config.data.train_file}"
+    report = load_project_file(config, schema, Path(test_file), show_progress=True)
+    logs.say(report.summary())
+    if report.errors:
+        raise DataError([report])
+    return report.records, str(test_file), Path(test_file).name
+
+
 def evaluate_model(
     config: Config,
     model_dir: str | Path,
-    test_file: str | Path,
+    test_file: str | Path | None,
     out_dir: str | Path | None = None,
     batch_size: int | None = None,
     precision: str | None = None,
 ) -> dict:
     """Score any artifact (``model_dir``: a trained transformer at ``precision``, or the baseline) on a labelled
-    ``test_file``: prints the summary, metric line, report and verdict; writes the results folder (``out_dir``, else the
-    artifact's evaluation/). Returns the metrics; raises DataError for a file with errors, ArtifactError for a folder
-    that is not an artifact."""
+    ``test_file`` (None: the held-out test split of a one-file dataset): prints the summary, metric line, report and
+    verdict; writes the results folder (``out_dir``, else the artifact's evaluation/). Returns the metrics; raises
+    DataError for a file with errors, ArtifactError for a folder that is not an artifact."""
     predictor = load_predictor(
         model_dir, precision or config.model.inference_precision, best_device(config.train.use_cpu)
     )
-    report = load_records(
-        test_file,
-        ReadOptions.from_config(config.data),
-        predictor.schema,
-        Normalizer.from_config(config.data),
-        show_progress=True,
-    )
-    logs.say(report.summary())
-    if report.errors:
-        raise DataError([report])
-    labels = [record.label for record in report.records]
+    records, test_file, title = test_records(config, predictor.schema, test_file)
+    labels = [record.label for record in records]
     probabilities = predictor.probabilities(
-        [record.text for record in report.records],
+        [record.text for record in records],
         batch_size or config.train.eval_batch_size,
         show_progress=True,
-        text_pairs=record_pairs(report.records),
+        text_pairs=record_pairs(records),
     )
     metrics = score(labels, predictor.answers(probabilities), predictor.schema.names, probabilities=probabilities)
     metrics.update(loss=mean_log_loss(labels, probabilities), precision=predictor.precision, test_file=str(test_file))
@@ -171,9 +176,9 @@ def evaluate_model(
         Path(out_dir) if out_dir else Path(model_dir) / RESULTS_DIR,
         metrics,
         predictor.schema,
-        title=f"{Path(test_file).name}",
+        title=title,
         history=read_history(Path(model_dir)),
-        records=report.records,
+        records=records,
         probabilities=probabilities,
         best_metric=config.train.metric_for_best_model,
         thresholds=predictor.thresholds,

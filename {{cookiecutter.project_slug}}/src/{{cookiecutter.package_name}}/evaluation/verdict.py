@@ -11,6 +11,7 @@ import math
 from pathlib import Path
 
 from ..config import Config
+from ..data.sample import file_digest
 from ..metric_registry import ACCURACY, COMPARED, METRICS, MULTI_LABEL
 from ..model.artifact import METRICS_FILE, read_json
 
@@ -26,13 +27,15 @@ FIXES = (
 
 def baseline_accuracy(config: Config, test_file: str | Path, metric: str = ACCURACY) -> float | None:
     """The baseline's test accuracy (or ``metric``: micro F1 for multi-label, COMPARED), when the baseline was scored
-    on this same file; None otherwise."""
+    on this same file (or record of held-out rows) with the same content; None otherwise."""
     path = config.path(BASELINE_DIR) / METRICS_FILE
     if not path.is_file():
         return None
     results = read_json(path)
     test = results.get("test")
     same_file = test and Path(results.get("test_file", "")).resolve() == Path(test_file).resolve()
+    if same_file and results.get("test_digest") and results["test_digest"] != file_digest(Path(test_file)):
+        return None  # the file (or the held-out rows it records) changed since the baseline was scored
     return float(test[metric]) if same_file and metric in test else None
 
 
@@ -63,10 +66,11 @@ def clearly_below(correct: int, baseline: float, total: int) -> bool:
 
 
 def verdict(metrics: dict, baseline: float | None) -> list[str]:
-    """Lines for people about ``metrics`` (the output of ``metrics.score``): the comparison with the baseline,
-    and a line starting with ``warning:`` that names the weakness and the likely fixes when the model is weak:
-    one class predicted for everything (collapsed), not clearly above the majority share, classes it never finds,
-    or below the baseline. Returns [] for an empty evaluation."""
+    """Lines for people about ``metrics`` (the output of ``metrics.score``): the comparison with the trivial answer
+    (always the most frequent class), the comparison with the baseline when given, and a line starting with
+    ``warning:`` that names the weakness and the likely fixes when the model is weak: one class predicted for
+    everything (collapsed), not clearly above the majority share, classes it never finds, or below the baseline.
+    Returns [] for an empty evaluation."""
     total = metrics["num_examples"]
     if not total:
         return []
@@ -75,7 +79,10 @@ def verdict(metrics: dict, baseline: float | None) -> list[str]:
     accuracy = metrics[ACCURACY]
     correct = sum(row[i] for i, row in enumerate(metrics["confusion_matrix"]))
     top, top_count = majority(metrics)
-    lines = []
+    lines = [
+        f"{total:,} rows: always answering the most frequent class {top!r} would score accuracy "
+        f"{top_count / total:.4f}; this model {accuracy:.4f}"
+    ]
     if baseline is not None:
         lines.append(
             f"accuracy {accuracy:.4f}; the baseline scored {baseline:.4f} on the same file ({accuracy - baseline:+.4f})"
@@ -100,21 +107,25 @@ def verdict(metrics: dict, baseline: float | None) -> list[str]:
 
 
 def multi_label_verdict(metrics: dict, baseline: float | None) -> list[str]:
-    """``verdict`` for multi-label ``metrics``: micro F1 next to the baseline's, and a ``warning:`` line when the
-    model predicts no label for every row, or one same label set for every row (e.g. every label: thresholds tuned
-    on an uninformative model), is not clearly above the trivial answer (the best constant label set, the k most
-    frequent labels for every row, no label included: metrics' ``trivial``) by STANDARD_ERRORS binomial standard
-    errors of F1 over the true labels, never predicts a label that occurs, or is clearly below the baseline."""
+    """``verdict`` for multi-label ``metrics``: micro F1 next to the trivial answer's and the baseline's, and a
+    ``warning:`` line when the model predicts no label for every row, or one same label set for every row (e.g.
+    every label: thresholds tuned on an uninformative model), is not clearly above the trivial answer (the best
+    constant label set, the k most frequent labels for every row, no label included: metrics' ``trivial``) by
+    STANDARD_ERRORS binomial standard errors of F1 over the true labels, never predicts a label that occurs, or is
+    clearly below the baseline."""
     name = COMPARED[MULTI_LABEL]
     value, trivial, title = metrics[name], metrics["trivial"], METRICS[name].title
     true_labels = max(1, sum(row["support"] for row in metrics["per_class"].values()))
-    lines = []
+    shown = ", ".join(trivial["label_set"]) or "no label"
+    lines = [
+        f"{metrics['num_examples']:,} rows: always answering the best constant label set ({shown}) would score "
+        f"{title} {trivial['f1']:.4f}; this model {value:.4f}"
+    ]
     if baseline is not None:
         lines.append(
             f"{title} {value:.4f}; the baseline scored {baseline:.4f} on the same file ({value - baseline:+.4f})"
         )
     weak = []
-    shown = ", ".join(trivial["label_set"]) or "no label"
     margin = STANDARD_ERRORS * math.sqrt(max(trivial["f1"] * (1 - trivial["f1"]), 0.25 / true_labels) / true_labels)
     if metrics["predicted_without_label"] == metrics["num_examples"]:
         weak.append("it has collapsed: it predicts no label for any text")

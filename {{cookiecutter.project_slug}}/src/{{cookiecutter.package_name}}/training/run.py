@@ -106,7 +106,7 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
             model, history = backend(config.train.loop)(run)
         if not ranks.is_main:
             return {}
-        test_file = splits.reports["test"].file if "test" in splits.reports else None
+        test_file = splits.test_file or None  # the test file, or the record of a one-file dataset's held-out rows
         return finish(
             run,
             model,

@@ -1,0 +1,88 @@
+"""Texts that repeat: within a file, between the training and the test file, and one text with conflicting labels.
+
+Each finding becomes a note in the file's LoadReport (counts and the first cases as ``file:line``) that says what the
+splits do about it: rows sharing a text stay on one side of every split of the training file (data/splits.py), but
+nothing can separate two files the user wrote, so a test text also in the training file is named for removal.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+from .report import LoadReport, Record
+from .splits import group_key
+
+SHOWN_CASES = 3  # the first cases a note names
+
+
+def lines_by_text(records: list[Record]) -> dict[str, list[Record]]:
+    """group_key -> the records holding it, in file order, for the keys held by more than one record."""
+    found: dict[str, list[Record]] = defaultdict(list)
+    for record in records:
+        found[group_key(record)].append(record)
+    return {key: rows for key, rows in found.items() if len(rows) > 1}
+
+
+def cases(file: str, groups: list[list[Record]]) -> str:
+    """The first SHOWN_CASES groups as ``name:2 = name:5 = name:9`` (``file``'s name; at most three rows each), joined
+    by ``; ``."""
+    file = Path(file).name
+    shown = [" = ".join(f"{file}:{r.line}" for r in rows[:3]) + (" ..." if len(rows) > 3 else "") for rows in groups]
+    return "; ".join(shown[:SHOWN_CASES]) + ("; ..." if len(shown) > SHOWN_CASES else "")
+
+
+def conflicting(rows: list[Record]) -> bool:
+    """Whether rows with the same input (text and, for pairs, second text) carry different labels."""
+    by_input: dict[tuple[str, str | None], set] = defaultdict(set)
+    for row in rows:
+        by_input[(row.text, row.text_pair)].add(row.label)
+    return any(len(labels) > 1 for labels in by_input.values())
+
+
+def note_repeats(report: LoadReport, split_note: str) -> None:
+    """Notes on ``report`` for texts held by more than one row (``split_note``: what the splits do about them) and
+    for one input with conflicting labels. Nothing when every text is distinct."""
+    repeated = lines_by_text(report.records)
+    if not repeated:
+        return
+    groups = list(repeated.values())
+    rows = sum(len(group) for group in groups)
+    what = "first texts" if any(r.text_pair is not None for r in report.records) else "texts"
+    report.note(
+        f"{len(groups):,} {what} appear on more than one row ({rows:,} rows), e.g. {cases(report.file, groups)}; "
+        + split_note
+    )
+    clashes = [group for group in groups if conflicting(group)]
+    if clashes:
+        report.note(
+            f"{len(clashes):,} of them carry conflicting labels for the same input, e.g. "
+            f"{cases(report.file, clashes)}: correct the labels, or keep them if both are right"
+        )
+
+
+def note_shared(train: LoadReport, test: LoadReport) -> None:
+    """A note on ``test`` naming its texts that the training file holds too (a score on them measures memory)."""
+    in_train: dict[str, Record] = {}
+    for record in train.records:
+        in_train.setdefault(group_key(record), record)
+    shared = [(r, in_train[group_key(r)]) for r in test.records if group_key(r) in in_train]
+    if not shared:
+        return
+    first = ", ".join(f"{Path(test.file).name}:{t.line} = {Path(train.file).name}:{r.line}" for t, r in shared[:3])
+    test.note(
+        f"{len(shared):,} rows hold a text the training file holds too, e.g. {first}"
+        + (", ..." if len(shared) > SHOWN_CASES else "")
+        + "; a score on them measures memory: no split can separate two files, remove them from one of them"
+    )
+
+
+def note_all(reports: dict[str, LoadReport], held_out_test: bool) -> None:
+    """Repeat notes on every report (``reports``: "train", and "test" when a test file was read); ``held_out_test``:
+    the test split is held out of the training file, grouped like the validation split."""
+    splits = "the validation and held-out test splits keep" if held_out_test else "the validation split keeps"
+    split_note = f"{splits} the rows sharing a text on one side, so none is scored on a text it was trained on"
+    note_repeats(reports["train"], split_note)
+    if "test" in reports:
+        note_repeats(reports["test"], "they are scored as they are")
+        note_shared(reports["train"], reports["test"])
