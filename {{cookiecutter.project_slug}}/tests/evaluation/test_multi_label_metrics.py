@@ -101,7 +101,9 @@ def test_the_verdict_compares_with_the_best_constant_label_set():
     )
     perfect = score(truth, truth, NAMES)
     assert verdict(perfect, 0.7) == [
-        f"{METRICS[MICRO_F1].title} 1.0000; the baseline scored 0.7000 on the same file (+0.3000)"
+        f"the trivial answer, always the best constant label set (가): {METRICS[MICRO_F1].title} "
+        f"{perfect['trivial']['f1']:.4f}",
+        f"{METRICS[MICRO_F1].title} 1.0000; the baseline scored 0.7000 on the same file (+0.3000)",
     ]
 
 
@@ -124,3 +126,26 @@ def test_a_multi_label_schema_names_its_loss():
     schema = LabelSchema(NAMES, "name", MULTI_LABEL)
     assert schema.multi_label and schema.problem_type == "multi_label_classification"
     assert schema.multi_hot((0, 2)) == [1.0, 0.0, 1.0]
+
+
+def test_the_curves_and_the_report_say_which_thresholds_they_use(tmp_path):
+    """The per-epoch micro F1 was logged at 0.5; the printed one at the tuned thresholds: both labelled, both shown."""
+    from {{ cookiecutter.package_name }}.evaluation.plots import learning_curves_figure
+    from {{ cookiecutter.package_name }}.evaluation.reports import REPORT_FILE, write_results
+
+    history = [{"step": s, "epoch": s / 8, "loss": 1.0 - s / 100} for s in range(2, 33, 2)] + [
+        {"step": 8 * e, "epoch": float(e), "eval_loss": 0.5, "eval_micro_f1": 0.3 + e / 100} for e in (1, 2, 3, 4)
+    ]
+    validation = {MICRO_F1: 0.478}
+    figure = learning_curves_figure(history, MICRO_F1, thresholds=[0.3, 0.35, 0.5], validation=validation)
+    right = figure.axes[1]
+    labels = [text.get_text() for text in right.get_legend().get_texts()]
+    assert f"{METRICS[MICRO_F1].title} (thresholds 0.5)" in labels
+    assert f"{METRICS[MICRO_F1].title} (tuned thresholds 0.30-0.50): 0.478" in labels
+    ticks = [tick for tick in right.get_xticks() if right.get_xlim()[0] <= tick <= right.get_xlim()[1]]
+    assert ticks and all(float(tick).is_integer() for tick in ticks)  # no epoch 1.25
+    metrics = score(TRUTH, PREDICTED, NAMES)
+    folder = write_results(tmp_path, metrics, LabelSchema(NAMES, "name", task=MULTI_LABEL), thresholds=[0.3, 0.35, 0.5])
+    assert "decision thresholds (tuned on the validation split): 가=0.30, 나=0.35, 다=0.50" in (
+        folder / REPORT_FILE
+    ).read_text(encoding="utf-8")

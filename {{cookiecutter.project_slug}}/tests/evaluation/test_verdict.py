@@ -17,8 +17,8 @@ TRUTH = [0] * 92 + [1] * 80 + [2] * 68 + [3] * 60  # 300 rows, the majority shar
 
 def test_a_model_that_predicts_one_class_is_called_collapsed():
     lines = verdict(score(TRUTH, [0] * len(TRUTH), NAMES), baseline=None)
-    assert len(lines) == 1 and lines[0].startswith("warning: this model is weak: it has collapsed")
-    assert "'배송' for every text" in lines[0] and "train longer (--epochs)" in lines[0]
+    assert len(lines) == 2 and lines[1].startswith("warning: this model is weak: it has collapsed")
+    assert "'배송' for every text" in lines[1] and "train longer (--epochs)" in lines[1]
 
 
 def test_a_model_at_the_majority_share_is_weak_even_far_above_one_over_classes():
@@ -31,7 +31,10 @@ def test_a_model_at_the_majority_share_is_weak_even_far_above_one_over_classes()
 def test_a_model_that_learnt_gets_no_warning_and_the_baseline_line():
     predicted = [t if i % 5 else (t + 1) % 4 for i, t in enumerate(TRUTH)]  # 80% right, every class found
     lines = verdict(score(TRUTH, predicted, NAMES), baseline=0.75)
-    assert lines == ["accuracy 0.8000; the baseline scored 0.7500 on the same file (+0.0500)"]
+    assert lines == [
+        "the trivial answer, always the most frequent class '배송': accuracy 0.3067",
+        "accuracy 0.8000; the baseline scored 0.7500 on the same file (+0.0500)",
+    ]
 
 
 @pytest.mark.parametrize(("correct", "expected"), [(92, False), (107, False), (108, True)])

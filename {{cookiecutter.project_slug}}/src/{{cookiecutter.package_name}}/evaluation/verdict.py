@@ -63,8 +63,8 @@ def clearly_below(correct: int, baseline: float, total: int) -> bool:
 
 
 def verdict(metrics: dict, baseline: float | None) -> list[str]:
-    """Lines for people about ``metrics`` (the output of ``metrics.score``): the comparison with the baseline,
-    and a line starting with ``warning:`` that names the weakness and the likely fixes when the model is weak:
+    """Lines for people about ``metrics`` (the output of ``metrics.score``): the trivial answer's score (always the
+    most frequent class: its name and share), the comparison with the baseline, and a line starting with ``warning:`` that names the weakness and the likely fixes when the model is weak:
     one class predicted for everything (collapsed), not clearly above the majority share, classes it never finds,
     or below the baseline. Returns [] for an empty evaluation."""
     total = metrics["num_examples"]
@@ -75,7 +75,7 @@ def verdict(metrics: dict, baseline: float | None) -> list[str]:
     accuracy = metrics[ACCURACY]
     correct = sum(row[i] for i, row in enumerate(metrics["confusion_matrix"]))
     top, top_count = majority(metrics)
-    lines = []
+    lines = [f"the trivial answer, always the most frequent class {top!r}: accuracy {top_count / total:.4f}"]
     if baseline is not None:
         lines.append(
             f"accuracy {accuracy:.4f}; the baseline scored {baseline:.4f} on the same file ({accuracy - baseline:+.4f})"
@@ -100,7 +100,8 @@ def verdict(metrics: dict, baseline: float | None) -> list[str]:
 
 
 def multi_label_verdict(metrics: dict, baseline: float | None) -> list[str]:
-    """``verdict`` for multi-label ``metrics``: micro F1 next to the baseline's, and a ``warning:`` line when the
+    """``verdict`` for multi-label ``metrics``: the trivial answer's micro F1 (the best constant label set, named),
+    micro F1 next to the baseline's, and a ``warning:`` line when the
     model predicts no label for every row, or one same label set for every row (e.g. every label: thresholds tuned
     on an uninformative model), is not clearly above the trivial answer (the best constant label set, the k most
     frequent labels for every row, no label included: metrics' ``trivial``) by STANDARD_ERRORS binomial standard
@@ -108,13 +109,13 @@ def multi_label_verdict(metrics: dict, baseline: float | None) -> list[str]:
     name = COMPARED[MULTI_LABEL]
     value, trivial, title = metrics[name], metrics["trivial"], METRICS[name].title
     true_labels = max(1, sum(row["support"] for row in metrics["per_class"].values()))
-    lines = []
+    shown = ", ".join(trivial["label_set"]) or "no label"
+    lines = [f"the trivial answer, always the best constant label set ({shown}): {title} {trivial['f1']:.4f}"]
     if baseline is not None:
         lines.append(
             f"{title} {value:.4f}; the baseline scored {baseline:.4f} on the same file ({value - baseline:+.4f})"
         )
     weak = []
-    shown = ", ".join(trivial["label_set"]) or "no label"
     margin = STANDARD_ERRORS * math.sqrt(max(trivial["f1"] * (1 - trivial["f1"]), 0.25 / true_labels) / true_labels)
     if metrics["predicted_without_label"] == metrics["num_examples"]:
         weak.append("it has collapsed: it predicts no label for any text")
