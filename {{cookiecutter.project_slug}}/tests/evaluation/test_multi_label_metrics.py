@@ -149,3 +149,29 @@ def test_the_curves_and_the_report_say_which_thresholds_they_use(tmp_path):
     assert "decision thresholds (tuned on the validation split): 가=0.30, 나=0.35, 다=0.50" in (
         folder / REPORT_FILE
     ).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("task", "metric"), [(SINGLE_LABEL, MACRO_F1), (SINGLE_LABEL, ACCURACY), (MULTI_LABEL, HAMMING_LOSS)]
+)
+def test_the_baseline_chooses_c_by_the_metric_training_keeps_its_epoch_by(task, metric):
+    """train.metric_for_best_model picks C as it picks the epoch, in its own direction (Hamming loss: lowest)."""
+    from {{ cookiecutter.package_name }}.evaluation.baseline import C_GRID, choose_c
+
+    texts = ["영화 최고", "배우 연기 최고", "영화 별로", "그냥 그래", "배우 별로", "영화 배우 최고", "별로 별로"] * 4
+    if task == MULTI_LABEL:
+        label_sets = [(0,), (1,), (0,), (), (1,), (0, 1), ()] * 4
+        y = np.array([[int(k in labels) for k in range(3)] for labels in label_sets])
+    else:
+        y = np.array([0, 0, 1, 2, 1, 0, 1] * 4)
+    features, x = NgramFeatures.fit(texts)
+    schema = LabelSchema(NAMES, "name", task=task)
+    c, figures, _ = choose_c(features, x[:14], y[:14], x[14:], y[14:], schema, metric)
+    expected = {}
+    for candidate in C_GRID:
+        probabilities = NgramClassifier.fit(features, x[:14], y[:14], 3, candidate).predict_proba_features(x[14:])
+        answers = decide(probabilities) if task == MULTI_LABEL else probabilities.argmax(axis=1).tolist()
+        expected[str(candidate)] = score(y[14:], answers, NAMES, probabilities=probabilities)[metric]
+    assert figures == pytest.approx(expected)
+    best = (min if metric == HAMMING_LOSS else max)(expected.values())
+    assert figures[str(c)] == best and c == min(k for k in C_GRID if figures[str(k)] == best)
