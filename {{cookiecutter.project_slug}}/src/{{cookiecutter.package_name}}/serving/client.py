@@ -738,8 +738,7 @@ def run_predict(
         raise
     logs.result(summary.line() + (f"; results in {output}" if output else ""), stderr=True)
     report_failures(summary)
-    if input_file is not None and str(input_file) != "-":
-        warn_training_rows(config, records)
+    warn_training_rows(config, records)  # a file or stdin: rows it was trained on are no test
     report_scores(records, summary, schema)
     return summary
 
