@@ -205,6 +205,7 @@ def expected_files(package: str, train_file: str, test_file: str) -> set[str]:
         ".pre-commit-config.yaml",
         "Makefile",
         "README.md",
+        "README.ko.md",
         "config.yaml",
         "constraints.txt",
         "labels.json",
