@@ -64,9 +64,10 @@ def clearly_below(correct: int, baseline: float, total: int) -> bool:
 
 def verdict(metrics: dict, baseline: float | None) -> list[str]:
     """Lines for people about ``metrics`` (the output of ``metrics.score``): the trivial answer's score (always the
-    most frequent class: its name and share), the comparison with the baseline, and a line starting with ``warning:`` that names the weakness and the likely fixes when the model is weak:
-    one class predicted for everything (collapsed), not clearly above the majority share, classes it never finds,
-    or below the baseline. Returns [] for an empty evaluation."""
+    most frequent class: its name and share), the comparison with the baseline, and a line starting with
+    ``warning:`` that names the weakness and the likely fixes when the model is weak: one class predicted for
+    everything (collapsed), not clearly above the majority share, classes it never finds, or below the baseline.
+    Returns [] for an empty evaluation."""
     total = metrics["num_examples"]
     if not total:
         return []
