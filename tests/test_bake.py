@@ -134,6 +134,7 @@ PACKAGE_FILES = [
     "serving/handler.py",
     "serving/loading.py",
     "serving/output.py",
+    "serving/seen.py",
     "serving/requirements.txt",
     "serving/server.py",
     "aws/__init__.py",
