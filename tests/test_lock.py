@@ -68,6 +68,8 @@ def test_the_baked_readme_route_installs_the_locked_versions(project, tmp_path):
     readme = (project / "README.md").read_text(encoding="utf-8")
     route = LOCKED_ROUTE.search(readme)
     assert route, "the README names no locked install route"
+    korean = LOCKED_ROUTE.search((project / "README.ko.md").read_text(encoding="utf-8"))
+    assert korean and korean.group(1) == route.group(1), "README.ko.md names another install route"
     command = shlex.split(route.group(1))
     python = fresh_venv(tmp_path / "venv")
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "torch==2.13.0"], check=True)

@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 import typer
 import yaml
 from typer.testing import CliRunner
@@ -14,7 +15,7 @@ from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.config import CONFIG_FILE, describe_fields
 from {{ cookiecutter.package_name }}.data.dataset import data_file
 
-from conftest import SRC
+from conftest import PROJECT_ROOT, SRC
 from test_layout import string_literals
 
 COMMANDS = ("prepare", "baseline", "train", "evaluate", "serve", "predict", "launch", "deploy", "destroy", "config")
@@ -161,3 +162,53 @@ def test_following_the_missing_column_advice_keeps_prepare_green(project, monkey
     assert first.exit_code == 1 and "Set data.text_column in" in first.output, first.output[-2000:]
     again = runner.invoke(app, ["prepare", "--set", "data.text_column=본문"])
     assert again.exit_code == 0 and "data OK" in again.output, again.output[-2000:]
+
+
+READMES = ("README.md", "README.ko.md")  # the Korean README's command blocks are held to the same checks
+
+
+def readme_command_lines(name: str) -> list[str]:
+    """Every line of the README's ```bash blocks, comments and continuation-only lines left out."""
+    text = (PROJECT_ROOT / name).read_text(encoding="utf-8")
+    blocks = re.findall(r"```bash\n(.*?)```", text, re.DOTALL)
+    lines = [line.split("  #", 1)[0].strip() for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def make_targets() -> set[str]:
+    """The targets the project's Makefile defines."""
+    makefile = (PROJECT_ROOT / "Makefile").read_text(encoding="utf-8")
+    return set(re.findall(r"^([a-z][a-z0-9-]*):", makefile, re.MULTILINE))
+
+
+@pytest.mark.parametrize("readme", READMES)
+def test_every_command_a_readme_shows_exists_with_its_flags(readme):
+    """Each command block line: `make TARGET` is a Makefile target; `<cli> COMMAND --flag ...` (or `python -m`) is a
+    command that takes those flags (train: also every config key as a flag)."""
+    from {{ cookiecutter.package_name }}.training.entry import build_parser
+
+    group = typer.main.get_command(app)
+    train_flags = {flag for action in build_parser()._actions for flag in action.option_strings}  # argparse's
+    cli = r"(?:{{ cookiecutter.project_slug }}|python -m {{ cookiecutter.package_name }})"
+    wrong, seen = [], 0
+    for line in readme_command_lines(readme):
+        for target in re.findall(r"(?:^|[;&|] *)make ([a-z][a-z0-9-]*)", line):
+            seen += 1
+            if target not in make_targets():
+                wrong.append((line, target))
+        for command, rest in re.findall(rf"{cli} (?:--quiet |--verbose )?([a-z][a-z0-9-]*)([^|;&]*)", line):
+            seen += 1
+            if command not in group.commands:
+                wrong.append((line, command))
+                continue
+            params = group.commands[command].params
+            flags = {opt for param in params for opt in (*param.opts, *param.secondary_opts)}
+            flags |= train_flags if command == "train" else set()
+            wrong += [(line, flag) for flag in re.findall(r"(?<![\w-])--?[a-z][a-z0-9-]*", rest) if flag not in flags]
+    assert seen and wrong == []
+
+
+def test_the_korean_readme_shows_the_english_readmes_commands():
+    """Translated prose, the same commands: each command line of README.ko.md is one of README.md's."""
+    english = set(readme_command_lines("README.md"))
+    assert [line for line in readme_command_lines("README.ko.md") if line not in english] == []

@@ -92,3 +92,31 @@ def test_the_pictures_mark_what_a_reader_needs(tmp_path):
     metrics = classification_metrics([0] * 90 + [1] * 5 + [2] * 5, [0] * 90 + [0] * 5 + [2] * 5, schema.names)
     folder = write_results(tmp_path / "results", metrics, schema, title="test split", history=history)
     assert (folder / "confusion_matrix.png").stat().st_size > 0 and (folder / "learning_curves.png").is_file()
+
+
+def test_report_txt_explains_every_errors_tsv_column_and_errors_tsv_stays_a_plain_table(tmp_path):
+    """errors.tsv is read by programs (header row, one row a mistake); what its columns mean is in report.txt."""
+    import csv
+
+    from {{ cookiecutter.package_name }}.data.report import Record
+    from {{ cookiecutter.package_name }}.evaluation.reports import (
+        ERRORS_COLUMNS,
+        ERRORS_FILE,
+        REPORT_FILE,
+        write_results,
+    )
+
+    schema = LabelSchema(("부정", "긍정"), "index")
+    records = [Record("좋아요", 1, 2, "a"), Record("별로", 0, 3, "b")]
+    probabilities = np.array([[0.9, 0.1], [0.8, 0.2]])  # the first row wrong, 0.9 sure of it
+    metrics = classification_metrics([1, 0], [0, 0], schema.names)
+    folder = write_results(tmp_path, metrics, schema, records=records, probabilities=probabilities)
+    report = (folder / REPORT_FILE).read_text(encoding="utf-8")
+    for name in ERRORS_COLUMNS:
+        assert re.search(rf"^  {name} +\S", report, re.MULTILINE), name
+    with open(folder / ERRORS_FILE, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter="\t"))
+    assert rows == [
+        ["line", "id", "true", "predicted", "score", "text"],
+        ["2", "a", "긍정", "부정", "0.9000", "좋아요"],
+    ]

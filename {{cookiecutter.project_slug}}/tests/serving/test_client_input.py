@@ -170,3 +170,20 @@ def test_a_refusal_inside_an_endpoint_s_wrapped_json_is_read_whole():
     wrapped = f'HTTP 400: Received client error (400) from primary with message "{body}"'
     assert refusal_message(wrapped) == 'inputs[1] has no second text ({"text": ...})'
     assert refusal_message("HTTP 400: inputs[0] is empty") == "HTTP 400: inputs[0] is empty"
+
+
+def test_predict_says_which_rows_it_was_trained_on(project, sample, capsys):
+    """Rows of the training file (normalised text, and pair) are named as trained on: their accuracy is no test."""
+    import dataclasses
+
+    from {{ cookiecutter.package_name }}.serving.seen import warn_training_rows
+
+    train = sample["train"][:50]
+    new = dataclasses.replace(train[0], text="학습 파일에 없는 문장 7f3a", text_pair=train[0].text_pair, line=99)
+    assert warn_training_rows(project, [*train, new]) == 50
+    err = capsys.readouterr().err
+    assert "warning: 50 of 51 input rows are rows of the training file" in err and "not a test figure" in err
+    assert warn_training_rows(project, train) == 50 and "warning: all input rows" in capsys.readouterr().err
+    assert warn_training_rows(project, [new]) == 0 and capsys.readouterr().err == ""
+    project.data.train_file = "missing.tsv"
+    assert warn_training_rows(project, train) == 0 and capsys.readouterr().err == ""

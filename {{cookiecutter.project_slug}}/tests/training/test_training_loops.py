@@ -168,3 +168,22 @@ def test_a_registered_metric_reaches_history_log_sagemaker_and_report(project, l
     assert "brier" in json.loads((results / "metrics.json").read_text(encoding="utf-8"))
     assert "Brier score" in (results / "report.txt").read_text(encoding="utf-8")
     assert "Brier score" in (artifact / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("bars", [False, True])
+def test_the_trainer_prints_no_log_dict_of_its_own(tmp_path, capsys, bars):
+    """One line per log event: MetricLines prints it; the Trainer's printer (no bar) or its bar's print is gone."""
+    from transformers import Trainer, TrainingArguments
+    from transformers.trainer_callback import TrainerControl, TrainerState
+
+    from {{ cookiecutter.package_name }}.training.hf_trainer import one_line_per_log
+
+    args = TrainingArguments(output_dir=str(tmp_path), report_to=[], use_cpu=True, disable_tqdm=not bars)
+    trainer = Trainer(model=torch.nn.Linear(2, 2), args=args)
+    one_line_per_log(trainer)
+    state = TrainerState()
+    trainer.callback_handler.on_train_begin(args, state, TrainerControl())
+    trainer.callback_handler.on_log(args, state, TrainerControl(), {"loss": 0.6109, "grad_norm": 1.5})
+    trainer.callback_handler.on_train_end(args, state, TrainerControl())
+    out = capsys.readouterr()
+    assert "grad_norm" not in out.out + out.err

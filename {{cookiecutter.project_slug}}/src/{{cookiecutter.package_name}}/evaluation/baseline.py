@@ -21,7 +21,7 @@ from ..data.dataset import Splits, data_file, load_schema, load_splits
 from ..data.labels import LabelSchema
 from ..data.sample import file_digest
 from ..errors import ProjectError
-from ..metric_registry import COMPARED
+from ..metric_registry import COMPARED, METRICS, applies
 from ..model.artifact import METRICS_FILE, NGRAM_WEIGHTS_FILE, RESULTS_DIR, write_json, write_thresholds
 from ..model.features import record_pairs
 from ..model.ngram import NgramClassifier, NgramFeatures
@@ -36,21 +36,27 @@ say = logs.say  # the baseline's progress lines; its scores go through logs.resu
 
 
 def choose_c(
-    features: NgramFeatures, train_x, train_y, validation_x, validation_y, schema: LabelSchema
+    features: NgramFeatures,
+    train_x,
+    train_y,
+    validation_x,
+    validation_y,
+    schema: LabelSchema,
+    metric: str | None = None,
 ) -> tuple[float, dict, np.ndarray]:
-    """The C with the best validation accuracy (multi-label: micro F1 at 0.5, COMPARED); each candidate is fitted in
-    its own thread (liblinear releases the GIL) and reported as it finishes. Returns (C, figure by C, the chosen
-    C's validation probabilities)."""
-    title = COMPARED[schema.task]  # accuracy, or micro F1 for multi-label
+    """The C with the best validation ``metric`` in its own direction (train.metric_for_best_model, which picks the
+    model's epoch too; COMPARED when None or not scored for this task; multi-label decided at 0.5); each candidate
+    is fitted in its own thread (liblinear releases the GIL) and reported as it finishes. Returns (C, figure by C,
+    the chosen C's validation probabilities)."""
+    if metric is None or not applies(metric, schema.task):
+        metric = COMPARED[schema.task]  # accuracy, or micro F1 for multi-label
 
     def fit_and_score(c: float) -> tuple[float, float, float, np.ndarray]:
         started = time.perf_counter()
         classifier = NgramClassifier.fit(features, train_x, train_y, len(schema.names), c)
         probabilities = classifier.predict_proba_features(validation_x)
-        if schema.multi_label:
-            figure = score(validation_y, decide(probabilities), schema.names)[COMPARED[schema.task]]
-        else:
-            figure = float((probabilities.argmax(axis=1) == validation_y).mean())
+        answers = decide(probabilities) if schema.multi_label else probabilities.argmax(axis=1).tolist()
+        figure = score(validation_y, answers, schema.names, probabilities=probabilities)[metric]
         return c, figure, time.perf_counter() - started, probabilities
 
     figures, probabilities = {}, {}
@@ -58,8 +64,9 @@ def choose_c(
         for done in as_completed([pool.submit(fit_and_score, c) for c in C_GRID]):
             c, figure, seconds, probabilities[c] = done.result()
             figures[c] = figure
-            say(f"  C={c:<5} validation {title} {figure:.4f} ({seconds:.0f}s)")
-    best = max(C_GRID, key=lambda c: (figures[c], -c))  # ties: the stronger regularisation
+            say(f"  C={c:<5} validation {metric} {figure:.4f} ({seconds:.0f}s)")
+    direction = 1 if METRICS[metric].higher_is_better else -1
+    best = max(C_GRID, key=lambda c: (direction * figures[c], -c))  # ties: the stronger regularisation
     return best, {str(c): figures[c] for c in C_GRID}, probabilities[best]
 
 
@@ -101,7 +108,13 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
         held_out = len(splits.train)
         say(f"choosing C on the validation split ({len(splits.validation):,} rows): {', '.join(map(str, C_GRID))}")
         c, results["validation_accuracy_by_c"], validation = choose_c(
-            features, x[:held_out], labels[:held_out], x[held_out:], labels[held_out:], schema
+            features,
+            x[:held_out],
+            labels[:held_out],
+            x[held_out:],
+            labels[held_out:],
+            schema,
+            config.train.metric_for_best_model,
         )
         thresholds = tune_thresholds(labels[held_out:], validation) if schema.multi_label else None
     else:

@@ -18,7 +18,7 @@ from ..data.labels import LabelSchema
 from ..data.report import Record
 from ..errors import DataError
 from ..metric_registry import ACCURACY, COMPARED
-from ..model.artifact import RESULTS_DIR, read_history
+from ..model.artifact import RESULTS_DIR, read_history, read_metrics
 from ..model.features import TokenizedDataset, record_pairs
 from ..model.inference import best_device, load_predictor, predict_logits
 from ..model.int8 import CALIBRATION_ROWS, Int8Model, export_int8
@@ -182,6 +182,7 @@ def evaluate_model(
         probabilities=probabilities,
         best_metric=config.train.metric_for_best_model,
         thresholds=predictor.thresholds,
+        validation=read_metrics(Path(model_dir)).get("validation"),
     )
     logs.result(f"evaluation written to {folder}")
     return metrics

@@ -4,6 +4,7 @@ matrix."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib
@@ -12,8 +13,10 @@ matplotlib.use("Agg")
 import koreanize_matplotlib  # noqa: E402,F401  registers a Hangul font (NanumGothic) for labels
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-from ..metric_registry import MACRO_F1, METRICS, is_better  # noqa: E402
+from ..metric_registry import MACRO_F1, METRICS, MICRO_F1, is_better  # noqa: E402
+from .metrics import DEFAULT_THRESHOLD  # noqa: E402
 
 
 def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path: str | Path, title: str = "") -> Path:
@@ -104,9 +107,38 @@ def best_evaluation(evals: list[dict], metric: str) -> dict | None:
     return best
 
 
-def plot_learning_curves(history: list[dict], path: str | Path, best_metric: str = MACRO_F1) -> Path | None:
+def plot_learning_curves(
+    history: list[dict],
+    path: str | Path,
+    best_metric: str = MACRO_F1,
+    *,
+    thresholds: Sequence[float] | None = None,
+    validation: dict | None = None,
+) -> Path | None:
+    """Write learning_curves.png (``learning_curves_figure``). Returns the path written, or None when the history
+    holds no point to plot."""
+    figure = learning_curves_figure(history, best_metric, thresholds=thresholds, validation=validation)
+    if figure is None:
+        return None
+    path = Path(path)
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return path
+
+
+def learning_curves_figure(
+    history: list[dict],
+    best_metric: str = MACRO_F1,
+    *,
+    thresholds: Sequence[float] | None = None,
+    validation: dict | None = None,
+):
     """Training loss by step, and validation loss / metrics by epoch, from the training log; the epoch whose
-    weights the run restored (best ``best_metric``) is marked on both."""
+    weights the run restored (best ``best_metric``) is marked on both. Multi-label: the per-epoch scores are those the
+    loops logged, each label decided at 0.5, and say so; with the final ``thresholds`` (tuned on the validation
+    split) the restored epoch's ``validation`` scores at them (the figures train printed) are marked and labelled
+    too. Epoch ticks are whole numbers when every evaluation fell on an epoch's end. Returns the matplotlib figure,
+    or None when there is nothing to plot."""
     train = [h for h in history if "loss" in h and "step" in h]
     evals = [h for h in history if "eval_loss" in h]
     if not train and not evals:
@@ -117,14 +149,9 @@ def plot_learning_curves(history: list[dict], path: str | Path, best_metric: str
         left.plot([h["step"] for h in train], [h["loss"] for h in train], "o-" if few else "-", label="train loss")
     if evals:
         left.plot([h["step"] for h in evals], [h["eval_loss"] for h in evals], "o-", label="validation loss")
-        for metric in METRICS.values():  # every registered metric the history holds
-            if any(f"eval_{metric.name}" in h for h in evals):
-                right.plot(
-                    [h.get("epoch", i + 1) for i, h in enumerate(evals)],
-                    [h.get(f"eval_{metric.name}", np.nan) for h in evals],
-                    "o-",
-                    label=metric.title,
-                )
+    multi_label = any(f"eval_{MICRO_F1}" in h for h in evals)
+    epochs = [h.get("epoch", i + 1) for i, h in enumerate(evals)]
+    colours = plot_validation_scores(right, evals, epochs, f" (thresholds {DEFAULT_THRESHOLD})" if multi_label else "")
     best = best_evaluation(evals, best_metric)
     if best is not None and len(evals) > 1:
         label = (
@@ -132,19 +159,46 @@ def plot_learning_curves(history: list[dict], path: str | Path, best_metric: str
         )
         left.axvline(best["step"], color="gray", linestyle="--", label=label)
         right.axvline(best.get("epoch", evals.index(best) + 1), color="gray", linestyle="--", label=label)
+    if multi_label and thresholds is not None and validation and evals:
+        mark_tuned_scores(right, validation, (best or evals[-1]).get("epoch", len(evals)), thresholds, colours)
     left.set_xlabel("step")
     left.set_ylabel("loss")
     left.legend()
     right.set_xlabel("epoch")
     right.set_ylabel("validation score")
     right.set_ylim(0, 1)
+    if epochs and all(float(epoch).is_integer() for epoch in epochs):
+        right.xaxis.set_major_locator(MaxNLocator(integer=True))
     if evals:
-        right.legend()
+        right.legend(fontsize="small")
     else:  # a run without a validation split
         right.text(0.5, 0.5, "no validation split", ha="center", va="center", transform=right.transAxes)
     figure.suptitle("learning curves")
     figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return figure
+
+
+def plot_validation_scores(axes, evals: list[dict], epochs: list[float], note: str) -> dict[str, str]:
+    """Every registered metric the evaluations hold, by epoch, on ``axes``; ``note`` follows each legend label (the
+    thresholds they were decided at). Returns each plotted metric's line colour by name."""
+    colours = {}
+    for metric in METRICS.values():
+        if any(f"eval_{metric.name}" in h for h in evals):
+            values = [h.get(f"eval_{metric.name}", np.nan) for h in evals]
+            (line,) = axes.plot(epochs, values, "o-", label=metric.title + note)
+            colours[metric.name] = line.get_color()
+    return colours
+
+
+def mark_tuned_scores(
+    axes, validation: dict, epoch: float, thresholds: Sequence[float], colours: dict[str, str]
+) -> None:
+    """Multi-label: the restored epoch's ``validation`` scores at the tuned ``thresholds`` (what train printed), as
+    stars at ``epoch`` in the colour of their metric's line (``colours``, by name), labelled with the thresholds'
+    range. Returns nothing."""
+    low, high = min(thresholds), max(thresholds)
+    span = f"{low:.2f}" if low == high else f"{low:.2f}-{high:.2f}"
+    for name, colour in colours.items():
+        if validation.get(name) is not None:
+            label = f"{METRICS[name].title} (tuned thresholds {span}): {validation[name]:.3f}"
+            axes.plot([epoch], [validation[name]], "*", color=colour, markersize=12, label=label)

@@ -18,7 +18,7 @@ from ..data.labels import LabelSchema
 from ..data.report import Record
 from ..metric_registry import MACRO_F1, MULTI_LABEL, headline
 from ..model.artifact import METRICS_FILE, write_json
-from .metrics import classification_report, decide
+from .metrics import DEFAULT_THRESHOLD, classification_report, decide
 
 REPORT_FILE = "report.txt"
 CONFUSION_MATRIX_PLOT = "confusion_matrix.png"
@@ -26,7 +26,19 @@ LEARNING_CURVES_PLOT = "learning_curves.png"
 ERRORS_FILE = "errors.tsv"
 LABEL_F1_PLOT = "label_f1.png"
 COOCCURRENCE_PLOT = "label_cooccurrence.png"
-ERRORS_HEADER = ("line", "id", "true", "predicted", "score", "text")
+PAIR_COLUMN = "text_pair"  # errors.tsv's last column, for sentence pairs
+ERRORS_COLUMNS = {  # errors.tsv's columns and what each holds: report.txt lists them too (the README says the same)
+    "line": "the row's line in the evaluated file (its file:line, as prepare reports problems)",
+    "id": "the row's id column (empty without one)",
+    "true": "the true label (multi-label: every true label, joined by |)",
+    "predicted": "the model's answer (multi-label: the labels over their thresholds, joined by |)",
+    "score": "how sure the model was of its wrong answer, 0-1: the probability it gave the predicted label "
+    "(multi-label: of its surest wrong decision, a wrongly predicted label's probability or one minus a missed "
+    "label's); sort by it, highest first, to see confident mistakes, often wrong labels in the file",
+    "text": "the text as the model read it (normalised)",
+    PAIR_COLUMN: "sentence pairs only: the second text",
+}
+ERRORS_HEADER = tuple(name for name in ERRORS_COLUMNS if name != PAIR_COLUMN)  # PAIR_COLUMN follows for pairs
 LABEL_JOINER = "|"  # multi-label errors.tsv: between the names of one row's labels
 
 
@@ -40,17 +52,23 @@ def write_results(
     probabilities: np.ndarray | None = None,
     best_metric: str = MACRO_F1,
     thresholds: Sequence[float] | None = None,
+    validation: dict | None = None,
 ) -> Path:
     """Write a results folder: metrics.json, report.txt, the confusion matrix titled with the headline metrics (for
     multi-label: each label's F1 and the labels' co-occurrence), the learning curves when a ``history`` is given (the
-    restored epoch by ``best_metric``) and the misclassified rows when ``records`` and their ``probabilities`` (rows,
-    num_labels) are given (multi-label: decided at ``thresholds``, 0.5 without). Returns the folder."""
+    restored epoch by ``best_metric``; multi-label, the ``validation`` scores at the tuned ``thresholds`` beside the
+    per-epoch ones at 0.5) and the misclassified rows when ``records`` and their ``probabilities`` (rows,
+    num_labels) are given. Multi-label decisions are at ``thresholds`` (0.5 without), which report.txt names.
+    Returns the folder."""
     from .plots import plot_confusion_matrix, plot_cooccurrence, plot_label_f1, plot_learning_curves
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     write_json(folder / METRICS_FILE, metrics)
-    (folder / REPORT_FILE).write_text(classification_report(metrics) + "\n", encoding="utf-8")
+    report = classification_report(metrics)
+    if metrics.get("task") == MULTI_LABEL:
+        report += "\n" + thresholds_line(schema, thresholds)
+    (folder / REPORT_FILE).write_text(report + "\n", encoding="utf-8")
     heading = f"{title or 'results'}: " + headline(metrics)
     if metrics.get("task") == MULTI_LABEL:
         plot_label_f1(metrics["per_class"], folder / LABEL_F1_PLOT, title=heading)
@@ -63,13 +81,34 @@ def write_results(
             title=f"{title or 'confusion matrix'}: " + headline(metrics),
         )
     if history:
-        plot_learning_curves(history, folder / LEARNING_CURVES_PLOT, best_metric)
+        plot_learning_curves(
+            history, folder / LEARNING_CURVES_PLOT, best_metric, thresholds=thresholds, validation=validation
+        )
     if records is not None and probabilities is not None:
+        with open(folder / REPORT_FILE, "a", encoding="utf-8") as handle:
+            handle.write("\n" + errors_columns_note() + "\n")
         if schema.multi_label:
             write_multi_label_errors(folder / ERRORS_FILE, records, probabilities, schema, thresholds)
         else:
             write_errors(folder / ERRORS_FILE, records, probabilities, schema)
     return folder
+
+
+def errors_columns_note() -> str:
+    """What each column of errors.tsv holds (ERRORS_COLUMNS), for report.txt beside it: errors.tsv itself stays a
+    plain table. Returns the lines joined."""
+    lines = [f"{ERRORS_FILE}: the misclassified rows, one a line, tab-separated, with a header row:"]
+    lines += [f"  {name:<10} {meaning}" for name, meaning in ERRORS_COLUMNS.items()]
+    return "\n".join(lines)
+
+
+def thresholds_line(schema: LabelSchema, thresholds: Sequence[float] | None) -> str:
+    """Multi-label: the decision thresholds the figures above it were decided at, by label name (``thresholds``,
+    tuned on the validation split), or 0.5 for every label without them. Returns one line."""
+    if thresholds is None:
+        return f"decision thresholds: {DEFAULT_THRESHOLD} for every label"
+    named = ", ".join(f"{name}={value:.2f}" for name, value in zip(schema.names, thresholds, strict=True))
+    return f"decision thresholds (tuned on the validation split): {named}"
 
 
 def write_multi_label_errors(
@@ -88,7 +127,7 @@ def write_multi_label_errors(
     count = 0
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow([*ERRORS_HEADER, *(["text_pair"] if pairs else [])])
+        writer.writerow([*ERRORS_HEADER, *([PAIR_COLUMN] if pairs else [])])
         for record, row, probs in zip(records, predicted, probabilities, strict=True):
             truth = np.zeros(len(schema.names), dtype=np.int64)
             truth[list(record.label or ())] = 1
@@ -114,7 +153,7 @@ def write_errors(path: Path, records: Sequence[Record], probabilities: np.ndarra
     count = 0
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow([*ERRORS_HEADER, *(["text_pair"] if pairs else [])])
+        writer.writerow([*ERRORS_HEADER, *([PAIR_COLUMN] if pairs else [])])
         for record, guess, probs in zip(records, predicted, probabilities, strict=True):
             if guess != record.label:
                 second = [record.text_pair] if pairs else []

@@ -124,9 +124,17 @@ def check_artifact(model_dir: str | Path, transformer_only: bool = False) -> Pat
     return model_dir
 
 
+def read_metrics(model_dir: Path) -> dict:
+    """The metrics training recorded in an artifact (metrics.json: each split's scores, the int8 check), or {} for
+    a folder without the file. Raises OSError or ValueError (json) for a file that cannot be read as JSON."""
+    path = Path(model_dir) / METRICS_FILE
+    recorded = read_json(path) if path.is_file() else {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
 def int8_verdict(model_dir: Path) -> str | None:
     """Why int8 must not serve this artifact (None: it may), from the check train recorded."""
-    metrics = read_json(model_dir / METRICS_FILE) if (model_dir / METRICS_FILE).is_file() else {}
+    metrics = read_metrics(model_dir)
     record = metrics.get(INT8_RECORD)
     if record is None:
         return f"{model_dir} records no int8 accuracy check (train again to make one, or use --precision fp32)"

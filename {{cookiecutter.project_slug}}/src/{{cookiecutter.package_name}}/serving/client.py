@@ -45,6 +45,7 @@ from ..data.validation import ReadOptions, load_records
 from ..errors import DataError, PredictError
 from ..evaluation.metrics import classification_report, metric_line, score
 from .output import LABEL_JOINER, OutputFile, output_encoding, output_row
+from .seen import warn_training_rows
 
 RETRY_STATUSES = {408, 429}  # besides 5xx: a timeout or throttling, not a bad request
 SPLIT_STATUSES = {400, 413}  # a refusal that may come from one text's content: isolate it
@@ -737,6 +738,7 @@ def run_predict(
         raise
     logs.result(summary.line() + (f"; results in {output}" if output else ""), stderr=True)
     report_failures(summary)
+    warn_training_rows(config, records)  # a file or stdin: rows it was trained on are no test
     report_scores(records, summary, schema)
     return summary
 

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 
 from transformers import EarlyStoppingCallback, Trainer, TrainerCallback, TrainingArguments
-from transformers.trainer_callback import ProgressCallback
+from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
 from .. import logs
 from ..evaluation.metrics import metric_line, scalars, score_logits
@@ -46,6 +46,16 @@ class BarOnly(ProgressCallback):
     def on_log(self, args, state, control, logs=None, **kwargs):
         """Print nothing: MetricLines prints the log lines; the bar alone shows progress."""
         pass
+
+
+def one_line_per_log(trainer: Trainer) -> None:
+    """Leave the console to MetricLines: the Trainer prints each log dict itself (PrinterCallback without a bar,
+    ProgressCallback.on_log with one), which doubled every line (``step=50; loss=0.6109;`` and ``{'loss': ...}``).
+    Its printer is removed; its bar, when drawn, stays without the print (BarOnly). Returns nothing."""
+    trainer.remove_callback(PrinterCallback)
+    if not trainer.args.disable_tqdm:
+        trainer.remove_callback(ProgressCallback)
+        trainer.add_callback(BarOnly())
 
 
 class MetricLines(TrainerCallback):
@@ -173,9 +183,7 @@ def train_with_trainer(run: TrainingRun):
         compute_metrics=compute_metrics,
         callbacks=callbacks,
     )
-    if not args.disable_tqdm:
-        trainer.remove_callback(ProgressCallback)
-        trainer.add_callback(BarOnly())
+    one_line_per_log(trainer)
     # length-grouped or shuffled, one global order: under torchrun the Trainer's accelerate dataloader shards its
     # batches across ranks
     trainer.project_sampler = train_sampler(train, run.train_ds.lengths, Ranks())

@@ -127,7 +127,12 @@ def tokenize_splits(config: Config, tokenizer, splits: Splits, num_labels: int, 
     )
     return [
         build_dataset(
-            tokenizer, records, config.model.max_length, config.path(config.model.cache_dir), show, num_labels=num_labels
+            tokenizer,
+            records,
+            config.model.max_length,
+            config.path(config.model.cache_dir),
+            show,
+            num_labels=num_labels,
         )
         for records in (splits.train, splits.validation, splits.test)
     ]
@@ -228,7 +233,13 @@ def finish(
         )
     save_artifact(output_dir, model, run.tokenizer, run.schema, metrics, config.to_dict(), history, thresholds)
     write_final_results(
-        run, metrics, history=history, output_dir=output_dir, output_data=output_data, test_file=test_file
+        run,
+        metrics,
+        history=history,
+        output_dir=output_dir,
+        output_data=output_data,
+        test_file=test_file,
+        thresholds=thresholds,
     )
     say.always(f"model artifact written to {output_dir}")
     removed = clear_checkpoints(run.checkpoint_dir)
@@ -304,10 +315,18 @@ def check_int8(run: TrainingRun, model, validation_logits, *, output_dir: Path, 
 
 
 def write_final_results(
-    run: TrainingRun, metrics: dict, *, history: list[dict], output_dir: Path, output_data: str | None, test_file
+    run: TrainingRun,
+    metrics: dict,
+    *,
+    history: list[dict],
+    output_dir: Path,
+    output_data: str | None,
+    test_file,
+    thresholds: list[float] | None = None,
 ) -> None:
-    """The results folder of the last split scored (test, else validation; none without either), its copy for
-    SageMaker's ``output_data``, and the verdict against the baseline and the trivial answer."""
+    """The results folder of the last split scored (test, else validation; none without either; multi-label decided
+    at ``thresholds``), its copy for SageMaker's ``output_data``, and the verdict against the baseline and the
+    trivial answer."""
     config, say = run.config, run.say
     final = "test" if "test" in metrics else "validation" if "validation" in metrics else None
     if not final:
@@ -319,6 +338,8 @@ def write_final_results(
         title=f"{final} split",
         history=history,
         best_metric=config.train.metric_for_best_model,
+        thresholds=thresholds,
+        validation=metrics.get("validation"),
     )
     if output_data:  # SageMaker uploads this folder as output.tar.gz
         shutil.copytree(results, Path(output_data), dirs_exist_ok=True)
