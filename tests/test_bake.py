@@ -477,7 +477,7 @@ def excel_csv(texts: list[str], names: list[str], answers: dict) -> bytes:
 
 
 def run_suite(project: Path, *options: str) -> subprocess.CompletedProcess:
-    """The baked project's own pytest with ``options``, offline, as a user runs it (the full NSMC for its slow tests)."""
+    """The baked project's own pytest with ``options``, offline, as a user runs it (full NSMC for its slow tests)."""
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONUTF8": "1"}
     if NSMC_DIR.is_dir():
         env["NSMC_DIR"] = str(NSMC_DIR)
@@ -661,7 +661,9 @@ def test_a_one_file_dataset_bakes_and_every_command_scores_the_same_held_out_row
     outputs = {
         "prepare": run_command(project, "prepare"),
         "baseline": run_command(project, "baseline"),
-        "train": run_command(project, "train", "--base-model", "scratch:tiny", "--max-steps", "20", "--mlflow", "false"),
+        "train": run_command(
+            project, "train", "--base-model", "scratch:tiny", "--max-steps", "20", "--mlflow", "false"
+        ),
         "evaluate": run_command(project, "evaluate"),
     }
     for command, output in outputs.items():

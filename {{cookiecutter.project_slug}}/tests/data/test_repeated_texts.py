@@ -14,7 +14,12 @@ from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.config import CONFIG_FILE, load_config
-from {{ cookiecutter.package_name }}.data.dataset import data_file, load_project_file, load_schema, load_splits
+from {{ cookiecutter.package_name }}.data.dataset import (
+    data_file,
+    load_project_file,
+    load_schema,
+    load_splits,
+)
 from {{ cookiecutter.package_name }}.data.labels import LabelSchema
 from {{ cookiecutter.package_name }}.data.splits import group_key, stratified_split
 from {{ cookiecutter.package_name }}.evaluation.baseline import baseline_from_config

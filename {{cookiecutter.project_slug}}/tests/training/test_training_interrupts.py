@@ -18,7 +18,11 @@ from pathlib import Path
 import pytest
 
 from {{ cookiecutter.package_name }}.training import interrupts, torch_loop
-from {{ cookiecutter.package_name }}.training.interrupts import StopSignals, TrainingInterrupted, report_stop
+from {{ cookiecutter.package_name }}.training.interrupts import (
+    StopSignals,
+    TrainingInterrupted,
+    report_stop,
+)
 from {{ cookiecutter.package_name }}.training.row_log import ROW_LOG_ENV
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 from {{ cookiecutter.package_name }}.training.runtime import Ranks
@@ -226,4 +230,3 @@ def test_an_interrupted_run_says_where_it_stopped_and_the_command_that_resumes(m
     assert "stopped at once" in capsys.readouterr().err
     monkeypatch.setenv("SM_MODEL_DIR", str(tmp_path))  # a SageMaker job: SageMaker restarts it after a spot stop
     assert interrupts.resume_line().startswith("SageMaker resumes from these checkpoints")
-
