@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import unicodedata
 
 import pytest
@@ -27,7 +28,7 @@ from {{ cookiecutter.package_name }}.serving.client import (
     stdin_records,
 )
 
-from conftest import answer
+from conftest import SAMPLE_DIR, answer
 
 WORD = "좋아요"
 FAST = RetryPolicy(max_attempts=1, base_delay=0.01)
@@ -182,8 +183,16 @@ def test_predict_says_which_rows_it_was_trained_on(project, sample, capsys):
     new = dataclasses.replace(train[0], text="학습 파일에 없는 문장 7f3a", text_pair=train[0].text_pair, line=99)
     assert warn_training_rows(project, [*train, new]) == 50
     err = capsys.readouterr().err
-    assert "warning: 50 of 51 input rows are rows of the training file" in err and "not a test figure" in err
+    assert "warning: 50 of 51 input rows are rows the model was trained on" in err and "not a test figure" in err
     assert warn_training_rows(project, train) == 50 and "warning: all input rows" in capsys.readouterr().err
     assert warn_training_rows(project, [new]) == 0 and capsys.readouterr().err == ""
+    shutil.copytree(SAMPLE_DIR, project.path("data/sample"))  # as in a fresh bake: data/raw/ holds the sample
+    warn_training_rows(project, [new], project.path(project.data.data_dir) / project.data.train_file)
+    assert "is the sample shipped with this project" in capsys.readouterr().err
+    project.data.test_file = ""  # a one-file dataset: part of the training file is held out as the test split
+    rows = sample["train"]
+    seen = warn_training_rows(project, rows)
+    err = capsys.readouterr().err
+    assert 0.8 * len(rows) < seen < len(rows) and f"{len(rows) - seen:,} input rows are the test rows held out" in err
     project.data.train_file = "missing.tsv"
     assert warn_training_rows(project, train) == 0 and capsys.readouterr().err == ""

@@ -738,7 +738,7 @@ def run_predict(
         raise
     logs.result(summary.line() + (f"; results in {output}" if output else ""), stderr=True)
     report_failures(summary)
-    warn_training_rows(config, records)  # a file or stdin: rows it was trained on are no test
+    warn_training_rows(config, records, input_file)  # a file or stdin: rows it was trained on are no test
     report_scores(records, summary, schema)
     return summary
 
