@@ -24,7 +24,8 @@ from bakery import BUILD, TEMPLATE, answers_of, bake, default_answers
 
 DEMO_DIR = BUILD / "demo"
 MANIFEST = ".demo-manifest.json"  # the files as baked, to tell the demo's own outputs from a user's edits
-PRODUCED = ("artifacts", ".cache", "mlflow.db", "mlruns", "__pycache__", ".venv-path")  # what the demo writes
+# what the demo and the commands it prints write (make installs the project: its egg-info; prepare's records)
+PRODUCED = ("artifacts", ".cache", "mlflow.db", "mlruns", "__pycache__", ".venv-path", "prepared")
 NEW_BAKE_EXAMPLE = (  # answers for another label schema, as the hand-over shows them
     "label_names=배송,환불,상품문의,기타 label_encoding=name data_format=csv "
     "text_column=문의내용 label_column=분류 id_column=문의번호"
@@ -41,7 +42,10 @@ def project_files(project: Path) -> dict[str, str]:
     return {
         p.relative_to(project).as_posix(): digest(p)
         for p in sorted(project.rglob("*"))
-        if p.is_file() and p.name != MANIFEST and not set(p.relative_to(project).parts) & set(PRODUCED)
+        if p.is_file()
+        and p.name != MANIFEST
+        and not set(p.relative_to(project).parts) & set(PRODUCED)
+        and not any(part.endswith(".egg-info") for part in p.relative_to(project).parts)
     }
 
 
