@@ -38,6 +38,16 @@ from {{ cookiecutter.package_name }}.data.report import Record  # noqa: E402
 from {{ cookiecutter.package_name }}.data.validation import ReadOptions, load_records  # noqa: E402
 
 PACKAGE = "{{ cookiecutter.package_name }}"
+
+
+def entry_arguments(config_file: Path) -> list[str]:
+    """``-m <package>.training.entry`` with ``config_file`` and the tests' fast settings: what follows ``python`` or
+    ``torchrun ...`` in a command that trains as the SageMaker entry does (scratch:tiny, no MLflow, CPU)."""
+    return ["-m", f"{PACKAGE}.training.entry", "--config", str(config_file), "--model", "scratch:tiny"] + [
+        "--mlflow", "false", "--use_cpu", "true"
+    ]  # fmt: skip
+
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SRC = PROJECT_ROOT / "src"
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"

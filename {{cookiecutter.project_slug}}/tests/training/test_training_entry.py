@@ -14,7 +14,7 @@ import pytest
 from {{ cookiecutter.package_name }}.training.entry import main
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 
-from conftest import PACKAGE, RESULTS_PICTURE, subprocess_env
+from conftest import PACKAGE, RESULTS_PICTURE, entry_arguments, subprocess_env
 
 
 @pytest.mark.slow
@@ -26,16 +26,7 @@ def test_torchrun_two_processes_on_cpu(project, loop):
         "--standalone",
         "--nproc_per_node",
         "2",
-        "-m",
-        f"{PACKAGE}.training.entry",
-        "--config",
-        str(project.root / "config.yaml"),
-        "--model",
-        "scratch:tiny",
-        "--mlflow",
-        "false",
-        "--use_cpu",
-        "true",
+        *entry_arguments(project.root / "config.yaml"),
         "--loop",
         loop,
         "--max_steps",

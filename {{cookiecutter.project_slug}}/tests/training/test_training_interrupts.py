@@ -27,7 +27,7 @@ from {{ cookiecutter.package_name }}.training.row_log import ROW_LOG_ENV
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 from {{ cookiecutter.package_name }}.training.runtime import Ranks
 
-from conftest import PACKAGE, subprocess_env
+from conftest import entry_arguments, subprocess_env
 
 ROWS, BATCH = 400, 8  # 50 optimizer steps an epoch; no validation split or test file: the run ends with the artifact
 ARGS = ("--max_rows", str(ROWS), "--batch_size", str(BATCH), "--validation_ratio", "0", "--test_file=")
@@ -45,16 +45,7 @@ def trained_batches(rows_file: Path) -> list[list[int]]:
 def entry_command(root: Path, *args: str) -> list[str]:
     return [
         sys.executable,
-        "-m",
-        f"{PACKAGE}.training.entry",
-        "--config",
-        str(root / "config.yaml"),
-        "--model",
-        "scratch:tiny",
-        "--mlflow",
-        "false",
-        "--use_cpu",
-        "true",
+        *entry_arguments(root / "config.yaml"),
         *args,
     ]
 

@@ -23,22 +23,13 @@ from {{ cookiecutter.package_name }}.model.artifact import (
 from {{ cookiecutter.package_name }}.training import run as run_module
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 
-from conftest import PACKAGE, subprocess_env
+from conftest import entry_arguments, subprocess_env
 
 
 def launch_training(project_root: Path, *args: str) -> subprocess.Popen:
     command = [
         sys.executable,
-        "-m",
-        f"{PACKAGE}.training.entry",
-        "--config",
-        str(project_root / "config.yaml"),
-        "--model",
-        "scratch:tiny",
-        "--mlflow",
-        "false",
-        "--use_cpu",
-        "true",
+        *entry_arguments(project_root / "config.yaml"),
         *args,
     ]
     return subprocess.Popen(
