@@ -81,6 +81,19 @@ def baseline_from_config(config: Config, out_dir: str | Path) -> dict:
     return run_baseline(config, schema, splits, out_dir)
 
 
+def test_split_results(classifier, splits: Splits, schema: LabelSchema, out_dir: Path, thresholds) -> dict:
+    """The baseline's scores on the test split, with the test rows' file and its digest (what evaluate compares models
+    on, unless the file changed since); {} and a line saying so without a test split."""
+    if not splits.test:
+        logs.result("baseline: no test split, so no test figure (set data.test_file, or empty it to hold rows out)")
+        return {}
+    return {
+        "test": score_test_split(classifier, splits, schema, out_dir=out_dir, thresholds=thresholds),
+        "test_file": splits.test_file,
+        "test_digest": file_digest(Path(splits.test_file)),
+    }
+
+
 def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: str | Path) -> dict:
     """Fit the n-gram baseline on ``splits`` (C chosen on the validation split, the final fit on train and
     validation together), score the test split, save the artifact in ``out_dir``. Returns the results written to
@@ -128,12 +141,7 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
     out_dir.mkdir(parents=True, exist_ok=True)
     if thresholds is not None:  # multi-label: tuned on the validation split with the chosen C, kept for the final fit
         write_thresholds(out_dir, schema, thresholds)
-    if not splits.test:
-        logs.result("baseline: no test split, so no test figure (set data.test_file, or empty it to hold rows out)")
-    if splits.test:
-        results["test"] = score_test_split(classifier, splits, schema, out_dir=out_dir, thresholds=thresholds)
-        results["test_file"] = splits.test_file  # evaluate compares models on these same rows
-        results["test_digest"] = file_digest(Path(splits.test_file))  # ... unless the file changed since
+    results.update(test_split_results(classifier, splits, schema, out_dir, thresholds))
     classifier.save(out_dir / NGRAM_WEIGHTS_FILE)
     schema.save(out_dir / LABELS_FILE)
     write_json(out_dir / METRICS_FILE, results)
