@@ -166,3 +166,16 @@ def test_resuming_weights_with_another_tokenizer_is_refused(project, monkeypatch
     shutil.rmtree(tokenizer)
     with pytest.raises(CheckpointError, match="trained with another tokenizer"):
         run_training(config.override({"max_steps": 8, "max_rows": 120}))  # other texts: another vocabulary
+
+
+def test_resuming_with_other_optimizer_settings_is_refused_but_training_further_is_not(project, monkeypatch, capsys):
+    """Issue 32: a second run with another learning rate silently resumed the first run's checkpoint (and schedule)."""
+    monkeypatch.setattr(run_module, "clear_checkpoints", lambda folder: None)  # as if the first run had stopped
+    first = {"loop": "torch", "max_steps": 4, "save_steps": 2, "max_rows": 200, "batch_size": 8}
+    run_training(project.override(first))
+    with pytest.raises(CheckpointError, match=r"train\.learning_rate .* -> 0\.0001\b.*delete that folder"):
+        run_training(project.override({**first, "max_steps": 6, "learning_rate": 1e-4}))
+    capsys.readouterr()
+    further = {**first, "max_steps": 6, "learning_rate": 0, "output_dir": str(project.path("artifacts/further"))}
+    run_training(project.override(further))  # override changes project in place: the learning rate back to auto
+    assert "resuming from checkpoint" in capsys.readouterr().out

@@ -127,11 +127,13 @@ class LabelSchema:
     def score_message(self, shown: str) -> str:
         """The one message for a decimal number in a label cell (``3.800``, ``1.0``): it looks like a score; class
         labels are integers written as one (or the label names), and a score (regression) task is not supported."""
-        written = f"the names {list(self.names)}" if self.encoding == "name" else f"0..{self.num_labels - 1}"
+        if self.encoding == "name":
+            written = f"the names {list(self.names)}"
+        else:
+            written = f"the class ids 0..{self.num_labels - 1}, integers written without a decimal point"
         return (
-            f"label {shown!r} is a decimal number: it looks like a score, not a class (labels are {written}, "
-            "integers written without a decimal point); a score task (regression, e.g. STS similarity) is not "
-            "supported yet"
+            f"label {shown!r} is a decimal number: it looks like a score, not a class (labels are {written}); a "
+            "score task (regression, e.g. STS similarity) is not supported yet"
         )
 
     def to_ids(self, raw: object, separator: str = "|") -> tuple[int, ...]:

@@ -38,6 +38,7 @@ TRAINER_STATE_FILE = "trainer_state.json"
 TORCH_LOOP_CHECKPOINT = "torch-loop-last.pt"
 SCRATCH_TOKENIZER_DIR = "scratch-tokenizer"
 CHECKPOINT_TOKENIZER_FILE = "tokenizer-fingerprint.txt"
+CHECKPOINT_SETTINGS_FILE = "run-settings.json"  # the settings of the run the checkpoints belong to
 
 
 def write_json(path: Path, content: Any) -> None:

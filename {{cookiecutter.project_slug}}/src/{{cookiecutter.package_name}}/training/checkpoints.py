@@ -20,6 +20,7 @@ import torch
 
 from ..errors import CheckpointError
 from ..model.artifact import (
+    CHECKPOINT_SETTINGS_FILE,
     CHECKPOINT_TOKENIZER_FILE,
     SCRATCH_TOKENIZER_DIR,
     TORCH_LOOP_CHECKPOINT,
@@ -167,6 +168,47 @@ def check_tokenizer(folder: Path, fingerprint: str, resuming: bool) -> None:
     record.write_text(fingerprint + "\n", encoding="utf-8")
 
 
+# What a checkpoint's optimizer, scheduler and batch order were made with: resuming under other values would mix two
+# runs. max_steps, epochs and output_dir may change (training a run further is a resume).
+RESUME_SETTINGS = (
+    "loop",
+    "batch_size",
+    "learning_rate",
+    "weight_decay",
+    "warmup_ratio",
+    "gradient_accumulation_steps",
+    "max_grad_norm",
+    "seed",
+    "group_by_length",
+)
+
+
+def check_run_settings(folder: Path, settings: dict, resuming: bool) -> None:
+    """Refuse to resume checkpoints made by a run with other RESUME_SETTINGS (``settings``: train.* values);
+    record ``settings`` for later runs.
+
+    Raises:
+        CheckpointError: naming each setting that differs, its recorded and its new value.
+    """
+    record = folder / CHECKPOINT_SETTINGS_FILE
+    chosen = {key: settings[key] for key in RESUME_SETTINGS if key in settings}
+    if resuming and record.is_file():
+        recorded = json.loads(record.read_text(encoding="utf-8"))
+        changed = [
+            f"train.{key} {recorded[key]!r} -> {value!r}"
+            for key, value in chosen.items()
+            if key in recorded and recorded[key] != value
+        ]
+        if changed:
+            raise CheckpointError(
+                f"the checkpoints in {folder} belong to a run with other settings ({'; '.join(changed)}): resuming "
+                "would mix two runs. Run again with that run's settings to finish it, or delete that folder to "
+                "start this run fresh"
+            )
+    folder.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(chosen, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def has_checkpoints(folder: Path) -> bool:
     """Whether ``folder`` holds a checkpoint either loop can resume from."""
     return bool(trainer_checkpoints(folder)) or (folder / TORCH_LOOP_CHECKPOINT).is_file()
@@ -192,6 +234,7 @@ def clear_checkpoints(folder: Path) -> list[str]:
     targets = [
         folder / SCRATCH_TOKENIZER_DIR,
         folder / CHECKPOINT_TOKENIZER_FILE,
+        folder / CHECKPOINT_SETTINGS_FILE,
         *folder.glob(f"{TORCH_LOOP_CHECKPOINT}*"),
         *trainer_checkpoints(folder),
         *set_aside_ones,

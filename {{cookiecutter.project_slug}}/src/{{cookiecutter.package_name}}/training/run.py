@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ from ..model.artifact import INT8_RECORD, METRICS_FILE, RESULTS_DIR, SCRATCH_TOK
 from ..model.features import build_dataset, tokenizer_fingerprint
 from ..model.int8 import remove_int8
 from ..model.sources import check_source, default_learning_rate, is_scratch, load_model, scratch_tokenizer
-from .checkpoints import check_tokenizer, clear_checkpoints, has_checkpoints
+from .checkpoints import check_run_settings, check_tokenizer, clear_checkpoints, has_checkpoints
 from .context import TrainingRun
 from .interrupts import StopSignals
 from .row_log import mark_rows
@@ -202,7 +203,9 @@ def build_model(config: Config, schema: LabelSchema, splits: Splits, ranks: Rank
             "the processes of this job built different tokenizers: every node must train on the same data files"
         )
     if ranks.local_rank == 0:
-        check_tokenizer(checkpoint_dir, fingerprint, resuming=has_checkpoints(checkpoint_dir))
+        resuming = has_checkpoints(checkpoint_dir)
+        check_tokenizer(checkpoint_dir, fingerprint, resuming=resuming)
+        check_run_settings(checkpoint_dir, asdict(config.train), resuming=resuming)
     barrier()
     return tokenizer, model
 
