@@ -26,6 +26,8 @@ from bakery import BUILD, TEMPLATE, bake, package_of
 from lock import LOCK, REQUIREMENTS, TORCH
 
 INFERENCE_TOOLKIT = "sagemaker-huggingface-inference-toolkit==2.6.0"
+# installed outside the lock: the venv's own tools, torch (first, pinned) and the toolkit (pinned, --no-deps)
+NOT_LOCKED = ("pip", "torch", "setuptools", "wheel", INFERENCE_TOOLKIT.split("==")[0])
 FAILED = re.compile(r"^(FAILED|ERROR) (\S+)", re.MULTILINE)
 
 
@@ -62,7 +64,7 @@ def differences(locked: dict[str, str], installed: dict[str, str]) -> list[tuple
     return sorted(
         (name, locked.get(name), version)
         for name, version in installed.items()
-        if locked.get(name) != version and name not in ("pip", "torch", "setuptools", "wheel")
+        if locked.get(name) != version and name not in NOT_LOCKED
     )
 
 
