@@ -84,10 +84,16 @@ def test_the_baseline_chooses_on_a_split_that_does_not_leak(tmp_path):
     assert results["test"]["num_examples"] == 150 and results["test"]["accuracy"] > 0.5
 
 
+def write_config(config, path):
+    """``config``'s data section as a config file of its own (JSON is YAML); returns its path."""
+    data = {key: getattr(config.data, key) for key in vars(config.data)}
+    path.write_text(json.dumps({"data": data}), encoding="utf-8")
+    return path
+
+
 def test_prepare_reports_repeated_premises_and_what_the_split_does(tmp_path):
     config = nli_config(tmp_path)
-    config_file = tmp_path / "nli.yaml"
-    config_file.write_text(json.dumps({"data": {k: getattr(config.data, k) for k in vars(config.data)}}), "utf-8")
+    config_file = write_config(config, tmp_path / "nli.yaml")
     result = CliRunner().invoke(app, ["prepare", "--config", str(config_file)])
     assert result.exit_code == 0, result.output
     assert "500 first texts appear on more than one row (1,500 rows), e.g. nli.tsv:2 = nli.tsv:3 = nli.tsv:4" in (
@@ -106,8 +112,7 @@ def test_prepare_names_conflicting_labels_and_texts_the_test_file_shares(tmp_pat
     lines.append(f"{premise}\t{hypothesis}\t2")  # the same pair as line 2, another label
     (tmp_path / "nli.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (tmp_path / "test.tsv").write_text("premise\thypothesis\tlabel\n" + lines[4] + "\n", encoding="utf-8")
-    config_file = tmp_path / "nli.yaml"
-    config_file.write_text(json.dumps({"data": {k: getattr(config.data, k) for k in vars(config.data)}}), "utf-8")
+    config_file = write_config(config, tmp_path / "nli.yaml")
     result = CliRunner().invoke(app, ["prepare", "--config", str(config_file)])
     assert "1 of them carry conflicting labels for the same input, e.g. nli.tsv:2 = nli.tsv:3 = nli.tsv:4 ..." in (
         result.output
