@@ -156,8 +156,9 @@ def test_a_decimal_label_is_a_score_with_one_message_and_never_dropped(tmp_path)
         assert [r.label for r in report.records] == [1] and not report.dropped
         assert [p.reason for p in report.errors] == ["score_label"] * 4
         assert report.errors[-1].message == (
-            "label '3.800' is a decimal number: it looks like a score, not a class (labels are 0..1, integers written "
-            "without a decimal point); a score task (regression, e.g. STS similarity) is not supported yet"
+            "label '3.800' is a decimal number: it looks like a score, not a class (labels are the class ids 0..1, "
+            "integers written without a decimal point); a score task (regression, e.g. STS similarity) is not "
+            "supported yet"
         )
     named = LabelSchema(("1", "2", "3"), "name")
     with pytest.raises(LabelError, match="looks like a score"):
