@@ -15,7 +15,7 @@ from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.config import CONFIG_FILE, describe_fields
 from {{ cookiecutter.package_name }}.data.dataset import data_file
 
-from conftest import PROJECT_ROOT, SRC
+from conftest import PACKAGE, PROJECT_ROOT, SRC
 from test_layout import string_literals
 
 COMMANDS = ("prepare", "baseline", "train", "evaluate", "serve", "predict", "launch", "deploy", "destroy", "config")
@@ -189,7 +189,8 @@ def test_every_command_a_readme_shows_exists_with_its_flags(readme):
 
     group = typer.main.get_command(app)
     train_flags = {flag for action in build_parser()._actions for flag in action.option_strings}  # argparse's
-    cli = r"(?:{{ cookiecutter.project_slug }}|python -m {{ cookiecutter.package_name }})"
+    command = "{{ cookiecutter.project_slug }}"
+    cli = f"(?:{re.escape(command)}|python -m {re.escape(PACKAGE)})"
     wrong, seen = [], 0
     for line in readme_command_lines(readme):
         for target in re.findall(r"(?:^|[;&|] *)make ([a-z][a-z0-9-]*)", line):
