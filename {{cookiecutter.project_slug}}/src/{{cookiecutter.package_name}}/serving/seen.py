@@ -19,14 +19,13 @@ Key = tuple[str, str | None]
 
 def split_keys(config: Config) -> tuple[set[Key], set[Key], Path] | None:
     """(text, second text) of the rows a model of this project trains on (training and validation splits, as
-    ``train`` draws them), of the test rows (the test file, or the rows held out of a one-file dataset), and the
-    training file. None when the training file cannot be read as the project reads it (nothing is known then)."""
+    ``train`` draws them), of the rows held out of a one-file dataset (empty with a test file), and the training
+    file. None when the training file cannot be read as the project reads it (nothing is known then)."""
     if not config.data.train_file:
         return None
     try:
         path = data_file(config, config.data.train_file)
-        test_path = data_file(config, config.data.test_file) if config.data.test_file else None
-        splits = load_splits(config, load_schema(config), path, test_path)
+        splits = load_splits(config, load_schema(config), path, None)  # the test file itself is not needed
     except (ProjectError, OSError):
         return None
 
