@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name as canonical
 
 from bakery import BUILD, TEMPLATE, bake, package_of
 from lock import LOCK, REQUIREMENTS, TORCH
@@ -29,10 +30,6 @@ INFERENCE_TOOLKIT = "sagemaker-huggingface-inference-toolkit==2.6.0"
 # installed outside the lock: the venv's own tools, torch (first, pinned) and the toolkit (pinned, --no-deps)
 NOT_LOCKED = ("pip", "torch", "setuptools", "wheel", INFERENCE_TOOLKIT.split("==")[0])
 FAILED = re.compile(r"^(FAILED|ERROR) (\S+)", re.MULTILINE)
-
-
-def canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def locked_versions(lock: Path = LOCK) -> dict[str, str]:
