@@ -25,7 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SINGLE_LABEL, MULTI_LABEL = "single_label", "multi_label"  # data/labels.py's task names
+from .answers import MULTI_LABEL, SINGLE_LABEL
+
 BOTH_TASKS = (SINGLE_LABEL, MULTI_LABEL)
 
 MetricFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
@@ -163,33 +164,17 @@ METRIC_NAMES = tuple(METRICS)
 is not a ``metric_for_best_model`` choice)."""
 
 
-def metric_names() -> tuple[str, ...]:
-    """Every registered metric's name, in registration order (those registered at run time included)."""
-    return tuple(METRICS)
-
-
 def applies(name: str, task: str) -> bool:
     """Whether metric ``name`` is scored for ``task`` (single_label, multi_label); False for an unknown name."""
     return name in METRICS and task in METRICS[name].tasks
 
 
-def default_metric(task: str) -> str:
-    """The metric that picks the best epoch unless configured: macro F1, or micro F1 for multi-label."""
-    return MICRO_F1 if task == MULTI_LABEL else MACRO_F1
-
-
-COMPARED = {SINGLE_LABEL: ACCURACY, MULTI_LABEL: MICRO_F1}
-"""The metric the verdict compares with the baseline and the trivial answer, and the int8 check, by task."""
-
-
-def compute(labels, predictions, probabilities: np.ndarray, *, hard: bool = False) -> dict[str, float]:
-    """Every registered metric of the task, name -> value, of class ids ``labels`` and ``predictions`` (shape
-    ``(n,)``; 0/1 matrices ``(n, num_classes)``: multi-label) and ``probabilities`` (``(n, num_classes)``).
-    ``hard``: the probabilities are one-hot answers, so metrics that use probabilities are left out. With no rows
-    every metric is 0.0."""
-    labels = np.asarray(labels, dtype=np.int64)
-    predictions = np.asarray(predictions, dtype=np.int64)
-    task = MULTI_LABEL if labels.ndim == 2 else SINGLE_LABEL
+def compute(labels, predictions, probabilities: np.ndarray, *, task: str, hard: bool = False) -> dict[str, float]:
+    """Every registered metric of ``task``, name -> value, of ``labels`` and ``predictions`` (class ids of shape
+    ``(n,)``; 0/1 matrices ``(n, num_classes)``: multi-label; the task's own form otherwise) and ``probabilities``
+    (``(n, num_classes)``). ``hard``: the probabilities are one-hot answers, so metrics that use probabilities are
+    left out. With no rows every metric is 0.0."""
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
     return {
         metric.name: metric.function(labels, predictions, probabilities) if len(labels) else 0.0
         for metric in METRICS.values()

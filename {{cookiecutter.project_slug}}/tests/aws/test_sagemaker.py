@@ -299,6 +299,7 @@ def test_deploy_uploads_the_model_and_creates_model_config_endpoint(project, aws
         "code/inference.py",
         "code/batching.py",
         "code/artifact_files.py",
+        "code/answers.py",
         "code/requirements.txt",
     } | ({THRESHOLDS_FILE} if load_schema(project).multi_label else set())  # each label's threshold
     assert requests["model"]["ModelName"] == variant["ModelName"]

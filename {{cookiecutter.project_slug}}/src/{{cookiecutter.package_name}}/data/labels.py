@@ -13,15 +13,10 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..answers import HEADS, MULTI_LABEL, SINGLE_LABEL
 from ..errors import LabelError
 
 ENCODINGS = ("index", "name")
-SINGLE_LABEL, MULTI_LABEL = "single_label", "multi_label"
-TASKS = (SINGLE_LABEL, MULTI_LABEL)
-PROBLEM_TYPES = {  # transformers' PretrainedConfig.problem_type for each task (the loss it picks)
-    SINGLE_LABEL: "single_label_classification",
-    MULTI_LABEL: "multi_label_classification",
-}
 CLASS_ID = re.compile(r"-?[0-9]+")  # an integer written as one, ASCII digits only ('²'.isdigit() is True)
 DECIMAL = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+")  # 3.800, 1.0, 1e3
 MAX_LABELS = 200
@@ -57,8 +52,8 @@ class LabelSchema:
             raise LabelError(f"label names must be unique, got {list(self.names)}")
         if self.encoding not in ENCODINGS:
             raise LabelError(f"label encoding must be one of {', '.join(ENCODINGS)}, got {self.encoding!r}")
-        if self.task not in TASKS:
-            raise LabelError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.task not in HEADS:
+            raise LabelError(f"task must be one of {', '.join(HEADS)}, got {self.task!r}")
 
     @property
     def multi_label(self) -> bool:
@@ -68,7 +63,7 @@ class LabelSchema:
     @property
     def problem_type(self) -> str:
         """The model config's ``problem_type`` (transformers picks the loss by it: cross-entropy or BCE)."""
-        return PROBLEM_TYPES[self.task]
+        return HEADS[self.task].problem_type
 
     @property
     def num_labels(self) -> int:

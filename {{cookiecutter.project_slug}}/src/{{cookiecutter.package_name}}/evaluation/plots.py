@@ -15,8 +15,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from ..answers import DEFAULT_THRESHOLD  # noqa: E402
 from ..metric_registry import MACRO_F1, METRICS, MICRO_F1, is_better  # noqa: E402
-from .metrics import DEFAULT_THRESHOLD  # noqa: E402
 
 
 def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path: str | Path, title: str = "") -> Path:

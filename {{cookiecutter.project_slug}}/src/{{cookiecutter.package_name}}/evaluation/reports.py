@@ -14,11 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from ..answers import DEFAULT_THRESHOLD, LABEL_JOINER
 from ..data.labels import LabelSchema
 from ..data.report import Record
 from ..metric_registry import MACRO_F1, MULTI_LABEL, headline
 from ..model.artifact import METRICS_FILE, write_json
-from .metrics import DEFAULT_THRESHOLD, classification_report, decide
+from ..tasks.multi_label import decision_matrix
+from .metrics import classification_report
 
 REPORT_FILE = "report.txt"
 CONFUSION_MATRIX_PLOT = "confusion_matrix.png"
@@ -39,7 +41,6 @@ ERRORS_COLUMNS = {  # errors.tsv's columns and what each holds: report.txt lists
     PAIR_COLUMN: "sentence pairs only: the second text",
 }
 ERRORS_HEADER = tuple(name for name in ERRORS_COLUMNS if name != PAIR_COLUMN)  # PAIR_COLUMN follows for pairs
-LABEL_JOINER = "|"  # multi-label errors.tsv: between the names of one row's labels
 
 
 def write_results(
@@ -122,7 +123,7 @@ def write_multi_label_errors(
     line, id, true and predicted names joined by LABEL_JOINER, score (how sure the model was of its surest wrong
     decision: the probability of a wrongly predicted label, one minus that of a missed one), text and, for sentence
     pairs, the second text (a ``text_pair`` column). Returns the count written."""
-    predicted = decide(probabilities, thresholds)
+    predicted = decision_matrix(probabilities, thresholds)
     pairs = any(record.text_pair is not None for record in records)
     count = 0
     with open(path, "w", encoding="utf-8", newline="") as handle:

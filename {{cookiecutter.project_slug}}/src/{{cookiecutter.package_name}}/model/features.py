@@ -214,10 +214,8 @@ class DynamicPaddingCollator:
                 token_type_ids[row, : len(types)] = torch.as_tensor(types, dtype=torch.long)
             batch["token_type_ids"] = token_type_ids
         if "labels" in features[0]:  # class ids (long), or multi-label multi-hot rows (float: BCE targets)
-            multi_hot = isinstance(features[0]["labels"], list)
-            batch["labels"] = torch.tensor(
-                [f["labels"] for f in features], dtype=torch.float32 if multi_hot else torch.long
-            )
+            real = isinstance(features[0]["labels"], (list, float))  # multi-hot rows or scores: float targets
+            batch["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.float32 if real else torch.long)
         if ROW_ID_KEY in features[0]:
             batch[ROW_ID_KEY] = torch.tensor([f[ROW_ID_KEY] for f in features], dtype=torch.long)
         return batch

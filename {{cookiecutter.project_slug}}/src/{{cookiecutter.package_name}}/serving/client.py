@@ -37,6 +37,7 @@ from typing import Protocol
 from tqdm.auto import tqdm
 
 from .. import logs
+from ..answers import HEADS
 from ..config import LABELS_FILE, Config
 from ..data.labels import LabelSchema
 from ..data.normalize import Normalizer
@@ -44,7 +45,8 @@ from ..data.report import Record
 from ..data.validation import ReadOptions, load_records
 from ..errors import DataError, PredictError
 from ..evaluation.metrics import classification_report, metric_line, score
-from .output import LABEL_JOINER, OutputFile, output_encoding, output_row
+from ..tasks import task_named
+from .output import OutputFile, output_encoding, output_row
 from .seen import warn_training_rows
 
 RETRY_STATUSES = {408, 429}  # besides 5xx: a timeout or throttling, not a bad request
@@ -208,7 +210,8 @@ class InProcessTarget:
                 rows = self.baseline.probabilities(firsts, text_pairs=second)
             except ValueError as error:  # pairs to a one-text baseline, or the reverse
                 raise FinalError(str(error), 400) from None
-            return [self._handler.prediction(row.tolist(), names, thresholds) for row in rows]
+            head = HEADS[self.baseline.schema.task]
+            return [head.answer(row.tolist(), names, thresholds) for row in rows]
         data = {"inputs": firsts, "pairs": pairs, "whole": True}
         try:
             return self._handler.predict_fn(data, self.model)  # the handler's token bound; no wire, no bytes
@@ -754,16 +757,10 @@ def kept_answer(row: dict) -> str | tuple[str, ...]:
     return tuple(row["labels"]) if isinstance(row.get("labels"), list) else row.get("label", "")
 
 
-def class_ids(answered, schema: LabelSchema):
-    """An answer as the schema's class id(s), or None when it names a label the schema does not know: a name's id,
-    or multi-label the sorted tuple of ids (a table's joined cell is split)."""
-    if not schema.multi_label:
-        return schema.label2id.get(answered) if isinstance(answered, str) else None
-    if isinstance(answered, str):
-        answered = tuple(answered.split(LABEL_JOINER)) if answered else ()
-    if answered is None or any(name not in schema.label2id for name in answered):
-        return None
-    return tuple(sorted(schema.label2id[name] for name in answered))
+def answered_label(answered, schema: LabelSchema):
+    """An answer in the form the schema's labels are kept (Task.label_of_answer: a class id, or multi-label the
+    sorted tuple of ids), or None when it names a label the schema does not know."""
+    return task_named(schema.task).label_of_answer(answered, schema)
 
 
 def report_scores(records: Sequence[Record], summary: PredictSummary, schema: LabelSchema | None) -> None:
@@ -772,9 +769,9 @@ def report_scores(records: Sequence[Record], summary: PredictSummary, schema: La
     labelled = [(r.label, summary.labels.get(r.line)) for r in records if r.label is not None]
     if schema is None or not labelled:
         return
-    answers = [class_ids(answered, schema) for _, answered in labelled]
+    answers = [answered_label(answered, schema) for _, answered in labelled]
     if any(answered is None for answered in answers):
         return
-    metrics = score([truth for truth, _ in labelled], answers, schema.names)
+    metrics = score([truth for truth, _ in labelled], answers, schema.names, task=task_named(schema.task))
     logs.result(metric_line(metrics), stderr=True)
     logs.result(classification_report(metrics), stderr=True)

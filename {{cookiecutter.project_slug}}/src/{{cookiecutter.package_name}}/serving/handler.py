@@ -64,9 +64,10 @@ from tokenizers import Tokenizer
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 try:  # in the package (local server, predict, tests)
-    from .. import artifact_files
+    from .. import answers, artifact_files
     from ..model import batching
 except ImportError:  # code/inference.py in the inference container: its siblings in code/ are on sys.path
+    import answers  # type: ignore[no-redef]
     import artifact_files  # type: ignore[no-redef]
     import batching  # type: ignore[no-redef]
 
@@ -87,9 +88,6 @@ MAX_TOKENS = int(os.environ.get(TOKENS_LIMIT_ENV, str(DEFAULT_MAX_TOKENS)))
 LABELS_FILE = artifact_files.LABELS_FILE  # the artifact's names: artifact_files.py, shipped beside this file
 TRAINING_CONFIG_FILE = artifact_files.TRAINING_CONFIG_FILE  # the config train ran with: text column, normal form
 METRICS_FILE = artifact_files.METRICS_FILE
-THRESHOLDS_FILE = artifact_files.THRESHOLDS_FILE  # multi-label: each label's decision threshold, by name
-MULTI_LABEL_TASK = "multi_label"  # labels.json's task of a model with any number of labels a text
-CSV_LABEL_JOINER = "|"  # multi-label CSV answers: between the names of one text's labels
 INT8_MODEL_FILE = artifact_files.INT8_MODEL_FILE  # the OpenVINO int8 model train writes (model/int8.py)
 PRECISIONS = ("auto", "int8", "fp32")
 NO_MODEL_MAX_LENGTH = artifact_files.NO_MODEL_MAX_LENGTH
@@ -97,7 +95,7 @@ JSON, CSV = "application/json", "text/csv"
 JSONLINES_TYPES = ("application/jsonlines", "application/x-jsonlines", "application/jsonl")
 SUPPORTED = (JSON, *JSONLINES_TYPES, CSV)
 WILDCARDS = {"*/*": JSON, "application/*": JSON, "text/*": CSV}
-CSV_HEADER = ("label", "score", "error")  # the answer to a CSV body's header row
+CSV_HEADER = answers.CSV_HEADER  # the answer to a CSV body's header row
 TEXT_FORM = "NFC"  # what input_fn checks texts in; predict_fn then applies the model's own form (NFC or NFKC)
 # Unicode general categories of characters that show nothing: separators (Zs space, Zl, Zp) and "other" (Cc
 # control, Cf format such as U+200B and U+FEFF, Cs surrogate, Co private use, Cn unassigned)
@@ -193,7 +191,8 @@ class LoadedModel:
     max_length: int
     precision: str
     lock: AbstractContextManager = field(default_factory=nullcontext)
-    thresholds: list[float] | None = None  # multi-label: each label's decision threshold; None: single-label
+    thresholds: list[float] | None = None  # a thresholded task's decision threshold a label (multi-label)
+    head: answers.Head = field(default_factory=lambda: answers.head_for(answers.SINGLE_LABEL))
     pair_column: str | None = None
     encode_pairs: Callable[[list[str], list[str]], tuple[list[list[int]], list[list[int]]]] | None = None
 
@@ -242,7 +241,7 @@ def load(model_dir, precision: str = "auto") -> LoadedModel:
         model = Int8Network(model_dir)
     else:
         model = AutoModelForSequenceClassification.from_pretrained(model_dir).to(device).eval()
-    names, thresholds = label_settings(model_dir, config)
+    names, thresholds, head = label_settings(model_dir, config)
     text_column, form = training_data_settings(model_dir)
     pair_column = training_pair_column(model_dir)
     # the length the model was trained with (model/artifact.py's inference_max_length: the same rule)
@@ -260,26 +259,25 @@ def load(model_dir, precision: str = "auto") -> LoadedModel:
         max_length=max_length,
         precision=precision,
         thresholds=thresholds,
+        head=head,
         pair_column=pair_column,
         encode_pairs=pair_encoder(tokenizer, max_length) if pair_column else None,
     )
 
 
-def label_settings(model_dir: Path, config) -> tuple[list[str], list[float] | None]:
-    """(label names by class id, decision thresholds): labels.json's names (else the model config's id2label); for a
-    multi-label model (labels.json's task, or the config's problem_type) thresholds.json's threshold a label (0.5 for
-    any it does not name, or without it), else None."""
+def label_settings(model_dir: Path, config) -> tuple[list[str], list[float] | None, answers.Head]:
+    """(label names by class id, decision thresholds, the task's head): labels.json's names (else the model config's
+    id2label) and task (else the one whose problem_type the config names; single-label without either), and a
+    thresholded task's thresholds (answers.read_thresholds), else None."""
     labels_file = model_dir / LABELS_FILE
     content = json.loads(labels_file.read_text(encoding="utf-8")) if labels_file.is_file() else {}
     names = content.get("label_names") or [config.id2label[i] for i in range(config.num_labels)]
-    multi_label = content.get("task", "") == MULTI_LABEL_TASK or (
-        not content and getattr(config, "problem_type", None) == "multi_label_classification"
-    )
-    if not multi_label:
-        return names, None
-    thresholds_file = model_dir / THRESHOLDS_FILE
-    tuned = json.loads(thresholds_file.read_text(encoding="utf-8"))["thresholds"] if thresholds_file.is_file() else {}
-    return names, [float(tuned.get(name, 0.5)) for name in names]
+    task = content.get("task")
+    if not content:
+        problem = getattr(config, "problem_type", None)
+        task = next((h.name for h in answers.HEADS.values() if h.problem_type == problem), answers.SINGLE_LABEL)
+    head = answers.head_for(task or answers.SINGLE_LABEL)
+    return names, answers.read_thresholds(model_dir, names, head), head
 
 
 def visible_text(text: str) -> bool:
@@ -498,18 +496,6 @@ def input_fn(input_data, content_type, context=None):
     return _jsonlines_request(body)
 
 
-# --- replace this: a new task answers in another shape here (the client and the output file read these keys) ---
-def prediction(probabilities: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
-    """One text's answer: the most probable label's name, its probability, and every label's. Multi-label (with
-    ``thresholds``, one a label; ``probabilities`` each label's own sigmoid): ``labels``, the names whose probability
-    reaches their threshold (possibly none), and ``scores``, every label's probability by name."""
-    if thresholds is not None:
-        chosen = [name for name, p, t in zip(names, probabilities, thresholds, strict=True) if p >= t]
-        return {"labels": chosen, "scores": dict(zip(names, probabilities, strict=True))}
-    best = max(range(len(probabilities)), key=probabilities.__getitem__)
-    return {"label": names[best], "score": probabilities[best], "scores": dict(zip(names, probabilities, strict=True))}
-
-
 def encoder(tokenizer, max_length: int):
     """texts -> token ids truncated to ``max_length``, as ``tokenizer(texts, truncation=True)`` gives them: a fast
     tokenizer's own Rust encoder, called directly (the Python wrapper's cost: benchmarks/RESULTS-batching.md; a
@@ -621,12 +607,9 @@ def predict_fn(data, model: LoadedModel) -> list[dict]:
         for chunk, inputs in model.batches(tokens, types):
             with model.lock:
                 logits = network(**{name: tensor.to(device) for name, tensor in inputs.items()}).logits
-                if model.thresholds is None:
-                    probabilities = torch.softmax(logits.float(), dim=-1).cpu().tolist()
-                else:  # multi-label: each label's own probability
-                    probabilities = torch.sigmoid(logits.float()).cpu().tolist()
-            for k, probs in zip(chunk, probabilities, strict=True):
-                results[valid[k]] = prediction(probs, names, model.thresholds)
+            scores = model.head.scores(logits.float().cpu().numpy()).tolist()  # the task's (answers.py)
+            for k, row in zip(chunk, scores, strict=True):
+                results[valid[k]] = model.head.answer(row, names, model.thresholds)
     for index, row_id in enumerate(ids):
         if row_id is not None:
             results[index] = {"id": row_id, **results[index]}
@@ -642,6 +625,15 @@ def encode_items(data: dict, valid: list[int], model: LoadedModel) -> tuple[list
     return model.encode_pairs(texts, [normal_text(data["pairs"][i], model.form) for i in valid])
 
 
+def answer_row(item: dict) -> list[str]:
+    """One answer as a CSV row under CSV_HEADER, in the shape of the task that answered it (answers.py: multi-label
+    answers ``labels``, the others ``label`` and ``score``)."""
+    for head in answers.HEADS.values():
+        if head.answers_with(item):
+            return head.csv_row(item)
+    raise ValueError(f"no task answers {sorted(item)}")
+
+
 def output_fn(prediction, accept):
     """The response body in the negotiated type (the container sets the content type from Accept itself)."""
     media = negotiate(accept)
@@ -655,10 +647,8 @@ def output_fn(prediction, accept):
                 writer.writerow(CSV_HEADER)
             elif "error" in item:
                 writer.writerow(["", "", item["error"]])
-            elif "labels" in item:  # multi-label: the names joined, no single score
-                writer.writerow([CSV_LABEL_JOINER.join(item["labels"]), ""])
             else:
-                writer.writerow([item["label"], f"{item['score']:.6f}"])
+                writer.writerow(answer_row(item))
         return buffer.getvalue()
     return "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in prediction)
 

@@ -16,11 +16,11 @@ import json
 import os
 from pathlib import Path
 
+from ..answers import LABEL_JOINER  # multi-label tables: between the names of one row's labels (and their scores)
 from ..data.report import Record
 from ..errors import PredictError
 
 TABLE_HEADER = ("line", "id", "label", "score", "text")
-LABEL_JOINER = "|"  # multi-label tables: between the names of one row's labels (and between their scores)
 PAIR_COLUMN = "text_pair"  # the second text of a sentence pair: a last column in tables, a key in JSON Lines
 ERROR_LABEL = "ERROR"
 DELIMITERS = {".csv": ",", ".tsv": "\t"}  # tables; .jsonl is the other format

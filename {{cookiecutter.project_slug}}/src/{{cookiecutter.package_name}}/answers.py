@@ -1,0 +1,142 @@
+"""How a task's model outputs become answers, on every path that serves them: the task names, the model config's
+``problem_type`` of each, its scores (softmax, a sigmoid a label, or the raw output), its decision and the answer's
+shape in JSON and in CSV. Defined here once.
+
+Standard library at import (numpy is imported where scores are computed) and importing nothing of ours but the
+artifact's file names, so ``deploy`` ships it beside the handler as ``code/answers.py`` (the Hugging Face inference
+toolkit puts ``code/`` on ``sys.path``); the package's tasks (``tasks/``), the handler, ``predict`` and the client
+import the same heads. A task the package adds registers its head here (``register_head``) and is then served.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+try:  # in the package
+    from .artifact_files import THRESHOLDS_FILE
+except ImportError:  # code/answers.py in the inference container: artifact_files.py is its sibling in code/
+    from artifact_files import THRESHOLDS_FILE  # type: ignore[no-redef]
+
+SINGLE_LABEL, MULTI_LABEL = "single_label", "multi_label"  # labels.json's task of a model
+DEFAULT_THRESHOLD = 0.5  # a label's decision threshold until one is tuned on the validation split
+LABEL_JOINER = "|"  # multi-label answers in CSV and tables: between the names of one text's labels
+CSV_HEADER = ("label", "score", "error")  # the answer to a CSV body's header row
+
+
+class Head:
+    """One task's serving rules. ``name``: labels.json's task; ``problem_type``: transformers'
+    ``PretrainedConfig.problem_type`` (the loss it picks); ``thresholded``: decided at per-label thresholds
+    (thresholds.json)."""
+
+    name = ""
+    problem_type = ""
+    thresholded = False
+
+    def output_size(self, names: list[str]) -> int:
+        """The model's outputs a text (its ``num_labels``): one a label name."""
+        return len(names)
+
+    def scores(self, logits):
+        """Scores of ``logits`` (numpy, shape ``(rows, outputs)``) as float64, same shape."""
+        raise NotImplementedError
+
+    def answer(self, scores: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
+        """One text's answer from its ``scores`` (one a model output)."""
+        raise NotImplementedError
+
+    def answers_with(self, answer: dict) -> bool:
+        """Whether ``answer`` has this task's shape (``output_fn`` writes a CSV row by it)."""
+        return "label" in answer
+
+    def csv_row(self, answer: dict) -> list[str]:
+        """``answer`` as a CSV row under CSV_HEADER (label, score; the error column stays empty)."""
+        return [answer["label"], f"{answer['score']:.6f}"]
+
+
+class SingleLabelHead(Head):
+    """Exactly one class a text: a softmax over the classes, the most probable one answered."""
+
+    name, problem_type = SINGLE_LABEL, "single_label_classification"
+
+    def scores(self, logits):
+        """Row-wise softmax of ``logits`` (rows, classes), max-shifted for stability, float64; same shape."""
+        import numpy as np
+
+        shifted = np.asarray(logits, dtype=np.float64)
+        exponent = np.exp(shifted - shifted.max(axis=1, keepdims=True))
+        return exponent / exponent.sum(axis=1, keepdims=True)
+
+    def answer(self, scores: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
+        """``{"label": the most probable name, "score": its probability, "scores": every name's}``."""
+        best = max(range(len(scores)), key=scores.__getitem__)
+        return {"label": names[best], "score": scores[best], "scores": dict(zip(names, scores, strict=True))}
+
+
+class MultiLabelHead(Head):
+    """Any number of labels a text: a sigmoid a label, each decided at its own threshold."""
+
+    name, problem_type, thresholded = MULTI_LABEL, "multi_label_classification", True
+
+    def scores(self, logits):
+        """Element-wise logistic function of ``logits`` (each label's own probability), float64; same shape."""
+        import numpy as np
+
+        return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(logits, dtype=np.float64), -500, 500)))
+
+    def answer(self, scores: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
+        """``{"labels": the names whose probability reaches their threshold (none may), "scores": every name's}``;
+        DEFAULT_THRESHOLD for each label without ``thresholds``."""
+        limits = thresholds or [DEFAULT_THRESHOLD] * len(names)
+        chosen = [name for name, p, t in zip(names, scores, limits, strict=True) if p >= t]
+        return {"labels": chosen, "scores": dict(zip(names, scores, strict=True))}
+
+    def answers_with(self, answer: dict) -> bool:
+        """Whether ``answer`` names its labels (``labels``)."""
+        return "labels" in answer
+
+    def csv_row(self, answer: dict) -> list[str]:
+        """The names joined by LABEL_JOINER, no single score."""
+        return [LABEL_JOINER.join(answer["labels"]), ""]
+
+
+HEADS: dict[str, Head] = {}
+"""Task name -> its head, every task this project serves."""
+
+
+def register_head(head: Head) -> Head:
+    """Add ``head`` under its name (replacing one of that name: a test's toy task); returns it."""
+    HEADS[head.name] = head
+    return head
+
+
+for _head in (SingleLabelHead(), MultiLabelHead()):
+    register_head(_head)
+
+
+def head_for(task: str) -> Head:
+    """The head of task ``task``. Raises ValueError naming the known tasks for an unknown one."""
+    if task not in HEADS:
+        raise ValueError(f"task {task!r} is unknown; use one of {', '.join(HEADS)}")
+    return HEADS[task]
+
+
+def read_thresholds(model_dir: str | Path, names: list[str], head: Head) -> list[float] | None:
+    """A thresholded task's decision thresholds in class-id order, from ``model_dir``'s thresholds.json
+    (DEFAULT_THRESHOLD for a label it does not name, or for every label without the file); None for other tasks.
+    Raises ValueError naming the file when it is not a thresholds file."""
+    if not head.thresholded:
+        return None
+    path = Path(model_dir) / THRESHOLDS_FILE
+    if not path.is_file():
+        return [DEFAULT_THRESHOLD] * len(names)
+    try:
+        by_name = json.loads(path.read_text(encoding="utf-8"))["thresholds"]
+        return [float(by_name.get(name, DEFAULT_THRESHOLD)) for name in names]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"{path} is not a thresholds file ({error}); train again") from None
+
+
+def thresholds_content(names: list[str], thresholds: list[float]) -> dict:
+    """What thresholds.json holds: each label's decision threshold by name."""
+    return {"thresholds": {name: float(t) for name, t in zip(names, thresholds, strict=True)}}
