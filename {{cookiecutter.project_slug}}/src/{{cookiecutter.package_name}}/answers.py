@@ -37,6 +37,10 @@ class Head:
         """The model's outputs a text (its ``num_labels``): one a label name."""
         return len(names)
 
+    def names_problem(self, names: list[str]) -> str | None:
+        """Why ``names`` cannot be this task's label names (None: they can): classes need at least two."""
+        return None if len(names) >= 2 else f"a label schema needs at least two labels, got {list(names)}"
+
     def scores(self, logits):
         """Scores of ``logits`` (numpy, shape ``(rows, outputs)``) as float64, same shape."""
         raise NotImplementedError

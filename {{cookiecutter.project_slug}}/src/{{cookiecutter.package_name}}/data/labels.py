@@ -42,8 +42,6 @@ class LabelSchema:
         # one normal form (NFC), as for texts: a name typed in NFD matches the same name in NFC
         names = tuple(unicodedata.normalize("NFC", n) if isinstance(n, str) else n for n in self.names)
         object.__setattr__(self, "names", names)
-        if len(self.names) < 2:
-            raise LabelError(f"a label schema needs at least two labels, got {list(self.names)}")
         if len(self.names) > MAX_LABELS:
             raise LabelError(f"{len(self.names)} labels; this template supports at most {MAX_LABELS}")
         if any(not isinstance(name, str) or not name.strip() for name in self.names):
@@ -54,6 +52,9 @@ class LabelSchema:
             raise LabelError(f"label encoding must be one of {', '.join(ENCODINGS)}, got {self.encoding!r}")
         if self.task not in HEADS:
             raise LabelError(f"task must be one of {', '.join(HEADS)}, got {self.task!r}")
+        problem = HEADS[self.task].names_problem(list(self.names))
+        if problem:
+            raise LabelError(problem)
 
     @property
     def multi_label(self) -> bool:

@@ -32,15 +32,16 @@ def stratified_split(
     ratio: float,
     seed: int,
     key: str = "data.validation_ratio",
-    strata: Callable[[object], object] | None = None,
+    strata: Callable[[list], list] | None = None,
 ) -> tuple[list[Record], list[Record]]:
     """Seeded, stratified split; returns (kept, held_out) with ``ratio`` of each stratum held out, rows sharing a
-    text on one side (grouped_held_out). ``strata`` (the task's, Task.strata) maps a label to its stratum: a class
-    (one stratum a row) or a tuple (every one counts: iterative stratification); the label itself without it.
+    text on one side (grouped_held_out). ``strata`` (the task's, Task.strata) maps the rows' labels to their strata:
+    a class (one stratum a row) or a tuple (every one counts: iterative stratification); the labels without it.
     Raises ConfigError naming ``key`` when ``ratio`` is not in [0, 1)."""
     if not 0 <= ratio < 1:
         raise ConfigError(f"{key}: {ratio!r} is out of range; use a number in [0, 1)")
-    keys = [strata(record.label) if strata else record.label for record in records]
+    labels = [record.label for record in records]
+    keys = strata(labels) if strata else labels
     if ratio > 0 and len({group_key(record) for record in records}) < len(records):
         held = grouped_held_out(records, ratio, seed, keys)
         return [r for i, r in enumerate(records) if i not in held], [r for i, r in enumerate(records) if i in held]
@@ -157,7 +158,7 @@ def subset(
     max_rows: int = 0,
     fraction: float = 1.0,
     seed: int = 42,
-    strata: Callable[[object], object] | None = None,
+    strata: Callable[[list], list] | None = None,
 ) -> list[Record]:
     """A stratified (by ``strata``, as stratified_split), seeded subset for quick runs: ``fraction`` of the rows,
     then at most ``max_rows``."""

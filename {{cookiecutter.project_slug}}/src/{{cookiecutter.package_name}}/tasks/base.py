@@ -65,9 +65,10 @@ class Task:
         """What the model's loss takes for one row's ``label`` (collated as ``target_dtype``)."""
         return label
 
-    def strata(self, label) -> tuple:
-        """The keys a row is stratified by in seeded splits (every one counts; ``()``: none)."""
-        return () if label is None else (label,)
+    def strata(self, labels: list) -> list:
+        """Each row's stratum in seeded splits, given every row's label: a class (one stratum a row; None for an
+        unlabelled row) or a tuple (every one counts: iterative stratification). The label itself by default."""
+        return list(labels)
 
     def scores(self, logits: np.ndarray) -> np.ndarray:
         """Scores of ``logits`` (rows, outputs), float64, same shape (the head's rule)."""
@@ -100,6 +101,27 @@ class Task:
     def verdict(self, metrics: dict, baseline: float | None) -> list[str]:
         """Lines comparing ``metrics`` with the trivial answer and the ``baseline``'s compared metric, and a
         ``warning:`` line naming the weakness when the model is weak."""
+        raise NotImplementedError
+
+    def baseline_targets(self, y: np.ndarray, classes: int) -> list[np.ndarray]:
+        """The n-gram model's targets (model/ngram.py): one linear model each; boolean ones get naive-Bayes ratios."""
+        raise NotImplementedError
+
+    def baseline_estimator(self, c: float):
+        """The scikit-learn linear model fitted to each target at inverse regularisation ``c``: logistic
+        regression (liblinear) for a class's or a label's boolean target."""
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=c, solver="liblinear", max_iter=1000)
+
+    def baseline_constant(self, target: np.ndarray) -> float | None:
+        """A constant, confident score for a boolean ``target`` that never varies (a logit of +-10), else None."""
+        if target.all() or not target.any():
+            return 10.0 if target.all() else -10.0
+        return None
+
+    def baseline_scores(self, raw: np.ndarray, classes: int) -> np.ndarray:
+        """The task's scores (rows, outputs) of the n-gram model's raw linear outputs (rows, targets)."""
         raise NotImplementedError
 
     def label_of_answer(self, answered, schema):

@@ -96,9 +96,9 @@ class MultiLabelTask(Task):
         """The multi-hot row: 1.0 at each class id, 0.0 elsewhere, ``num_labels`` long."""
         return schema.multi_hot(label)
 
-    def strata(self, label) -> tuple:
-        """Every label of the row (none: ``()``)."""
-        return tuple(label or ())
+    def strata(self, labels: list) -> list[tuple[int, ...]]:
+        """Every label of each row (none: ``()``)."""
+        return [tuple(label or ()) for label in labels]
 
     def decide(self, scores: np.ndarray, thresholds: Sequence[float] | None = None) -> list[tuple[int, ...]]:
         """The sorted tuple of the class ids whose probability reaches their threshold, a row (possibly empty)."""
@@ -124,6 +124,14 @@ class MultiLabelTask(Task):
             )
             thresholds.append(float(best))
         return thresholds
+
+    def baseline_targets(self, y: np.ndarray, classes: int) -> list[np.ndarray]:
+        """One boolean target a label, from a multi-hot ``y`` (rows, classes)."""
+        return [y[:, label] > 0 for label in range(classes)]
+
+    def baseline_scores(self, raw: np.ndarray, classes: int) -> np.ndarray:
+        """Each label's own probability: the logistic function of its score."""
+        return self.scores(raw)
 
     def score(self, labels, answers, names: Sequence[str], scores: np.ndarray | None = None) -> dict:
         """Every registered multi-label metric, per-label precision/recall/F1/support, each label's 2x2 confusion

@@ -72,6 +72,18 @@ class SingleLabelTask(Task):
         """The most probable class id of each row of ``scores`` (rows, classes)."""
         return np.asarray(scores).argmax(axis=1).tolist()
 
+    def baseline_targets(self, y: np.ndarray, classes: int) -> list[np.ndarray]:
+        """One boolean target a class (one-vs-rest), or for two classes one: class 1."""
+        return [y == label for label in range(classes)] if classes > 2 else [y == 1]
+
+    def baseline_scores(self, raw: np.ndarray, classes: int) -> np.ndarray:
+        """Class probabilities: the logistic function of the one score for two classes, a softmax of the
+        one-vs-rest scores otherwise."""
+        if classes == 2:  # one logistic score: P(class 1)
+            positive = 1 / (1 + np.exp(-raw[:, 0]))
+            return np.column_stack([1 - positive, positive])
+        return self.scores(raw)
+
     def score(self, labels: list, answers: list, names: Sequence[str], scores: np.ndarray | None = None) -> dict:
         """Every registered single-label metric, per-class precision/recall/F1/support and the confusion matrix of
         class ids ``labels`` and ``answers`` (shape ``(n,)``). ``scores`` (``(n, len(names))``) feeds metrics that
