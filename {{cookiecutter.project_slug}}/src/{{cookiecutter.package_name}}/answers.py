@@ -57,6 +57,14 @@ class Head:
         """``answer`` as a CSV row under CSV_HEADER (label, score; the error column stays empty)."""
         return [answer["label"], f"{answer['score']:.6f}"]
 
+    def table_cells(self, answer: dict) -> tuple[str, str]:
+        """``answer``'s label and score cells in predict's output tables."""
+        return answer["label"], f"{answer['score']:.6f}"
+
+    def truth_fields(self, label, names: list[str]) -> dict:
+        """A labelled row's true answer beside the prediction in predict's JSON Lines (``label``: as kept)."""
+        return {"true_label": names[label]}
+
 
 class SingleLabelHead(Head):
     """Exactly one class a text: a softmax over the classes, the most probable one answered."""
@@ -103,6 +111,15 @@ class MultiLabelHead(Head):
         """The names joined by LABEL_JOINER, no single score."""
         return [LABEL_JOINER.join(answer["labels"]), ""]
 
+    def table_cells(self, answer: dict) -> tuple[str, str]:
+        """The names joined by LABEL_JOINER (empty: no label), and their probabilities joined likewise."""
+        scores = LABEL_JOINER.join(f"{answer['scores'][name]:.6f}" for name in answer["labels"])
+        return LABEL_JOINER.join(answer["labels"]), scores
+
+    def truth_fields(self, label, names: list[str]) -> dict:
+        """Every true label's name (``label``: a tuple of class ids)."""
+        return {"true_labels": [names[i] for i in label]}
+
 
 HEADS: dict[str, Head] = {}
 """Task name -> its head, every task this project serves."""
@@ -123,6 +140,15 @@ def head_for(task: str) -> Head:
     if task not in HEADS:
         raise ValueError(f"task {task!r} is unknown; use one of {', '.join(HEADS)}")
     return HEADS[task]
+
+
+def head_of(answer: dict) -> Head:
+    """The head whose answers have ``answer``'s shape (Head.answers_with; the first registered that matches).
+    Raises ValueError when none does."""
+    for head in HEADS.values():
+        if head.answers_with(answer):
+            return head
+    raise ValueError(f"no task answers with the keys {sorted(answer)}")
 
 
 def read_thresholds(model_dir: str | Path, names: list[str], head: Head) -> list[float] | None:

@@ -27,6 +27,14 @@ class ScoreLabelError(LabelError):
     dropped by data.unknown_label: drop (that would keep the rows whose score happens to read as a class)."""
 
 
+def multi_hot(ids: tuple[int, ...], size: int) -> list[float]:
+    """Class ids as a multi-label target: 1.0 at each id, 0.0 elsewhere, ``size`` long (the model's BCE targets)."""
+    target = [0.0] * size
+    for class_id in ids:
+        target[class_id] = 1.0
+    return target
+
+
 @dataclass(frozen=True)
 class LabelSchema:
     """The label names in class-id order, how data files write labels (``index``: 0..n-1, or ``name``: the names
@@ -163,11 +171,8 @@ class LabelSchema:
         raise LabelError(f"the {name!r} column holds {shown!r}, not 0 or 1 (whether the row has label {name!r})")
 
     def multi_hot(self, ids: tuple[int, ...]) -> list[float]:
-        """Class ids as the model's multi-label target: 1.0 at each id, 0.0 elsewhere, ``num_labels`` long."""
-        target = [0.0] * self.num_labels
-        for class_id in ids:
-            target[class_id] = 1.0
-        return target
+        """Class ids as the model's multi-label target (``multi_hot``), ``num_labels`` long."""
+        return multi_hot(ids, self.num_labels)
 
     def to_dict(self) -> dict:
         """What labels.json holds: the names, both mappings, the encoding and the task."""

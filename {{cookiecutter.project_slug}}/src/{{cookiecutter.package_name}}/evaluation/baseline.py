@@ -46,9 +46,9 @@ def choose_c(
     metric: str | None = None,
 ) -> tuple[float, dict, np.ndarray]:
     """The C with the best validation ``metric`` in its own direction (train.metric_for_best_model, which picks the
-    model's epoch too; the task's compared metric when None or not scored for it; multi-label decided at 0.5); each candidate
-    is fitted in its own thread (liblinear releases the GIL) and reported as it finishes. Returns (C, figure by C,
-    the chosen C's validation probabilities)."""
+    model's epoch too; the task's compared metric when None or not scored for it; multi-label decided at 0.5); each
+    candidate is fitted in its own thread (liblinear releases the GIL) and reported as it finishes. Returns (C,
+    figure by C, the chosen C's validation probabilities)."""
     task = task_named(schema.task)
     if metric is None or not applies(metric, schema.task):
         metric = task.compared_metric  # accuracy, or micro F1 for multi-label

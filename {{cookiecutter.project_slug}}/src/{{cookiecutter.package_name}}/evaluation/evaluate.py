@@ -79,21 +79,17 @@ def int8_record(
     labels, fp32: np.ndarray, int8: np.ndarray, *, schema: LabelSchema, max_drop: float, thresholds
 ) -> dict:
     """The int8 check's record for logits ``fp32`` and ``int8`` of rows with true ``labels``: the task's compared
-    metric of both, the agreement of their decisions (Task.int8_answers: one a row, or one a (row, label) for
-    multi-label), and the paired decision on those decisions (evaluation/paired.py): drop, lost/won rows, bounds,
-    resolved, rule, allowed."""
+    metric of both and the task's decision (Task.int8_decision: for classification the agreement of their decisions,
+    one a row or one a (row, label) for multi-label, and the paired decision on them, evaluation/paired.py: drop,
+    lost/won rows, bounds, resolved, rule, allowed)."""
     task = task_named(schema.task)
     name = task.compared_metric
-    reference, candidate = task.int8_answers(fp32, thresholds), task.int8_answers(int8, thresholds)
-    truth = task.int8_truth(list(labels), fp32.shape[1] if fp32.ndim == 2 else 1)
-    decision = paired_drop_decision(truth, reference, candidate, max_drop)
-    agreement = float(np.mean([a == b for a, b in zip(reference, candidate, strict=True)])) if reference else 1.0
+    decision = task.int8_decision(list(labels), fp32, int8, thresholds, max_drop, paired_drop_decision)
     return {
         "metric": name,
         "fp32_score": score_logits(labels, fp32, schema.names, thresholds, task=task)[name],
         "int8_score": score_logits(labels, int8, schema.names, thresholds, task=task)[name],
         "max_drop": max_drop,
-        "agreement": agreement,
         "examples": len(labels),
         **decision,
     }

@@ -18,6 +18,7 @@ from torch.utils.data import Dataset, Sampler
 from tqdm.auto import tqdm
 
 from .. import logs
+from ..data.labels import multi_hot
 from ..data.report import Record
 
 TOKENIZE_CHUNK = 1000
@@ -61,7 +62,7 @@ class TokenizedDataset(Dataset):
             item["token_type_ids"] = self.token_type_ids[index]
         label = self.labels[index]
         if isinstance(label, tuple):  # multi-label: BCE targets, 1.0 at each of the row's class ids
-            item["labels"] = [1.0 if i in label else 0.0 for i in range(self.num_labels)]
+            item["labels"] = multi_hot(label, self.num_labels)
         elif label is not None:
             item["labels"] = label
         if self.with_row_ids:

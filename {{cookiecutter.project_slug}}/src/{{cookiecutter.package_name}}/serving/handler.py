@@ -625,15 +625,6 @@ def encode_items(data: dict, valid: list[int], model: LoadedModel) -> tuple[list
     return model.encode_pairs(texts, [normal_text(data["pairs"][i], model.form) for i in valid])
 
 
-def answer_row(item: dict) -> list[str]:
-    """One answer as a CSV row under CSV_HEADER, in the shape of the task that answered it (answers.py: multi-label
-    answers ``labels``, the others ``label`` and ``score``)."""
-    for head in answers.HEADS.values():
-        if head.answers_with(item):
-            return head.csv_row(item)
-    raise ValueError(f"no task answers {sorted(item)}")
-
-
 def output_fn(prediction, accept):
     """The response body in the negotiated type (the container sets the content type from Accept itself)."""
     media = negotiate(accept)
@@ -648,7 +639,7 @@ def output_fn(prediction, accept):
             elif "error" in item:
                 writer.writerow(["", "", item["error"]])
             else:
-                writer.writerow(answer_row(item))
+                writer.writerow(answers.head_of(item).csv_row(item))
         return buffer.getvalue()
     return "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in prediction)
 

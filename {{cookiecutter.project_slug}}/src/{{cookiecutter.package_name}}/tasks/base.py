@@ -129,6 +129,24 @@ class Task:
         label the schema does not know."""
         return schema.label2id.get(answered) if isinstance(answered, str) else None
 
+    def draw(self, drawer) -> None:
+        """Draw the task's pictures of a results folder with ``drawer`` (evaluation/reports.py's Drawer)."""
+        raise NotImplementedError
+
+    def errors(self, labels: list, scores: np.ndarray, names: Sequence[str], thresholds=None) -> list[tuple]:
+        """The rows answered wrongly, for errors.tsv: (row index, true answer, predicted answer, how sure the model
+        was of its wrong answer, 0-1), in row order."""
+        raise NotImplementedError
+
+    def int8_decision(self, labels: list, fp32: np.ndarray, int8: np.ndarray, thresholds, max_drop: float, paired):
+        """Whether int8 may serve: its logits ``int8`` against ``fp32`` on rows with true ``labels``. By default the
+        share of decisions that agree (``agreement``) and ``paired(truth, reference, candidate, max_drop)``'s
+        decision on the flipped answers (evaluation/paired.py: drop, lost/won, bounds, rule, allowed)."""
+        reference, candidate = self.int8_answers(fp32, thresholds), self.int8_answers(int8, thresholds)
+        truth = self.int8_truth(labels, fp32.shape[1] if fp32.ndim == 2 else 1)
+        agreement = float(np.mean([a == b for a, b in zip(reference, candidate, strict=True)])) if reference else 1.0
+        return {"agreement": agreement, **paired(truth, reference, candidate, max_drop)}
+
     def int8_answers(self, logits: np.ndarray, thresholds: Sequence[float] | None) -> list:
         """The decisions the int8 check compares, flattened to one answer a decision."""
         return self.decide(self.scores(logits), thresholds)

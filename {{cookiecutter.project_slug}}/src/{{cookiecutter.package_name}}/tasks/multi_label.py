@@ -133,6 +133,25 @@ class MultiLabelTask(Task):
         """Each label's own probability: the logistic function of its score."""
         return self.scores(raw)
 
+    def draw(self, drawer) -> None:
+        """Each label's F1 and the labels' co-occurrence."""
+        drawer.label_f1()
+        drawer.cooccurrence()
+
+    def errors(self, labels: list, scores: np.ndarray, names: Sequence[str], thresholds=None) -> list[tuple]:
+        """Rows whose predicted label set (``scores`` decided at ``thresholds``) is not the true one: the names joined
+        by LABEL_JOINER, and how sure the model was of its surest wrong decision (a wrongly predicted label's
+        probability, one minus a missed one's)."""
+        predicted, truth = decision_matrix(scores, thresholds), indicator(labels, len(names))
+        found = []
+        for i, (row, true_row, probs) in enumerate(zip(predicted, truth, np.asarray(scores), strict=True)):
+            wrong = np.flatnonzero(true_row != row)
+            if len(wrong):
+                sureness = max(probs[j] if row[j] else 1 - probs[j] for j in wrong)
+                shown = [LABEL_JOINER.join(names[j] for j in np.flatnonzero(r)) for r in (true_row, row)]
+                found.append((i, *shown, float(sureness)))
+        return found
+
     def score(self, labels, answers, names: Sequence[str], scores: np.ndarray | None = None) -> dict:
         """Every registered multi-label metric, per-label precision/recall/F1/support, each label's 2x2 confusion
         matrix (``[[tn, fp], [fn, tp]]``), the true labels' co-occurrence counts (``(labels, labels)``, the

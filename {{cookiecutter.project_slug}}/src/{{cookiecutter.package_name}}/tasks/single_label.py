@@ -84,6 +84,19 @@ class SingleLabelTask(Task):
             return np.column_stack([1 - positive, positive])
         return self.scores(raw)
 
+    def draw(self, drawer) -> None:
+        """The confusion matrix, titled with the headline metrics."""
+        drawer.confusion_matrix()
+
+    def errors(self, labels: list, scores: np.ndarray, names: Sequence[str], thresholds=None) -> list[tuple]:
+        """Misclassified rows: the true and predicted class names and the probability given to the predicted one."""
+        predicted = np.asarray(scores).argmax(axis=1)
+        return [
+            (i, names[label], names[guess], float(scores[i][guess]))
+            for i, (label, guess) in enumerate(zip(labels, predicted, strict=True))
+            if guess != label
+        ]
+
     def score(self, labels: list, answers: list, names: Sequence[str], scores: np.ndarray | None = None) -> dict:
         """Every registered single-label metric, per-class precision/recall/F1/support and the confusion matrix of
         class ids ``labels`` and ``answers`` (shape ``(n,)``). ``scores`` (``(n, len(names))``) feeds metrics that
