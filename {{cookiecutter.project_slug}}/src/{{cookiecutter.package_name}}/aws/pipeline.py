@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from ..config import Config
+from ..metric_registry import METRICS
 from ..model.artifact import METRICS_FILE
 from ..training.entry import SAGEMAKER_BASE
 from .deploy import container_environment
@@ -150,8 +151,9 @@ def pipeline_definition(config: Config, *, region: str, source_uri: str) -> dict
     metric = f"validation.{config.train.metric_for_best_model}"
     report = {"Get": f"Steps.Evaluate.PropertyFiles.{REPORT}"}
     json_get = {"PropertyFile": report, "Path": metric}
-    condition = {
-        "Type": "GreaterThanOrEqualTo",
+    better = METRICS[config.train.metric_for_best_model].higher_is_better
+    condition = {  # reaches the threshold in the metric's own direction
+        "Type": "GreaterThanOrEqualTo" if better else "LessThanOrEqualTo",
         "LeftValue": {"Std:JsonGet": json_get},
         "RightValue": {"Get": "Parameters.MinMetric"},
     }

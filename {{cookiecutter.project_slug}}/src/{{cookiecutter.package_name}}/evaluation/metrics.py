@@ -64,4 +64,4 @@ def metric_line(metrics: dict, prefix: str = "") -> str:
 
 def metric_regex(name: str) -> str:
     """The regex that reads ``name`` back out of a ``metric_line``."""
-    return rf"{name}=([0-9]+\.?[0-9]*(?:[eE][-+]?[0-9]+)?);"
+    return rf"{name}=(-?[0-9]+\.?[0-9]*(?:[eE][-+]?[0-9]+)?);"  # a correlation may be negative

@@ -20,13 +20,13 @@ FIXES = (
 
 class Task:
     """One task shape. Subclasses set ``head`` (the serving half, answers.py), ``default_metric`` (picks the best
-    epoch unless configured), ``compared_metric`` (what the verdict, the baseline and the int8 check compare) and
-    ``target_dtype`` (the collated targets' torch dtype name), and implement the methods below."""
+    epoch unless configured) and ``compared_metric`` (what the verdict, the baseline and the int8 check compare),
+    and implement the methods below."""
 
     head: Head
     default_metric: str
     compared_metric: str
-    target_dtype = "long"
+    registry_layout = "multiclass_classification_metrics"  # SageMaker model registry's ModelQuality statistics
 
     @property
     def name(self) -> str:
@@ -62,7 +62,8 @@ class Task:
         raise NotImplementedError
 
     def target(self, schema, label):
-        """What the model's loss takes for one row's ``label`` (collated as ``target_dtype``)."""
+        """What the model's loss takes for one row's ``label`` (collated as float32 for a float or a list of them,
+        else as long: model/features.py's DynamicPaddingCollator)."""
         return label
 
     def strata(self, labels: list) -> list:

@@ -79,7 +79,6 @@ class MultiLabelTask(Task):
 
     head = HEADS[MULTI_LABEL]
     default_metric = compared_metric = MICRO_F1
-    target_dtype = "float"
 
     def label_columns(self, schema, label_column: str) -> list[str]:
         """``label_column``, or without one a 0/1 column per label name (UnSmile style)."""
