@@ -65,6 +65,14 @@ class Head:
         """A labelled row's true answer beside the prediction in predict's JSON Lines (``label``: as kept)."""
         return {"true_label": names[label]}
 
+    def value(self, answer: dict):
+        """The answer itself, as predict scores it: the label's name."""
+        return answer["label"]
+
+    def kept_value(self, row: dict):
+        """``value`` of a row predict wrote before (a JSON Lines row, or a table's cells), when it resumes."""
+        return row.get("label", "")
+
 
 class SingleLabelHead(Head):
     """Exactly one class a text: a softmax over the classes, the most probable one answered."""
@@ -119,6 +127,14 @@ class MultiLabelHead(Head):
     def truth_fields(self, label, names: list[str]) -> dict:
         """Every true label's name (``label``: a tuple of class ids)."""
         return {"true_labels": [names[i] for i in label]}
+
+    def value(self, answer: dict) -> tuple[str, ...]:
+        """The names given (possibly none), as a tuple."""
+        return tuple(answer["labels"])
+
+    def kept_value(self, row: dict):
+        """A JSON Lines row's ``labels`` as a tuple, or a table's label cell (the names joined by LABEL_JOINER)."""
+        return tuple(row["labels"]) if isinstance(row.get("labels"), list) else row.get("label", "")
 
 
 HEADS: dict[str, Head] = {}

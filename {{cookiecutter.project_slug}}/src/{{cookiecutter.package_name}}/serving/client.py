@@ -37,7 +37,7 @@ from typing import Protocol
 from tqdm.auto import tqdm
 
 from .. import logs
-from ..answers import HEADS
+from ..answers import HEADS, head_of
 from ..config import LABELS_FILE, Config
 from ..data.labels import LabelSchema
 from ..data.normalize import Normalizer
@@ -531,16 +531,18 @@ def predict_records(
     show_progress: bool = True,
     encoding: str | None = None,
     input_encoding: str = "",
+    task: str = "",
 ) -> PredictSummary:
     """Classify every record not already in ``output`` (written as its extension says, in ``encoding`` for a
-    table: serving/output.py); a Ctrl-C stops cleanly with PredictInterrupted."""
+    table: serving/output.py); a Ctrl-C stops cleanly with PredictInterrupted. ``task``: the model's (labels.json),
+    whose head reads the answers; without it each answer's shape says."""
     summary = PredictSummary(rows=len(records))
     pairs = any(record.text_pair is not None for record in records)
     out = OutputFile(output, resume, overwrite, encoding, input_encoding, pairs) if output is not None else None
     done = {index for index, record in enumerate(records) if out is not None and record.line in out.kept}
     if out is not None:
         summary.skipped = len(done)
-        summary.labels.update({line: kept_answer(row) for line, row in out.kept.items()})
+        summary.labels.update({line: kept_answer(row, task) for line, row in out.kept.items()})
     table = out.table if out is not None else False
     stop = threading.Event()
     try:
@@ -552,7 +554,7 @@ def predict_records(
                 if window.start + offset in done:
                     continue
                 record = records[window.start + offset]
-                row = output_row(record, prediction, error, names, table)
+                row = output_row(record, prediction, error, names, table, task)
                 if out is not None:
                     out.write(row)
                 else:
@@ -560,7 +562,7 @@ def predict_records(
                 if prediction is None:
                     summary.failed.append((record.line, error))
                 else:
-                    summary.labels[record.line] = answer(prediction)
+                    summary.labels[record.line] = (HEADS[task] if task else head_of(prediction)).value(prediction)
             (out if out is not None else sys.stdout).flush()
     except KeyboardInterrupt:
         summary.interrupted = True
@@ -720,7 +722,6 @@ def run_predict(
             policy=policy,
             concurrency=concurrency,
         )
-    names = schema.names if schema else None
     try:
         summary = predict_records(
             records,
@@ -728,13 +729,14 @@ def run_predict(
             output,
             batch_size,
             concurrency,
-            names,
+            schema.names if schema else None,
             policy,
             resume,
             overwrite,
             show_progress=logs.bars(),  # a bar only on a terminal: none in a log file
             encoding=encoding,
             input_encoding=input_encoding,
+            task=schema.task if schema else "",
         )
     except PredictInterrupted as stopped:
         report_interrupted(stopped, output)
@@ -746,15 +748,11 @@ def run_predict(
     return summary
 
 
-def answer(prediction: dict) -> str | tuple[str, ...]:
-    """A prediction's answer: the label's name, or multi-label the tuple of the names given (possibly empty)."""
-    return tuple(prediction["labels"]) if "labels" in prediction else prediction["label"]
-
-
-def kept_answer(row: dict) -> str | tuple[str, ...]:
-    """The answer of a row already in the output file: a JSON Lines row's ``labels`` as a tuple (multi-label), else
-    the label column (a table's multi-label cell holds the names joined by output.LABEL_JOINER)."""
-    return tuple(row["labels"]) if isinstance(row.get("labels"), list) else row.get("label", "")
+def kept_answer(row: dict, task: str = ""):
+    """The answer of a row already in the output file, as its task reads it back (answers.Head.kept_value: a label
+    name, multi-label the tuple of names or a table's joined cell); without ``task``, the one whose answers have
+    the row's shape."""
+    return (HEADS[task] if task else head_of(row)).kept_value(row)
 
 
 def answered_label(answered, schema: LabelSchema):
