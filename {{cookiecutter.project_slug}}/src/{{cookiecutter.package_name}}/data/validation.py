@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 from .. import logs
 from ..config import CONFIG_FILE, LABELS_FILE, DataConfig
 from ..errors import LabelError
+from ..answers import SINGLE_LABEL
 from ..tasks import task_named
 from .encodings import decode
 from .labels import LabelSchema, ScoreLabelError
@@ -140,7 +141,7 @@ def load_records(
     LoadReport holding the records and every problem by line. Never raises for bad content: check
     ``report.errors``."""
     path = Path(path)
-    report = LoadReport(file=str(path), label_names=schema.names if schema else ())
+    report = LoadReport(file=str(path), label_names=schema.names if schema else (), task=schema.task if schema else SINGLE_LABEL)
     if not path.is_file():
         report.add(0, "error", "missing_file", "file does not exist")
         return report

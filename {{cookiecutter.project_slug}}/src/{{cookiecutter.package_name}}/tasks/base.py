@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -124,6 +125,18 @@ class Task:
     def baseline_scores(self, raw: np.ndarray, classes: int) -> np.ndarray:
         """The task's scores (rows, outputs) of the n-gram model's raw linear outputs (rows, targets)."""
         raise NotImplementedError
+
+    def class_counts(self, labels: list, names: Sequence[str]) -> dict[str, int]:
+        """Label name -> rows with that label (every name listed, 0 for a class without rows); {} for a task
+        without classes. ``labels``: the rows' labels, None for an unlabelled row."""
+        counts = Counter(label for label in labels if label is not None)
+        return {name: counts.get(i, 0) for i, name in enumerate(names)}
+
+    def label_lines(self, labels: list, names: Sequence[str]) -> list[str]:
+        """A file summary's lines about its (non-empty) ``labels``: each class's rows and share."""
+        counts = self.class_counts(labels, names)
+        total = sum(counts.values()) or 1
+        return ["classes: " + ", ".join(f"{name}={n:,} ({100 * n / total:.1f}%)" for name, n in counts.items())]
 
     def label_of_answer(self, answered, schema):
         """A served answer's label (a name, or a table cell) in the form labels are kept, or None when it names a

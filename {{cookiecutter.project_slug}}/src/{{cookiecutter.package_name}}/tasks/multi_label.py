@@ -6,6 +6,7 @@ co-occurrence, compared with the best constant label set."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -246,6 +247,21 @@ class MultiLabelTask(Task):
         if baseline is not None and value < baseline - margin - TOLERANCE:
             weak.append("it is below the baseline")
         return lines + weak_line(weak)
+
+    def class_counts(self, labels: list, names: Sequence[str]) -> dict[str, int]:
+        """Label name -> rows carrying it (a row counts once for each of its labels), every name listed."""
+        counts = Counter(i for label in labels if label is not None for i in label)
+        return {name: counts.get(i, 0) for i, name in enumerate(names)}
+
+    def label_lines(self, labels: list, names: Sequence[str]) -> list[str]:
+        """Each label's rows and share of rows, and the label sets' cardinality (mean labels a row), rows with no
+        label and rows with several."""
+        counts, rows = self.class_counts(labels, names), len(labels)
+        return [
+            "labels: " + ", ".join(f"{name}={n:,} ({100 * n / rows:.1f}% of rows)" for name, n in counts.items()),
+            f"label cardinality (mean labels a row): {sum(len(s) for s in labels) / rows:.2f}; rows with no label: "
+            f"{sum(not s for s in labels):,}; with several: {sum(len(s) > 1 for s in labels):,}",
+        ]
 
     def label_of_answer(self, answered, schema):
         """The sorted tuple of class ids of served label names (a list, or a table's cell joined by LABEL_JOINER),
