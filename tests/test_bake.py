@@ -74,12 +74,26 @@ PAIR_JSONL = {  # sentence pairs: a review and a claim about it
     "train_file": "train.jsonl",
     "test_file": "test.jsonl",
 }
+STS_REGRESSION = {  # sentence pairs scored 0-5 (KorSTS style), Korean column names
+    "project_name": "Korean STS",
+    "dataset_name": "korsts",
+    "data_format": "tsv",
+    "text_column": "문장1",
+    "text_pair_column": "문장2",
+    "label_column": "점수",
+    "id_column": "",
+    "task": "regression",
+    "label_names": "유사도",
+    "train_file": "sts-train.tsv",
+    "test_file": "sts-dev.tsv",
+}
 BAKES = {
     "nsmc-default": {},
     "korean-3-class-csv": KOREAN_CSV,
     "stars-jsonl": STARS_JSONL,
     "unsmile-multi-label-tsv": UNSMILE_MULTI_LABEL,
     "pair-jsonl": PAIR_JSONL,
+    "sts-regression-tsv": STS_REGRESSION,
 }
 DEFAULT_SLUG = "nsmc-sentiment"  # the default bake: the one that runs every test, builds a wheel, runs make contract
 
@@ -98,6 +112,7 @@ PACKAGE_FILES = [
     "tasks/base.py",
     "tasks/single_label.py",
     "tasks/multi_label.py",
+    "tasks/regression.py",
     "data/__init__.py",
     "data/dataset.py",
     "data/download.py",

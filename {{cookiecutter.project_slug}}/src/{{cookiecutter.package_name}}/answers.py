@@ -18,7 +18,7 @@ try:  # in the package
 except ImportError:  # code/answers.py in the inference container: artifact_files.py is its sibling in code/
     from artifact_files import THRESHOLDS_FILE  # type: ignore[no-redef]
 
-SINGLE_LABEL, MULTI_LABEL = "single_label", "multi_label"  # labels.json's task of a model
+SINGLE_LABEL, MULTI_LABEL, REGRESSION = "single_label", "multi_label", "regression"  # labels.json's task
 DEFAULT_THRESHOLD = 0.5  # a label's decision threshold until one is tuned on the validation split
 LABEL_JOINER = "|"  # multi-label answers in CSV and tables: between the names of one text's labels
 CSV_HEADER = ("label", "score", "error")  # the answer to a CSV body's header row
@@ -137,6 +137,59 @@ class MultiLabelHead(Head):
         return tuple(row["labels"]) if isinstance(row.get("labels"), list) else row.get("label", "")
 
 
+class RegressionHead(Head):
+    """A number a text (a score: similarity, a rating): the model's one output, answered as it is."""
+
+    name, problem_type = REGRESSION, "regression"
+
+    def output_size(self, names: list[str]) -> int:
+        """One output: the score."""
+        return 1
+
+    def names_problem(self, names: list[str]) -> str | None:
+        """A score has one name: what it measures (e.g. similarity)."""
+        if len(names) == 1:
+            return None
+        return f"a regression task has one label name, what its score measures (e.g. similarity), got {list(names)}"
+
+    def scores(self, logits):
+        """The outputs as they are, float64, shape (rows, 1)."""
+        import numpy as np
+
+        return np.asarray(logits, dtype=np.float64).reshape(len(logits), -1)
+
+    def answer(self, scores: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
+        """``{"score": the predicted number}``."""
+        return {"score": float(scores[0])}
+
+    def answers_with(self, answer: dict) -> bool:
+        """Whether ``answer`` is a score alone."""
+        return "score" in answer and "label" not in answer and "labels" not in answer
+
+    def csv_row(self, answer: dict) -> list[str]:
+        """An empty label cell and the score."""
+        return ["", f"{answer['score']:.6f}"]
+
+    def table_cells(self, answer: dict) -> tuple[str, str]:
+        """An empty label cell and the score."""
+        return "", f"{answer['score']:.6f}"
+
+    def truth_fields(self, label, names: list[str]) -> dict:
+        """The true score (``true_score``)."""
+        return {"true_score": label}
+
+    def value(self, answer: dict) -> float:
+        """The predicted score."""
+        return float(answer["score"])
+
+    def kept_value(self, row: dict):
+        """The score of a JSON Lines row or a table's score cell (None when it is not a number)."""
+        try:
+            return float(row["score"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
 HEADS: dict[str, Head] = {}
 """Task name -> its head, every task this project serves."""
 
@@ -147,7 +200,7 @@ def register_head(head: Head) -> Head:
     return head
 
 
-for _head in (SingleLabelHead(), MultiLabelHead()):
+for _head in (SingleLabelHead(), MultiLabelHead(), RegressionHead()):
     register_head(_head)
 
 

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .answers import MULTI_LABEL, SINGLE_LABEL
+from .answers import MULTI_LABEL, REGRESSION, SINGLE_LABEL
 
-BOTH_TASKS = (SINGLE_LABEL, MULTI_LABEL)
+CLASSIFICATION_TASKS = (SINGLE_LABEL, MULTI_LABEL)
 
 MetricFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
 
@@ -41,7 +41,7 @@ class Metric:
     title: str
     higher_is_better: bool = True
     uses_probabilities: bool = False
-    tasks: tuple[str, ...] = BOTH_TASKS
+    tasks: tuple[str, ...] = CLASSIFICATION_TASKS
 
 
 METRICS: dict[str, Metric] = {}
@@ -54,7 +54,7 @@ def register(
     title: str = "",
     higher_is_better: bool = True,
     uses_probabilities: bool = False,
-    tasks: tuple[str, ...] = BOTH_TASKS,
+    tasks: tuple[str, ...] = CLASSIFICATION_TASKS,
 ) -> Callable[[MetricFunction], MetricFunction]:
     """Decorator adding ``function`` to ``METRICS`` under ``name`` (a flat identifier: it becomes ``eval_<name>``
     in histories and ``<split>:<name>`` in SageMaker), scored for the ``tasks`` given (single_label,
@@ -155,6 +155,51 @@ def hamming_loss(labels: np.ndarray, predictions: np.ndarray, probabilities: np.
     from sklearn.metrics import hamming_loss as sklearn_hamming_loss
 
     return float(sklearn_hamming_loss(labels, predictions))
+
+
+PEARSON = "pearson"
+SPEARMAN = "spearman"
+MSE = "mse"
+MAE = "mae"
+
+
+def correlation(labels: np.ndarray, predictions: np.ndarray, ranked: bool) -> float:
+    """Pearson's r of two score vectors (of their ranks when ``ranked``: Spearman's rho), by scipy.stats; 0.0 when
+    either is constant (the correlation is undefined: a collapsed model)."""
+    from scipy.stats import pearsonr, spearmanr
+
+    truth, guess = np.asarray(labels, dtype=np.float64).ravel(), np.asarray(predictions, dtype=np.float64).ravel()
+    if len(truth) < 2 or np.ptp(truth) == 0 or np.ptp(guess) == 0:
+        return 0.0
+    return float((spearmanr if ranked else pearsonr)(truth, guess)[0])
+
+
+@register(PEARSON, title="Pearson r", tasks=(REGRESSION,))
+def pearson(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Pearson's correlation of predicted and true scores, in [-1, 1] (regression)."""
+    return correlation(labels, predictions, ranked=False)
+
+
+@register(SPEARMAN, title="Spearman rho", tasks=(REGRESSION,))
+def spearman(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Spearman's rank correlation of predicted and true scores, in [-1, 1]: STS's usual figure (regression)."""
+    return correlation(labels, predictions, ranked=True)
+
+
+@register(MSE, title="MSE", higher_is_better=False, tasks=(REGRESSION,))
+def mse(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean squared error of the predicted scores, in the label's units squared; lower is better (regression)."""
+    from sklearn.metrics import mean_squared_error
+
+    return float(mean_squared_error(labels, predictions))
+
+
+@register(MAE, title="MAE", higher_is_better=False, tasks=(REGRESSION,))
+def mae(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean absolute error of the predicted scores, in the label's units; lower is better (regression)."""
+    from sklearn.metrics import mean_absolute_error
+
+    return float(mean_absolute_error(labels, predictions))
 
 
 # --- end of the metrics ----------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from ..tasks import task_of_problem_type
 from .artifact import INT8_DIR, INT8_MODEL_FILE
 from .batching import PAIR_INPUT, packed, packed_batches, takes_packed_rows, takes_pairs
 from .features import DynamicPaddingCollator
@@ -260,12 +261,13 @@ class Int8Model(torch.nn.Module):
         import openvino
 
         self.config = config
+        self.task = task_of_problem_type(getattr(config, "problem_type", None))  # its loss
         self.compiled = openvino.Core().compile_model(str(Path(model_dir) / INT8_MODEL_FILE), "CPU", compile_settings())
         self.packed = takes_packed_rows(self.compiled)
         self.pairs = takes_pairs(self.compiled)  # exported for sentence pairs: it takes their segment ids
 
     def forward(self, input_ids, attention_mask, labels=None, token_type_ids=None, **_):
-        """Logits (batch, num_labels) on the CPU, and the cross-entropy ``loss`` when ``labels`` (batch,) are given, of
+        """Logits (batch, num_labels) on the CPU, and the task's ``loss`` (Task.loss) when ``labels`` are given, of
         ``input_ids`` and ``attention_mask`` (batch, length) and, for a sentence-pair model, ``token_type_ids``
         (batch, length); a packed model gets each row's real tokens packed (model/batching.py) and its logits put
         back in batch order. Raises ValueError when a pair model gets no segment ids."""
@@ -287,5 +289,5 @@ class Int8Model(torch.nn.Module):
             if types is not None:
                 inputs[PAIR_INPUT] = types.numpy()
             logits = torch.from_numpy(request.infer(inputs)[0].copy())
-        loss = torch.nn.functional.cross_entropy(logits, labels.cpu()) if labels is not None else None
+        loss = self.task.loss(logits, labels.cpu()) if labels is not None else None
         return SequenceClassifierOutput(loss=loss, logits=logits)

@@ -8,8 +8,19 @@ with ``answers.register_head``; a test registers a toy task the same way.
 
 from __future__ import annotations
 
-from .base import TASKS, Task, register_task, task_named, task_of_answers
+from .base import TASKS, Task, register_task, task_named, task_of_answers, task_of_problem_type
 from .multi_label import MultiLabelTask
+from .regression import RegressionTask
 from .single_label import SingleLabelTask
 
-__all__ = ["TASKS", "MultiLabelTask", "SingleLabelTask", "Task", "register_task", "task_named", "task_of_answers"]
+__all__ = [
+    "TASKS",
+    "MultiLabelTask",
+    "RegressionTask",
+    "SingleLabelTask",
+    "Task",
+    "register_task",
+    "task_named",
+    "task_of_answers",
+    "task_of_problem_type",
+]

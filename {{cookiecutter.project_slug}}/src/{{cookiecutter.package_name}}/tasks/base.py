@@ -72,6 +72,13 @@ class Task:
         unlabelled row) or a tuple (every one counts: iterative stratification). The label itself by default."""
         return list(labels)
 
+    def loss(self, logits, labels):
+        """The training loss (a torch scalar) of ``logits`` (batch, outputs) at ``labels``, as transformers computes
+        it for the task's ``problem_type``: cross-entropy on class ids by default."""
+        import torch
+
+        return torch.nn.functional.cross_entropy(logits, labels)
+
     def scores(self, logits: np.ndarray) -> np.ndarray:
         """Scores of ``logits`` (rows, outputs), float64, same shape (the head's rule)."""
         return self.head.scores(logits)
@@ -188,6 +195,12 @@ def task_named(name: str | None) -> Task:
     if name not in TASKS:
         raise ValueError(f"task {name!r} is unknown; use one of {', '.join(TASKS)}")
     return TASKS[name]
+
+
+def task_of_problem_type(problem_type: str | None) -> Task:
+    """The task whose model config names ``problem_type`` (single-label for None: transformers' default)."""
+    found = [task for task in TASKS.values() if task.problem_type == problem_type]
+    return found[0] if found else task_named(None)
 
 
 def task_of_answers(answers) -> Task:

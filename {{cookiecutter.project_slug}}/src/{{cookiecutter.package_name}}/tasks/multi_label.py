@@ -81,6 +81,12 @@ class MultiLabelTask(Task):
     head = HEADS[MULTI_LABEL]
     default_metric = compared_metric = MICRO_F1
 
+    def loss(self, logits, labels):
+        """Binary cross-entropy of each label's logit at its 0/1 target (multi-hot float ``labels``)."""
+        import torch
+
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, labels.float())
+
     def label_columns(self, schema, label_column: str) -> list[str]:
         """``label_column``, or without one a 0/1 column per label name (UnSmile style)."""
         return [label_column] if label_column else list(schema.names)
