@@ -63,8 +63,9 @@ def packed_token_batches(tokenizer, texts: list[str], max_length: int) -> tuple[
 def handler_answers(handler, served, texts: list[str]) -> list[dict]:
     """The handler's answers for ``texts``, sent in the requests a server would take (MAX_ITEMS each)."""
     answers = []
-    for start in range(0, len(texts), handler.MAX_ITEMS):
-        answers += handler.predict_fn(texts[start : start + handler.MAX_ITEMS], served)
+    most = pkg("serving.request_rules").MAX_ITEMS
+    for start in range(0, len(texts), most):
+        answers += handler.predict_fn(texts[start : start + most], served)
     return answers
 
 

@@ -138,6 +138,7 @@ PACKAGE_FILES = [
     "serving/handler.py",
     "serving/loading.py",
     "serving/output.py",
+    "serving/request_rules.py",
     "serving/seen.py",
     "serving/requirements.txt",
     "serving/server.py",

@@ -32,8 +32,9 @@ LAYERS = {
 }
 HANDLER_MODULE = f"{PACKAGE}.serving.handler"  # packed into the inference container as code/inference.py
 # its siblings in code/ (micro-batches and int8's packed rows, which model/int8.py uses too; the artifact's file
-# names): they import nothing of ours
-HANDLER_SIBLINGS = {f"{PACKAGE}.model.batching", f"{PACKAGE}.artifact_files"}
+# names; the request limits and text rules, which the server, the client and deploy read too): they import nothing
+# of ours
+HANDLER_SIBLINGS = {f"{PACKAGE}.model.batching", f"{PACKAGE}.artifact_files", f"{PACKAGE}.serving.request_rules"}
 
 
 def module_name(path: Path) -> str:

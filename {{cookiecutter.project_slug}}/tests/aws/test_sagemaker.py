@@ -28,7 +28,7 @@ from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.data.dataset import load_schema
 from {{ cookiecutter.package_name }}.errors import ArtifactError, AwsSetupError, ConfigError
 from {{ cookiecutter.package_name }}.model.artifact import INT8_MODEL_FILE, NGRAM_WEIGHTS_FILE
-from {{ cookiecutter.package_name }}.serving import handler
+from {{ cookiecutter.package_name }}.serving import handler, request_rules
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 
 from conftest import MULTI_LABEL, SRC, artifact_with_int8_record
@@ -299,6 +299,7 @@ def test_deploy_uploads_the_model_and_creates_model_config_endpoint(project, aws
         "code/inference.py",
         "code/batching.py",
         "code/artifact_files.py",
+        "code/request_rules.py",
         "code/requirements.txt",
     } | ({THRESHOLDS_FILE} if load_schema(project).multi_label else set())  # each label's threshold
     assert requests["model"]["ModelName"] == variant["ModelName"]
@@ -482,7 +483,7 @@ def test_batch_transform_scales_lines_up_and_keeps_them_aligned(project, aws, tr
     model = aws["sagemaker"].describe_model(ModelName=result["model"]["ModelName"])
     environment = model["PrimaryContainer"]["Environment"]
     assert environment["MAX_ITEMS_PER_REQUEST"] == "0"  # a mini-batch holds as many lines as fit
-    assert environment[handler.TOKENS_LIMIT_ENV] == "0" and "SAGEMAKER_MODEL_SERVER_WORKERS" not in environment
+    assert environment[request_rules.TOKENS_LIMIT_ENV] == "0" and "SAGEMAKER_MODEL_SERVER_WORKERS" not in environment
     assert environment["SAGEMAKER_MAX_PAYLOAD_IN_MB"] == "4"
 
 

@@ -12,8 +12,9 @@ import pytest
 
 from {{ cookiecutter.package_name }}.data.normalize import Normalizer
 from {{ cookiecutter.package_name }}.data.report import Record
-from {{ cookiecutter.package_name }}.serving import handler
+from {{ cookiecutter.package_name }}.serving import request_rules
 from {{ cookiecutter.package_name }}.serving.client import (
+    SERVER_LIMITS,
     FinalError,
     InProcessTarget,
     RequestLimits,
@@ -38,10 +39,10 @@ def records(texts: list[str]) -> list[Record]:
     return [Record(text, None, line) for line, text in enumerate(texts, start=1)]
 
 
-def test_the_client_reads_the_handler_s_limits():
-    limits = RequestLimits.of_handler()
-    assert limits.max_items == handler.MAX_ITEMS and limits.max_text_chars == handler.MAX_TEXT_CHARS
-    assert limits.max_body_bytes < handler.MAX_BODY_BYTES  # with a margin
+def test_the_client_keeps_to_the_handler_s_limits():
+    limits = SERVER_LIMITS
+    assert limits.max_items == request_rules.MAX_ITEMS and limits.max_text_chars == request_rules.MAX_TEXT_CHARS
+    assert limits.max_body_bytes < request_rules.MAX_BODY_BYTES  # with a margin
 
 
 def test_stdin_in_nfd_is_classified_as_nfc(project, text_model, monkeypatch, capsys):
@@ -68,12 +69,12 @@ class Recorder:
 
 def test_requests_are_bound_by_encoded_bytes_not_only_count():
     """Issue 26: 2,000 wide rows at --batch-size 1000 went out as 7.5 MB bodies, and both were refused (413)."""
-    limits = RequestLimits.of_handler()
+    limits = SERVER_LIMITS
     texts = ["가나다라" * 650] * 2000  # 7.8 KB a row in UTF-8
     target = Recorder()
     windows = list(classify(texts, target, batch_size=1000, concurrency=2, show_progress=False))
     assert sum(p is not None for w in windows for p in w.predictions) == 2000
-    assert max(target.bodies) <= limits.max_body_bytes < handler.MAX_BODY_BYTES
+    assert max(target.bodies) <= limits.max_body_bytes < request_rules.MAX_BODY_BYTES
     rows = list(range(10))
     assert cut_requests(rows, ["a"] * 10, 4, limits) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     small = RequestLimits(1024, 10_000, 14 + 3 * body_bytes("a"))
@@ -88,7 +89,7 @@ def test_wide_rows_at_batch_size_1000_all_pass_the_local_server(model_server, tm
 
 
 def test_an_over_long_row_fails_alone_without_being_sent(text_model, tmp_path):
-    limit = RequestLimits.of_handler().max_text_chars
+    limit = SERVER_LIMITS.max_text_chars
     target = Recorder()
     summary = predict_records(records([WORD, "가" * (limit + 1)]), target, None, show_progress=False)
     assert [line for line, _ in summary.failed] == [2] and "10001 characters" in summary.failed[0][1]
@@ -123,7 +124,7 @@ def test_a_refused_row_in_process_fails_alone_too(text_model):
 
 
 def test_a_request_over_the_token_bound_is_split_until_it_fits(text_model, monkeypatch):
-    monkeypatch.setattr(handler, "MAX_TOKENS", 40)
+    monkeypatch.setattr(request_rules, "MAX_TOKENS", 40)
     texts = [f"정말 재밌게 봤어요 {n}" for n in range(16)]
     windows = list(classify(texts, InProcessTarget(text_model), batch_size=16, show_progress=False))
     assert windows[0].errors == [""] * 16 and windows[0].requests > 1

@@ -16,7 +16,7 @@ from ..config import Config
 from ..errors import AwsSetupError, ConfigError
 from ..model.artifact import check_artifact
 from ..model.inference import choose_precision
-from ..serving import handler
+from ..serving import handler, request_rules
 from ..training.entry import SAGEMAKER_BASE
 from . import session
 from .images import INFERENCE, has_gpu, image_uri
@@ -69,7 +69,7 @@ def save_record(config: Config, record: dict) -> None:
 BATCH_TIMEOUT_SECONDS = 3600  # a mini-batch of tens of thousands of lines can take minutes on a CPU instance
 # Real-time: SageMaker gives an invocation 60 s. One model-server worker per instance, using every core (torch's
 # threads): requests queue instead of splitting the cores, so each runs at full speed; the handler bounds a
-# request's tokens (handler.MAX_TOKENS), and the README gives the time that bound means per instance.
+# request's tokens (request_rules.py's MAX_TOKENS), and the README gives the time that bound means per instance.
 REALTIME_TIMEOUT_SECONDS = 60
 REALTIME_WORKERS = 1
 
@@ -93,7 +93,7 @@ def container_environment(config: Config, region: str, batch: bool, precision: s
     """The model container's Environment: handler, precision, region, and the real-time or batch
     limits (workers, timeouts, payload)."""
     environment = {
-        handler.PRECISION_ENV: precision,
+        request_rules.PRECISION_ENV: precision,
         "SAGEMAKER_PROGRAM": Path(PACKED_HANDLER).name,
         "SAGEMAKER_SUBMIT_DIRECTORY": f"{SAGEMAKER_BASE}/model/{Path(PACKED_HANDLER).parent}",
         "SAGEMAKER_REGION": region,
@@ -109,8 +109,8 @@ def container_environment(config: Config, region: str, batch: bool, precision: s
     else:  # a batch mini-batch holds as many lines as fit in the payload: no per-request item or token cap
         environment.update(
             {
-                handler.ITEMS_LIMIT_ENV: "0",
-                handler.TOKENS_LIMIT_ENV: "0",
+                request_rules.ITEMS_LIMIT_ENV: "0",
+                request_rules.TOKENS_LIMIT_ENV: "0",
                 "SAGEMAKER_MODEL_SERVER_TIMEOUT": str(BATCH_TIMEOUT_SECONDS),
                 "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(config.aws.max_payload_mb),
             }

@@ -7,7 +7,7 @@ counted. Texts go out in windows over a bounded thread pool, sorted by length in
 written in input order as soon as their window is done, keyed by input line, so a killed run leaves only
 complete rows and ``--resume`` finishes it. An existing output is never overwritten silently.
 
-Requests stay inside the server's limits (RequestLimits, read from serving/handler.py): at most ``batch_size``
+Requests stay inside the server's limits (SERVER_LIMITS, from serving/request_rules.py): at most ``batch_size``
 and the server's item limit of texts, and a JSON body well under its byte limit, by encoded size. A text over
 the server's character limit (or not encodable as UTF-8) fails alone without being sent. A request the server
 refuses for one text's content (its message names ``inputs[k]``) is sent again without that text, which fails
@@ -17,8 +17,6 @@ stand alone.
 
 from __future__ import annotations
 
-import ast
-import importlib.util
 import json
 import random
 import re
@@ -30,7 +28,7 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -45,6 +43,7 @@ from ..data.validation import ReadOptions, load_records
 from ..errors import DataError, PredictError
 from ..evaluation.metrics import classification_report, metric_line, score
 from .output import LABEL_JOINER, OutputFile, output_encoding, output_row
+from .request_rules import DEFAULT_MAX_ITEMS, DEFAULT_MAX_TEXT_CHARS, MAX_BODY_BYTES
 from .seen import warn_training_rows
 
 RETRY_STATUSES = {408, 429}  # besides 5xx: a timeout or throttling, not a bad request
@@ -74,25 +73,6 @@ class RequestLimits:
     max_text_chars: int
     max_body_bytes: int
 
-    @classmethod
-    @cache
-    def of_handler(cls) -> RequestLimits:
-        """The limits serving/handler.py defines (its DEFAULT_* literals and MAX_BODY_BYTES), read from its source:
-        importing it would load torch. The body limit keeps a margin (BODY_MARGIN)."""
-        spec = importlib.util.find_spec(f"{__package__}.handler")
-        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
-        values = {
-            target.id: ast.literal_eval(node.value)
-            for node in tree.body
-            if isinstance(node, ast.Assign)
-            for target in node.targets
-            if isinstance(target, ast.Name)
-            and target.id in ("DEFAULT_MAX_ITEMS", "DEFAULT_MAX_TEXT_CHARS", "MAX_BODY_BYTES")
-        }
-        return cls(
-            values["DEFAULT_MAX_ITEMS"], values["DEFAULT_MAX_TEXT_CHARS"], int(values["MAX_BODY_BYTES"] * BODY_MARGIN)
-        )
-
     def local_problem(self, text: str | dict) -> str:
         """Why ``text`` (a text, or a sentence pair: {"text", "text_pair"}) cannot be sent ("" when it can): over the
         character limit, or not encodable as UTF-8."""
@@ -105,6 +85,10 @@ class RequestLimits:
         except UnicodeEncodeError as error:
             return f"not sent: the text holds an unpaired surrogate at character {error.start}"
         return ""
+
+
+# what the handler takes with its default limits (serving/request_rules.py), the body with a margin (BODY_MARGIN)
+SERVER_LIMITS = RequestLimits(DEFAULT_MAX_ITEMS, DEFAULT_MAX_TEXT_CHARS, int(MAX_BODY_BYTES * BODY_MARGIN))
 
 
 def item_of(record: Record) -> str | dict:
@@ -422,7 +406,7 @@ def classify(
     handler's: cut_requests); a text over its character limit fails without being sent.
     """
     policy, stop = policy or RetryPolicy(), stop or threading.Event()
-    limits = limits or RequestLimits.of_handler()
+    limits = limits or SERVER_LIMITS
     window = window or batch_size * max(1, concurrency) * 4
     rng = random.Random()
     done = set(done)
