@@ -375,8 +375,7 @@ def test_the_evaluate_steps_script_repacks_the_model_and_reports_its_metrics(tra
     from {{ cookiecutter.package_name }}.aws import pipeline
     from {{ cookiecutter.package_name }}.aws.package import (
         CODE_DIR,
-        HANDLER,
-        REQUIREMENTS,
+        CODE_FILES,
         container_layout,
     )
 
@@ -386,7 +385,7 @@ def test_the_evaluate_steps_script_repacks_the_model_and_reports_its_metrics(tra
     with tarfile.open(root / "model" / "model.tar.gz", "w:gz") as tar:
         for path in trained_model.iterdir():
             tar.add(path, arcname=path.name)
-    for source, name in zip((HANDLER, REQUIREMENTS), pipeline.CODE_FILES, strict=True):
+    for name, source in pipeline.CODE_FILES.items():
         shutil.copy(source, root / "code" / name)
     script = root / "code" / "evaluate.py"
     script.write_text(pipeline.EVALUATE_SCRIPT, encoding="utf-8")
@@ -394,7 +393,7 @@ def test_the_evaluate_steps_script_repacks_the_model_and_reports_its_metrics(tra
     subprocess.run([sys.executable, str(script), *arguments], check=True, timeout=120)
     with tarfile.open(root / "packed" / "model.tar.gz") as tar:
         names = tar.getnames()
-    assert container_layout(names, "packed") == "" and "code/inference.py" in names
+    assert container_layout(names, "packed") == "" and set(CODE_FILES) <= set(names)  # the handler and its siblings
     report = json.loads((root / "evaluation" / "evaluation.json").read_text(encoding="utf-8"))
     assert report == json.loads((trained_model / "metrics.json").read_text(encoding="utf-8"))
 
