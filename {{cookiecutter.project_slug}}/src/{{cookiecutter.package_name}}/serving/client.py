@@ -479,7 +479,6 @@ class PredictSummary:
     retries: int = 0
     requests: int = 0
     labels: dict[int, str | tuple[str, ...]] = field(default_factory=dict)  # input line -> predicted name(s)
-    interrupted: bool = False
 
     def line(self) -> str:
         """The run in one line: rows classified, requests, retries and failures."""
@@ -544,7 +543,6 @@ def predict_records(
                     summary.labels[record.line] = answer(prediction)
             (out if out is not None else sys.stdout).flush()
     except KeyboardInterrupt:
-        summary.interrupted = True
         raise PredictInterrupted(summary) from None
     finally:
         if out is not None:
