@@ -93,6 +93,7 @@ PACKAGE_FILES = [
     "artifact_files.py",
     "logs.py",
     "metric_registry.py",
+    "hub.py",
     "data/__init__.py",
     "data/dataset.py",
     "data/download.py",
@@ -133,6 +134,8 @@ PACKAGE_FILES = [
     "training/runtime.py",
     "training/torch_loop.py",
     "training/tracking.py",
+    "training/search_space.py",
+    "training/local_search.py",
     "serving/__init__.py",
     "serving/client.py",
     "serving/handler.py",
@@ -149,11 +152,9 @@ PACKAGE_FILES = [
     "aws/package.py",
     "aws/session.py",
     "aws/tuning.py",
-    "aws/local_search.py",
     "aws/registry.py",
     "aws/pipeline.py",
     "aws/asynchronous.py",
-    "aws/hub.py",
 ]
 TEST_FILES = [
     "conftest.py",

@@ -27,6 +27,7 @@ LAYERS = {
     "training": 4,
     "serving": 5,
     "aws": 6,
+    "hub": 6,  # hub.py: push to the Hugging Face Hub, a publishing target beside aws/ (it reads results names)
     "cli": 7,
     "__main__": 8,
 }

@@ -381,8 +381,8 @@ def tune(
     of the job launch runs, or with --local the same space on this machine (Optuna, MLflow runs per trial)."""
     cfg = get_config(config, set_, bucket=bucket, tuning_max_jobs=max_jobs, tuning_max_parallel_jobs=max_parallel_jobs)
     if local:
-        from .aws.local_search import run_local_search
-        from .aws.tuning import search_space
+        from .training.local_search import run_local_search
+        from .training.search_space import search_space
 
         if dry_run:
             print("\n".join(f"{r.name}: {r.kind} {r.values or (r.low, r.high)}" for r in search_space(cfg)))
@@ -448,7 +448,7 @@ def push(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print what would be uploaded and call nothing")] = False,
 ) -> None:
     """Upload the model artifact (weights, tokenizer, labels, model card with the Hub's metadata) to the Hub."""
-    from .aws.hub import push_model
+    from .hub import push_model
 
     cfg = get_config(config, None)
     push_model(model_dir_or_default(cfg, model_dir), repo_id=repo_id, private=not public, dry_run=dry_run)

@@ -19,7 +19,6 @@ from {{ cookiecutter.package_name }}.aws.deploy import (
     destroy_endpoint,
     scaling_resource,
 )
-from {{ cookiecutter.package_name }}.aws.hub import push_model
 from {{ cookiecutter.package_name }}.aws.pipeline import (
     pipeline_definition,
     pipeline_name,
@@ -27,11 +26,13 @@ from {{ cookiecutter.package_name }}.aws.pipeline import (
 )
 from {{ cookiecutter.package_name }}.aws.registry import package_group, register_model
 from {{ cookiecutter.package_name }}.aws.session import Step
-from {{ cookiecutter.package_name }}.aws.tuning import parse_range, start_tuning, tuning_status
+from {{ cookiecutter.package_name }}.aws.tuning import start_tuning, tuning_status
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.errors import ArtifactError, ConfigError
+from {{ cookiecutter.package_name }}.hub import push_model
 from {{ cookiecutter.package_name }}.metric_registry import METRICS
 from {{ cookiecutter.package_name }}.serving.client import RetryPolicy, predict_records
+from {{ cookiecutter.package_name }}.training.search_space import parse_range
 
 FIXTURE_BUCKET = base.FIXTURE_BUCKET
 REGION = base.REGION
@@ -566,7 +567,7 @@ optuna = pytest.importorskip("optuna", reason="tune --local needs Optuna: pip in
 
 def test_local_search_ranks_its_trials_and_saves_the_best(project, monkeypatch, capsys):
     """The search's own wiring, with train stood in for (the real runs: the slow test below)."""
-    from {{ cookiecutter.package_name }}.aws import local_search
+    from {{ cookiecutter.package_name }}.training import local_search
 
     tried = []
 
