@@ -325,27 +325,28 @@ def deploy(
     ] = None,
 ) -> None:
     """Package model.tar.gz (weights, tokenizer, labels, code/), create or update the endpoint."""
-    from .aws.deploy import deploy_model
+    from .aws.deploy import EndpointSpec, ModelSource, deploy_model
 
     cfg = get_config(config, set_, bucket=bucket)
     if sum(source is not None for source in (model_dir, training_job, model_data, model_package)) != 1:
         raise ConfigError("give exactly one of --model-dir, --training-job or --model-data, or --model-package")
-    deploy_model(
-        cfg,
+    source = ModelSource(
         model_dir=cfg.path(model_dir) if model_dir else None,
         training_job=training_job,
         model_data=model_data,
         model_package=model_package,
-        autoscale=autoscale,
-        asynchronous=asynchronous,
-        data_capture=data_capture,
+    )
+    spec = EndpointSpec(
         endpoint_name=endpoint_name,
         serverless=serverless,
         batch_input=batch_transform,
-        wait=wait,
-        dry_run=dry_run,
         precision=precision_or_default(cfg, precision),
+        autoscale=autoscale,
+        asynchronous=asynchronous,
+        data_capture=data_capture,
+        wait=wait,
     )
+    deploy_model(cfg, source, spec, dry_run=dry_run)
 
 
 @app.command()

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from {{ cookiecutter.package_name }} import DATASET_NAME
 from {{ cookiecutter.package_name }}.aws.asynchronous import AsyncTarget
 from {{ cookiecutter.package_name }}.aws.deploy import (
+    EndpointSpec,
     ModelSource,
     deploy_model,
     destroy_endpoint,
@@ -78,12 +79,9 @@ def test_autoscaled_endpoint_with_data_capture_and_its_teardown(project, aws, tr
     project.override({"autoscale_target_invocations": 70.0, "autoscale_scale_in_cooldown": 600})
     requests = deploy_model(
         project,
-        model_dir=trained_model,
-        endpoint_name="scaled",
-        autoscale="1:3",
-        data_capture=20,
+        ModelSource(model_dir=trained_model),
+        EndpointSpec(endpoint_name="scaled", autoscale="1:3", data_capture=20, poll_seconds=0),
         clients=aws,
-        poll_seconds=0,
     )
     sagemaker = aws["sagemaker"]
     endpoint = sagemaker.describe_endpoint(EndpointName="scaled")
@@ -117,7 +115,12 @@ def assert_nothing_left(aws) -> None:
 
 def test_async_endpoint_writes_answers_and_failures_under_the_project_prefix(project, aws, trained_model):
     project.override({"async_max_concurrency": 2})
-    deploy_model(project, model_dir=trained_model, endpoint_name="queued", asynchronous=True, clients=aws)
+    deploy_model(
+        project,
+        ModelSource(model_dir=trained_model),
+        EndpointSpec(endpoint_name="queued", asynchronous=True),
+        clients=aws,
+    )
     sagemaker = aws["sagemaker"]
     config_name = sagemaker.describe_endpoint(EndpointName="queued")["EndpointConfigName"]
     settings = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["AsyncInferenceConfig"]
@@ -145,8 +148,10 @@ def test_async_endpoint_writes_answers_and_failures_under_the_project_prefix(pro
 def test_every_deploy_request_passes_botocores_validation(project, aws_env, trained_model, monkeypatch, options):
     project.override({"bucket": FIXTURE_BUCKET, "inference_instance_type": "ml.m5.xlarge"})
     plans = planned(monkeypatch)
-    source = {} if "model_package" in options else {"model_dir": trained_model}
-    deploy_model(project, endpoint_name="checked", dry_run=True, **source, **options)
+    spec = {key: value for key, value in options.items() if key != "model_package"}
+    source = ModelSource(model_package=options["model_package"]) if "model_package" in options else None
+    source = source or ModelSource(model_dir=trained_model)
+    deploy_model(project, source, EndpointSpec(endpoint_name="checked", **spec), dry_run=True)
     assert plans and all(step.service for step in plans)
     assert_valid(plans)
 
@@ -163,11 +168,16 @@ def test_every_deploy_request_passes_botocores_validation(project, aws_env, trai
 def test_deploy_option_mistakes_are_one_line(project, aws_env, trained_model, options, message):
     project.override({"bucket": FIXTURE_BUCKET})
     with pytest.raises(ConfigError, match=message):
-        deploy_model(project, model_dir=trained_model, dry_run=True, **options)
+        deploy_model(project, ModelSource(model_dir=trained_model), EndpointSpec(**options), dry_run=True)
 
 
 def test_destroy_dry_run_names_the_scalable_target(project, aws, trained_model, capsys):
-    deploy_model(project, model_dir=trained_model, endpoint_name="dry-scaled", autoscale="1:2", clients=aws)
+    deploy_model(
+        project,
+        ModelSource(model_dir=trained_model),
+        EndpointSpec(endpoint_name="dry-scaled", autoscale="1:2"),
+        clients=aws,
+    )
     capsys.readouterr()
     destroy_endpoint(project, "dry-scaled", dry_run=True)
     operations = [json.loads(c)["operation"] for c in base.split_json_objects(capsys.readouterr().out)]
@@ -287,7 +297,12 @@ def test_a_training_jobs_model_is_registered_with_its_metrics_and_deployed_from_
     assert uploaded["metrics"] == json.loads((trained_model / "metrics.json").read_text(encoding="utf-8"))
     group = package_group(project)
     arn = aws["sagemaker"].list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"][0]
-    requests = deploy_model(project, model_package=arn["ModelPackageArn"], endpoint_name="registered", clients=aws)
+    requests = deploy_model(
+        project,
+        ModelSource(model_package=arn["ModelPackageArn"]),
+        EndpointSpec(endpoint_name="registered"),
+        clients=aws,
+    )
     model = aws["sagemaker"].describe_model(ModelName=requests["model"]["ModelName"])
     assert model["PrimaryContainer"]["ModelPackageName"] == arn["ModelPackageArn"]
     assert aws["sagemaker"].describe_endpoint(EndpointName="registered")["EndpointStatus"] == "InService"
@@ -306,7 +321,9 @@ def test_register_dry_run_is_valid_and_deploy_takes_the_package(project, aws_env
     ]
     assert_valid(plans)
     arn = "arn:aws:sagemaker:ap-northeast-2:000000000000:model-package/fixture/1"
-    requests = deploy_model(project, model_package=arn, endpoint_name="from-registry", dry_run=True)
+    requests = deploy_model(
+        project, ModelSource(model_package=arn), EndpointSpec(endpoint_name="from-registry"), dry_run=True
+    )
     assert requests["model"]["PrimaryContainer"] == {"ModelPackageName": arn}
 
 
