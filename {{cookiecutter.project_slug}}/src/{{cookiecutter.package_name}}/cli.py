@@ -238,31 +238,30 @@ def predict(
 ) -> None:
     """Classify texts from a file or stdin against a model folder, a local server or an endpoint.
     Exit status 2 when rows finally failed (they are listed), 130 when interrupted (rerun with --resume)."""
-    from .serving.client import PredictInterrupted, RetryPolicy, run_predict
+    from .serving.client import PredictInterrupted, PredictRequest, RetryPolicy, run_predict
 
     cfg = get_config(config, set_)
     targets = [t for t in (model_dir, url, endpoint_name) if t]
     if len(targets) != 1:
         raise ConfigError("give exactly one of --model-dir, --url, --endpoint-name")
     policy = RetryPolicy(budget_seconds=retry_budget, attempt_timeout=timeout, max_attempts=max_attempts)
-    target = async_target(cfg, endpoint_name, policy) if asynchronous else None
+    request = PredictRequest(
+        input_file=input_file,
+        output=output,
+        model_dir=cfg.path(model_dir) if model_dir else None,
+        url=url,
+        endpoint_name=endpoint_name,
+        precision=precision_or_default(cfg, precision),
+        target=async_target(cfg, endpoint_name, policy) if asynchronous else None,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        policy=policy,
+        resume=resume,
+        overwrite=overwrite,
+        encoding=output_encoding,
+    )
     try:
-        summary = run_predict(
-            cfg,
-            input_file,
-            output,
-            model_dir=cfg.path(model_dir) if model_dir else None,
-            url=url,
-            endpoint_name=endpoint_name,
-            batch_size=batch_size,
-            concurrency=concurrency,
-            policy=policy,
-            resume=resume,
-            overwrite=overwrite,
-            precision=precision_or_default(cfg, precision),
-            encoding=output_encoding,
-            target=target,
-        )
+        summary = run_predict(cfg, request)
     except PredictInterrupted:
         raise typer.Exit(130) from None
     if summary.failed:

@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.evaluation.evaluate import evaluate_model
 from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.serving.client import (
     InProcessTarget,
+    PredictRequest,
     RetryPolicy,
     RuntimeTarget,
     classify,
@@ -132,7 +133,10 @@ def test_predict_through_the_server_equals_evaluate(project, text_model, fp32_se
     test_file = project.path(project.data.data_dir) / project.data.test_file
     evaluated = evaluate_model(project, text_model, test_file, tmp_path / "eval", precision="fp32")
     summary = run_predict(
-        project, test_file, tmp_path / "served.jsonl", url=fp32_server.url, batch_size=64, concurrency=4
+        project,
+        PredictRequest(
+            input_file=test_file, output=tmp_path / "served.jsonl", url=fp32_server.url, batch_size=64, concurrency=4
+        ),
     )
     assert summary.failed == []
     err = capsys.readouterr().err
@@ -146,7 +150,7 @@ def test_predict_reads_stdin_and_the_in_process_target(project, text_model, monk
     import io
 
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(REVIEWS) + "\n\n"))
-    assert run_predict(project, None, None, model_dir=text_model).failed == []
+    assert run_predict(project, PredictRequest(model_dir=text_model)).failed == []
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["text"] for r in rows] == REVIEWS and [r["line"] for r in rows] == [1, 2, 3, 4]
 
@@ -171,7 +175,10 @@ def test_full_nsmc_test_file_through_the_server(project, schema, text_model, fp3
     evaluated = evaluate_model(config, text_model, test_file, tmp_path / "eval", precision="fp32")
     started = time.perf_counter()
     summary = run_predict(
-        config, test_file, tmp_path / "served.jsonl", url=fp32_server.url, batch_size=64, concurrency=4
+        config,
+        PredictRequest(
+            input_file=test_file, output=tmp_path / "served.jsonl", url=fp32_server.url, batch_size=64, concurrency=4
+        ),
     )
     seconds = time.perf_counter() - started
     assert summary.failed == []

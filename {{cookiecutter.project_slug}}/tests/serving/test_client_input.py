@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.serving.client import (
     SERVER_LIMITS,
     FinalError,
     InProcessTarget,
+    PredictRequest,
     RequestLimits,
     RetryPolicy,
     RuntimeTarget,
@@ -48,7 +49,7 @@ def test_the_client_keeps_to_the_handler_s_limits():
 def test_stdin_in_nfd_is_classified_as_nfc(project, text_model, monkeypatch, capsys):
     nfd = unicodedata.normalize("NFD", WORD)
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(f"{nfd}\n{WORD}\n".encode()), encoding="utf-8"))
-    assert run_predict(project, None, None, model_dir=text_model).failed == []
+    assert run_predict(project, PredictRequest(model_dir=text_model)).failed == []
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [row["text"] for row in rows] == [WORD, WORD]
     assert answer(rows[0]) == answer(rows[1]) and rows[0]["scores"] == rows[1]["scores"]

@@ -644,75 +644,68 @@ def report_interrupted(stopped: PredictInterrupted, output: Path | None) -> None
     )
 
 
-def default_target(
-    config: Config,
-    *,
-    model_dir: Path | None,
-    url: str | None,
-    endpoint_name: str | None,
-    precision: str,
-    policy: RetryPolicy,
-    concurrency: int = 4,
-) -> Target:
-    """Where predict sends its rows: the model in this process (``model_dir``), else a running server or endpoint
-    (``url``, ``endpoint_name``; "local" when neither is given)."""
-    if model_dir is not None:
-        return InProcessTarget(model_dir, precision)
+@dataclass
+class PredictRequest:
+    """One predict run, as the predict command's options give it: what it reads (``input_file``; None or "-":
+    stdin) and writes (``output``; None: stdout; ``resume`` keeps its rows, ``overwrite`` replaces it, ``encoding``
+    is a table's: serving/output.py); where the rows go (``model_dir``: in this process at ``precision``, else the
+    server at ``url`` or the endpoint ``endpoint_name``; ``target``: any other Target, such as an async endpoint:
+    aws/asynchronous.py); and how (at most ``batch_size`` texts a request, ``concurrency`` requests in flight,
+    retried as ``policy`` says)."""
+
+    input_file: Path | None = None
+    output: Path | None = None
+    model_dir: Path | None = None
+    url: str | None = None
+    endpoint_name: str | None = None
+    precision: str = "auto"
+    target: Target | None = None
+    batch_size: int = 64
+    concurrency: int = 4
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    resume: bool = False
+    overwrite: bool = False
+    encoding: str | None = None
+
+
+def default_target(config: Config, request: PredictRequest) -> Target:
+    """Where predict sends its rows: the model in this process (``request.model_dir``), else a running server or
+    endpoint (``url``, ``endpoint_name``; "local" when neither is given)."""
+    if request.model_dir is not None:
+        return InProcessTarget(request.model_dir, request.precision)
     return RuntimeTarget(
-        endpoint_name or "local", url=url, region=config.aws.region, policy=policy, concurrency=concurrency
+        request.endpoint_name or "local",
+        url=request.url,
+        region=config.aws.region,
+        policy=request.policy,
+        concurrency=request.concurrency,
     )
 
 
-def run_predict(
-    config: Config,
-    input_file: Path | None,
-    output: Path | None,
-    model_dir: Path | None = None,
-    url: str | None = None,
-    endpoint_name: str | None = None,
-    batch_size: int = 64,
-    concurrency: int = 4,
-    policy: RetryPolicy | None = None,
-    resume: bool = False,
-    overwrite: bool = False,
-    precision: str = "auto",
-    encoding: str | None = None,
-    target: Target | None = None,
-) -> PredictSummary:
-    """Classify every input row; prints the summary (and metrics when the input has labels). ``encoding``: a
-    table output's (serving/output.py). ``target``: any other Target (an async endpoint: aws/asynchronous.py).
+def run_predict(config: Config, request: PredictRequest) -> PredictSummary:
+    """Classify every input row of ``request``; prints the summary (and metrics when the input has labels).
     Raises PredictError for an output it cannot write, before any work."""
-    if resume and output is None:
+    output = request.output
+    if request.resume and output is None:
         raise PredictError("--resume needs an output file (-o)")
     if output is not None:
-        output_encoding(output, encoding)  # an unknown extension or encoding: refused before reading anything
-    schema = LabelSchema.load(model_dir / LABELS_FILE) if model_dir else project_schema(config)
-    records, input_encoding = read_inputs(config, input_file, schema)
-    policy = policy or RetryPolicy()
-    if target is None:
-        target = default_target(
-            config,
-            model_dir=model_dir,
-            url=url,
-            endpoint_name=endpoint_name,
-            precision=precision,
-            policy=policy,
-            concurrency=concurrency,
-        )
-    names = schema.names if schema else None
+        output_encoding(output, request.encoding)  # an unknown extension or encoding: refused before any reading
+    schema = LabelSchema.load(request.model_dir / LABELS_FILE) if request.model_dir else project_schema(config)
+    records, input_encoding = read_inputs(config, request.input_file, schema)
+    target = request.target or default_target(config, request)
     try:
         summary = predict_records(
             records,
             target,
             output,
-            batch_size,
-            concurrency,
-            names,
-            policy,
-            resume,
-            overwrite,
+            request.batch_size,
+            request.concurrency,
+            schema.names if schema else None,
+            request.policy,
+            request.resume,
+            request.overwrite,
             show_progress=logs.bars(),  # a bar only on a terminal: none in a log file
-            encoding=encoding,
+            encoding=request.encoding,
             input_encoding=input_encoding,
         )
     except PredictInterrupted as stopped:
@@ -720,7 +713,7 @@ def run_predict(
         raise
     logs.result(summary.line() + (f"; results in {output}" if output else ""), stderr=True)
     report_failures(summary)
-    warn_training_rows(config, records, input_file)  # a file or stdin: rows it was trained on are no test
+    warn_training_rows(config, records, request.input_file)  # a file or stdin: rows it was trained on are no test
     report_scores(records, summary, schema)
     return summary
 
