@@ -1,8 +1,9 @@
 """The worst real-time request in fp32: what the handler's token bound (serving/request_rules.py's
-DEFAULT_MAX_TOKENS: 1,024 texts of 128 tokens) costs per text and per request, for each model shape a baked project may serve: scratch:tiny,
-scratch:small and the default base model's shape (monologg/koelectra-small-v3-discriminator: its config's sizes
-with random weights, which cost the same). Every text is max_length long (no padding to save), in the handler's
-64-row micro-batches, torch pinned to one thread; the figure is CPU-seconds, the best of a few rounds.
+DEFAULT_MAX_TOKENS: 1,024 texts of 128 tokens) costs per text and per request, for each model shape a baked
+project may serve: scratch:tiny, scratch:small and the default base model's shape
+(monologg/koelectra-small-v3-discriminator: its config's sizes with random weights, which cost the same). Every
+text is max_length long (no padding to save), in the handler's 64-row micro-batches, torch pinned to one thread;
+the figure is CPU-seconds, the best of a few rounds.
 
     python benchmarks/bench_request_bound.py            # writes benchmarks/RESULTS-request-bound.md
 """
