@@ -195,7 +195,8 @@ class Paths:
             records = [Record(text, None, n) for n, text in enumerate(texts, 1)]
             with tempfile.TemporaryDirectory() as scratch:
                 output = Path(scratch) / "out.jsonl"
-                summary = client.predict_records(records, target, output, BATCH, 4, None, show_progress=False)
+                request = client.PredictRequest(output=output, batch_size=BATCH, concurrency=4)
+                summary = client.predict_records(records, target, request, None, show_progress=False)
                 assert not summary.failed
                 answers = [json.loads(line) for line in output.read_text("utf-8").splitlines()]
             return self.label_ids(answers)

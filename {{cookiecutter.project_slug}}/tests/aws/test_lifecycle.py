@@ -32,7 +32,11 @@ from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.errors import ArtifactError, ConfigError
 from {{ cookiecutter.package_name }}.hub import push_model
 from {{ cookiecutter.package_name }}.metric_registry import METRICS
-from {{ cookiecutter.package_name }}.serving.client import RetryPolicy, predict_records
+from {{ cookiecutter.package_name }}.serving.client import (
+    PredictRequest,
+    RetryPolicy,
+    predict_records,
+)
 from {{ cookiecutter.package_name }}.training.search_space import parse_range
 
 FIXTURE_BUCKET = base.FIXTURE_BUCKET
@@ -501,7 +505,9 @@ def test_async_predict_retries_a_failed_output_keeps_order_and_resumes(project, 
     queue_async_results([failure, *[(False, predictions(1))] * 4])
     output = tmp_path / "async.jsonl"
     records = async_records(4)
-    summary = predict_records(records, target, output, batch_size=1, concurrency=1, policy=policy, show_progress=False)
+    summary = predict_records(
+        records, target, PredictRequest(output=output, batch_size=1, concurrency=1, policy=policy), show_progress=False
+    )
     assert summary.failed == [] and summary.retries == 1 and summary.requests == 4
     rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert [row["line"] for row in rows] == [r.line for r in records]
@@ -510,7 +516,10 @@ def test_async_predict_retries_a_failed_output_keeps_order_and_resumes(project, 
     # the same input grown by two rows: the finished window is kept, only the new window's 2 requests are sent
     queue_async_results([(False, predictions(1, "negative"))] * 2)
     resumed = predict_records(
-        async_records(6), target, output, batch_size=1, concurrency=1, policy=policy, resume=True, show_progress=False
+        async_records(6),
+        target,
+        PredictRequest(output=output, batch_size=1, concurrency=1, policy=policy, resume=True),
+        show_progress=False,
     )
     assert resumed.skipped == 4 and resumed.requests == 2 and resumed.failed == []
     lines = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
@@ -525,10 +534,7 @@ def test_a_client_error_output_fails_its_texts_alone(project, aws, tmp_path):
     summary = predict_records(
         async_records(2),
         target,
-        tmp_path / "out.jsonl",
-        batch_size=2,
-        concurrency=1,
-        policy=policy,
+        PredictRequest(output=tmp_path / "out.jsonl", batch_size=2, concurrency=1, policy=policy),
         show_progress=False,
     )
     assert [line for line, _ in summary.failed] == [2, 3] and "text too long" in summary.failed[0][1]

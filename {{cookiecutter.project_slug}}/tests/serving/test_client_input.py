@@ -85,19 +85,21 @@ def test_requests_are_bound_by_encoded_bytes_not_only_count():
 def test_wide_rows_at_batch_size_1000_all_pass_the_local_server(model_server, tmp_path):
     texts = [f"{n} " + "정말 재밌는 영화 " * 400 for n in range(1000)]  # 7.7 KB a row: 7.7 MB by count
     target = RuntimeTarget("local", url=model_server.url, policy=FAST)
-    summary = predict_records(records(texts), target, tmp_path / "out.jsonl", batch_size=1000, show_progress=False)
+    summary = predict_records(
+        records(texts), target, PredictRequest(output=tmp_path / "out.jsonl", batch_size=1000), show_progress=False
+    )
     assert summary.failed == [] and summary.requests > 2
 
 
 def test_an_over_long_row_fails_alone_without_being_sent(text_model, tmp_path):
     limit = SERVER_LIMITS.max_text_chars
     target = Recorder()
-    summary = predict_records(records([WORD, "가" * (limit + 1)]), target, None, show_progress=False)
+    summary = predict_records(records([WORD, "가" * (limit + 1)]), target, PredictRequest(), show_progress=False)
     assert [line for line, _ in summary.failed] == [2] and "10001 characters" in summary.failed[0][1]
     assert len(target.bodies) == 1
     texts = [f"{WORD} {n}" for n in range(200)]
     texts[57] = "가" * (limit + 1)
-    summary = predict_records(records(texts), InProcessTarget(text_model), None, show_progress=False)
+    summary = predict_records(records(texts), InProcessTarget(text_model), PredictRequest(), show_progress=False)
     assert [line for line, _ in summary.failed] == [58]
 
 

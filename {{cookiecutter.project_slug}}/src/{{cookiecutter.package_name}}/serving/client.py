@@ -501,22 +501,20 @@ class PredictInterrupted(Exception):
 def predict_records(
     records: list[Record],
     target: Target,
-    output: Path | None,
-    batch_size: int = 64,
-    concurrency: int = 4,
+    request: PredictRequest,
     names: tuple[str, ...] | None = None,
-    policy: RetryPolicy | None = None,
-    resume: bool = False,
-    overwrite: bool = False,
     show_progress: bool = True,
-    encoding: str | None = None,
     input_encoding: str = "",
 ) -> PredictSummary:
-    """Classify every record not already in ``output`` (written as its extension says, in ``encoding`` for a
-    table: serving/output.py); a Ctrl-C stops cleanly with PredictInterrupted."""
+    """Classify every record not already in ``request.output`` through ``target``, as ``request`` says (its
+    batch size, concurrency, retry policy, resume or overwrite; the output written as its extension says, in
+    ``request.encoding`` for a table, or ``input_encoding``, the input file's, on request: serving/output.py); a
+    Ctrl-C stops cleanly with PredictInterrupted."""
     summary = PredictSummary(rows=len(records))
     pairs = any(record.text_pair is not None for record in records)
-    out = OutputFile(output, resume, overwrite, encoding, input_encoding, pairs) if output is not None else None
+    out = None
+    if request.output is not None:
+        out = OutputFile(request.output, request.resume, request.overwrite, request.encoding, input_encoding, pairs)
     done = {index for index, record in enumerate(records) if out is not None and record.line in out.kept}
     if out is not None:
         summary.skipped = len(done)
@@ -525,7 +523,17 @@ def predict_records(
     stop = threading.Event()
     try:
         texts = [item_of(record) for record in records]
-        for window in classify(texts, target, batch_size, concurrency, policy, stop, done, show_progress=show_progress):
+        windows = classify(
+            texts,
+            target,
+            request.batch_size,
+            request.concurrency,
+            request.policy,
+            stop,
+            done,
+            show_progress=show_progress,
+        )
+        for window in windows:
             summary.retries += window.retries
             summary.requests += window.requests
             for offset, (prediction, error) in enumerate(zip(window.predictions, window.errors, strict=True)):
@@ -697,15 +705,9 @@ def run_predict(config: Config, request: PredictRequest) -> PredictSummary:
         summary = predict_records(
             records,
             target,
-            output,
-            request.batch_size,
-            request.concurrency,
+            request,
             schema.names if schema else None,
-            request.policy,
-            request.resume,
-            request.overwrite,
             show_progress=logs.bars(),  # a bar only on a terminal: none in a log file
-            encoding=request.encoding,
             input_encoding=input_encoding,
         )
     except PredictInterrupted as stopped:
