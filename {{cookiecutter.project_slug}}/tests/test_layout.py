@@ -29,13 +29,20 @@ LAYERS = {
     "training": 4,
     "serving": 5,
     "aws": 6,
+    "hub": 6,  # hub.py: push to the Hugging Face Hub, a publishing target beside aws/ (it reads results names)
     "cli": 7,
     "__main__": 8,
 }
 HANDLER_MODULE = f"{PACKAGE}.serving.handler"  # packed into the inference container as code/inference.py
 # its siblings in code/ (micro-batches and int8's packed rows, which model/int8.py uses too; the artifact's file
-# names): they import nothing of ours
-HANDLER_SIBLINGS = {f"{PACKAGE}.model.batching", f"{PACKAGE}.artifact_files", f"{PACKAGE}.answers"}
+# names; the request limits and text rules, which the server, the client and deploy read too; the tasks' answers):
+# they import nothing of ours but the artifact's file names
+HANDLER_SIBLINGS = {
+    f"{PACKAGE}.model.batching",
+    f"{PACKAGE}.artifact_files",
+    f"{PACKAGE}.serving.request_rules",
+    f"{PACKAGE}.answers",
+}
 
 
 def module_name(path: Path) -> str:

@@ -12,9 +12,9 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .. import logs
+from ..answers import SINGLE_LABEL
 from ..config import CONFIG_FILE, LABELS_FILE, DataConfig
 from ..errors import LabelError
-from ..answers import SINGLE_LABEL
 from ..tasks import task_named
 from .encodings import decode
 from .labels import LabelSchema, ScoreLabelError
@@ -141,7 +141,9 @@ def load_records(
     LoadReport holding the records and every problem by line. Never raises for bad content: check
     ``report.errors``."""
     path = Path(path)
-    report = LoadReport(file=str(path), label_names=schema.names if schema else (), task=schema.task if schema else SINGLE_LABEL)
+    report = LoadReport(
+        file=str(path), label_names=schema.names if schema else (), task=schema.task if schema else SINGLE_LABEL
+    )
     if not path.is_file():
         report.add(0, "error", "missing_file", "file does not exist")
         return report

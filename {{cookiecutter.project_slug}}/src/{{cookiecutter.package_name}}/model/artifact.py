@@ -166,8 +166,9 @@ def inference_max_length(tokenizer, model_config) -> int:
 
 
 @dataclass
-class LoadedModel:
-    """An artifact ready to classify: network (eval mode, on ``device``), tokenizer, schema, length limit."""
+class LoadedArtifact:
+    """An artifact ready to classify: network (eval mode, on ``device``), tokenizer, schema, length limit (what
+    load_for_inference returns; the handler's LoadedModel is the served model)."""
 
     model: Any
     tokenizer: Any
@@ -176,7 +177,7 @@ class LoadedModel:
     device: Any
 
 
-def load_for_inference(model_dir: str | Path, device=None) -> LoadedModel:
+def load_for_inference(model_dir: str | Path, device=None) -> LoadedArtifact:
     """A trained transformer ready to predict on ``device`` (default: the best available): the eval-mode model, its
     tokenizer, schema and the max_length it was trained with. Raises ArtifactError for an incomplete folder."""
     import torch
@@ -190,7 +191,7 @@ def load_for_inference(model_dir: str | Path, device=None) -> LoadedModel:
     except (OSError, ValueError) as error:
         raise ArtifactError(f"cannot load the model in {model_dir}: {error.__class__.__name__}: {error}") from None
     schema = LabelSchema.load(model_dir / LABELS_FILE)
-    return LoadedModel(model, tokenizer, schema, inference_max_length(tokenizer, model.config), device)
+    return LoadedArtifact(model, tokenizer, schema, inference_max_length(tokenizer, model.config), device)
 
 
 HUB_LICENSES = {"Apache-2.0": "apache-2.0", "MIT": "mit", "BSD-3-Clause": "bsd-3-clause"}  # others: "other"

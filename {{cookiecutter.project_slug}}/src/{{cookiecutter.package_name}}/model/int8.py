@@ -47,11 +47,12 @@ def compile_settings() -> dict:
     }
 
 
-def padded_batches(
+def padded_calibration(
     rows: list[list[int]], batch_size: int, pad_token_id: int, types: list[list[int]] | None = None
 ) -> list[dict[str, np.ndarray]]:
     """input_ids and attention_mask (and token_type_ids with ``types``: sentence pairs) for token-id rows, sorted
-    by length and padded per batch (the training collator's padding), as the numpy arrays OpenVINO takes."""
+    by length, cut into batches of ``batch_size`` and padded per batch (the training collator's padding), as the
+    numpy arrays OpenVINO's calibration takes (the handler's batches are model/batching.py's padded_batches)."""
     collate = DynamicPaddingCollator(pad_token_id)
     items = [{"input_ids": ids} | ({PAIR_INPUT: types[k]} if types is not None else {}) for k, ids in enumerate(rows)]
     items = sorted(items, key=lambda item: len(item["input_ids"]))
@@ -220,7 +221,7 @@ def _export_int8(
         if not converted_matches(converted, network, calibration, rows, pad_token_id, types):
             converted = None
     if converted is None:  # one padded text per row, as the model was trained
-        calibration = padded_batches(rows, CALIBRATION_BATCH, pad_token_id, types)
+        calibration = padded_calibration(rows, CALIBRATION_BATCH, pad_token_id, types)
         converted = convert(FourDimensionalMask(cpu_model), calibration[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NNCF and OpenVINO warnings that are not the user's to act on

@@ -7,7 +7,7 @@ counted. Texts go out in windows over a bounded thread pool, sorted by length in
 written in input order as soon as their window is done, keyed by input line, so a killed run leaves only
 complete rows and ``--resume`` finishes it. An existing output is never overwritten silently.
 
-Requests stay inside the server's limits (RequestLimits, read from serving/handler.py): at most ``batch_size``
+Requests stay inside the server's limits (SERVER_LIMITS, from serving/request_rules.py): at most ``batch_size``
 and the server's item limit of texts, and a JSON body well under its byte limit, by encoded size. A text over
 the server's character limit (or not encodable as UTF-8) fails alone without being sent. A request the server
 refuses for one text's content (its message names ``inputs[k]``) is sent again without that text, which fails
@@ -17,8 +17,6 @@ stand alone.
 
 from __future__ import annotations
 
-import ast
-import importlib.util
 import json
 import random
 import re
@@ -30,7 +28,7 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -47,6 +45,7 @@ from ..errors import DataError, PredictError
 from ..evaluation.metrics import classification_report, metric_line, score
 from ..tasks import task_named
 from .output import OutputFile, output_encoding, output_row
+from .request_rules import DEFAULT_MAX_ITEMS, DEFAULT_MAX_TEXT_CHARS, MAX_BODY_BYTES
 from .seen import warn_training_rows
 
 RETRY_STATUSES = {408, 429}  # besides 5xx: a timeout or throttling, not a bad request
@@ -76,25 +75,6 @@ class RequestLimits:
     max_text_chars: int
     max_body_bytes: int
 
-    @classmethod
-    @cache
-    def of_handler(cls) -> RequestLimits:
-        """The limits serving/handler.py defines (its DEFAULT_* literals and MAX_BODY_BYTES), read from its source:
-        importing it would load torch. The body limit keeps a margin (BODY_MARGIN)."""
-        spec = importlib.util.find_spec(f"{__package__}.handler")
-        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
-        values = {
-            target.id: ast.literal_eval(node.value)
-            for node in tree.body
-            if isinstance(node, ast.Assign)
-            for target in node.targets
-            if isinstance(target, ast.Name)
-            and target.id in ("DEFAULT_MAX_ITEMS", "DEFAULT_MAX_TEXT_CHARS", "MAX_BODY_BYTES")
-        }
-        return cls(
-            values["DEFAULT_MAX_ITEMS"], values["DEFAULT_MAX_TEXT_CHARS"], int(values["MAX_BODY_BYTES"] * BODY_MARGIN)
-        )
-
     def local_problem(self, text: str | dict) -> str:
         """Why ``text`` (a text, or a sentence pair: {"text", "text_pair"}) cannot be sent ("" when it can): over the
         character limit, or not encodable as UTF-8."""
@@ -107,6 +87,10 @@ class RequestLimits:
         except UnicodeEncodeError as error:
             return f"not sent: the text holds an unpaired surrogate at character {error.start}"
         return ""
+
+
+# what the handler takes with its default limits (serving/request_rules.py), the body with a margin (BODY_MARGIN)
+SERVER_LIMITS = RequestLimits(DEFAULT_MAX_ITEMS, DEFAULT_MAX_TEXT_CHARS, int(MAX_BODY_BYTES * BODY_MARGIN))
 
 
 def item_of(record: Record) -> str | dict:
@@ -425,7 +409,7 @@ def classify(
     handler's: cut_requests); a text over its character limit fails without being sent.
     """
     policy, stop = policy or RetryPolicy(), stop or threading.Event()
-    limits = limits or RequestLimits.of_handler()
+    limits = limits or SERVER_LIMITS
     window = window or batch_size * max(1, concurrency) * 4
     rng = random.Random()
     done = set(done)
@@ -498,7 +482,6 @@ class PredictSummary:
     retries: int = 0
     requests: int = 0
     labels: dict[int, str | tuple[str, ...]] = field(default_factory=dict)  # input line -> predicted name(s)
-    interrupted: bool = False
 
     def line(self) -> str:
         """The run in one line: rows classified, requests, retries and failures."""
@@ -521,24 +504,22 @@ class PredictInterrupted(Exception):
 def predict_records(
     records: list[Record],
     target: Target,
-    output: Path | None,
-    batch_size: int = 64,
-    concurrency: int = 4,
+    request: PredictRequest,
     names: tuple[str, ...] | None = None,
-    policy: RetryPolicy | None = None,
-    resume: bool = False,
-    overwrite: bool = False,
     show_progress: bool = True,
-    encoding: str | None = None,
     input_encoding: str = "",
     task: str = "",
 ) -> PredictSummary:
-    """Classify every record not already in ``output`` (written as its extension says, in ``encoding`` for a
-    table: serving/output.py); a Ctrl-C stops cleanly with PredictInterrupted. ``task``: the model's (labels.json),
-    whose head reads the answers; without it each answer's shape says."""
+    """Classify every record not already in ``request.output`` through ``target``, as ``request`` says (its
+    batch size, concurrency, retry policy, resume or overwrite; the output written as its extension says, in
+    ``request.encoding`` for a table, or ``input_encoding``, the input file's, on request: serving/output.py); a
+    Ctrl-C stops cleanly with PredictInterrupted. ``task``: the model's (labels.json), whose head reads the answers;
+    without it each answer's shape says."""
     summary = PredictSummary(rows=len(records))
     pairs = any(record.text_pair is not None for record in records)
-    out = OutputFile(output, resume, overwrite, encoding, input_encoding, pairs) if output is not None else None
+    out = None
+    if request.output is not None:
+        out = OutputFile(request.output, request.resume, request.overwrite, request.encoding, input_encoding, pairs)
     done = {index for index, record in enumerate(records) if out is not None and record.line in out.kept}
     if out is not None:
         summary.skipped = len(done)
@@ -547,7 +528,17 @@ def predict_records(
     stop = threading.Event()
     try:
         texts = [item_of(record) for record in records]
-        for window in classify(texts, target, batch_size, concurrency, policy, stop, done, show_progress=show_progress):
+        windows = classify(
+            texts,
+            target,
+            request.batch_size,
+            request.concurrency,
+            request.policy,
+            stop,
+            done,
+            show_progress=show_progress,
+        )
+        for window in windows:
             summary.retries += window.retries
             summary.requests += window.requests
             for offset, (prediction, error) in enumerate(zip(window.predictions, window.errors, strict=True)):
@@ -565,7 +556,6 @@ def predict_records(
                     summary.labels[record.line] = (HEADS[task] if task else head_of(prediction)).value(prediction)
             (out if out is not None else sys.stdout).flush()
     except KeyboardInterrupt:
-        summary.interrupted = True
         raise PredictInterrupted(summary) from None
     finally:
         if out is not None:
@@ -667,74 +657,62 @@ def report_interrupted(stopped: PredictInterrupted, output: Path | None) -> None
     )
 
 
-def default_target(
-    config: Config,
-    *,
-    model_dir: Path | None,
-    url: str | None,
-    endpoint_name: str | None,
-    precision: str,
-    policy: RetryPolicy,
-    concurrency: int = 4,
-) -> Target:
-    """Where predict sends its rows: the model in this process (``model_dir``), else a running server or endpoint
-    (``url``, ``endpoint_name``; "local" when neither is given)."""
-    if model_dir is not None:
-        return InProcessTarget(model_dir, precision)
+@dataclass
+class PredictRequest:
+    """One predict run, as the predict command's options give it: what it reads (``input_file``; None or "-":
+    stdin) and writes (``output``; None: stdout; ``resume`` keeps its rows, ``overwrite`` replaces it, ``encoding``
+    is a table's: serving/output.py); where the rows go (``model_dir``: in this process at ``precision``, else the
+    server at ``url`` or the endpoint ``endpoint_name``; ``target``: any other Target, such as an async endpoint:
+    aws/asynchronous.py); and how (at most ``batch_size`` texts a request, ``concurrency`` requests in flight,
+    retried as ``policy`` says)."""
+
+    input_file: Path | None = None
+    output: Path | None = None
+    model_dir: Path | None = None
+    url: str | None = None
+    endpoint_name: str | None = None
+    precision: str = "auto"
+    target: Target | None = None
+    batch_size: int = 64
+    concurrency: int = 4
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    resume: bool = False
+    overwrite: bool = False
+    encoding: str | None = None
+
+
+def default_target(config: Config, request: PredictRequest) -> Target:
+    """Where predict sends its rows: the model in this process (``request.model_dir``), else a running server or
+    endpoint (``url``, ``endpoint_name``; "local" when neither is given)."""
+    if request.model_dir is not None:
+        return InProcessTarget(request.model_dir, request.precision)
     return RuntimeTarget(
-        endpoint_name or "local", url=url, region=config.aws.region, policy=policy, concurrency=concurrency
+        request.endpoint_name or "local",
+        url=request.url,
+        region=config.aws.region,
+        policy=request.policy,
+        concurrency=request.concurrency,
     )
 
 
-def run_predict(
-    config: Config,
-    input_file: Path | None,
-    output: Path | None,
-    model_dir: Path | None = None,
-    url: str | None = None,
-    endpoint_name: str | None = None,
-    batch_size: int = 64,
-    concurrency: int = 4,
-    policy: RetryPolicy | None = None,
-    resume: bool = False,
-    overwrite: bool = False,
-    precision: str = "auto",
-    encoding: str | None = None,
-    target: Target | None = None,
-) -> PredictSummary:
-    """Classify every input row; prints the summary (and metrics when the input has labels). ``encoding``: a
-    table output's (serving/output.py). ``target``: any other Target (an async endpoint: aws/asynchronous.py).
+def run_predict(config: Config, request: PredictRequest) -> PredictSummary:
+    """Classify every input row of ``request``; prints the summary (and metrics when the input has labels).
     Raises PredictError for an output it cannot write, before any work."""
-    if resume and output is None:
+    output = request.output
+    if request.resume and output is None:
         raise PredictError("--resume needs an output file (-o)")
     if output is not None:
-        output_encoding(output, encoding)  # an unknown extension or encoding: refused before reading anything
-    schema = LabelSchema.load(model_dir / LABELS_FILE) if model_dir else project_schema(config)
-    records, input_encoding = read_inputs(config, input_file, schema)
-    policy = policy or RetryPolicy()
-    if target is None:
-        target = default_target(
-            config,
-            model_dir=model_dir,
-            url=url,
-            endpoint_name=endpoint_name,
-            precision=precision,
-            policy=policy,
-            concurrency=concurrency,
-        )
+        output_encoding(output, request.encoding)  # an unknown extension or encoding: refused before any reading
+    schema = LabelSchema.load(request.model_dir / LABELS_FILE) if request.model_dir else project_schema(config)
+    records, input_encoding = read_inputs(config, request.input_file, schema)
+    target = request.target or default_target(config, request)
     try:
         summary = predict_records(
             records,
             target,
-            output,
-            batch_size,
-            concurrency,
+            request,
             schema.names if schema else None,
-            policy,
-            resume,
-            overwrite,
             show_progress=logs.bars(),  # a bar only on a terminal: none in a log file
-            encoding=encoding,
             input_encoding=input_encoding,
             task=schema.task if schema else "",
         )
@@ -743,7 +721,7 @@ def run_predict(
         raise
     logs.result(summary.line() + (f"; results in {output}" if output else ""), stderr=True)
     report_failures(summary)
-    warn_training_rows(config, records, input_file)  # a file or stdin: rows it was trained on are no test
+    warn_training_rows(config, records, request.input_file)  # a file or stdin: rows it was trained on are no test
     report_scores(records, summary, schema)
     return summary
 

@@ -30,7 +30,12 @@ def summary(values: np.ndarray) -> dict:
     """Mean, standard deviation, minimum and maximum of ``values`` (zeros when empty)."""
     if not len(values):
         return {"mean": 0.0, "std": 0.0, "min": 0.0, "max": 0.0}
-    return {"mean": float(values.mean()), "std": float(values.std()), "min": float(values.min()), "max": float(values.max())}
+    return {
+        "mean": float(values.mean()),
+        "std": float(values.std()),
+        "min": float(values.min()),
+        "max": float(values.max()),
+    }
 
 
 def by_true_bin(truth: np.ndarray, predicted: np.ndarray, bins: int = BINS) -> list[dict]:
@@ -128,11 +133,16 @@ class RegressionTask(Task):
     def report(self, metrics: dict) -> str:
         """Every regression metric, the trivial answer's MSE, and the true and predicted scores' summaries."""
         rows = [[m.title, f"{metrics[m.name]:.4f}"] for m in METRICS.values() if m.name in metrics]
-        rows.append([f"MSE of always answering the mean ({metrics['trivial']['mean']:.3f})", f"{metrics['trivial'][MSE]:.4f}"])
+        rows.append(
+            [f"MSE of always answering the mean ({metrics['trivial']['mean']:.3f})", f"{metrics['trivial'][MSE]:.4f}"]
+        )
         figures = table(["", "value"], rows)
         spread = table(
             ["", "mean", "std", "min", "max"],
-            [[side, *(f"{metrics[side][k]:.3f}" for k in ("mean", "std", "min", "max"))] for side in ("truth", "predicted")],
+            [
+                [side, *(f"{metrics[side][k]:.3f}" for k in ("mean", "std", "min", "max"))]
+                for side in ("truth", "predicted")
+            ],
         )
         return f"{figures}\n\nrows: {metrics['num_examples']}\n{spread}"
 
@@ -147,7 +157,9 @@ class RegressionTask(Task):
             f"{trivial[MSE]:.4f}; this model MSE {error:.4f}, Spearman {rho:.4f}"
         ]
         if baseline is not None:
-            lines.append(f"Spearman {rho:.4f}; the baseline scored {baseline:.4f} on the same file ({rho - baseline:+.4f})")
+            lines.append(
+                f"Spearman {rho:.4f}; the baseline scored {baseline:.4f} on the same file ({rho - baseline:+.4f})"
+            )
         weak = []
         if metrics["predicted"]["std"] <= 1e-3 * max(metrics["truth"]["std"], TOLERANCE):
             weak.append(f"it has collapsed: it answers about {metrics['predicted']['mean']:.3f} for every text")
