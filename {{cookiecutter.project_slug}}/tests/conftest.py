@@ -24,6 +24,7 @@ if XDIST_WORKER:
     # one thread per worker: the workers already fill the cores, and torch's idle threads would spin against them
     os.environ.setdefault("OMP_NUM_THREADS", "1")
 
+from {{ cookiecutter.package_name }}.answers import head_of  # noqa: E402
 from {{ cookiecutter.package_name }}.config import (  # noqa: E402
     CONFIG_FILE,
     LABELS_FILE,
@@ -36,6 +37,7 @@ from {{ cookiecutter.package_name }}.data.labels import LabelSchema  # noqa: E40
 from {{ cookiecutter.package_name }}.data.normalize import Normalizer  # noqa: E402
 from {{ cookiecutter.package_name }}.data.report import Record  # noqa: E402
 from {{ cookiecutter.package_name }}.data.validation import ReadOptions, load_records  # noqa: E402
+from {{ cookiecutter.package_name }}.tasks import task_named  # noqa: E402
 
 PACKAGE = "{{ cookiecutter.package_name }}"
 
@@ -52,22 +54,46 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SRC = PROJECT_ROOT / "src"
 SAMPLE_DIR = PROJECT_ROOT / "data" / "sample"
 TRAINING_LOG = "training.log"
-MULTI_LABEL = json.loads((PROJECT_ROOT / "labels.json").read_text(encoding="utf-8")).get("task") == "multi_label"
-RESULTS_PICTURE = "label_f1.png" if MULTI_LABEL else "confusion_matrix.png"  # a results folder's first picture
+TASK = json.loads((PROJECT_ROOT / "labels.json").read_text(encoding="utf-8")).get("task", "single_label")
+MULTI_LABEL, REGRESSION = TASK == "multi_label", TASK == "regression"
+RESULTS_PICTURES = {"multi_label": "label_f1.png", "regression": "predicted_vs_true.png"}  # a results folder's first
+RESULTS_PICTURE = RESULTS_PICTURES.get(TASK, "confusion_matrix.png")
+COMPARED = task_named(TASK).compared_metric  # accuracy; micro F1 multi-label; Spearman regression
 
 
 def answer(prediction: dict):
-    """A served prediction's answer: its label's name, or multi-label the tuple of its labels' names."""
-    return tuple(prediction["labels"]) if "labels" in prediction else prediction["label"]
+    """A served prediction's answer (its task's head reads it): its label's name, multi-label the tuple of its
+    labels' names, regression its score."""
+    return head_of(prediction).value(prediction)
 
 
 def all_scores(predictions: list[dict]) -> list[float]:
-    """Every label's score of every prediction, one flat list (pytest.approx compares flat lists only)."""
-    return [score for prediction in predictions for score in prediction["scores"].values()]
+    """Every label's score of every prediction (regression: each score), one flat list (pytest.approx compares flat
+    lists only)."""
+    return [s for p in predictions for s in (p["scores"].values() if "scores" in p else [p["score"]])]
+
+
+def same_answers(first: list, second: list) -> bool:
+    """Whether two lists of answers (``answer``'s) agree: scores (regression) to 1e-4, as padding changes float
+    rounding only; names exactly."""
+    if REGRESSION:
+        return first == pytest.approx(second, abs=1e-4)
+    return first == second
+
+
+def rows_figure(rows: list[dict]) -> tuple[str, float]:
+    """(metric name, value) that predict's output rows (with their true answers) give by themselves: the share
+    answered right (accuracy; multi-label subset accuracy), regression the mean squared error."""
+    if REGRESSION:
+        return "mse", sum((answer(r) - true_answer(r)) ** 2 for r in rows) / len(rows)
+    return "accuracy", sum(answer(r) == true_answer(r) for r in rows) / len(rows)
 
 
 def true_answer(row: dict):
-    """A predict output row's true answer (``true_label``, or multi-label the tuple of ``true_labels``)."""
+    """A predict output row's true answer (``true_label``, multi-label the tuple of ``true_labels``, regression
+    ``true_score``)."""
+    if "true_score" in row:
+        return row["true_score"]
     return tuple(row["true_labels"]) if "true_labels" in row else row["true_label"]
 
 

@@ -238,4 +238,5 @@ def read_thresholds(model_dir: str | Path, names: list[str], head: Head) -> list
 
 def thresholds_content(names: list[str], thresholds: list[float]) -> dict:
     """What thresholds.json holds: each label's decision threshold by name."""
-    return {"thresholds": {name: float(t) for name, t in zip(names, thresholds, strict=True)}}
+    by_name = {name: float(t) for name, t in zip(names, thresholds, strict=True)}
+    return {"thresholds": by_name}

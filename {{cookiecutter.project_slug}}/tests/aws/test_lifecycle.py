@@ -37,7 +37,10 @@ from {{ cookiecutter.package_name }}.serving.client import (
     RetryPolicy,
     predict_records,
 )
+from {{ cookiecutter.package_name }}.tasks import task_named
 from {{ cookiecutter.package_name }}.training.search_space import parse_range
+
+from conftest import COMPARED, TASK
 
 FIXTURE_BUCKET = base.FIXTURE_BUCKET
 REGION = base.REGION
@@ -281,7 +284,8 @@ def test_register_creates_the_group_and_a_package_with_its_metrics(project, aws,
     uploaded = json.loads(aws["s3"].get_object(Bucket=bucket, Key=key)["Body"].read())
     expected = json.loads((trained_model / "metrics.json").read_text(encoding="utf-8"))
     assert uploaded["metrics"] == expected
-    assert uploaded["multiclass_classification_metrics"]["accuracy"]["value"] == expected["test"]["accuracy"]
+    layout = task_named(TASK).registry_layout  # multiclass_classification_metrics; regression_metrics
+    assert uploaded[layout][COMPARED]["value"] == expected["test"][COMPARED]
     assert "deploy --model-package arn:" in capsys.readouterr().out
 
 

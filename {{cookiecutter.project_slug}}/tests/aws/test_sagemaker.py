@@ -36,7 +36,7 @@ from {{ cookiecutter.package_name }}.model.artifact import INT8_MODEL_FILE, NGRA
 from {{ cookiecutter.package_name }}.serving import handler, request_rules
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 
-from conftest import MULTI_LABEL, SRC, artifact_with_int8_record
+from conftest import COMPARED, SRC, TASK, artifact_with_int8_record
 
 # Test fixtures only: moto's default account and made-up names.
 FIXTURE_ROLE = "arn:aws:iam::123456789012:role/fixture-sagemaker-role"
@@ -191,11 +191,11 @@ def test_metric_regexes_read_the_trainer_loops_log_lines(project, capsys):
 
 def assert_metric_regexes_read(log: str) -> None:
     found = {}
-    for definition in metric_definitions("multi_label" if MULTI_LABEL else "single_label"):
+    for definition in metric_definitions(TASK):
         values = re.findall(definition["Regex"], log)
         assert values, f"{definition['Name']} not found in the training log"
         found[definition["Name"]] = float(values[-1])
-    assert 0 <= found["test:accuracy"] <= 1 and found["train:loss"] > 0
+    assert -1 <= found[f"test:{COMPARED}"] <= 1 and found["train:loss"] > 0
 
 
 def test_launch_waits_and_reports_the_final_status(project, aws, capsys):

@@ -18,7 +18,17 @@ from {{ cookiecutter.package_name }}.data.dataset import data_file, load_project
 from {{ cookiecutter.package_name }}.evaluation.baseline import C_GRID
 from {{ cookiecutter.package_name }}.model.artifact import NGRAM_WEIGHTS_FILE
 
-from conftest import FAST, MULTI_LABEL, answer, copy_project, true_answer, working_directory
+from conftest import (
+    COMPARED,
+    FAST,
+    MULTI_LABEL,
+    REGRESSION,
+    RESULTS_PICTURE,
+    TASK,
+    copy_project,
+    rows_figure,
+    working_directory,
+)
 
 BASELINE_DIR = "artifacts/baseline"
 
@@ -55,7 +65,7 @@ def test_quiet_keeps_the_results_and_drops_the_progress(project, trained_model, 
     assert normal.exit_code == quiet.exit_code == 0, quiet.output
     assert "rows, kept" in normal.output and "rows, kept" not in quiet.output
     for output in (normal.output, quiet.output):
-        assert "test_accuracy=" in output and "evaluation written to" in output
+        assert f"test_{COMPARED}=" in output and "evaluation written to" in output
 
 
 def test_evaluate_writes_report_pictures_and_errors(project, trained_model, tmp_path, monkeypatch):
@@ -63,17 +73,21 @@ def test_evaluate_writes_report_pictures_and_errors(project, trained_model, tmp_
     out = tmp_path / "evaluation"
     result = CliRunner().invoke(app, ["evaluate", "--model-dir", str(trained_model), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    pictures = ("label_f1.png", "label_cooccurrence.png") if MULTI_LABEL else ("confusion_matrix.png",)
+    pictures = (RESULTS_PICTURE, "label_cooccurrence.png") if MULTI_LABEL else (RESULTS_PICTURE,)
     assert {"metrics.json", "report.txt", *pictures, "learning_curves.png", "errors.tsv"} <= {
         p.name for p in out.iterdir()
     }
     metrics = json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    heading = "each label's decisions" if MULTI_LABEL else "confusion matrix"
-    assert "test_accuracy=" in result.output and heading in result.output
+    headings = {"multi_label": "each label's decisions", "regression": "always answering the mean"}
+    assert f"test_{COMPARED}=" in result.output and headings.get(TASK, "confusion matrix") in result.output
     with open(out / "errors.tsv", encoding="utf-8", newline="") as handle:
         errors = list(csv.DictReader(handle, delimiter="\t"))
-    wrong = round(metrics["num_examples"] * (1 - metrics["accuracy"]))  # multi-label: subset accuracy
-    assert len(errors) == wrong
+    if REGRESSION:  # the rows missed by more than the true scores' standard deviation
+        assert 0 < len(errors) < metrics["num_examples"]
+        assert all(float(row["score"]) > metrics["truth"]["std"] for row in errors)
+    else:
+        wrong = round(metrics["num_examples"] * (1 - metrics["accuracy"]))  # multi-label: subset accuracy
+        assert len(errors) == wrong
     assert all(row["true"] != row["predicted"] for row in errors)
     for picture in (*pictures, "learning_curves.png"):
         assert (out / picture).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -85,9 +99,11 @@ def test_baseline_beats_chance_on_the_same_splits(fitted_baseline):
     labels = len(metrics["test"]["label_names"])
     if MULTI_LABEL:  # predicting no label scores 0
         assert metrics["test"]["micro_f1"] > 0.5
+    elif REGRESSION:  # a constant answer correlates with nothing
+        assert metrics["test"]["spearman"] > 0.3 and metrics["test"]["mse"] < metrics["test"]["trivial"]["mse"]
     else:
         assert metrics["test"]["accuracy"] > 1 / labels + 0.1
-    assert "baseline_test_accuracy=" in output
+    assert f"baseline_test_{COMPARED}=" in output
     # C chosen on the validation split, shown as it goes; the final fit on every row of the training file
     chosen_by = project.train.metric_for_best_model  # as training chooses its epoch
     assert "choosing C on the validation split" in output and f"validation {chosen_by}" in output
@@ -116,14 +132,15 @@ def test_the_baseline_is_an_artifact_evaluate_and_predict_take(fitted_baseline, 
     )
     assert result.exit_code == 0, result.output
     scored = json.loads((tmp_path / "scored" / "metrics.json").read_text(encoding="utf-8"))
-    assert scored["accuracy"] == saved["accuracy"]  # the saved artifact answers as the fitted model did
+    assert scored[COMPARED] == saved[COMPARED]  # the saved artifact answers as the fitted model did
     result = runner.invoke(
         app, ["predict", "--model-dir", BASELINE_DIR, "-o", str(tmp_path / "p.jsonl"), str(test_file)]
     )
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) == saved["num_examples"]
-    assert sum(answer(row) == true_answer(row) for row in rows) / len(rows) == pytest.approx(saved["accuracy"])
+    name, figure = rows_figure(rows)
+    assert figure == pytest.approx(saved[name], rel=1e-4)
     result = runner.invoke(app, ["serve", "--model-dir", BASELINE_DIR])
     assert result.exit_code == 1 and "holds the n-gram baseline" in result.output
 

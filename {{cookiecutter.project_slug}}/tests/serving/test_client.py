@@ -26,7 +26,7 @@ from {{ cookiecutter.package_name }}.serving.client import (
 )
 from {{ cookiecutter.package_name }}.serving.output import TABLE_HEADER
 
-from conftest import NSMC_DIR, answer, true_answer
+from conftest import COMPARED, NSMC_DIR, answer, rows_figure
 
 REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", "배우들 연기가 좋았다", "그냥 그랬음"]
 
@@ -142,10 +142,11 @@ def test_predict_through_the_server_equals_evaluate(project, text_model, fp32_se
     )
     assert summary.failed == []
     err = capsys.readouterr().err
-    assert f"accuracy={evaluated['accuracy']:.4f};" in err
+    assert f"{COMPARED}={evaluated[COMPARED]:.4f};" in err
     rows = [json.loads(line) for line in (tmp_path / "served.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) == evaluated["num_examples"]
-    assert sum(answer(r) == true_answer(r) for r in rows) / len(rows) == pytest.approx(evaluated["accuracy"])
+    name, figure = rows_figure(rows)
+    assert figure == pytest.approx(evaluated[name], rel=1e-4)
 
 
 def test_predict_reads_stdin_and_the_in_process_target(project, text_model, monkeypatch, capsys, tmp_path):
@@ -187,7 +188,7 @@ def test_full_nsmc_test_file_through_the_server(project, schema, text_model, fp3
     rows = (tmp_path / "served.jsonl").read_text(encoding="utf-8").splitlines()
     lines = test_file.read_text(encoding="utf-8").split("\n")[1:]
     assert len(rows) == sum(1 for line in lines if line and line.split("\t")[1].strip())  # every non-empty review
-    assert f"accuracy={evaluated['accuracy']:.4f};" in capsys.readouterr().err
+    assert f"{COMPARED}={evaluated[COMPARED]:.4f};" in capsys.readouterr().err
     print(f"{len(rows)} reviews through the server in {seconds:.1f}s ({len(rows) / seconds:.0f}/s)")
 
 

@@ -30,7 +30,7 @@ from {{ cookiecutter.package_name }}.serving.client import (
     stdin_records,
 )
 
-from conftest import SAMPLE_DIR, answer
+from conftest import SAMPLE_DIR, all_scores, answer
 
 WORD = "좋아요"
 FAST = RetryPolicy(max_attempts=1, base_delay=0.01)
@@ -52,7 +52,7 @@ def test_stdin_in_nfd_is_classified_as_nfc(project, text_model, monkeypatch, cap
     assert run_predict(project, PredictRequest(model_dir=text_model)).failed == []
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [row["text"] for row in rows] == [WORD, WORD]
-    assert answer(rows[0]) == answer(rows[1]) and rows[0]["scores"] == rows[1]["scores"]
+    assert answer(rows[0]) == answer(rows[1]) and all_scores(rows[:1]) == all_scores(rows[1:])
 
 
 class Recorder:

@@ -12,12 +12,13 @@ from {{ cookiecutter.package_name }}.model import batching
 from {{ cookiecutter.package_name }}.model.artifact import load_for_inference
 from {{ cookiecutter.package_name }}.serving import handler
 
-from conftest import MULTI_LABEL, all_scores, answer
+from conftest import MULTI_LABEL, REGRESSION, all_scores, answer, same_answers
 
 
 def csv_answer(prediction: dict) -> str:
-    """A prediction's first CSV column: the label, or multi-label the labels joined by |."""
-    return "|".join(prediction["labels"]) if MULTI_LABEL else prediction["label"]
+    """A prediction's first CSV column: the label, multi-label the labels joined by |, regression empty (its task's
+    head writes it)."""
+    return handler.answers.head_of(prediction).csv_row(prediction)[0]
 
 
 REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", "배우들 연기가 좋았다", "그냥 그랬음"]
@@ -33,10 +34,13 @@ def test_json_single_and_list_inputs_keep_order_and_speak_label_names(loaded, te
     single = handler.predict_fn(handler.input_fn(json.dumps({"inputs": REVIEWS[0]}), "application/json"), loaded)
     many = handler.predict_fn(handler.input_fn(json.dumps({"inputs": REVIEWS}), "application/json"), loaded)
     assert len(single) == 1 and len(many) == len(REVIEWS)
-    assert answer(many[0]) == answer(single[0])
+    assert same_answers([answer(many[0])], [answer(single[0])])
     # padding changes float rounding only
-    assert list(many[0]["scores"].values()) == pytest.approx(list(single[0]["scores"].values()), abs=1e-5)
+    assert all_scores(many[:1]) == pytest.approx(all_scores(single), abs=1e-5)
     for item in many:
+        if REGRESSION:  # a score alone: no label names
+            assert set(item) == {"score"} and isinstance(item["score"], float)
+            continue
         assert set(item["scores"]) == set(names)
         if MULTI_LABEL:  # the names over their thresholds (tests/serving/test_multi_label_serving.py)
             assert set(item["labels"]) <= set(names)
@@ -45,7 +49,7 @@ def test_json_single_and_list_inputs_keep_order_and_speak_label_names(loaded, te
         assert item["score"] == max(item["scores"].values())
         assert sum(item["scores"].values()) == pytest.approx(1.0, abs=1e-5)
     one_by_one = [answer(handler.predict_fn([text], loaded)[0]) for text in REVIEWS]
-    assert [answer(item) for item in many] == one_by_one  # batching and length-sorting keep the order
+    assert same_answers([answer(item) for item in many], one_by_one)  # batching and length-sorting keep the order
 
 
 def test_jsonlines_and_csv_requests_and_every_accept_type(loaded):
@@ -98,14 +102,14 @@ def test_json_lines_and_csv_keep_one_output_per_input_line(loaded):
     body = '{"id": 1, "text": "좋아요"}\n\n{"text": ""}\n{"id": 2}\nnot json\n"그냥 문자열"\n'
     results = handler.predict_fn(handler.input_fn(body.encode(), "application/jsonlines"), loaded)
     assert len(results) == 6
-    assert results[0]["id"] == 1 and ("labels" if MULTI_LABEL else "label") in results[0]
+    assert results[0]["id"] == 1 and handler.answers.head_of(results[0]).name == loaded.head.name
     assert [r.get("error", "").split(" ", 2)[-1] for r in results[1:5]] == [
         "is empty",
         "is empty",
         'is not an object with a "text" string',
         "invalid JSON (Expecting value: line 1 column 1 (char 0))",
     ]
-    assert ("labels" if MULTI_LABEL else "label") in results[5]
+    assert handler.answers.head_of(results[5]).name == loaded.head.name
     rows = handler.predict_fn(handler.input_fn("좋아\n\n싫어\n", "text/csv"), loaded)
     assert [("error" in row) for row in rows] == [False, True, False]
     assert handler.output_fn(rows, "text/csv").splitlines()[1] == ",,row 2 is empty"
@@ -155,7 +159,7 @@ def test_predict_fn_bounds_padding_only_for_fp32_on_a_cpu(loaded, sample_texts, 
     spans = batching.micro_batches(lengths, batching.CPU_MAX_PADDING if bounded else None)
     assert shapes == [(end - start, lengths[end - 1]) for start, end in spans]
     reference = handler.predict_fn(texts, loaded)
-    assert [answer(item) for item in answers] == [answer(item) for item in reference]
+    assert same_answers([answer(item) for item in answers], [answer(item) for item in reference])
     assert all_scores(answers) == pytest.approx(all_scores(reference), abs=1e-5)
 
 

@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.evaluation.evaluate import evaluate_model
 from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.serving.client import PredictRequest, run_predict
 
-from conftest import PAIRS, all_scores
+from conftest import COMPARED, PAIRS, REGRESSION, all_scores
 from conftest import answer as answer_of
 
 PAIR = {"text": "정말 재밌게 봤어요 강추", "text_pair": "배우들 연기가 좋았다"}
@@ -24,8 +24,9 @@ needs_pairs = pytest.mark.skipif(not PAIRS, reason="this project classifies one 
 
 
 def csv_answer(prediction: dict) -> str:
-    """What a CSV answer's first field holds for ``prediction``: its label, or multi-label its labels joined by |."""
-    return "|".join(prediction["labels"]) if "labels" in prediction else prediction["label"]
+    """What a CSV answer's first field holds for ``prediction``: its label, multi-label its labels joined by |,
+    regression nothing (its task's head writes it)."""
+    return handler.answers.head_of(prediction).csv_row(prediction)[0]
 
 
 def answer(body: str, content_type: str, model, accept: str = JSON):
@@ -88,9 +89,13 @@ def test_int8_carries_the_segment_ids_and_agrees_with_fp32(trained_model, sample
     items = [{"text": r.text, "text_pair": r.text_pair} for r in sample["test"][:200]]
     fast = handler.predict_fn(items, int8)
     exact = handler.predict_fn(items, fp32)
-    agreement = sum(answer_of(a) == answer_of(b) for a, b in zip(fast, exact, strict=True)) / len(items)
-    assert agreement >= 0.97
-    assert max(abs(a - b) for a, b in zip(all_scores(fast), all_scores(exact), strict=True)) < 0.1
+    if REGRESSION:  # scores, not names: int8 moves each a little (model.int8_max_drop bounds its MSE)
+        spread = max(all_scores(exact)) - min(all_scores(exact))
+        assert max(abs(a - b) for a, b in zip(all_scores(fast), all_scores(exact), strict=True)) < 0.1 * spread
+    else:
+        agreement = sum(answer_of(a) == answer_of(b) for a, b in zip(fast, exact, strict=True)) / len(items)
+        assert agreement >= 0.97
+        assert max(abs(a - b) for a, b in zip(all_scores(fast), all_scores(exact), strict=True)) < 0.1
     metrics = json.loads((trained_model / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["int8"]["packed"] is True
 
@@ -107,7 +112,7 @@ def test_predict_on_a_pair_file_writes_both_texts_and_equals_evaluate(project, t
         project, PredictRequest(input_file=test_file, output=output, model_dir=trained_model, precision="fp32")
     )
     assert summary.failed == []
-    assert f"accuracy={evaluated['accuracy']:.4f};" in capsys.readouterr().err
+    assert f"{COMPARED}={evaluated[COMPARED]:.4f};" in capsys.readouterr().err
     if suffix == ".jsonl":
         rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
         assert all(row["text"] and row["text_pair"] for row in rows)

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 
-from conftest import subprocess_env
+from conftest import COMPARED, subprocess_env
 
 
 def full_mlflow() -> bool:
@@ -76,7 +76,7 @@ def test_plain_mlflow_ui_in_the_project_folder_lists_the_run_with_its_metrics(pr
         run = runs[0]
         assert run["info"]["status"] == "FINISHED" and run["info"]["run_name"].startswith("scratch:tiny-torch-")
         metrics = {metric["key"] for metric in run["data"]["metrics"]}
-        assert {"eval_accuracy", "test_accuracy", "loss"} <= metrics
+        assert {f"eval_{COMPARED}", f"test_{COMPARED}", "loss"} <= metrics
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

@@ -14,7 +14,7 @@ import pytest
 from {{ cookiecutter.package_name }}.training.entry import main
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 
-from conftest import PACKAGE, RESULTS_PICTURE, entry_arguments, subprocess_env
+from conftest import COMPARED, PACKAGE, RESULTS_PICTURE, entry_arguments, subprocess_env
 
 
 @pytest.mark.slow
@@ -125,7 +125,7 @@ def test_mlflow_tracking_records_params_and_metrics(project, tmp_path):
     assert len(runs) == 1 and runs[0].info.status == "FINISHED"
     assert runs[0].data.params["loop"] == "torch"
     assert runs[0].info.run_name.startswith("scratch:tiny-torch-")  # says what ran
-    assert {"eval_accuracy", "test_accuracy", "loss"} <= set(runs[0].data.metrics)
+    assert {f"eval_{COMPARED}", f"test_{COMPARED}", "loss"} <= set(runs[0].data.metrics)
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ from {{ cookiecutter.package_name }}.metric_registry import register, unregister
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 from {{ cookiecutter.package_name }}.training.runtime import resolve_epochs
 
-from conftest import MULTI_LABEL, RESULTS_PICTURE
+from conftest import COMPARED, MULTI_LABEL, REGRESSION, RESULTS_PICTURE, TASK
 
 ARTIFACT_FILES = {
     "config.json",
@@ -47,6 +47,8 @@ def test_loop_trains_on_real_reviews_and_beats_chance(project, loop):
     assert metrics["test"]["num_examples"] >= 900
     if MULTI_LABEL:  # above predicting no label (0) and the best constant label set
         assert metrics["test"]["micro_f1"] > max(0.3, metrics["test"]["trivial"]["f1"]), metrics["test"]
+    elif REGRESSION:  # below always answering the mean score, and ranks the rows
+        assert metrics["test"]["mse"] < metrics["test"]["trivial"]["mse"] and metrics["test"]["spearman"] > 0.3
     else:
         assert metrics["test"]["accuracy"] > chance + 0.1, metrics["test"]
     artifact = config.path(config.train.output_dir)
@@ -56,7 +58,7 @@ def test_loop_trains_on_real_reviews_and_beats_chance(project, loop):
     losses = [h["loss"] for h in history if "loss" in h and "step" in h]
     assert len(losses) >= 6
     assert sum(losses[-3:]) < sum(losses[:3])  # the last logged windows beat the first ones
-    assert any("eval_accuracy" in h for h in history)
+    assert any(f"eval_{COMPARED}" in h for h in history)
 
 
 @pytest.mark.slow
@@ -118,21 +120,31 @@ def test_auto_epochs_give_small_data_at_least_min_steps(rows, settings, epochs):
 
 
 @pytest.fixture()
-def brier_score():
-    """A metric of our own, registered for one test: the multi-class Brier score (lower is better; it reads the
-    probabilities, which ``score()`` used to be unable to pass)."""
+def own_metric():
+    """A metric of our own, registered for one test, for this project's task: the multi-class Brier score (lower is
+    better; it reads the probabilities, which ``score()`` used to be unable to pass), regression the largest error.
+    Yields (name, title)."""
+    if REGRESSION:
+
+        @register("max_error", title="largest error", higher_is_better=False, tasks=(TASK,))
+        def max_error(labels, predictions, probabilities):
+            return float(np.abs(np.asarray(labels) - np.asarray(predictions)).max())
+
+        yield "max_error", "largest error"
+        unregister("max_error")
+        return
 
     @register("brier", title="Brier score", higher_is_better=False, uses_probabilities=True)
     def brier(labels, predictions, probabilities):
         truth = labels if labels.ndim == 2 else np.eye(probabilities.shape[1])[labels]  # multi-label: 0/1 already
         return float(((probabilities - truth) ** 2).sum(axis=1).mean())
 
-    yield "brier"
+    yield "brier", "Brier score"
     unregister("brier")
 
 
 def test_a_registered_metric_reaches_the_sagemaker_definitions_and_evaluate(
-    project, trained_model, brier_score, tmp_path, monkeypatch
+    project, trained_model, own_metric, tmp_path, monkeypatch
 ):
     """The default tier's half of the test below, without a training run: a metric registered after training is
     scored by evaluate (metrics.json, report) and read by SageMaker from the lines it prints."""
@@ -144,15 +156,16 @@ def test_a_registered_metric_reaches_the_sagemaker_definitions_and_evaluate(
     out = tmp_path / "evaluation"
     result = CliRunner().invoke(app, ["evaluate", "--model-dir", str(trained_model), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    definitions = {d["Name"]: d["Regex"] for d in metric_definitions()}
-    assert re.search(definitions["test:brier"], result.output)
-    assert "brier" in json.loads((out / "metrics.json").read_text(encoding="utf-8"))
-    assert "Brier score" in (out / "report.txt").read_text(encoding="utf-8")
+    name, title = own_metric
+    definitions = {d["Name"]: d["Regex"] for d in metric_definitions(TASK)}
+    assert re.search(definitions[f"test:{name}"], result.output)
+    assert name in json.loads((out / "metrics.json").read_text(encoding="utf-8"))
+    assert title in (out / "report.txt").read_text(encoding="utf-8")
 
 
 @pytest.mark.slow  # two training runs; the default tier checks the rest of the path above
 @pytest.mark.parametrize("loop", ["torch", "trainer"])
-def test_a_registered_metric_reaches_history_log_sagemaker_and_report(project, loop, brier_score, capsys):
+def test_a_registered_metric_reaches_history_log_sagemaker_and_report(project, loop, own_metric, capsys):
     """Adding a metric is one function in metric_registry.py: both loops' histories, the lines SageMaker reads,
     its metric definitions, the evaluation report and the model card pick it up."""
     config = project.override({"loop": loop, "epochs": 1, "max_rows": 200, "logging_steps": 5})
@@ -160,14 +173,15 @@ def test_a_registered_metric_reaches_history_log_sagemaker_and_report(project, l
     log = capsys.readouterr().out
     artifact = config.path(config.train.output_dir)
     history = json.loads((artifact / "history.json").read_text(encoding="utf-8"))
-    assert any(0 <= h.get("eval_brier", -1) <= 2 for h in history), history
-    definitions = {d["Name"]: d["Regex"] for d in metric_definitions()}
-    for name in ("eval:brier", "validation:brier", "test:brier"):
-        assert re.search(definitions[name], log), name
+    name, title = own_metric
+    assert any(0 <= h.get(f"eval_{name}", -1) for h in history), history
+    definitions = {d["Name"]: d["Regex"] for d in metric_definitions(TASK)}
+    for split in ("eval", "validation", "test"):
+        assert re.search(definitions[f"{split}:{name}"], log), split
     results = artifact / "evaluation"
-    assert "brier" in json.loads((results / "metrics.json").read_text(encoding="utf-8"))
-    assert "Brier score" in (results / "report.txt").read_text(encoding="utf-8")
-    assert "Brier score" in (artifact / "README.md").read_text(encoding="utf-8")
+    assert name in json.loads((results / "metrics.json").read_text(encoding="utf-8"))
+    assert title in (results / "report.txt").read_text(encoding="utf-8")
+    assert title in (artifact / "README.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("bars", [False, True])

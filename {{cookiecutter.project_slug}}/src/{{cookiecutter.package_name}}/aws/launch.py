@@ -15,11 +15,12 @@ import shutil
 import tarfile
 from pathlib import Path
 
+from ..answers import SINGLE_LABEL
 from ..config import CONFIG_FILE, LABELS_FILE, Config
 from ..data.labels import LabelSchema
 from ..errors import AwsSetupError
 from ..evaluation.metrics import metric_regex
-from ..metric_registry import METRICS, SINGLE_LABEL
+from ..tasks import task_named
 from ..training.entry import ENTRY_SCRIPT, PACKAGE_DIR, SAGEMAKER_CHECKPOINT_DIR
 from .images import TRAINING, has_gpu, image_uri
 from .session import (
@@ -60,7 +61,7 @@ def metric_definitions(task: str = SINGLE_LABEL) -> list[dict]:
     loss, the validation loss, and every registered metric (metric_registry.METRICS) of ``task`` of the per-epoch
     evaluation and of the final validation and test scores. Returns SageMaker's ``MetricDefinitions`` (Name,
     Regex)."""
-    scored = [name for name, metric in METRICS.items() if task in metric.tasks]
+    scored = task_named(task).metric_names
     names = ["eval_loss"] + [f"{split}_{name}" for split in ("eval", "validation", "test") for name in scored]
     definitions = [{"Name": "train:loss", "Regex": r"step=[0-9]+; loss=([0-9]+\.?[0-9]*);"}]
     for name in names:

@@ -142,7 +142,7 @@ def load_records(
     ``report.errors``."""
     path = Path(path)
     report = LoadReport(
-        file=str(path), label_names=schema.names if schema else (), task=schema.task if schema else SINGLE_LABEL
+        str(path), label_names=schema.names if schema else (), task=getattr(schema, "task", SINGLE_LABEL)
     )
     if not path.is_file():
         report.add(0, "error", "missing_file", "file does not exist")

@@ -21,7 +21,7 @@ from ..data.dataset import Splits, data_file, load_schema, load_splits
 from ..data.labels import LabelSchema
 from ..data.sample import file_digest
 from ..errors import ProjectError
-from ..metric_registry import METRICS, applies
+from ..metric_registry import METRICS
 from ..model.artifact import METRICS_FILE, NGRAM_WEIGHTS_FILE, RESULTS_DIR, write_json, write_thresholds
 from ..model.features import record_pairs
 from ..model.ngram import NgramClassifier, NgramFeatures
@@ -50,7 +50,7 @@ def choose_c(
     candidate is fitted in its own thread (liblinear releases the GIL) and reported as it finishes. Returns (C,
     figure by C, the chosen C's validation probabilities)."""
     task = task_named(schema.task)
-    if metric is None or not applies(metric, schema.task):
+    if metric is None or metric not in task.metric_names:
         metric = task.compared_metric  # accuracy, or micro F1 for multi-label
 
     def fit_and_score(c: float) -> tuple[float, float, float, np.ndarray]:

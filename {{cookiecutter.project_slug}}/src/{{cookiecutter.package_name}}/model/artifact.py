@@ -20,6 +20,7 @@ from ..config import LABELS_FILE
 from ..data.labels import LabelSchema
 from ..errors import ArtifactError
 from ..metric_registry import METRICS, SINGLE_LABEL
+from ..tasks import task_named
 
 # The artifact (what `train` writes and `deploy` packs)
 MODEL_CONFIG_FILE = "config.json"
@@ -211,7 +212,7 @@ def card_metadata(metrics: dict, config_used: dict, task: str = SINGLE_LABEL) ->
         "library_name": "transformers",
         "pipeline_tag": "text-classification",
         "datasets": [DATASET_NAME],
-        "metrics": [name for name, metric in METRICS.items() if task in metric.tasks],
+        "metrics": list(task_named(task).metric_names),
     }
     if "/" in base_model and not base_model.startswith((".", "/", "~", "scratch:")):
         header["base_model"] = base_model
@@ -239,7 +240,7 @@ def model_card(schema: LabelSchema, metrics: dict, config_used: dict) -> str:
     model = config_used.get("model", {})
     train = config_used.get("train", {})
     header = yaml.safe_dump(card_metadata(metrics, config_used, schema.task), allow_unicode=True, sort_keys=False)
-    shown = {name: metric for name, metric in METRICS.items() if schema.task in metric.tasks}
+    shown = {name: METRICS[name] for name in task_named(schema.task).metric_names}
     lines = [
         "---",
         header.rstrip("\n"),

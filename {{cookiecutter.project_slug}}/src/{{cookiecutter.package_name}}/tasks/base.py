@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..answers import Head, head_for
+from ..metric_registry import METRICS
 
 STANDARD_ERRORS = 2.0  # how far above the trivial answer a model must be to count as having learnt
 TOLERANCE = 1e-9  # scores are ratios of counts: equal counts must not compare unequal by float rounding
@@ -33,6 +34,17 @@ class Task:
     def name(self) -> str:
         """labels.json's task name (the head's)."""
         return self.head.name
+
+    @property
+    def scored_as(self) -> str:
+        """The task whose registered metrics score this one (metric_registry's ``tasks``): its own name; a task
+        built on another's answers may take that one's."""
+        return self.name
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        """The registered metrics that score this task, in registration order."""
+        return tuple(name for name, metric in METRICS.items() if self.scored_as in metric.tasks)
 
     @property
     def problem_type(self) -> str:

@@ -171,7 +171,7 @@ class MultiLabelTask(Task):
         ]
         probabilities = predicted.astype(float) if hard else np.asarray(scores)
         return {
-            **compute(truth, predicted, probabilities, task=self.name, hard=hard),
+            **compute(truth, predicted, probabilities, task=self.scored_as, hard=hard),
             "per_class": per_class(names, (truth & predicted).sum(axis=0), predicted.sum(axis=0), truth.sum(axis=0)),
             "task": self.name,
             "per_label_confusion": per_label_confusion,

@@ -116,7 +116,7 @@ class RegressionTask(Task):
         truth, predicted = np.asarray(labels, dtype=np.float64), np.asarray(answers, dtype=np.float64)
         mean = float(truth.mean()) if len(truth) else 0.0
         return {
-            **compute(truth, predicted, predicted[:, None], task=self.name),
+            **compute(truth, predicted, predicted[:, None], task=self.scored_as),
             "task": self.name,
             "label_names": list(names),
             "num_examples": int(len(truth)),

@@ -105,7 +105,7 @@ class SingleLabelTask(Task):
         hard = scores is None
         probabilities = one_hot(answers, len(names)) if hard else np.asarray(scores)
         return {
-            **compute(labels, answers, probabilities, task=self.name, hard=hard),
+            **compute(labels, answers, probabilities, task=self.scored_as, hard=hard),
             "per_class": per_class(names, np.diag(matrix), matrix.sum(axis=0), matrix.sum(axis=1)),
             "confusion_matrix": matrix.tolist(),
             "label_names": list(names),

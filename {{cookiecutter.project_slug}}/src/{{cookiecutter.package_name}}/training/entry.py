@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 from pathlib import Path
 
 from .. import logs
@@ -42,11 +43,19 @@ def project_defaults(argv: list[str]) -> dict[str, object]:
         return {info.name: info.default for info in describe_fields()}
 
 
+class WholeNamesFormatter(argparse.HelpFormatter):
+    """argparse's help wrapped without breaking at hyphens: a file name such as ``sts-train.tsv`` stays whole."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+
 def build_parser(prog: str | None = None, defaults: dict[str, object] | None = None) -> argparse.ArgumentParser:
     """The options: one per config key, each help ending with the value it has now (``defaults``: the project's
     config file, else the code's default)."""
     parser = argparse.ArgumentParser(
         prog=prog,
+        formatter_class=WholeNamesFormatter,
         description="Train a text classifier (locally, under torchrun, or in a SageMaker job). "
         f"Every option overrides the key of the same name in {CONFIG_FILE}.",
     )

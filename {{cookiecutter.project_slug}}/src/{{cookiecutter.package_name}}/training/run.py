@@ -21,7 +21,6 @@ from ..evaluation.evaluate import evaluate_dataset, int8_check
 from ..evaluation.metrics import metric_line, scalars
 from ..evaluation.reports import write_results
 from ..evaluation.verdict import baseline_score, verdict
-from ..metric_registry import applies
 from ..model.artifact import INT8_RECORD, METRICS_FILE, RESULTS_DIR, SCRATCH_TOKENIZER_DIR, save_artifact
 from ..model.features import build_dataset, tokenizer_fingerprint
 from ..model.int8 import remove_int8
@@ -145,7 +144,7 @@ def checked_schema(config: Config) -> LabelSchema:
     LabelError (data/dataset.py's load_schema), or ConfigError naming the task's default metric."""
     schema = load_schema(config)
     name = config.train.metric_for_best_model
-    if not applies(name, schema.task):
+    if name not in task_named(schema.task).metric_names:
         raise ConfigError(
             f"train.metric_for_best_model: {name!r} is not scored for a {schema.task} task; use "
             f"{task_named(schema.task).default_metric!r} (see `config` for the choices)"
