@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 TEMPLATE = Path(__file__).resolve().parent.parent
@@ -35,17 +37,17 @@ KOREAN_CSV = {  # Korean column names, as a Korean company's export has them
     "train_file": "train.csv",
     "test_file": "test.csv",
 }
-STARS_JSONL = {
+STARS_XLSX = {  # star ratings in an Excel workbook: the labels are numbers in their cells
     "project_name": "Star Ratings",
     "dataset_name": "stars",
-    "data_format": "jsonl",
+    "data_format": "xlsx",
     "text_column": "text",
     "label_column": "stars",
     "id_column": "",
     "label_names": "1,2,3,4,5",
     "label_encoding": "name",
-    "train_file": "train.jsonl",
-    "test_file": "test.jsonl",
+    "train_file": "train.xlsx",
+    "test_file": "test.xlsx",
     "max_length": "64",
 }
 UNSMILE_MULTI_LABEL = {  # UnSmile style: one 0/1 column per label name, no label column
@@ -77,7 +79,7 @@ PAIR_JSONL = {  # sentence pairs: a review and a claim about it
 BAKES = {
     "nsmc-default": {},
     "korean-3-class-csv": KOREAN_CSV,
-    "stars-jsonl": STARS_JSONL,
+    "stars-xlsx": STARS_XLSX,
     "unsmile-multi-label-tsv": UNSMILE_MULTI_LABEL,
     "pair-jsonl": PAIR_JSONL,
 }
@@ -93,6 +95,7 @@ PACKAGE_FILES = [
     "artifact_files.py",
     "logs.py",
     "metric_registry.py",
+    "format_registry.py",
     "data/__init__.py",
     "data/dataset.py",
     "data/download.py",
@@ -168,6 +171,7 @@ TEST_FILES = [
     "data/test_multi_label_data.py",
     "data/test_pairs_data.py",
     "data/test_repeated_texts.py",
+    "data/test_spreadsheets.py",
     "model/test_features.py",
     "model/test_int8_export.py",
     "model/test_model_sources.py",
@@ -248,7 +252,7 @@ def test_exact_file_set(baked):
 def test_no_template_syntax_left(baked):
     project, _ = baked
     for path in project.rglob("*"):
-        if path.is_file() and path.suffix not in (".tsv", ".txt", ".csv", ".jsonl"):
+        if path.is_file() and path.suffix not in (".tsv", ".txt", ".csv", ".jsonl", ".xlsx", ".parquet"):
             text = path.read_text(encoding="utf-8")
             for marker in LEFTOVER_MARKERS:
                 assert marker not in text, f"{path.relative_to(project)} still contains {marker!r}"
@@ -259,8 +263,16 @@ def test_label_schema_and_sample_follow_the_answers(baked):
     schema = json.loads((project / "labels.json").read_text(encoding="utf-8"))
     names = [n.strip() for n in answers["label_names"].split(",")]
     assert schema["label_names"] == names and schema["label_encoding"] == answers["label_encoding"]
-    raw = (project / "data" / "sample" / answers["train_file"]).read_text(encoding="utf-8").splitlines()
     assert schema["task"] == answers["task"]
+    if answers["data_format"] == "xlsx":  # the sample's cells as Excel holds them: whole-number labels as numbers
+        table = openpyxl.load_workbook(project / "data" / "sample" / answers["train_file"], read_only=True).active
+        header, *rows = [list(row) for row in table.iter_rows(values_only=True)]
+        assert header == [answers["text_column"], answers["label_column"]] and len(rows) == 2000
+        assert {row[1] for row in rows} == {int(name) for name in names} and all(
+            isinstance(row[0], str) for row in rows
+        )
+        return
+    raw = (project / "data" / "sample" / answers["train_file"]).read_text(encoding="utf-8").splitlines()
     if answers["task"] == "multi_label" and not answers["label_column"] and answers["data_format"] == "tsv":
         header, *rows = [line.split("\t") for line in raw]
         assert header == [answers["text_column"], *names]
@@ -388,15 +400,10 @@ def users_data(project: Path, answers: dict) -> str:
         return "the full NSMC (150,000 / 50,000 rows)"
     if answers.get("text_pair_column", "").strip():
         return pair_data(train, test, texts, answers)
-    if answers["data_format"] == "jsonl":
-        for path, count in ((train, 700), (test, 200)):
-            path.write_text(
-                "".join(
-                    json.dumps({"text": texts[i], "stars": 1 + i % 5}, ensure_ascii=False) + "\n" for i in range(count)
-                ),
-                encoding="utf-8",
-            )
-        return "a 5-class JSON Lines file (700 rows)"
+    if answers["data_format"] == "xlsx":
+        for path, start, count in ((train, 0, 700), (test, 700, 200)):
+            excel_stars(path, texts[start : start + count])
+        return "a 5-class Excel workbook (700 rows under a title row, a date column, whole-number floats, a blank row)"
     names = [name.strip() for name in answers["label_names"].split(",")]
     for path, count in ((train, 600), (test, 150)):
         path.write_bytes(excel_csv(texts[:count], names, answers))
@@ -452,6 +459,27 @@ def pair_data(train: Path, test: Path, texts: list[str], answers: dict) -> str:
             rows.append(row | {label_key: names[i % len(names)]})
         path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     return "sentence pairs in JSON Lines (900 rows, an extra key on some)"
+
+
+def excel_stars(path: Path, texts: list[str]) -> None:
+    """Star ratings as an office saves them in Excel: a second sheet after a notes sheet, a merged title row, a date
+    column, stars as numbers (some typed as 4.0), a blank row; config.yaml names the sheet and the header row."""
+    book = openpyxl.Workbook()
+    book.active.title = "안내"
+    sheet = book.create_sheet("별점")
+    sheet.append(["2024 리뷰 별점"])
+    sheet.merge_cells("A1:C1")
+    sheet.append(["작성일", "text", "stars"])
+    for i, text in enumerate(texts):
+        stars = 1 + i % 5
+        sheet.append([datetime.date(2024, 3, 1 + i % 28), text or "빈 리뷰", float(stars) if i % 7 == 3 else stars])
+        if i == 50:
+            sheet.append([])
+    book.save(path)
+    config = path.parent.parent.parent / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    text = text.replace('  sheet_name: ""', '  sheet_name: "별점"').replace("  header_row: 1 ", "  header_row: 2 ")
+    config.write_text(text, encoding="utf-8")
 
 
 def excel_csv(texts: list[str], names: list[str], answers: dict) -> bytes:

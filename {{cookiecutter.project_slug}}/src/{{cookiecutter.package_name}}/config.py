@@ -116,7 +116,9 @@ class DataConfig:
     )
     sheet_name: str = setting("", "xlsx: the sheet to read (empty: the first sheet)")
     header_row: int = setting(
-        1, "xlsx: the spreadsheet row holding the column names (2 under a title row); rows above it are skipped", AT_LEAST_ONE
+        1,
+        "xlsx: the spreadsheet row holding the column names (2 under a title row); rows above it are skipped",
+        AT_LEAST_ONE,
     )
     encoding: str = setting(
         "auto",

@@ -109,8 +109,6 @@ def jsonl_records(lines: list[str], report: LoadReport) -> Iterator[RawRecord]:
         yield number, value
 
 
-
-
 def cell_text(value: object) -> object:
     """A spreadsheet or Parquet cell as a user sees it: text as is, an integral number as an integer's digits (a
     class id ``1``, not ``1.0``), other numbers as Python writes them, a date as ISO text (a midnight time left out),
@@ -140,7 +138,7 @@ def _sheet_table(path: Path, sheet_name: str, report: LoadReport):
     import pandas as pd  # noqa: PLC0415 (pandas and openpyxl load only when an Excel file is read)
 
     try:
-        book = pd.ExcelFile(path, engine="openpyxl")
+        book = pd.ExcelFile(io.BytesIO(path.read_bytes()), engine="openpyxl")  # any suffix, as the file says
     except Exception as error:  # noqa: BLE001 (openpyxl raises many kinds for a file that is no workbook)
         report.add(0, "error", "workbook", f"not an Excel workbook (.xlsx) openpyxl can read: {shorten(str(error))}")
         return None
@@ -181,7 +179,7 @@ def xlsx_records(path: Path, report: LoadReport, options) -> Iterator[RawRecord]
                 "error",
                 "header_row",
                 f"row {header_row} holds {shown}, not the column names: they are on row {at} (a title above the "
-                f"table?); set data.header_row: {at} in config.yaml",
+                f"table?); set data.header_row: {at}",
             )
             return
     for number, row in enumerate(rows[header_row - 1 :], start=header_row):

@@ -113,7 +113,10 @@ def _check_header(
             "UTF-16 and cp949), then check the column names"
         )
         report.add(
-            header_line(options), "error", "missing_column", f"missing column(s) {named}; the header has {_describe_header(header)}. {fix}"
+            header_line(options),
+            "error",
+            "missing_column",
+            f"missing column(s) {named}; the header has {_describe_header(header)}. {fix}",
         )
         return False
     if _repeated_columns(
