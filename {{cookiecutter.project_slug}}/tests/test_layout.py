@@ -103,9 +103,10 @@ def test_no_import_circle_and_no_upward_import():
     assert cycles == []
 
 
-# What the template's post-generation hook imports to write labels.json: it runs wherever cookiecutter runs (pipx,
-# uvx: an environment with nothing but cookiecutter), so these and what they import use the standard library only.
-HOOK_MODULES = (f"{PACKAGE}.artifact_files", f"{PACKAGE}.data.labels")
+# What the template's post-generation hook imports to write labels.json and the sample: it runs wherever cookiecutter
+# runs (pipx, uvx: an environment with nothing but cookiecutter), so these and what they import at the top use the
+# standard library only (a binary format's reader or writer imports its libraries when it runs).
+HOOK_MODULES = (f"{PACKAGE}.artifact_files", f"{PACKAGE}.data.labels", f"{PACKAGE}.data.readers")
 
 
 def test_what_the_template_hook_imports_needs_only_the_standard_library():
