@@ -136,3 +136,11 @@ def test_every_format_reads_back_what_its_writer_wrote(tmp_path):
         assert [(r.row_id, r.text, r.label) for r in report.records] == [("1", rows[0]["문장"], 2), ("2", "둘째", 0)], (
             name
         )
+
+
+def test_a_workbook_read_as_text_is_refused_and_the_setting_that_reads_it_named(tmp_path):
+    path = tmp_path / "train.xlsx"
+    workbook(path, ROWS[:3])
+    report = load_records(path, ReadOptions("tsv", "문의내용", "분류"), SCHEMA)
+    assert report.errors and report.records == []
+    assert "train.xlsx has the suffix of data_format xlsx: if it is one, set data.data_format: xlsx" in report.notes

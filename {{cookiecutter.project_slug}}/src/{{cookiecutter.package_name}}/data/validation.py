@@ -207,6 +207,11 @@ def raw_records(path: Path, options: ReadOptions, report: LoadReport):
     A text format's file is decoded first (data.encoding); None, with the problems in ``report``, when it is binary
     or undecodable as a whole."""
     fmt = FORMATS[options.data_format]
+    named = [other.name for other in FORMATS.values() if path.suffix.lower() in other.suffixes]
+    if named and fmt.name not in named:  # train.xlsx read as tsv: say which setting reads it
+        report.note(
+            f"{path.name} has the suffix of data_format {named[0]}: if it is one, set data.data_format: {named[0]}"
+        )
     if not fmt.text:  # Excel, Parquet: the reader reads the file itself
         return reader(fmt.name)(path, report, options), 0, set()
     decoded = decode(path.read_bytes(), options.encoding)
