@@ -17,6 +17,7 @@ import datetime
 import io
 import json
 import math
+import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -125,8 +126,10 @@ def cell_text(value: object) -> object:
         return str(int(value)) if value.is_integer() else repr(value)
     if isinstance(value, datetime.datetime):
         return value.date().isoformat() if value.time() == datetime.time() else value.isoformat(sep=" ")
-    if isinstance(value, (int, datetime.date, datetime.time)):
-        return value.isoformat() if hasattr(value, "isoformat") else str(value)
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, int):
+        return str(value)
     if hasattr(value, "to_pydatetime"):  # a pandas Timestamp; NaT is empty
         return "" if value != value else cell_text(value.to_pydatetime())
     return value if isinstance(value, str) else str(value)
@@ -168,12 +171,16 @@ def xlsx_records(path: Path, report: LoadReport, options) -> Iterator[RawRecord]
     while rows and rows[-1] and all(cell == "" for cell in rows[-1]):
         rows.pop()
     text_column = getattr(options, "text_column", "")
-    header = [str(cell).strip() for cell in rows[header_row - 1]] if len(rows) >= header_row else []
+    header = (
+        [unicodedata.normalize("NFC", str(cell).strip()) for cell in rows[header_row - 1]]
+        if len(rows) >= header_row
+        else []
+    )
     if text_column and header and text_column not in header:
         below = rows[header_row : header_row - 1 + MAX_TITLE_ROWS]
         at = next((i for i, row in enumerate(below, header_row + 1) if text_column in map(str, row)), None)
         if at is not None:
-            shown = shorten(" ".join(str(cell) for cell in header if cell != ""))
+            shown = shorten(" ".join(str(cell) for cell in header if cell != "")) if any(header) else "nothing"
             report.add(
                 header_row,
                 "error",
