@@ -19,7 +19,7 @@ import pytest
 TEMPLATE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TEMPLATE / "scripts"))
 sys.path.insert(0, str(TEMPLATE))  # local_extensions: the names the bake derives
-from bakery import answers_of, bake  # noqa: E402
+from bakery import answers_of, bake, project_module  # noqa: E402
 from format_template import LONG_NAME_ANSWERS  # noqa: E402
 from local_extensions import sample_test_file  # noqa: E402
 
@@ -622,6 +622,27 @@ def prepare(project: Path) -> subprocess.CompletedProcess:
         env={**os.environ, "PYTHONPATH": str(project / "src")},
         timeout=120,
     )
+
+
+@pytest.mark.parametrize("data_format", ["xlsx", "parquet"])
+def test_a_binary_sample_holds_cell_for_cell_what_the_csv_sample_does(tmp_path, data_format):
+    """A binary format's sample (written at bake by the format's own writer: Excel's uses the standard library only)
+    holds the same rows as the CSV sample of the same answers, read back by the package's own reader: ids, texts,
+    label names and a multi-label cell joined alike."""
+    answers = {**KOREAN_CSV, "task": "multi_label", "train_file": "train", "test_file": "test"}
+    tables = {}
+    for fmt in ("csv", data_format):
+        project = bake(tmp_path / fmt, {**answers, "data_format": fmt})
+        readers = project_module(project, "data.readers")
+        report = project_module(project, "data.report").LoadReport("sample")
+        path = project / "data" / "sample" / "train"
+        lines = path.read_text(encoding="utf-8").splitlines() if fmt == "csv" else None
+        options = project_module(project, "data.validation").ReadOptions(fmt, answers["text_column"], "")
+        tables[fmt] = list(
+            readers.reader(fmt)(lines, report) if fmt == "csv" else readers.reader(fmt)(path, report, options)
+        )
+        assert report.problems == [] and len(tables[fmt]) == 2001
+    assert [fields for _, fields in tables[data_format]] == [fields for _, fields in tables["csv"]]
 
 
 def test_a_csv_without_an_id_column_loads_with_zero_edits(tmp_path):

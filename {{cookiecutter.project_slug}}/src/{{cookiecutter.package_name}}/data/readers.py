@@ -152,7 +152,7 @@ def _sheet_table(path: Path, sheet_name: str, report: LoadReport):
             named = ", ".join(shorten(sheet, 30) for sheet in sheets)
             report.add(0, "error", "sheet", f"no sheet {shorten(name)} (data.sheet_name); the workbook has {named}")
             return None
-        table = book.parse(name, header=None, dtype=object, na_filter=False)
+        table = pd.read_excel(book, sheet_name=name, header=None, dtype=object, na_filter=False)
     return table, name
 
 
