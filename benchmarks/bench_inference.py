@@ -63,8 +63,9 @@ def packed_token_batches(tokenizer, texts: list[str], max_length: int) -> tuple[
 def handler_answers(handler, served, texts: list[str]) -> list[dict]:
     """The handler's answers for ``texts``, sent in the requests a server would take (MAX_ITEMS each)."""
     answers = []
-    for start in range(0, len(texts), handler.MAX_ITEMS):
-        answers += handler.predict_fn(texts[start : start + handler.MAX_ITEMS], served)
+    most = pkg("serving.request_rules").MAX_ITEMS
+    for start in range(0, len(texts), most):
+        answers += handler.predict_fn(texts[start : start + most], served)
     return answers
 
 
@@ -194,7 +195,8 @@ class Paths:
             records = [Record(text, None, n) for n, text in enumerate(texts, 1)]
             with tempfile.TemporaryDirectory() as scratch:
                 output = Path(scratch) / "out.jsonl"
-                summary = client.predict_records(records, target, output, BATCH, 4, None, show_progress=False)
+                request = client.PredictRequest(output=output, batch_size=BATCH, concurrency=4)
+                summary = client.predict_records(records, target, request, None, show_progress=False)
                 assert not summary.failed
                 answers = [json.loads(line) for line in output.read_text("utf-8").splitlines()]
             return self.label_ids(answers)

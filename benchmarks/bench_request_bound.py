@@ -1,8 +1,9 @@
-"""The worst real-time request in fp32: what the handler's token bound (handler.DEFAULT_MAX_TOKENS: 1,024 texts
-of 128 tokens) costs per text and per request, for each model shape a baked project may serve: scratch:tiny,
-scratch:small and the default base model's shape (monologg/koelectra-small-v3-discriminator: its config's sizes
-with random weights, which cost the same). Every text is max_length long (no padding to save), in the handler's
-64-row micro-batches, torch pinned to one thread; the figure is CPU-seconds, the best of a few rounds.
+"""The worst real-time request in fp32: what the handler's token bound (serving/request_rules.py's
+DEFAULT_MAX_TOKENS: 1,024 texts of 128 tokens) costs per text and per request, for each model shape a baked
+project may serve: scratch:tiny, scratch:small and the default base model's shape
+(monologg/koelectra-small-v3-discriminator: its config's sizes with random weights, which cost the same). Every
+text is max_length long (no padding to save), in the handler's 64-row micro-batches, torch pinned to one thread;
+the figure is CPU-seconds, the best of a few rounds.
 
     python benchmarks/bench_request_bound.py            # writes benchmarks/RESULTS-request-bound.md
 """
@@ -52,21 +53,21 @@ def main() -> None:
     import torch
 
     common.baked_project()
-    handler, batching, sources = pkg("serving.handler"), pkg("model.batching"), pkg("model.sources")
+    rules, batching, sources = pkg("serving.request_rules"), pkg("model.batching"), pkg("model.sources")
     torch.set_num_threads(1)
     shapes = {
         "scratch:tiny": sources.SCRATCH_SIZES["tiny"],
         "scratch:small": sources.SCRATCH_SIZES["small"],
         "koelectra-small-v3 shape (the default base model)": KOELECTRA_SMALL_V3,
     }
-    texts = handler.DEFAULT_MAX_TOKENS // MAX_LENGTH
+    texts = rules.DEFAULT_MAX_TOKENS // MAX_LENGTH
     lines = [
         "# The worst real-time request (fp32, CPU)",
         "",
         f"Written by `python benchmarks/bench_request_bound.py` on {time.strftime('%Y-%m-%d')}. "
         f"Machine: {machine()['cpu']}, {machine()['cores']} cores; torch {torch.__version__}, pinned to 1 thread.",
         "",
-        f"The handler bounds a request to {handler.DEFAULT_MAX_TOKENS:,} tokens ({texts:,} texts of {MAX_LENGTH}). "
+        f"The handler bounds a request to {rules.DEFAULT_MAX_TOKENS:,} tokens ({texts:,} texts of {MAX_LENGTH}). "
         f"Each row: every text {MAX_LENGTH} tokens, {batching.MICRO_BATCH}-row micro-batches, best of {ROUNDS}.",
         "",
         "| model | CPU-ms per text | CPU-s per worst request |",

@@ -17,7 +17,7 @@ ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 # cookiecutter.json's _data_formats: the baked format_registry.py's names (tests/test_answers.py checks they agree)
 DATA_FORMATS = tuple(ANSWERS["_data_formats"])
 LABEL_ENCODINGS = ("index", "name")
-TASKS = ("single_label", "multi_label")
+TASKS = ("single_label", "multi_label", "regression")  # the package's answers.HEADS (a template test checks)
 YES_NO = {
     "yes": True,
     "y": True,
@@ -78,13 +78,16 @@ def control_characters(answers):
     return found
 
 
-def label_problems(raw):
+def label_problems(raw, task):
     if any(quote in str(raw) for quote in "\"'`"):
         return [f"label_names {raw!r} contains quotes; write the names plain and comma separated, e.g. 부정,중립,긍정"]
     labels = split_label_names(raw)
     found = []
     if any(not name for name in labels):
         found.append(f"label_names has an empty label name: {raw!r}")
+    elif task == "regression":
+        if len(labels) != 1:
+            found.append(f"task=regression takes one label name, what the score measures (e.g. 유사도), got {raw!r}")
     elif len(labels) < 2:
         found.append(f"label_names needs at least two labels, got {len(labels)}: {raw!r}")
     elif len(labels) > MAX_LABELS:
@@ -257,7 +260,7 @@ def problems(answers):
     if found:
         return found  # other checks would only repeat the same broken value
     return (
-        label_problems(answers["label_names"])
+        label_problems(answers["label_names"], answers["task"])
         + name_problems(answers)
         + choice_problems(answers)
         + package_problems(answers)

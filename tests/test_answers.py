@@ -47,7 +47,10 @@ INVALID = [
     ({"max_length": "-5"}, "ERROR: max_length must be positive, got -5"),
     ({"max_length": "long"}, "ERROR: max_length 'long' is not an integer"),
     ({"text_column": "label"}, "ERROR: label_column and text_column are both 'label'"),
-    ({"task": "multilabel"}, "ERROR: task 'multilabel' is unknown; choose one of single_label, multi_label"),
+    (
+        {"task": "multilabel"},
+        "ERROR: task 'multilabel' is unknown; choose one of single_label, multi_label, regression",
+    ),
     ({"label_column": ""}, "ERROR: label_column must not be empty (task=multi_label may leave it empty"),
     ({"text_pair_column": "document"}, "ERROR: text_pair_column and text_column are both 'document'"),
     (

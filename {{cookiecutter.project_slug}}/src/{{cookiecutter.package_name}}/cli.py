@@ -238,31 +238,30 @@ def predict(
 ) -> None:
     """Classify texts from a file or stdin against a model folder, a local server or an endpoint.
     Exit status 2 when rows finally failed (they are listed), 130 when interrupted (rerun with --resume)."""
-    from .serving.client import PredictInterrupted, RetryPolicy, run_predict
+    from .serving.client import PredictInterrupted, PredictRequest, RetryPolicy, run_predict
 
     cfg = get_config(config, set_)
     targets = [t for t in (model_dir, url, endpoint_name) if t]
     if len(targets) != 1:
         raise ConfigError("give exactly one of --model-dir, --url, --endpoint-name")
     policy = RetryPolicy(budget_seconds=retry_budget, attempt_timeout=timeout, max_attempts=max_attempts)
-    target = async_target(cfg, endpoint_name, policy) if asynchronous else None
+    request = PredictRequest(
+        input_file=input_file,
+        output=output,
+        model_dir=cfg.path(model_dir) if model_dir else None,
+        url=url,
+        endpoint_name=endpoint_name,
+        precision=precision_or_default(cfg, precision),
+        target=async_target(cfg, endpoint_name, policy) if asynchronous else None,
+        batch_size=batch_size,
+        concurrency=concurrency,
+        policy=policy,
+        resume=resume,
+        overwrite=overwrite,
+        encoding=output_encoding,
+    )
     try:
-        summary = run_predict(
-            cfg,
-            input_file,
-            output,
-            model_dir=cfg.path(model_dir) if model_dir else None,
-            url=url,
-            endpoint_name=endpoint_name,
-            batch_size=batch_size,
-            concurrency=concurrency,
-            policy=policy,
-            resume=resume,
-            overwrite=overwrite,
-            precision=precision_or_default(cfg, precision),
-            encoding=output_encoding,
-            target=target,
-        )
+        summary = run_predict(cfg, request)
     except PredictInterrupted:
         raise typer.Exit(130) from None
     if summary.failed:
@@ -325,27 +324,28 @@ def deploy(
     ] = None,
 ) -> None:
     """Package model.tar.gz (weights, tokenizer, labels, code/), create or update the endpoint."""
-    from .aws.deploy import deploy_model
+    from .aws.deploy import EndpointSpec, ModelSource, deploy_model
 
     cfg = get_config(config, set_, bucket=bucket)
     if sum(source is not None for source in (model_dir, training_job, model_data, model_package)) != 1:
         raise ConfigError("give exactly one of --model-dir, --training-job or --model-data, or --model-package")
-    deploy_model(
-        cfg,
+    source = ModelSource(
         model_dir=cfg.path(model_dir) if model_dir else None,
         training_job=training_job,
         model_data=model_data,
         model_package=model_package,
-        autoscale=autoscale,
-        asynchronous=asynchronous,
-        data_capture=data_capture,
+    )
+    spec = EndpointSpec(
         endpoint_name=endpoint_name,
         serverless=serverless,
         batch_input=batch_transform,
-        wait=wait,
-        dry_run=dry_run,
         precision=precision_or_default(cfg, precision),
+        autoscale=autoscale,
+        asynchronous=asynchronous,
+        data_capture=data_capture,
+        wait=wait,
     )
+    deploy_model(cfg, source, spec, dry_run=dry_run)
 
 
 @app.command()
@@ -381,8 +381,8 @@ def tune(
     of the job launch runs, or with --local the same space on this machine (Optuna, MLflow runs per trial)."""
     cfg = get_config(config, set_, bucket=bucket, tuning_max_jobs=max_jobs, tuning_max_parallel_jobs=max_parallel_jobs)
     if local:
-        from .aws.local_search import run_local_search
-        from .aws.tuning import search_space
+        from .training.local_search import run_local_search
+        from .training.search_space import search_space
 
         if dry_run:
             print("\n".join(f"{r.name}: {r.kind} {r.values or (r.low, r.high)}" for r in search_space(cfg)))
@@ -448,7 +448,7 @@ def push(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="print what would be uploaded and call nothing")] = False,
 ) -> None:
     """Upload the model artifact (weights, tokenizer, labels, model card with the Hub's metadata) to the Hub."""
-    from .aws.hub import push_model
+    from .hub import push_model
 
     cfg = get_config(config, None)
     push_model(model_dir_or_default(cfg, model_dir), repo_id=repo_id, private=not public, dry_run=dry_run)

@@ -25,8 +25,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-SINGLE_LABEL, MULTI_LABEL = "single_label", "multi_label"  # data/labels.py's task names
-BOTH_TASKS = (SINGLE_LABEL, MULTI_LABEL)
+from .answers import MULTI_LABEL, REGRESSION, SINGLE_LABEL
+
+CLASSIFICATION_TASKS = (SINGLE_LABEL, MULTI_LABEL)
 
 MetricFunction = Callable[[np.ndarray, np.ndarray, np.ndarray], float]
 
@@ -40,7 +41,7 @@ class Metric:
     title: str
     higher_is_better: bool = True
     uses_probabilities: bool = False
-    tasks: tuple[str, ...] = BOTH_TASKS
+    tasks: tuple[str, ...] = CLASSIFICATION_TASKS
 
 
 METRICS: dict[str, Metric] = {}
@@ -53,7 +54,7 @@ def register(
     title: str = "",
     higher_is_better: bool = True,
     uses_probabilities: bool = False,
-    tasks: tuple[str, ...] = BOTH_TASKS,
+    tasks: tuple[str, ...] = CLASSIFICATION_TASKS,
 ) -> Callable[[MetricFunction], MetricFunction]:
     """Decorator adding ``function`` to ``METRICS`` under ``name`` (a flat identifier: it becomes ``eval_<name>``
     in histories and ``<split>:<name>`` in SageMaker), scored for the ``tasks`` given (single_label,
@@ -156,6 +157,51 @@ def hamming_loss(labels: np.ndarray, predictions: np.ndarray, probabilities: np.
     return float(sklearn_hamming_loss(labels, predictions))
 
 
+PEARSON = "pearson"
+SPEARMAN = "spearman"
+MSE = "mse"
+MAE = "mae"
+
+
+def correlation(labels: np.ndarray, predictions: np.ndarray, ranked: bool) -> float:
+    """Pearson's r of two score vectors (of their ranks when ``ranked``: Spearman's rho), by scipy.stats; 0.0 when
+    either is constant (the correlation is undefined: a collapsed model)."""
+    from scipy.stats import pearsonr, spearmanr
+
+    truth, guess = np.asarray(labels, dtype=np.float64).ravel(), np.asarray(predictions, dtype=np.float64).ravel()
+    if len(truth) < 2 or np.ptp(truth) == 0 or np.ptp(guess) == 0:
+        return 0.0
+    return float((spearmanr if ranked else pearsonr)(truth, guess)[0])
+
+
+@register(PEARSON, title="Pearson r", tasks=(REGRESSION,))
+def pearson(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Pearson's correlation of predicted and true scores, in [-1, 1] (regression)."""
+    return correlation(labels, predictions, ranked=False)
+
+
+@register(SPEARMAN, title="Spearman rho", tasks=(REGRESSION,))
+def spearman(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Spearman's rank correlation of predicted and true scores, in [-1, 1]: STS's usual figure (regression)."""
+    return correlation(labels, predictions, ranked=True)
+
+
+@register(MSE, title="MSE", higher_is_better=False, tasks=(REGRESSION,))
+def mse(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean squared error of the predicted scores, in the label's units squared; lower is better (regression)."""
+    from sklearn.metrics import mean_squared_error
+
+    return float(mean_squared_error(labels, predictions))
+
+
+@register(MAE, title="MAE", higher_is_better=False, tasks=(REGRESSION,))
+def mae(labels: np.ndarray, predictions: np.ndarray, probabilities: np.ndarray) -> float:
+    """Mean absolute error of the predicted scores, in the label's units; lower is better (regression)."""
+    from sklearn.metrics import mean_absolute_error
+
+    return float(mean_absolute_error(labels, predictions))
+
+
 # --- end of the metrics ----------------------------------------------------------------------------------------
 
 METRIC_NAMES = tuple(METRICS)
@@ -163,33 +209,17 @@ METRIC_NAMES = tuple(METRICS)
 is not a ``metric_for_best_model`` choice)."""
 
 
-def metric_names() -> tuple[str, ...]:
-    """Every registered metric's name, in registration order (those registered at run time included)."""
-    return tuple(METRICS)
-
-
 def applies(name: str, task: str) -> bool:
     """Whether metric ``name`` is scored for ``task`` (single_label, multi_label); False for an unknown name."""
     return name in METRICS and task in METRICS[name].tasks
 
 
-def default_metric(task: str) -> str:
-    """The metric that picks the best epoch unless configured: macro F1, or micro F1 for multi-label."""
-    return MICRO_F1 if task == MULTI_LABEL else MACRO_F1
-
-
-COMPARED = {SINGLE_LABEL: ACCURACY, MULTI_LABEL: MICRO_F1}
-"""The metric the verdict compares with the baseline and the trivial answer, and the int8 check, by task."""
-
-
-def compute(labels, predictions, probabilities: np.ndarray, *, hard: bool = False) -> dict[str, float]:
-    """Every registered metric of the task, name -> value, of class ids ``labels`` and ``predictions`` (shape
-    ``(n,)``; 0/1 matrices ``(n, num_classes)``: multi-label) and ``probabilities`` (``(n, num_classes)``).
-    ``hard``: the probabilities are one-hot answers, so metrics that use probabilities are left out. With no rows
-    every metric is 0.0."""
-    labels = np.asarray(labels, dtype=np.int64)
-    predictions = np.asarray(predictions, dtype=np.int64)
-    task = MULTI_LABEL if labels.ndim == 2 else SINGLE_LABEL
+def compute(labels, predictions, probabilities: np.ndarray, *, task: str, hard: bool = False) -> dict[str, float]:
+    """Every registered metric of ``task``, name -> value, of ``labels`` and ``predictions`` (class ids of shape
+    ``(n,)``; 0/1 matrices ``(n, num_classes)``: multi-label; the task's own form otherwise) and ``probabilities``
+    (``(n, num_classes)``). ``hard``: the probabilities are one-hot answers, so metrics that use probabilities are
+    left out. With no rows every metric is 0.0."""
+    labels, predictions = np.asarray(labels), np.asarray(predictions)
     return {
         metric.name: metric.function(labels, predictions, probabilities) if len(labels) else 0.0
         for metric in METRICS.values()

@@ -14,12 +14,12 @@ from typer.testing import CliRunner
 from {{ cookiecutter.package_name }} import DATASET_NAME
 from {{ cookiecutter.package_name }}.aws.asynchronous import AsyncTarget
 from {{ cookiecutter.package_name }}.aws.deploy import (
+    EndpointSpec,
     ModelSource,
     deploy_model,
     destroy_endpoint,
     scaling_resource,
 )
-from {{ cookiecutter.package_name }}.aws.hub import push_model
 from {{ cookiecutter.package_name }}.aws.pipeline import (
     pipeline_definition,
     pipeline_name,
@@ -27,11 +27,17 @@ from {{ cookiecutter.package_name }}.aws.pipeline import (
 )
 from {{ cookiecutter.package_name }}.aws.registry import package_group, register_model
 from {{ cookiecutter.package_name }}.aws.session import Step
-from {{ cookiecutter.package_name }}.aws.tuning import parse_range, start_tuning, tuning_status
+from {{ cookiecutter.package_name }}.aws.tuning import start_tuning, tuning_status
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.errors import ArtifactError, ConfigError
+from {{ cookiecutter.package_name }}.hub import push_model
 from {{ cookiecutter.package_name }}.metric_registry import METRICS
-from {{ cookiecutter.package_name }}.serving.client import RetryPolicy, predict_records
+from {{ cookiecutter.package_name }}.serving.client import (
+    PredictRequest,
+    RetryPolicy,
+    predict_records,
+)
+from {{ cookiecutter.package_name }}.training.search_space import parse_range
 
 FIXTURE_BUCKET = base.FIXTURE_BUCKET
 REGION = base.REGION
@@ -77,12 +83,9 @@ def test_autoscaled_endpoint_with_data_capture_and_its_teardown(project, aws, tr
     project.override({"autoscale_target_invocations": 70.0, "autoscale_scale_in_cooldown": 600})
     requests = deploy_model(
         project,
-        model_dir=trained_model,
-        endpoint_name="scaled",
-        autoscale="1:3",
-        data_capture=20,
+        ModelSource(model_dir=trained_model),
+        EndpointSpec(endpoint_name="scaled", autoscale="1:3", data_capture=20, poll_seconds=0),
         clients=aws,
-        poll_seconds=0,
     )
     sagemaker = aws["sagemaker"]
     endpoint = sagemaker.describe_endpoint(EndpointName="scaled")
@@ -116,7 +119,12 @@ def assert_nothing_left(aws) -> None:
 
 def test_async_endpoint_writes_answers_and_failures_under_the_project_prefix(project, aws, trained_model):
     project.override({"async_max_concurrency": 2})
-    deploy_model(project, model_dir=trained_model, endpoint_name="queued", asynchronous=True, clients=aws)
+    deploy_model(
+        project,
+        ModelSource(model_dir=trained_model),
+        EndpointSpec(endpoint_name="queued", asynchronous=True),
+        clients=aws,
+    )
     sagemaker = aws["sagemaker"]
     config_name = sagemaker.describe_endpoint(EndpointName="queued")["EndpointConfigName"]
     settings = sagemaker.describe_endpoint_config(EndpointConfigName=config_name)["AsyncInferenceConfig"]
@@ -144,8 +152,10 @@ def test_async_endpoint_writes_answers_and_failures_under_the_project_prefix(pro
 def test_every_deploy_request_passes_botocores_validation(project, aws_env, trained_model, monkeypatch, options):
     project.override({"bucket": FIXTURE_BUCKET, "inference_instance_type": "ml.m5.xlarge"})
     plans = planned(monkeypatch)
-    source = {} if "model_package" in options else {"model_dir": trained_model}
-    deploy_model(project, endpoint_name="checked", dry_run=True, **source, **options)
+    spec = {key: value for key, value in options.items() if key != "model_package"}
+    source = ModelSource(model_package=options["model_package"]) if "model_package" in options else None
+    source = source or ModelSource(model_dir=trained_model)
+    deploy_model(project, source, EndpointSpec(endpoint_name="checked", **spec), dry_run=True)
     assert plans and all(step.service for step in plans)
     assert_valid(plans)
 
@@ -162,11 +172,16 @@ def test_every_deploy_request_passes_botocores_validation(project, aws_env, trai
 def test_deploy_option_mistakes_are_one_line(project, aws_env, trained_model, options, message):
     project.override({"bucket": FIXTURE_BUCKET})
     with pytest.raises(ConfigError, match=message):
-        deploy_model(project, model_dir=trained_model, dry_run=True, **options)
+        deploy_model(project, ModelSource(model_dir=trained_model), EndpointSpec(**options), dry_run=True)
 
 
 def test_destroy_dry_run_names_the_scalable_target(project, aws, trained_model, capsys):
-    deploy_model(project, model_dir=trained_model, endpoint_name="dry-scaled", autoscale="1:2", clients=aws)
+    deploy_model(
+        project,
+        ModelSource(model_dir=trained_model),
+        EndpointSpec(endpoint_name="dry-scaled", autoscale="1:2"),
+        clients=aws,
+    )
     capsys.readouterr()
     destroy_endpoint(project, "dry-scaled", dry_run=True)
     operations = [json.loads(c)["operation"] for c in base.split_json_objects(capsys.readouterr().out)]
@@ -286,7 +301,12 @@ def test_a_training_jobs_model_is_registered_with_its_metrics_and_deployed_from_
     assert uploaded["metrics"] == json.loads((trained_model / "metrics.json").read_text(encoding="utf-8"))
     group = package_group(project)
     arn = aws["sagemaker"].list_model_packages(ModelPackageGroupName=group)["ModelPackageSummaryList"][0]
-    requests = deploy_model(project, model_package=arn["ModelPackageArn"], endpoint_name="registered", clients=aws)
+    requests = deploy_model(
+        project,
+        ModelSource(model_package=arn["ModelPackageArn"]),
+        EndpointSpec(endpoint_name="registered"),
+        clients=aws,
+    )
     model = aws["sagemaker"].describe_model(ModelName=requests["model"]["ModelName"])
     assert model["PrimaryContainer"]["ModelPackageName"] == arn["ModelPackageArn"]
     assert aws["sagemaker"].describe_endpoint(EndpointName="registered")["EndpointStatus"] == "InService"
@@ -305,7 +325,9 @@ def test_register_dry_run_is_valid_and_deploy_takes_the_package(project, aws_env
     ]
     assert_valid(plans)
     arn = "arn:aws:sagemaker:ap-northeast-2:000000000000:model-package/fixture/1"
-    requests = deploy_model(project, model_package=arn, endpoint_name="from-registry", dry_run=True)
+    requests = deploy_model(
+        project, ModelSource(model_package=arn), EndpointSpec(endpoint_name="from-registry"), dry_run=True
+    )
     assert requests["model"]["PrimaryContainer"] == {"ModelPackageName": arn}
 
 
@@ -375,8 +397,7 @@ def test_the_evaluate_steps_script_repacks_the_model_and_reports_its_metrics(tra
     from {{ cookiecutter.package_name }}.aws import pipeline
     from {{ cookiecutter.package_name }}.aws.package import (
         CODE_DIR,
-        HANDLER,
-        REQUIREMENTS,
+        CODE_FILES,
         container_layout,
     )
 
@@ -386,7 +407,7 @@ def test_the_evaluate_steps_script_repacks_the_model_and_reports_its_metrics(tra
     with tarfile.open(root / "model" / "model.tar.gz", "w:gz") as tar:
         for path in trained_model.iterdir():
             tar.add(path, arcname=path.name)
-    for source, name in zip((HANDLER, REQUIREMENTS), pipeline.CODE_FILES, strict=True):
+    for name, source in pipeline.CODE_FILES.items():
         shutil.copy(source, root / "code" / name)
     script = root / "code" / "evaluate.py"
     script.write_text(pipeline.EVALUATE_SCRIPT, encoding="utf-8")
@@ -394,7 +415,7 @@ def test_the_evaluate_steps_script_repacks_the_model_and_reports_its_metrics(tra
     subprocess.run([sys.executable, str(script), *arguments], check=True, timeout=120)
     with tarfile.open(root / "packed" / "model.tar.gz") as tar:
         names = tar.getnames()
-    assert container_layout(names, "packed") == "" and "code/inference.py" in names
+    assert container_layout(names, "packed") == "" and set(CODE_FILES) <= set(names)  # the handler and its siblings
     report = json.loads((root / "evaluation" / "evaluation.json").read_text(encoding="utf-8"))
     assert report == json.loads((trained_model / "metrics.json").read_text(encoding="utf-8"))
 
@@ -484,7 +505,9 @@ def test_async_predict_retries_a_failed_output_keeps_order_and_resumes(project, 
     queue_async_results([failure, *[(False, predictions(1))] * 4])
     output = tmp_path / "async.jsonl"
     records = async_records(4)
-    summary = predict_records(records, target, output, batch_size=1, concurrency=1, policy=policy, show_progress=False)
+    summary = predict_records(
+        records, target, PredictRequest(output=output, batch_size=1, concurrency=1, policy=policy), show_progress=False
+    )
     assert summary.failed == [] and summary.retries == 1 and summary.requests == 4
     rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert [row["line"] for row in rows] == [r.line for r in records]
@@ -493,7 +516,10 @@ def test_async_predict_retries_a_failed_output_keeps_order_and_resumes(project, 
     # the same input grown by two rows: the finished window is kept, only the new window's 2 requests are sent
     queue_async_results([(False, predictions(1, "negative"))] * 2)
     resumed = predict_records(
-        async_records(6), target, output, batch_size=1, concurrency=1, policy=policy, resume=True, show_progress=False
+        async_records(6),
+        target,
+        PredictRequest(output=output, batch_size=1, concurrency=1, policy=policy, resume=True),
+        show_progress=False,
     )
     assert resumed.skipped == 4 and resumed.requests == 2 and resumed.failed == []
     lines = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
@@ -508,10 +534,7 @@ def test_a_client_error_output_fails_its_texts_alone(project, aws, tmp_path):
     summary = predict_records(
         async_records(2),
         target,
-        tmp_path / "out.jsonl",
-        batch_size=2,
-        concurrency=1,
-        policy=policy,
+        PredictRequest(output=tmp_path / "out.jsonl", batch_size=2, concurrency=1, policy=policy),
         show_progress=False,
     )
     assert [line for line, _ in summary.failed] == [2, 3] and "text too long" in summary.failed[0][1]
@@ -567,7 +590,7 @@ optuna = pytest.importorskip("optuna", reason="tune --local needs Optuna: pip in
 
 def test_local_search_ranks_its_trials_and_saves_the_best(project, monkeypatch, capsys):
     """The search's own wiring, with train stood in for (the real runs: the slow test below)."""
-    from {{ cookiecutter.package_name }}.aws import local_search
+    from {{ cookiecutter.package_name }}.training import local_search
 
     tried = []
 

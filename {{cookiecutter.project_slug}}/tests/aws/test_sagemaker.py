@@ -15,7 +15,12 @@ from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.artifact_files import THRESHOLDS_FILE
 from {{ cookiecutter.package_name }}.aws import session as session_module
-from {{ cookiecutter.package_name }}.aws.deploy import deploy_model, destroy_endpoint
+from {{ cookiecutter.package_name }}.aws.deploy import (
+    EndpointSpec,
+    ModelSource,
+    deploy_model,
+    destroy_endpoint,
+)
 from {{ cookiecutter.package_name }}.aws.images import INFERENCE, TRAINING, image_uri
 from {{ cookiecutter.package_name }}.aws.launch import (
     build_local_trainer,
@@ -28,7 +33,7 @@ from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.data.dataset import load_schema
 from {{ cookiecutter.package_name }}.errors import ArtifactError, AwsSetupError, ConfigError
 from {{ cookiecutter.package_name }}.model.artifact import INT8_MODEL_FILE, NGRAM_WEIGHTS_FILE
-from {{ cookiecutter.package_name }}.serving import handler
+from {{ cookiecutter.package_name }}.serving import handler, request_rules
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 
 from conftest import MULTI_LABEL, SRC, artifact_with_int8_record
@@ -268,7 +273,10 @@ def tar_members(s3, uri: str) -> set[str]:
 
 def test_deploy_uploads_the_model_and_creates_model_config_endpoint(project, aws, trained_model):
     requests = deploy_model(
-        project, model_dir=trained_model, endpoint_name="fixture-endpoint", clients=aws, poll_seconds=0
+        project,
+        ModelSource(model_dir=trained_model),
+        EndpointSpec(endpoint_name="fixture-endpoint", poll_seconds=0),
+        clients=aws,
     )
     sagemaker = aws["sagemaker"]
     endpoint = sagemaker.describe_endpoint(EndpointName="fixture-endpoint")
@@ -299,6 +307,8 @@ def test_deploy_uploads_the_model_and_creates_model_config_endpoint(project, aws
         "code/inference.py",
         "code/batching.py",
         "code/artifact_files.py",
+        "code/answers.py",
+        "code/request_rules.py",
         "code/requirements.txt",
     } | ({THRESHOLDS_FILE} if load_schema(project).multi_label else set())  # each label's threshold
     assert requests["model"]["ModelName"] == variant["ModelName"]
@@ -307,7 +317,9 @@ def test_deploy_uploads_the_model_and_creates_model_config_endpoint(project, aws
 def test_packed_handler_is_the_file_the_local_server_uses(project, aws, trained_model):
     from {{ cookiecutter.package_name }}.serving import server
 
-    requests = deploy_model(project, model_dir=trained_model, endpoint_name="same-handler", clients=aws)
+    requests = deploy_model(
+        project, ModelSource(model_dir=trained_model), EndpointSpec(endpoint_name="same-handler"), clients=aws
+    )
     uri = requests["model"]["PrimaryContainer"]["ModelDataUrl"]
     bucket, _, key = uri.removeprefix("s3://").partition("/")
     body = aws["s3"].get_object(Bucket=bucket, Key=key)["Body"].read()
@@ -317,17 +329,29 @@ def test_packed_handler_is_the_file_the_local_server_uses(project, aws, trained_
 
 
 def test_redeploy_updates_the_endpoint_to_a_new_config(project, aws, trained_model, monkeypatch):
-    deploy_model(project, model_dir=trained_model, endpoint_name="fixture-endpoint", clients=aws)
+    deploy_model(
+        project, ModelSource(model_dir=trained_model), EndpointSpec(endpoint_name="fixture-endpoint"), clients=aws
+    )
     monkeypatch.setattr(session_module, "stamp", lambda: "second")
     # moto does not implement UpdateEndpoint: check the request that is sent
     sent = capture(aws["sagemaker"], "UpdateEndpoint", reply={"EndpointArn": "arn:fixture"})
-    deploy_model(project, model_dir=trained_model, endpoint_name="fixture-endpoint", clients=aws, wait=False)
+    deploy_model(
+        project,
+        ModelSource(model_dir=trained_model),
+        EndpointSpec(endpoint_name="fixture-endpoint", wait=False),
+        clients=aws,
+    )
     assert sent == [{"EndpointName": "fixture-endpoint", "EndpointConfigName": "fixture-endpoint-cfg-second"}]
     assert aws["sagemaker"].describe_endpoint_config(EndpointConfigName="fixture-endpoint-cfg-second")
 
 
 def test_serverless_deploy_sends_memory_and_concurrency(project, aws, trained_model):
-    requests = deploy_model(project, model_dir=trained_model, endpoint_name="serverless", serverless=True, clients=aws)
+    requests = deploy_model(
+        project,
+        ModelSource(model_dir=trained_model),
+        EndpointSpec(endpoint_name="serverless", serverless=True),
+        clients=aws,
+    )
     variant = requests["endpoint_config"]["ProductionVariants"][0]
     assert variant["ServerlessConfig"] == {"MemorySizeInMB": 4096, "MaxConcurrency": 5}
     assert "InstanceType" not in variant
@@ -350,11 +374,9 @@ def test_deploy_serves_int8_on_cpu_instances_where_the_check_allowed_it(
     project.override({"bucket": FIXTURE_BUCKET, "inference_instance_type": instance_type})
     requests = deploy_model(
         project,
-        model_dir=model_dir,
-        endpoint_name="precision",
+        ModelSource(model_dir=model_dir),
+        EndpointSpec(endpoint_name="precision", serverless=instance_type == "serverless", precision=requested),
         dry_run=True,
-        serverless=instance_type == "serverless",
-        precision=requested,
     )
     assert requests["model"]["PrimaryContainer"]["Environment"][handler.PRECISION_ENV] == served
 
@@ -362,14 +384,14 @@ def test_deploy_serves_int8_on_cpu_instances_where_the_check_allowed_it(
 def test_deploy_refuses_int8_on_a_gpu_and_the_baseline_artifact(project, aws_env, trained_model, tmp_path):
     project.override({"bucket": FIXTURE_BUCKET, "inference_instance_type": "ml.g5.xlarge"})
     with pytest.raises(ConfigError, match="int8 runs on the CPU only"):
-        deploy_model(project, model_dir=trained_model, dry_run=True, precision="int8")
+        deploy_model(project, ModelSource(model_dir=trained_model), EndpointSpec(precision="int8"), dry_run=True)
     with pytest.raises(ConfigError, match="int8 runs on CPU instances only"):
-        deploy_model(project, training_job="finished-job", dry_run=True, precision="int8")
+        deploy_model(project, ModelSource(training_job="finished-job"), EndpointSpec(precision="int8"), dry_run=True)
     baseline = tmp_path / "baseline"
     baseline.mkdir()
     (baseline / NGRAM_WEIGHTS_FILE).write_bytes(b"")
     with pytest.raises(ArtifactError, match="holds the n-gram baseline"):
-        deploy_model(project, model_dir=baseline, dry_run=True)
+        deploy_model(project, ModelSource(model_dir=baseline), dry_run=True)
 
 
 def test_deploy_from_a_training_job_repacks_its_model_with_code(project, aws, trained_model, tmp_path):
@@ -380,7 +402,9 @@ def test_deploy_from_a_training_job_repacks_its_model_with_code(project, aws, tr
         for path in trained_model.iterdir():
             tar.add(path, arcname=path.name)
     aws["s3"].upload_file(str(tmp_path / "job.tar.gz"), bucket, key)
-    requests = deploy_model(project, training_job="finished-job", endpoint_name="from-job", clients=aws)
+    requests = deploy_model(
+        project, ModelSource(training_job="finished-job"), EndpointSpec(endpoint_name="from-job"), clients=aws
+    )
     members = tar_members(aws["s3"], requests["model"]["PrimaryContainer"]["ModelDataUrl"])
     assert {"model.safetensors", "labels.json", "code/inference.py"} <= members
 
@@ -400,7 +424,12 @@ def test_a_training_job_archive_under_one_folder_is_repacked_at_the_root(project
     artifact = aws["sagemaker"].describe_training_job(TrainingJobName="foldered-job")["ModelArtifacts"]
     key = artifact["S3ModelArtifacts"].removeprefix(f"s3://{FIXTURE_BUCKET}/")
     upload_tar(aws, tmp_path, {f"model/{path.name}": path for path in trained_model.iterdir()}, key)
-    requests = deploy_model(project, training_job="foldered-job", endpoint_name="foldered", clients=aws, wait=False)
+    requests = deploy_model(
+        project,
+        ModelSource(training_job="foldered-job"),
+        EndpointSpec(endpoint_name="foldered", wait=False),
+        clients=aws,
+    )
     members = tar_members(aws["s3"], requests["model"]["PrimaryContainer"]["ModelDataUrl"])
     assert {"config.json", "tokenizer.json", "labels.json", "code/inference.py"} <= members
     assert not any(name.startswith("model/") for name in members)
@@ -427,7 +456,9 @@ def test_an_archive_the_container_cannot_load_is_refused_before_anything_is_crea
         uri = f"s3://{FIXTURE_BUCKET}/models/outside/model.tar.gz"
     keys_before = {o["Key"] for o in aws["s3"].list_objects_v2(Bucket=FIXTURE_BUCKET).get("Contents", [])}
     with pytest.raises(ArtifactError, match=re.escape(message)):
-        deploy_model(project, model_data=uri, endpoint_name="refused", clients=aws, wait=False)
+        deploy_model(
+            project, ModelSource(model_data=uri), EndpointSpec(endpoint_name="refused", wait=False), clients=aws
+        )
     assert aws["sagemaker"].list_models()["Models"] == []
     assert {o["Key"] for o in aws["s3"].list_objects_v2(Bucket=FIXTURE_BUCKET)["Contents"]} == keys_before
 
@@ -440,23 +471,26 @@ def test_a_model_folder_without_a_tokenizer_is_refused_before_anything_is_create
     broken = shutil.copytree(trained_model, tmp_path / "model")
     (broken / "tokenizer.json").unlink()
     with pytest.raises(ArtifactError, match="tokenizer.json missing at the archive's root"):
-        deploy_model(project, model_dir=broken, endpoint_name="no-tokenizer", clients=aws, wait=False)
+        deploy_model(
+            project, ModelSource(model_dir=broken), EndpointSpec(endpoint_name="no-tokenizer", wait=False), clients=aws
+        )
     assert aws["sagemaker"].list_models()["Models"] == []
     assert "Contents" not in aws["s3"].list_objects_v2(Bucket=FIXTURE_BUCKET)
 
 
 def test_deploy_takes_an_s3_model_tar_gz(project, aws, trained_model, tmp_path):
     uri = upload_tar(aws, tmp_path, {path.name: path for path in trained_model.iterdir()})
-    requests = deploy_model(project, model_data=uri, endpoint_name="from-s3", clients=aws, wait=False)
+    requests = deploy_model(
+        project, ModelSource(model_data=uri), EndpointSpec(endpoint_name="from-s3", wait=False), clients=aws
+    )
     assert "code/inference.py" in tar_members(aws["s3"], requests["model"]["PrimaryContainer"]["ModelDataUrl"])
 
 
 def test_batch_transform_uses_the_same_model(project, aws, trained_model):
     result = deploy_model(
         project,
-        model_dir=trained_model,
-        endpoint_name="batch",
-        batch_input=f"s3://{FIXTURE_BUCKET}/input/",
+        ModelSource(model_dir=trained_model),
+        EndpointSpec(endpoint_name="batch", batch_input=f"s3://{FIXTURE_BUCKET}/input/"),
         clients=aws,
     )
     job = aws["sagemaker"].describe_transform_job(TransformJobName=result["transform"]["TransformJobName"])
@@ -469,9 +503,8 @@ def test_batch_transform_scales_lines_up_and_keeps_them_aligned(project, aws, tr
     sent = capture(aws["sagemaker"], "CreateTransformJob")
     result = deploy_model(
         project,
-        model_dir=trained_model,
-        endpoint_name="big-batch",
-        batch_input=f"s3://{FIXTURE_BUCKET}/input/",
+        ModelSource(model_dir=trained_model),
+        EndpointSpec(endpoint_name="big-batch", batch_input=f"s3://{FIXTURE_BUCKET}/input/"),
         clients=aws,
     )
     request = sent[0]
@@ -482,7 +515,7 @@ def test_batch_transform_scales_lines_up_and_keeps_them_aligned(project, aws, tr
     model = aws["sagemaker"].describe_model(ModelName=result["model"]["ModelName"])
     environment = model["PrimaryContainer"]["Environment"]
     assert environment["MAX_ITEMS_PER_REQUEST"] == "0"  # a mini-batch holds as many lines as fit
-    assert environment[handler.TOKENS_LIMIT_ENV] == "0" and "SAGEMAKER_MODEL_SERVER_WORKERS" not in environment
+    assert environment[request_rules.TOKENS_LIMIT_ENV] == "0" and "SAGEMAKER_MODEL_SERVER_WORKERS" not in environment
     assert environment["SAGEMAKER_MAX_PAYLOAD_IN_MB"] == "4"
 
 
@@ -501,10 +534,12 @@ def test_torchrun_is_on_for_every_gpu_type_without_a_gpu_table(project, aws_env,
 
 
 def test_destroy_deletes_recorded_names_and_is_safe_twice(project, aws, trained_model, monkeypatch, capsys):
-    deploy_model(project, model_dir=trained_model, endpoint_name="to-delete", clients=aws)
+    deploy_model(project, ModelSource(model_dir=trained_model), EndpointSpec(endpoint_name="to-delete"), clients=aws)
     monkeypatch.setattr(session_module, "stamp", lambda: "v2")
     capture(aws["sagemaker"], "UpdateEndpoint", reply={"EndpointArn": "arn:fixture"})
-    deploy_model(project, model_dir=trained_model, endpoint_name="to-delete", clients=aws, wait=False)
+    deploy_model(
+        project, ModelSource(model_dir=trained_model), EndpointSpec(endpoint_name="to-delete", wait=False), clients=aws
+    )
     sagemaker = aws["sagemaker"]
     assert len(sagemaker.list_models()["Models"]) == 2
     deleted = destroy_endpoint(project, "to-delete", clients=aws)
@@ -545,7 +580,7 @@ def test_deploy_and_destroy_dry_runs_call_nothing(project, aws_env, trained_mode
     monkeypatch.delenv("AWS_ACCESS_KEY_ID")
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
     project.override({"bucket": FIXTURE_BUCKET})
-    deploy_model(project, model_dir=trained_model, endpoint_name="dry", dry_run=True)
+    deploy_model(project, ModelSource(model_dir=trained_model), EndpointSpec(endpoint_name="dry"), dry_run=True)
     destroy_endpoint(project, "dry", dry_run=True)
     operations = [json.loads(c)["operation"] for c in split_json_objects(capsys.readouterr().out)]
     assert operations == [

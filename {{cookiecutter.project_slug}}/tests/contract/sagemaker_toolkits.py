@@ -26,7 +26,11 @@ from importlib.util import find_spec
 from pathlib import Path
 
 HANDLER_SERVICE = "sagemaker_huggingface_inference_toolkit.handler_service"
-SIBLING_MODULES = ("batching", "artifact_files")  # code/<name>.py, the handler's siblings in model.tar.gz
+SIBLING_MODULES = (
+    "batching",
+    "artifact_files",
+    "request_rules",
+)  # code/<name>.py, the handler's siblings in model.tar.gz
 # Installed by `make install` with --no-deps: its declared audio libraries fight transformers 5, so the dev extra
 # cannot carry it (the Makefile reads this line).
 INFERENCE_TOOLKIT = "sagemaker-huggingface-inference-toolkit==2.6.0"

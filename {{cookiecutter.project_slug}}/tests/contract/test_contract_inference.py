@@ -12,7 +12,7 @@ import requests
 from {{ cookiecutter.package_name }}.aws.deploy import container_environment
 from {{ cookiecutter.package_name }}.aws.package import build_model_tar
 from {{ cookiecutter.package_name }}.config import CONFIG_FILE, load_config
-from {{ cookiecutter.package_name }}.serving import handler
+from {{ cookiecutter.package_name }}.serving import handler, request_rules
 
 from conftest import MULTI_LABEL, PAIRS, PROJECT_ROOT, all_scores, answer
 from sagemaker_toolkits import (
@@ -94,8 +94,8 @@ def test_the_toolkit_serves_sentence_pairs_in_every_body(pair_container_model, t
 
 
 def test_the_handler_imports_its_siblings_from_code(service, container_model):
-    """code/inference.py finds model/batching.py and artifact_files.py in code/: the toolkit puts code/ on
-    sys.path."""
+    """code/inference.py finds model/batching.py, artifact_files.py and serving/request_rules.py in code/: the
+    toolkit puts code/ on sys.path."""
     code = (container_model / "code").resolve()
     assert Path(sys.modules["inference"].__file__).resolve().parent == code
     for name in SIBLING_MODULES:
@@ -270,7 +270,9 @@ def test_batch_transform_50000_lines_in_6_mb_mini_batches_stay_aligned(container
         else:
             lines.append(json.dumps({"id": number, "text": text}, ensure_ascii=False))
     chunks = batch_transform_chunks(lines, config.aws.max_payload_mb)
-    assert len(chunks) >= 2 and max(len(chunk) for chunk in chunks) > handler.MAX_ITEMS  # far past the real-time cap
+    assert (
+        len(chunks) >= 2 and max(len(chunk) for chunk in chunks) > request_rules.MAX_ITEMS
+    )  # far past the real-time cap
     output = []
     for chunk in chunks:
         status, _, body = invoke(batch, ("\n".join(chunk) + "\n").encode("utf-8"), JSONLINES, JSONLINES)

@@ -9,10 +9,8 @@ import pytest
 from {{ cookiecutter.package_name }}.data.labels import LabelSchema
 from {{ cookiecutter.package_name }}.evaluation.metrics import (
     classification_report,
-    decide,
     score,
     score_logits,
-    tune_thresholds,
 )
 from {{ cookiecutter.package_name }}.evaluation.verdict import verdict
 from {{ cookiecutter.package_name }}.metric_registry import (
@@ -27,6 +25,10 @@ from {{ cookiecutter.package_name }}.metric_registry import (
     applies,
 )
 from {{ cookiecutter.package_name }}.model.ngram import NgramClassifier, NgramFeatures
+from {{ cookiecutter.package_name }}.tasks import task_named
+from {{ cookiecutter.package_name }}.tasks.multi_label import decision_matrix as decide
+
+tune_thresholds = task_named(MULTI_LABEL).tune_thresholds
 
 NAMES = ("가", "나", "다")
 TRUTH = [(0,), (0, 1), (), (2,)]

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from {{ cookiecutter.package_name }}.evaluation.metrics import score
-from {{ cookiecutter.package_name }}.evaluation.verdict import (
+from {{ cookiecutter.package_name }}.evaluation.verdict import verdict
+from {{ cookiecutter.package_name }}.tasks.single_label import (
     clearly_above_majority,
     clearly_below,
-    verdict,
 )
 
 NAMES = ["배송", "환불", "상품문의", "기타"]

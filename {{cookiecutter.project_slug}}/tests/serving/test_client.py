@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.evaluation.evaluate import evaluate_model
 from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.serving.client import (
     InProcessTarget,
+    PredictRequest,
     RetryPolicy,
     RuntimeTarget,
     classify,
@@ -86,7 +87,9 @@ def test_client_survives_503s_and_a_dropped_connection(loaded, text_model, sampl
         target = RuntimeTarget("flaky", url=url, policy=RetryPolicy(base_delay=0.05), concurrency=3)
         output = tmp_path / "out.jsonl"
         summary = predict_records(
-            records, target, output, batch_size=20, concurrency=3, names=None, policy=RetryPolicy(base_delay=0.05)
+            records,
+            target,
+            PredictRequest(output=output, batch_size=20, concurrency=3, policy=RetryPolicy(base_delay=0.05)),
         )
     assert summary.failed == [] and summary.rows == 300
     assert summary.retries >= 3  # 15 chunks: the dropped one and at least two 503s were retried
@@ -115,7 +118,7 @@ def test_rows_that_finally_fail_are_reported_not_dropped(sample, tmp_path):
         policy = RetryPolicy(max_attempts=2, base_delay=0.01)
         target = RuntimeTarget("down", url=f"http://127.0.0.1:{server.server_address[1]}", policy=policy)
         summary = predict_records(
-            records, target, tmp_path / "out.tsv", batch_size=5, concurrency=2, names=None, policy=policy
+            records, target, PredictRequest(output=tmp_path / "out.tsv", batch_size=5, concurrency=2, policy=policy)
         )
     finally:
         server.shutdown()
@@ -132,7 +135,10 @@ def test_predict_through_the_server_equals_evaluate(project, text_model, fp32_se
     test_file = project.path(project.data.data_dir) / project.data.test_file
     evaluated = evaluate_model(project, text_model, test_file, tmp_path / "eval", precision="fp32")
     summary = run_predict(
-        project, test_file, tmp_path / "served.jsonl", url=fp32_server.url, batch_size=64, concurrency=4
+        project,
+        PredictRequest(
+            input_file=test_file, output=tmp_path / "served.jsonl", url=fp32_server.url, batch_size=64, concurrency=4
+        ),
     )
     assert summary.failed == []
     err = capsys.readouterr().err
@@ -146,7 +152,7 @@ def test_predict_reads_stdin_and_the_in_process_target(project, text_model, monk
     import io
 
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(REVIEWS) + "\n\n"))
-    assert run_predict(project, None, None, model_dir=text_model).failed == []
+    assert run_predict(project, PredictRequest(model_dir=text_model)).failed == []
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["text"] for r in rows] == REVIEWS and [r["line"] for r in rows] == [1, 2, 3, 4]
 
@@ -171,7 +177,10 @@ def test_full_nsmc_test_file_through_the_server(project, schema, text_model, fp3
     evaluated = evaluate_model(config, text_model, test_file, tmp_path / "eval", precision="fp32")
     started = time.perf_counter()
     summary = run_predict(
-        config, test_file, tmp_path / "served.jsonl", url=fp32_server.url, batch_size=64, concurrency=4
+        config,
+        PredictRequest(
+            input_file=test_file, output=tmp_path / "served.jsonl", url=fp32_server.url, batch_size=64, concurrency=4
+        ),
     )
     seconds = time.perf_counter() - started
     assert summary.failed == []
@@ -185,7 +194,7 @@ def test_full_nsmc_test_file_through_the_server(project, schema, text_model, fp3
 def test_tsv_output_keeps_tabs_and_newlines_inside_fields(text_model, tmp_path):
     records = [Record("첫 줄\n둘째 줄\t탭", None, 1, row_id="a\tb"), Record("보통 리뷰", None, 2, row_id="c")]
     output = tmp_path / "out.tsv"
-    predict_records(records, InProcessTarget(text_model), output, show_progress=False)
+    predict_records(records, InProcessTarget(text_model), PredictRequest(output=output), show_progress=False)
     with open(output, encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle, delimiter="\t"))
     assert rows[0] == list(TABLE_HEADER) and len(rows) == 3
@@ -196,14 +205,16 @@ def test_a_csv_output_opens_in_a_spreadsheet_with_korean_intact(text_model, tmp_
     """UTF-8 with a byte-order mark: Korean Excel reads it as UTF-8 (without one it guesses cp949)."""
     records = [Record("배송이 늦어요, 정말", None, 1, row_id="100077"), Record('"최고" 상품', None, 2, row_id="100078")]
     output = tmp_path / "predictions.csv"
-    predict_records(records, InProcessTarget(text_model), output, show_progress=False)
+    predict_records(records, InProcessTarget(text_model), PredictRequest(output=output), show_progress=False)
     raw = output.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and raw.count(b"\xef\xbb\xbf") == 1
     with open(output, encoding="utf-8-sig", newline="") as handle:
         rows = list(csv.reader(handle))
     assert rows[0] == list(TABLE_HEADER) and [row[4] for row in rows[1:]] == ["배송이 늦어요, 정말", '"최고" 상품']
     assert [row[1] for row in rows[1:]] == ["100077", "100078"]
-    resumed = predict_records(records, InProcessTarget(text_model), output, resume=True, show_progress=False)
+    resumed = predict_records(
+        records, InProcessTarget(text_model), PredictRequest(output=output, resume=True), show_progress=False
+    )
     assert resumed.skipped == 2 and output.read_bytes() == raw  # resuming keeps one BOM and every row
 
 
@@ -211,7 +222,11 @@ def test_a_table_output_in_the_input_encoding_on_request(text_model, tmp_path):
     records = [Record("환불 문의합니다", None, 1)]
     output = tmp_path / "predictions.tsv"
     predict_records(
-        records, InProcessTarget(text_model), output, show_progress=False, encoding="input", input_encoding="cp949"
+        records,
+        InProcessTarget(text_model),
+        PredictRequest(output=output, encoding="input"),
+        show_progress=False,
+        input_encoding="cp949",
     )
     assert output.read_bytes().decode("cp949").splitlines()[1].endswith("\t환불 문의합니다")
 
@@ -219,7 +234,9 @@ def test_a_table_output_in_the_input_encoding_on_request(text_model, tmp_path):
 @pytest.mark.parametrize("name", ["predictions.xlsx", "predictions.json", "predictions"])
 def test_an_output_extension_it_does_not_know_is_refused_before_any_work(text_model, tmp_path, name):
     with pytest.raises(PredictError, match="unknown extension"):
-        predict_records([Record("좋아요", None, 1)], InProcessTarget(text_model), tmp_path / name)
+        predict_records(
+            [Record("좋아요", None, 1)], InProcessTarget(text_model), PredictRequest(output=tmp_path / name)
+        )
     assert not (tmp_path / name).exists()
 
 
@@ -228,11 +245,15 @@ def test_an_existing_output_is_never_overwritten_silently(text_model, tmp_path):
     output.write_text('{"line": 1, "label": "kept"}\n', encoding="utf-8")
     records = [Record("좋아요", None, 1), Record("별로", None, 2)]
     with pytest.raises(PredictError, match="pass --resume to finish it, or --overwrite to replace it"):
-        predict_records(records, InProcessTarget(text_model), output, show_progress=False)
+        predict_records(records, InProcessTarget(text_model), PredictRequest(output=output), show_progress=False)
     assert output.read_text(encoding="utf-8") == '{"line": 1, "label": "kept"}\n'
-    summary = predict_records(records, InProcessTarget(text_model), output, resume=True, show_progress=False)
+    summary = predict_records(
+        records, InProcessTarget(text_model), PredictRequest(output=output, resume=True), show_progress=False
+    )
     assert summary.skipped == 1 and len(output.read_text(encoding="utf-8").splitlines()) == 2
-    predict_records(records, InProcessTarget(text_model), output, overwrite=True, show_progress=False)
+    predict_records(
+        records, InProcessTarget(text_model), PredictRequest(output=output, overwrite=True), show_progress=False
+    )
     assert [json.loads(line)["line"] for line in output.read_text(encoding="utf-8").splitlines()] == [1, 2]
 
 
@@ -240,7 +261,9 @@ def test_resume_repairs_a_cut_last_line_and_redoes_failed_rows(text_model, tmp_p
     output = tmp_path / "out.jsonl"
     output.write_text('{"line": 1, "label": "x"}\n{"line": 2, "error": "HTTP 503"}\n{"line": 3, "lab', encoding="utf-8")
     records = [Record(text, None, n) for n, text in enumerate(["좋아요", "별로", "그냥", "최고"], start=1)]
-    summary = predict_records(records, InProcessTarget(text_model), output, resume=True, show_progress=False)
+    summary = predict_records(
+        records, InProcessTarget(text_model), PredictRequest(output=output, resume=True), show_progress=False
+    )
     rows = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert [row["line"] for row in rows] == [1, 2, 3, 4] and summary.skipped == 1
     assert all("error" not in row for row in rows)

@@ -12,10 +12,12 @@ import pytest
 
 from {{ cookiecutter.package_name }}.data.normalize import Normalizer
 from {{ cookiecutter.package_name }}.data.report import Record
-from {{ cookiecutter.package_name }}.serving import handler
+from {{ cookiecutter.package_name }}.serving import request_rules
 from {{ cookiecutter.package_name }}.serving.client import (
+    SERVER_LIMITS,
     FinalError,
     InProcessTarget,
+    PredictRequest,
     RequestLimits,
     RetryPolicy,
     RuntimeTarget,
@@ -38,16 +40,16 @@ def records(texts: list[str]) -> list[Record]:
     return [Record(text, None, line) for line, text in enumerate(texts, start=1)]
 
 
-def test_the_client_reads_the_handler_s_limits():
-    limits = RequestLimits.of_handler()
-    assert limits.max_items == handler.MAX_ITEMS and limits.max_text_chars == handler.MAX_TEXT_CHARS
-    assert limits.max_body_bytes < handler.MAX_BODY_BYTES  # with a margin
+def test_the_client_keeps_to_the_handler_s_limits():
+    limits = SERVER_LIMITS
+    assert limits.max_items == request_rules.MAX_ITEMS and limits.max_text_chars == request_rules.MAX_TEXT_CHARS
+    assert limits.max_body_bytes < request_rules.MAX_BODY_BYTES  # with a margin
 
 
 def test_stdin_in_nfd_is_classified_as_nfc(project, text_model, monkeypatch, capsys):
     nfd = unicodedata.normalize("NFD", WORD)
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(f"{nfd}\n{WORD}\n".encode()), encoding="utf-8"))
-    assert run_predict(project, None, None, model_dir=text_model).failed == []
+    assert run_predict(project, PredictRequest(model_dir=text_model)).failed == []
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [row["text"] for row in rows] == [WORD, WORD]
     assert answer(rows[0]) == answer(rows[1]) and rows[0]["scores"] == rows[1]["scores"]
@@ -68,12 +70,12 @@ class Recorder:
 
 def test_requests_are_bound_by_encoded_bytes_not_only_count():
     """Issue 26: 2,000 wide rows at --batch-size 1000 went out as 7.5 MB bodies, and both were refused (413)."""
-    limits = RequestLimits.of_handler()
+    limits = SERVER_LIMITS
     texts = ["가나다라" * 650] * 2000  # 7.8 KB a row in UTF-8
     target = Recorder()
     windows = list(classify(texts, target, batch_size=1000, concurrency=2, show_progress=False))
     assert sum(p is not None for w in windows for p in w.predictions) == 2000
-    assert max(target.bodies) <= limits.max_body_bytes < handler.MAX_BODY_BYTES
+    assert max(target.bodies) <= limits.max_body_bytes < request_rules.MAX_BODY_BYTES
     rows = list(range(10))
     assert cut_requests(rows, ["a"] * 10, 4, limits) == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     small = RequestLimits(1024, 10_000, 14 + 3 * body_bytes("a"))
@@ -83,19 +85,21 @@ def test_requests_are_bound_by_encoded_bytes_not_only_count():
 def test_wide_rows_at_batch_size_1000_all_pass_the_local_server(model_server, tmp_path):
     texts = [f"{n} " + "정말 재밌는 영화 " * 400 for n in range(1000)]  # 7.7 KB a row: 7.7 MB by count
     target = RuntimeTarget("local", url=model_server.url, policy=FAST)
-    summary = predict_records(records(texts), target, tmp_path / "out.jsonl", batch_size=1000, show_progress=False)
+    summary = predict_records(
+        records(texts), target, PredictRequest(output=tmp_path / "out.jsonl", batch_size=1000), show_progress=False
+    )
     assert summary.failed == [] and summary.requests > 2
 
 
 def test_an_over_long_row_fails_alone_without_being_sent(text_model, tmp_path):
-    limit = RequestLimits.of_handler().max_text_chars
+    limit = SERVER_LIMITS.max_text_chars
     target = Recorder()
-    summary = predict_records(records([WORD, "가" * (limit + 1)]), target, None, show_progress=False)
+    summary = predict_records(records([WORD, "가" * (limit + 1)]), target, PredictRequest(), show_progress=False)
     assert [line for line, _ in summary.failed] == [2] and "10001 characters" in summary.failed[0][1]
     assert len(target.bodies) == 1
     texts = [f"{WORD} {n}" for n in range(200)]
     texts[57] = "가" * (limit + 1)
-    summary = predict_records(records(texts), InProcessTarget(text_model), None, show_progress=False)
+    summary = predict_records(records(texts), InProcessTarget(text_model), PredictRequest(), show_progress=False)
     assert [line for line, _ in summary.failed] == [58]
 
 
@@ -123,7 +127,7 @@ def test_a_refused_row_in_process_fails_alone_too(text_model):
 
 
 def test_a_request_over_the_token_bound_is_split_until_it_fits(text_model, monkeypatch):
-    monkeypatch.setattr(handler, "MAX_TOKENS", 40)
+    monkeypatch.setattr(request_rules, "MAX_TOKENS", 40)
     texts = [f"정말 재밌게 봤어요 {n}" for n in range(16)]
     windows = list(classify(texts, InProcessTarget(text_model), batch_size=16, show_progress=False))
     assert windows[0].errors == [""] * 16 and windows[0].requests > 1

@@ -17,6 +17,7 @@ from fault_proxy import FaultProxy, ServerProcess, free_port
 from {{ cookiecutter.package_name }}.data.report import Record
 from {{ cookiecutter.package_name }}.serving.client import (
     InProcessTarget,
+    PredictRequest,
     RetryPolicy,
     RuntimeTarget,
     classify,
@@ -60,7 +61,10 @@ def through_faults(server, sample, text_model, tmp_path, rows: int, outage: floa
         chaos.start()
         target = RuntimeTarget("local", url=proxy.url, policy=policy, concurrency=4)
         summary = predict_records(
-            records, target, tmp_path / "out.jsonl", batch_size, concurrency=4, policy=policy, show_progress=False
+            records,
+            target,
+            PredictRequest(output=tmp_path / "out.jsonl", batch_size=batch_size, concurrency=4, policy=policy),
+            show_progress=False,
         )
         chaos.join()
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]

@@ -128,7 +128,7 @@ def test_evaluate_decides_at_the_artifacts_thresholds(trained_model, project, tm
 
 def test_predict_writes_multi_label_answers_in_tables_and_json_lines():
     from {{ cookiecutter.package_name }}.data.report import Record
-    from {{ cookiecutter.package_name }}.serving.client import class_ids, kept_answer
+    from {{ cookiecutter.package_name }}.serving.client import answered_label, kept_answer
     from {{ cookiecutter.package_name }}.serving.output import output_row
 
     record = Record("욕하지 마", (0, 1), 7, "r7")
@@ -136,9 +136,9 @@ def test_predict_writes_multi_label_answers_in_tables_and_json_lines():
     prediction = {"labels": ["욕설", "남성"], "scores": scores}
     row = output_row(record, prediction, "", SCHEMA.names, table=True)
     assert row == {"line": 7, "id": "r7", "label": "욕설|남성", "score": "0.900000|0.550000", "text": "욕하지 마"}
-    assert class_ids(kept_answer(row), SCHEMA) == (0, 2)  # a resumed table row: the joined names split again
+    assert answered_label(kept_answer(row), SCHEMA) == (0, 2)  # a resumed table row: the joined names split again
     empty = output_row(record, {"labels": [], "scores": prediction["scores"]}, "", SCHEMA.names, table=True)
-    assert empty["label"] == "" and class_ids(kept_answer(empty), SCHEMA) == ()
+    assert empty["label"] == "" and answered_label(kept_answer(empty), SCHEMA) == ()
     line = output_row(record, prediction, "", SCHEMA.names, table=False)
     assert line["labels"] == ["욕설", "남성"] and line["true_labels"] == ["욕설", "여성"]
-    assert class_ids(kept_answer(line), SCHEMA) == (0, 2) and class_ids(("없음",), SCHEMA) is None
+    assert answered_label(kept_answer(line), SCHEMA) == (0, 2) and answered_label(("없음",), SCHEMA) is None

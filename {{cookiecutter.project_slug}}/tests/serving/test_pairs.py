@@ -12,7 +12,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.evaluation.evaluate import evaluate_model
 from {{ cookiecutter.package_name }}.serving import handler
-from {{ cookiecutter.package_name }}.serving.client import run_predict
+from {{ cookiecutter.package_name }}.serving.client import PredictRequest, run_predict
 
 from conftest import PAIRS, all_scores
 from conftest import answer as answer_of
@@ -103,7 +103,9 @@ def test_predict_on_a_pair_file_writes_both_texts_and_equals_evaluate(project, t
     with open(tmp_path / "eval" / "errors.tsv", encoding="utf-8", newline="") as handle:
         assert next(csv.reader(handle, delimiter="\t"))[-2:] == ["text", "text_pair"]
     output = tmp_path / f"out{suffix}"
-    summary = run_predict(project, test_file, output, model_dir=trained_model, precision="fp32")
+    summary = run_predict(
+        project, PredictRequest(input_file=test_file, output=output, model_dir=trained_model, precision="fp32")
+    )
     assert summary.failed == []
     assert f"accuracy={evaluated['accuracy']:.4f};" in capsys.readouterr().err
     if suffix == ".jsonl":
@@ -128,7 +130,7 @@ def test_predict_reads_pairs_from_stdin_with_a_header(project, trained_model, tm
         keys = (first, second) if form == "jsonl" else ("text", "text_pair")
         lines = [json.dumps(dict(zip(keys, pair, strict=True)), ensure_ascii=False) for pair in pairs]
     monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(lines) + "\n"))
-    summary = run_predict(project, None, None, model_dir=trained_model, precision="fp32")
+    summary = run_predict(project, PredictRequest(model_dir=trained_model, precision="fp32"))
     captured = capsys.readouterr()
     assert summary.failed == [], captured.err
     rows = [json.loads(line) for line in captured.out.splitlines()]
@@ -139,7 +141,7 @@ def test_predict_reads_pairs_from_stdin_with_a_header(project, trained_model, tm
 @needs_pairs
 def test_a_stdin_line_without_its_pair_is_refused_whole_and_by_the_model(project, trained_model, monkeypatch, capsys):
     monkeypatch.setattr("sys.stdin", io.StringIO("정말 재밌게 봤어요\t최고의 영화\n두 번째 텍스트가 없는 줄\n"))
-    summary = run_predict(project, None, None, model_dir=trained_model, precision="fp32")
+    summary = run_predict(project, PredictRequest(model_dir=trained_model, precision="fp32"))
     assert [line for line, _ in summary.failed] == [2]
     reason = summary.failed[0][1]
     assert reason.startswith("refused by the model: the text has no second text") and "server" not in reason

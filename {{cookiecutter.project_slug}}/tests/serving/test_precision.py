@@ -18,15 +18,11 @@ from {{ cookiecutter.package_name }}.model.artifact import (
     METRICS_FILE,
     load_for_inference,
 )
-from {{ cookiecutter.package_name }}.model.inference import (
-    choose_precision,
-    load_predictor,
-    sigmoid,
-    softmax,
-)
+from {{ cookiecutter.package_name }}.model.inference import choose_precision, load_predictor
 from {{ cookiecutter.package_name }}.model.int8 import Int8Model, compile_settings
 from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.serving.server import BackgroundServer, create_app
+from {{ cookiecutter.package_name }}.tasks import task_named
 
 from conftest import FAST, MULTI_LABEL, answer, artifact_with_int8_record
 
@@ -42,10 +38,11 @@ def test_train_records_the_int8_check_on_the_validation_split(text_model):
         assert record["lost"] - record["won"] == round(record["drop"] * record["rows"])
         assert record["packed"] and record["rule"] and 0 <= record["agreement"] <= 1
         return
-    assert record["fp32_accuracy"] == metrics["validation"]["accuracy"]  # the fp32 pass train already made
+    assert record["metric"] == "accuracy"  # single-label: compared in accuracy, one decision a row
+    assert record["fp32_score"] == metrics["validation"]["accuracy"]  # the fp32 pass train already made
     assert set(record) >= {
-        "fp32_accuracy",
-        "int8_accuracy",
+        "fp32_score",
+        "int8_score",
         "drop",
         "max_drop",
         "agreement",
@@ -55,7 +52,7 @@ def test_train_records_the_int8_check_on_the_validation_split(text_model):
     }
     assert record["packed"]  # scratch:tiny is an ELECTRA
     assert record["examples"] > 0 and 0 <= record["agreement"] <= 1
-    assert record["drop"] == pytest.approx(record["fp32_accuracy"] - record["int8_accuracy"])
+    assert record["drop"] == pytest.approx(record["fp32_score"] - record["int8_score"])
     assert record["lost"] - record["won"] == round(record["drop"] * record["examples"])
     assert record["rule"] and record["lower_bound"] <= record["drop"] <= record["upper_bound"]
     if record["resolved"]:
@@ -140,7 +137,7 @@ def test_the_handler_and_the_package_run_int8_alike(text_model):
         "PERFORMANCE_HINT",
     }
     encoded = loaded.tokenizer(REVIEWS, padding=True, return_tensors="pt", return_token_type_ids=False)
-    ours = (sigmoid if MULTI_LABEL else softmax)(network(**encoded).logits.numpy())
+    ours = task_named(loaded.schema.task).scores(network(**encoded).logits.numpy())
     theirs = np.array(
         [[row["scores"][name] for name in loaded.schema.names] for row in handler.predict_fn(REVIEWS, served)]
     )

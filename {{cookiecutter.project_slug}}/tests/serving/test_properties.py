@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from {{ cookiecutter.package_name }}.data.labels import LabelSchema
 from {{ cookiecutter.package_name }}.data.normalize import Normalizer
 from {{ cookiecutter.package_name }}.data.validation import ReadOptions, load_records
-from {{ cookiecutter.package_name }}.serving import handler
+from {{ cookiecutter.package_name }}.serving import handler, request_rules
 from {{ cookiecutter.package_name }}.serving.client import (
     InProcessTarget,
     RequestLimits,
@@ -46,7 +46,7 @@ TEXT = st.text(st.one_of(HANGUL, JAMO, ODD, st.characters()), max_size=30)
 INVISIBLE = st.text(
     st.one_of(
         st.characters(categories=["Zs", "Zl", "Zp", "Cc", "Cf", "Co"]),
-        st.sampled_from(sorted(handler.HANGUL_FILLERS)),
+        st.sampled_from(sorted(request_rules.HANGUL_FILLERS)),
     ),
     max_size=20,
 )
@@ -76,7 +76,7 @@ def test_any_text_and_its_nfd_form_give_the_same_tokens_and_answer(loaded, tier)
     @tier
     @given(TEXT)
     def check(text):
-        assume(handler.text_problem(text) is None)
+        assume(request_rules.text_problem(text) is None)
         decomposed = unicodedata.normalize("NFD", text)
         tokenizer = loaded.tokenizer
         assert tokenizer.tokenize(decomposed) == tokenizer.tokenize(text)  # the tokenizer's own NFC
@@ -98,8 +98,8 @@ def test_any_text_without_a_visible_character_is_refused_like_an_empty_one(loade
     @tier
     @given(INVISIBLE)
     def check(text):
-        assert not handler.visible_text(text)
-        assert handler.text_problem(text) == "is empty"
+        assert not request_rules.visible_text(text)
+        assert request_rules.text_problem(text) == "is empty"
         assert answer(json.dumps({"inputs": text}).encode(), JSON, loaded) == empty
         status, answers = answer((json.dumps({"text": text}) + "\n").encode(), JSONLINES, loaded)
         assert (status, answers) == (200, [{"error": "line 1 is empty"}])
@@ -201,7 +201,7 @@ def test_the_client_fails_exactly_the_rows_the_server_refuses(in_process, tier):
         predictions = [p for window in windows for p in window.predictions]
         assert len(errors) == len(predictions) == len(texts)
         for text, error, prediction in zip(texts, errors, predictions, strict=True):
-            refused = handler.text_problem(text) is not None
+            refused = request_rules.text_problem(text) is not None
             assert bool(error) == refused and (prediction is None) == refused, (text, error)
 
     check()

@@ -12,7 +12,7 @@ import pytest
 import requests
 from botocore.config import Config as BotoConfig
 
-from {{ cookiecutter.package_name }}.serving import handler
+from {{ cookiecutter.package_name }}.serving import handler, request_rules
 
 from conftest import all_scores, answer
 
@@ -185,7 +185,7 @@ def test_a_small_request_is_not_stuck_behind_a_maximal_one(text_model, sample):
             )
             timings[name] = (time.monotonic() - started, answer.status_code)
 
-        big = threading.Thread(target=post, args=("big", [text] * handler.MAX_ITEMS))
+        big = threading.Thread(target=post, args=("big", [text] * request_rules.MAX_ITEMS))
         big.start()
         time.sleep(0.3)
         post("small", REVIEWS[:1])

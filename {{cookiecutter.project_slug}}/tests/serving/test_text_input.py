@@ -12,7 +12,7 @@ import unicodedata
 import pytest
 import requests
 
-from {{ cookiecutter.package_name }}.serving import handler
+from {{ cookiecutter.package_name }}.serving import handler, request_rules
 
 JSON, JSONLINES, CSV = "application/json", "application/jsonlines", "text/csv"
 WORD = "좋아요"
@@ -82,7 +82,7 @@ def test_label_names_in_answers_are_nfc(text_model, tmp_path):
 
 @pytest.mark.parametrize("text", INVISIBLE)
 def test_a_text_with_nothing_visible_is_refused_like_an_empty_one(loaded, text):
-    assert not handler.visible_text(text)
+    assert not request_rules.visible_text(text)
     assert request(json.dumps({"inputs": text}), JSON, loaded) == request(json.dumps({"inputs": ""}), JSON, loaded)
     assert request(json.dumps({"inputs": text}), JSON, loaded) == (400, "inputs[0] is empty")
     status, answer = request(json.dumps({"text": text}) + "\n", JSONLINES, loaded)
@@ -91,7 +91,7 @@ def test_a_text_with_nothing_visible_is_refused_like_an_empty_one(loaded, text):
 
 @pytest.mark.parametrize("text", ["a", "ㅋ", "\u200b좋아", "・", "1", "\u0301"])
 def test_one_visible_character_is_enough(text):
-    assert handler.visible_text(text)
+    assert request_rules.visible_text(text)
 
 
 def test_a_zero_width_space_on_the_local_server(model_server):
@@ -145,8 +145,8 @@ def test_csv_bodies_on_the_local_server(model_server):
 
 def test_a_request_s_tokens_are_bounded(loaded, monkeypatch):
     """Issue 26: a request's time is its texts times their tokens; the handler bounds the product."""
-    assert handler.DEFAULT_MAX_TOKENS == handler.DEFAULT_MAX_ITEMS * 128
-    monkeypatch.setattr(handler, "MAX_TOKENS", 12)
+    assert request_rules.DEFAULT_MAX_TOKENS == request_rules.DEFAULT_MAX_ITEMS * 128
+    monkeypatch.setattr(request_rules, "MAX_TOKENS", 12)
     assert request(json.dumps({"inputs": ["좋아요"] * 3}), JSON, loaded)[0] == 200
     status, message = request(json.dumps({"inputs": ["정말 재밌게 봤어요 강추 최고의 영화"] * 3}), JSON, loaded)
     assert status == 413 and "tokens in one request; the limit is 12" in message

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..config import Config
 from ..errors import AwsSetupError, ConfigError
 from ..model.artifact import check_artifact
 from ..model.inference import choose_precision
-from ..serving import handler
+from ..serving import handler, request_rules
 from ..training.entry import SAGEMAKER_BASE
 from . import session
 from .images import INFERENCE, has_gpu, image_uri
@@ -69,7 +69,7 @@ def save_record(config: Config, record: dict) -> None:
 BATCH_TIMEOUT_SECONDS = 3600  # a mini-batch of tens of thousands of lines can take minutes on a CPU instance
 # Real-time: SageMaker gives an invocation 60 s. One model-server worker per instance, using every core (torch's
 # threads): requests queue instead of splitting the cores, so each runs at full speed; the handler bounds a
-# request's tokens (handler.MAX_TOKENS), and the README gives the time that bound means per instance.
+# request's tokens (request_rules.py's MAX_TOKENS), and the README gives the time that bound means per instance.
 REALTIME_TIMEOUT_SECONDS = 60
 REALTIME_WORKERS = 1
 
@@ -93,7 +93,7 @@ def container_environment(config: Config, region: str, batch: bool, precision: s
     """The model container's Environment: handler, precision, region, and the real-time or batch
     limits (workers, timeouts, payload)."""
     environment = {
-        handler.PRECISION_ENV: precision,
+        request_rules.PRECISION_ENV: precision,
         "SAGEMAKER_PROGRAM": Path(PACKED_HANDLER).name,
         "SAGEMAKER_SUBMIT_DIRECTORY": f"{SAGEMAKER_BASE}/model/{Path(PACKED_HANDLER).parent}",
         "SAGEMAKER_REGION": region,
@@ -109,8 +109,8 @@ def container_environment(config: Config, region: str, batch: bool, precision: s
     else:  # a batch mini-batch holds as many lines as fit in the payload: no per-request item or token cap
         environment.update(
             {
-                handler.ITEMS_LIMIT_ENV: "0",
-                handler.TOKENS_LIMIT_ENV: "0",
+                request_rules.ITEMS_LIMIT_ENV: "0",
+                request_rules.TOKENS_LIMIT_ENV: "0",
                 "SAGEMAKER_MODEL_SERVER_TIMEOUT": str(BATCH_TIMEOUT_SECONDS),
                 "SAGEMAKER_MAX_PAYLOAD_IN_MB": str(config.aws.max_payload_mb),
             }
@@ -227,60 +227,80 @@ def endpoint_options(
     return options
 
 
+@dataclass
+class ModelSource:
+    """Where the model comes from: exactly one of a local artifact, a training job (its model.tar.gz), an s3://
+    model.tar.gz (checked by aws/package.py's container_layout before anything is created) or, for deploy, a
+    registered model package (its ARN)."""
+
+    model_dir: Path | None = None
+    training_job: str | None = None
+    model_data: str | None = None
+    model_package: str | None = None
+
+    def describe(self) -> str:
+        """The source in words (dry-run output)."""
+        if self.model_package:
+            return f"package {self.model_package}"
+        return str(self.model_dir) if self.model_dir else self.model_data or f"training job {self.training_job}"
+
+
+@dataclass
+class EndpointSpec:
+    """What deploy is asked to create, as the deploy command's options give it: the endpoint's name (None: the
+    project's default), serverless or instances, a batch transform of the ``batch_input`` S3 prefix instead of an
+    endpoint, the precision the handler runs (None: the config's), ``autoscale`` bounds (``MIN:MAX`` instances),
+    an ``asynchronous`` endpoint, the percentage of requests ``data_capture`` records (None: none), and whether
+    (``wait``) and how often (``poll_seconds``) to poll until the endpoint is in service."""
+
+    endpoint_name: str | None = None
+    serverless: bool = False
+    batch_input: str | None = None
+    precision: str | None = None
+    autoscale: str | None = None
+    asynchronous: bool = False
+    data_capture: int | None = None
+    wait: bool = True
+    poll_seconds: float = 20.0
+
+
 def deploy_model(
     config: Config,
-    model_dir: Path | None = None,
-    training_job: str | None = None,
-    endpoint_name: str | None = None,
-    serverless: bool = False,
-    batch_input: str | None = None,
-    wait: bool = True,
+    source: ModelSource,
+    spec: EndpointSpec | None = None,
+    *,
     dry_run: bool = False,
     clients: dict | None = None,
-    poll_seconds: float = 20.0,
-    precision: str | None = None,
-    model_data: str | None = None,
-    model_package: str | None = None,
-    autoscale: str | None = None,
-    asynchronous: bool = False,
-    data_capture: int | None = None,
 ) -> dict:
-    """Package, upload, create model + endpoint config, then create or update the endpoint (or a batch transform).
-
-    The model comes from ``model_dir`` (a local artifact), ``training_job`` (its model.tar.gz), ``model_data``
-    (any s3:// model.tar.gz, checked by aws/package.py's container_layout before anything is created) or
-    ``model_package`` (a registered package's ARN). The requests are built once, as a plan of named API requests
-    (deploy_plan), then printed (``dry_run``) or sent in order. Returns the requests by name ("model",
-    "endpoint_config", "transform", "autoscale"). Raises AwsSetupError, ConfigError, ArtifactError."""
-    if model_data is not None and not model_data.startswith("s3://"):
-        raise AwsSetupError(f"--model-data needs an s3:// model.tar.gz, got {model_data!r}")
-    if serverless and (autoscale or asynchronous):
+    """Package, upload, create model + endpoint config, then create or update the endpoint (or a batch transform)
+    that ``spec`` describes (default: an endpoint on instances, named after the project), serving the model of
+    ``source``. The requests are built once, as a plan of named API requests (deploy_plan), then printed
+    (``dry_run``) or sent in order. Returns the requests by name ("model", "endpoint_config", "transform",
+    "autoscale"). Raises AwsSetupError, ConfigError, ArtifactError."""
+    spec = spec or EndpointSpec()
+    if source.model_data is not None and not source.model_data.startswith("s3://"):
+        raise AwsSetupError(f"--model-data needs an s3:// model.tar.gz, got {source.model_data!r}")
+    if spec.serverless and (spec.autoscale or spec.asynchronous):
         raise ConfigError("--autoscale and --async need instances: leave out --serverless")
-    endpoint_name = endpoint_name or default_endpoint_name(config)
+    endpoint_name = spec.endpoint_name or default_endpoint_name(config)
     boto = boto_session(config.aws.region)
-    instance_type = "serverless" if serverless else config.aws.inference_instance_type
-    if model_dir is not None:
-        model_dir = check_artifact(model_dir, transformer_only=True)
-    source = ModelSource(model_dir=model_dir, training_job=training_job, model_data=model_data)
+    instance_type = "serverless" if spec.serverless else config.aws.inference_instance_type
+    if source.model_dir is not None:
+        source = replace(source, model_dir=check_artifact(source.model_dir, transformer_only=True))
+    options = endpoint_options(config, endpoint_name, asynchronous=spec.asynchronous, data_capture=spec.data_capture)
     target = DeployTarget(
         endpoint_name=endpoint_name,
-        serverless=serverless,
-        batch_input=batch_input,
-        autoscale=parse_autoscale(autoscale) if autoscale else None,
-        options=endpoint_options(config, endpoint_name, asynchronous=asynchronous, data_capture=data_capture),
-        wait=wait,
-        poll_seconds=poll_seconds,
+        serverless=spec.serverless,
+        batch_input=spec.batch_input,
+        autoscale=parse_autoscale(spec.autoscale) if spec.autoscale else None,
+        options=options,
+        wait=spec.wait,
+        poll_seconds=spec.poll_seconds,
     )
-    precision = serving_precision(config, model_dir, instance_type, precision)
+    precision = serving_precision(config, source.model_dir, instance_type, spec.precision)
     with tempfile.TemporaryDirectory() as scratch:
         plan, requests = deploy_plan(
-            config,
-            source=source,
-            target=target,
-            region=boto.region_name,
-            precision=precision,
-            model_package=model_package,
-            scratch=Path(scratch),
+            config, source=source, target=target, region=boto.region_name, precision=precision, scratch=Path(scratch)
         )
         if dry_run:
             print_plan(plan)
@@ -290,22 +310,9 @@ def deploy_model(
 
 
 @dataclass
-class ModelSource:
-    """Where the model comes from: exactly one of a local artifact, a training job, an s3:// model.tar.gz."""
-
-    model_dir: Path | None = None
-    training_job: str | None = None
-    model_data: str | None = None
-
-    def describe(self) -> str:
-        """The source in words (dry-run output)."""
-        return str(self.model_dir) if self.model_dir else self.model_data or f"training job {self.training_job}"
-
-
-@dataclass
 class DeployTarget:
-    """What deploy creates: an endpoint (instances or serverless; async, data capture and autoscaling options)
-    or a batch transform job."""
+    """What deploy creates, an EndpointSpec resolved against the config: an endpoint (instances or serverless;
+    async, data capture and autoscaling options) or a batch transform job."""
 
     endpoint_name: str
     serverless: bool = False
@@ -364,7 +371,6 @@ def deploy_plan(
     target: DeployTarget,
     region: str,
     precision: str,
-    model_package: str | None = None,
     scratch: Path,
 ) -> tuple[list[Step], dict]:
     """The API requests deploy sends, in order, and the same requests by name. Nothing is called; a local
@@ -374,15 +380,15 @@ def deploy_plan(
     config_name = f"{target.endpoint_name}-cfg-{stamp}"[:MAX_NAME]
     record = load_record(config, target.endpoint_name)
     instance_type = "serverless" if target.serverless else config.aws.inference_instance_type
-    if model_package:
-        model = package_model_request(config, model_name, model_package)
+    if source.model_package:
+        model = package_model_request(config, model_name, source.model_package)
         plan = []
     else:
         tar_uri = s3_uri(config, "models", model_name, "model.tar.gz")
         batch = bool(target.batch_input)
         model = model_request(config, model_name, tar_uri, region, instance_type, batch=batch, precision=precision)
         plan = [upload_step(config, source, tar_uri, scratch)]
-    serves = f"package {model_package}" if model_package else precision
+    serves = source.describe() if source.model_package else precision
     note = f"created model {model_name} (serves {serves} on {instance_type})"
     plan.append(recorded_step("CreateModel", model, config, record, ("models", model_name, note)))
     requests = {"model": model}

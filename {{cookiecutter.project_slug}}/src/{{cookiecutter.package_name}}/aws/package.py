@@ -19,18 +19,25 @@ from ..model.artifact import REQUIRED_FILES, RESULTS_DIR, TOKENIZER_FILE
 # found without importing it: the handler pulls in torch and transformers
 HANDLER = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.serving.handler").origin)
 REQUIREMENTS = HANDLER.with_name("requirements.txt")
-# the handler's siblings (micro-batches and int8's packed rows; the artifact's file names): code/ is on sys.path
+# the handler's siblings (micro-batches and int8's packed rows; the artifact's file names; the request limits and
+# text rules): code/ is on sys.path
 BATCHING = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.model.batching").origin)
 NAMES_MODULE = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.artifact_files").origin)
+ANSWERS = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.answers").origin)  # tasks' answers
+RULES_MODULE = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.serving.request_rules").origin)
 CODE_DIR = "code"  # SageMaker's inference toolkit imports code/inference.py
 PACKED_HANDLER = f"{CODE_DIR}/inference.py"
 PACKED_BATCHING = f"{CODE_DIR}/{BATCHING.name}"
 PACKED_NAMES = f"{CODE_DIR}/{NAMES_MODULE.name}"
+PACKED_ANSWERS = f"{CODE_DIR}/{ANSWERS.name}"
+PACKED_RULES = f"{CODE_DIR}/{RULES_MODULE.name}"
 PACKED_REQUIREMENTS = f"{CODE_DIR}/requirements.txt"
 CODE_FILES = {
     PACKED_HANDLER: HANDLER,
     PACKED_BATCHING: BATCHING,
     PACKED_NAMES: NAMES_MODULE,
+    PACKED_ANSWERS: ANSWERS,
+    PACKED_RULES: RULES_MODULE,
     PACKED_REQUIREMENTS: REQUIREMENTS,
 }
 SKIPPED_DIRS = {RESULTS_DIR, CODE_DIR}

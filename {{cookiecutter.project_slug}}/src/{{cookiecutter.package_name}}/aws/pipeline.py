@@ -15,12 +15,14 @@ import json
 from pathlib import Path
 
 from ..config import Config
+from ..metric_registry import METRICS
 from ..model.artifact import METRICS_FILE
 from ..training.entry import SAGEMAKER_BASE
 from .deploy import container_environment
 from .images import INFERENCE, image_uri
 from .launch import SOURCE_STAGING_DIR, source_tarball, stage_source, training_job_request
-from .package import CODE_DIR, HANDLER, PACKED_HANDLER, PACKED_REQUIREMENTS, REQUIREMENTS
+from .package import CODE_DIR
+from .package import CODE_FILES as PACKED_CODE_FILES
 from .registry import package_group, package_request
 from .session import (
     MAX_NAME,
@@ -39,7 +41,8 @@ from .session import (
 
 SCHEMA_VERSION = "2020-12-01"
 PROCESSING = f"{SAGEMAKER_BASE}/processing"
-CODE_FILES = (Path(PACKED_HANDLER).name, Path(PACKED_REQUIREMENTS).name)  # beside the script in code/
+# beside the script in code/: what deploy packs into code/ (the handler, its siblings, its requirements)
+CODE_FILES = {Path(name).name: source for name, source in PACKED_CODE_FILES.items()}
 REPORT = "EvaluationReport"
 # The Evaluate step's script: standard library only (it runs on the inference image, outside this package).
 # Arguments: the processing root, the metrics file's name, the code folder's name, the files to put in it.
@@ -150,8 +153,9 @@ def pipeline_definition(config: Config, *, region: str, source_uri: str) -> dict
     metric = f"validation.{config.train.metric_for_best_model}"
     report = {"Get": f"Steps.Evaluate.PropertyFiles.{REPORT}"}
     json_get = {"PropertyFile": report, "Path": metric}
-    condition = {
-        "Type": "GreaterThanOrEqualTo",
+    better = METRICS[config.train.metric_for_best_model].higher_is_better
+    condition = {  # reaches the threshold in the metric's own direction
+        "Type": "GreaterThanOrEqualTo" if better else "LessThanOrEqualTo",
         "LeftValue": {"Std:JsonGet": json_get},
         "RightValue": {"Get": "Parameters.MinMetric"},
     }
@@ -177,14 +181,15 @@ def pipeline_definition(config: Config, *, region: str, source_uri: str) -> dict
 
 
 def upload_steps(config: Config, staged_source: Path) -> list[Step]:
-    """PutObject of the training source bundle and of the Evaluate step's script, handler and requirements."""
+    """PutObject of the training source bundle and of the Evaluate step's script and code files (the handler, its
+    siblings and its requirements)."""
     steps = []
     files = {
         "sourcedir.tar.gz": (s3_uri(config, "pipeline", "sourcedir.tar.gz"), source_tarball(staged_source)),
         "evaluate.py": (s3_uri(config, "pipeline", "code", "evaluate.py"), EVALUATE_SCRIPT.encode("utf-8")),
-        CODE_FILES[0]: (s3_uri(config, "pipeline", "code", CODE_FILES[0]), HANDLER.read_bytes()),
-        CODE_FILES[1]: (s3_uri(config, "pipeline", "code", CODE_FILES[1]), REQUIREMENTS.read_bytes()),
     }
+    for name, source in CODE_FILES.items():
+        files[name] = (s3_uri(config, "pipeline", "code", name), source.read_bytes())
     for name, (uri, body) in files.items():
         bucket_name, key = split_s3(uri)
         params = {"Bucket": bucket_name, "Key": key, "Body": f"<{name}, {len(body)} bytes>"}

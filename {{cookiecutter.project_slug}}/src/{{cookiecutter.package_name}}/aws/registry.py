@@ -19,6 +19,7 @@ from ..errors import ArtifactError
 from ..metric_registry import METRICS
 from ..model.artifact import METRICS_FILE, check_artifact
 from ..serving import handler
+from ..tasks import task_named
 from .deploy import ModelSource, container_environment, serving_precision, upload_step
 from .images import INFERENCE, image_uri
 from .session import (
@@ -46,11 +47,11 @@ def package_group(config: Config) -> str:
 
 def quality_statistics(metrics: dict) -> dict:
     """ModelQuality statistics: the artifact's metrics.json, with every registered metric
-    (metric_registry.METRICS) of the final split in SageMaker's multiclass_classification_metrics layout (what
-    Studio's model registry shows)."""
+    (metric_registry.METRICS) of the final split in the layout SageMaker's model registry shows for its task
+    (Task.registry_layout: multiclass_classification_metrics for classes)."""
     final = metrics.get("test") or metrics.get("validation") or {}
     headline = {name: {"value": final[name], "standard_deviation": "NaN"} for name in METRICS if name in final}
-    return {"multiclass_classification_metrics": headline, "metrics": metrics}
+    return {task_named(final.get("task")).registry_layout: headline, "metrics": metrics}
 
 
 def package_request(

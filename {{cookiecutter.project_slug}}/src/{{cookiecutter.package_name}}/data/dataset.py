@@ -8,6 +8,7 @@ from pathlib import Path
 from .. import logs
 from ..config import CONFIG_FILE, LABELS_FILE, Config
 from ..errors import DataError, LabelError
+from ..tasks import task_named
 from .labels import LabelSchema
 from .normalize import Normalizer
 from .repeats import note_all
@@ -127,13 +128,15 @@ def record_held_out(config: Config, source: str, test: list[Record]) -> str:
     return f"recorded in {path}; they differ from the rows recorded before: earlier results (the baseline) were not"
 
 
-def hold_out_test(config: Config, report: LoadReport) -> tuple[list[Record], list[Record], str]:
+def hold_out_test(config: Config, report: LoadReport, strata=None) -> tuple[list[Record], list[Record], str]:
     """A one-file dataset (data.test_file empty): hold data.test_fraction of ``report``'s records out as the test
     split (stratified, grouped by text, seeded: the same rows for every command), record them and add a note saying
-    so to ``report``. Returns (the remaining records, the test records, the record's path). Raises ConfigError for a
-    fraction out of range."""
+    so to ``report``; ``strata``: the task's (Task.strata). Returns (the remaining records, the test records, the
+    record's path). Raises ConfigError for a fraction out of range."""
     data = config.data
-    rest, test = stratified_split(report.records, data.test_fraction, data.split_seed, key="data.test_fraction")
+    rest, test = stratified_split(
+        report.records, data.test_fraction, data.split_seed, key="data.test_fraction", strata=strata
+    )
     recorded = record_held_out(config, report.file, test)
     report.note(
         f"test split: {len(test):,} rows held out of this file (data.test_fraction {data.test_fraction}, "
@@ -167,7 +170,7 @@ def check_data(config: Config, show_progress: bool = True) -> list[LoadReport]:
             "file out as the test split"
         )
     if test_path is None and not reports["train"].errors:
-        hold_out_test(config, reports["train"])
+        hold_out_test(config, reports["train"], task_named(schema.task).strata)
     return list(reports.values())
 
 
@@ -180,14 +183,14 @@ def load_splits(
     reports = read_files(config, schema, train_path, test_path, show_progress)
     if any(report.errors for report in reports.values()):
         raise DataError(reports.values())
-    data = config.data
+    data, strata = config.data, task_named(schema.task).strata
     records, test, test_file = reports["train"].records, [], ""
     if test_path is not None:
         test, test_file = reports["test"].records, reports["test"].file
     elif not data.test_file:
-        records, test, test_file = hold_out_test(config, reports["train"])
-    train = subset(records, data.max_rows, data.fraction, data.split_seed)
-    train, validation = stratified_split(train, data.validation_ratio, data.split_seed)
+        records, test, test_file = hold_out_test(config, reports["train"], strata)
+    train = subset(records, data.max_rows, data.fraction, data.split_seed, strata)
+    train, validation = stratified_split(train, data.validation_ratio, data.split_seed, strata=strata)
     return Splits(train, validation, test, reports, test_file)
 
 

@@ -13,15 +13,10 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..answers import HEADS, MULTI_LABEL, SINGLE_LABEL
 from ..errors import LabelError
 
 ENCODINGS = ("index", "name")
-SINGLE_LABEL, MULTI_LABEL = "single_label", "multi_label"
-TASKS = (SINGLE_LABEL, MULTI_LABEL)
-PROBLEM_TYPES = {  # transformers' PretrainedConfig.problem_type for each task (the loss it picks)
-    SINGLE_LABEL: "single_label_classification",
-    MULTI_LABEL: "multi_label_classification",
-}
 CLASS_ID = re.compile(r"-?[0-9]+")  # an integer written as one, ASCII digits only ('²'.isdigit() is True)
 DECIMAL = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+")  # 3.800, 1.0, 1e3
 MAX_LABELS = 200
@@ -30,6 +25,14 @@ MAX_LABELS = 200
 class ScoreLabelError(LabelError):
     """A label cell holding a decimal number (``3.800``, ``1.0``): a score, not a class. Always an error, never
     dropped by data.unknown_label: drop (that would keep the rows whose score happens to read as a class)."""
+
+
+def multi_hot(ids: tuple[int, ...], size: int) -> list[float]:
+    """Class ids as a multi-label target: 1.0 at each id, 0.0 elsewhere, ``size`` long (the model's BCE targets)."""
+    target = [0.0] * size
+    for class_id in ids:
+        target[class_id] = 1.0
+    return target
 
 
 @dataclass(frozen=True)
@@ -47,8 +50,6 @@ class LabelSchema:
         # one normal form (NFC), as for texts: a name typed in NFD matches the same name in NFC
         names = tuple(unicodedata.normalize("NFC", n) if isinstance(n, str) else n for n in self.names)
         object.__setattr__(self, "names", names)
-        if len(self.names) < 2:
-            raise LabelError(f"a label schema needs at least two labels, got {list(self.names)}")
         if len(self.names) > MAX_LABELS:
             raise LabelError(f"{len(self.names)} labels; this template supports at most {MAX_LABELS}")
         if any(not isinstance(name, str) or not name.strip() for name in self.names):
@@ -57,8 +58,11 @@ class LabelSchema:
             raise LabelError(f"label names must be unique, got {list(self.names)}")
         if self.encoding not in ENCODINGS:
             raise LabelError(f"label encoding must be one of {', '.join(ENCODINGS)}, got {self.encoding!r}")
-        if self.task not in TASKS:
-            raise LabelError(f"task must be one of {', '.join(TASKS)}, got {self.task!r}")
+        if self.task not in HEADS:
+            raise LabelError(f"task must be one of {', '.join(HEADS)}, got {self.task!r}")
+        problem = HEADS[self.task].names_problem(list(self.names))
+        if problem:
+            raise LabelError(problem)
 
     @property
     def multi_label(self) -> bool:
@@ -68,7 +72,7 @@ class LabelSchema:
     @property
     def problem_type(self) -> str:
         """The model config's ``problem_type`` (transformers picks the loss by it: cross-entropy or BCE)."""
-        return PROBLEM_TYPES[self.task]
+        return HEADS[self.task].problem_type
 
     @property
     def num_labels(self) -> int:
@@ -167,11 +171,8 @@ class LabelSchema:
         raise LabelError(f"the {name!r} column holds {shown!r}, not 0 or 1 (whether the row has label {name!r})")
 
     def multi_hot(self, ids: tuple[int, ...]) -> list[float]:
-        """Class ids as the model's multi-label target: 1.0 at each id, 0.0 elsewhere, ``num_labels`` long."""
-        target = [0.0] * self.num_labels
-        for class_id in ids:
-            target[class_id] = 1.0
-        return target
+        """Class ids as the model's multi-label target (``multi_hot``), ``num_labels`` long."""
+        return multi_hot(ids, self.num_labels)
 
     def to_dict(self) -> dict:
         """What labels.json holds: the names, both mappings, the encoding and the task."""

@@ -21,10 +21,13 @@ import unicodedata
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from ..format_registry import FORMATS
-from .report import LoadReport, shorten
+
+if TYPE_CHECKING:  # data.report imports the tasks (numpy): the template's hook imports this module with no numpy
+    from .report import LoadReport
 
 MAX_RECORD_LINES = 100  # a quoted CSV field spanning more lines than this is a quote that never closes
 MAX_TITLE_ROWS = 20  # how far below data.header_row a sheet's header is looked for when that row is not it
@@ -140,6 +143,8 @@ def _sheet_table(path: Path, sheet_name: str, report: LoadReport):
     name; None, with the problem in ``report``, when the file is no workbook or has no such sheet."""
     import pandas as pd  # noqa: PLC0415 (pandas and openpyxl load only when an Excel file is read)
 
+    from .report import shorten  # noqa: PLC0415
+
     try:
         book = pd.ExcelFile(io.BytesIO(path.read_bytes()), engine="openpyxl")  # any suffix, as the file says
     except Exception as error:  # noqa: BLE001 (openpyxl raises many kinds for a file that is no workbook)
@@ -162,6 +167,8 @@ def xlsx_records(path: Path, report: LoadReport, options) -> Iterator[RawRecord]
     above the header and empty rows are skipped; problems are named ``file.xlsx:Sheet!row``. When the header row
     does not hold data.text_column but a row below it does (a title above the table), that is one error naming the
     row to set data.header_row to."""
+    from .report import shorten  # noqa: PLC0415
+
     found = _sheet_table(path, getattr(options, "sheet_name", ""), report)
     if found is None:
         return
@@ -198,6 +205,8 @@ def parquet_records(path: Path, report: LoadReport, options) -> Iterator[RawReco
     """A Parquet file: its column names as the header (row 1), then each row (row 2 on) with cells as cell_text
     gives them."""
     import pandas as pd  # noqa: PLC0415 (pandas and pyarrow load only when a Parquet file is read)
+
+    from .report import shorten  # noqa: PLC0415
 
     try:
         table = pd.read_parquet(path)

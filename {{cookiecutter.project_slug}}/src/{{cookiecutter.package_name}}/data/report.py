@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ..answers import SINGLE_LABEL
+from ..tasks import task_named
+
 MAX_MESSAGE_CHARS = 300
 SHOWN_PER_REASON = 20
 
@@ -81,6 +84,7 @@ class LoadReport:
     records: list[Record] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     label_names: tuple[str, ...] = ()
+    task: str = SINGLE_LABEL  # the label schema's: how the labels are counted and summarised
     encoding: str = ""
     notes: list[str] = field(default_factory=list)
     rows: dict[int, int] = field(default_factory=dict)  # CSV: the line a record starts on -> its spreadsheet row
@@ -136,27 +140,9 @@ class LoadReport:
         return lines
 
     def class_counts(self) -> dict[str, int]:
-        """Label name -> rows kept with that label, every name listed (0 for a class without rows); a multi-label
-        row counts once for each of its labels."""
-        counts: Counter = Counter()
-        for record in self.records:
-            if isinstance(record.label, tuple):
-                counts.update(record.label)
-            elif record.label is not None:
-                counts[record.label] += 1
-        return {name: counts.get(i, 0) for i, name in enumerate(self.label_names)}
-
-    def label_set_statistics(self) -> dict[str, float] | None:
-        """Multi-label rows only: ``cardinality`` (mean labels a row), ``no_label`` (rows with none) and
-        ``several`` (rows with two or more); None when the records are not multi-label."""
-        sets = [r.label for r in self.records if isinstance(r.label, tuple)]
-        if not sets:
-            return None
-        return {
-            "cardinality": sum(len(s) for s in sets) / len(sets),
-            "no_label": sum(not s for s in sets),
-            "several": sum(len(s) > 1 for s in sets),
-        }
+        """Label name -> rows kept with that label, every name listed (0 for a class without rows; Task.class_counts:
+        a multi-label row counts once for each of its labels; {} for a task without classes)."""
+        return task_named(self.task).class_counts([r.label for r in self.records], self.label_names)
 
     def length_percentiles(self, second: bool = False) -> dict[str, int]:
         """The 50th, 90th and 99th percentile and the maximum of the kept texts' lengths in characters (``p50``,
@@ -182,21 +168,9 @@ class LoadReport:
             lines.append(f"  warnings: {len(self.warnings):,}")
         if self.errors:
             lines.append(f"  errors: {len(self.errors):,}")
-        counts = self.class_counts()
-        if counts and self.records and any(r.label is not None for r in self.records):
-            total = sum(counts.values()) or 1
-            statistics = self.label_set_statistics()
-            if statistics is None:
-                balance = ", ".join(f"{name}={n:,} ({100 * n / total:.1f}%)" for name, n in counts.items())
-                lines.append(f"  classes: {balance}")
-            else:
-                rows = len(self.records)
-                balance = ", ".join(f"{name}={n:,} ({100 * n / rows:.1f}% of rows)" for name, n in counts.items())
-                lines.append(f"  labels: {balance}")
-                lines.append(
-                    f"  label cardinality (mean labels a row): {statistics['cardinality']:.2f}; rows with no label: "
-                    f"{statistics['no_label']:,}; with several: {statistics['several']:,}"
-                )
+        labels = [r.label for r in self.records if r.label is not None]
+        if labels:
+            lines += [f"  {line}" for line in task_named(self.task).label_lines(labels, self.label_names)]
         percentiles, pair_percentiles = self.length_percentiles(), self.length_percentiles(second=True)
         first = "first text" if pair_percentiles else "text"
         if percentiles:

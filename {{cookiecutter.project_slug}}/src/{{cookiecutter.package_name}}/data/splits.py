@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter, defaultdict
+from collections.abc import Callable
 
 from ..errors import ConfigError
 from .report import Record
@@ -27,21 +28,29 @@ def group_key(record: Record) -> str:
 
 
 def stratified_split(
-    records: list[Record], ratio: float, seed: int, key: str = "data.validation_ratio"
+    records: list[Record],
+    ratio: float,
+    seed: int,
+    key: str = "data.validation_ratio",
+    strata: Callable[[list], list] | None = None,
 ) -> tuple[list[Record], list[Record]]:
-    """Seeded, stratified split; returns (kept, held_out) with ``ratio`` of each class held out, rows sharing a text
-    on one side (grouped_held_out). Raises ConfigError naming ``key`` when ``ratio`` is not in [0, 1)."""
+    """Seeded, stratified split; returns (kept, held_out) with ``ratio`` of each stratum held out, rows sharing a
+    text on one side (grouped_held_out). ``strata`` (the task's, Task.strata) maps the rows' labels to their strata:
+    a class (one stratum a row) or a tuple (every one counts: iterative stratification); the labels without it.
+    Raises ConfigError naming ``key`` when ``ratio`` is not in [0, 1)."""
     if not 0 <= ratio < 1:
         raise ConfigError(f"{key}: {ratio!r} is out of range; use a number in [0, 1)")
+    labels = [record.label for record in records]
+    keys = strata(labels) if strata else labels
     if ratio > 0 and len({group_key(record) for record in records}) < len(records):
-        held = grouped_held_out(records, ratio, seed)
+        held = grouped_held_out(records, ratio, seed, keys)
         return [r for i, r in enumerate(records) if i not in held], [r for i, r in enumerate(records) if i in held]
-    if any(isinstance(record.label, tuple) for record in records):
-        held = iterative_held_out([record.label or () for record in records], ratio, seed)
+    if any(isinstance(stratum, tuple) for stratum in keys):
+        held = iterative_held_out([stratum or () for stratum in keys], ratio, seed)
         return [r for i, r in enumerate(records) if i not in held], [r for i, r in enumerate(records) if i in held]
     by_class: dict[int | None, list[int]] = defaultdict(list)
-    for index, record in enumerate(records):
-        by_class[record.label].append(index)
+    for index, stratum in enumerate(keys):
+        by_class[stratum].append(index)
     rng = random.Random(seed)
     held: set[int] = set()
     for label in sorted(by_class, key=lambda x: (x is None, x)):
@@ -102,15 +111,17 @@ def label_ids(label: int | tuple[int, ...] | None) -> tuple[int, ...]:
     return label if isinstance(label, tuple) else (label,)
 
 
-def grouped_held_out(records: list[Record], ratio: float, seed: int) -> set[int]:
+def grouped_held_out(records: list[Record], ratio: float, seed: int, keys: list | None = None) -> set[int]:
     """Indices of the rows to hold out, about ``ratio`` of them: whole groups of rows sharing a text (group_key),
     dealt out by iterative stratification over the groups (each group counts every label of its rows), so each
-    class's share holds as far as the groups allow. Seeded: the same rows give the same split."""
+    class's share holds as far as the groups allow. ``keys``: each row's stratum (its label without them).
+    Seeded: the same rows give the same split."""
+    keys = keys if keys is not None else [record.label for record in records]
     members: dict[str, list[int]] = defaultdict(list)
     for index, record in enumerate(records):
         members[group_key(record)].append(index)
     groups = list(members.values())
-    counts = [Counter(label for i in group for label in label_ids(records[i].label)) for group in groups]
+    counts = [Counter(label for i in group for label in label_ids(keys[i])) for group in groups]
     totals: Counter = Counter()
     for count in counts:
         totals.update(count)
@@ -142,8 +153,15 @@ def grouped_held_out(records: list[Record], ratio: float, seed: int) -> set[int]
     return {i for number, side in side_of.items() if side == 0 for i in groups[number]}
 
 
-def subset(records: list[Record], max_rows: int = 0, fraction: float = 1.0, seed: int = 42) -> list[Record]:
-    """A stratified, seeded subset for quick runs: ``fraction`` of the rows, then at most ``max_rows``."""
+def subset(
+    records: list[Record],
+    max_rows: int = 0,
+    fraction: float = 1.0,
+    seed: int = 42,
+    strata: Callable[[list], list] | None = None,
+) -> list[Record]:
+    """A stratified (by ``strata``, as stratified_split), seeded subset for quick runs: ``fraction`` of the rows,
+    then at most ``max_rows``."""
     if not 0 < fraction <= 1:
         raise ConfigError(f"data.fraction: {fraction!r} is out of range; use a number in (0, 1]")
     target = round(len(records) * fraction)
@@ -151,5 +169,5 @@ def subset(records: list[Record], max_rows: int = 0, fraction: float = 1.0, seed
         target = min(target, max_rows)
     if target >= len(records):
         return records
-    _, chosen = stratified_split(records, target / len(records), seed)
+    _, chosen = stratified_split(records, target / len(records), seed, strata=strata)
     return chosen

@@ -12,9 +12,11 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .. import logs
+from ..answers import SINGLE_LABEL
 from ..config import CONFIG_FILE, LABELS_FILE, DataConfig
 from ..errors import LabelError
 from ..format_registry import FORMAT_NAMES, FORMATS
+from ..tasks import task_named
 from .encodings import decode
 from .labels import LabelSchema, ScoreLabelError
 from .normalize import Normalizer
@@ -88,9 +90,7 @@ def label_columns(options: ReadOptions, schema: LabelSchema | None) -> list[str]
     label column one 0/1 column per label name (UnSmile style); [] when labels are not read."""
     if schema is None:
         return [options.label_column] if options.label_column else []
-    if schema.multi_label and not options.label_column:
-        return list(schema.names)
-    return [options.label_column]
+    return task_named(schema.task).label_columns(schema, options.label_column)
 
 
 def _check_header(
@@ -156,7 +156,9 @@ def load_records(
     LoadReport holding the records and every problem by line. Never raises for bad content: check
     ``report.errors``."""
     path = Path(path)
-    report = LoadReport(file=str(path), label_names=schema.names if schema else ())
+    report = LoadReport(
+        file=str(path), label_names=schema.names if schema else (), task=schema.task if schema else SINGLE_LABEL
+    )
     if not path.is_file():
         report.add(0, "error", "missing_file", "file does not exist")
         return report
@@ -363,15 +365,10 @@ def validate_row(
     return Record(text=text, label=label, line=number, row_id=row_id, text_pair=text_pair)
 
 
-def row_label(row: dict, options: ReadOptions, schema: LabelSchema) -> int | tuple[int, ...]:
-    """The label of a row that has its label column(s): a class id (single-label), or the sorted tuple of class ids
-    (multi-label: a 0/1 column per label name, a JSON list, or names or ids joined by data.label_separator). Raises
-    LabelError naming the value that is not a label."""
-    if not schema.multi_label:
-        return schema.to_id(row[options.label_column])
-    if not options.label_column:
-        return tuple(i for i, name in enumerate(schema.names) if schema.to_flag(row[name], name))
-    return schema.to_ids(row[options.label_column], options.label_separator)
+def row_label(row: dict, options: ReadOptions, schema: LabelSchema):
+    """The label of a row that has its label column(s), as its task reads it (Task.read_label: a class id, the
+    sorted tuple of class ids for multi-label). Raises LabelError naming the value that is not a label."""
+    return task_named(schema.task).read_label(row, schema, options.label_column, options.label_separator)
 
 
 def read_text(

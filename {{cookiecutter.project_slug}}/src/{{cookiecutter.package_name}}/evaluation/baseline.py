@@ -21,11 +21,12 @@ from ..data.dataset import Splits, data_file, load_schema, load_splits
 from ..data.labels import LabelSchema
 from ..data.sample import file_digest
 from ..errors import ProjectError
-from ..metric_registry import COMPARED, METRICS, applies
+from ..metric_registry import METRICS, applies
 from ..model.artifact import METRICS_FILE, NGRAM_WEIGHTS_FILE, RESULTS_DIR, write_json, write_thresholds
 from ..model.features import record_pairs
 from ..model.ngram import NgramClassifier, NgramFeatures
-from .metrics import classification_report, decide, indicator, metric_line, score, tune_thresholds
+from ..tasks import task_named
+from .metrics import classification_report, metric_line, score
 from .reports import write_results
 
 C_GRID = (0.03, 0.1, 0.3)  # inverse regularisation strengths tried on the validation split
@@ -45,18 +46,19 @@ def choose_c(
     metric: str | None = None,
 ) -> tuple[float, dict, np.ndarray]:
     """The C with the best validation ``metric`` in its own direction (train.metric_for_best_model, which picks the
-    model's epoch too; COMPARED when None or not scored for this task; multi-label decided at 0.5); each candidate
-    is fitted in its own thread (liblinear releases the GIL) and reported as it finishes. Returns (C, figure by C,
-    the chosen C's validation probabilities)."""
+    model's epoch too; the task's compared metric when None or not scored for it; multi-label decided at 0.5); each
+    candidate is fitted in its own thread (liblinear releases the GIL) and reported as it finishes. Returns (C,
+    figure by C, the chosen C's validation probabilities)."""
+    task = task_named(schema.task)
     if metric is None or not applies(metric, schema.task):
-        metric = COMPARED[schema.task]  # accuracy, or micro F1 for multi-label
+        metric = task.compared_metric  # accuracy, or micro F1 for multi-label
 
     def fit_and_score(c: float) -> tuple[float, float, float, np.ndarray]:
         started = time.perf_counter()
         classifier = NgramClassifier.fit(features, train_x, train_y, len(schema.names), c)
         probabilities = classifier.predict_proba_features(validation_x)
-        answers = decide(probabilities) if schema.multi_label else probabilities.argmax(axis=1).tolist()
-        figure = score(validation_y, answers, schema.names, probabilities=probabilities)[metric]
+        answers = task.decide(probabilities)
+        figure = score(validation_y, answers, schema.names, probabilities=probabilities, task=task)[metric]
         return c, figure, time.perf_counter() - started, probabilities
 
     figures, probabilities = {}, {}
@@ -107,10 +109,8 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
         raise ProjectError(
             "the training texts hold no word or character n-gram; the baseline has nothing to learn from"
         ) from None
-    if schema.multi_label:  # a multi-hot row a text: one regression a label
-        labels = indicator([record.label for record in training], schema.num_labels)
-    else:
-        labels = np.asarray([record.label for record in training])
+    task = task_named(schema.task)
+    labels = np.asarray([task.target(schema, record.label) for record in training])  # multi-label: multi-hot rows
     say(f"  {features.size:,} n-grams seen at least twice ({time.perf_counter() - started:.0f}s)")
     results: dict = {
         "model": "naive-Bayes-weighted logistic regression, word 1-2 + char 1-5 grams",
@@ -129,9 +129,9 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
             schema,
             config.train.metric_for_best_model,
         )
-        thresholds = tune_thresholds(labels[held_out:], validation) if schema.multi_label else None
+        thresholds = task.tune_thresholds(labels[held_out:], validation)
     else:
-        c, thresholds = DEFAULT_C, [0.5] * schema.num_labels if schema.multi_label else None
+        c, thresholds = DEFAULT_C, task.default_thresholds(schema)
         say(f"no validation split: C={c}")
     say(f"final fit on all {len(training):,} training rows, C={c} ...")
     classifier = NgramClassifier.fit(features, x, labels, len(schema.names), c)
@@ -158,8 +158,10 @@ def score_test_split(
     """The fitted baseline's metrics on the test split: printed, and written as ``out_dir``'s results folder
     (report, confusion matrix, misclassified rows; multi-label decided at ``thresholds``). Returns them."""
     probabilities = classifier.predict_proba([record.text for record in splits.test], record_pairs(splits.test))
-    answers = decide(probabilities, thresholds) if schema.multi_label else probabilities.argmax(axis=1).tolist()
-    metrics = score([record.label for record in splits.test], answers, schema.names, probabilities=probabilities)
+    task = task_named(schema.task)
+    answers = task.decide(probabilities, thresholds)
+    labels = [record.label for record in splits.test]
+    metrics = score(labels, answers, schema.names, probabilities=probabilities, task=task)
     logs.result(metric_line(metrics, prefix="baseline_test_"))
     logs.result(classification_report(metrics))
     write_results(

@@ -17,15 +17,15 @@ from ..data.dataset import held_out_rows, load_project_file
 from ..data.labels import LabelSchema
 from ..data.report import Record
 from ..errors import DataError
-from ..metric_registry import ACCURACY, COMPARED
 from ..model.artifact import RESULTS_DIR, read_history, read_metrics
 from ..model.features import TokenizedDataset, record_pairs
 from ..model.inference import best_device, load_predictor, predict_logits
 from ..model.int8 import CALIBRATION_ROWS, Int8Model, export_int8
-from .metrics import classification_report, decide, indicator, metric_line, score, score_logits, sigmoid
+from ..tasks import task_named
+from .metrics import classification_report, metric_line, score, score_logits
 from .paired import paired_drop_decision
 from .reports import write_results
-from .verdict import baseline_accuracy, verdict
+from .verdict import baseline_score, verdict
 
 
 def evaluate_dataset(
@@ -41,7 +41,7 @@ def evaluate_dataset(
     """Metrics (with the mean loss) and logits of ``model`` on a labelled, tokenised dataset; multi-label answers
     are decided at ``thresholds`` (0.5 without)."""
     logits, loss = predict_logits(model, dataset, batch_size, pad_token_id, device, show_progress)
-    metrics = score_logits(dataset.labels, logits, schema.names, thresholds)
+    metrics = score_logits(dataset.labels, logits, schema.names, thresholds, task=task_named(schema.task))
     metrics["loss"] = loss
     return metrics, logits
 
@@ -69,64 +69,30 @@ def int8_check(
     export_int8(model, calibration_rows, pad_token_id, model_dir, calibration_types)
     int8_model = Int8Model(model_dir, getattr(model, "module", model).config)
     int8, _ = predict_logits(int8_model, dataset, batch_size, pad_token_id, torch.device("cpu"))
-    if schema.multi_label:
-        record = multi_label_int8_record(
-            dataset.labels, fp32, int8, schema=schema, max_drop=max_drop, thresholds=thresholds
-        )
-        return record | {
-            "calibration_rows": min(len(calibration_rows), CALIBRATION_ROWS),
-            "packed": int8_model.packed,
-        }
-    fp32_accuracy = score_logits(dataset.labels, fp32, schema.names)[ACCURACY]
-    int8_accuracy = score_logits(dataset.labels, int8, schema.names)[ACCURACY]
-    decision = paired_drop_decision(
-        list(dataset.labels), fp32.argmax(axis=1).tolist(), int8.argmax(axis=1).tolist(), max_drop
-    )
-    return {
-        "fp32_accuracy": fp32_accuracy,
-        "int8_accuracy": int8_accuracy,
-        "max_drop": max_drop,
-        "agreement": float((fp32.argmax(axis=1) == int8.argmax(axis=1)).mean()),
-        "examples": len(dataset),
+    return int8_record(dataset.labels, fp32, int8, schema=schema, max_drop=max_drop, thresholds=thresholds) | {
         "calibration_rows": min(len(calibration_rows), CALIBRATION_ROWS),
-        **decision,  # drop, lost/won rows, bounds, resolved, rule, allowed
         "packed": int8_model.packed,  # several texts per row (model/int8.py), else one padded text per row
     }
 
 
-def multi_label_int8_record(
+def int8_record(
     labels, fp32: np.ndarray, int8: np.ndarray, *, schema: LabelSchema, max_drop: float, thresholds
 ) -> dict:
-    """The int8 check's record for multi-label logits ``fp32`` and ``int8`` of rows with true ``labels`` (tuples):
-    the compared metric (micro F1) of both, the agreement of every (row, label) decision, and the paired decision
-    on those decisions (evaluation/paired.py)."""
-    name = COMPARED[schema.task]
-    reference, candidate = decide(sigmoid(fp32), thresholds), decide(sigmoid(int8), thresholds)
-    truth = indicator(labels, schema.num_labels)
-    decision = paired_drop_decision(
-        truth.ravel().tolist(), reference.ravel().tolist(), candidate.ravel().tolist(), max_drop
-    )
+    """The int8 check's record for logits ``fp32`` and ``int8`` of rows with true ``labels``: the task's compared
+    metric of both and the task's decision (Task.int8_decision: for classification the agreement of their decisions,
+    one a row or one a (row, label) for multi-label, and the paired decision on them, evaluation/paired.py: drop,
+    lost/won rows, bounds, resolved, rule, allowed)."""
+    task = task_named(schema.task)
+    name = task.compared_metric
+    decision = task.int8_decision(list(labels), fp32, int8, thresholds, max_drop, paired_drop_decision)
     return {
         "metric": name,
-        "fp32_score": score_logits(labels, fp32, schema.names, thresholds)[name],
-        "int8_score": score_logits(labels, int8, schema.names, thresholds)[name],
+        "fp32_score": score_logits(labels, fp32, schema.names, thresholds, task=task)[name],
+        "int8_score": score_logits(labels, int8, schema.names, thresholds, task=task)[name],
         "max_drop": max_drop,
-        "agreement": float((reference == candidate).mean()) if reference.size else 1.0,
         "examples": len(labels),
         **decision,
     }
-
-
-def mean_log_loss(labels: list, probabilities: np.ndarray) -> float:
-    """Mean cross-entropy (nats) of ``probabilities`` (rows, num_labels) at the true class ids ``labels``; for
-    multi-label ``labels`` (tuples) the mean binary cross-entropy of every (row, label), as the model's BCE loss.
-    Probabilities are clipped at 1e-12."""
-    if labels and isinstance(labels[0], tuple):
-        truth = indicator(labels, probabilities.shape[1]).astype(bool)
-        picked = np.where(truth, probabilities, 1 - probabilities)
-        return float(-np.log(np.clip(picked, 1e-12, 1.0)).mean())
-    picked = probabilities[np.arange(len(labels)), labels]
-    return float(-np.log(np.clip(picked, 1e-12, 1.0)).mean())
 
 
 def test_records(config: Config, schema: LabelSchema, test_file: str | Path | None) -> tuple[list[Record], str, str]:
@@ -166,11 +132,13 @@ def evaluate_model(
         show_progress=True,
         text_pairs=record_pairs(records),
     )
-    metrics = score(labels, predictor.answers(probabilities), predictor.schema.names, probabilities=probabilities)
-    metrics.update(loss=mean_log_loss(labels, probabilities), precision=predictor.precision, test_file=str(test_file))
+    task = task_named(predictor.schema.task)
+    answers = predictor.answers(probabilities)
+    metrics = score(labels, answers, predictor.schema.names, probabilities=probabilities, task=task)
+    metrics.update(loss=task.mean_loss(labels, probabilities), precision=predictor.precision, test_file=str(test_file))
     logs.result(metric_line(metrics, prefix="test_") + f" ({predictor.precision})")
     logs.result(classification_report(metrics))
-    for line in verdict(metrics, baseline_accuracy(config, test_file, COMPARED[predictor.schema.task])):
+    for line in verdict(metrics, baseline_score(config, test_file, task.compared_metric)):
         logs.result(line)
     folder = write_results(
         Path(out_dir) if out_dir else Path(model_dir) / RESULTS_DIR,

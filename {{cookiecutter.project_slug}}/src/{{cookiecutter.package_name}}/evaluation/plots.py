@@ -15,8 +15,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
+from ..answers import DEFAULT_THRESHOLD  # noqa: E402
 from ..metric_registry import MACRO_F1, METRICS, MICRO_F1, is_better  # noqa: E402
-from .metrics import DEFAULT_THRESHOLD  # noqa: E402
+
+
+def save_figure(figure, path: str | Path) -> Path:
+    """Write ``figure`` to ``path`` at 120 dpi and close it. Returns the path."""
+    figure.savefig(path, dpi=120)
+    plt.close(figure)
+    return Path(path)
 
 
 def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path: str | Path, title: str = "") -> Path:
@@ -45,10 +52,7 @@ def plot_confusion_matrix(matrix: list[list[int]], label_names: list[str], path:
             color="white" if share > 0.5 else "black",
         )
     figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def plot_label_f1(per_class: dict, path: str | Path, title: str = "") -> Path:
@@ -66,10 +70,7 @@ def plot_label_f1(per_class: dict, path: str | Path, title: str = "") -> Path:
         axes.text(min(value + 0.01, 0.9), row, f"{value:.3f}", va="center")
     axes.set_title(title or "F1 per label")
     figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def plot_cooccurrence(matrix: list[list[int]], label_names: list[str], path: str | Path, title: str = "") -> Path:
@@ -90,10 +91,7 @@ def plot_cooccurrence(matrix: list[list[int]], label_names: list[str], path: str
             column, row, str(value), ha="center", va="center", color="white" if shares[row, column] > 0.5 else "black"
         )
     figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def best_evaluation(evals: list[dict], metric: str) -> dict | None:
@@ -120,10 +118,7 @@ def plot_learning_curves(
     figure = learning_curves_figure(history, best_metric, thresholds=thresholds, validation=validation)
     if figure is None:
         return None
-    path = Path(path)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def learning_curves_figure(
@@ -166,7 +161,9 @@ def learning_curves_figure(
     left.legend()
     right.set_xlabel("epoch")
     right.set_ylabel("validation score")
-    right.set_ylim(0, 1)
+    plotted = [h[f"eval_{name}"] for h in evals for name in colours if h.get(f"eval_{name}") is not None]
+    if all(0 <= value <= 1 for value in plotted):  # shares (accuracy, F1): on their whole scale
+        right.set_ylim(0, 1)
     if epochs and all(float(epoch).is_integer() for epoch in epochs):
         right.xaxis.set_major_locator(MaxNLocator(integer=True))
     if evals:

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..answers import DEFAULT_THRESHOLD
 from ..data.labels import LabelSchema
 from ..data.report import Record
-from ..metric_registry import MACRO_F1, MULTI_LABEL, headline
+from ..metric_registry import MACRO_F1, headline
 from ..model.artifact import METRICS_FILE, write_json
-from .metrics import DEFAULT_THRESHOLD, classification_report, decide
+from ..tasks import task_named
+from .metrics import classification_report
 
 REPORT_FILE = "report.txt"
 CONFUSION_MATRIX_PLOT = "confusion_matrix.png"
@@ -39,7 +42,43 @@ ERRORS_COLUMNS = {  # errors.tsv's columns and what each holds: report.txt lists
     PAIR_COLUMN: "sentence pairs only: the second text",
 }
 ERRORS_HEADER = tuple(name for name in ERRORS_COLUMNS if name != PAIR_COLUMN)  # PAIR_COLUMN follows for pairs
-LABEL_JOINER = "|"  # multi-label errors.tsv: between the names of one row's labels
+
+
+@dataclass
+class Drawer:
+    """What a task draws its pictures with (Task.draw): the results ``folder``, the ``metrics`` (``score``'s), the
+    label ``names`` and the ``heading`` (title and headline metrics)."""
+
+    folder: Path
+    metrics: dict
+    names: list[str]
+    heading: str
+
+    def confusion_matrix(self) -> Path:
+        """confusion_matrix.png: counts coloured by the share of each true class. Returns the path."""
+        from .plots import plot_confusion_matrix
+
+        matrix = self.metrics["confusion_matrix"]
+        return plot_confusion_matrix(matrix, self.names, self.folder / CONFUSION_MATRIX_PLOT, title=self.heading)
+
+    def label_f1(self) -> Path:
+        """label_f1.png: each label's F1 (multi-label). Returns the path."""
+        from .plots import plot_label_f1
+
+        return plot_label_f1(self.metrics["per_class"], self.folder / LABEL_F1_PLOT, title=self.heading)
+
+    def cooccurrence(self) -> Path:
+        """label_cooccurrence.png: how many rows carry both labels of each pair (multi-label). Returns the path."""
+        from .plots import plot_cooccurrence
+
+        return plot_cooccurrence(self.metrics["cooccurrence"], self.names, self.folder / COOCCURRENCE_PLOT)
+
+    def save(self, figure, name: str) -> Path:
+        """Write a task's own matplotlib ``figure`` as ``name`` in the folder (120 dpi) and close it. Returns the
+        path."""
+        from .plots import save_figure
+
+        return save_figure(figure, self.folder / name)
 
 
 def write_results(
@@ -54,32 +93,23 @@ def write_results(
     thresholds: Sequence[float] | None = None,
     validation: dict | None = None,
 ) -> Path:
-    """Write a results folder: metrics.json, report.txt, the confusion matrix titled with the headline metrics (for
-    multi-label: each label's F1 and the labels' co-occurrence), the learning curves when a ``history`` is given (the
+    """Write a results folder: metrics.json, report.txt, the task's pictures (Task.draw: the confusion matrix, or for
+    multi-label each label's F1 and the labels' co-occurrence), the learning curves when a ``history`` is given (the
     restored epoch by ``best_metric``; multi-label, the ``validation`` scores at the tuned ``thresholds`` beside the
-    per-epoch ones at 0.5) and the misclassified rows when ``records`` and their ``probabilities`` (rows,
-    num_labels) are given. Multi-label decisions are at ``thresholds`` (0.5 without), which report.txt names.
-    Returns the folder."""
-    from .plots import plot_confusion_matrix, plot_cooccurrence, plot_label_f1, plot_learning_curves
+    per-epoch ones at 0.5) and the wrong answers (Task.errors) when ``records`` and their ``probabilities`` (rows,
+    outputs) are given. Decisions are at ``thresholds`` where the task has them, which report.txt names. Returns the
+    folder."""
+    from .plots import plot_learning_curves
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    task = task_named(schema.task)
     write_json(folder / METRICS_FILE, metrics)
     report = classification_report(metrics)
-    if metrics.get("task") == MULTI_LABEL:
+    if task.head.thresholded:
         report += "\n" + thresholds_line(schema, thresholds)
     (folder / REPORT_FILE).write_text(report + "\n", encoding="utf-8")
-    heading = f"{title or 'results'}: " + headline(metrics)
-    if metrics.get("task") == MULTI_LABEL:
-        plot_label_f1(metrics["per_class"], folder / LABEL_F1_PLOT, title=heading)
-        plot_cooccurrence(metrics["cooccurrence"], list(schema.names), folder / COOCCURRENCE_PLOT)
-    else:
-        plot_confusion_matrix(
-            metrics["confusion_matrix"],
-            list(schema.names),
-            folder / CONFUSION_MATRIX_PLOT,
-            title=f"{title or 'confusion matrix'}: " + headline(metrics),
-        )
+    task.draw(Drawer(folder, metrics, list(schema.names), f"{title or 'results'}: " + headline(metrics)))
     if history:
         plot_learning_curves(
             history, folder / LEARNING_CURVES_PLOT, best_metric, thresholds=thresholds, validation=validation
@@ -87,10 +117,8 @@ def write_results(
     if records is not None and probabilities is not None:
         with open(folder / REPORT_FILE, "a", encoding="utf-8") as handle:
             handle.write("\n" + errors_columns_note() + "\n")
-        if schema.multi_label:
-            write_multi_label_errors(folder / ERRORS_FILE, records, probabilities, schema, thresholds)
-        else:
-            write_errors(folder / ERRORS_FILE, records, probabilities, schema)
+        labels = [record.label for record in records]
+        write_errors(folder / ERRORS_FILE, records, task.errors(labels, probabilities, list(schema.names), thresholds))
     return folder
 
 
@@ -111,62 +139,16 @@ def thresholds_line(schema: LabelSchema, thresholds: Sequence[float] | None) -> 
     return f"decision thresholds (tuned on the validation split): {named}"
 
 
-def write_multi_label_errors(
-    path: Path,
-    records: Sequence[Record],
-    probabilities: np.ndarray,
-    schema: LabelSchema,
-    thresholds: Sequence[float] | None = None,
-) -> int:
-    """Multi-label rows whose predicted label set (``probabilities`` decided at ``thresholds``) is not the true one:
-    line, id, true and predicted names joined by LABEL_JOINER, score (how sure the model was of its surest wrong
-    decision: the probability of a wrongly predicted label, one minus that of a missed one), text and, for sentence
-    pairs, the second text (a ``text_pair`` column). Returns the count written."""
-    predicted = decide(probabilities, thresholds)
+def write_errors(path: Path, records: Sequence[Record], errors: list[tuple[int, str, str, float]]) -> int:
+    """errors.tsv: the wrong answers (Task.errors: row index, true answer, predicted answer, how sure), one a line
+    with the row's line, id and text and, for sentence pairs, the second text (a ``text_pair`` column). Returns how
+    many rows it wrote."""
     pairs = any(record.text_pair is not None for record in records)
-    count = 0
     with open(path, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
         writer.writerow([*ERRORS_HEADER, *([PAIR_COLUMN] if pairs else [])])
-        for record, row, probs in zip(records, predicted, probabilities, strict=True):
-            truth = np.zeros(len(schema.names), dtype=np.int64)
-            truth[list(record.label or ())] = 1
-            wrong = np.flatnonzero(truth != row)
-            if not len(wrong):
-                continue
-            sureness = max(probs[i] if row[i] else 1 - probs[i] for i in wrong)
-            true_names = LABEL_JOINER.join(schema.names[i] for i in record.label or ())
-            predicted_names = LABEL_JOINER.join(schema.names[i] for i in np.flatnonzero(row))
+        for index, truth, predicted, sureness in errors:
+            record = records[index]
             second = [record.text_pair] if pairs else []
-            writer.writerow(
-                [record.line, record.row_id, true_names, predicted_names, f"{sureness:.4f}", record.text, *second]
-            )
-            count += 1
-    return count
-
-
-def write_errors(path: Path, records: Sequence[Record], probabilities: np.ndarray, schema: LabelSchema) -> int:
-    """Misclassified rows: line, id, true and predicted label names, score, text and, for sentence pairs, the second
-    text (a ``text_pair`` column). Returns how many rows it wrote."""
-    predicted = probabilities.argmax(axis=1)
-    pairs = any(record.text_pair is not None for record in records)
-    count = 0
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        writer.writerow([*ERRORS_HEADER, *([PAIR_COLUMN] if pairs else [])])
-        for record, guess, probs in zip(records, predicted, probabilities, strict=True):
-            if guess != record.label:
-                second = [record.text_pair] if pairs else []
-                writer.writerow(
-                    [
-                        record.line,
-                        record.row_id,
-                        schema.names[record.label],
-                        schema.names[guess],
-                        f"{probs[guess]:.4f}",
-                        record.text,
-                        *second,
-                    ]
-                )
-                count += 1
-    return count
+            writer.writerow([record.line, record.row_id, truth, predicted, f"{sureness:.4f}", record.text, *second])
+    return len(errors)

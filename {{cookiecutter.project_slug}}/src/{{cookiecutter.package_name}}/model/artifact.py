@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .. import answers
+from ..answers import HEADS, thresholds_content
 from ..artifact_files import INT8_DIR as INT8_DIR  # these names are defined once there (the container reads them)
 from ..artifact_files import INT8_MODEL_FILE, METRICS_FILE, NO_MODEL_MAX_LENGTH, THRESHOLDS_FILE, TRAINING_CONFIG_FILE
 from ..config import LABELS_FILE
@@ -81,25 +83,18 @@ def save_artifact(
 
 
 def write_thresholds(model_dir: Path, schema: LabelSchema, thresholds: list[float]) -> None:
-    """thresholds.json: each label's decision threshold by name (multi-label; the handler reads it too)."""
-    by_name = {name: float(t) for name, t in zip(schema.names, thresholds, strict=True)}
-    write_json(Path(model_dir) / THRESHOLDS_FILE, {"thresholds": by_name})
+    """thresholds.json: each label's decision threshold by name (answers.thresholds_content; the handler reads it
+    with answers.read_thresholds)."""
+    write_json(Path(model_dir) / THRESHOLDS_FILE, thresholds_content(list(schema.names), thresholds))
 
 
 def read_thresholds(model_dir: str | Path, schema: LabelSchema) -> list[float] | None:
-    """A multi-label artifact's decision thresholds in class-id order (0.5 for a label the file does not name, or
-    for every label without the file); None for a single-label schema. Raises ArtifactError for a file that is not
-    thresholds."""
-    if not schema.multi_label:
-        return None
-    path = Path(model_dir) / THRESHOLDS_FILE
-    if not path.is_file():
-        return [0.5] * schema.num_labels
+    """A thresholded task's decision thresholds in class-id order (answers.read_thresholds: the handler's rule);
+    None for a task without them. Raises ArtifactError for a file that is not thresholds."""
     try:
-        by_name = read_json(path)["thresholds"]
-        return [float(by_name.get(name, 0.5)) for name in schema.names]
-    except (ValueError, KeyError, TypeError, AttributeError) as error:
-        raise ArtifactError(f"{path} is not a thresholds file ({error}); train again") from None
+        return answers.read_thresholds(model_dir, list(schema.names), HEADS[schema.task])
+    except ValueError as error:
+        raise ArtifactError(str(error)) from None
 
 
 def is_ngram(model_dir: str | Path) -> bool:
@@ -140,10 +135,10 @@ def int8_verdict(model_dir: Path) -> str | None:
     if record is None:
         return f"{model_dir} records no int8 accuracy check (train again to make one, or use --precision fp32)"
     if not record["allowed"]:
-        if "fp32_accuracy" in record:
+        if "fp32_accuracy" in record:  # a single-label record written before tasks were objects
             measured, figures = "accuracy ", f"{record['fp32_accuracy']:.4f} -> {record['int8_accuracy']:.4f}"
-        else:  # multi-label: the drop is in (row, label) decisions; the figures are its metric's
-            measured = "label decisions "
+        else:  # the drop is in the task's decisions (multi-label: (row, label) ones); the figures its metric's
+            measured = "decisions "
             figures = f"{record['metric']} {record['fp32_score']:.4f} -> {record['int8_score']:.4f}"
         return (
             f"int8 loses {100 * record['drop']:.2f} points of validation {measured}on this model "
@@ -171,8 +166,9 @@ def inference_max_length(tokenizer, model_config) -> int:
 
 
 @dataclass
-class LoadedModel:
-    """An artifact ready to classify: network (eval mode, on ``device``), tokenizer, schema, length limit."""
+class LoadedArtifact:
+    """An artifact ready to classify: network (eval mode, on ``device``), tokenizer, schema, length limit (what
+    load_for_inference returns; the handler's LoadedModel is the served model)."""
 
     model: Any
     tokenizer: Any
@@ -181,7 +177,7 @@ class LoadedModel:
     device: Any
 
 
-def load_for_inference(model_dir: str | Path, device=None) -> LoadedModel:
+def load_for_inference(model_dir: str | Path, device=None) -> LoadedArtifact:
     """A trained transformer ready to predict on ``device`` (default: the best available): the eval-mode model, its
     tokenizer, schema and the max_length it was trained with. Raises ArtifactError for an incomplete folder."""
     import torch
@@ -195,7 +191,7 @@ def load_for_inference(model_dir: str | Path, device=None) -> LoadedModel:
     except (OSError, ValueError) as error:
         raise ArtifactError(f"cannot load the model in {model_dir}: {error.__class__.__name__}: {error}") from None
     schema = LabelSchema.load(model_dir / LABELS_FILE)
-    return LoadedModel(model, tokenizer, schema, inference_max_length(tokenizer, model.config), device)
+    return LoadedArtifact(model, tokenizer, schema, inference_max_length(tokenizer, model.config), device)
 
 
 HUB_LICENSES = {"Apache-2.0": "apache-2.0", "MIT": "mit", "BSD-3-Clause": "bsd-3-clause"}  # others: "other"

@@ -18,6 +18,7 @@ from torch.utils.data import Dataset, Sampler
 from tqdm.auto import tqdm
 
 from .. import logs
+from ..data.labels import multi_hot
 from ..data.report import Record
 
 TOKENIZE_CHUNK = 1000
@@ -61,7 +62,7 @@ class TokenizedDataset(Dataset):
             item["token_type_ids"] = self.token_type_ids[index]
         label = self.labels[index]
         if isinstance(label, tuple):  # multi-label: BCE targets, 1.0 at each of the row's class ids
-            item["labels"] = [1.0 if i in label else 0.0 for i in range(self.num_labels)]
+            item["labels"] = multi_hot(label, self.num_labels)
         elif label is not None:
             item["labels"] = label
         if self.with_row_ids:
@@ -214,10 +215,8 @@ class DynamicPaddingCollator:
                 token_type_ids[row, : len(types)] = torch.as_tensor(types, dtype=torch.long)
             batch["token_type_ids"] = token_type_ids
         if "labels" in features[0]:  # class ids (long), or multi-label multi-hot rows (float: BCE targets)
-            multi_hot = isinstance(features[0]["labels"], list)
-            batch["labels"] = torch.tensor(
-                [f["labels"] for f in features], dtype=torch.float32 if multi_hot else torch.long
-            )
+            real = isinstance(features[0]["labels"], (list, float))  # multi-hot rows or scores: float targets
+            batch["labels"] = torch.tensor([f["labels"] for f in features], dtype=torch.float32 if real else torch.long)
         if ROW_ID_KEY in features[0]:
             batch[ROW_ID_KEY] = torch.tensor([f[ROW_ID_KEY] for f in features], dtype=torch.long)
         return batch

@@ -16,6 +16,7 @@ from ..config import LABELS_FILE
 from ..data.labels import LabelSchema
 from ..data.report import Record
 from ..errors import ArtifactError, ConfigError
+from ..tasks import task_named
 from .artifact import NGRAM_WEIGHTS_FILE, check_artifact, int8_verdict, is_ngram, load_for_inference, read_thresholds
 from .features import DynamicPaddingCollator, TokenizedDataset, build_dataset
 from .int8 import Int8Model
@@ -63,13 +64,6 @@ def predict_logits(
     return restored, (losses / counted if counted else None)
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of ``logits`` (rows, num_labels), max-shifted for stability; same shape."""
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exponent = np.exp(shifted)
-    return exponent / exponent.sum(axis=1, keepdims=True)
-
-
 def choose_precision(model_dir: Path, requested: str, on_gpu: bool) -> tuple[str, str]:
     """(precision, a note for people). auto: int8 on a CPU when the check train recorded allows it, else fp32;
     an explicit int8 that the check refuses, or int8 on a GPU, is an error naming the way out."""
@@ -85,32 +79,18 @@ def choose_precision(model_dir: Path, requested: str, on_gpu: bool) -> tuple[str
     return "fp32", f"note: serving in fp32, not int8: {problem}"
 
 
-def sigmoid(logits: np.ndarray) -> np.ndarray:
-    """Element-wise logistic function of ``logits`` (multi-label: each label's own probability); same shape."""
-    return 1.0 / (1.0 + np.exp(-np.clip(logits.astype(np.float64), -500, 500)))
-
-
-def label_probabilities(logits: np.ndarray, schema: LabelSchema) -> np.ndarray:
-    """Probabilities of ``logits`` (rows, num_labels): a softmax over the classes, or for a multi-label schema each
-    label's sigmoid."""
-    return sigmoid(logits) if schema.multi_label else softmax(logits)
-
-
 class Predictor:
-    """Class probabilities for texts, from any artifact this project writes (``thresholds``: a multi-label
-    artifact's decision threshold a label, else None)."""
+    """Scores for texts, from any artifact this project writes (``thresholds``: a thresholded task's decision
+    threshold a label, else None)."""
 
     schema: LabelSchema
     precision: str
     thresholds: list[float] | None = None
 
     def answers(self, probabilities: np.ndarray) -> list:
-        """The predicted answer of each row of ``probabilities``: its most probable class id, or for multi-label the
-        sorted tuple of the class ids whose probability reaches their threshold (possibly empty)."""
-        if not self.schema.multi_label:
-            return probabilities.argmax(axis=1).tolist()
-        limits = np.asarray(self.thresholds or [0.5] * self.schema.num_labels)
-        return [tuple(int(i) for i in np.flatnonzero(row >= limits)) for row in probabilities]
+        """The answer of each row of ``probabilities`` (the task's decision: the most probable class id, or for
+        multi-label the sorted tuple of the class ids whose probability reaches their threshold)."""
+        return task_named(self.schema.task).decide(probabilities, self.thresholds)
 
     def probabilities(
         self,
@@ -156,7 +136,7 @@ class TransformerPredictor(Predictor):
         logits, _ = predict_logits(
             loaded.model, dataset, batch_size, loaded.tokenizer.pad_token_id, loaded.device, show_progress
         )
-        return label_probabilities(logits, self.schema)
+        return task_named(self.schema.task).scores(logits)
 
 
 class NgramPredictor(Predictor):

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from ..tasks import task_of_problem_type
 from .artifact import INT8_DIR, INT8_MODEL_FILE
 from .batching import PAIR_INPUT, packed, packed_batches, takes_packed_rows, takes_pairs
 from .features import DynamicPaddingCollator
@@ -46,11 +47,12 @@ def compile_settings() -> dict:
     }
 
 
-def padded_batches(
+def padded_calibration(
     rows: list[list[int]], batch_size: int, pad_token_id: int, types: list[list[int]] | None = None
 ) -> list[dict[str, np.ndarray]]:
     """input_ids and attention_mask (and token_type_ids with ``types``: sentence pairs) for token-id rows, sorted
-    by length and padded per batch (the training collator's padding), as the numpy arrays OpenVINO takes."""
+    by length, cut into batches of ``batch_size`` and padded per batch (the training collator's padding), as the
+    numpy arrays OpenVINO's calibration takes (the handler's batches are model/batching.py's padded_batches)."""
     collate = DynamicPaddingCollator(pad_token_id)
     items = [{"input_ids": ids} | ({PAIR_INPUT: types[k]} if types is not None else {}) for k, ids in enumerate(rows)]
     items = sorted(items, key=lambda item: len(item["input_ids"]))
@@ -219,7 +221,7 @@ def _export_int8(
         if not converted_matches(converted, network, calibration, rows, pad_token_id, types):
             converted = None
     if converted is None:  # one padded text per row, as the model was trained
-        calibration = padded_batches(rows, CALIBRATION_BATCH, pad_token_id, types)
+        calibration = padded_calibration(rows, CALIBRATION_BATCH, pad_token_id, types)
         converted = convert(FourDimensionalMask(cpu_model), calibration[0])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # NNCF and OpenVINO warnings that are not the user's to act on
@@ -260,12 +262,13 @@ class Int8Model(torch.nn.Module):
         import openvino
 
         self.config = config
+        self.task = task_of_problem_type(getattr(config, "problem_type", None))  # its loss
         self.compiled = openvino.Core().compile_model(str(Path(model_dir) / INT8_MODEL_FILE), "CPU", compile_settings())
         self.packed = takes_packed_rows(self.compiled)
         self.pairs = takes_pairs(self.compiled)  # exported for sentence pairs: it takes their segment ids
 
     def forward(self, input_ids, attention_mask, labels=None, token_type_ids=None, **_):
-        """Logits (batch, num_labels) on the CPU, and the cross-entropy ``loss`` when ``labels`` (batch,) are given, of
+        """Logits (batch, num_labels) on the CPU, and the task's ``loss`` (Task.loss) when ``labels`` are given, of
         ``input_ids`` and ``attention_mask`` (batch, length) and, for a sentence-pair model, ``token_type_ids``
         (batch, length); a packed model gets each row's real tokens packed (model/batching.py) and its logits put
         back in batch order. Raises ValueError when a pair model gets no segment ids."""
@@ -287,5 +290,5 @@ class Int8Model(torch.nn.Module):
             if types is not None:
                 inputs[PAIR_INPUT] = types.numpy()
             logits = torch.from_numpy(request.infer(inputs)[0].copy())
-        loss = torch.nn.functional.cross_entropy(logits, labels.cpu()) if labels is not None else None
+        loss = self.task.loss(logits, labels.cpu()) if labels is not None else None
         return SequenceClassifierOutput(loss=loss, logits=logits)

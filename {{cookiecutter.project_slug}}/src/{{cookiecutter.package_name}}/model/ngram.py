@@ -16,6 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..answers import MULTI_LABEL, SINGLE_LABEL
+from ..tasks import task_named
+
 MIN_COUNT = 2  # an n-gram seen once cannot generalise and would only add weights
 SMOOTHING = 1.0  # the "alpha" of the naive-Bayes ratios
 TERM_SEPARATOR = "\n"
@@ -127,71 +130,62 @@ def crossed_words(texts: Sequence[str], text_pairs: Sequence[str]):
     return matrix
 
 
-def targets(y: np.ndarray, classes: int) -> list[np.ndarray]:
-    """The boolean target of each regression: one per class (one-vs-rest; one for two classes: class 1), or for
-    a multi-hot ``y`` (rows, classes) one per label."""
-    if y.ndim == 2:
-        return [y[:, label] > 0 for label in range(classes)]
-    return [y == label for label in range(classes)] if classes > 2 else [y == 1]
-
-
-def log_count_ratios(x, y: np.ndarray, classes: int) -> np.ndarray:
-    """One row per class (one-vs-rest; multi-hot ``y``: per label): log of how much more often each feature occurs
-    in the class than outside."""
-    ratios = []
-    for target in targets(y, classes):
-        inside = np.asarray(x[target].sum(axis=0)).ravel() + SMOOTHING
-        outside = np.asarray(x[~target].sum(axis=0)).ravel() + SMOOTHING
-        ratios.append(np.log(inside / inside.sum()) - np.log(outside / outside.sum()))
-    return np.vstack(ratios).astype(np.float32)
+def log_count_ratio(x, target: np.ndarray) -> np.ndarray:
+    """Naive-Bayes log-count ratios of one boolean ``target``: the log of how much more often each feature occurs
+    in its rows than outside them (float32, one a feature)."""
+    inside = np.asarray(x[target].sum(axis=0)).ravel() + SMOOTHING
+    outside = np.asarray(x[~target].sum(axis=0)).ravel() + SMOOTHING
+    return (np.log(inside / inside.sum()) - np.log(outside / outside.sum())).astype(np.float32)
 
 
 @dataclass
 class NgramClassifier:
-    """NBSVM-style logistic regression over NgramFeatures (Wang & Manning 2012: weights times naive-Bayes log-count
-    ratios): one weight row for two classes, one per class otherwise; multi-label (``multi_label``) one per label,
-    each read as its own probability."""
+    """The n-gram model of any task: one linear model a target the task defines (Task.baseline_targets), over
+    NgramFeatures scaled by naive-Bayes log-count ratios where the targets are boolean (NBSVM, Wang & Manning
+    2012: logistic regression a class, one for two classes; a label each for multi-label), read as the task's
+    scores (Task.baseline_scores)."""
 
     features: NgramFeatures
-    weights: np.ndarray  # (1 or classes, features): logistic-regression weights times the naive-Bayes ratios
-    intercept: np.ndarray  # (1 or classes,)
+    weights: np.ndarray  # (targets, features): the linear models' weights times the naive-Bayes ratios
+    intercept: np.ndarray  # (targets,)
     classes: int
     c: float
-    multi_label: bool = False
+    task: str = SINGLE_LABEL
+
+    @property
+    def multi_label(self) -> bool:
+        """Whether it scores each label on its own (a multi-label task)."""
+        return self.task == MULTI_LABEL
 
     @classmethod
-    def fit(cls, features: NgramFeatures, x, y, classes: int, c: float) -> NgramClassifier:
-        """One logistic regression per class (one for two classes) on the features scaled by their ratios; ``y``:
-        class ids, or a multi-hot matrix (rows, classes) for multi-label (one regression a label; a label that is
-        always or never there gets a constant score)."""
-        from sklearn.linear_model import LogisticRegression
-
+    def fit(cls, features: NgramFeatures, x, y, classes: int, c: float, task: str | None = None) -> NgramClassifier:
+        """One linear model a target of ``task`` (Task.baseline_estimator at inverse regularisation ``c``) on the
+        features, scaled by their ratios for boolean targets; ``y``: the task's targets (class ids, a multi-hot
+        matrix (rows, classes), scores). ``task`` None: multi-label for a 2-D ``y``, else single-label. A target
+        that never varies gets a constant score (Task.baseline_constant)."""
         y = np.asarray(y)
+        task = task or (MULTI_LABEL if y.ndim == 2 else SINGLE_LABEL)
+        rules = task_named(task)
         weights, intercept = [], []
-        for target, ratio in zip(targets(y, classes), log_count_ratios(x, y, classes), strict=True):
-            if target.all() or not target.any():  # nothing to separate: a constant, confident score
+        for target in rules.baseline_targets(y, classes):
+            boolean = target.dtype == bool
+            ratio = log_count_ratio(x, target) if boolean else np.ones(x.shape[1], dtype=np.float32)
+            constant = rules.baseline_constant(target)
+            if constant is not None:  # nothing to separate: a constant, confident score
                 weights.append(np.zeros_like(ratio))
-                intercept.append(10.0 if target.all() else -10.0)
+                intercept.append(constant)
                 continue
-            model = LogisticRegression(C=c, solver="liblinear", max_iter=1000)
-            model.fit(x.multiply(ratio).tocsr(), target.astype(int))
-            weights.append(model.coef_[0] * ratio)
-            intercept.append(model.intercept_[0])
+            model = rules.baseline_estimator(c)
+            model.fit(x.multiply(ratio).tocsr(), target.astype(int) if boolean else target)
+            weights.append(np.ravel(model.coef_) * ratio)
+            intercept.append(float(np.ravel(model.intercept_)[0]))
         stacked, bias = np.vstack(weights).astype(np.float32), np.asarray(intercept, np.float32)
-        return cls(features, stacked, bias, classes, c, multi_label=y.ndim == 2)
+        return cls(features, stacked, bias, classes, c, task)
 
     def predict_proba_features(self, x) -> np.ndarray:
-        """Class probabilities (rows, classes) of a feature matrix: the logistic function for two classes, a softmax
-        otherwise."""
-        scores = np.asarray(x @ self.weights.T) + self.intercept
-        if self.multi_label:  # each label's own probability
-            return 1 / (1 + np.exp(-np.clip(scores, -500, 500)))
-        if self.classes == 2:  # one logistic score: P(class 1)
-            positive = 1 / (1 + np.exp(-scores[:, 0]))
-            return np.column_stack([1 - positive, positive])
-        shifted = scores - scores.max(axis=1, keepdims=True)  # one-vs-rest scores, normalised
-        exponent = np.exp(shifted)
-        return exponent / exponent.sum(axis=1, keepdims=True)
+        """The task's scores (rows, outputs) of a feature matrix (Task.baseline_scores: class probabilities, each
+        label's own, or a score)."""
+        return task_named(self.task).baseline_scores(np.asarray(x @ self.weights.T) + self.intercept, self.classes)
 
     def predict_proba(self, texts: Sequence[str], text_pairs: Sequence[str] | None = None) -> np.ndarray:
         """Class probabilities (len(texts), classes) of ``texts`` (with their second texts ``text_pairs`` for a
@@ -212,7 +206,8 @@ class NgramClassifier:
             intercept=self.intercept,
             classes=np.asarray(self.classes),
             c=np.asarray(self.c),
-            multi_label=np.asarray(self.multi_label),
+            multi_label=np.asarray(self.multi_label),  # what files from before tasks had names say
+            task=np.frombuffer(self.task.encode("utf-8"), dtype=np.uint8),
             word_terms=packed(self.features.word_terms),
             char_terms=packed(self.features.char_terms),
             pairs=np.asarray(self.features.pairs),
@@ -228,6 +223,10 @@ class NgramClassifier:
         with np.load(path, allow_pickle=False) as arrays:
             pairs = bool(arrays["pairs"]) if "pairs" in arrays.files else False  # saved before pairs existed
             features = NgramFeatures(unpacked(arrays["word_terms"]), unpacked(arrays["char_terms"]), pairs)
-            multi_label = bool(arrays["multi_label"]) if "multi_label" in arrays.files else False  # older files: no
+            if "task" in arrays.files:
+                task = arrays["task"].tobytes().decode("utf-8")
+            else:  # written before tasks had names: multi-label or not (and before multi-label: not)
+                multi = "multi_label" in arrays.files and bool(arrays["multi_label"])
+                task = MULTI_LABEL if multi else SINGLE_LABEL
             weights, intercept, classes = arrays["weights"], arrays["intercept"], int(arrays["classes"])
-            return cls(features, weights, intercept, classes, float(arrays["c"]), multi_label)
+            return cls(features, weights, intercept, classes, float(arrays["c"]), task)

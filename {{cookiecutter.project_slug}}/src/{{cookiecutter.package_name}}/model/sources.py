@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..data.labels import LabelSchema
 from ..errors import ModelSourceError
+from ..tasks import task_named
 from .artifact import MODEL_CONFIG_FILE, TOKENIZER_FILE
 from .wordpiece import CONTINUATION, train_vocabulary, word_counts
 
@@ -126,10 +127,10 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int):
     )
 
 
-def problem_type(schema: LabelSchema) -> dict:
-    """The model config's ``problem_type`` for a multi-label schema (transformers then computes BCE on multi-hot
-    float targets), as keyword arguments; {} for single-label, whose config stays as it always was."""
-    return {"problem_type": schema.problem_type} if schema.multi_label else {}
+def head_settings(schema: LabelSchema) -> dict:
+    """The model config's head settings of the schema's task, as keyword arguments (Task.config_kwargs: its
+    outputs, their names and the ``problem_type`` transformers picks the loss by)."""
+    return task_named(schema.task).config_kwargs(schema)
 
 
 def build_scratch(source: str, texts: list[str], schema: LabelSchema, max_length: int, tokenizer=None):
@@ -142,11 +143,8 @@ def build_scratch(source: str, texts: list[str], schema: LabelSchema, max_length
     config = ElectraConfig(
         **{**size, "vocab_size": len(tokenizer)},
         max_position_embeddings=max(512, max_length),
-        num_labels=schema.num_labels,
-        id2label=schema.id2label,
-        label2id=schema.label2id,
         pad_token_id=tokenizer.pad_token_id,
-        **problem_type(schema),
+        **head_settings(schema),
     )
     return tokenizer, ElectraForSequenceClassification(config)
 
@@ -157,16 +155,8 @@ def load_pretrained(source: str, schema: LabelSchema, max_length: int):
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        # --- replace this: a new task (another head than single-label classification) starts here (the model
-        # computes its own loss from its config's problem_type), then the label schema (data/labels.py), the
-        # metrics (metric_registry.py) and the handler's ``prediction`` ---
         model = AutoModelForSequenceClassification.from_pretrained(
-            source,
-            num_labels=schema.num_labels,
-            id2label=schema.id2label,
-            label2id=schema.label2id,
-            ignore_mismatched_sizes=True,
-            **problem_type(schema),
+            source, ignore_mismatched_sizes=True, **head_settings(schema)
         )
     except (OSError, ValueError) as error:  # missing files, no network, or no tokenizer files in a folder
         local = Path(source).exists()

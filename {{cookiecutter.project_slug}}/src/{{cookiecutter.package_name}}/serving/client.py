@@ -7,7 +7,7 @@ counted. Texts go out in windows over a bounded thread pool, sorted by length in
 written in input order as soon as their window is done, keyed by input line, so a killed run leaves only
 complete rows and ``--resume`` finishes it. An existing output is never overwritten silently.
 
-Requests stay inside the server's limits (RequestLimits, read from serving/handler.py): at most ``batch_size``
+Requests stay inside the server's limits (SERVER_LIMITS, from serving/request_rules.py): at most ``batch_size``
 and the server's item limit of texts, and a JSON body well under its byte limit, by encoded size. A text over
 the server's character limit (or not encodable as UTF-8) fails alone without being sent. A request the server
 refuses for one text's content (its message names ``inputs[k]``) is sent again without that text, which fails
@@ -17,8 +17,6 @@ stand alone.
 
 from __future__ import annotations
 
-import ast
-import importlib.util
 import json
 import random
 import re
@@ -30,13 +28,14 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
 from tqdm.auto import tqdm
 
 from .. import logs
+from ..answers import HEADS, head_of
 from ..config import LABELS_FILE, Config
 from ..data.labels import LabelSchema
 from ..data.normalize import Normalizer
@@ -44,7 +43,9 @@ from ..data.report import Record
 from ..data.validation import ReadOptions, load_records
 from ..errors import DataError, PredictError
 from ..evaluation.metrics import classification_report, metric_line, score
-from .output import LABEL_JOINER, OutputFile, output_encoding, output_row
+from ..tasks import task_named
+from .output import OutputFile, output_encoding, output_row
+from .request_rules import DEFAULT_MAX_ITEMS, DEFAULT_MAX_TEXT_CHARS, MAX_BODY_BYTES
 from .seen import warn_training_rows
 
 RETRY_STATUSES = {408, 429}  # besides 5xx: a timeout or throttling, not a bad request
@@ -74,25 +75,6 @@ class RequestLimits:
     max_text_chars: int
     max_body_bytes: int
 
-    @classmethod
-    @cache
-    def of_handler(cls) -> RequestLimits:
-        """The limits serving/handler.py defines (its DEFAULT_* literals and MAX_BODY_BYTES), read from its source:
-        importing it would load torch. The body limit keeps a margin (BODY_MARGIN)."""
-        spec = importlib.util.find_spec(f"{__package__}.handler")
-        tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
-        values = {
-            target.id: ast.literal_eval(node.value)
-            for node in tree.body
-            if isinstance(node, ast.Assign)
-            for target in node.targets
-            if isinstance(target, ast.Name)
-            and target.id in ("DEFAULT_MAX_ITEMS", "DEFAULT_MAX_TEXT_CHARS", "MAX_BODY_BYTES")
-        }
-        return cls(
-            values["DEFAULT_MAX_ITEMS"], values["DEFAULT_MAX_TEXT_CHARS"], int(values["MAX_BODY_BYTES"] * BODY_MARGIN)
-        )
-
     def local_problem(self, text: str | dict) -> str:
         """Why ``text`` (a text, or a sentence pair: {"text", "text_pair"}) cannot be sent ("" when it can): over the
         character limit, or not encodable as UTF-8."""
@@ -105,6 +87,10 @@ class RequestLimits:
         except UnicodeEncodeError as error:
             return f"not sent: the text holds an unpaired surrogate at character {error.start}"
         return ""
+
+
+# what the handler takes with its default limits (serving/request_rules.py), the body with a margin (BODY_MARGIN)
+SERVER_LIMITS = RequestLimits(DEFAULT_MAX_ITEMS, DEFAULT_MAX_TEXT_CHARS, int(MAX_BODY_BYTES * BODY_MARGIN))
 
 
 def item_of(record: Record) -> str | dict:
@@ -208,7 +194,8 @@ class InProcessTarget:
                 rows = self.baseline.probabilities(firsts, text_pairs=second)
             except ValueError as error:  # pairs to a one-text baseline, or the reverse
                 raise FinalError(str(error), 400) from None
-            return [self._handler.prediction(row.tolist(), names, thresholds) for row in rows]
+            head = HEADS[self.baseline.schema.task]
+            return [head.answer(row.tolist(), names, thresholds) for row in rows]
         data = {"inputs": firsts, "pairs": pairs, "whole": True}
         try:
             return self._handler.predict_fn(data, self.model)  # the handler's token bound; no wire, no bytes
@@ -422,7 +409,7 @@ def classify(
     handler's: cut_requests); a text over its character limit fails without being sent.
     """
     policy, stop = policy or RetryPolicy(), stop or threading.Event()
-    limits = limits or RequestLimits.of_handler()
+    limits = limits or SERVER_LIMITS
     window = window or batch_size * max(1, concurrency) * 4
     rng = random.Random()
     done = set(done)
@@ -495,7 +482,6 @@ class PredictSummary:
     retries: int = 0
     requests: int = 0
     labels: dict[int, str | tuple[str, ...]] = field(default_factory=dict)  # input line -> predicted name(s)
-    interrupted: bool = False
 
     def line(self) -> str:
         """The run in one line: rows classified, requests, retries and failures."""
@@ -518,38 +504,48 @@ class PredictInterrupted(Exception):
 def predict_records(
     records: list[Record],
     target: Target,
-    output: Path | None,
-    batch_size: int = 64,
-    concurrency: int = 4,
+    request: PredictRequest,
     names: tuple[str, ...] | None = None,
-    policy: RetryPolicy | None = None,
-    resume: bool = False,
-    overwrite: bool = False,
     show_progress: bool = True,
-    encoding: str | None = None,
     input_encoding: str = "",
+    task: str = "",
 ) -> PredictSummary:
-    """Classify every record not already in ``output`` (written as its extension says, in ``encoding`` for a
-    table: serving/output.py); a Ctrl-C stops cleanly with PredictInterrupted."""
+    """Classify every record not already in ``request.output`` through ``target``, as ``request`` says (its
+    batch size, concurrency, retry policy, resume or overwrite; the output written as its extension says, in
+    ``request.encoding`` for a table, or ``input_encoding``, the input file's, on request: serving/output.py); a
+    Ctrl-C stops cleanly with PredictInterrupted. ``task``: the model's (labels.json), whose head reads the answers;
+    without it each answer's shape says."""
     summary = PredictSummary(rows=len(records))
     pairs = any(record.text_pair is not None for record in records)
-    out = OutputFile(output, resume, overwrite, encoding, input_encoding, pairs) if output is not None else None
+    out = None
+    if request.output is not None:
+        out = OutputFile(request.output, request.resume, request.overwrite, request.encoding, input_encoding, pairs)
     done = {index for index, record in enumerate(records) if out is not None and record.line in out.kept}
     if out is not None:
         summary.skipped = len(done)
-        summary.labels.update({line: kept_answer(row) for line, row in out.kept.items()})
+        summary.labels.update({line: kept_answer(row, task) for line, row in out.kept.items()})
     table = out.table if out is not None else False
     stop = threading.Event()
     try:
         texts = [item_of(record) for record in records]
-        for window in classify(texts, target, batch_size, concurrency, policy, stop, done, show_progress=show_progress):
+        windows = classify(
+            texts,
+            target,
+            request.batch_size,
+            request.concurrency,
+            request.policy,
+            stop,
+            done,
+            show_progress=show_progress,
+        )
+        for window in windows:
             summary.retries += window.retries
             summary.requests += window.requests
             for offset, (prediction, error) in enumerate(zip(window.predictions, window.errors, strict=True)):
                 if window.start + offset in done:
                     continue
                 record = records[window.start + offset]
-                row = output_row(record, prediction, error, names, table)
+                row = output_row(record, prediction, error, names, table, task)
                 if out is not None:
                     out.write(row)
                 else:
@@ -557,10 +553,9 @@ def predict_records(
                 if prediction is None:
                     summary.failed.append((record.line, error))
                 else:
-                    summary.labels[record.line] = answer(prediction)
+                    summary.labels[record.line] = (HEADS[task] if task else head_of(prediction)).value(prediction)
             (out if out is not None else sys.stdout).flush()
     except KeyboardInterrupt:
-        summary.interrupted = True
         raise PredictInterrupted(summary) from None
     finally:
         if out is not None:
@@ -662,108 +657,86 @@ def report_interrupted(stopped: PredictInterrupted, output: Path | None) -> None
     )
 
 
-def default_target(
-    config: Config,
-    *,
-    model_dir: Path | None,
-    url: str | None,
-    endpoint_name: str | None,
-    precision: str,
-    policy: RetryPolicy,
-    concurrency: int = 4,
-) -> Target:
-    """Where predict sends its rows: the model in this process (``model_dir``), else a running server or endpoint
-    (``url``, ``endpoint_name``; "local" when neither is given)."""
-    if model_dir is not None:
-        return InProcessTarget(model_dir, precision)
+@dataclass
+class PredictRequest:
+    """One predict run, as the predict command's options give it: what it reads (``input_file``; None or "-":
+    stdin) and writes (``output``; None: stdout; ``resume`` keeps its rows, ``overwrite`` replaces it, ``encoding``
+    is a table's: serving/output.py); where the rows go (``model_dir``: in this process at ``precision``, else the
+    server at ``url`` or the endpoint ``endpoint_name``; ``target``: any other Target, such as an async endpoint:
+    aws/asynchronous.py); and how (at most ``batch_size`` texts a request, ``concurrency`` requests in flight,
+    retried as ``policy`` says)."""
+
+    input_file: Path | None = None
+    output: Path | None = None
+    model_dir: Path | None = None
+    url: str | None = None
+    endpoint_name: str | None = None
+    precision: str = "auto"
+    target: Target | None = None
+    batch_size: int = 64
+    concurrency: int = 4
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    resume: bool = False
+    overwrite: bool = False
+    encoding: str | None = None
+
+
+def default_target(config: Config, request: PredictRequest) -> Target:
+    """Where predict sends its rows: the model in this process (``request.model_dir``), else a running server or
+    endpoint (``url``, ``endpoint_name``; "local" when neither is given)."""
+    if request.model_dir is not None:
+        return InProcessTarget(request.model_dir, request.precision)
     return RuntimeTarget(
-        endpoint_name or "local", url=url, region=config.aws.region, policy=policy, concurrency=concurrency
+        request.endpoint_name or "local",
+        url=request.url,
+        region=config.aws.region,
+        policy=request.policy,
+        concurrency=request.concurrency,
     )
 
 
-def run_predict(
-    config: Config,
-    input_file: Path | None,
-    output: Path | None,
-    model_dir: Path | None = None,
-    url: str | None = None,
-    endpoint_name: str | None = None,
-    batch_size: int = 64,
-    concurrency: int = 4,
-    policy: RetryPolicy | None = None,
-    resume: bool = False,
-    overwrite: bool = False,
-    precision: str = "auto",
-    encoding: str | None = None,
-    target: Target | None = None,
-) -> PredictSummary:
-    """Classify every input row; prints the summary (and metrics when the input has labels). ``encoding``: a
-    table output's (serving/output.py). ``target``: any other Target (an async endpoint: aws/asynchronous.py).
+def run_predict(config: Config, request: PredictRequest) -> PredictSummary:
+    """Classify every input row of ``request``; prints the summary (and metrics when the input has labels).
     Raises PredictError for an output it cannot write, before any work."""
-    if resume and output is None:
+    output = request.output
+    if request.resume and output is None:
         raise PredictError("--resume needs an output file (-o)")
     if output is not None:
-        output_encoding(output, encoding)  # an unknown extension or encoding: refused before reading anything
-    schema = LabelSchema.load(model_dir / LABELS_FILE) if model_dir else project_schema(config)
-    records, input_encoding = read_inputs(config, input_file, schema)
-    policy = policy or RetryPolicy()
-    if target is None:
-        target = default_target(
-            config,
-            model_dir=model_dir,
-            url=url,
-            endpoint_name=endpoint_name,
-            precision=precision,
-            policy=policy,
-            concurrency=concurrency,
-        )
-    names = schema.names if schema else None
+        output_encoding(output, request.encoding)  # an unknown extension or encoding: refused before any reading
+    schema = LabelSchema.load(request.model_dir / LABELS_FILE) if request.model_dir else project_schema(config)
+    records, input_encoding = read_inputs(config, request.input_file, schema)
+    target = request.target or default_target(config, request)
     try:
         summary = predict_records(
             records,
             target,
-            output,
-            batch_size,
-            concurrency,
-            names,
-            policy,
-            resume,
-            overwrite,
+            request,
+            schema.names if schema else None,
             show_progress=logs.bars(),  # a bar only on a terminal: none in a log file
-            encoding=encoding,
             input_encoding=input_encoding,
+            task=schema.task if schema else "",
         )
     except PredictInterrupted as stopped:
         report_interrupted(stopped, output)
         raise
     logs.result(summary.line() + (f"; results in {output}" if output else ""), stderr=True)
     report_failures(summary)
-    warn_training_rows(config, records, input_file)  # a file or stdin: rows it was trained on are no test
+    warn_training_rows(config, records, request.input_file)  # a file or stdin: rows it was trained on are no test
     report_scores(records, summary, schema)
     return summary
 
 
-def answer(prediction: dict) -> str | tuple[str, ...]:
-    """A prediction's answer: the label's name, or multi-label the tuple of the names given (possibly empty)."""
-    return tuple(prediction["labels"]) if "labels" in prediction else prediction["label"]
+def kept_answer(row: dict, task: str = ""):
+    """The answer of a row already in the output file, as its task reads it back (answers.Head.kept_value: a label
+    name, multi-label the tuple of names or a table's joined cell); without ``task``, the one whose answers have
+    the row's shape."""
+    return (HEADS[task] if task else head_of(row)).kept_value(row)
 
 
-def kept_answer(row: dict) -> str | tuple[str, ...]:
-    """The answer of a row already in the output file: a JSON Lines row's ``labels`` as a tuple (multi-label), else
-    the label column (a table's multi-label cell holds the names joined by output.LABEL_JOINER)."""
-    return tuple(row["labels"]) if isinstance(row.get("labels"), list) else row.get("label", "")
-
-
-def class_ids(answered, schema: LabelSchema):
-    """An answer as the schema's class id(s), or None when it names a label the schema does not know: a name's id,
-    or multi-label the sorted tuple of ids (a table's joined cell is split)."""
-    if not schema.multi_label:
-        return schema.label2id.get(answered) if isinstance(answered, str) else None
-    if isinstance(answered, str):
-        answered = tuple(answered.split(LABEL_JOINER)) if answered else ()
-    if answered is None or any(name not in schema.label2id for name in answered):
-        return None
-    return tuple(sorted(schema.label2id[name] for name in answered))
+def answered_label(answered, schema: LabelSchema):
+    """An answer in the form the schema's labels are kept (Task.label_of_answer: a class id, or multi-label the
+    sorted tuple of ids), or None when it names a label the schema does not know."""
+    return task_named(schema.task).label_of_answer(answered, schema)
 
 
 def report_scores(records: Sequence[Record], summary: PredictSummary, schema: LabelSchema | None) -> None:
@@ -772,9 +745,9 @@ def report_scores(records: Sequence[Record], summary: PredictSummary, schema: La
     labelled = [(r.label, summary.labels.get(r.line)) for r in records if r.label is not None]
     if schema is None or not labelled:
         return
-    answers = [class_ids(answered, schema) for _, answered in labelled]
+    answers = [answered_label(answered, schema) for _, answered in labelled]
     if any(answered is None for answered in answers):
         return
-    metrics = score([truth for truth, _ in labelled], answers, schema.names)
+    metrics = score([truth for truth, _ in labelled], answers, schema.names, task=task_named(schema.task))
     logs.result(metric_line(metrics), stderr=True)
     logs.result(classification_report(metrics), stderr=True)

@@ -1,10 +1,11 @@
 """SageMaker Hugging Face inference handler: model_fn, input_fn, predict_fn, output_fn.
 
 Self-contained (standard library, torch, transformers and, for int8, openvino: code/requirements.txt) but for
-two siblings that import nothing of ours: model/batching.py (the micro-batches and int8's packed rows) and
-artifact_files.py (the file names it reads). ``deploy`` copies this file byte for byte into model.tar.gz as
-``code/inference.py`` and the siblings beside it as ``code/batching.py`` and ``code/artifact_files.py`` (the
-toolkit puts ``code/`` on ``sys.path``); the local server imports this same file from the package. It follows the
+three siblings that import nothing of ours: model/batching.py (the micro-batches and int8's packed rows),
+artifact_files.py (the file names it reads) and serving/request_rules.py (the request limits and text rules).
+``deploy`` copies this file byte for byte into model.tar.gz as ``code/inference.py`` and the siblings beside it as
+``code/batching.py``, ``code/artifact_files.py`` and ``code/request_rules.py`` (the toolkit puts ``code/`` on
+``sys.path``); the local server imports this same file from the package. It follows the
 contract of the Hugging Face inference toolkit (sagemaker-huggingface-inference-toolkit on Multi Model Server, what
 the HF inference containers run):
 - ``input_fn(input_data, content_type, context)``: JSON and CSV bodies arrive decoded to ``str``, other types as
@@ -41,8 +42,8 @@ error line (the whole body, 400, when no line has the shape the model takes). Pa
 
 Text: every text (and second text) is brought to one Unicode normal form before it is checked or tokenised (NFC,
 or NFKC when the model was trained on NFKC data), as the data loader does for training: decomposed Hangul (NFD,
-from macOS and some web forms) otherwise becomes [UNK]. A text with no visible character (visible_text) is refused
-as empty.
+from macOS and some web forms) otherwise becomes [UNK]. A text with no visible character (request_rules.py's
+visible_text) is refused as empty.
 """
 
 from __future__ import annotations
@@ -51,7 +52,6 @@ import csv
 import io
 import json
 import os
-import unicodedata
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -64,32 +64,24 @@ from tokenizers import Tokenizer
 from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 
 try:  # in the package (local server, predict, tests)
-    from .. import artifact_files
+    from .. import answers, artifact_files
     from ..model import batching
+    from . import request_rules
 except ImportError:  # code/inference.py in the inference container: its siblings in code/ are on sys.path
+    import answers  # type: ignore[no-redef]
     import artifact_files  # type: ignore[no-redef]
     import batching  # type: ignore[no-redef]
+    import request_rules  # type: ignore[no-redef]
 
-# Request limits, defined here only: the local server and the predict client read them from this file (the client
-# parses these three literals without importing it: no torch for a client of an endpoint)
-DEFAULT_MAX_ITEMS = 1024  # texts per real-time request
-DEFAULT_MAX_TEXT_CHARS = 10_000  # characters per text, counted in NFC
-MAX_BODY_BYTES = 6_291_456  # SageMaker's real-time payload limit: 6 MB
-# Tokens per real-time request (after truncation): 1,024 texts of 128 tokens. The time this bounds on the
-# default instance is in the README (SageMaker answers a real-time invocation within 60 s or not at all).
-DEFAULT_MAX_TOKENS = 131_072
-ITEMS_LIMIT_ENV = "MAX_ITEMS_PER_REQUEST"  # deploy sets it to 0 (no limit) for batch transform models
-TOKENS_LIMIT_ENV = "MAX_TOKENS_PER_REQUEST"  # likewise
-PRECISION_ENV = "INFERENCE_PRECISION"  # auto | int8 | fp32; deploy sets it from the instance type
-MAX_ITEMS = int(os.environ.get(ITEMS_LIMIT_ENV, str(DEFAULT_MAX_ITEMS)))
-MAX_TEXT_CHARS = int(os.environ.get("MAX_TEXT_CHARS", str(DEFAULT_MAX_TEXT_CHARS)))
-MAX_TOKENS = int(os.environ.get(TOKENS_LIMIT_ENV, str(DEFAULT_MAX_TOKENS)))
+# The request limits (read when they are checked: request_rules.MAX_ITEMS, MAX_TOKENS) and the text rules:
+# request_rules.py, shipped beside this file
+PRECISION_ENV = request_rules.PRECISION_ENV  # auto | int8 | fp32
+TEXT_FORM = request_rules.TEXT_FORM
+normal_text = request_rules.normal_text
+text_problem = request_rules.text_problem
 LABELS_FILE = artifact_files.LABELS_FILE  # the artifact's names: artifact_files.py, shipped beside this file
 TRAINING_CONFIG_FILE = artifact_files.TRAINING_CONFIG_FILE  # the config train ran with: text column, normal form
 METRICS_FILE = artifact_files.METRICS_FILE
-THRESHOLDS_FILE = artifact_files.THRESHOLDS_FILE  # multi-label: each label's decision threshold, by name
-MULTI_LABEL_TASK = "multi_label"  # labels.json's task of a model with any number of labels a text
-CSV_LABEL_JOINER = "|"  # multi-label CSV answers: between the names of one text's labels
 INT8_MODEL_FILE = artifact_files.INT8_MODEL_FILE  # the OpenVINO int8 model train writes (model/int8.py)
 PRECISIONS = ("auto", "int8", "fp32")
 NO_MODEL_MAX_LENGTH = artifact_files.NO_MODEL_MAX_LENGTH
@@ -97,13 +89,7 @@ JSON, CSV = "application/json", "text/csv"
 JSONLINES_TYPES = ("application/jsonlines", "application/x-jsonlines", "application/jsonl")
 SUPPORTED = (JSON, *JSONLINES_TYPES, CSV)
 WILDCARDS = {"*/*": JSON, "application/*": JSON, "text/*": CSV}
-CSV_HEADER = ("label", "score", "error")  # the answer to a CSV body's header row
-TEXT_FORM = "NFC"  # what input_fn checks texts in; predict_fn then applies the model's own form (NFC or NFKC)
-# Unicode general categories of characters that show nothing: separators (Zs space, Zl, Zp) and "other" (Cc
-# control, Cf format such as U+200B and U+FEFF, Cs surrogate, Co private use, Cn unassigned)
-INVISIBLE_CATEGORIES = ("Z", "C")
-# letters (Lo) that render as blank space: the Hangul fillers, a common way to type an "empty" Korean message
-HANGUL_FILLERS = frozenset("\u115f\u1160\u3164\uffa0")
+CSV_HEADER = answers.CSV_HEADER  # the answer to a CSV body's header row
 
 
 class RequestError(ValueError):
@@ -193,7 +179,8 @@ class LoadedModel:
     max_length: int
     precision: str
     lock: AbstractContextManager = field(default_factory=nullcontext)
-    thresholds: list[float] | None = None  # multi-label: each label's decision threshold; None: single-label
+    thresholds: list[float] | None = None  # a thresholded task's decision threshold a label (multi-label)
+    head: answers.Head = field(default_factory=lambda: answers.head_for(answers.SINGLE_LABEL))
     pair_column: str | None = None
     encode_pairs: Callable[[list[str], list[str]], tuple[list[list[int]], list[list[int]]]] | None = None
 
@@ -242,7 +229,7 @@ def load(model_dir, precision: str = "auto") -> LoadedModel:
         model = Int8Network(model_dir)
     else:
         model = AutoModelForSequenceClassification.from_pretrained(model_dir).to(device).eval()
-    names, thresholds = label_settings(model_dir, config)
+    names, thresholds, head = label_settings(model_dir, config)
     text_column, form = training_data_settings(model_dir)
     pair_column = training_pair_column(model_dir)
     # the length the model was trained with (model/artifact.py's inference_max_length: the same rule)
@@ -260,37 +247,25 @@ def load(model_dir, precision: str = "auto") -> LoadedModel:
         max_length=max_length,
         precision=precision,
         thresholds=thresholds,
+        head=head,
         pair_column=pair_column,
         encode_pairs=pair_encoder(tokenizer, max_length) if pair_column else None,
     )
 
 
-def label_settings(model_dir: Path, config) -> tuple[list[str], list[float] | None]:
-    """(label names by class id, decision thresholds): labels.json's names (else the model config's id2label); for a
-    multi-label model (labels.json's task, or the config's problem_type) thresholds.json's threshold a label (0.5 for
-    any it does not name, or without it), else None."""
+def label_settings(model_dir: Path, config) -> tuple[list[str], list[float] | None, answers.Head]:
+    """(label names by class id, decision thresholds, the task's head): labels.json's names (else the model config's
+    id2label) and task (else the one whose problem_type the config names; single-label without either), and a
+    thresholded task's thresholds (answers.read_thresholds), else None."""
     labels_file = model_dir / LABELS_FILE
     content = json.loads(labels_file.read_text(encoding="utf-8")) if labels_file.is_file() else {}
     names = content.get("label_names") or [config.id2label[i] for i in range(config.num_labels)]
-    multi_label = content.get("task", "") == MULTI_LABEL_TASK or (
-        not content and getattr(config, "problem_type", None) == "multi_label_classification"
-    )
-    if not multi_label:
-        return names, None
-    thresholds_file = model_dir / THRESHOLDS_FILE
-    tuned = json.loads(thresholds_file.read_text(encoding="utf-8"))["thresholds"] if thresholds_file.is_file() else {}
-    return names, [float(tuned.get(name, 0.5)) for name in names]
-
-
-def visible_text(text: str) -> bool:
-    """Whether ``text`` holds a visible character: one whose Unicode general category is a letter, mark, number,
-    punctuation or symbol (not Z*, separators, nor C*, control/format/surrogate/private/unassigned), other than
-    the Hangul fillers (HANGUL_FILLERS, letters that render blank). A text without one is refused as empty:
-    whitespace, zero-width spaces (U+200B), BOMs (U+FEFF) and control characters only."""
-    return any(
-        unicodedata.category(character)[0] not in INVISIBLE_CATEGORIES and character not in HANGUL_FILLERS
-        for character in text
-    )
+    task = content.get("task")
+    if not content:
+        problem = getattr(config, "problem_type", None)
+        task = next((h.name for h in answers.HEADS.values() if h.problem_type == problem), answers.SINGLE_LABEL)
+    head = answers.head_for(task or answers.SINGLE_LABEL)
+    return names, answers.read_thresholds(model_dir, names, head), head
 
 
 def training_data_settings(model_dir: Path) -> tuple[str | None, str]:
@@ -317,38 +292,18 @@ def training_pair_column(model_dir: Path) -> str | None:
     return normal_text(column) if isinstance(column, str) and column.strip() else None
 
 
-def text_problem(text) -> str | None:
-    """Why ``text`` cannot be classified ("is ..." / "has ..."), or None. Length counts characters in NFC."""
-    if not isinstance(text, str):
-        return f"is a {type(text).__name__}, not a string"
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as error:
-        return f"is not valid text (unpaired surrogate {text[error.start]!r} at character {error.start})"
-    if not visible_text(text):
-        return "is empty"
-    length = len(unicodedata.normalize(TEXT_FORM, text)) if len(text) > MAX_TEXT_CHARS else len(text)
-    if length > MAX_TEXT_CHARS:
-        return f"has {length} characters; the limit is {MAX_TEXT_CHARS}"
-    return None
-
-
-def normal_text(text: str, form: str = TEXT_FORM) -> str:
-    """``text`` in Unicode normal ``form`` (NFC unless the model was trained on NFKC text)."""
-    return text if unicodedata.is_normalized(form, text) else unicodedata.normalize(form, text)
-
-
 def _check_count(count: int) -> None:
-    if MAX_ITEMS and count > MAX_ITEMS:
-        raise RequestError(413, f"{count} inputs in one request; the limit is {MAX_ITEMS}")
+    limit = request_rules.MAX_ITEMS
+    if limit and count > limit:
+        raise RequestError(413, f"{count} inputs in one request; the limit is {limit}")
 
 
 def _check_tokens(tokens: list[list[int]]) -> None:
-    """A request's work is its texts times their tokens: bound it (MAX_TOKENS), so that one request that fits
-    finishes well inside SageMaker's 60 s."""
-    total = sum(map(len, tokens))
-    if MAX_TOKENS and total > MAX_TOKENS:
-        raise RequestError(413, f"{total} tokens in one request; the limit is {MAX_TOKENS}: send fewer texts")
+    """A request's work is its texts times their tokens: bound it (request_rules.MAX_TOKENS), so that one request
+    that fits finishes well inside SageMaker's 60 s."""
+    total, limit = sum(map(len, tokens)), request_rules.MAX_TOKENS
+    if limit and total > limit:
+        raise RequestError(413, f"{total} tokens in one request; the limit is {limit}: send fewer texts")
 
 
 def _json_request(body: str) -> dict:
@@ -435,11 +390,6 @@ def body_lines(body: str) -> list[str]:
     return lines
 
 
-def csv_text(line: str) -> str:
-    """The first field of one CSV line; csv.Error when the line is not valid CSV on its own (an unclosed quote)."""
-    return csv_fields(line)[0]
-
-
 def csv_fields(line: str) -> tuple[str, str | None]:
     """The first field of one CSV line and its second (None when it has one field): a text and, for a pair model,
     its second text; csv.Error when the line is not valid CSV on its own (an unclosed quote)."""
@@ -496,18 +446,6 @@ def input_fn(input_data, content_type, context=None):
     if media == CSV:
         return _csv_request(body)
     return _jsonlines_request(body)
-
-
-# --- replace this: a new task answers in another shape here (the client and the output file read these keys) ---
-def prediction(probabilities: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
-    """One text's answer: the most probable label's name, its probability, and every label's. Multi-label (with
-    ``thresholds``, one a label; ``probabilities`` each label's own sigmoid): ``labels``, the names whose probability
-    reaches their threshold (possibly none), and ``scores``, every label's probability by name."""
-    if thresholds is not None:
-        chosen = [name for name, p, t in zip(names, probabilities, thresholds, strict=True) if p >= t]
-        return {"labels": chosen, "scores": dict(zip(names, probabilities, strict=True))}
-    best = max(range(len(probabilities)), key=probabilities.__getitem__)
-    return {"label": names[best], "score": probabilities[best], "scores": dict(zip(names, probabilities, strict=True))}
 
 
 def encoder(tokenizer, max_length: int):
@@ -621,12 +559,9 @@ def predict_fn(data, model: LoadedModel) -> list[dict]:
         for chunk, inputs in model.batches(tokens, types):
             with model.lock:
                 logits = network(**{name: tensor.to(device) for name, tensor in inputs.items()}).logits
-                if model.thresholds is None:
-                    probabilities = torch.softmax(logits.float(), dim=-1).cpu().tolist()
-                else:  # multi-label: each label's own probability
-                    probabilities = torch.sigmoid(logits.float()).cpu().tolist()
-            for k, probs in zip(chunk, probabilities, strict=True):
-                results[valid[k]] = prediction(probs, names, model.thresholds)
+            scores = model.head.scores(logits.float().cpu().numpy()).tolist()  # the task's (answers.py)
+            for k, row in zip(chunk, scores, strict=True):
+                results[valid[k]] = model.head.answer(row, names, model.thresholds)
     for index, row_id in enumerate(ids):
         if row_id is not None:
             results[index] = {"id": row_id, **results[index]}
@@ -655,10 +590,8 @@ def output_fn(prediction, accept):
                 writer.writerow(CSV_HEADER)
             elif "error" in item:
                 writer.writerow(["", "", item["error"]])
-            elif "labels" in item:  # multi-label: the names joined, no single score
-                writer.writerow([CSV_LABEL_JOINER.join(item["labels"]), ""])
             else:
-                writer.writerow([item["label"], f"{item['score']:.6f}"])
+                writer.writerow(answers.head_of(item).csv_row(item))
         return buffer.getvalue()
     return "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in prediction)
 

@@ -16,11 +16,11 @@ import json
 import os
 from pathlib import Path
 
+from ..answers import HEADS, head_of
 from ..data.report import Record
 from ..errors import PredictError
 
 TABLE_HEADER = ("line", "id", "label", "score", "text")
-LABEL_JOINER = "|"  # multi-label tables: between the names of one row's labels (and between their scores)
 PAIR_COLUMN = "text_pair"  # the second text of a sentence pair: a last column in tables, a key in JSON Lines
 ERROR_LABEL = "ERROR"
 DELIMITERS = {".csv": ",", ".tsv": "\t"}  # tables; .jsonl is the other format
@@ -172,36 +172,23 @@ class OutputFile:
         return rows
 
 
-def output_row(record: Record, prediction: dict | None, error: str, names: tuple[str, ...] | None, table: bool) -> dict:
+def output_row(
+    record: Record, prediction: dict | None, error: str, names: tuple[str, ...] | None, table: bool, task: str = ""
+) -> dict:
     """One output row: TABLE_HEADER's columns for a table (an error in the text column), else a JSON object; a
-    sentence pair's second text follows the text (PAIR_COLUMN). A multi-label answer fills the table's label column
-    with its names joined by LABEL_JOINER (empty: no label) and the score column with their probabilities, joined
-    likewise; a JSON row keeps ``labels`` and ``scores`` and names the true labels in ``true_labels``."""
+    sentence pair's second text follows the text (PAIR_COLUMN). The answer's task (``task``, else the one whose
+    answers have the prediction's shape) fills the table's label and score cells (answers.Head.table_cells: a
+    multi-label answer's names and probabilities joined by LABEL_JOINER) and names a labelled row's truth in a JSON
+    row (Head.truth_fields: ``true_label``, ``true_labels``)."""
     pair = {PAIR_COLUMN: record.text_pair} if record.text_pair is not None else {}
     if table:
         if prediction is None:
             return {"line": record.line, "id": record.row_id, "label": ERROR_LABEL, "score": "", "text": error}
-        if "labels" in prediction:
-            return {
-                "line": record.line,
-                "id": record.row_id,
-                "label": LABEL_JOINER.join(prediction["labels"]),
-                "score": LABEL_JOINER.join(f"{prediction['scores'][name]:.6f}" for name in prediction["labels"]),
-                "text": record.text,
-                **pair,
-            }
-        return {
-            "line": record.line,
-            "id": record.row_id,
-            "label": prediction["label"],
-            "score": f"{prediction['score']:.6f}",
-            "text": record.text,
-            **pair,
-        }
+        label, score = head_of(prediction).table_cells(prediction)
+        return {"line": record.line, "id": record.row_id, "label": label, "score": score, "text": record.text, **pair}
     row = {"line": record.line, "id": record.row_id, "text": record.text, **pair}
     row.update(prediction if prediction is not None else {"error": error})
-    if isinstance(record.label, tuple) and names:
-        row["true_labels"] = [names[i] for i in record.label]
-    elif record.label is not None and names:
-        row["true_label"] = names[record.label]
+    if record.label is not None and names and (task or prediction is not None):
+        head = HEADS[task] if task else head_of(prediction)
+        row.update(head.truth_fields(record.label, list(names)))
     return row

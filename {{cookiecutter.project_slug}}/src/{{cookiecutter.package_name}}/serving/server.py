@@ -29,9 +29,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from .. import logs
 from . import handler
 from .loading import load_served_model
+from .request_rules import MAX_BODY_BYTES
 
 log = logging.getLogger("serving")
-MAX_BODY_BYTES = handler.MAX_BODY_BYTES  # SageMaker's real-time payload limit
 READ_TIMEOUT_SECONDS = 30.0  # the whole body must arrive within this
 HEAD_TIMEOUT_SECONDS = 10.0  # the request line and headers must arrive within this
 KEEP_ALIVE_SECONDS = 5

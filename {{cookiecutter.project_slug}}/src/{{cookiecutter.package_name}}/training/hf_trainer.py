@@ -18,6 +18,7 @@ from .. import logs
 from ..evaluation.metrics import metric_line, scalars, score_logits
 from ..metric_registry import METRICS
 from ..model.artifact import TRAINER_CHECKPOINT_PREFIX
+from ..tasks import task_named
 from .checkpoints import resumable_trainer_checkpoint, trainer_checkpoints
 from .context import TrainingRun
 from .interrupts import TrainingInterrupted
@@ -171,7 +172,7 @@ def train_with_trainer(run: TrainingRun):
 
     def compute_metrics(prediction):
         logits = prediction.predictions[0] if isinstance(prediction.predictions, tuple) else prediction.predictions
-        return scalars(score_logits(prediction.label_ids, logits, run.schema.names))
+        return scalars(score_logits(prediction.label_ids, logits, run.schema.names, task=task_named(run.schema.task)))
 
     trainer = GroupedTrainer(
         model=run.model,

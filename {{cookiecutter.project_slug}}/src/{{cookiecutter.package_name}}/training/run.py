@@ -18,14 +18,15 @@ from ..data.dataset import Splits, data_file, load_schema, load_splits
 from ..data.labels import LabelSchema
 from ..errors import CheckpointError, ConfigError
 from ..evaluation.evaluate import evaluate_dataset, int8_check
-from ..evaluation.metrics import metric_line, scalars, sigmoid, tune_thresholds
+from ..evaluation.metrics import metric_line, scalars
 from ..evaluation.reports import write_results
-from ..evaluation.verdict import baseline_accuracy, verdict
-from ..metric_registry import COMPARED, applies, default_metric
+from ..evaluation.verdict import baseline_score, verdict
+from ..metric_registry import applies
 from ..model.artifact import INT8_RECORD, METRICS_FILE, RESULTS_DIR, SCRATCH_TOKENIZER_DIR, save_artifact
 from ..model.features import build_dataset, tokenizer_fingerprint
 from ..model.int8 import remove_int8
 from ..model.sources import check_source, default_learning_rate, is_scratch, load_model, scratch_tokenizer
+from ..tasks import task_named
 from .checkpoints import check_run_settings, check_tokenizer, clear_checkpoints, has_checkpoints
 from .context import TrainingRun
 from .interrupts import StopSignals
@@ -147,7 +148,7 @@ def checked_schema(config: Config) -> LabelSchema:
     if not applies(name, schema.task):
         raise ConfigError(
             f"train.metric_for_best_model: {name!r} is not scored for a {schema.task} task; use "
-            f"{default_metric(schema.task)!r} (see `config` for the choices)"
+            f"{task_named(schema.task).default_metric!r} (see `config` for the choices)"
         )
     return schema
 
@@ -195,8 +196,9 @@ def build_model(config: Config, schema: LabelSchema, splits: Splits, ranks: Rank
             barrier=barrier,
         )
     tokenizer, model = load_model(config.model.base_model, schema, config.model.max_length, texts, tokenizer)
-    if schema.multi_label:  # BCE on multi-hot targets in both loops (sources.py sets it; a loaded config may not)
-        model.config.problem_type = schema.problem_type
+    problem_type = task_named(schema.task).config_kwargs(schema).get("problem_type")
+    if problem_type:  # the task's loss in both loops (sources.py sets it; a loaded config may not)
+        model.config.problem_type = problem_type
     fingerprint = tokenizer_fingerprint(tokenizer)
     if not all_equal(fingerprint):
         raise CheckpointError(
@@ -258,12 +260,13 @@ def score_splits(run: TrainingRun, model, metrics: dict) -> tuple[dict, list[flo
     threshold tuned on the validation split (0.5 each without one; None single-label) that both splits are scored
     at."""
     logits: dict = {}
-    thresholds = [0.5] * run.schema.num_labels if run.schema.multi_label else None
+    task = task_named(run.schema.task)
+    thresholds = task.default_thresholds(run.schema)
     if thresholds is not None and len(run.val_ds):
         _, validation_logits = evaluate_dataset(
             model, run.val_ds, run.schema, run.config.train.eval_batch_size, run.tokenizer.pad_token_id, run.device
         )
-        thresholds = tune_thresholds(run.val_ds.labels, sigmoid(validation_logits))
+        thresholds = task.tune_thresholds(run.val_ds.labels, task.scores(validation_logits))
         run.say(
             "decision thresholds (tuned on the validation split): "
             + ", ".join(f"{name}={value:.2f}" for name, value in zip(run.schema.names, thresholds, strict=True))
@@ -304,16 +307,10 @@ def check_int8(run: TrainingRun, model, validation_logits, *, output_dir: Path, 
         thresholds=thresholds,
     )
     outcome = "allowed" if check["allowed"] else "refused: serve in fp32"
-    if "fp32_accuracy" in check:
-        run.say(
-            f"int8 on the CPU: validation accuracy {check['int8_accuracy']:.4f} against fp32 "
-            f"{check['fp32_accuracy']:.4f} ({outcome})"
-        )
-    else:
-        run.say(
-            f"int8 on the CPU: validation {check['metric']} {check['int8_score']:.4f} against fp32 "
-            f"{check['fp32_score']:.4f}, {check['agreement']:.4f} of the label decisions agree ({outcome})"
-        )
+    run.say(
+        f"int8 on the CPU: validation {check['metric']} {check['int8_score']:.4f} against fp32 "
+        f"{check['fp32_score']:.4f}, {check['agreement']:.4f} of the decisions agree ({outcome})"
+    )
     return check
 
 
@@ -346,7 +343,7 @@ def write_final_results(
     )
     if output_data:  # SageMaker uploads this folder as output.tar.gz
         shutil.copytree(results, Path(output_data), dirs_exist_ok=True)
-    compared = COMPARED[run.schema.task]
-    baseline = baseline_accuracy(config, test_file, compared) if final == "test" and test_file else None
+    compared = task_named(run.schema.task).compared_metric
+    baseline = baseline_score(config, test_file, compared) if final == "test" and test_file else None
     for line in verdict(metrics[final], baseline):
         (say.always if line.startswith("warning") else say)(line)

@@ -1,5 +1,5 @@
-"""`tune --local`: the same search space as the SageMaker tuning job (aws/tuning.py), searched on this machine
-with Optuna (TPE, seeded). Each trial is a `train` run on the configured data (data.max_rows for a subset) into
+"""`tune --local`: the same search space as the SageMaker tuning job (training/search_space.py), searched on this
+machine with Optuna (TPE, seeded). Each trial is a `train` run on the configured data (data.max_rows for a subset) into
 its own folder, tracked as an MLflow run nested under one parent run; the best trial's settings are saved in
 tuning/best.json as values and as the `train` command that uses them.
 """
@@ -12,11 +12,12 @@ import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import logs
 from ..config import Config
 from ..display import table
 from ..errors import ConfigError
 from ..metric_registry import METRICS
-from .tuning import SearchRange, search_space
+from .search_space import SearchRange, search_space
 
 LOCAL_TUNING_DIR = "artifacts/tuning"
 BEST_FILE = "best.json"
@@ -60,8 +61,8 @@ def run_local_search(config: Config, *, trials: int) -> list[Trial]:
         raise ConfigError(
             "tune --local needs Optuna: pip install 'optuna>=4,<5' (or the project's [tune] extra)"
         ) from None
-    from ..training.run import train
-    from ..training.tracking import Tracker
+    from .run import train
+    from .tracking import Tracker
 
     space = search_space(config)
     metric = config.train.metric_for_best_model
@@ -73,12 +74,12 @@ def run_local_search(config: Config, *, trials: int) -> list[Trial]:
 
     def objective(trial) -> float:
         values = suggest(trial, space)
-        print(f"trial {trial.number + 1}/{trials}: {format_values(values)}", flush=True)
+        logs.result(f"trial {trial.number + 1}/{trials}: {format_values(values)}")
         metrics = train(trial_config(config, trial.number, values), quiet=True)
         score = float(metrics["validation"][metric])
         finished.append(Trial(trial.number, values, score))
         best = sign * max(sign * t.score for t in finished)
-        print(f"trial {trial.number + 1}/{trials}: validation {metric} {score:.4f} (best so far {best:.4f})")
+        logs.result(f"trial {trial.number + 1}/{trials}: validation {metric} {score:.4f} (best so far {best:.4f})")
         return score
 
     with Tracker(config) as parent:
@@ -87,7 +88,7 @@ def run_local_search(config: Config, *, trials: int) -> list[Trial]:
         study.optimize(objective, n_trials=trials)
         ranked = sorted(finished, key=lambda t: -sign * t.score)
         parent.log_metrics({f"best_validation_{metric}": ranked[0].score})
-    print(ranked_table(ranked, space, metric))
+    logs.result(ranked_table(ranked, space, metric))
     write_best(config, ranked[0], metric)
     return ranked
 
@@ -120,6 +121,6 @@ def write_best(config: Config, best: Trial, metric: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     content = {"trial": best.number + 1, f"validation_{metric}": best.score, "values": best.values, "train": command}
     path.write_text(json.dumps(content, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    print(f"best trial {best.number + 1}: validation {metric} {best.score:.4f}; settings in {path}")
-    print(f"train with them: {command}")
+    logs.result(f"best trial {best.number + 1}: validation {metric} {best.score:.4f}; settings in {path}")
+    logs.result(f"train with them: {command}")
     return path

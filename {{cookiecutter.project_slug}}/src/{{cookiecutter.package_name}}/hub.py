@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from ..errors import ArtifactError
-from ..evaluation.reports import ERRORS_FILE
-from ..model.artifact import MODEL_CARD_FILE, RESULTS_DIR, TRAINER_CHECKPOINT_PREFIX, check_artifact
+from . import logs
+from .errors import ArtifactError
+from .evaluation.reports import ERRORS_FILE
+from .model.artifact import MODEL_CARD_FILE, RESULTS_DIR, TRAINER_CHECKPOINT_PREFIX, check_artifact
 
 LEFT_OUT = [f"{RESULTS_DIR}/{ERRORS_FILE}", f"{TRAINER_CHECKPOINT_PREFIX}*/**"]
 
@@ -36,7 +37,7 @@ def push_model(model_dir: Path, *, repo_id: str, private: bool = True, dry_run: 
     }
     if dry_run:
         for operation, arguments in (("create_repo", create), ("upload_folder", upload)):
-            print(json.dumps({"operation": operation, "params": arguments}, ensure_ascii=False, indent=2))
+            logs.result(json.dumps({"operation": operation, "params": arguments}, ensure_ascii=False, indent=2))
         return upload
     if api is None:
         from huggingface_hub import HfApi
@@ -44,5 +45,5 @@ def push_model(model_dir: Path, *, repo_id: str, private: bool = True, dry_run: 
         api = HfApi()
     api.create_repo(**create)
     commit = api.upload_folder(**upload)
-    print(f"pushed {model_dir} to https://huggingface.co/{repo_id} ({getattr(commit, 'oid', commit)})")
+    logs.result(f"pushed {model_dir} to https://huggingface.co/{repo_id} ({getattr(commit, 'oid', commit)})")
     return upload

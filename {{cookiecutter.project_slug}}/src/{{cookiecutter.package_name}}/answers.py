@@ -1,0 +1,241 @@
+"""How a task's model outputs become answers, on every path that serves them: the task names, the model config's
+``problem_type`` of each, its scores (softmax, a sigmoid a label, or the raw output), its decision and the answer's
+shape in JSON and in CSV. Defined here once.
+
+Standard library at import (numpy is imported where scores are computed) and importing nothing of ours but the
+artifact's file names, so ``deploy`` ships it beside the handler as ``code/answers.py`` (the Hugging Face inference
+toolkit puts ``code/`` on ``sys.path``); the package's tasks (``tasks/``), the handler, ``predict`` and the client
+import the same heads. A task the package adds registers its head here (``register_head``) and is then served.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+try:  # in the package
+    from .artifact_files import THRESHOLDS_FILE
+except ImportError:  # code/answers.py in the inference container: artifact_files.py is its sibling in code/
+    from artifact_files import THRESHOLDS_FILE  # type: ignore[no-redef]
+
+SINGLE_LABEL, MULTI_LABEL, REGRESSION = "single_label", "multi_label", "regression"  # labels.json's task
+DEFAULT_THRESHOLD = 0.5  # a label's decision threshold until one is tuned on the validation split
+LABEL_JOINER = "|"  # multi-label answers in CSV and tables: between the names of one text's labels
+CSV_HEADER = ("label", "score", "error")  # the answer to a CSV body's header row
+
+
+class Head:
+    """One task's serving rules. ``name``: labels.json's task; ``problem_type``: transformers'
+    ``PretrainedConfig.problem_type`` (the loss it picks); ``thresholded``: decided at per-label thresholds
+    (thresholds.json)."""
+
+    name = ""
+    problem_type = ""
+    thresholded = False
+
+    def output_size(self, names: list[str]) -> int:
+        """The model's outputs a text (its ``num_labels``): one a label name."""
+        return len(names)
+
+    def names_problem(self, names: list[str]) -> str | None:
+        """Why ``names`` cannot be this task's label names (None: they can): classes need at least two."""
+        return None if len(names) >= 2 else f"a label schema needs at least two labels, got {list(names)}"
+
+    def scores(self, logits):
+        """Scores of ``logits`` (numpy, shape ``(rows, outputs)``) as float64, same shape."""
+        raise NotImplementedError
+
+    def answer(self, scores: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
+        """One text's answer from its ``scores`` (one a model output)."""
+        raise NotImplementedError
+
+    def answers_with(self, answer: dict) -> bool:
+        """Whether ``answer`` has this task's shape (``output_fn`` writes a CSV row by it)."""
+        return "label" in answer
+
+    def csv_row(self, answer: dict) -> list[str]:
+        """``answer`` as a CSV row under CSV_HEADER (label, score; the error column stays empty)."""
+        return [answer["label"], f"{answer['score']:.6f}"]
+
+    def table_cells(self, answer: dict) -> tuple[str, str]:
+        """``answer``'s label and score cells in predict's output tables."""
+        return answer["label"], f"{answer['score']:.6f}"
+
+    def truth_fields(self, label, names: list[str]) -> dict:
+        """A labelled row's true answer beside the prediction in predict's JSON Lines (``label``: as kept)."""
+        return {"true_label": names[label]}
+
+    def value(self, answer: dict):
+        """The answer itself, as predict scores it: the label's name."""
+        return answer["label"]
+
+    def kept_value(self, row: dict):
+        """``value`` of a row predict wrote before (a JSON Lines row, or a table's cells), when it resumes."""
+        return row.get("label", "")
+
+
+class SingleLabelHead(Head):
+    """Exactly one class a text: a softmax over the classes, the most probable one answered."""
+
+    name, problem_type = SINGLE_LABEL, "single_label_classification"
+
+    def scores(self, logits):
+        """Row-wise softmax of ``logits`` (rows, classes), max-shifted for stability, float64; same shape."""
+        import numpy as np
+
+        shifted = np.asarray(logits, dtype=np.float64)
+        exponent = np.exp(shifted - shifted.max(axis=1, keepdims=True))
+        return exponent / exponent.sum(axis=1, keepdims=True)
+
+    def answer(self, scores: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
+        """``{"label": the most probable name, "score": its probability, "scores": every name's}``."""
+        best = max(range(len(scores)), key=scores.__getitem__)
+        return {"label": names[best], "score": scores[best], "scores": dict(zip(names, scores, strict=True))}
+
+
+class MultiLabelHead(Head):
+    """Any number of labels a text: a sigmoid a label, each decided at its own threshold."""
+
+    name, problem_type, thresholded = MULTI_LABEL, "multi_label_classification", True
+
+    def scores(self, logits):
+        """Element-wise logistic function of ``logits`` (each label's own probability), float64; same shape."""
+        import numpy as np
+
+        return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(logits, dtype=np.float64), -500, 500)))
+
+    def answer(self, scores: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
+        """``{"labels": the names whose probability reaches their threshold (none may), "scores": every name's}``;
+        DEFAULT_THRESHOLD for each label without ``thresholds``."""
+        limits = thresholds or [DEFAULT_THRESHOLD] * len(names)
+        chosen = [name for name, p, t in zip(names, scores, limits, strict=True) if p >= t]
+        return {"labels": chosen, "scores": dict(zip(names, scores, strict=True))}
+
+    def answers_with(self, answer: dict) -> bool:
+        """Whether ``answer`` names its labels (``labels``)."""
+        return "labels" in answer
+
+    def csv_row(self, answer: dict) -> list[str]:
+        """The names joined by LABEL_JOINER, no single score."""
+        return [LABEL_JOINER.join(answer["labels"]), ""]
+
+    def table_cells(self, answer: dict) -> tuple[str, str]:
+        """The names joined by LABEL_JOINER (empty: no label), and their probabilities joined likewise."""
+        scores = LABEL_JOINER.join(f"{answer['scores'][name]:.6f}" for name in answer["labels"])
+        return LABEL_JOINER.join(answer["labels"]), scores
+
+    def truth_fields(self, label, names: list[str]) -> dict:
+        """Every true label's name (``label``: a tuple of class ids)."""
+        return {"true_labels": [names[i] for i in label]}
+
+    def value(self, answer: dict) -> tuple[str, ...]:
+        """The names given (possibly none), as a tuple."""
+        return tuple(answer["labels"])
+
+    def kept_value(self, row: dict):
+        """A JSON Lines row's ``labels`` as a tuple, or a table's label cell (the names joined by LABEL_JOINER)."""
+        return tuple(row["labels"]) if isinstance(row.get("labels"), list) else row.get("label", "")
+
+
+class RegressionHead(Head):
+    """A number a text (a score: similarity, a rating): the model's one output, answered as it is."""
+
+    name, problem_type = REGRESSION, "regression"
+
+    def output_size(self, names: list[str]) -> int:
+        """One output: the score."""
+        return 1
+
+    def names_problem(self, names: list[str]) -> str | None:
+        """A score has one name: what it measures (e.g. similarity)."""
+        if len(names) == 1:
+            return None
+        return f"a regression task has one label name, what its score measures (e.g. similarity), got {list(names)}"
+
+    def scores(self, logits):
+        """The outputs as they are, float64, shape (rows, 1)."""
+        import numpy as np
+
+        return np.asarray(logits, dtype=np.float64).reshape(len(logits), -1)
+
+    def answer(self, scores: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
+        """``{"score": the predicted number}``."""
+        return {"score": float(scores[0])}
+
+    def answers_with(self, answer: dict) -> bool:
+        """Whether ``answer`` is a score alone."""
+        return "score" in answer and "label" not in answer and "labels" not in answer
+
+    def csv_row(self, answer: dict) -> list[str]:
+        """An empty label cell and the score."""
+        return ["", f"{answer['score']:.6f}"]
+
+    def table_cells(self, answer: dict) -> tuple[str, str]:
+        """An empty label cell and the score."""
+        return "", f"{answer['score']:.6f}"
+
+    def truth_fields(self, label, names: list[str]) -> dict:
+        """The true score (``true_score``)."""
+        return {"true_score": label}
+
+    def value(self, answer: dict) -> float:
+        """The predicted score."""
+        return float(answer["score"])
+
+    def kept_value(self, row: dict):
+        """The score of a JSON Lines row or a table's score cell (None when it is not a number)."""
+        try:
+            return float(row["score"])
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+HEADS: dict[str, Head] = {}
+"""Task name -> its head, every task this project serves."""
+
+
+def register_head(head: Head) -> Head:
+    """Add ``head`` under its name (replacing one of that name: a test's toy task); returns it."""
+    HEADS[head.name] = head
+    return head
+
+
+for _head in (SingleLabelHead(), MultiLabelHead(), RegressionHead()):
+    register_head(_head)
+
+
+def head_for(task: str) -> Head:
+    """The head of task ``task``. Raises ValueError naming the known tasks for an unknown one."""
+    if task not in HEADS:
+        raise ValueError(f"task {task!r} is unknown; use one of {', '.join(HEADS)}")
+    return HEADS[task]
+
+
+def head_of(answer: dict) -> Head:
+    """The head whose answers have ``answer``'s shape (Head.answers_with; the first registered that matches).
+    Raises ValueError when none does."""
+    for head in HEADS.values():
+        if head.answers_with(answer):
+            return head
+    raise ValueError(f"no task answers with the keys {sorted(answer)}")
+
+
+def read_thresholds(model_dir: str | Path, names: list[str], head: Head) -> list[float] | None:
+    """A thresholded task's decision thresholds in class-id order, from ``model_dir``'s thresholds.json
+    (DEFAULT_THRESHOLD for a label it does not name, or for every label without the file); None for other tasks.
+    Raises ValueError naming the file when it is not a thresholds file."""
+    if not head.thresholded:
+        return None
+    path = Path(model_dir) / THRESHOLDS_FILE
+    if not path.is_file():
+        return [DEFAULT_THRESHOLD] * len(names)
+    try:
+        by_name = json.loads(path.read_text(encoding="utf-8"))["thresholds"]
+        return [float(by_name.get(name, DEFAULT_THRESHOLD)) for name in names]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"{path} is not a thresholds file ({error}); train again") from None
+
+
+def thresholds_content(names: list[str], thresholds: list[float]) -> dict:
+    """What thresholds.json holds: each label's decision threshold by name."""
+    return {"thresholds": {name: float(t) for name, t in zip(names, thresholds, strict=True)}}

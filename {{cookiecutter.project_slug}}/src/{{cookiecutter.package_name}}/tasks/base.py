@@ -1,0 +1,243 @@
+"""The task protocol and its registry: one object per task shape answers every question the stages ask of it."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..answers import Head, head_for
+
+STANDARD_ERRORS = 2.0  # how far above the trivial answer a model must be to count as having learnt
+TOLERANCE = 1e-9  # scores are ratios of counts: equal counts must not compare unequal by float rounding
+FIXES = (
+    "train longer (--epochs)",
+    "start from a pretrained model (model.base_model)",
+    "give it more labelled data",
+)
+
+
+class Task:
+    """One task shape. Subclasses set ``head`` (the serving half, answers.py), ``default_metric`` (picks the best
+    epoch unless configured) and ``compared_metric`` (what the verdict, the baseline and the int8 check compare),
+    and implement the methods below."""
+
+    head: Head
+    default_metric: str
+    compared_metric: str
+    registry_layout = "multiclass_classification_metrics"  # SageMaker model registry's ModelQuality statistics
+
+    @property
+    def name(self) -> str:
+        """labels.json's task name (the head's)."""
+        return self.head.name
+
+    @property
+    def problem_type(self) -> str:
+        """transformers' ``PretrainedConfig.problem_type`` (the loss both training loops compute)."""
+        return self.head.problem_type
+
+    def output_size(self, names: Sequence[str]) -> int:
+        """The model's outputs a text (``num_labels``)."""
+        return self.head.output_size(list(names))
+
+    def config_kwargs(self, schema) -> dict:
+        """Keyword arguments for the model config: ``num_labels`` (its outputs), ``id2label``/``label2id`` and
+        ``problem_type`` (transformers picks the loss by it)."""
+        names = list(schema.names)
+        return {
+            "num_labels": self.output_size(names),
+            "id2label": dict(enumerate(names)),
+            "label2id": {name: i for i, name in enumerate(names)},
+            "problem_type": self.problem_type,
+        }
+
+    def label_columns(self, schema, label_column: str) -> list[str]:
+        """The columns (or JSON keys) a row's label is read from."""
+        return [label_column]
+
+    def read_label(self, row: dict, schema, label_column: str, separator: str):
+        """The label of a row that has its label column(s). Raises LabelError naming the value that is not one."""
+        raise NotImplementedError
+
+    def target(self, schema, label):
+        """What the model's loss takes for one row's ``label`` (collated as float32 for a float or a list of them,
+        else as long: model/features.py's DynamicPaddingCollator)."""
+        return label
+
+    def strata(self, labels: list) -> list:
+        """Each row's stratum in seeded splits, given every row's label: a class (one stratum a row; None for an
+        unlabelled row) or a tuple (every one counts: iterative stratification). The label itself by default."""
+        return list(labels)
+
+    def loss(self, logits, labels):
+        """The training loss (a torch scalar) of ``logits`` (batch, outputs) at ``labels``, as transformers computes
+        it for the task's ``problem_type``: cross-entropy on class ids by default."""
+        import torch
+
+        return torch.nn.functional.cross_entropy(logits, labels)
+
+    def scores(self, logits: np.ndarray) -> np.ndarray:
+        """Scores of ``logits`` (rows, outputs), float64, same shape (the head's rule)."""
+        return self.head.scores(logits)
+
+    def decide(self, scores: np.ndarray, thresholds: Sequence[float] | None = None) -> list:
+        """The answer of each row of ``scores``, in the form labels are kept."""
+        raise NotImplementedError
+
+    def default_thresholds(self, schema) -> list[float] | None:
+        """Decision thresholds before any are tuned (None: the task has none)."""
+        return None
+
+    def tune_thresholds(self, labels: list, scores: np.ndarray) -> list[float] | None:
+        """Decision thresholds tuned on a labelled split (None: the task has none)."""
+        return None
+
+    def score(self, labels: list, answers: list, names: Sequence[str], scores: np.ndarray | None = None) -> dict:
+        """Every registered metric of the task and the task's details (``task`` among them)."""
+        raise NotImplementedError
+
+    def mean_loss(self, labels: list, scores: np.ndarray) -> float:
+        """The model's loss on ``scores`` at the true ``labels``, as training computes it (nats a row)."""
+        raise NotImplementedError
+
+    def report(self, metrics: dict) -> str:
+        """``metrics`` (``score``'s) as tables for people."""
+        raise NotImplementedError
+
+    def verdict(self, metrics: dict, baseline: float | None) -> list[str]:
+        """Lines comparing ``metrics`` with the trivial answer and the ``baseline``'s compared metric, and a
+        ``warning:`` line naming the weakness when the model is weak."""
+        raise NotImplementedError
+
+    def baseline_targets(self, y: np.ndarray, classes: int) -> list[np.ndarray]:
+        """The n-gram model's targets (model/ngram.py): one linear model each; boolean ones get naive-Bayes ratios."""
+        raise NotImplementedError
+
+    def baseline_estimator(self, c: float):
+        """The scikit-learn linear model fitted to each target at inverse regularisation ``c``: logistic
+        regression (liblinear) for a class's or a label's boolean target."""
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=c, solver="liblinear", max_iter=1000)
+
+    def baseline_constant(self, target: np.ndarray) -> float | None:
+        """A constant, confident score for a boolean ``target`` that never varies (a logit of +-10), else None."""
+        if target.all() or not target.any():
+            return 10.0 if target.all() else -10.0
+        return None
+
+    def baseline_scores(self, raw: np.ndarray, classes: int) -> np.ndarray:
+        """The task's scores (rows, outputs) of the n-gram model's raw linear outputs (rows, targets)."""
+        raise NotImplementedError
+
+    def class_counts(self, labels: list, names: Sequence[str]) -> dict[str, int]:
+        """Label name -> rows with that label (every name listed, 0 for a class without rows); {} for a task
+        without classes. ``labels``: the rows' labels, None for an unlabelled row."""
+        counts = Counter(label for label in labels if label is not None)
+        return {name: counts.get(i, 0) for i, name in enumerate(names)}
+
+    def label_lines(self, labels: list, names: Sequence[str]) -> list[str]:
+        """A file summary's lines about its (non-empty) ``labels``: each class's rows and share."""
+        counts = self.class_counts(labels, names)
+        total = sum(counts.values()) or 1
+        return ["classes: " + ", ".join(f"{name}={n:,} ({100 * n / total:.1f}%)" for name, n in counts.items())]
+
+    def label_of_answer(self, answered, schema):
+        """A served answer's label (a name, or a table cell) in the form labels are kept, or None when it names a
+        label the schema does not know."""
+        return schema.label2id.get(answered) if isinstance(answered, str) else None
+
+    def draw(self, drawer) -> None:
+        """Draw the task's pictures of a results folder with ``drawer`` (evaluation/reports.py's Drawer)."""
+        raise NotImplementedError
+
+    def errors(self, labels: list, scores: np.ndarray, names: Sequence[str], thresholds=None) -> list[tuple]:
+        """The rows answered wrongly, for errors.tsv: (row index, true answer, predicted answer, how sure the model
+        was of its wrong answer, 0-1), in row order."""
+        raise NotImplementedError
+
+    def int8_decision(self, labels: list, fp32: np.ndarray, int8: np.ndarray, thresholds, max_drop: float, paired):
+        """Whether int8 may serve: its logits ``int8`` against ``fp32`` on rows with true ``labels``. By default the
+        share of decisions that agree (``agreement``) and ``paired(truth, reference, candidate, max_drop)``'s
+        decision on the flipped answers (evaluation/paired.py: drop, lost/won, bounds, rule, allowed)."""
+        reference, candidate = self.int8_answers(fp32, thresholds), self.int8_answers(int8, thresholds)
+        truth = self.int8_truth(labels, fp32.shape[1] if fp32.ndim == 2 else 1)
+        agreement = float(np.mean([a == b for a, b in zip(reference, candidate, strict=True)])) if reference else 1.0
+        return {"agreement": agreement, **paired(truth, reference, candidate, max_drop)}
+
+    def int8_answers(self, logits: np.ndarray, thresholds: Sequence[float] | None) -> list:
+        """The decisions the int8 check compares, flattened to one answer a decision."""
+        return self.decide(self.scores(logits), thresholds)
+
+    def int8_truth(self, labels: list, num_outputs: int) -> list:
+        """The true answers of ``int8_answers``' decisions, in the same order."""
+        return list(labels)
+
+
+TASKS: dict[str, Task] = {}
+"""Task name -> task, every task shape this project knows."""
+
+
+def register_task(task: Task) -> Task:
+    """Add ``task`` under its name (replacing one of that name: a test's toy task); returns it."""
+    head_for(task.name)  # its serving half is registered first (answers.register_head)
+    TASKS[task.name] = task
+    return task
+
+
+def task_named(name: str | None) -> Task:
+    """The task called ``name`` (None, as in files written before tasks had names: single-label). Raises
+    ValueError naming the known tasks for an unknown one."""
+    name = name or "single_label"
+    if name not in TASKS:
+        raise ValueError(f"task {name!r} is unknown; use one of {', '.join(TASKS)}")
+    return TASKS[name]
+
+
+def task_of_problem_type(problem_type: str | None) -> Task:
+    """The task whose model config names ``problem_type`` (single-label for None: transformers' default)."""
+    found = [task for task in TASKS.values() if task.problem_type == problem_type]
+    return found[0] if found else task_named(None)
+
+
+def task_of_answers(answers) -> Task:
+    """The task whose answers look like ``answers``: multi-label for a 0/1 matrix or tuples of class ids, else
+    single-label (what callers that hold only answers, not a schema, are scored as)."""
+    if isinstance(answers, np.ndarray):
+        multi = answers.ndim == 2
+    else:
+        multi = any(isinstance(answer, (tuple, list)) for answer in answers)
+    return task_named("multi_label" if multi else "single_label")
+
+
+def per_class(label_names: Sequence[str], true_positive, predicted, support) -> dict[str, dict]:
+    """Name -> precision, recall, F1 and support of each class (or label), from its counts of true positives, of
+    predictions and of true rows (arrays of shape ``(len(label_names),)``); 0.0 where a ratio has no denominator
+    (scikit-learn's ``zero_division=0``)."""
+    true_positive, predicted, support = (np.asarray(a, dtype=float) for a in (true_positive, predicted, support))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, true_positive / predicted, 0.0)
+        recall = np.where(support > 0, true_positive / support, 0.0)
+        f1 = np.where(precision + recall > 0, 2 * precision * recall / (precision + recall), 0.0)
+    return {
+        name: {
+            "precision": float(precision[i]),
+            "recall": float(recall[i]),
+            "f1": float(f1[i]),
+            "support": int(support[i]),
+        }
+        for i, name in enumerate(label_names)
+    }
+
+
+def weak_line(weak: list[str]) -> list[str]:
+    """The verdict's ``warning:`` line naming the weaknesses and the likely fixes, or [] when there are none."""
+    return [f"warning: this model is weak: {'; '.join(weak)}. Likely fixes: {'; '.join(FIXES)}"] if weak else []
+
+
+def binomial_margin(total: int, share: float) -> float:
+    """STANDARD_ERRORS binomial standard errors of a count out of ``total`` at rate ``share`` (sqrt(n p (1 - p)))."""
+    return STANDARD_ERRORS * math.sqrt(total * share * (1 - share))
