@@ -50,6 +50,9 @@ sys.dont_write_bytecode = True  # leave no __pycache__ in the new project
 sys.path.insert(0, str(PROJECT / "src"))
 LABELS_FILE = importlib.import_module(f"{ANSWERS['package_name']}.artifact_files").LABELS_FILE
 LabelSchema = importlib.import_module(f"{ANSWERS['package_name']}.data.labels").LabelSchema
+# The sample is written by the format's own writer (format_registry.py names it): data.readers imports the standard
+# library only; a binary format's writer may import more (Parquet: pandas and pyarrow) when it runs.
+sample_writer = importlib.import_module(f"{ANSWERS['package_name']}.data.readers").writer
 
 
 def label_names():
@@ -125,8 +128,8 @@ def label_value(class_id, names):
     if ANSWERS["label_encoding"] == "index":
         return class_id
     name = names[class_id]
-    # Integer-like names (star ratings) are written as JSON numbers, as real files hold them.
-    if ANSWERS["data_format"] == "jsonl" and name.lstrip("-").isdigit():
+    # Integer-like names (star ratings) are written as numbers (JSON, Excel, Parquet), as real files hold them.
+    if name.lstrip("-").isdigit():
         return int(name)
     return name
 
@@ -175,20 +178,14 @@ def write_rows(rows, path, names, split="train"):
         record.update(cells)
         records.append(record)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fmt = ANSWERS["data_format"]
-    with open(path, "w", encoding="utf-8", newline="") as handle:
-        if fmt == "jsonl":
-            for record in records:
-                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-            return
-        if fmt == "tsv":  # NSMC style: no quoting at all, reviews keep their quote marks
-            handle.write("\t".join(records[0]) + "\n")
-            for record in records:
-                handle.write("\t".join(str(value) for value in record.values()) + "\n")
-            return
-        writer = csv.DictWriter(handle, fieldnames=list(records[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(records)
+    try:
+        sample_writer(ANSWERS["data_format"])(records, path)
+    except ImportError as error:
+        sys.exit(
+            f"ERROR: data_format {ANSWERS['data_format']}: writing the sample needs {error.name}, which is not "
+            "installed where cookiecutter runs; install it beside cookiecutter (e.g. pipx inject cookiecutter "
+            "pandas pyarrow) or bake with data_format=csv"
+        )
 
 
 def write_samples(names):

@@ -14,7 +14,8 @@ import unicodedata
 
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 
-DATA_FORMATS = ("tsv", "csv", "jsonl")
+# cookiecutter.json's _data_formats: the baked format_registry.py's names (tests/test_answers.py checks they agree)
+DATA_FORMATS = tuple(ANSWERS["_data_formats"])
 LABEL_ENCODINGS = ("index", "name")
 TASKS = ("single_label", "multi_label", "regression")  # the package's answers.HEADS (a template test checks)
 YES_NO = {

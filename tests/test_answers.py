@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shlex
 import subprocess
@@ -40,7 +41,7 @@ INVALID = [
     ),
     ({"license": "Apache 2"}, "ERROR: license 'Apache 2' is not an SPDX license expression"),
     ({"license": "mit"}, "ERROR: license 'mit' is spelled 'MIT' in SPDX"),
-    ({"data_format": "xlsx"}, "ERROR: data_format 'xlsx' is unknown; choose one of tsv, csv, jsonl"),
+    ({"data_format": "xls"}, "ERROR: data_format 'xls' is unknown; choose one of tsv, csv, jsonl, xlsx, parquet"),
     ({"label_encoding": "onehot"}, "ERROR: label_encoding 'onehot' is unknown; choose one of index, name"),
     ({"max_length": "0"}, "ERROR: max_length must be positive, got 0"),
     ({"max_length": "-5"}, "ERROR: max_length must be positive, got -5"),
@@ -155,13 +156,13 @@ def test_label_names_answered_in_nfd_are_kept_in_nfc(tmp_path):
 
 
 def test_a_refusal_prints_the_command_that_bakes_again_with_every_answer(tmp_path):
-    answers = {"project_name": "Review Stars", "label_names": "1,2,3", "data_format": "xlsx", "text_column": "review"}
+    answers = {"project_name": "Review Stars", "label_names": "1,2,3", "data_format": "xls", "text_column": "review"}
     result = bake(tmp_path, answers)
     assert result.returncode != 0 and list(tmp_path.iterdir()) == []
     command = shlex.split(result.stderr.split("run it again:")[1].strip().splitlines()[0])
     assert command[:3] == ["cookiecutter", str(TEMPLATE), "--no-input"]
     assert {f"{key}={value}" for key, value in answers.items()} <= set(command)
-    fixed = [word.replace("data_format=xlsx", "data_format=csv") for word in command[1:]]
+    fixed = [word.replace("data_format=xls", "data_format=csv") for word in command[1:]]
     again = subprocess.run(
         [sys.executable, "-m", "cookiecutter", "-o", str(tmp_path), *fixed],
         capture_output=True,
@@ -198,3 +199,21 @@ def test_template_repository_code_is_lint_clean():
             text=True,
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_data_format_answers_are_the_format_registrys():
+    """cookiecutter.json's _data_formats (what the pre-generation hook accepts, standard library only) and its prompt
+    name exactly the formats the project's format_registry.py declares: one list to extend, checked here."""
+    answers = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+    package = TEMPLATE / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.package_name}}"
+    spec = importlib.util.spec_from_file_location("format_registry", package / "format_registry.py")
+    registry = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = registry  # dataclasses look their module up
+    try:
+        spec.loader.exec_module(registry)  # standard library only, no template syntax: it runs as it is
+    finally:
+        del sys.modules[spec.name]
+    assert tuple(answers["_data_formats"]) == registry.FORMAT_NAMES
+    assert answers["data_format"] in registry.FORMAT_NAMES
+    prompt = answers["__prompts__"]["data_format"]
+    assert all(f" {name}" in prompt for name in registry.FORMAT_NAMES), prompt

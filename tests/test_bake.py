@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import os
@@ -12,12 +13,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import openpyxl
 import pytest
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TEMPLATE / "scripts"))
 sys.path.insert(0, str(TEMPLATE))  # local_extensions: the names the bake derives
-from bakery import answers_of, bake  # noqa: E402
+from bakery import answers_of, bake, project_module  # noqa: E402
 from format_template import LONG_NAME_ANSWERS  # noqa: E402
 from local_extensions import sample_test_file  # noqa: E402
 
@@ -35,17 +37,17 @@ KOREAN_CSV = {  # Korean column names, as a Korean company's export has them
     "train_file": "train.csv",
     "test_file": "test.csv",
 }
-STARS_JSONL = {
+STARS_XLSX = {  # star ratings in an Excel workbook: the labels are numbers in their cells
     "project_name": "Star Ratings",
     "dataset_name": "stars",
-    "data_format": "jsonl",
+    "data_format": "xlsx",
     "text_column": "text",
     "label_column": "stars",
     "id_column": "",
     "label_names": "1,2,3,4,5",
     "label_encoding": "name",
-    "train_file": "train.jsonl",
-    "test_file": "test.jsonl",
+    "train_file": "train.xlsx",
+    "test_file": "test.xlsx",
     "max_length": "64",
 }
 UNSMILE_MULTI_LABEL = {  # UnSmile style: one 0/1 column per label name, no label column
@@ -90,7 +92,7 @@ STS_REGRESSION = {  # sentence pairs scored 0-5 (KorSTS style), Korean column na
 BAKES = {
     "nsmc-default": {},
     "korean-3-class-csv": KOREAN_CSV,
-    "stars-jsonl": STARS_JSONL,
+    "stars-xlsx": STARS_XLSX,
     "unsmile-multi-label-tsv": UNSMILE_MULTI_LABEL,
     "pair-jsonl": PAIR_JSONL,
     "sts-regression-tsv": STS_REGRESSION,
@@ -108,6 +110,7 @@ PACKAGE_FILES = [
     "answers.py",
     "logs.py",
     "metric_registry.py",
+    "format_registry.py",
     "tasks/__init__.py",
     "tasks/base.py",
     "tasks/single_label.py",
@@ -190,6 +193,7 @@ TEST_FILES = [
     "data/test_multi_label_data.py",
     "data/test_pairs_data.py",
     "data/test_repeated_texts.py",
+    "data/test_spreadsheets.py",
     "model/test_features.py",
     "model/test_int8_export.py",
     "model/test_model_sources.py",
@@ -270,7 +274,7 @@ def test_exact_file_set(baked):
 def test_no_template_syntax_left(baked):
     project, _ = baked
     for path in project.rglob("*"):
-        if path.is_file() and path.suffix not in (".tsv", ".txt", ".csv", ".jsonl"):
+        if path.is_file() and path.suffix not in (".tsv", ".txt", ".csv", ".jsonl", ".xlsx", ".parquet"):
             text = path.read_text(encoding="utf-8")
             for marker in LEFTOVER_MARKERS:
                 assert marker not in text, f"{path.relative_to(project)} still contains {marker!r}"
@@ -281,8 +285,16 @@ def test_label_schema_and_sample_follow_the_answers(baked):
     schema = json.loads((project / "labels.json").read_text(encoding="utf-8"))
     names = [n.strip() for n in answers["label_names"].split(",")]
     assert schema["label_names"] == names and schema["label_encoding"] == answers["label_encoding"]
-    raw = (project / "data" / "sample" / answers["train_file"]).read_text(encoding="utf-8").splitlines()
     assert schema["task"] == answers["task"]
+    if answers["data_format"] == "xlsx":  # the sample's cells as Excel holds them: whole-number labels as numbers
+        table = openpyxl.load_workbook(project / "data" / "sample" / answers["train_file"], read_only=True).active
+        header, *rows = [list(row) for row in table.iter_rows(values_only=True)]
+        assert header == [answers["text_column"], answers["label_column"]] and len(rows) == 2000
+        assert {row[1] for row in rows} == {int(name) for name in names} and all(
+            isinstance(row[0], str) for row in rows
+        )
+        return
+    raw = (project / "data" / "sample" / answers["train_file"]).read_text(encoding="utf-8").splitlines()
     if answers["task"] == "multi_label" and not answers["label_column"] and answers["data_format"] == "tsv":
         header, *rows = [line.split("\t") for line in raw]
         assert header == [answers["text_column"], *names]
@@ -410,15 +422,10 @@ def users_data(project: Path, answers: dict) -> str:
         return "the full NSMC (150,000 / 50,000 rows)"
     if answers.get("text_pair_column", "").strip():
         return pair_data(train, test, texts, answers)
-    if answers["data_format"] == "jsonl":
-        for path, count in ((train, 700), (test, 200)):
-            path.write_text(
-                "".join(
-                    json.dumps({"text": texts[i], "stars": 1 + i % 5}, ensure_ascii=False) + "\n" for i in range(count)
-                ),
-                encoding="utf-8",
-            )
-        return "a 5-class JSON Lines file (700 rows)"
+    if answers["data_format"] == "xlsx":
+        for path, start, count in ((train, 0, 700), (test, 700, 200)):
+            excel_stars(path, texts[start : start + count])
+        return "a 5-class Excel workbook (700 rows under a title row, a date column, whole-number floats, a blank row)"
     names = [name.strip() for name in answers["label_names"].split(",")]
     for path, count in ((train, 600), (test, 150)):
         path.write_bytes(excel_csv(texts[:count], names, answers))
@@ -474,6 +481,27 @@ def pair_data(train: Path, test: Path, texts: list[str], answers: dict) -> str:
             rows.append(row | {label_key: names[i % len(names)]})
         path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     return "sentence pairs in JSON Lines (900 rows, an extra key on some)"
+
+
+def excel_stars(path: Path, texts: list[str]) -> None:
+    """Star ratings as an office saves them in Excel: a second sheet after a notes sheet, a merged title row, a date
+    column, stars as numbers (some typed as 4.0), a blank row; config.yaml names the sheet and the header row."""
+    book = openpyxl.Workbook()
+    book.active.title = "안내"
+    sheet = book.create_sheet("별점")
+    sheet.append(["2024 리뷰 별점"])
+    sheet.merge_cells("A1:C1")
+    sheet.append(["작성일", "text", "stars"])
+    for i, text in enumerate(texts):
+        stars = 1 + i % 5
+        sheet.append([datetime.date(2024, 3, 1 + i % 28), text or "빈 리뷰", float(stars) if i % 7 == 3 else stars])
+        if i == 50:
+            sheet.append([])
+    book.save(path)
+    config = path.parent.parent.parent / "config.yaml"
+    text = config.read_text(encoding="utf-8")
+    text = text.replace('  sheet_name: ""', '  sheet_name: "별점"').replace("  header_row: 1 ", "  header_row: 2 ")
+    config.write_text(text, encoding="utf-8")
 
 
 def excel_csv(texts: list[str], names: list[str], answers: dict) -> bytes:
@@ -616,6 +644,27 @@ def prepare(project: Path) -> subprocess.CompletedProcess:
         env={**os.environ, "PYTHONPATH": str(project / "src")},
         timeout=120,
     )
+
+
+@pytest.mark.parametrize("data_format", ["xlsx", "parquet"])
+def test_a_binary_sample_holds_cell_for_cell_what_the_csv_sample_does(tmp_path, data_format):
+    """A binary format's sample (written at bake by the format's own writer: Excel's uses the standard library only)
+    holds the same rows as the CSV sample of the same answers, read back by the package's own reader: ids, texts,
+    label names and a multi-label cell joined alike."""
+    answers = {**KOREAN_CSV, "task": "multi_label", "train_file": "train", "test_file": "test"}
+    tables = {}
+    for fmt in ("csv", data_format):
+        project = bake(tmp_path / fmt, {**answers, "data_format": fmt})
+        readers = project_module(project, "data.readers")
+        report = project_module(project, "data.report").LoadReport("sample")
+        path = project / "data" / "sample" / "train"
+        lines = path.read_text(encoding="utf-8").splitlines() if fmt == "csv" else None
+        options = project_module(project, "data.validation").ReadOptions(fmt, answers["text_column"], "")
+        tables[fmt] = list(
+            readers.reader(fmt)(lines, report) if fmt == "csv" else readers.reader(fmt)(path, report, options)
+        )
+        assert report.problems == [] and len(tables[fmt]) == 2001
+    assert [fields for _, fields in tables[data_format]] == [fields for _, fields in tables["csv"]]
 
 
 def test_a_csv_without_an_id_column_loads_with_zero_edits(tmp_path):

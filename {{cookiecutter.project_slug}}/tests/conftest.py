@@ -37,6 +37,7 @@ from {{ cookiecutter.package_name }}.data.labels import LabelSchema  # noqa: E40
 from {{ cookiecutter.package_name }}.data.normalize import Normalizer  # noqa: E402
 from {{ cookiecutter.package_name }}.data.report import Record  # noqa: E402
 from {{ cookiecutter.package_name }}.data.validation import ReadOptions, load_records  # noqa: E402
+from {{ cookiecutter.package_name }}.format_registry import FORMATS  # noqa: E402
 from {{ cookiecutter.package_name }}.tasks import task_named  # noqa: E402
 
 PACKAGE = "{{ cookiecutter.package_name }}"
@@ -173,6 +174,17 @@ def sample_data_settings() -> dict[str, object]:
     """The data section that reads the shipped sample: the code's defaults, then SAMPLE_DATA."""
     defaults = {info.name: info.default for info in describe_fields() if info.section == "data"}
     return defaults | SAMPLE_DATA
+
+
+def break_file(path: Path) -> str:
+    """Break a data file of the sample's format: a text format's gets bytes that are no UTF-8 appended, a binary
+    format's (Excel, Parquet) is cut in half. Returns what the error about it says."""
+    if FORMATS[SAMPLE_DATA["data_format"]].text:
+        with open(path, "ab") as handle:
+            handle.write(b"\xff\xfe broken bytes\n")
+        return "not valid UTF-8"
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    return "error: not a"
 
 
 def sample_config(overrides: dict | None = None) -> Config:

@@ -24,12 +24,14 @@ import yaml
 
 from .artifact_files import LABELS_FILE as LABELS_FILE  # defined once there (the container reads it too)
 from .errors import ConfigError
+from .format_registry import FORMAT_NAMES, FORMATS
 from .metric_registry import MACRO_F1, METRIC_NAMES
 
 CONFIG_FILE = "config.yaml"
 TRUE_WORDS = {"1", "true", "yes", "y", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "off"}
 MetricName = Literal[METRIC_NAMES]  # metric_registry.py: the metrics defined there
+DataFormatName = Literal[FORMAT_NAMES]  # format_registry.py: the formats declared there
 InferencePrecision = Literal["auto", "int8", "fp32"]  # serving/handler.py repeats them: it stands alone
 PRECISIONS = typing.get_args(InferencePrecision)
 
@@ -109,9 +111,14 @@ def setting(
 class DataConfig:
     """The ``data`` section: where the files are, their format and columns, and the rules rows are read by."""
 
-    # --- extend this: a new file format also needs its name here (data/readers.py: READERS) ---
-    data_format: Literal["tsv", "csv", "jsonl"] = setting(
-        "tsv", "file format: tsv (NSMC style, no quoting), csv (RFC 4180 quoting) or jsonl (one JSON object a line)"
+    data_format: DataFormatName = setting(
+        "tsv", "file format: " + ", ".join(f"{fmt.name} ({fmt.help})" for fmt in FORMATS.values())
+    )
+    sheet_name: str = setting("", "xlsx: the sheet to read (empty: the first sheet)")
+    header_row: int = setting(
+        1,
+        "xlsx: the spreadsheet row holding the column names (2 under a title row); rows above it are skipped",
+        AT_LEAST_ONE,
     )
     encoding: str = setting(
         "auto",

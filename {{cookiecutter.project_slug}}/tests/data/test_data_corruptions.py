@@ -8,14 +8,18 @@ import gzip
 import io
 import json
 import random
+import tempfile
 import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.data.dataset import data_file, load_project_file, load_schema
+from {{ cookiecutter.package_name }}.data.readers import writer
+from {{ cookiecutter.package_name }}.format_registry import FORMATS
 
 from conftest import REGRESSION, sample_config
 
@@ -23,9 +27,19 @@ CONFIG = sample_config()  # the files below are written in the sample's format, 
 DATA = CONFIG.data
 SCHEMA = load_schema(CONFIG)
 FORMAT = DATA.data_format
+TEXT = FORMATS[FORMAT].text  # a text format (decoded lines); else a binary one (Excel, Parquet): other corruptions
 GOOD = 30  # good rows in every file
 PAIR_TEXT = "두 번째 글"  # the second text of each row in a sentence-pair project
-FILE_LEVEL = {"binary", "empty_file", "header", "missing_column", "no_rows"}  # problems of the file as a whole
+FILE_LEVEL = {
+    "binary",
+    "empty_file",
+    "header",
+    "missing_column",
+    "no_rows",
+    "workbook",
+    "sheet",
+    "parquet",
+}  # problems of the file as a whole
 FLAG_COLUMNS = SCHEMA.multi_label and not DATA.label_column  # multi-label: a 0/1 column per label name
 LABEL_KEY = DATA.label_column or SCHEMA.names[0]  # the column a bad label goes into (a 0/1 column: the first)
 
@@ -128,7 +142,63 @@ def bad(fields_change) -> str:
     return encode(fields)
 
 
+def table_file(rows: list[dict]) -> bytes:
+    """``rows`` (column -> value) as a file of this project's binary format, written by the format's own writer."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"table{FORMATS[FORMAT].suffixes[0]}"
+        writer(FORMAT)(rows, path)
+        return path.read_bytes()
+
+
+def binary_cases(sample) -> list[Case]:
+    """A binary format's corruptions (Excel, Parquet): files that are no such file, bad cells, wrong headers."""
+    rows, everything = good_rows(sample), list(range(GOOD))
+    good = [{key: str(value) for key, value in row_fields(*row).items()} for row in rows]  # one type a column
+
+    def with_row(name: str, key: str, value: str, fails: bool, at: int = 4) -> Case:
+        changed = {**row_fields("이 줄은 망가졌다", 0, "bad"), key: value}
+        return Case(
+            name, table_file([*good[:at], {k: str(v) for k, v in changed.items()}, *good[at:]]), everything, fails
+        )
+
+    def headed(rename) -> bytes:
+        return table_file([{rename(key): value for key, value in row.items()} for row in good])
+
+    text_key, label_key = DATA.text_column, LABEL_KEY
+    joined = SCHEMA.multi_label and not FLAG_COLUMNS
+    text = text_file(lines_with(rows))
+    return [
+        Case("the good rows", table_file(good), everything, False),
+        Case("a CSV saved under this name", text, [], True),
+        Case("all NUL bytes", b"\x00" * 4096, [], True),
+        Case("a PNG image", b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8, [], True),
+        Case("gzip of the right file", gzip.compress(table_file(good)), [], True),
+        Case("a zip of a CSV", zip_of(text), [], True),
+        Case("one good row", table_file(good[:1]), [0], False),
+        Case("random bytes", random.Random(5).randbytes(20_000), [], True),
+        Case("empty file", b"", [], True),
+        Case("cut in half", table_file(good)[: len(table_file(good)) // 2], [], True),
+        Case("no text column", headed(lambda key: f"{key}_2" if key == text_key else key), [], True),
+        Case("no label column", headed(lambda key: f"{key}_2" if key == label_key else key), [], True),
+        Case("the header names almost right", headed(near_miss), [], True),
+        Case("an extra column everywhere", table_file([{**row, "메모": "x"} for row in good]), everything, False),
+        with_row("a label that is not one", label_key, "없는라벨", True),
+        with_row("a negative label", label_key, "-1", True),
+        with_row("a 5,000-digit label", label_key, "9" * 5000, True),
+        with_row("an empty label", label_key, "", not joined),
+        with_row("a 1.5 label", label_key, "1.5", True),
+        with_row("an empty text", text_key, "", False),
+        with_row("a whitespace text", text_key, "   ", False),
+        with_row("a 30,000-character text", text_key, "긴 리뷰 " * 6_000, False),
+        with_row("emoji and control characters", text_key, "최고 👍🏻", False),
+        with_row("a BOM inside a text", text_key, "가\ufeff나", False),
+        with_row("quote marks, tabs and line breaks in a text", text_key, '"인생 영화"\t라고\n둘째 줄', False),
+    ]
+
+
 def cases(sample) -> list[Case]:
+    if not TEXT:
+        return binary_cases(sample)
     rows = good_rows(sample)
     everything = list(range(GOOD))
     utf8 = text_file(lines_with(rows))
@@ -355,7 +425,7 @@ def corpus(sample):
 
 
 def test_the_corpus_is_big(corpus):
-    assert len(corpus) >= 40
+    assert len(corpus) >= (40 if TEXT else 25)
 
 
 def test_every_corrupted_file_loads_without_a_traceback_and_keeps_every_good_row(project, sample, corpus):

@@ -12,12 +12,14 @@ from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.data.dataset import data_file, load_schema, load_splits
 from {{ cookiecutter.package_name }}.data.labels import LabelSchema
 from {{ cookiecutter.package_name }}.data.normalize import Normalizer
-from {{ cookiecutter.package_name }}.data.report import Record
+from {{ cookiecutter.package_name }}.data.readers import reader, writer
+from {{ cookiecutter.package_name }}.data.report import LoadReport, Record
 from {{ cookiecutter.package_name }}.data.splits import stratified_split, subset
 from {{ cookiecutter.package_name }}.data.validation import ReadOptions, load_records
 from {{ cookiecutter.package_name }}.errors import ConfigError, DataError
+from {{ cookiecutter.package_name }}.format_registry import FORMATS
 
-from conftest import NSMC_DIR, PROJECT_ROOT, REGRESSION
+from conftest import NSMC_DIR, PROJECT_ROOT, REGRESSION, break_file
 
 BINARY = LabelSchema(("negative", "positive"), "index")
 
@@ -91,11 +93,10 @@ def test_prepare_reports_problems_and_exits_1(project, monkeypatch):
     assert good.exit_code == 0, good.output
     assert "data OK" in good.output and "kept" in good.output
     train = data_file(project, project.data.train_file)
-    with open(train, "ab") as handle:
-        handle.write(b"\xff\xfe broken bytes\n")
+    said = break_file(train)
     bad = runner.invoke(app, ["prepare"])
     assert bad.exit_code == 1
-    assert f"{train}:" in bad.output and "not valid UTF-8" in bad.output
+    assert f"{train}:" in bad.output and said in bad.output
 
 
 @pytest.mark.slow
@@ -137,8 +138,17 @@ def test_a_label_with_no_training_rows_is_an_error_or_a_named_warning(project):
         if schema.names.index(missing) in (record.label if schema.multi_label else (record.label,))
         for number in range(record.line, following)
     }
-    lines = train.read_text(encoding="utf-8").split("\n")
-    train.write_text("\n".join(line for number, line in enumerate(lines, 1) if number not in drop), encoding="utf-8")
+    if FORMATS[project.data.data_format].text:
+        lines = train.read_text(encoding="utf-8").split("\n")
+        kept = (line for number, line in enumerate(lines, 1) if number not in drop)
+        train.write_text("\n".join(kept), encoding="utf-8")
+    else:  # Excel, Parquet: the format's own reader and writer
+        (_, header), *rows = reader(project.data.data_format)(
+            train, LoadReport(str(train)), ReadOptions.from_config(project.data)
+        )
+        writer(project.data.data_format)(
+            [dict(zip(header, row, strict=True)) for number, row in rows if number not in drop], train
+        )
     with pytest.raises(DataError) as caught:
         load_splits(project, schema, train, None)
     assert f"label {missing!r} has no rows" in "\n".join(caught.value.user_lines())

@@ -14,7 +14,7 @@ import pytest
 from {{ cookiecutter.package_name }}.training.entry import main
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 
-from conftest import COMPARED, PACKAGE, RESULTS_PICTURE, entry_arguments, subprocess_env
+from conftest import COMPARED, PACKAGE, RESULTS_PICTURE, break_file, entry_arguments, subprocess_env
 
 
 @pytest.mark.slow
@@ -104,8 +104,7 @@ def test_training_entry_point_never_imports_the_sagemaker_sdk():
 
 def test_bad_data_stops_training_with_file_and_line(project, capsys):
     train_file = project.path(project.data.data_dir) / project.data.train_file
-    with open(train_file, "ab") as handle:
-        handle.write(b"\xff broken\n")
+    break_file(train_file)
     code = main(["--config", str(project.root / "config.yaml"), "--model", "scratch:tiny", "--mlflow", "false"])
     assert code == 1
     assert f"{train_file}:" in capsys.readouterr().err

@@ -53,12 +53,15 @@ class Problem:
     message: str
     row: int = 0  # the spreadsheet row (header = row 1) of a CSV record; 0 when it is not known or not a CSV
     row_id: str = ""  # the record's id column, when it has one
+    sheet: str = ""  # an Excel file's sheet: then ``line`` is its spreadsheet row
 
     def where(self) -> str:
         """``file:line (row R, id I)``: the editor's line, then the spreadsheet row where it differs (a CSV with
-        quoted line breaks) and the id when known."""
+        quoted line breaks) and the id when known; ``file.xlsx:Sheet!row (id I)`` in an Excel sheet."""
         if not self.line:  # line 0: the file as a whole
             return self.file
+        if self.sheet:
+            return f"{self.file}:{self.sheet}!{self.line}" + (f" (id {self.row_id[:30]})" if self.row_id else "")
         row = [f"row {self.row}"] if self.row and self.row != self.line else []  # quoted breaks, blank rows
         row_id = self.row_id if len(self.row_id) <= 30 else self.row_id[:30] + "..."
         extra = row + ([f"id {row_id}"] if row_id else [])
@@ -86,11 +89,13 @@ class LoadReport:
     notes: list[str] = field(default_factory=list)
     rows: dict[int, int] = field(default_factory=dict)  # CSV: the line a record starts on -> its spreadsheet row
     ids: dict[int, str] = field(default_factory=dict)  # the line a record starts on -> its id, when it has one
+    sheet: str = ""  # the Excel sheet read (problems are named file.xlsx:Sheet!row); empty for other formats
 
     def add(self, line: int, kind: str, reason: str, message: str) -> None:
         """Record a problem at ``line`` (0: the whole file) of ``kind`` error, dropped or warning."""
         row = self.rows.get(line, 0)
-        self.problems.append(Problem(self.file, line, kind, reason, message, row, self.ids.get(line, "")))
+        problem = Problem(self.file, line, kind, reason, message, row, self.ids.get(line, ""), self.sheet)
+        self.problems.append(problem)
 
     def note(self, text: str) -> None:
         """Keep ``text`` to show once in the summary (empty or repeated notes are ignored)."""

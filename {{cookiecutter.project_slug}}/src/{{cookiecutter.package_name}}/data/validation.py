@@ -15,11 +15,12 @@ from .. import logs
 from ..answers import SINGLE_LABEL
 from ..config import CONFIG_FILE, LABELS_FILE, DataConfig
 from ..errors import LabelError
+from ..format_registry import FORMAT_NAMES, FORMATS
 from ..tasks import task_named
 from .encodings import decode
 from .labels import LabelSchema, ScoreLabelError
 from .normalize import Normalizer
-from .readers import FORMATS, HAS_HEADER, READERS
+from .readers import reader
 from .report import LoadReport, Record, shorten
 
 PROGRESS_MIN_LINES = 50_000
@@ -30,7 +31,8 @@ SHOWN_COLUMNS = 12
 class ReadOptions:
     """How to read a data file: format, the text, label and id columns, the rules for empty texts, unknown labels and
     duplicate ids, the encoding, whether labels are required, the second text's column (sentence pairs; empty: none)
-    and the separator of several labels in one CSV/TSV cell (multi-label)."""
+    the separator of several labels in one CSV/TSV cell (multi-label), and for an Excel file the sheet (empty: the
+    first) and the row holding the column names."""
 
     data_format: str
     text_column: str
@@ -43,6 +45,8 @@ class ReadOptions:
     encoding: str = "auto"
     text_pair_column: str = ""
     label_separator: str = "|"
+    sheet_name: str = ""
+    header_row: int = 1
 
     def __post_init__(self) -> None:
         # column names in NFC, as headers and JSON keys are read (column_name): a name typed in NFD still matches
@@ -64,6 +68,8 @@ class ReadOptions:
             data.encoding,
             data.text_pair_column,
             data.label_separator,
+            data.sheet_name,
+            data.header_row,
         )
 
 
@@ -107,11 +113,14 @@ def _check_header(
             "UTF-16 and cp949), then check the column names"
         )
         report.add(
-            1, "error", "missing_column", f"missing column(s) {named}; the header has {_describe_header(header)}. {fix}"
+            header_line(options),
+            "error",
+            "missing_column",
+            f"missing column(s) {named}; the header has {_describe_header(header)}. {fix}",
         )
         return False
     if _repeated_columns(
-        header, [column for _, column in keys] + [options.id_column, options.text_pair_column], report
+        header, [column for _, column in keys] + [options.id_column, options.text_pair_column], report, options
     ):
         return False
     if options.id_column and options.id_column not in header:
@@ -119,14 +128,20 @@ def _check_header(
     return True
 
 
-def _repeated_columns(header: list[str], used: list[str], report: LoadReport) -> bool:
+def header_line(options: ReadOptions) -> int:
+    """The line (a spreadsheet's row) of the header: 1, or data.header_row for a binary format (Excel)."""
+    return 1 if FORMATS[options.data_format].text else options.header_row
+
+
+def _repeated_columns(header: list[str], used: list[str], report: LoadReport, options: ReadOptions) -> bool:
     """True, with an error in ``report``, when a column the rows are read from appears more than once in ``header``
     (a row would be read from the last one only, silently)."""
     twice = [column for column in dict.fromkeys(used) if column and header.count(column) > 1]
+    at = header_line(options)
     for column in twice:
         places = ", ".join(str(index) for index, name in enumerate(header, 1) if name == column)
         message = f"column {shorten(column)} appears more than once in the header (columns {places}); rename or remove"
-        report.add(1, "error", "duplicate_column", f"{message} the extra one(s): a row is read from one column only")
+        report.add(at, "error", "duplicate_column", f"{message} the extra one(s): a row is read from one column only")
     return bool(twice)
 
 
@@ -148,29 +163,24 @@ def load_records(
         report.add(0, "error", "missing_file", "file does not exist")
         return report
     if options.data_format not in FORMATS:
-        report.add(0, "error", "format", f"unknown data format {options.data_format!r}; use one of {FORMATS}")
+        report.add(0, "error", "format", f"unknown data format {options.data_format!r}; use one of {FORMAT_NAMES}")
         return report
-    decoded = decode(path.read_bytes(), options.encoding)
-    report.encoding = decoded.encoding
-    report.note(decoded.note)
-    for line, reason, message in decoded.problems:
-        report.add(line, "error", reason, message)
-    if decoded.binary:
+    read = raw_records(path, options, report)
+    if read is None:
         return report
-    records = READERS[options.data_format](decoded.lines, report)
+    records, lines, undecodable = read
     header = None
-    if HAS_HEADER[options.data_format]:
+    if FORMATS[options.data_format].header:
         header = read_header(records, options, report, schema)
         if header is None:
             return report
     bar = tqdm(
-        total=len(decoded.lines),
+        total=lines,
         unit="line",
         desc=f"reading {path.name}",
         leave=False,
-        disable=not logs.bars(show_progress) or len(decoded.lines) < PROGRESS_MIN_LINES,
+        disable=not logs.bars(show_progress) or lines < PROGRESS_MIN_LINES,
     )
-    undecodable = {line for line, _, _ in decoded.problems}
     has_labels = header is None or all(column in header for column in label_columns(options, schema))
     rows = RowValidator(
         options,
@@ -189,8 +199,31 @@ def load_records(
         report.note(f"no {options.id_column!r} key (data.id_column): rows are identified by their line number")
     if report.rows_read == 0:
         where = "a header but no rows" if header is not None else "no rows"
-        report.add(2 if header is not None else 1, "error", "no_rows", f"the file has {where}")
+        first = options.header_row + 1 if header is not None and not FORMATS[options.data_format].text else 2
+        report.add(first if header is not None else 1, "error", "no_rows", f"the file has {where}")
     return report
+
+
+def raw_records(path: Path, options: ReadOptions, report: LoadReport):
+    """The format's reader over the file: (records, lines to read or 0 when not known, lines that did not decode).
+    A text format's file is decoded first (data.encoding); None, with the problems in ``report``, when it is binary
+    or undecodable as a whole."""
+    fmt = FORMATS[options.data_format]
+    named = [other.name for other in FORMATS.values() if path.suffix.lower() in other.suffixes]
+    if named and fmt.name not in named:  # train.xlsx read as tsv: say which setting reads it
+        report.note(
+            f"{path.name} has the suffix of data_format {named[0]}: if it is one, set data.data_format: {named[0]}"
+        )
+    if not fmt.text:  # Excel, Parquet: the reader reads the file itself
+        return reader(fmt.name)(path, report, options), 0, set()
+    decoded = decode(path.read_bytes(), options.encoding)
+    report.encoding = decoded.encoding
+    report.note(decoded.note)
+    for line, reason, message in decoded.problems:
+        report.add(line, "error", reason, message)
+    if decoded.binary:
+        return None
+    return reader(fmt.name)(decoded.lines, report), len(decoded.lines), {line for line, _, _ in decoded.problems}
 
 
 def read_header(
@@ -201,10 +234,11 @@ def read_header(
     file cannot go on."""
     first = next(records, None)
     if first is None:
-        report.add(1, "error", "empty_file", "the file is empty; expected a header line, then rows")
+        if not report.errors:  # else the reader said why (no such sheet, a title above the header, ...)
+            report.add(1, "error", "empty_file", "the file is empty; expected a header line, then rows")
         return None
     line, fields = first
-    if fields is None or line != 1:
+    if fields is None or line != header_line(options):
         report.add(1, "error", "header", "cannot read the header line; the file needs one (column names)")
         return None
     header = [column_name(name) for name in fields]
@@ -218,8 +252,8 @@ def row_fields(
     the problem in ``report``, for a wrong field count or a JSON value that is not an object."""
     if header is not None:
         if len(value) != len(header):
-            separator = "tab" if options.data_format == "tsv" else "comma"
-            message = f"expected {len(header)} {separator}-separated fields, found {len(value)}"
+            separator = {"tsv": "tab-separated ", "csv": "comma-separated "}.get(options.data_format, "")
+            message = f"expected {len(header)} {separator}fields, found {len(value)}"
             report.add(number, "error", "field_count", message)
             return None
         return dict(zip(header, value, strict=True))

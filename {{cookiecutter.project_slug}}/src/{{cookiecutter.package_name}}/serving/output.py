@@ -24,7 +24,7 @@ TABLE_HEADER = ("line", "id", "label", "score", "text")
 PAIR_COLUMN = "text_pair"  # the second text of a sentence pair: a last column in tables, a key in JSON Lines
 ERROR_LABEL = "ERROR"
 DELIMITERS = {".csv": ",", ".tsv": "\t"}  # tables; .jsonl is the other format
-FORMATS = (".csv", ".tsv", ".jsonl")
+OUTPUT_SUFFIXES = (".csv", ".tsv", ".jsonl")
 EXCEL_ENCODING = "utf-8-sig"  # UTF-8 with a BOM: what Excel reads as UTF-8
 INPUT_ENCODING = "input"  # --output-encoding input: the encoding the input file was read in
 
@@ -34,7 +34,7 @@ def output_encoding(path: Path, asked: str | None, input_encoding: str = "") -> 
     encoding, UTF-8 with a BOM when that is UTF-8 or unknown) or UTF-8 with a BOM. Raises PredictError for an
     extension it does not know, or an encoding Python does not know."""
     suffix = path.suffix.lower()
-    if suffix not in FORMATS:
+    if suffix not in OUTPUT_SUFFIXES:
         raise PredictError(
             f"-o {path}: unknown extension {suffix or '(none)'!r}; use .csv or .tsv (a spreadsheet opens them) "
             "or .jsonl (JSON Lines)"
