@@ -416,6 +416,8 @@ def users_data(project: Path, answers: dict) -> str:
     ]
     if answers.get("task") == "multi_label":
         return multi_label_data(texts, train, test, answers)
+    if answers.get("task") == "regression":
+        return scored_pairs(train, test, texts, answers)
     if answers["data_format"] == "tsv" and NSMC_DIR.is_dir():
         shutil.copyfile(NSMC_DIR / "ratings_train.txt", train)
         shutil.copyfile(NSMC_DIR / "ratings_test.txt", test)
@@ -481,6 +483,20 @@ def pair_data(train: Path, test: Path, texts: list[str], answers: dict) -> str:
             rows.append(row | {label_key: names[i % len(names)]})
         path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
     return "sentence pairs in JSON Lines (900 rows, an extra key on some)"
+
+
+def scored_pairs(train: Path, test: Path, texts: list[str], answers: dict) -> str:
+    """KorSTS-like pairs unlike the sample's: 800 / 200 rows, a genre and a year column the project does not read,
+    scores 0-5 written as KorSTS writes them (``3.800``, ``5.000``, some integers), TSV without quoting."""
+    text_key, pair_key, label_key = answers["text_column"], answers["text_pair_column"], answers["label_column"]
+    for path, start, count in ((train, 0, 800), (test, 800, 200)):
+        lines = ["\t".join(("genre", "year", text_key, pair_key, label_key))]
+        for i in range(start, start + count):
+            text, following = texts[i % len(texts)] or "빈 리뷰", texts[(i + 3) % len(texts)] or "빈 주장"
+            score = f"{(i * 7) % 26 / 5:.3f}" if i % 4 else str(i % 6)
+            lines.append("\t".join(("main-news", "2017", text, " ".join(following.split()[:5]), score)))
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return "KorSTS-like scored pairs in TSV (800 rows, extra columns)"
 
 
 def excel_stars(path: Path, texts: list[str]) -> None:
@@ -614,11 +630,11 @@ def test_cruft_sees_the_bake_as_up_to_date(baked):
 
 def test_project_passes_make_contract(baked):
     """The container tests again under each SageMaker container's pinned transformers (needs the package index):
-    the default bake, and each new shape of request and answer (multi-label answers, sentence-pair bodies)."""
+    the default bake, and each new shape of answer: multi-label answers, and scores, which the regression bake sends
+    as sentence-pair bodies (so pairs need no run of their own)."""
     project, answers = baked
-    new_shape = answers.get("task") == "multi_label" or answers.get("text_pair_column", "").strip()
-    if answers["project_slug"] != DEFAULT_SLUG and not new_shape:
-        pytest.skip("the one-text single-label container run is the default bake's")
+    if answers["project_slug"] != DEFAULT_SLUG and answers.get("task", "single_label") == "single_label":
+        pytest.skip("the single-label container run is the default bake's; pair bodies, the regression bake's")
     venv = Path(sys.executable).parent.parent  # this environment: the baked project needs no second one
     result = subprocess.run(
         ["make", "contract", f"VENV={venv}"],

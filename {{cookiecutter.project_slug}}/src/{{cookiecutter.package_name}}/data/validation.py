@@ -156,9 +156,7 @@ def load_records(
     LoadReport holding the records and every problem by line. Never raises for bad content: check
     ``report.errors``."""
     path = Path(path)
-    report = LoadReport(
-        str(path), label_names=schema.names if schema else (), task=getattr(schema, "task", SINGLE_LABEL)
-    )
+    report = empty_report(path, schema)
     if not path.is_file():
         report.add(0, "error", "missing_file", "file does not exist")
         return report
@@ -202,6 +200,11 @@ def load_records(
         first = options.header_row + 1 if header is not None and not FORMATS[options.data_format].text else 2
         report.add(first if header is not None else 1, "error", "no_rows", f"the file has {where}")
     return report
+
+
+def empty_report(path: Path, schema: LabelSchema | None) -> LoadReport:
+    """A LoadReport of ``path`` with nothing read yet, its labels named and counted as ``schema``'s task does."""
+    return LoadReport(str(path), label_names=schema.names if schema else (), task=getattr(schema, "task", SINGLE_LABEL))
 
 
 def raw_records(path: Path, options: ReadOptions, report: LoadReport):

@@ -55,7 +55,7 @@ def choose_c(
 
     def fit_and_score(c: float) -> tuple[float, float, float, np.ndarray]:
         started = time.perf_counter()
-        classifier = NgramClassifier.fit(features, train_x, train_y, len(schema.names), c)
+        classifier = NgramClassifier.fit(features, train_x, train_y, len(schema.names), c, schema.task)
         probabilities = classifier.predict_proba_features(validation_x)
         answers = task.decide(probabilities)
         figure = score(validation_y, answers, schema.names, probabilities=probabilities, task=task)[metric]
@@ -134,7 +134,7 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
         c, thresholds = DEFAULT_C, task.default_thresholds(schema)
         say(f"no validation split: C={c}")
     say(f"final fit on all {len(training):,} training rows, C={c} ...")
-    classifier = NgramClassifier.fit(features, x, labels, len(schema.names), c)
+    classifier = NgramClassifier.fit(features, x, labels, len(schema.names), c, schema.task)
     results["c"] = c
     results["fit_seconds"] = round(time.perf_counter() - started, 1)
     out_dir = Path(out_dir)
