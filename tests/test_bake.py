@@ -184,6 +184,7 @@ TEST_FILES = [
     "test_cli.py",
     "test_config.py",
     "test_layout.py",
+    "test_tasks.py",
     "test_your_data.py",
     "data/test_data_corruptions.py",
     "data/test_data_rules.py",

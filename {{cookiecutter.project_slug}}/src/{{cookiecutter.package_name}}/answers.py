@@ -163,8 +163,8 @@ class RegressionHead(Head):
         return {"score": float(scores[0])}
 
     def answers_with(self, answer: dict) -> bool:
-        """Whether ``answer`` is a score alone."""
-        return "score" in answer and "label" not in answer and "labels" not in answer
+        """Whether ``answer`` is a score alone (with its request's ``id``, if any)."""
+        return "score" in answer and set(answer) <= {"score", "id"}
 
     def csv_row(self, answer: dict) -> list[str]:
         """An empty label cell and the score."""

@@ -1,0 +1,183 @@
+"""Tasks are objects behind one protocol (tasks/, answers.py): each task's rules on their own, and a toy task
+registered from this module that goes through prepare, train, evaluate and the handler with no other change."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from {{ cookiecutter.package_name }} import answers
+from {{ cookiecutter.package_name }}.config import LABELS_FILE, load_config
+from {{ cookiecutter.package_name }}.data.dataset import check_data, data_file
+from {{ cookiecutter.package_name }}.data.labels import LabelSchema
+from {{ cookiecutter.package_name }}.errors import LabelError
+from {{ cookiecutter.package_name }}.evaluation.evaluate import evaluate_model
+from {{ cookiecutter.package_name }}.evaluation.metrics import score
+from {{ cookiecutter.package_name }}.evaluation.verdict import verdict
+from {{ cookiecutter.package_name }}.model.ngram import NgramClassifier, NgramFeatures
+from {{ cookiecutter.package_name }}.serving import handler
+from {{ cookiecutter.package_name }}.tasks import (
+    TASKS,
+    SingleLabelTask,
+    register_task,
+    task_named,
+)
+from {{ cookiecutter.package_name }}.training.run import train as run_training
+
+from conftest import FAST, copy_project
+
+REGRESSION = task_named("regression")
+SCORES = LabelSchema(("유사도",), task="regression")
+
+
+def test_every_task_is_registered_with_its_serving_half():
+    assert set(TASKS) == set(answers.HEADS) >= {"single_label", "multi_label", "regression"}
+    for name, task in TASKS.items():
+        assert task.head is answers.HEADS[name] and task.default_metric in task.metric_names
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [("3.800", 3.8), ("5", 5.0), (" 0.5 ", 0.5), (-1, -1.0), (2.25, 2.25), ("1e-1", 0.1)],
+)
+def test_a_regression_label_is_a_number(cell, expected):
+    assert REGRESSION.read_label({"점수": cell}, SCORES, "점수", "|") == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [("", "label is empty"), ("높음", "is not a number"), ("３", "is not a number"), ("nan", "is not a number")],
+)
+def test_a_regression_label_that_is_not_a_number_is_named(cell, message):
+    with pytest.raises(LabelError, match=message):
+        REGRESSION.read_label({"점수": cell}, SCORES, "점수", "|")
+
+
+def test_a_regression_schema_has_one_name():
+    with pytest.raises(LabelError, match="one label name"):
+        LabelSchema(("낮음", "높음"), task="regression")
+
+
+def test_regression_splits_keep_every_range_of_scores_on_both_sides():
+    labels = [float(i % 50) / 10 for i in range(500)]
+    strata = REGRESSION.strata(labels)
+    assert len(set(strata)) == 10 and all(strata.count(s) == 50 for s in set(strata))  # deciles
+
+
+def test_regression_scores_the_verdict_and_the_trivial_answer():
+    truth = np.linspace(0, 5, 200)
+    good = score(truth.tolist(), (truth + np.sin(truth)).tolist(), ["유사도"], task=REGRESSION)
+    assert good["spearman"] > 0.9 and good["mse"] < good["trivial"]["mse"]
+    assert [line for line in verdict(good, None) if line.startswith("warning")] == []
+    flat = score(truth.tolist(), [2.5] * 200, ["유사도"], task=REGRESSION)
+    assert flat["spearman"] == 0.0 and "collapsed" in verdict(flat, None)[-1]
+    noisy = score(
+        truth.tolist(), (truth + np.random.default_rng(0).normal(0, 1.5, 200)).tolist(), ["유사도"], task=REGRESSION
+    )
+    assert noisy["spearman"] < 0.85 and "below the baseline" in verdict(noisy, baseline=0.99)[-1]
+
+
+def test_regression_int8_check_measures_the_size_of_the_differences():
+    truth = np.linspace(0, 5, 100)
+    fp32 = (truth + 0.1)[:, None]
+    near = REGRESSION.int8_decision(truth.tolist(), fp32, fp32 + 0.01, None, 0.02, None)
+    far = REGRESSION.int8_decision(truth.tolist(), fp32, fp32 + 1.0, None, 0.02, None)
+    assert near["allowed"] and near["agreement"] == 1.0 and not far["allowed"] and far["metric"] == "mse"
+
+
+def test_the_ngram_model_fits_a_score_with_a_ridge_and_saves_it(tmp_path):
+    texts = ["최고의 영화 강추", "정말 재밌어요", "그냥 그래요", "보통이에요", "최악 시간낭비", "지루하고 별로"] * 5
+    scores = [5.0, 4.5, 2.5, 2.0, 0.0, 0.5] * 5
+    features, x = NgramFeatures.fit(texts)
+    model = NgramClassifier.fit(features, x, scores, 1, 1.0, task="regression")
+    predicted = model.predict_proba(texts[:6])
+    assert predicted.shape == (6, 1) and predicted[0, 0] > predicted[4, 0]
+    model.save(tmp_path / "ngram.npz")
+    again = NgramClassifier.load(tmp_path / "ngram.npz")
+    assert again.task == "regression" and np.allclose(again.predict_proba(texts[:6]), predicted)
+
+
+def test_a_score_answers_with_a_number_on_every_path():
+    head = answers.HEADS["regression"]
+    answer = head.answer([3.25], ["유사도"])
+    assert answer == {"score": 3.25} and answers.head_of({"id": 7, **answer}) is head
+    assert head.csv_row(answer) == ["", "3.250000"] and head.kept_value({"score": "3.250000"}) == 3.25
+
+
+# --- a toy task, registered here: the protocol is pluggable -------------------------------------------------------
+
+
+class YesNoHead(answers.SingleLabelHead):
+    """Two classes answered as a yes or no: ``{"yes": bool, "score": the second class's probability}``."""
+
+    name = "yes_no"
+
+    def answer(self, scores, names, thresholds=None):
+        return {"yes": scores[1] >= scores[0], "score": scores[1]}
+
+    def answers_with(self, answer):
+        return "yes" in answer
+
+    def csv_row(self, answer):
+        return ["yes" if answer["yes"] else "no", f"{answer['score']:.6f}"]
+
+    def table_cells(self, answer):
+        return tuple(self.csv_row(answer))
+
+    def value(self, answer):
+        return "yes" if answer["yes"] else "no"
+
+
+class YesNoTask(SingleLabelTask):
+    """A single-label task of its own name, scored with single-label metrics."""
+
+    head = YesNoHead()
+
+    @property
+    def scored_as(self):
+        return "single_label"
+
+
+@pytest.fixture()
+def yes_no():
+    answers.register_head(YesNoTask.head)
+    register_task(YesNoTask())
+    yield TASKS["yes_no"]
+    TASKS.pop("yes_no")
+    answers.HEADS.pop("yes_no")
+
+
+def yes_no_data(folder, count: int) -> None:
+    """A TSV of the template's own reviews with a learnable yes/no label: whether the review is long."""
+    rows = [line.split("\t") for line in (folder / "reviews.tsv").read_text(encoding="utf-8").splitlines()]
+    lines = ["text\tlabel"] + [f"{text}\t{'yes' if len(text) > 30 else 'no'}" for (text,) in rows[:count]]
+    (folder / "data.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.slow  # one training run
+def test_a_toy_task_registered_here_runs_through_prepare_train_evaluate_and_the_handler(yes_no, sample, tmp_path):
+    config_file = copy_project(tmp_path)
+    texts = [record.text.replace("\t", " ") for record in sample["train"] + sample["test"]]
+    (tmp_path / "reviews.tsv").write_text("\n".join(t for t in texts if t.strip()) + "\n", encoding="utf-8")
+    yes_no_data(tmp_path, 1200)
+    LabelSchema(("no", "yes"), "name", "yes_no").save(tmp_path / LABELS_FILE)
+    data = {"data_format": "tsv", "text_column": "text", "text_pair_column": "", "label_column": "label"}
+    data |= {"id_column": "", "data_dir": str(tmp_path), "train_file": "data.tsv", "test_file": ""}
+    config = load_config(config_file, {**FAST, **data, "metric_for_best_model": "macro_f1"})
+    assert [report.errors for report in check_data(config, show_progress=False)] == [[]]  # prepare
+    metrics = run_training(config, quiet=True)  # train
+    artifact = config.path(config.train.output_dir)
+    assert json.loads((artifact / LABELS_FILE).read_text(encoding="utf-8"))["task"] == "yes_no"
+    assert set(metrics["test"]) >= {"accuracy", "macro_f1", "confusion_matrix"}
+    evaluated = evaluate_model(config, artifact, None, tmp_path / "evaluation", precision="fp32")  # evaluate
+    assert evaluated["accuracy"] == pytest.approx(metrics["test"]["accuracy"], abs=0.01)
+    assert (tmp_path / "evaluation" / "confusion_matrix.png").is_file()
+    served = handler.load(artifact, "fp32")  # the handler, as the container runs it
+    assert served.head is yes_no.head
+    answered = handler.predict_fn(["정말 재밌게 봤어요 배우들 연기도 좋고 음악도 좋고 다시 보고 싶다", "별로"], served)
+    assert all(set(item) == {"yes", "score"} for item in answered)
+    body = handler.output_fn(answered, "text/csv")
+    assert [line.split(",")[0] for line in body.splitlines()] == [yes_no.head.value(item) for item in answered]
+    assert data_file(config, "data.tsv").is_file()
