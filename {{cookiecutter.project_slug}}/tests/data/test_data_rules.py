@@ -157,8 +157,8 @@ def test_a_decimal_label_is_a_score_with_one_message_and_never_dropped(tmp_path)
         assert [p.reason for p in report.errors] == ["score_label"] * 4
         assert report.errors[-1].message == (
             "label '3.800' is a decimal number: it looks like a score, not a class (labels are the class ids 0..1, "
-            "integers written without a decimal point); a score task (regression, e.g. STS similarity) is not "
-            "supported yet"
+            "integers written without a decimal point); scores (e.g. STS similarity) are a regression task: bake the "
+            "project with task=regression"
         )
     named = LabelSchema(("1", "2", "3"), "name")
     with pytest.raises(LabelError, match="looks like a score"):

@@ -92,7 +92,7 @@ class LabelSchema:
     def to_id(self, raw: object) -> int:
         """Map one raw file value to a class id. A class id is an integer written as one (``1``; never ``1.0`` or
         ``1.000``). Raises LabelError naming the value: empty, not a label, out of range, or a decimal number (one
-        message for every float cell: it looks like a score, and regression is not supported yet)."""
+        message for every float cell: it looks like a score, which is the regression task's)."""
         text = self.cell_text(raw)
         shown = text if len(text) <= 40 else text[:40] + "..."
         if self.encoding == "name":
@@ -130,14 +130,14 @@ class LabelSchema:
 
     def score_message(self, shown: str) -> str:
         """The one message for a decimal number in a label cell (``3.800``, ``1.0``): it looks like a score; class
-        labels are integers written as one (or the label names), and a score (regression) task is not supported."""
+        labels are integers written as one (or the label names); scores are the regression task's."""
         if self.encoding == "name":
             written = f"the names {list(self.names)}"
         else:
             written = f"the class ids 0..{self.num_labels - 1}, integers written without a decimal point"
         return (
-            f"label {shown!r} is a decimal number: it looks like a score, not a class (labels are {written}); a "
-            "score task (regression, e.g. STS similarity) is not supported yet"
+            f"label {shown!r} is a decimal number: it looks like a score, not a class (labels are {written}); "
+            f"scores (e.g. STS similarity) are a regression task: bake the project with task=regression"
         )
 
     def to_ids(self, raw: object, separator: str = "|") -> tuple[int, ...]:

@@ -8,6 +8,8 @@ with ``answers.register_head``; a test registers a toy task the same way.
 
 from __future__ import annotations
 
+# --- extend this: a new task is a module here (a Task subclass, registered with register_task) and its serving half,
+# a Head in answers.py (registered with register_head); tests/test_tasks.py registers a toy one from the test ---
 from .base import TASKS, Task, register_task, task_named, task_of_answers, task_of_problem_type
 from .multi_label import MultiLabelTask
 from .regression import RegressionTask
