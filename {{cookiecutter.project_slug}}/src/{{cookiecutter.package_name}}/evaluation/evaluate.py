@@ -46,7 +46,7 @@ def evaluate_dataset(
     return metrics, logits
 
 
-def int8_check(
+def compare_int8_to_fp32(
     model,
     dataset: TokenizedDataset,
     fp32: np.ndarray,

@@ -17,7 +17,7 @@ from ..config import Config
 from ..data.dataset import Splits, data_file, load_schema, load_splits
 from ..data.labels import LabelSchema
 from ..errors import CheckpointError, ConfigError
-from ..evaluation.evaluate import evaluate_dataset, int8_check
+from ..evaluation.evaluate import compare_int8_to_fp32, evaluate_dataset
 from ..evaluation.metrics import metric_line, scalars
 from ..evaluation.reports import write_results
 from ..evaluation.verdict import baseline_score, verdict
@@ -232,7 +232,7 @@ def finish(
     output_dir = config.path(config.train.output_dir)
     remove_int8(output_dir)
     if len(run.val_ds):  # may int8 serve this model? (evaluate, serve and CPU endpoints use it by default)
-        metrics[INT8_RECORD] = check_int8(
+        metrics[INT8_RECORD] = record_int8_check(
             run, model, logits["validation"], output_dir=output_dir, thresholds=thresholds
         )
     save_artifact(output_dir, model, run.tokenizer, run.schema, metrics, config.to_dict(), history, thresholds)
@@ -287,12 +287,12 @@ def score_splits(run: TrainingRun, model, metrics: dict) -> tuple[dict, list[flo
     return logits, thresholds
 
 
-def check_int8(run: TrainingRun, model, validation_logits, *, output_dir: Path, thresholds=None) -> dict:
+def record_int8_check(run: TrainingRun, model, validation_logits, *, output_dir: Path, thresholds=None) -> dict:
     """Quantize ``model`` into ``output_dir`` and compare it with its fp32 ``validation_logits`` (evaluation's
-    int8_check; multi-label: decided at ``thresholds``, compared in micro F1); says the verdict and returns the
-    record metrics.json keeps."""
+    compare_int8_to_fp32, by the task's rule; multi-label decided at ``thresholds``); says the verdict and returns
+    the record metrics.json keeps."""
     run.say("int8: quantizing a CPU copy with OpenVINO and checking it on the validation split")
-    check = int8_check(
+    check = compare_int8_to_fp32(
         model,
         run.val_ds,
         validation_logits,
