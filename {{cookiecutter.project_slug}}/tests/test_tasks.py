@@ -4,6 +4,7 @@ registered from this module that goes through prepare, train, evaluate and the h
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from {{ cookiecutter.package_name }}.errors import LabelError
 from {{ cookiecutter.package_name }}.evaluation.evaluate import evaluate_model
 from {{ cookiecutter.package_name }}.evaluation.metrics import score
 from {{ cookiecutter.package_name }}.evaluation.verdict import verdict
+from {{ cookiecutter.package_name }}.model.artifact import INT8_RECORD, METRICS_FILE
 from {{ cookiecutter.package_name }}.model.ngram import NgramClassifier, NgramFeatures
 from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.tasks import (
@@ -26,7 +28,7 @@ from {{ cookiecutter.package_name }}.tasks import (
 )
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 
-from conftest import FAST, copy_project
+from conftest import FAST, TASK, copy_project
 
 REGRESSION = task_named("regression")
 SCORES = LabelSchema(("유사도",), task="regression")
@@ -181,3 +183,35 @@ def test_a_toy_task_registered_here_runs_through_prepare_train_evaluate_and_the_
     body = handler.output_fn(answered, "text/csv")
     assert [line.split(",")[0] for line in body.splitlines()] == [yes_no.head.value(item) for item in answered]
     assert data_file(config, "data.tsv").is_file()
+
+
+# --- artifacts written before tasks were objects ------------------------------------------------------------------
+
+
+@pytest.mark.skipif(TASK != "single_label", reason="artifacts from before tasks had names were single-label")
+def test_an_artifact_written_before_tasks_were_objects_loads_serves_and_evaluates(text_model, project, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(text_model, old)
+    labels = json.loads((old / LABELS_FILE).read_text(encoding="utf-8"))
+    labels.pop("task")  # labels.json before multi-label existed
+    (old / LABELS_FILE).write_text(json.dumps(labels, ensure_ascii=False), encoding="utf-8")
+    metrics = json.loads((old / METRICS_FILE).read_text(encoding="utf-8"))
+    record = metrics[INT8_RECORD]
+    fp32, int8 = record.pop("fp32_score"), record.pop("int8_score")
+    record.pop("metric")
+    record |= {"fp32_accuracy": fp32, "int8_accuracy": int8}  # the single-label record's keys then
+    (old / METRICS_FILE).write_text(json.dumps(metrics), encoding="utf-8")
+    answered = handler.predict_fn(["정말 재밌게 봤어요"], handler.load(old, "auto"))
+    assert set(answered[0]) == {"label", "score", "scores"}
+    test_file = project.path(project.data.data_dir) / project.data.test_file
+    assert evaluate_model(project.override({"text_pair_column": ""}), old, test_file, tmp_path / "eval")["accuracy"]
+
+
+def test_an_ngram_model_saved_before_tasks_had_names_loads_as_its_task(tmp_path):
+    texts = ["최고의 영화 강추", "정말 재밌어요", "최악 시간낭비", "지루하고 별로"] * 5
+    features, x = NgramFeatures.fit(texts)
+    for y, task in (([1, 1, 0, 0] * 5, "single_label"), (np.eye(2)[[1, 1, 0, 0] * 5], "multi_label")):
+        NgramClassifier.fit(features, x, y, 2, 1.0).save(tmp_path / "new.npz")
+        with np.load(tmp_path / "new.npz") as arrays:  # the same file without the task's name, as it was written
+            np.savez_compressed(tmp_path / "old.npz", **{k: arrays[k] for k in arrays.files if k != "task"})
+        assert NgramClassifier.load(tmp_path / "old.npz").task == task
