@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import yaml
 
+from .answers import LABEL_JOINER
 from .artifact_files import LABELS_FILE as LABELS_FILE  # defined once there (the container reads it too)
 from .errors import ConfigError
 from .format_registry import FORMAT_NAMES, FORMATS
@@ -143,7 +144,7 @@ class DataConfig:
         "column per label name",
     )
     label_separator: str = setting(
-        "|",
+        LABEL_JOINER,  # the joiner predict's tables write multi-label answers with
         "multi_label: what separates the labels in one CSV/TSV cell (JSON Lines hold a list)",
         check=valid_separator,
     )

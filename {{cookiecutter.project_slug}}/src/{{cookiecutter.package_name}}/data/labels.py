@@ -13,7 +13,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..answers import HEADS, MULTI_LABEL, SINGLE_LABEL
+from ..answers import HEADS, LABEL_JOINER, MULTI_LABEL, SINGLE_LABEL
 from ..errors import LabelError
 
 ENCODINGS = ("index", "name")
@@ -140,7 +140,7 @@ class LabelSchema:
             f"scores (e.g. STS similarity) are a regression task: bake the project with task=regression"
         )
 
-    def to_ids(self, raw: object, separator: str = "|") -> tuple[int, ...]:
+    def to_ids(self, raw: object, separator: str = LABEL_JOINER) -> tuple[int, ...]:
         """A multi-label cell as the sorted tuple of its class ids (duplicates once): a JSON list of names or ids,
         or a string of them joined by ``separator``; an empty list or cell is a row with no label, ``()``. Raises
         LabelError naming the value that is not a label (``to_id``'s rules for each item)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from .. import logs
-from ..answers import SINGLE_LABEL
+from ..answers import LABEL_JOINER, SINGLE_LABEL
 from ..config import CONFIG_FILE, LABELS_FILE, DataConfig
 from ..errors import LabelError
 from ..format_registry import FORMAT_NAMES, FORMATS
@@ -44,7 +44,7 @@ class ReadOptions:
     require_labels: bool = True
     encoding: str = "auto"
     text_pair_column: str = ""
-    label_separator: str = "|"
+    label_separator: str = LABEL_JOINER
     sheet_name: str = ""
     header_row: int = 1
 
