@@ -17,7 +17,8 @@ ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 # cookiecutter.json's _data_formats: the baked format_registry.py's names (tests/test_answers.py checks they agree)
 DATA_FORMATS = tuple(ANSWERS["_data_formats"])
 LABEL_ENCODINGS = ("index", "name")
-TASKS = ("single_label", "multi_label", "regression")  # the package's answers.HEADS (a template test checks)
+# cookiecutter.json's _tasks: the baked answers.py's task names (tests/test_answers.py checks they agree)
+TASKS = tuple(ANSWERS["_tasks"])
 YES_NO = {
     "yes": True,
     "y": True,

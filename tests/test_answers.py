@@ -217,3 +217,21 @@ def test_the_data_format_answers_are_the_format_registrys():
     assert answers["data_format"] in registry.FORMAT_NAMES
     prompt = answers["__prompts__"]["data_format"]
     assert all(f" {name}" in prompt for name in registry.FORMAT_NAMES), prompt
+
+
+def test_the_task_answers_are_the_tasks_answers_py_serves():
+    """cookiecutter.json's _tasks (what the pre-generation hook accepts) and its prompt name exactly the tasks the
+    project's answers.py has a head for: one list to extend, checked here."""
+    answers = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
+    package = TEMPLATE / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.package_name}}"
+    spec = importlib.util.spec_from_file_location("answers", package / "answers.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(package))  # its sibling artifact_files.py, as in the container's code/
+    try:
+        spec.loader.exec_module(module)  # standard library only, no template syntax: it runs as it is
+    finally:
+        sys.path.remove(str(package))
+        sys.modules.pop("artifact_files", None)
+    assert tuple(answers["_tasks"]) == tuple(module.HEADS)
+    assert answers["task"] in module.HEADS
+    assert all(name in answers["__prompts__"]["task"] for name in module.HEADS)

@@ -37,12 +37,12 @@ KOREAN_CSV = {  # Korean column names, as a Korean company's export has them
     "train_file": "train.csv",
     "test_file": "test.csv",
 }
-STARS_XLSX = {  # star ratings in an Excel workbook: the labels are numbers in their cells
+STARS_XLSX = {  # star ratings in an Excel workbook with Korean column names: the labels are numbers in their cells
     "project_name": "Star Ratings",
     "dataset_name": "stars",
     "data_format": "xlsx",
-    "text_column": "text",
-    "label_column": "stars",
+    "text_column": "리뷰",
+    "label_column": "별점",
     "id_column": "",
     "label_names": "1,2,3,4,5",
     "label_encoding": "name",
@@ -427,7 +427,7 @@ def users_data(project: Path, answers: dict) -> str:
         return pair_data(train, test, texts, answers)
     if answers["data_format"] == "xlsx":
         for path, start, count in ((train, 0, 700), (test, 700, 200)):
-            excel_stars(path, texts[start : start + count])
+            excel_stars(path, texts[start : start + count], answers)
         return "a 5-class Excel workbook (700 rows under a title row, a date column, whole-number floats, a blank row)"
     names = [name.strip() for name in answers["label_names"].split(",")]
     for path, count in ((train, 600), (test, 150)):
@@ -500,7 +500,7 @@ def scored_pairs(train: Path, test: Path, texts: list[str], answers: dict) -> st
     return "KorSTS-like scored pairs in TSV (800 rows, extra columns)"
 
 
-def excel_stars(path: Path, texts: list[str]) -> None:
+def excel_stars(path: Path, texts: list[str], answers: dict) -> None:
     """Star ratings as an office saves them in Excel: a second sheet after a notes sheet, a merged title row, a date
     column, stars as numbers (some typed as 4.0), a blank row; config.yaml names the sheet and the header row."""
     book = openpyxl.Workbook()
@@ -508,7 +508,7 @@ def excel_stars(path: Path, texts: list[str]) -> None:
     sheet = book.create_sheet("별점")
     sheet.append(["2024 리뷰 별점"])
     sheet.merge_cells("A1:C1")
-    sheet.append(["작성일", "text", "stars"])
+    sheet.append(["작성일", answers["text_column"], answers["label_column"]])
     for i, text in enumerate(texts):
         stars = 1 + i % 5
         sheet.append([datetime.date(2024, 3, 1 + i % 28), text or "빈 리뷰", float(stars) if i % 7 == 3 else stars])

@@ -13,4 +13,6 @@ TRAINING_CONFIG_FILE = "training_config.json"  # the config train ran with: data
 THRESHOLDS_FILE = "thresholds.json"  # multi-label: each label's decision threshold, tuned on the validation split
 INT8_DIR = "int8"  # the OpenVINO int8 model train writes (model/int8.py)
 INT8_MODEL_FILE = f"{INT8_DIR}/model.xml"  # its weights: model.bin beside it
+INT8_RECORD = "int8"  # metrics.json's key for the int8-against-fp32 check train makes
+PRECISIONS = ("auto", "int8", "fp32")  # what an artifact is served at: auto is int8 on a CPU when the check allowed it
 NO_MODEL_MAX_LENGTH = 100_000  # tokenizers without a configured limit report a huge sentinel

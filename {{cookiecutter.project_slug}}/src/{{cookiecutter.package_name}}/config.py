@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import yaml
 
+from . import artifact_files
 from .answers import LABEL_JOINER
 from .artifact_files import LABELS_FILE as LABELS_FILE  # defined once there (the container reads it too)
 from .errors import ConfigError
@@ -33,7 +34,7 @@ TRUE_WORDS = {"1", "true", "yes", "y", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "off"}
 MetricName = Literal[METRIC_NAMES]  # metric_registry.py: the metrics defined there
 DataFormatName = Literal[FORMAT_NAMES]  # format_registry.py: the formats declared there
-InferencePrecision = Literal["auto", "int8", "fp32"]  # serving/handler.py repeats them: it stands alone
+InferencePrecision = Literal[artifact_files.PRECISIONS]  # defined there: the container's handler reads them too
 PRECISIONS = typing.get_args(InferencePrecision)
 
 

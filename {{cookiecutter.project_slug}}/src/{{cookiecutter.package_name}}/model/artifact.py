@@ -16,6 +16,7 @@ from .. import answers
 from ..answers import HEADS, thresholds_content
 from ..artifact_files import INT8_DIR as INT8_DIR  # these names are defined once there (the container reads them)
 from ..artifact_files import INT8_MODEL_FILE, METRICS_FILE, NO_MODEL_MAX_LENGTH, THRESHOLDS_FILE, TRAINING_CONFIG_FILE
+from ..artifact_files import INT8_RECORD as INT8_RECORD  # metrics.json's key of the int8 check (defined there)
 from ..config import LABELS_FILE
 from ..data.labels import LabelSchema
 from ..errors import ArtifactError
@@ -33,7 +34,6 @@ RESULTS_DIR = "evaluation"  # the model's results folder (evaluation/reports.py 
 REQUIRED_FILES = (MODEL_CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_CONFIG_FILE, LABELS_FILE)
 NGRAM_WEIGHTS_FILE = "ngram-baseline.npz"  # a baseline artifact (model/ngram.py) instead of a transformer
 NGRAM_REQUIRED_FILES = (NGRAM_WEIGHTS_FILE, LABELS_FILE)
-INT8_RECORD = "int8"  # metrics.json's key for the int8-against-fp32 check train makes
 
 # Training checkpoints (under train.checkpoint_dir)
 TRAINER_CHECKPOINT_PREFIX = "checkpoint-"  # the transformers Trainer's own folder naming

@@ -83,7 +83,7 @@ LABELS_FILE = artifact_files.LABELS_FILE  # the artifact's names: artifact_files
 TRAINING_CONFIG_FILE = artifact_files.TRAINING_CONFIG_FILE  # the config train ran with: text column, normal form
 METRICS_FILE = artifact_files.METRICS_FILE
 INT8_MODEL_FILE = artifact_files.INT8_MODEL_FILE  # the OpenVINO int8 model train writes (model/int8.py)
-PRECISIONS = ("auto", "int8", "fp32")
+PRECISIONS = artifact_files.PRECISIONS
 NO_MODEL_MAX_LENGTH = artifact_files.NO_MODEL_MAX_LENGTH
 JSON, CSV = "application/json", "text/csv"
 JSONLINES_TYPES = ("application/jsonlines", "application/x-jsonlines", "application/jsonl")
@@ -207,7 +207,7 @@ def int8_allowed(model_dir: Path) -> bool:
     metrics_file = model_dir / METRICS_FILE
     if not metrics_file.is_file():
         return False
-    record = json.loads(metrics_file.read_text(encoding="utf-8")).get("int8")
+    record = json.loads(metrics_file.read_text(encoding="utf-8")).get(artifact_files.INT8_RECORD)
     return bool(record and record.get("allowed")) and (model_dir / INT8_MODEL_FILE).is_file()
 
 
