@@ -163,8 +163,8 @@ class RegressionHead(Head):
         return {"score": float(scores[0])}
 
     def answers_with(self, answer: dict) -> bool:
-        """Whether ``answer`` is a score alone (with its request's ``id``, if any)."""
-        return "score" in answer and set(answer) <= {"score", "id"}
+        """Whether ``answer`` holds a score and no label."""
+        return "score" in answer and "label" not in answer and "labels" not in answer
 
     def csv_row(self, answer: dict) -> list[str]:
         """An empty label cell and the score."""
@@ -212,9 +212,9 @@ def head_for(task: str) -> Head:
 
 
 def head_of(answer: dict) -> Head:
-    """The head whose answers have ``answer``'s shape (Head.answers_with; the first registered that matches).
-    Raises ValueError when none does."""
-    for head in HEADS.values():
+    """The head whose answers have ``answer``'s shape (Head.answers_with), the latest registered first: a task
+    registered later may answer in a shape an earlier one's rule would take too. Raises ValueError when none does."""
+    for head in reversed(HEADS.values()):
         if head.answers_with(answer):
             return head
     raise ValueError(f"no task answers with the keys {sorted(answer)}")
