@@ -211,6 +211,13 @@ def head_for(task: str) -> Head:
     return HEADS[task]
 
 
+def head_of_problem_type(problem_type: str | None) -> Head:
+    """The head of the task whose model config names ``problem_type``: the first registered (single-label for None
+    or a type no task names: transformers' default)."""
+    found = [head for head in HEADS.values() if head.problem_type == problem_type]
+    return found[0] if found else HEADS[SINGLE_LABEL]
+
+
 def head_of(answer: dict) -> Head:
     """The head whose answers have ``answer``'s shape (Head.answers_with), the latest registered first: a task
     registered later may answer in a shape an earlier one's rule would take too. Raises ValueError when none does."""

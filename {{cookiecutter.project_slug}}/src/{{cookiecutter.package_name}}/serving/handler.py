@@ -260,11 +260,10 @@ def label_settings(model_dir: Path, config) -> tuple[list[str], list[float] | No
     labels_file = model_dir / LABELS_FILE
     content = json.loads(labels_file.read_text(encoding="utf-8")) if labels_file.is_file() else {}
     names = content.get("label_names") or [config.id2label[i] for i in range(config.num_labels)]
-    task = content.get("task")
-    if not content:
-        problem = getattr(config, "problem_type", None)
-        task = next((h.name for h in answers.HEADS.values() if h.problem_type == problem), answers.SINGLE_LABEL)
-    head = answers.head_for(task or answers.SINGLE_LABEL)
+    if content:
+        head = answers.head_for(content.get("task") or answers.SINGLE_LABEL)
+    else:  # a model folder without labels.json: its config's problem_type says the task
+        head = answers.head_of_problem_type(getattr(config, "problem_type", None))
     return names, answers.read_thresholds(model_dir, names, head), head
 
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..answers import Head, head_for
+from ..answers import Head, head_for, head_of_problem_type
 from ..metric_registry import METRICS
 
 STANDARD_ERRORS = 2.0  # how far above the trivial answer a model must be to count as having learnt
@@ -210,9 +210,8 @@ def task_named(name: str | None) -> Task:
 
 
 def task_of_problem_type(problem_type: str | None) -> Task:
-    """The task whose model config names ``problem_type`` (single-label for None: transformers' default)."""
-    found = [task for task in TASKS.values() if task.problem_type == problem_type]
-    return found[0] if found else task_named(None)
+    """The task whose model config names ``problem_type`` (answers.head_of_problem_type's rule)."""
+    return task_named(head_of_problem_type(problem_type).name)
 
 
 def task_of_answers(answers) -> Task:
