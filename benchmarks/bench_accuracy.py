@@ -27,7 +27,7 @@ def baseline(project: Path, train: Path, test: Path) -> dict:
         "fit_seconds": timer.seconds,
         "fit_cpu_seconds": timer.cpu_seconds,
         "c": results["c"],
-        "validation_accuracy_by_c": results.get("validation_accuracy_by_c", {}),
+        "validation_score_by_c": results.get("validation_score_by_c", {}),
         "features": results["features"],
         "train_examples": results["train_examples"],
         "test_examples": results["test"]["num_examples"],

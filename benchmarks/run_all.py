@@ -171,7 +171,7 @@ def render(r: dict) -> str:
             f"{v['full_file_padded_tokens_per_sample']:.1f} |"
         )
     b, s = r["baseline"], r["scratch_small"]
-    grid = ", ".join(f"C={c}: {a:.4f}" for c, a in b["validation_accuracy_by_c"].items())
+    grid = ", ".join(f"C={c}: {a:.4f}" for c, a in b["validation_score_by_c"].items())
     lines += [
         "",
         "## Accuracy on the NSMC test file",

@@ -31,7 +31,8 @@ YES_NO = {
     "0": False,
     "off": False,
 }
-MAX_LABELS = 200
+# cookiecutter.json's _max_labels: the baked answers.py's MAX_LABELS (tests/test_answers.py checks they agree)
+MAX_LABELS = ANSWERS["_max_labels"]
 SLUG_PATTERN = re.compile(r"^[a-z][a-z0-9-]*$")
 PACKAGE_PATTERN = re.compile(r"^[a-z_][a-z0-9_]*$")
 AWS_REGION_PATTERN = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")

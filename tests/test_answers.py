@@ -221,7 +221,7 @@ def test_the_data_format_answers_are_the_format_registrys():
 
 def test_the_task_answers_are_the_tasks_answers_py_serves():
     """cookiecutter.json's _tasks (what the pre-generation hook accepts) and its prompt name exactly the tasks the
-    project's answers.py has a head for: one list to extend, checked here."""
+    project's answers.py has a head for, and _max_labels is its MAX_LABELS: one home each, checked here."""
     answers = json.loads((TEMPLATE / "cookiecutter.json").read_text(encoding="utf-8"))
     package = TEMPLATE / "{{cookiecutter.project_slug}}" / "src" / "{{cookiecutter.package_name}}"
     spec = importlib.util.spec_from_file_location("answers", package / "answers.py")
@@ -233,5 +233,6 @@ def test_the_task_answers_are_the_tasks_answers_py_serves():
         sys.path.remove(str(package))
         sys.modules.pop("artifact_files", None)
     assert tuple(answers["_tasks"]) == tuple(module.HEADS)
+    assert answers["_max_labels"] == module.MAX_LABELS
     assert answers["task"] in module.HEADS
     assert all(name in answers["__prompts__"]["task"] for name in module.HEADS)

@@ -86,7 +86,7 @@ def test_regression_int8_check_measures_the_size_of_the_differences():
     fp32 = (truth + 0.1)[:, None]
     near = REGRESSION.int8_decision(truth.tolist(), fp32, fp32 + 0.01, None, 0.02, None)
     far = REGRESSION.int8_decision(truth.tolist(), fp32, fp32 + 1.0, None, 0.02, None)
-    assert near["allowed"] and near["agreement"] == 1.0 and not far["allowed"] and far["metric"] == "mse"
+    assert near["allowed"] and near["agreement"] == 1.0 and not far["allowed"] and REGRESSION.int8_metric == "mse"
 
 
 def test_the_ngram_model_fits_a_score_with_a_ridge_and_saves_it(tmp_path):
@@ -124,9 +124,6 @@ class YesNoHead(answers.SingleLabelHead):
 
     def csv_row(self, answer):
         return ["yes" if answer["yes"] else "no", f"{answer['score']:.6f}"]
-
-    def table_cells(self, answer):
-        return tuple(self.csv_row(answer))
 
     def value(self, answer):
         return "yes" if answer["yes"] else "no"

@@ -22,6 +22,7 @@ SINGLE_LABEL, MULTI_LABEL, REGRESSION = "single_label", "multi_label", "regressi
 DEFAULT_THRESHOLD = 0.5  # a label's decision threshold until one is tuned on the validation split
 LABEL_JOINER = "|"  # multi-label answers in CSV and tables: between the names of one text's labels
 CSV_HEADER = ("label", "score", "error")  # the answer to a CSV body's header row
+MAX_LABELS = 200  # label names a schema may have (cookiecutter.json's _max_labels: the hook's limit)
 
 
 class Head:
@@ -38,7 +39,10 @@ class Head:
         return len(names)
 
     def names_problem(self, names: list[str]) -> str | None:
-        """Why ``names`` cannot be this task's label names (None: they can): classes need at least two."""
+        """Why ``names`` cannot be this task's label names (None: they can): classes need at least two and at most
+        MAX_LABELS."""
+        if len(names) > MAX_LABELS:
+            return f"{len(names)} labels; this template supports at most {MAX_LABELS}"
         return None if len(names) >= 2 else f"a label schema needs at least two labels, got {list(names)}"
 
     def scores(self, logits):
@@ -58,8 +62,9 @@ class Head:
         return [answer["label"], f"{answer['score']:.6f}"]
 
     def table_cells(self, answer: dict) -> tuple[str, str]:
-        """``answer``'s label and score cells in predict's output tables."""
-        return answer["label"], f"{answer['score']:.6f}"
+        """``answer``'s label and score cells in predict's output tables: its CSV row's by default."""
+        label, score = self.csv_row(answer)
+        return label, score
 
     def truth_fields(self, label, names: list[str]) -> dict:
         """A labelled row's true answer beside the prediction in predict's JSON Lines (``label``: as kept)."""
@@ -169,10 +174,6 @@ class RegressionHead(Head):
     def csv_row(self, answer: dict) -> list[str]:
         """An empty label cell and the score."""
         return ["", f"{answer['score']:.6f}"]
-
-    def table_cells(self, answer: dict) -> tuple[str, str]:
-        """An empty label cell and the score."""
-        return "", f"{answer['score']:.6f}"
 
     def truth_fields(self, label, names: list[str]) -> dict:
         """The true score (``true_score``)."""

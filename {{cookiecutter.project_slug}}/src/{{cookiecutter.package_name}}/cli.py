@@ -127,9 +127,9 @@ def baseline(
         BASELINE_DIR
     ),
 ) -> None:
-    """The model to beat: naive-Bayes-weighted logistic regression on word and character n-grams, C chosen on the
-    validation split, fitted on the training and validation rows, scored on the test split. Saved as an artifact
-    evaluate and predict accept."""
+    """The model to beat: a linear model on word and character n-grams (naive-Bayes-weighted logistic regression;
+    ridge regression for scores), C chosen on the validation split, fitted on the training and validation rows,
+    scored on the test split. Saved as an artifact evaluate and predict accept."""
     from .evaluation.baseline import baseline_from_config
 
     cfg = get_config(config, set_)

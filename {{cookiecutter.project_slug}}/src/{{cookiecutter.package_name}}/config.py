@@ -201,7 +201,8 @@ class ModelConfig:
     )
     int8_max_drop: float = setting(
         0.005,
-        "validation accuracy int8 may lose against fp32 (0.005 = half a point); more, and int8 is refused",
+        "what int8 may lose against fp32 on the validation split: accuracy (0.005 = half a point; multi-label "
+        "micro F1), or for regression MSE added as a share of the mean answer's MSE; more, and int8 is refused",
         FRACTION,
     )
 

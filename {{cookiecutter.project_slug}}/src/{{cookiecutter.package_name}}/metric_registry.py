@@ -209,11 +209,6 @@ METRIC_NAMES = tuple(METRICS)
 is not a ``metric_for_best_model`` choice)."""
 
 
-def applies(name: str, task: str) -> bool:
-    """Whether metric ``name`` is scored for ``task`` (single_label, multi_label); False for an unknown name."""
-    return name in METRICS and task in METRICS[name].tasks
-
-
 def compute(labels, predictions, probabilities: np.ndarray, *, task: str, hard: bool = False) -> dict[str, float]:
     """Every registered metric of ``task``, name -> value, of ``labels`` and ``predictions`` (class ids of shape
     ``(n,)``; 0/1 matrices ``(n, num_classes)``: multi-label; the task's own form otherwise) and ``probabilities``

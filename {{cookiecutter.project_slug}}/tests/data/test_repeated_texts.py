@@ -80,7 +80,7 @@ def test_rows_sharing_a_premise_stay_on_one_side_of_every_split(tmp_path):
 def test_the_baseline_chooses_on_a_split_that_does_not_leak(tmp_path):
     config = nli_config(tmp_path)
     results = baseline_from_config(config, tmp_path / "baseline")
-    assert min(results["validation_accuracy_by_c"].values()) > 0.6  # chance 1/3; split by row: 0.50-0.52
+    assert min(results["validation_score_by_c"].values()) > 0.6  # chance 1/3; split by row: 0.50-0.52
     assert results["test"]["num_examples"] == 150 and results["test"]["accuracy"] > 0.5
 
 
@@ -117,4 +117,4 @@ def test_prepare_names_conflicting_labels_and_texts_the_test_file_shares(tmp_pat
     assert "1 of them carry conflicting labels for the same input, e.g. nli.tsv:2 = nli.tsv:3 = nli.tsv:4 ..." in (
         result.output
     )
-    assert "1 rows hold a text the training file holds too, e.g. test.tsv:2 = nli.tsv:5" in result.output
+    assert "1 row(s) hold a pair of texts the training file holds too, e.g. test.tsv:2 = nli.tsv:5" in result.output

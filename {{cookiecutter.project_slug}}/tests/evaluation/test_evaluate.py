@@ -107,7 +107,7 @@ def test_baseline_beats_chance_on_the_same_splits(fitted_baseline):
     # C chosen on the validation split, shown as it goes; the final fit on every row of the training file
     chosen_by = project.train.metric_for_best_model  # as training chooses its epoch
     assert "choosing C on the validation split" in output and f"validation {chosen_by}" in output
-    assert set(metrics["validation_accuracy_by_c"]) == {str(c) for c in C_GRID} and metrics["c"] in C_GRID
+    assert set(metrics["validation_score_by_c"]) == {str(c) for c in C_GRID} and metrics["c"] in C_GRID
     train = load_project_file(project, load_schema(project), data_file(project, project.data.train_file))
     assert metrics["train_examples"] == len(train.records)
 

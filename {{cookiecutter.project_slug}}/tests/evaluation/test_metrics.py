@@ -100,11 +100,12 @@ def test_report_txt_explains_every_errors_tsv_column_and_errors_tsv_stays_a_plai
 
     from {{ cookiecutter.package_name }}.data.report import Record
     from {{ cookiecutter.package_name }}.evaluation.reports import (
-        ERRORS_COLUMNS,
         ERRORS_FILE,
         REPORT_FILE,
+        errors_columns,
         write_results,
     )
+    from {{ cookiecutter.package_name }}.tasks import task_named
 
     schema = LabelSchema(("부정", "긍정"), "index")
     records = [Record("좋아요", 1, 2, "a"), Record("별로", 0, 3, "b")]
@@ -112,7 +113,7 @@ def test_report_txt_explains_every_errors_tsv_column_and_errors_tsv_stays_a_plai
     metrics = classification_metrics([1, 0], [0, 0], schema.names)
     folder = write_results(tmp_path, metrics, schema, records=records, probabilities=probabilities)
     report = (folder / REPORT_FILE).read_text(encoding="utf-8")
-    for name in ERRORS_COLUMNS:
+    for name in errors_columns(task_named(schema.task)):
         assert re.search(rf"^  {name} +\S", report, re.MULTILINE), name
     with open(folder / ERRORS_FILE, encoding="utf-8", newline="") as handle:
         rows = list(csv.reader(handle, delimiter="\t"))

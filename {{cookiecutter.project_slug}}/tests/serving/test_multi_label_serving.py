@@ -96,7 +96,7 @@ def test_one_output_line_per_input_line_in_json_lines_and_csv(artifact):
     assert [row.split(",")[0] for row in rows[:3]] == ["|".join(a["labels"]) for a in answers[:3]]
 
 
-@pytest.mark.skipif(not PROJECT_SCHEMA.multi_label, reason="this project's task is single_label")
+@pytest.mark.skipif(not PROJECT_SCHEMA.multi_label, reason=f"this project's task is {PROJECT_SCHEMA.task}")
 def test_the_trained_model_beats_the_trivial_answer_on_rows_it_never_saw(trained_model):
     """train scored the test file (rows it never trained on) at the thresholds it tuned on the validation split."""
     metrics = json.loads((trained_model / "metrics.json").read_text(encoding="utf-8"))
@@ -109,7 +109,7 @@ def test_the_trained_model_beats_the_trivial_answer_on_rows_it_never_saw(trained
     assert metrics["int8"]["metric"] == MICRO_F1
 
 
-@pytest.mark.skipif(not PROJECT_SCHEMA.multi_label, reason="this project's task is single_label")
+@pytest.mark.skipif(not PROJECT_SCHEMA.multi_label, reason=f"this project's task is {PROJECT_SCHEMA.task}")
 def test_evaluate_decides_at_the_artifacts_thresholds(trained_model, project, tmp_path, monkeypatch):
     from {{ cookiecutter.package_name }}.evaluation.evaluate import evaluate_model
 

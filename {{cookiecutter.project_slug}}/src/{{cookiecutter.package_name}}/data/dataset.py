@@ -38,15 +38,9 @@ def load_schema(config: Config) -> LabelSchema:
     """The project's label schema, from data.labels_file. Raises LabelError when it is missing or invalid, or when
     data.label_separator (labels joined in one CSV/TSV cell) appears inside a label name."""
     schema = LabelSchema.load(config.path(config.data.labels_file))
-    data = config.data
-    if schema.multi_label and data.label_column and data.data_format != "jsonl":
-        written = schema.names if schema.encoding == "name" else [str(i) for i in range(len(schema.names))]
-        inside = [name for name in written if data.label_separator in name]
-        if inside:
-            raise LabelError(
-                f"data.label_separator {data.label_separator!r} appears inside label(s) {', '.join(inside)} "
-                f"({data.labels_file}); choose another in {CONFIG_FILE}"
-            )
+    problem = task_named(schema.task).separator_problem(schema, config.data)
+    if problem:
+        raise LabelError(f"{problem} ({config.data.labels_file}); choose another in {CONFIG_FILE}")
     return schema
 
 

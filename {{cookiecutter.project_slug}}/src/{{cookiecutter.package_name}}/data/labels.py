@@ -19,7 +19,6 @@ from ..errors import LabelError
 ENCODINGS = ("index", "name")
 CLASS_ID = re.compile(r"-?[0-9]+")  # an integer written as one, ASCII digits only ('²'.isdigit() is True)
 DECIMAL = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+")  # 3.800, 1.0, 1e3
-MAX_LABELS = 200
 
 
 class ScoreLabelError(LabelError):
@@ -50,8 +49,6 @@ class LabelSchema:
         # one normal form (NFC), as for texts: a name typed in NFD matches the same name in NFC
         names = tuple(unicodedata.normalize("NFC", n) if isinstance(n, str) else n for n in self.names)
         object.__setattr__(self, "names", names)
-        if len(self.names) > MAX_LABELS:
-            raise LabelError(f"{len(self.names)} labels; this template supports at most {MAX_LABELS}")
         if any(not isinstance(name, str) or not name.strip() for name in self.names):
             raise LabelError(f"label names must be non-empty strings, got {list(self.names)}")
         if len(set(self.names)) != len(self.names):

@@ -8,7 +8,6 @@ nothing can separate two files the user wrote, so a test text also in the traini
 from __future__ import annotations
 
 from collections import defaultdict
-from pathlib import Path
 
 from .report import LoadReport, Record
 from .splits import group_key
@@ -24,11 +23,10 @@ def lines_by_text(records: list[Record]) -> dict[str, list[Record]]:
     return {key: rows for key, rows in found.items() if len(rows) > 1}
 
 
-def cases(file: str, groups: list[list[Record]]) -> str:
-    """The first SHOWN_CASES groups as ``name:2 = name:5 = name:9`` (``file``'s name; at most three rows each), joined
-    by ``; ``."""
-    file = Path(file).name
-    shown = [" = ".join(f"{file}:{r.line}" for r in rows[:3]) + (" ..." if len(rows) > 3 else "") for rows in groups]
+def cases(report: LoadReport, groups: list[list[Record]]) -> str:
+    """The first SHOWN_CASES groups as ``name:2 = name:5 = name:9`` (``report``'s places: LoadReport.place; at most
+    three rows each), joined by ``; ``."""
+    shown = [" = ".join(report.place(r.line) for r in rows[:3]) + (" ..." if len(rows) > 3 else "") for rows in groups]
     return "; ".join(shown[:SHOWN_CASES]) + ("; ..." if len(shown) > SHOWN_CASES else "")
 
 
@@ -48,30 +46,30 @@ def note_repeats(report: LoadReport, split_note: str) -> None:
         return
     groups = list(repeated.values())
     rows = sum(len(group) for group in groups)
-    what = "first texts" if any(r.text_pair is not None for r in report.records) else "texts"
-    report.note(
-        f"{len(groups):,} {what} appear on more than one row ({rows:,} rows), e.g. {cases(report.file, groups)}; "
-        + split_note
-    )
+    what = "first text" if any(r.text_pair is not None for r in report.records) else "text"
+    counted = f"1 {what} appears" if len(groups) == 1 else f"{len(groups):,} {what}s appear"
+    report.note(f"{counted} on more than one row ({rows:,} rows), e.g. {cases(report, groups)}; " + split_note)
     clashes = [group for group in groups if conflicting(group)]
     if clashes:
         report.note(
             f"{len(clashes):,} of them carry conflicting labels for the same input, e.g. "
-            f"{cases(report.file, clashes)}: correct the labels, or keep them if both are right"
+            f"{cases(report, clashes)}: correct the labels, or keep them if both are right"
         )
 
 
 def note_shared(train: LoadReport, test: LoadReport) -> None:
-    """A note on ``test`` naming its texts that the training file holds too (a score on them measures memory)."""
-    in_train: dict[str, Record] = {}
+    """A note on ``test`` naming its rows whose input (the text and, for pairs, the second text) the training file
+    holds too: a score on them measures memory."""
+    in_train: dict[tuple[str, str | None], Record] = {}
     for record in train.records:
-        in_train.setdefault(group_key(record), record)
-    shared = [(r, in_train[group_key(r)]) for r in test.records if group_key(r) in in_train]
+        in_train.setdefault((record.text, record.text_pair), record)
+    shared = [(r, in_train[(r.text, r.text_pair)]) for r in test.records if (r.text, r.text_pair) in in_train]
     if not shared:
         return
-    first = ", ".join(f"{Path(test.file).name}:{t.line} = {Path(train.file).name}:{r.line}" for t, r in shared[:3])
+    first = ", ".join(f"{test.place(t.line)} = {train.place(r.line)}" for t, r in shared[:SHOWN_CASES])
+    what = "pair of texts" if any(r.text_pair is not None for r in test.records) else "text"
     test.note(
-        f"{len(shared):,} rows hold a text the training file holds too, e.g. {first}"
+        f"{len(shared):,} row(s) hold a {what} the training file holds too, e.g. {first}"
         + (", ..." if len(shared) > SHOWN_CASES else "")
         + "; a score on them measures memory: no split can separate two files, remove them from one of them"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from ..answers import SINGLE_LABEL
 from ..tasks import task_named
@@ -96,6 +97,12 @@ class LoadReport:
         row = self.rows.get(line, 0)
         problem = Problem(self.file, line, kind, reason, message, row, self.ids.get(line, ""), self.sheet)
         self.problems.append(problem)
+
+    def place(self, line: int) -> str:
+        """Where line ``line`` of this file is, as notes name it: ``name:line``, or ``name.xlsx:Sheet!row`` in an
+        Excel sheet (the file's name only)."""
+        name = Path(self.file).name
+        return f"{name}:{self.sheet}!{line}" if self.sheet else f"{name}:{line}"
 
     def note(self, text: str) -> None:
         """Keep ``text`` to show once in the summary (empty or repeated notes are ignored)."""

@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 
 from .. import logs
 from ..answers import LABEL_JOINER, SINGLE_LABEL
-from ..config import CONFIG_FILE, LABELS_FILE, DataConfig
+from ..config import CONFIG_FILE, DataConfig
 from ..errors import LabelError
 from ..format_registry import FORMAT_NAMES, FORMATS
 from ..tasks import task_named
@@ -192,7 +192,7 @@ def load_records(
         if value is not None and number not in undecodable:  # else already reported
             rows.add(number, row_fields(number, value, header=header, options=options, report=report))
     bar.close()
-    note_unknown_labels(report, schema, flags=bool(schema and schema.multi_label and not options.label_column))
+    note_unknown_labels(report, schema, options)
     if header is None and options.id_column and not rows.ids_found and report.rows_read:
         report.note(f"no {options.id_column!r} key (data.id_column): rows are identified by their line number")
     if report.rows_read == 0:
@@ -301,31 +301,21 @@ class RowValidator:
         return kind == "warning"
 
 
-def note_unknown_labels(report: LoadReport, schema: LabelSchema | None, flags: bool = False) -> None:
-    """One note on rows with a label the schema does not know: a few are typos (correct them, or drop such
-    rows); most rows mean another label schema, which needs a new bake. ``flags``: a 0/1 column per label, where
-    the problem is a cell that is not 0 or 1, never the schema."""
+def note_unknown_labels(report: LoadReport, schema: LabelSchema | None, options: ReadOptions) -> None:
+    """One note on rows with a label the schema does not know (the task says what that means: Task.
+    unknown_label_problem): a few rows' cells are corrected or, with ``data.unknown_label: drop``, were left out;
+    most rows mean another label schema."""
     unknown = sum(p.reason == "unknown_label" for p in report.problems)
     if schema is None or not unknown:
         return
-    if flags:
-        report.note(
-            f"{unknown} row(s) hold a cell that is not 0 or 1 in a label's column: correct those cells, or set "
-            "data.unknown_label: drop to leave such rows out"
-        )
-        return
-    written = "class ids 0.." + str(len(schema.names) - 1) if schema.encoding == "index" else "label names"
-    names = ", ".join(schema.names[:SHOWN_COLUMNS]) + (" ..." if len(schema.names) > SHOWN_COLUMNS else "")
-    if unknown * 2 >= report.rows_read:  # most rows: another schema, not a few typos
-        report.note(
-            f"{LABELS_FILE} expects {written} ({names}); a file with another label schema "
-            'needs a new bake (README: "Another label schema")'
-        )
+    task = task_named(schema.task)
+    problem, few = task.unknown_label_problem(schema, options.label_column, unknown, report.rows_read)
+    if not few:
+        report.note(problem)
+    elif options.unknown_label == "drop":
+        report.note(f"{problem}: they were left out (data.unknown_label: drop)")
     else:
-        report.note(
-            f"{unknown} row(s) hold a label {LABELS_FILE} does not know: correct those cells, or set "
-            "data.unknown_label: drop to leave such rows out"
-        )
+        report.note(f"{problem}: correct those cells, or set data.unknown_label: drop to leave such rows out")
 
 
 def validate_row(

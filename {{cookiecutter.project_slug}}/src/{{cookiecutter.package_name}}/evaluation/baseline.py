@@ -111,16 +111,17 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
         ) from None
     task = task_named(schema.task)
     labels = np.asarray([task.target(schema, record.label) for record in training])  # multi-label: multi-hot rows
-    say(f"  {features.size:,} n-grams seen at least twice ({time.perf_counter() - started:.0f}s)")
+    per_row = f", {features.size:,} features a pair" if features.pairs else ""
+    say(f"  {features.terms:,} n-grams seen at least twice{per_row} ({time.perf_counter() - started:.0f}s)")
     results: dict = {
-        "model": "naive-Bayes-weighted logistic regression, word 1-2 + char 1-5 grams",
+        "model": f"{task.baseline_name}, word 1-2 + char 1-5 grams",
         "features": features.size,
         "train_examples": len(training),
     }
     if splits.validation:
         held_out = len(splits.train)
         say(f"choosing C on the validation split ({len(splits.validation):,} rows): {', '.join(map(str, C_GRID))}")
-        c, results["validation_accuracy_by_c"], validation = choose_c(
+        c, results["validation_score_by_c"], validation = choose_c(
             features,
             x[:held_out],
             labels[:held_out],

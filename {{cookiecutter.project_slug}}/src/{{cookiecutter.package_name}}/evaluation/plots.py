@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from ..answers import DEFAULT_THRESHOLD  # noqa: E402
-from ..metric_registry import MACRO_F1, METRICS, MICRO_F1, is_better  # noqa: E402
+from ..metric_registry import MACRO_F1, METRICS, is_better  # noqa: E402
 
 
 def save_figure(figure, path: str | Path) -> Path:
@@ -112,10 +112,13 @@ def plot_learning_curves(
     *,
     thresholds: Sequence[float] | None = None,
     validation: dict | None = None,
+    thresholded: bool = False,
 ) -> Path | None:
     """Write learning_curves.png (``learning_curves_figure``). Returns the path written, or None when the history
     holds no point to plot."""
-    figure = learning_curves_figure(history, best_metric, thresholds=thresholds, validation=validation)
+    figure = learning_curves_figure(
+        history, best_metric, thresholds=thresholds, validation=validation, thresholded=thresholded
+    )
     if figure is None:
         return None
     return save_figure(figure, path)
@@ -127,12 +130,13 @@ def learning_curves_figure(
     *,
     thresholds: Sequence[float] | None = None,
     validation: dict | None = None,
+    thresholded: bool = False,
 ):
     """Training loss by step, and validation loss / metrics by epoch, from the training log; the epoch whose
-    weights the run restored (best ``best_metric``) is marked on both. Multi-label: the per-epoch scores are those the
-    loops logged, each label decided at 0.5, and say so; with the final ``thresholds`` (tuned on the validation
-    split) the restored epoch's ``validation`` scores at them (the figures train printed) are marked and labelled
-    too. Epoch ticks are whole numbers when every evaluation fell on an epoch's end. Returns the matplotlib figure,
+    weights the run restored (best ``best_metric``) is marked on both. A ``thresholded`` task's (multi-label's)
+    per-epoch scores are those the loops logged, each label decided at 0.5, and say so; with the final
+    ``thresholds`` (tuned on the validation split) the restored epoch's ``validation`` scores at them (the figures
+    train printed) are marked and labelled too. Epoch ticks are whole numbers when every evaluation fell on an epoch's end. Returns the matplotlib figure,
     or None when there is nothing to plot."""
     train = [h for h in history if "loss" in h and "step" in h]
     evals = [h for h in history if "eval_loss" in h]
@@ -144,9 +148,8 @@ def learning_curves_figure(
         left.plot([h["step"] for h in train], [h["loss"] for h in train], "o-" if few else "-", label="train loss")
     if evals:
         left.plot([h["step"] for h in evals], [h["eval_loss"] for h in evals], "o-", label="validation loss")
-    multi_label = any(f"eval_{MICRO_F1}" in h for h in evals)
     epochs = [h.get("epoch", i + 1) for i, h in enumerate(evals)]
-    colours = plot_validation_scores(right, evals, epochs, f" (thresholds {DEFAULT_THRESHOLD})" if multi_label else "")
+    colours = plot_validation_scores(right, evals, epochs, f" (thresholds {DEFAULT_THRESHOLD})" if thresholded else "")
     best = best_evaluation(evals, best_metric)
     if best is not None and len(evals) > 1:
         label = (
@@ -154,7 +157,7 @@ def learning_curves_figure(
         )
         left.axvline(best["step"], color="gray", linestyle="--", label=label)
         right.axvline(best.get("epoch", evals.index(best) + 1), color="gray", linestyle="--", label=label)
-    if multi_label and thresholds is not None and validation and evals:
+    if thresholded and thresholds is not None and validation and evals:
         mark_tuned_scores(right, validation, (best or evals[-1]).get("epoch", len(evals)), thresholds, colours)
     left.set_xlabel("step")
     left.set_ylabel("loss")

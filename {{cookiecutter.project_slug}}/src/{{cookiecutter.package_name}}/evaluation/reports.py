@@ -1,9 +1,10 @@
 """The one writer of results folders: what `train`, `evaluate` and `baseline` leave for people to look at.
 
-A results folder holds metrics.json, report.txt (the aligned per-class table and confusion matrix),
-confusion_matrix.png, learning_curves.png when there is a training log, and errors.tsv (misclassified rows)
-when the rows are known. A multi-label folder has label_f1.png and label_cooccurrence.png instead of the confusion
-matrix, and errors.tsv lists the rows whose predicted label set is not the true one (labels joined by ``|``).
+A results folder holds metrics.json, report.txt (the task's report: for classes the aligned per-class table and
+confusion matrix), the task's pictures (Task.draw: confusion_matrix.png; multi-label label_f1.png and
+label_cooccurrence.png; regression predicted_vs_true.png), learning_curves.png when there is a training log, and
+errors.tsv when the rows are known: the task's wrong answers (Task.errors; misclassified rows, label sets not the
+true one, or scores missed by more than a standard deviation), its columns explained in report.txt.
 """
 
 from __future__ import annotations
@@ -30,18 +31,13 @@ ERRORS_FILE = "errors.tsv"
 LABEL_F1_PLOT = "label_f1.png"
 COOCCURRENCE_PLOT = "label_cooccurrence.png"
 PAIR_COLUMN = "text_pair"  # errors.tsv's last column, for sentence pairs
-ERRORS_COLUMNS = {  # errors.tsv's columns and what each holds: report.txt lists them too (the README says the same)
+ROW_COLUMNS = {  # errors.tsv's columns about the row; the task's (Task.errors_columns) go between id and text
     "line": "the row's line in the evaluated file (its file:line, as prepare reports problems)",
     "id": "the row's id column (empty without one)",
-    "true": "the true label (multi-label: every true label, joined by |)",
-    "predicted": "the model's answer (multi-label: the labels over their thresholds, joined by |)",
-    "score": "how sure the model was of its wrong answer, 0-1: the probability it gave the predicted label "
-    "(multi-label: of its surest wrong decision, a wrongly predicted label's probability or one minus a missed "
-    "label's); sort by it, highest first, to see confident mistakes, often wrong labels in the file",
     "text": "the text as the model read it (normalised)",
     PAIR_COLUMN: "sentence pairs only: the second text",
 }
-ERRORS_HEADER = tuple(name for name in ERRORS_COLUMNS if name != PAIR_COLUMN)  # PAIR_COLUMN follows for pairs
+ERRORS_HEADER = ("line", "id", "true", "predicted", "score", "text")  # PAIR_COLUMN follows for pairs
 
 
 @dataclass
@@ -112,21 +108,33 @@ def write_results(
     task.draw(Drawer(folder, metrics, list(schema.names), f"{title or 'results'}: " + headline(metrics)))
     if history:
         plot_learning_curves(
-            history, folder / LEARNING_CURVES_PLOT, best_metric, thresholds=thresholds, validation=validation
+            history,
+            folder / LEARNING_CURVES_PLOT,
+            best_metric,
+            thresholds=thresholds,
+            validation=validation,
+            thresholded=task.head.thresholded,
         )
     if records is not None and probabilities is not None:
         with open(folder / REPORT_FILE, "a", encoding="utf-8") as handle:
-            handle.write("\n" + errors_columns_note() + "\n")
+            handle.write("\n" + errors_columns_note(task) + "\n")
         labels = [record.label for record in records]
         write_errors(folder / ERRORS_FILE, records, task.errors(labels, probabilities, list(schema.names), thresholds))
     return folder
 
 
-def errors_columns_note() -> str:
-    """What each column of errors.tsv holds (ERRORS_COLUMNS), for report.txt beside it: errors.tsv itself stays a
-    plain table. Returns the lines joined."""
-    lines = [f"{ERRORS_FILE}: the misclassified rows, one a line, tab-separated, with a header row:"]
-    lines += [f"  {name:<10} {meaning}" for name, meaning in ERRORS_COLUMNS.items()]
+def errors_columns(task) -> dict[str, str]:
+    """errors.tsv's columns in order, each with what it holds: the row's (ROW_COLUMNS) around the ``task``'s (its
+    true answer, predicted answer and score: Task.errors_columns)."""
+    meanings = {**ROW_COLUMNS, **task.errors_columns}
+    return {name: meanings[name] for name in (*ERRORS_HEADER, PAIR_COLUMN)}
+
+
+def errors_columns_note(task) -> str:
+    """What each column of errors.tsv holds (``errors_columns``), for report.txt beside it: errors.tsv itself stays
+    a plain table. Returns the lines joined."""
+    lines = [f"{ERRORS_FILE}: {task.errors_title}, one a line, tab-separated, with a header row:"]
+    lines += [f"  {name:<10} {meaning}" for name, meaning in errors_columns(task).items()]
     return "\n".join(lines)
 
 

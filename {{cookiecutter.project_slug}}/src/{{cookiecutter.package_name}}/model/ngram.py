@@ -105,11 +105,15 @@ class NgramFeatures:
         return hstack([*first, *second, *shared, overlap, crossed_words(texts, text_pairs)], format="csr")
 
     @property
+    def terms(self) -> int:
+        """How many word and character n-grams the fit kept (those seen at least twice)."""
+        return len(self.word_terms) + len(self.char_terms)
+
+    @property
     def size(self) -> int:
         """How many features a row holds: the n-grams (words and characters) for one text; for pairs three blocks of
         them and the two overlap ratios."""
-        terms = len(self.word_terms) + len(self.char_terms)
-        return 3 * terms + 2 + CROSS_FEATURES if self.pairs else terms
+        return 3 * self.terms + 2 + CROSS_FEATURES if self.pairs else self.terms
 
 
 def crossed_words(texts: Sequence[str], text_pairs: Sequence[str]):

@@ -9,8 +9,10 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..answers import Head, head_for, head_of_problem_type
+from ..artifact_files import LABELS_FILE
 from ..metric_registry import METRICS
 
+SHOWN_NAMES = 12  # label names a note lists before "..."
 STANDARD_ERRORS = 2.0  # how far above the trivial answer a model must be to count as having learnt
 TOLERANCE = 1e-9  # scores are ratios of counts: equal counts must not compare unequal by float rounding
 FIXES = (
@@ -29,6 +31,21 @@ class Task:
     default_metric: str
     compared_metric: str
     registry_layout = "multiclass_classification_metrics"  # SageMaker model registry's ModelQuality statistics
+    errors_title = "the misclassified rows"  # errors.tsv: which rows it lists (report.txt's heading)
+    errors_columns = {  # errors.tsv's task columns and what each holds (report.txt and the README list them)
+        "true": "the true label",
+        "predicted": "the model's answer",
+        "score": "how sure the model was of its wrong answer, 0-1: the probability it gave the predicted label; sort "
+        "by it, highest first, to see confident mistakes, often wrong labels in the file",
+    }
+    baseline_name = "naive-Bayes-weighted logistic regression"  # the n-gram model's estimator (baseline_estimator)
+    int8_agreement = "of the decisions agree"  # train's int8 line: what its agreement share counts
+
+    @property
+    def int8_metric(self) -> str:
+        """The metric metrics.json's int8 record shows for fp32 and int8: the compared one unless the task's
+        int8 rule bounds another."""
+        return self.compared_metric
 
     @property
     def name(self) -> str:
@@ -78,6 +95,25 @@ class Task:
         """What the model's loss takes for one row's ``label`` (collated as float32 for a float or a list of them,
         else as long: model/features.py's DynamicPaddingCollator)."""
         return label
+
+    def separator_problem(self, schema, data) -> str | None:
+        """Why ``data`` (the config's data section) cannot hold this task's labels as ``schema`` writes them (None:
+        it can). A task whose labels share one cell checks that ``data.label_separator`` is in no label."""
+        return None
+
+    def unknown_label_problem(self, schema, label_column: str, unknown: int, rows: int) -> tuple[str, bool]:
+        """prepare's note on ``unknown`` of ``rows`` rows whose label cell the schema does not know: the problem and
+        whether it is a few rows' (True: correct them, or drop them) rather than the file's. Most rows unknown
+        means a file with another label schema, which needs a new bake."""
+        if unknown * 2 < rows:
+            return f"{unknown} row(s) hold a label {LABELS_FILE} does not know", True
+        written = "class ids 0.." + str(len(schema.names) - 1) if schema.encoding == "index" else "label names"
+        names = ", ".join(schema.names[:SHOWN_NAMES]) + (" ..." if len(schema.names) > SHOWN_NAMES else "")
+        return (
+            f"{LABELS_FILE} expects {written} ({names}); a file with another label schema "
+            'needs a new bake (README: "Another label schema")',
+            False,
+        )
 
     def strata(self, labels: list) -> list:
         """Each row's stratum in seeded splits, given every row's label: a class (one stratum a row; None for an

@@ -80,6 +80,33 @@ class MultiLabelTask(Task):
 
     head = HEADS[MULTI_LABEL]
     default_metric = compared_metric = MICRO_F1
+    errors_title = "the rows whose predicted label set is not the true one"
+    errors_columns = {
+        "true": "every true label, joined by |",
+        "predicted": "the labels over their thresholds, joined by |",
+        "score": "how sure the model was of its surest wrong decision, 0-1: a wrongly predicted label's probability "
+        "or one minus a missed label's; sort by it, highest first, to see confident mistakes, often wrong labels "
+        "in the file",
+    }
+    int8_agreement = "of the label decisions agree"
+
+    def separator_problem(self, schema, data) -> str | None:
+        """Names joined in one CSV/TSV cell (``data.label_column`` set, not JSON Lines, whose cells hold lists):
+        ``data.label_separator`` must be inside no label as the file writes it (a name, or a class id)."""
+        if not data.label_column or data.data_format == "jsonl":
+            return None
+        written = schema.names if schema.encoding == "name" else [str(i) for i in range(len(schema.names))]
+        inside = [name for name in written if data.label_separator in name]
+        if not inside:
+            return None
+        return f"data.label_separator {data.label_separator!r} appears inside label(s) {', '.join(inside)}"
+
+    def unknown_label_problem(self, schema, label_column: str, unknown: int, rows: int) -> tuple[str, bool]:
+        """A 0/1 column per label name (no ``label_column``): the problem is a cell that is not 0 or 1, never the
+        schema; else as a class's."""
+        if label_column:
+            return super().unknown_label_problem(schema, label_column, unknown, rows)
+        return f"{unknown} row(s) hold a cell that is not 0 or 1 in a label's column", True
 
     def loss(self, logits, labels):
         """Binary cross-entropy of each label's logit at its 0/1 target (multi-hot float ``labels``)."""

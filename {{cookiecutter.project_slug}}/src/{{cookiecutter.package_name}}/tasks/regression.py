@@ -69,6 +69,20 @@ class RegressionTask(Task):
     head = HEADS[REGRESSION]
     default_metric = compared_metric = SPEARMAN
     registry_layout = "regression_metrics"
+    errors_title = "the rows missed by more than one standard deviation of the true scores"
+    errors_columns = {
+        "true": "the true score",
+        "predicted": "the model's score",
+        "score": "how far off the answer was, |predicted - true|, in the score's units; sort by it, highest first, "
+        "to see the worst misses, often wrong scores in the file",
+    }
+    int8_agreement = "of the answers are within a tenth of a standard deviation of fp32's"
+    int8_metric = MSE  # what int8_decision's rule bounds
+    baseline_name = "ridge regression (alpha = 1/C)"
+
+    def unknown_label_problem(self, schema, label_column: str, unknown: int, rows: int) -> tuple[str, bool]:
+        """Cells that are not a number: a score is read, so there is no other label schema to point to."""
+        return f"{unknown} row(s) hold a score that is not a number in {label_column!r}", True
 
     def read_label(self, row: dict, schema, label_column: str, separator: str) -> float:
         """The number in ``row``'s label column: a JSON number, or text written with ASCII digits (``3``, ``3.5``,
@@ -249,9 +263,6 @@ class RegressionTask(Task):
         drop = (int8_mse - fp32_mse) / scale
         near = np.abs(candidate - reference) <= 0.1 * (truth.std() or 1.0)
         return {
-            "metric": MSE,
-            "fp32_score": fp32_mse,
-            "int8_score": int8_mse,
             "agreement": float(near.mean()) if len(near) else 1.0,
             "drop": drop,
             "max_abs_difference": float(np.abs(candidate - reference).max()) if len(near) else 0.0,

@@ -308,7 +308,7 @@ def record_int8_check(run: TrainingRun, model, validation_logits, *, output_dir:
     outcome = "allowed" if check["allowed"] else "refused: serve in fp32"
     run.say(
         f"int8 on the CPU: validation {check['metric']} {check['int8_score']:.4f} against fp32 "
-        f"{check['fp32_score']:.4f}, {check['agreement']:.4f} of the decisions agree ({outcome})"
+        f"{check['fp32_score']:.4f}, {check['agreement']:.4f} {task_named(run.schema.task).int8_agreement} ({outcome})"
     )
     return check
 
