@@ -24,7 +24,7 @@ from {{ cookiecutter.package_name }}.serving.client import (
     predict_records,
 )
 
-from conftest import PACKAGE, answer, subprocess_env
+from conftest import PACKAGE, PAIRS, answer, subprocess_env
 
 ALL_FAULTS = {"status_503": 0.2, "cut_body": 0.05, "cut_headers": 0.05, "close_before_answer": 0.03, "delay": 0.03}
 SEED = 14  # its first 16 draws already hold every fault, so each run sees all of them
@@ -95,7 +95,10 @@ def test_5000_rows_through_all_faults_and_a_15_second_restart(server, sample, te
 
 
 def predict_command(project, proxy, output, *extra: str) -> list[str]:
+    """predict of the project's test file through ``proxy``; in a sentence-pair project of its first texts alone,
+    as the server's ``text_model`` was trained."""
     test_file = project.path(project.data.data_dir) / project.data.test_file
+    one_text = ["--set", "data.text_pair_column="] if PAIRS else []
     return [
         sys.executable,
         "-m",
@@ -110,6 +113,7 @@ def predict_command(project, proxy, output, *extra: str) -> list[str]:
         "8",
         "--concurrency",
         "2",
+        *one_text,
         *extra,
     ]
 
