@@ -48,7 +48,7 @@ def test_plain_mlflow_ui_in_the_project_folder_lists_the_run_with_its_metrics(pr
     env = {key: value for key, value in subprocess_env().items() if not key.startswith("MLFLOW_")}
     mlflow = Path(sys.executable).parent / "mlflow"
     server = subprocess.Popen(
-        [str(mlflow), "ui", "--port", str(port)],
+        [str(mlflow), "ui", "--port", str(port), "--workers", "1"],  # as `make mlflow-ui` starts it
         cwd=project.root,
         env=env,
         stdout=subprocess.DEVNULL,
