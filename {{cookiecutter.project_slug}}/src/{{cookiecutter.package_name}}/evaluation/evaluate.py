@@ -79,9 +79,9 @@ def int8_record(
     labels, fp32: np.ndarray, int8: np.ndarray, *, schema: LabelSchema, max_drop: float, thresholds
 ) -> dict:
     """The int8 check's record for logits ``fp32`` and ``int8`` of rows with true ``labels``: the task's int8
-    metric of both (Task.int8_metric) and the task's decision (Task.int8_decision: for classification the agreement of their decisions,
-    one a row or one a (row, label) for multi-label, and the paired decision on them, evaluation/paired.py: drop,
-    lost/won rows, bounds, resolved, rule, allowed)."""
+    metric of both (Task.int8_metric) and the task's decision (Task.int8_decision: for classification the
+    agreement of their decisions, one a row or one a (row, label) for multi-label, and the paired decision on them,
+    evaluation/paired.py: drop, lost/won rows, bounds, resolved, rule, allowed)."""
     task = task_named(schema.task)
     name = task.int8_metric
     decision = task.int8_decision(list(labels), fp32, int8, thresholds, max_drop, paired_drop_decision)

@@ -136,8 +136,8 @@ def learning_curves_figure(
     weights the run restored (best ``best_metric``) is marked on both. A ``thresholded`` task's (multi-label's)
     per-epoch scores are those the loops logged, each label decided at 0.5, and say so; with the final
     ``thresholds`` (tuned on the validation split) the restored epoch's ``validation`` scores at them (the figures
-    train printed) are marked and labelled too. Epoch ticks are whole numbers when every evaluation fell on an epoch's end. Returns the matplotlib figure,
-    or None when there is nothing to plot."""
+    train printed) are marked and labelled too. Epoch ticks are whole numbers when every evaluation fell on an
+    epoch's end. Returns the matplotlib figure, or None when there is nothing to plot."""
     train = [h for h in history if "loss" in h and "step" in h]
     evals = [h for h in history if "eval_loss" in h]
     if not train and not evals:
