@@ -14,9 +14,9 @@ import json
 from pathlib import Path
 
 try:  # in the package
-    from .artifact_files import THRESHOLDS_FILE
+    from .artifact_files import CALIBRATION_FILE, THRESHOLDS_FILE
 except ImportError:  # code/answers.py in the inference container: artifact_files.py is its sibling in code/
-    from artifact_files import THRESHOLDS_FILE  # type: ignore[no-redef]
+    from artifact_files import CALIBRATION_FILE, THRESHOLDS_FILE  # type: ignore[no-redef]
 
 SINGLE_LABEL, MULTI_LABEL, REGRESSION = "single_label", "multi_label", "regression"  # labels.json's task
 DEFAULT_THRESHOLD = 0.5  # a label's decision threshold until one is tuned on the validation split
@@ -44,6 +44,11 @@ class Head:
     def scores(self, logits):
         """Scores of ``logits`` (numpy, shape ``(rows, outputs)``) as float64, same shape."""
         raise NotImplementedError
+
+    def temperature_count(self, outputs: int) -> int:
+        """How many temperatures calibrate this task's scores (calibration.json; ``outputs``: the model's outputs
+        a text): none by default, the scores served as they are."""
+        return 0
 
     def answer(self, scores: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
         """One text's answer from its ``scores`` (one a model output)."""
@@ -87,6 +92,10 @@ class SingleLabelHead(Head):
         exponent = np.exp(shifted - shifted.max(axis=1, keepdims=True))
         return exponent / exponent.sum(axis=1, keepdims=True)
 
+    def temperature_count(self, outputs: int) -> int:
+        """One temperature, shared by every class (it keeps the most probable class)."""
+        return 1
+
     def answer(self, scores: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
         """``{"label": the most probable name, "score": its probability, "scores": every name's}``."""
         best = max(range(len(scores)), key=scores.__getitem__)
@@ -103,6 +112,10 @@ class MultiLabelHead(Head):
         import numpy as np
 
         return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(logits, dtype=np.float64), -500, 500)))
+
+    def temperature_count(self, outputs: int) -> int:
+        """One temperature a label: each label's probability is calibrated on its own."""
+        return outputs
 
     def answer(self, scores: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
         """``{"labels": the names whose probability reaches their threshold (none may), "scores": every name's}``;
@@ -247,3 +260,38 @@ def thresholds_content(names: list[str], thresholds: list[float]) -> dict:
     """What thresholds.json holds: each label's decision threshold by name."""
     by_name = {name: float(t) for name, t in zip(names, thresholds, strict=True)}
     return {"thresholds": by_name}
+
+
+def read_temperatures(model_dir: str | Path, outputs: int, head: Head) -> list[float] | None:
+    """The temperatures that calibrate ``head``'s scores, from ``model_dir``'s calibration.json (``outputs``: the
+    model's outputs a text); None for an artifact without the file (written before calibration: its scores are served
+    as they always were) or a task that is not calibrated. Raises ValueError naming the file when it does not hold
+    the task's count of positive, finite temperatures."""
+    count = head.temperature_count(outputs)
+    path = Path(model_dir) / CALIBRATION_FILE
+    if not count or not path.is_file():
+        return None
+    try:
+        values = [float(t) for t in json.loads(path.read_text(encoding="utf-8"))["temperatures"]]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not a calibration file ({error}); train again") from None
+    if len(values) != count or not all(0 < t < float("inf") for t in values):
+        raise ValueError(f"{path} holds {values}, not {count} positive temperature(s); train again")
+    return values
+
+
+def calibrated(logits, temperatures: list[float] | None):
+    """``logits`` (rows, outputs) divided by ``temperatures`` (temperature scaling: one shared by every output, or
+    one an output), float64; ``logits`` as they are without temperatures. Scores of the result are the calibrated
+    scores."""
+    if not temperatures:
+        return logits
+    import numpy as np
+
+    return np.asarray(logits, dtype=np.float64) / np.asarray(temperatures, dtype=np.float64)
+
+
+def calibration_content(temperatures: list[float]) -> dict:
+    """What calibration.json holds: the temperatures (one shared by every class, or one a label in class-id order),
+    fitted on the validation split."""
+    return {"method": "temperature scaling", "temperatures": [float(t) for t in temperatures]}

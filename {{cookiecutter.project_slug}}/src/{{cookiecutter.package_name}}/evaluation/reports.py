@@ -2,7 +2,8 @@
 
 A results folder holds metrics.json, report.txt (the aligned per-class table and confusion matrix),
 confusion_matrix.png, learning_curves.png when there is a training log, and errors.tsv (misclassified rows)
-when the rows are known. A multi-label folder has label_f1.png and label_cooccurrence.png instead of the confusion
+when the rows are known, and reliability.png (the reliability diagram of its calibrated scores) where the task's
+scores are probabilities and the rows' scores are known. A multi-label folder has label_f1.png and label_cooccurrence.png instead of the confusion
 matrix, and errors.tsv lists the rows whose predicted label set is not the true one (labels joined by ``|``).
 """
 
@@ -28,6 +29,7 @@ CONFUSION_MATRIX_PLOT = "confusion_matrix.png"
 LEARNING_CURVES_PLOT = "learning_curves.png"
 ERRORS_FILE = "errors.tsv"
 LABEL_F1_PLOT = "label_f1.png"
+RELIABILITY_PLOT = "reliability.png"
 COOCCURRENCE_PLOT = "label_cooccurrence.png"
 PAIR_COLUMN = "text_pair"  # errors.tsv's last column, for sentence pairs
 ERRORS_COLUMNS = {  # errors.tsv's columns and what each holds: report.txt lists them too (the README says the same)
@@ -120,6 +122,26 @@ def write_results(
         labels = [record.label for record in records]
         write_errors(folder / ERRORS_FILE, records, task.errors(labels, probabilities, list(schema.names), thresholds))
     return folder
+
+
+def draw_reliability(
+    folder: Path, schema: LabelSchema, labels: Sequence, panels: list[tuple[str, np.ndarray]], bins: int = 0
+) -> Path | None:
+    """reliability.png in ``folder``: a reliability diagram panel a (caption, scores) of ``panels`` (scores of shape
+    (rows, outputs) at the true ``labels``), with its ECE (evaluation/calibration.py's rules, ``bins`` equal-width
+    bins, its default without). Returns the path, or None for a task whose scores are not probabilities."""
+    from .calibration import DEFAULT_BINS, expected_calibration_error, pooled_pairs, reliability_bins
+    from .plots import plot_reliability
+
+    task, bins = task_named(schema.task), bins or DEFAULT_BINS
+    drawn = []
+    for caption, scores in panels:
+        pooled = pooled_pairs(task, labels, scores)
+        if pooled is None:
+            return None
+        ece = expected_calibration_error(task, labels, scores, bins)
+        drawn.append((caption, reliability_bins(*pooled, bins), ece))
+    return plot_reliability(drawn, folder / RELIABILITY_PLOT, title=f"reliability ({bins} bins)")
 
 
 def errors_columns_note() -> str:
