@@ -74,7 +74,7 @@ def test_the_ece_of_a_small_example_by_hand():
     # two bins, (0, 0.5] and (0.5, 1] (0.5 falls in the first): 3 rows at mean 0.3, 2 of them true; 1 at 0.9, true
     assert calibration.binary_ece(confidences, outcomes, bins=2) == pytest.approx((2 / 3 - 0.3) * 0.75 + 0.1 * 0.25)
     bins = calibration.reliability_bins(confidences, outcomes, bins=2)
-    assert bins["count"].tolist() == [3, 1] and bins["accuracy"].tolist() == pytest.approx([2 / 3, 1.0])
+    assert bins["count"].tolist() == [3, 1] and bins["observed"].tolist() == pytest.approx([2 / 3, 1.0])
     assert calibration.binary_ece(np.array([0.0, 1.0]), np.array([0.0, 1.0])) == 0.0  # 0 lands in the first bin
     # single-label: top-label confidence; multi-label: the mean of the labels' binary ECEs
     scores = np.array([[0.8, 0.2], [0.4, 0.6]])
@@ -101,7 +101,7 @@ def test_coverage_and_the_confidence_for_a_target_accuracy(tmp_path):
     confidences, outcomes = np.array([0.9, 0.8, 0.8, 0.6, 0.55]), np.array([1.0, 1.0, 0.0, 1.0, 0.0])
     curve = calibration.coverage_curve(confidences, outcomes)
     assert curve["coverage"].tolist() == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
-    assert curve["accuracy"].tolist() == pytest.approx([1.0, 1.0, 2 / 3, 0.75, 0.6])
+    assert curve["answered_right"].tolist() == pytest.approx([1.0, 1.0, 2 / 3, 0.75, 0.6])
     assert calibration.confidence_for_accuracy(confidences, outcomes, 0.7) == 0.6
     assert calibration.confidence_for_accuracy(confidences, outcomes, 0.9) == 0.9  # the tied 0.8s answer together
     assert calibration.confidence_for_accuracy(confidences, outcomes[::-1] * 0, 0.5) is None

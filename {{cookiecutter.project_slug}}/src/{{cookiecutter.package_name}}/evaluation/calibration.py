@@ -52,8 +52,8 @@ def fit_temperatures(task: Task, labels: Sequence, logits: np.ndarray) -> list[f
 def reliability_bins(confidences: np.ndarray, outcomes: np.ndarray, bins: int = DEFAULT_BINS) -> dict[str, np.ndarray]:
     """Equal-width bins of ``confidences`` (shape (n,), probabilities 0-1) with their 0/1 ``outcomes`` (n,): bin b
     of ``bins`` holds (b - 1)/bins < p <= b/bins, p = 0 in the first (Guo et al. 2017, sec. 2). Returns arrays of
-    shape (bins,): ``count`` (rows), ``confidence`` (their mean probability) and ``accuracy`` (the share that came
-    true), NaN for an empty bin. Raises ValueError for shapes that differ or bins < 1."""
+    shape (bins,): ``count`` (rows), ``confidence`` (their mean probability) and ``observed`` (the share that came
+    true, the bin's accuracy), NaN for an empty bin. Raises ValueError for shapes that differ or bins < 1."""
     confidences, outcomes = np.asarray(confidences, dtype=np.float64), np.asarray(outcomes, dtype=np.float64)
     if confidences.shape != outcomes.shape or confidences.ndim != 1 or bins < 1:
         raise ValueError(f"confidences {confidences.shape} and outcomes {outcomes.shape} in {bins} bins")
@@ -62,19 +62,19 @@ def reliability_bins(confidences: np.ndarray, outcomes: np.ndarray, bins: int = 
     with np.errstate(invalid="ignore", divide="ignore"):
         confidence = np.bincount(index, weights=confidences, minlength=bins) / count
         accuracy = np.bincount(index, weights=outcomes, minlength=bins) / count
-    return {"count": count, "confidence": confidence, "accuracy": accuracy}
+    return {"count": count, "confidence": confidence, "observed": accuracy}
 
 
 def binary_ece(confidences: np.ndarray, outcomes: np.ndarray, bins: int = DEFAULT_BINS) -> float:
     """The expected calibration error of predicted probabilities ``confidences`` (n,) against their 0/1
-    ``outcomes`` (n,): sum over reliability_bins of |B| / n * |accuracy(B) - confidence(B)|, a probability gap
+    ``outcomes`` (n,): sum over reliability_bins of |B| / n * |observed(B) - confidence(B)|, a probability gap
     0-1 (Guo et al. 2017, eq. 3; Naeini et al. 2015). 0.0 for no rows. Raises ValueError as reliability_bins."""
     table = reliability_bins(confidences, outcomes, bins)
     total = table["count"].sum()
     if not total:
         return 0.0
     filled = table["count"] > 0
-    gaps = np.abs(table["accuracy"][filled] - table["confidence"][filled])
+    gaps = np.abs(table["observed"][filled] - table["confidence"][filled])
     return float((table["count"][filled] / total * gaps).sum())
 
 
@@ -116,7 +116,7 @@ def split_record(
 def coverage_curve(confidences: np.ndarray, outcomes: np.ndarray) -> dict[str, np.ndarray]:
     """What abstaining below a confidence does: rows sorted by ``confidences`` (n,), highest first, and for each
     cut-off the ``threshold`` (that row's confidence), the ``coverage`` (share of rows answered, 0-1) and the
-    ``accuracy`` of the answered rows (their share of 1.0 ``outcomes``, (n,)). Arrays of shape (n,), coverage rising
+    ``answered_right``, the accuracy of the answered rows (their share of 1.0 ``outcomes``, (n,)). Arrays of shape (n,), coverage rising
     (Geifman and El-Yaniv 2017, "Selective Classification for Deep Neural Networks": the risk-coverage curve)."""
     confidences, outcomes = np.asarray(confidences, dtype=np.float64), np.asarray(outcomes, dtype=np.float64)
     order = np.argsort(-confidences, kind="stable")
@@ -124,7 +124,7 @@ def coverage_curve(confidences: np.ndarray, outcomes: np.ndarray) -> dict[str, n
     return {
         "threshold": confidences[order],
         "coverage": answered / max(len(order), 1),
-        "accuracy": np.cumsum(outcomes[order]) / answered,
+        "answered_right": np.cumsum(outcomes[order]) / answered,
     }
 
 
@@ -134,5 +134,5 @@ def confidence_for_accuracy(confidences: np.ndarray, outcomes: np.ndarray, targe
     confidence are answered together); None when no cut-off does."""
     curve = coverage_curve(confidences, outcomes)
     last_of_equals = np.append(curve["threshold"][1:] != curve["threshold"][:-1], True)
-    reached = np.flatnonzero((curve["accuracy"] >= target) & last_of_equals)
+    reached = np.flatnonzero((curve["answered_right"] >= target) & last_of_equals)
     return float(curve["threshold"][reached[-1]]) if len(reached) else None

@@ -212,8 +212,8 @@ def plot_reliability(panels: list[tuple[str, dict, float | None]], path: str | P
         width = 1.0 / len(bins["count"])
         centres = (np.arange(len(bins["count"])) + 0.5) * width
         filled = bins["count"] > 0
-        top.bar(centres[filled], bins["accuracy"][filled], width=width, edgecolor="black", label="observed")
-        top.plot(bins["confidence"][filled], bins["accuracy"][filled], "o", color="tab:red", label="mean confidence")
+        top.bar(centres[filled], bins["observed"][filled], width=width, edgecolor="black", label="observed")
+        top.plot(bins["confidence"][filled], bins["observed"][filled], "o", color="tab:red", label="mean confidence")
         top.plot([0, 1], [0, 1], "--", color="gray", label="perfectly calibrated")
         top.set_xlim(0, 1)
         top.set_ylim(0, 1)
@@ -234,13 +234,13 @@ def plot_coverage(curve: dict, path: str | Path, title: str = "", chosen: float 
     """The coverage/accuracy curve of abstaining below a confidence (``curve``: evaluation/calibration.py's
     coverage_curve), the cut-off ``chosen`` marked when given. Returns the path written."""
     figure, axes = plt.subplots(figsize=(6, 4))
-    axes.plot(curve["coverage"], curve["accuracy"], color="tab:blue")
+    axes.plot(curve["coverage"], curve["answered_right"], color="tab:blue")
     if chosen is not None and len(curve["threshold"]):
         answered = curve["threshold"] >= chosen
         at = int(answered.sum()) - 1
         if at >= 0:
-            axes.plot(curve["coverage"][at], curve["accuracy"][at], "o", color="tab:red")
-            axes.annotate(f"confidence >= {chosen:.2f}", (curve["coverage"][at], curve["accuracy"][at]))
+            axes.plot(curve["coverage"][at], curve["answered_right"][at], "o", color="tab:red")
+            axes.annotate(f"confidence >= {chosen:.2f}", (curve["coverage"][at], curve["answered_right"][at]))
     axes.set_xlim(0, 1)
     axes.set_xlabel("coverage (share of texts answered, the rest 'unsure')")
     axes.set_ylabel("accuracy of the answered texts")
