@@ -203,9 +203,9 @@ def mark_tuned_scores(
 
 def plot_reliability(panels: list[tuple[str, dict, float | None]], path: str | Path, title: str = "") -> Path:
     """The reliability diagram (Guo et al. 2017, fig. 1): one panel a (caption, bins, ECE) of ``panels`` (bins as
-    evaluation/calibration.py's reliability_bins: count, confidence, accuracy, one a bin), each bin's share of
-    outcomes that came true drawn against its mean confidence, the diagonal where they agree, and the bins' rows
-    as a histogram beneath. Returns the path written."""
+    evaluation/calibration.py's reliability_bins: count, confidence, observed, one a bin), each bin's share of
+    outcomes that came true as a bar and its mean confidence as a dot above or below it (the gap is the bin's
+    miscalibration), the diagonal, and the bins' rows as a histogram beneath. Returns the path written."""
     figure, grid = plt.subplots(2, len(panels), figsize=(5 * len(panels), 5.5), squeeze=False, height_ratios=[3, 1])
     for column, (caption, bins, ece) in enumerate(panels):
         top, bottom = grid[0][column], grid[1][column]
@@ -213,7 +213,7 @@ def plot_reliability(panels: list[tuple[str, dict, float | None]], path: str | P
         centres = (np.arange(len(bins["count"])) + 0.5) * width
         filled = bins["count"] > 0
         top.bar(centres[filled], bins["observed"][filled], width=width, edgecolor="black", label="observed")
-        top.plot(bins["confidence"][filled], bins["observed"][filled], "o", color="tab:red", label="mean confidence")
+        top.plot(centres[filled], bins["confidence"][filled], "o", color="tab:red", label="mean confidence")
         top.plot([0, 1], [0, 1], "--", color="gray", label="perfectly calibrated")
         top.set_xlim(0, 1)
         top.set_ylim(0, 1)
