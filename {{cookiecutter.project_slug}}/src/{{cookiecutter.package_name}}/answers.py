@@ -19,6 +19,7 @@ except ImportError:  # code/answers.py in the inference container: artifact_file
     from artifact_files import CALIBRATION_FILE, THRESHOLDS_FILE  # type: ignore[no-redef]
 
 SINGLE_LABEL, MULTI_LABEL, REGRESSION = "single_label", "multi_label", "regression"  # labels.json's task
+UNSURE = "unsure"  # the label of an answer below calibration.json's min_confidence (abstention)
 DEFAULT_THRESHOLD = 0.5  # a label's decision threshold until one is tuned on the validation split
 LABEL_JOINER = "|"  # multi-label answers in CSV and tables: between the names of one text's labels
 CSV_HEADER = ("label", "score", "error")  # the answer to a CSV body's header row
@@ -27,11 +28,12 @@ CSV_HEADER = ("label", "score", "error")  # the answer to a CSV body's header ro
 class Head:
     """One task's serving rules. ``name``: labels.json's task; ``problem_type``: transformers'
     ``PretrainedConfig.problem_type`` (the loss it picks); ``thresholded``: decided at per-label thresholds
-    (thresholds.json)."""
+    (thresholds.json); ``abstains``: answers UNSURE below calibration.json's min_confidence (Head.abstain)."""
 
     name = ""
     problem_type = ""
     thresholded = False
+    abstains = False
 
     def output_size(self, names: list[str]) -> int:
         """The model's outputs a text (its ``num_labels``): one a label name."""
@@ -49,6 +51,11 @@ class Head:
         """How many temperatures calibrate this task's scores (calibration.json; ``outputs``: the model's outputs
         a text): none by default, the scores served as they are."""
         return 0
+
+    def abstain(self, answer: dict, min_confidence: float) -> dict:
+        """``answer`` as served when its confidence is below ``min_confidence``: as it is by default (the task
+        never abstains)."""
+        return answer
 
     def answer(self, scores: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
         """One text's answer from its ``scores`` (one a model output)."""
@@ -82,7 +89,7 @@ class Head:
 class SingleLabelHead(Head):
     """Exactly one class a text: a softmax over the classes, the most probable one answered."""
 
-    name, problem_type = SINGLE_LABEL, "single_label_classification"
+    name, problem_type, abstains = SINGLE_LABEL, "single_label_classification", True
 
     def scores(self, logits):
         """Row-wise softmax of ``logits`` (rows, classes), max-shifted for stability, float64; same shape."""
@@ -95,6 +102,11 @@ class SingleLabelHead(Head):
     def temperature_count(self, outputs: int) -> int:
         """One temperature, shared by every class (it keeps the most probable class)."""
         return 1
+
+    def abstain(self, answer: dict, min_confidence: float) -> dict:
+        """``answer`` with the label UNSURE when its probability (``score``) is below ``min_confidence``, its score
+        and every class's kept; as it is otherwise."""
+        return {**answer, "label": UNSURE} if answer["score"] < min_confidence else answer
 
     def answer(self, scores: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
         """``{"label": the most probable name, "score": its probability, "scores": every name's}``."""
@@ -291,7 +303,24 @@ def calibrated(logits, temperatures: list[float] | None):
     return np.asarray(logits, dtype=np.float64) / np.asarray(temperatures, dtype=np.float64)
 
 
-def calibration_content(temperatures: list[float]) -> dict:
+def read_min_confidence(model_dir: str | Path) -> float:
+    """The calibrated probability below which answers are UNSURE (Head.abstain), from ``model_dir``'s
+    calibration.json; 0.0 (never) without the file or the key. Raises ValueError naming the file when it is not a
+    number from 0 to 1."""
+    path = Path(model_dir) / CALIBRATION_FILE
+    if not path.is_file():
+        return 0.0
+    try:
+        value = float(json.loads(path.read_text(encoding="utf-8")).get("min_confidence", 0.0))
+    except (ValueError, TypeError, AttributeError) as error:
+        raise ValueError(f"{path} is not a calibration file ({error}); train again") from None
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{path}: min_confidence {value} is not a probability (0 to 1)")
+    return value
+
+
+def calibration_content(temperatures: list[float], min_confidence: float = 0.0) -> dict:
     """What calibration.json holds: the temperatures (one shared by every class, or one a label in class-id order),
-    fitted on the validation split."""
-    return {"method": "temperature scaling", "temperatures": [float(t) for t in temperatures]}
+    fitted on the validation split, and the calibrated probability below which answers are UNSURE (0.0: never)."""
+    content = {"method": "temperature scaling", "temperatures": [float(t) for t in temperatures]}
+    return content | {"min_confidence": float(min_confidence)}

@@ -24,7 +24,7 @@ from {{ cookiecutter.package_name }}.model.sources import build_scratch
 from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.tasks import task_named
 
-from conftest import REGRESSION
+from conftest import MULTI_LABEL, REGRESSION
 
 SINGLE, MULTI = task_named("single_label"), task_named("multi_label")
 TEXTS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", "배우들 연기가 좋았다", "그냥 그랬음"] * 3
@@ -105,12 +105,23 @@ def test_coverage_and_the_confidence_for_a_target_accuracy(tmp_path):
     assert calibration.confidence_for_accuracy(confidences, outcomes, 0.7) == 0.6
     assert calibration.confidence_for_accuracy(confidences, outcomes, 0.9) == 0.9  # the tied 0.8s answer together
     assert calibration.confidence_for_accuracy(confidences, outcomes[::-1] * 0, 0.5) is None
+    assert calibration.coverage_at(confidences, outcomes, 0.6) == {"coverage": 0.8, "answered_right": 0.75}
+    assert calibration.coverage_at(confidences, outcomes, 0.95) == {"coverage": 0.0, "answered_right": 0.0}
     bins = calibration.reliability_bins(confidences, outcomes, 5)
     for path in (
         plot_reliability([("before", bins, 0.1), ("after", bins, None)], tmp_path / "reliability.png"),
         plot_coverage(curve, tmp_path / "coverage.png", chosen=0.6),
     ):
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_single_label_answer_below_the_min_confidence_is_unsure():
+    head, names = answers.head_for("single_label"), ["부정", "긍정"]
+    answer = head.answer([0.45, 0.55], names)
+    assert head.abstain(answer, 0.6) == {**answer, "label": answers.UNSURE} and head.abstain(answer, 0.55) == answer
+    assert head.abstains and not answers.head_for("multi_label").abstains
+    labels = answers.head_for("multi_label").answer([0.2, 0.9], names)
+    assert answers.head_for("multi_label").abstain(labels, 0.99) == labels  # multi-label never abstains
 
 
 @pytest.fixture(scope="module", params=["single_label", "multi_label"])
@@ -150,6 +161,13 @@ def test_every_serving_path_scores_with_the_temperatures_and_serves_old_artifact
     after, predicted_after = served_scores(copy, schema)
     assert np.allclose(after, head.scores(logits / np.array(temperatures)), atol=1e-5)
     assert np.allclose(predicted_after, after, atol=1e-5) and not np.allclose(after, before, atol=1e-3)
+    assert all(
+        answer.get("label") != answers.UNSURE for answer in handler.predict_fn(TEXTS, handler.load(copy, "fp32"))
+    )
+    content = answers.calibration_content(temperatures, min_confidence=1.0)
+    (copy / CALIBRATION_FILE).write_text(json.dumps(content), encoding="utf-8")
+    unsure = handler.predict_fn(TEXTS, handler.load(copy, "fp32"))  # a single-label answer below 1.0 is unsure
+    assert all((answer.get("label") == answers.UNSURE) != schema.multi_label for answer in unsure)
     (copy / CALIBRATION_FILE).write_text(json.dumps({"temperatures": [0.0] * 3}), encoding="utf-8")
     with pytest.raises(ArtifactError, match="calibration"):
         read_temperatures(copy, schema)
@@ -170,3 +188,5 @@ def test_training_records_the_calibration_and_draws_the_reliability_diagram(trai
         assert 0 <= record[split]["ece_after"] <= 1 and metrics[split]["ece"] == record[split]["ece_after"]
     assert record["validation"]["loss_after"] <= record["validation"]["loss_before"] + 1e-9  # fitted to lower it
     assert (trained_model / "evaluation" / "reliability.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (trained_model / "evaluation" / "coverage.png").is_file() != MULTI_LABEL  # abstention: single-label
+    assert "min_confidence" not in record  # off by default (model.min_confidence 0)

@@ -128,6 +128,18 @@ def coverage_curve(confidences: np.ndarray, outcomes: np.ndarray) -> dict[str, n
     }
 
 
+def coverage_at(confidences: np.ndarray, outcomes: np.ndarray, min_confidence: float) -> dict[str, float]:
+    """What abstaining below ``min_confidence`` does to rows of ``confidences`` (n,) and 0/1 ``outcomes`` (n,):
+    ``coverage`` (the share answered, 0-1) and ``answered_right`` (the accuracy of the answered rows; 0.0 when none
+    is answered)."""
+    answered = np.asarray(confidences, dtype=np.float64) >= min_confidence
+    right = np.asarray(outcomes, dtype=np.float64)[answered]
+    return {
+        "coverage": float(answered.mean()) if len(answered) else 0.0,
+        "answered_right": float(right.mean()) if len(right) else 0.0,
+    }
+
+
 def confidence_for_accuracy(confidences: np.ndarray, outcomes: np.ndarray, target: float) -> float | None:
     """The lowest confidence cut-off at which the rows answered (confidence at least the cut-off) reach accuracy
     ``target`` (0-1) on a labelled split, i.e. the widest coverage that does (coverage_curve; rows of equal

@@ -3,7 +3,8 @@
 A results folder holds metrics.json, report.txt (the aligned per-class table and confusion matrix),
 confusion_matrix.png, learning_curves.png when there is a training log, and errors.tsv (misclassified rows)
 when the rows are known, and reliability.png (the reliability diagram of its calibrated scores) where the task's
-scores are probabilities and the rows' scores are known. A multi-label folder has label_f1.png and label_cooccurrence.png instead of the confusion
+scores are probabilities and the rows' scores are known, and single-label coverage.png (what abstaining below a
+confidence does). A multi-label folder has label_f1.png and label_cooccurrence.png instead of the confusion
 matrix, and errors.tsv lists the rows whose predicted label set is not the true one (labels joined by ``|``).
 """
 
@@ -30,6 +31,7 @@ LEARNING_CURVES_PLOT = "learning_curves.png"
 ERRORS_FILE = "errors.tsv"
 LABEL_F1_PLOT = "label_f1.png"
 RELIABILITY_PLOT = "reliability.png"
+COVERAGE_PLOT = "coverage.png"
 COOCCURRENCE_PLOT = "label_cooccurrence.png"
 PAIR_COLUMN = "text_pair"  # errors.tsv's last column, for sentence pairs
 ERRORS_COLUMNS = {  # errors.tsv's columns and what each holds: report.txt lists them too (the README says the same)
@@ -142,6 +144,23 @@ def draw_reliability(
         ece = expected_calibration_error(task, labels, scores, bins)
         drawn.append((caption, reliability_bins(*pooled, bins), ece))
     return plot_reliability(drawn, folder / RELIABILITY_PLOT, title=f"reliability ({bins} bins)")
+
+
+def draw_coverage(
+    folder: Path, schema: LabelSchema, labels: Sequence, scores: np.ndarray, min_confidence: float = 0.0
+) -> Path | None:
+    """coverage.png in ``folder``: the coverage/accuracy curve of abstaining below a confidence (scores of shape
+    (rows, outputs) at the true ``labels``; evaluation/calibration.py's coverage_curve), ``min_confidence`` marked
+    when set. Returns the path, or None for a task that never abstains (Head.abstains)."""
+    from .calibration import coverage_curve
+    from .plots import plot_coverage
+
+    task = task_named(schema.task)
+    if not task.head.abstains:
+        return None
+    confidences, outcomes = task.calibration_pairs(list(labels), np.asarray(scores, dtype=np.float64))[0]
+    curve = coverage_curve(confidences, outcomes)
+    return plot_coverage(curve, folder / COVERAGE_PLOT, chosen=min_confidence or None)
 
 
 def errors_columns_note() -> str:

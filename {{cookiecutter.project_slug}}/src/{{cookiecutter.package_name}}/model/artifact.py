@@ -71,11 +71,12 @@ def save_artifact(
     history: list[dict],
     thresholds: list[float] | None = None,
     temperatures: list[float] | None = None,
+    min_confidence: float = 0.0,
 ) -> Path:
     """Write the artifact into ``output_dir``: weights (safetensors), tokenizer (model_max_length = the training
     max_length), labels.json, metrics.json, training_config.json (``config_used``), history.json, the model card,
     multi-label thresholds.json (``thresholds``: one a label) and, for a calibrated task, calibration.json
-    (``temperatures``). A DistributedDataParallel model is unwrapped. Returns the folder."""
+    (``temperatures``, and ``min_confidence``: below it a single-label answer is UNSURE). A DistributedDataParallel model is unwrapped. Returns the folder."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
@@ -89,7 +90,7 @@ def save_artifact(
         write_thresholds(output_dir, schema, thresholds)
     (output_dir / CALIBRATION_FILE).unlink(missing_ok=True)  # a folder trained into again: no stale temperatures
     if temperatures is not None:
-        write_json(output_dir / CALIBRATION_FILE, calibration_content(temperatures))
+        write_json(output_dir / CALIBRATION_FILE, calibration_content(temperatures, min_confidence))
     (output_dir / MODEL_CARD_FILE).write_text(model_card(schema, metrics, config_used), encoding="utf-8")
     return output_dir
 

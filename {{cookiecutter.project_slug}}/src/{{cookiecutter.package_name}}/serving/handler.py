@@ -34,7 +34,8 @@ Response, per input and in input order: an object with "label" (the name), "scor
 (the names whose sigmoid probability reaches their threshold, from thresholds.json; none may) and "scores" (every
 label's own probability, by name); in CSV the labels joined by ``|`` with an empty score. Every score is
 calibrated: the logits are divided by the temperatures train fitted on the validation split (calibration.json; an
-artifact without the file is served as it is). Accept is a list with q-values: the first supported type wins, */*
+artifact without the file is served as it is); a single-label answer whose score is below calibration.json's
+``min_confidence`` has the label "unsure" (its score and scores kept). Accept is a list with q-values: the first supported type wins, */*
 means JSON.
 
 A pair model given a text without its second text, or a one-text model given a pair, refuses it with one message
@@ -183,6 +184,7 @@ class LoadedModel:
     lock: AbstractContextManager = field(default_factory=nullcontext)
     thresholds: list[float] | None = None  # a thresholded task's decision threshold a label (multi-label)
     temperatures: list[float] | None = None  # calibration.json's: scores are of the logits divided by them
+    min_confidence: float = 0.0  # calibration.json's: a single-label answer below it is "unsure" (Head.abstain)
     head: answers.Head = field(default_factory=lambda: answers.head_for(answers.SINGLE_LABEL))
     pair_column: str | None = None
     encode_pairs: Callable[[list[str], list[str]], tuple[list[list[int]], list[list[int]]]] | None = None
@@ -251,6 +253,7 @@ def load(model_dir, precision: str = "auto") -> LoadedModel:
         precision=precision,
         thresholds=thresholds,
         temperatures=answers.read_temperatures(model_dir, config.num_labels, head),
+        min_confidence=answers.read_min_confidence(model_dir),
         head=head,
         pair_column=pair_column,
         encode_pairs=pair_encoder(tokenizer, max_length) if pair_column else None,
@@ -565,7 +568,8 @@ def predict_fn(data, model: LoadedModel) -> list[dict]:
             raw = logits.float().cpu().numpy()
             scores = model.head.scores(answers.calibrated(raw, model.temperatures)).tolist()  # the task's (answers.py)
             for k, row in zip(chunk, scores, strict=True):
-                results[valid[k]] = model.head.answer(row, names, model.thresholds)
+                answer = model.head.answer(row, names, model.thresholds)
+                results[valid[k]] = model.head.abstain(answer, model.min_confidence) if model.min_confidence else answer
     for index, row_id in enumerate(ids):
         if row_id is not None:
             results[index] = {"id": row_id, **results[index]}

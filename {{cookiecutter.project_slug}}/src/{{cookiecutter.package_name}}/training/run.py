@@ -13,16 +13,16 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..answers import calibrated
+from ..answers import calibrated, head_for
 from ..artifact_files import CALIBRATION_RECORD
 from ..config import Config
 from ..data.dataset import Splits, data_file, load_schema, load_splits
 from ..data.labels import LabelSchema
 from ..errors import CheckpointError, ConfigError
-from ..evaluation.calibration import DEFAULT_BINS, fit_temperatures, split_record
+from ..evaluation.calibration import DEFAULT_BINS, confidence_for_accuracy, coverage_at, fit_temperatures, split_record
 from ..evaluation.evaluate import compare_int8_to_fp32
 from ..evaluation.metrics import metric_line, scalars, score_logits
-from ..evaluation.reports import draw_reliability, write_results
+from ..evaluation.reports import draw_coverage, draw_reliability, write_results
 from ..evaluation.verdict import baseline_score, verdict
 from ..model.artifact import INT8_RECORD, METRICS_FILE, RESULTS_DIR, SCRATCH_TOKENIZER_DIR, save_artifact
 from ..model.features import build_dataset, tokenizer_fingerprint
@@ -234,6 +234,9 @@ def finish(
     metrics: dict = {"train_seconds": round(train_seconds, 2), "train_examples": len(run.train_ds)}
     model = getattr(model, "module", model).to(run.device)
     logits, thresholds, temperatures = score_splits(run, model, metrics)
+    min_confidence = choose_min_confidence(run, logits, temperatures, metrics)
+    if min_confidence and temperatures is None:  # no validation split: the cut-off alone, on scores as they are
+        temperatures = [1.0] * head_for(run.schema.task).temperature_count(run.schema.num_labels)
     output_dir = config.path(config.train.output_dir)
     remove_int8(output_dir)
     if len(run.val_ds):  # may int8 serve this model? (evaluate, serve and CPU endpoints use it by default)
@@ -241,7 +244,16 @@ def finish(
             run, model, logits["validation"], output_dir=output_dir, thresholds=thresholds, temperatures=temperatures
         )
     save_artifact(
-        output_dir, model, run.tokenizer, run.schema, metrics, config.to_dict(), history, thresholds, temperatures
+        output_dir,
+        model,
+        run.tokenizer,
+        run.schema,
+        metrics,
+        config.to_dict(),
+        history,
+        thresholds,
+        temperatures,
+        min_confidence,
     )
     write_final_results(
         run,
@@ -251,7 +263,7 @@ def finish(
         output_data=output_data,
         test_file=test_file,
         thresholds=thresholds,
-        calibration=(logits, temperatures),
+        calibration=(logits, temperatures, min_confidence),
     )
     say.always(f"model artifact written to {output_dir}")
     removed = clear_checkpoints(run.checkpoint_dir)
@@ -319,6 +331,42 @@ def calibrate(run: TrainingRun, logits: dict) -> tuple[list[float] | None, dict 
     return temperatures, record
 
 
+def choose_min_confidence(run: TrainingRun, logits: dict, temperatures: list[float] | None, metrics: dict) -> float:
+    """The calibrated probability below which the served answer is UNSURE (0.0: never): model.min_confidence, or
+    with model.target_accuracy the lowest cut-off at which the validation split's answered texts reach it
+    (evaluation/calibration.py's confidence_for_accuracy; 0.0, said, when none does). 0.0 for a task that never
+    abstains (Head.abstains). Each split's coverage and accuracy of the answered texts at it go into the calibration
+    record of ``metrics`` when there is one."""
+    task, settings = task_named(run.schema.task), run.config.model
+    if not task.head.abstains:
+        return 0.0
+    pairs = confidence_pairs(run, logits, temperatures)
+    chosen = settings.min_confidence
+    if settings.target_accuracy > 0 and "validation" in pairs:
+        chosen = confidence_for_accuracy(*pairs["validation"], settings.target_accuracy) or 0.0
+        if not chosen:
+            run.say.always(
+                f"warning: no confidence cut-off reaches accuracy {settings.target_accuracy} on the validation split; "
+                "every text is answered (model.target_accuracy)"
+            )
+    if chosen and CALIBRATION_RECORD in metrics:
+        metrics[CALIBRATION_RECORD]["min_confidence"] = chosen
+        for split, (confidences, outcomes) in pairs.items():
+            metrics[CALIBRATION_RECORD][split].update(coverage_at(confidences, outcomes, chosen))
+    if chosen:
+        run.say(f"abstention: texts whose most probable class is below {chosen:.4f} are answered 'unsure'")
+    return float(chosen)
+
+
+def confidence_pairs(run: TrainingRun, logits: dict, temperatures: list[float] | None) -> dict:
+    """Split name -> (each row's calibrated top probability, whether its class is the true one), arrays (rows,):
+    the task's first calibration pair of the split's ``logits`` divided by ``temperatures``."""
+    task = task_named(run.schema.task)
+    labels = {"validation": run.val_ds.labels, "test": run.test_ds.labels}
+    scored = {split: task.scores(calibrated(values, temperatures)) for split, values in logits.items()}
+    return {split: task.calibration_pairs(labels[split], scores)[0] for split, scores in scored.items()}
+
+
 def record_int8_check(
     run: TrainingRun, model, validation_logits, *, output_dir: Path, thresholds=None, temperatures=None
 ) -> dict:
@@ -357,11 +405,12 @@ def write_final_results(
     output_data: str | None,
     test_file,
     thresholds: list[float] | None = None,
-    calibration: tuple[dict, list[float] | None] = ({}, None),
+    calibration: tuple[dict, list[float] | None, float] = ({}, None, 0.0),
 ) -> None:
     """The results folder of the last split scored (test, else validation; none without either; multi-label decided
-    at ``thresholds``) with its reliability diagram (``calibration``: the raw logits by split name and the
-    temperatures; none without temperatures), its copy for SageMaker's ``output_data``, and the verdict against the
+    at ``thresholds``) with its reliability diagram and, for a task that abstains, its coverage/accuracy curve
+    (``calibration``: the raw logits by split name, the temperatures, none without them, and the min_confidence
+    marked on the curve), its copy for SageMaker's ``output_data``, and the verdict against the
     baseline and the trivial answer."""
     config, say = run.config, run.say
     final = "test" if "test" in metrics else "validation" if "validation" in metrics else None
@@ -377,13 +426,14 @@ def write_final_results(
         thresholds=thresholds,
         validation=metrics.get("validation"),
     )
-    logits, temperatures = calibration
+    logits, temperatures, min_confidence = calibration
     if temperatures is not None and final in logits:
         task, dataset = task_named(run.schema.task), run.test_ds if final == "test" else run.val_ds
         before, after = task.scores(logits[final]), task.scores(calibrated(logits[final], temperatures))
         draw_reliability(
             results, run.schema, dataset.labels, [("before calibration", before), ("after calibration", after)]
         )
+        draw_coverage(results, run.schema, dataset.labels, after, min_confidence)
     if output_data:  # SageMaker uploads this folder as output.tar.gz
         shutil.copytree(results, Path(output_data), dirs_exist_ok=True)
     compared = task_named(run.schema.task).compared_metric
