@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from {{ cookiecutter.package_name }}.model.inference import load_predictor
 from {{ cookiecutter.package_name }}.model.sources import build_scratch
 from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.tasks import task_named
+from {{ cookiecutter.package_name }}.training.run import choose_min_confidence
 
 from conftest import MULTI_LABEL, REGRESSION
 
@@ -122,6 +124,49 @@ def test_a_single_label_answer_below_the_min_confidence_is_unsure():
     assert head.abstains and not answers.head_for("multi_label").abstains
     labels = answers.head_for("multi_label").answer([0.2, 0.9], names)
     assert answers.head_for("multi_label").abstain(labels, 0.99) == labels  # multi-label never abstains
+
+
+def test_train_chooses_the_min_confidence_for_a_target_accuracy_on_the_validation_split():
+    logits = np.array([[0.0, 3.0], [2.0, 0.0], [0.0, 1.0], [0.2, 0.0]])  # top probabilities .95, .88, .73, .55
+    labels = [1, 0, 0, 0]
+    said = []
+
+    class Say:
+        """training's Printer: a line (progress) or always (a warning)."""
+
+        def __call__(self, line: str) -> None:
+            """Progress: not kept."""
+
+        always = staticmethod(said.append)
+
+    say = Say()
+
+    def run(min_confidence: float, target_accuracy: float):
+        settings = SimpleNamespace(min_confidence=min_confidence, target_accuracy=target_accuracy)
+        split = SimpleNamespace(labels=labels)
+        schema = SimpleNamespace(task="single_label")
+        return SimpleNamespace(
+            schema=schema, config=SimpleNamespace(model=settings), val_ds=split, test_ds=split, say=say
+        )
+
+    def record() -> dict:
+        return {CALIBRATION_RECORD: {"validation": {}, "test": {}}}
+
+    metrics = record()
+    chosen = choose_min_confidence(run(0.0, 0.75), {"validation": logits, "test": logits}, [1.0], metrics)
+    assert chosen == pytest.approx(SINGLE.scores(logits)[3].max())  # .55: 3 of 4 right answers everything
+    metrics = record()
+    chosen = choose_min_confidence(run(0.0, 1.0), {"validation": logits, "test": logits}, [1.0], metrics)
+    assert chosen == pytest.approx(SINGLE.scores(logits)[1].max())  # only the two surest are all right
+    assert metrics[CALIBRATION_RECORD]["min_confidence"] == chosen
+    assert metrics[CALIBRATION_RECORD]["test"] == {"coverage": 0.5, "answered_right": 1.0}
+    assert choose_min_confidence(run(0.6, 0.0), {"validation": logits}, [1.0], record()) == 0.6  # as configured
+    assert choose_min_confidence(run(0.0, 0.0), {"validation": logits}, [1.0], record()) == 0.0  # off
+    wrong = [0, 1, 1, 1]
+    unreachable = run(0.0, 0.9)
+    unreachable.val_ds = SimpleNamespace(labels=wrong)
+    assert choose_min_confidence(unreachable, {"validation": logits}, [1.0], record()) == 0.0
+    assert said and "no confidence cut-off reaches" in said[0]
 
 
 @pytest.fixture(scope="module", params=["single_label", "multi_label"])
