@@ -116,8 +116,9 @@ def split_record(
 def coverage_curve(confidences: np.ndarray, outcomes: np.ndarray) -> dict[str, np.ndarray]:
     """What abstaining below a confidence does: rows sorted by ``confidences`` (n,), highest first, and for each
     cut-off the ``threshold`` (that row's confidence), the ``coverage`` (share of rows answered, 0-1) and the
-    ``answered_right``, the accuracy of the answered rows (their share of 1.0 ``outcomes``, (n,)). Arrays of shape (n,), coverage rising
-    (Geifman and El-Yaniv 2017, "Selective Classification for Deep Neural Networks": the risk-coverage curve)."""
+    ``answered_right``, the accuracy of the answered rows (their share of 1.0 ``outcomes``, (n,)). Arrays of shape
+    (n,), coverage rising (Geifman and El-Yaniv 2017, "Selective Classification for Deep Neural Networks": the
+    risk-coverage curve)."""
     confidences, outcomes = np.asarray(confidences, dtype=np.float64), np.asarray(outcomes, dtype=np.float64)
     order = np.argsort(-confidences, kind="stable")
     answered = np.arange(1, len(order) + 1)

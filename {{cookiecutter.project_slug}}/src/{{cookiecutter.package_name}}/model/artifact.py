@@ -76,7 +76,8 @@ def save_artifact(
     """Write the artifact into ``output_dir``: weights (safetensors), tokenizer (model_max_length = the training
     max_length), labels.json, metrics.json, training_config.json (``config_used``), history.json, the model card,
     multi-label thresholds.json (``thresholds``: one a label) and, for a calibrated task, calibration.json
-    (``temperatures``, and ``min_confidence``: below it a single-label answer is UNSURE). A DistributedDataParallel model is unwrapped. Returns the folder."""
+    (``temperatures``, and ``min_confidence``: below it a single-label answer is UNSURE). A DistributedDataParallel
+    model is unwrapped. Returns the folder."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel

@@ -35,8 +35,8 @@ Response, per input and in input order: an object with "label" (the name), "scor
 label's own probability, by name); in CSV the labels joined by ``|`` with an empty score. Every score is
 calibrated: the logits are divided by the temperatures train fitted on the validation split (calibration.json; an
 artifact without the file is served as it is); a single-label answer whose score is below calibration.json's
-``min_confidence`` has the label "unsure" (its score and scores kept). Accept is a list with q-values: the first supported type wins, */*
-means JSON.
+``min_confidence`` has the label "unsure" (its score and scores kept). Accept is a list with q-values: the first
+supported type wins, */* means JSON.
 
 A pair model given a text without its second text, or a one-text model given a pair, refuses it with one message
 that says what the model takes: a JSON request is refused as a whole (400), a JSON Lines or CSV line gets its
