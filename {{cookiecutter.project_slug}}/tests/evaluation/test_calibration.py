@@ -150,7 +150,7 @@ def test_train_chooses_the_min_confidence_for_a_target_accuracy_on_the_validatio
         )
 
     def record() -> dict:
-        return {CALIBRATION_RECORD: {"validation": {}, "test": {}}}
+        return {CALIBRATION_RECORD: dict(validation={}, test={})}
 
     metrics = record()
     chosen = choose_min_confidence(run(0.0, 0.75), {"validation": logits, "test": logits}, [1.0], metrics)
@@ -178,7 +178,8 @@ def artifact(request, tmp_path_factory):
     tokenizer, model = build_scratch("scratch:tiny", TEXTS * 5, schema, 32)
     folder = tmp_path_factory.mktemp(request.param) / "model"
     thresholds = [0.5, 0.5, 0.5] if schema.multi_label else None
-    save_artifact(folder, model, tokenizer, schema, {}, {"data": {"text_column": "text"}}, [], thresholds)
+    data_settings = {"text_column": "text"}
+    save_artifact(folder, model, tokenizer, schema, {}, {"data": data_settings}, [], thresholds)
     return folder, schema
 
 
