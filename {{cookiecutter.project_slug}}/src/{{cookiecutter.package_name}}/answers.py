@@ -14,11 +14,12 @@ import json
 from pathlib import Path
 
 try:  # in the package
-    from .artifact_files import THRESHOLDS_FILE
+    from .artifact_files import CALIBRATION_FILE, THRESHOLDS_FILE
 except ImportError:  # code/answers.py in the inference container: artifact_files.py is its sibling in code/
-    from artifact_files import THRESHOLDS_FILE  # type: ignore[no-redef]
+    from artifact_files import CALIBRATION_FILE, THRESHOLDS_FILE  # type: ignore[no-redef]
 
 SINGLE_LABEL, MULTI_LABEL, REGRESSION = "single_label", "multi_label", "regression"  # labels.json's task
+UNSURE = "unsure"  # the label of an answer below calibration.json's min_confidence (abstention)
 DEFAULT_THRESHOLD = 0.5  # a label's decision threshold until one is tuned on the validation split
 LABEL_JOINER = "|"  # multi-label answers in CSV and tables: between the names of one text's labels
 CSV_HEADER = ("label", "score", "error")  # the answer to a CSV body's header row
@@ -28,11 +29,12 @@ MAX_LABELS = 200  # label names a schema may have (cookiecutter.json's _max_labe
 class Head:
     """One task's serving rules. ``name``: labels.json's task; ``problem_type``: transformers'
     ``PretrainedConfig.problem_type`` (the loss it picks); ``thresholded``: decided at per-label thresholds
-    (thresholds.json)."""
+    (thresholds.json); ``abstains``: answers UNSURE below calibration.json's min_confidence (Head.abstain)."""
 
     name = ""
     problem_type = ""
     thresholded = False
+    abstains = False
 
     def output_size(self, names: list[str]) -> int:
         """The model's outputs a text (its ``num_labels``): one a label name."""
@@ -48,6 +50,16 @@ class Head:
     def scores(self, logits):
         """Scores of ``logits`` (numpy, shape ``(rows, outputs)``) as float64, same shape."""
         raise NotImplementedError
+
+    def temperature_count(self, outputs: int) -> int:
+        """How many temperatures calibrate this task's scores (calibration.json; ``outputs``: the model's outputs
+        a text): none by default, the scores served as they are."""
+        return 0
+
+    def abstain(self, answer: dict, min_confidence: float) -> dict:
+        """``answer`` as served when its confidence is below ``min_confidence``: as it is by default (the task
+        never abstains)."""
+        return answer
 
     def answer(self, scores: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
         """One text's answer from its ``scores`` (one a model output)."""
@@ -82,7 +94,7 @@ class Head:
 class SingleLabelHead(Head):
     """Exactly one class a text: a softmax over the classes, the most probable one answered."""
 
-    name, problem_type = SINGLE_LABEL, "single_label_classification"
+    name, problem_type, abstains = SINGLE_LABEL, "single_label_classification", True
 
     def scores(self, logits):
         """Row-wise softmax of ``logits`` (rows, classes), max-shifted for stability, float64; same shape."""
@@ -91,6 +103,15 @@ class SingleLabelHead(Head):
         shifted = np.asarray(logits, dtype=np.float64)
         exponent = np.exp(shifted - shifted.max(axis=1, keepdims=True))
         return exponent / exponent.sum(axis=1, keepdims=True)
+
+    def temperature_count(self, outputs: int) -> int:
+        """One temperature, shared by every class (it keeps the most probable class)."""
+        return 1
+
+    def abstain(self, answer: dict, min_confidence: float) -> dict:
+        """``answer`` with the label UNSURE when its probability (``score``) is below ``min_confidence``, its score
+        and every class's kept; as it is otherwise."""
+        return {**answer, "label": UNSURE} if answer["score"] < min_confidence else answer
 
     def answer(self, scores: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
         """``{"label": the most probable name, "score": its probability, "scores": every name's}``."""
@@ -108,6 +129,10 @@ class MultiLabelHead(Head):
         import numpy as np
 
         return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(logits, dtype=np.float64), -500, 500)))
+
+    def temperature_count(self, outputs: int) -> int:
+        """One temperature a label: each label's probability is calibrated on its own."""
+        return outputs
 
     def answer(self, scores: list[float], names: list[str], thresholds: list[float] | None = None) -> dict:
         """``{"labels": the names whose probability reaches their threshold (none may), "scores": every name's}``;
@@ -248,3 +273,55 @@ def thresholds_content(names: list[str], thresholds: list[float]) -> dict:
     """What thresholds.json holds: each label's decision threshold by name."""
     by_name = {name: float(t) for name, t in zip(names, thresholds, strict=True)}
     return {"thresholds": by_name}
+
+
+def read_temperatures(model_dir: str | Path, outputs: int, head: Head) -> list[float] | None:
+    """The temperatures that calibrate ``head``'s scores, from ``model_dir``'s calibration.json (``outputs``: the
+    model's outputs a text); None for an artifact without the file (written before calibration: its scores are served
+    as they always were) or a task that is not calibrated. Raises ValueError naming the file when it does not hold
+    the task's count of positive, finite temperatures."""
+    count = head.temperature_count(outputs)
+    path = Path(model_dir) / CALIBRATION_FILE
+    if not count or not path.is_file():
+        return None
+    try:
+        values = [float(t) for t in json.loads(path.read_text(encoding="utf-8"))["temperatures"]]
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not a calibration file ({error}); train again") from None
+    if len(values) != count or not all(0 < t < float("inf") for t in values):
+        raise ValueError(f"{path} holds {values}, not {count} positive temperature(s); train again")
+    return values
+
+
+def calibrated(logits, temperatures: list[float] | None):
+    """``logits`` (rows, outputs) divided by ``temperatures`` (temperature scaling: one shared by every output, or
+    one an output), float64; ``logits`` as they are without temperatures. Scores of the result are the calibrated
+    scores."""
+    if not temperatures:
+        return logits
+    import numpy as np
+
+    return np.asarray(logits, dtype=np.float64) / np.asarray(temperatures, dtype=np.float64)
+
+
+def read_min_confidence(model_dir: str | Path) -> float:
+    """The calibrated probability below which answers are UNSURE (Head.abstain), from ``model_dir``'s
+    calibration.json; 0.0 (never) without the file or the key. Raises ValueError naming the file when it is not a
+    number from 0 to 1."""
+    path = Path(model_dir) / CALIBRATION_FILE
+    if not path.is_file():
+        return 0.0
+    try:
+        value = float(json.loads(path.read_text(encoding="utf-8")).get("min_confidence", 0.0))
+    except (ValueError, TypeError, AttributeError) as error:
+        raise ValueError(f"{path} is not a calibration file ({error}); train again") from None
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{path}: min_confidence {value} is not a probability (0 to 1)")
+    return value
+
+
+def calibration_content(temperatures: list[float], min_confidence: float = 0.0) -> dict:
+    """What calibration.json holds: the temperatures (one shared by every class, or one a label in class-id order),
+    fitted on the validation split, and the calibrated probability below which answers are UNSURE (0.0: never)."""
+    content = {"method": "temperature scaling", "temperatures": [float(t) for t in temperatures]}
+    return content | {"min_confidence": float(min_confidence)}

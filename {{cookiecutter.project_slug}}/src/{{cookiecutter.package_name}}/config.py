@@ -205,6 +205,18 @@ class ModelConfig:
         "micro F1), or for regression MSE added as a share of the mean answer's MSE; more, and int8 is refused",
         FRACTION,
     )
+    min_confidence: float = setting(
+        0.0,
+        "single-label: a text whose most probable class has a calibrated probability below this is answered "
+        "'unsure' (0 = always answer); train saves it in calibration.json, which every serving path reads",
+        FRACTION,
+    )
+    target_accuracy: float = setting(
+        0.0,
+        "single-label, instead of min_confidence: the lowest cut-off at which the validation texts answered reach "
+        "this accuracy (0 = off; 1 = only texts the model is never wrong about, if any)",
+        FRACTION,
+    )
 
 
 @dataclass

@@ -13,7 +13,7 @@ import pytest
 from moto import mock_aws
 from typer.testing import CliRunner
 
-from {{ cookiecutter.package_name }}.artifact_files import THRESHOLDS_FILE
+from {{ cookiecutter.package_name }}.artifact_files import CALIBRATION_FILE, THRESHOLDS_FILE
 from {{ cookiecutter.package_name }}.aws import session as session_module
 from {{ cookiecutter.package_name }}.aws.deploy import (
     EndpointSpec,
@@ -310,7 +310,9 @@ def test_deploy_uploads_the_model_and_creates_model_config_endpoint(project, aws
         "code/answers.py",
         "code/request_rules.py",
         "code/requirements.txt",
-    } | ({THRESHOLDS_FILE} if load_schema(project).multi_label else set())  # each label's threshold
+    } | ({THRESHOLDS_FILE} if load_schema(project).multi_label else set()) | (  # each label's threshold
+        {CALIBRATION_FILE} if TASK != "regression" else set()  # the temperatures scores are calibrated with
+    )
     assert requests["model"]["ModelName"] == variant["ModelName"]
 
 

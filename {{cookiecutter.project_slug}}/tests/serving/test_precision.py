@@ -10,6 +10,7 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
+from {{ cookiecutter.package_name }}.answers import calibrated
 from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.errors import ArtifactError, ConfigError
 from {{ cookiecutter.package_name }}.model.artifact import (
@@ -17,6 +18,7 @@ from {{ cookiecutter.package_name }}.model.artifact import (
     INT8_RECORD,
     METRICS_FILE,
     load_for_inference,
+    read_temperatures,
 )
 from {{ cookiecutter.package_name }}.model.inference import choose_precision, load_predictor
 from {{ cookiecutter.package_name }}.model.int8 import Int8Model, compile_settings
@@ -144,7 +146,8 @@ def test_the_handler_and_the_package_run_int8_alike(text_model):
         "PERFORMANCE_HINT",
     }
     encoded = loaded.tokenizer(REVIEWS, padding=True, return_tensors="pt", return_token_type_ids=False)
-    ours = task_named(loaded.schema.task).scores(network(**encoded).logits.numpy())
+    temperatures = read_temperatures(text_model, loaded.schema)  # served scores are calibrated
+    ours = task_named(loaded.schema.task).scores(calibrated(network(**encoded).logits.numpy(), temperatures))
     theirs = np.array(all_scores(handler.predict_fn(REVIEWS, served))).reshape(ours.shape)
     np.testing.assert_allclose(theirs, ours, atol=1e-5)
 

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from .. import logs
+from ..answers import calibrated
 from ..config import Config
 from ..data.dataset import held_out_rows, load_project_file
 from ..data.labels import LabelSchema
@@ -22,9 +23,10 @@ from ..model.features import TokenizedDataset, record_pairs
 from ..model.inference import best_device, load_predictor, predict_logits
 from ..model.int8 import CALIBRATION_ROWS, Int8Model, export_int8
 from ..tasks import task_named
+from .calibration import expected_calibration_error
 from .metrics import classification_report, metric_line, score, score_logits
 from .paired import paired_drop_decision
-from .reports import write_results
+from .reports import draw_reliability, write_results
 from .verdict import baseline_score, verdict
 
 
@@ -59,16 +61,19 @@ def compare_int8_to_fp32(
     model_dir: Path,
     thresholds: list[float] | None = None,
     calibration_types: list[list[int]] | None = None,
+    temperatures: list[float] | None = None,
 ) -> dict:
     """Quantize the model into ``model_dir``'s int8 folder (model/int8.py, calibrated on ``calibration_rows``;
     ``calibration_types``: the rows' segment ids, for sentence pairs), classify ``dataset`` with it on the CPU, as
     served, and compare with its fp32 logits ``fp32`` (evaluate_dataset's); int8 may serve when it loses at most
     ``max_drop`` accuracy, decided in counts of flipped answers with a stated rule for too few rows
     (evaluation/paired.py). Multi-label: each (row, label) decision at ``thresholds`` is one answer, and the record
-    holds the micro F1 of both (multi_label_int8_record). The record goes into the artifact's metrics.json."""
+    holds the micro F1 of both (multi_label_int8_record). Both are scored as served: calibrated with ``temperatures``
+    (None: as they are). The record goes into the artifact's metrics.json."""
     export_int8(model, calibration_rows, pad_token_id, model_dir, calibration_types)
     int8_model = Int8Model(model_dir, getattr(model, "module", model).config)
     int8, _ = predict_logits(int8_model, dataset, batch_size, pad_token_id, torch.device("cpu"))
+    fp32, int8 = calibrated(fp32, temperatures), calibrated(int8, temperatures)
     return int8_record(dataset.labels, fp32, int8, schema=schema, max_drop=max_drop, thresholds=thresholds) | {
         "calibration_rows": min(len(calibration_rows), CALIBRATION_ROWS),
         "packed": int8_model.packed,  # several texts per row (model/int8.py), else one padded text per row
@@ -119,7 +124,8 @@ def evaluate_model(
 ) -> dict:
     """Score any artifact (``model_dir``: a trained transformer at ``precision``, or the baseline) on a labelled
     ``test_file`` (None: the held-out test split of a one-file dataset): prints the summary, metric line, report and
-    verdict; writes the results folder (``out_dir``, else the artifact's evaluation/). Returns the metrics; raises
+    verdict; writes the results folder (``out_dir``, else the artifact's evaluation/), with the reliability diagram
+    and the expected calibration error (``ece``) of the scores as served. Returns the metrics; raises
     DataError for a file with errors, ArtifactError for a folder that is not an artifact."""
     predictor = load_predictor(
         model_dir, precision or config.model.inference_precision, best_device(config.train.use_cpu)
@@ -136,6 +142,9 @@ def evaluate_model(
     answers = predictor.answers(probabilities)
     metrics = score(labels, answers, predictor.schema.names, probabilities=probabilities, task=task)
     metrics.update(loss=task.mean_loss(labels, probabilities), precision=predictor.precision, test_file=str(test_file))
+    ece = expected_calibration_error(task, labels, probabilities)
+    if ece is not None:  # of the scores as served: calibrated when the artifact has calibration.json
+        metrics["ece"] = ece
     logs.result(metric_line(metrics, prefix="test_") + f" ({predictor.precision})")
     logs.result(classification_report(metrics))
     for line in verdict(metrics, baseline_score(config, test_file, task.compared_metric)):
@@ -152,5 +161,6 @@ def evaluate_model(
         thresholds=predictor.thresholds,
         validation=read_metrics(Path(model_dir)).get("validation"),
     )
+    draw_reliability(folder, predictor.schema, labels, [("as served", probabilities)])
     logs.result(f"evaluation written to {folder}")
     return metrics

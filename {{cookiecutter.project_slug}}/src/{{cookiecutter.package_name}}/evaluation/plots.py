@@ -202,3 +202,51 @@ def mark_tuned_scores(
         if validation.get(name) is not None:
             label = f"{METRICS[name].title} (tuned thresholds {span}): {validation[name]:.3f}"
             axes.plot([epoch], [validation[name]], "*", color=colour, markersize=12, label=label)
+
+
+def plot_reliability(panels: list[tuple[str, dict, float | None]], path: str | Path, title: str = "") -> Path:
+    """The reliability diagram (Guo et al. 2017, fig. 1): one panel a (caption, bins, ECE) of ``panels`` (bins as
+    evaluation/calibration.py's reliability_bins: count, confidence, observed, one a bin), each bin's share of
+    outcomes that came true as a bar and its mean confidence as a dot above or below it (the gap is the bin's
+    miscalibration), the diagonal, and the bins' rows as a histogram beneath. Returns the path written."""
+    figure, grid = plt.subplots(2, len(panels), figsize=(5 * len(panels), 5.5), squeeze=False, height_ratios=[3, 1])
+    for column, (caption, bins, ece) in enumerate(panels):
+        top, bottom = grid[0][column], grid[1][column]
+        width = 1.0 / len(bins["count"])
+        centres = (np.arange(len(bins["count"])) + 0.5) * width
+        filled = bins["count"] > 0
+        top.bar(centres[filled], bins["observed"][filled], width=width, edgecolor="black", label="observed")
+        top.plot(centres[filled], bins["confidence"][filled], "o", color="tab:red", label="mean confidence")
+        top.plot([0, 1], [0, 1], "--", color="gray", label="perfectly calibrated")
+        top.set_xlim(0, 1)
+        top.set_ylim(0, 1)
+        top.set_ylabel("share that came true")
+        top.set_title(caption + (f" (ECE {ece:.4f})" if ece is not None else ""))
+        top.legend(loc="upper left", fontsize="small")
+        bottom.bar(centres, bins["count"], width=width, color="tab:gray", edgecolor="black")
+        bottom.set_xlim(0, 1)
+        bottom.set_xlabel("confidence (predicted probability)")
+        bottom.set_ylabel("rows")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+def plot_coverage(curve: dict, path: str | Path, title: str = "", chosen: float | None = None) -> Path:
+    """The coverage/accuracy curve of abstaining below a confidence (``curve``: evaluation/calibration.py's
+    coverage_curve), the cut-off ``chosen`` marked when given. Returns the path written."""
+    figure, axes = plt.subplots(figsize=(6, 4))
+    axes.plot(curve["coverage"], curve["answered_right"], color="tab:blue")
+    if chosen is not None and len(curve["threshold"]):
+        answered = curve["threshold"] >= chosen
+        at = int(answered.sum()) - 1
+        if at >= 0:
+            axes.plot(curve["coverage"][at], curve["answered_right"][at], "o", color="tab:red")
+            axes.annotate(f"confidence >= {chosen:.2f}", (curve["coverage"][at], curve["answered_right"][at]))
+    axes.set_xlim(0, 1)
+    axes.set_xlabel("coverage (share of texts answered, the rest 'unsure')")
+    axes.set_ylabel("accuracy of the answered texts")
+    axes.set_title(title or "abstaining below a confidence")
+    figure.tight_layout()
+    return save_figure(figure, path)

@@ -4,7 +4,9 @@ A results folder holds metrics.json, report.txt (the task's report: for classes 
 confusion matrix), the task's pictures (Task.draw: confusion_matrix.png; multi-label label_f1.png and
 label_cooccurrence.png; regression predicted_vs_true.png), learning_curves.png when there is a training log, and
 errors.tsv when the rows are known: the task's wrong answers (Task.errors; misclassified rows, label sets not the
-true one, or scores missed by more than a standard deviation), its columns explained in report.txt.
+true one, or scores missed by more than a standard deviation), its columns explained in report.txt. Where the task's
+scores are probabilities and the rows' scores are known: reliability.png (the reliability diagram of the calibrated
+scores), and single-label coverage.png (what abstaining below a confidence does).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ CONFUSION_MATRIX_PLOT = "confusion_matrix.png"
 LEARNING_CURVES_PLOT = "learning_curves.png"
 ERRORS_FILE = "errors.tsv"
 LABEL_F1_PLOT = "label_f1.png"
+RELIABILITY_PLOT = "reliability.png"
+COVERAGE_PLOT = "coverage.png"
 COOCCURRENCE_PLOT = "label_cooccurrence.png"
 PAIR_COLUMN = "text_pair"  # errors.tsv's last column, for sentence pairs
 ROW_COLUMNS = {  # errors.tsv's columns about the row; the task's (Task.errors_columns) go between id and text
@@ -121,6 +125,43 @@ def write_results(
         labels = [record.label for record in records]
         write_errors(folder / ERRORS_FILE, records, task.errors(labels, probabilities, list(schema.names), thresholds))
     return folder
+
+
+def draw_reliability(
+    folder: Path, schema: LabelSchema, labels: Sequence, panels: list[tuple[str, np.ndarray]], bins: int = 0
+) -> Path | None:
+    """reliability.png in ``folder``: a reliability diagram panel a (caption, scores) of ``panels`` (scores of shape
+    (rows, outputs) at the true ``labels``), with its ECE (evaluation/calibration.py's rules, ``bins`` equal-width
+    bins, its default without). Returns the path, or None for a task whose scores are not probabilities."""
+    from .calibration import DEFAULT_BINS, expected_calibration_error, pooled_pairs, reliability_bins
+    from .plots import plot_reliability
+
+    task, bins = task_named(schema.task), bins or DEFAULT_BINS
+    drawn = []
+    for caption, scores in panels:
+        pooled = pooled_pairs(task, labels, scores)
+        if pooled is None:
+            return None
+        ece = expected_calibration_error(task, labels, scores, bins)
+        drawn.append((caption, reliability_bins(*pooled, bins), ece))
+    return plot_reliability(drawn, folder / RELIABILITY_PLOT, title=f"reliability ({bins} bins)")
+
+
+def draw_coverage(
+    folder: Path, schema: LabelSchema, labels: Sequence, scores: np.ndarray, min_confidence: float = 0.0
+) -> Path | None:
+    """coverage.png in ``folder``: the coverage/accuracy curve of abstaining below a confidence (scores of shape
+    (rows, outputs) at the true ``labels``; evaluation/calibration.py's coverage_curve), ``min_confidence`` marked
+    when set. Returns the path, or None for a task that never abstains (Head.abstains)."""
+    from .calibration import coverage_curve
+    from .plots import plot_coverage
+
+    task = task_named(schema.task)
+    if not task.head.abstains:
+        return None
+    confidences, outcomes = task.calibration_pairs(list(labels), np.asarray(scores, dtype=np.float64))[0]
+    curve = coverage_curve(confidences, outcomes)
+    return plot_coverage(curve, folder / COVERAGE_PLOT, chosen=min_confidence or None)
 
 
 def errors_columns(task) -> dict[str, str]:

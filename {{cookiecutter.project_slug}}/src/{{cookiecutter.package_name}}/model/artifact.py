@@ -13,9 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from .. import answers
-from ..answers import HEADS, thresholds_content
+from ..answers import HEADS, calibration_content, thresholds_content
+from ..artifact_files import (
+    CALIBRATION_FILE,
+    INT8_MODEL_FILE,
+    METRICS_FILE,
+    NO_MODEL_MAX_LENGTH,
+    THRESHOLDS_FILE,
+    TRAINING_CONFIG_FILE,
+)
 from ..artifact_files import INT8_DIR as INT8_DIR  # these names are defined once there (the container reads them)
-from ..artifact_files import INT8_MODEL_FILE, METRICS_FILE, NO_MODEL_MAX_LENGTH, THRESHOLDS_FILE, TRAINING_CONFIG_FILE
 from ..artifact_files import INT8_RECORD as INT8_RECORD  # metrics.json's key of the int8 check (defined there)
 from ..config import LABELS_FILE
 from ..data.labels import LabelSchema
@@ -63,11 +70,14 @@ def save_artifact(
     config_used: dict,
     history: list[dict],
     thresholds: list[float] | None = None,
+    temperatures: list[float] | None = None,
+    min_confidence: float = 0.0,
 ) -> Path:
     """Write the artifact into ``output_dir``: weights (safetensors), tokenizer (model_max_length = the training
-    max_length), labels.json, metrics.json, training_config.json (``config_used``), history.json, the model card and,
-    multi-label, thresholds.json (``thresholds``: one a label). A DistributedDataParallel model is unwrapped. Returns
-    the folder."""
+    max_length), labels.json, metrics.json, training_config.json (``config_used``), history.json, the model card,
+    multi-label thresholds.json (``thresholds``: one a label) and, for a calibrated task, calibration.json
+    (``temperatures``, and ``min_confidence``: below it a single-label answer is UNSURE). A DistributedDataParallel
+    model is unwrapped. Returns the folder."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     model = getattr(model, "module", model)  # unwrap DistributedDataParallel
@@ -79,6 +89,9 @@ def save_artifact(
     write_json(output_dir / HISTORY_FILE, history)
     if thresholds is not None:
         write_thresholds(output_dir, schema, thresholds)
+    (output_dir / CALIBRATION_FILE).unlink(missing_ok=True)  # a folder trained into again: no stale temperatures
+    if temperatures is not None:
+        write_json(output_dir / CALIBRATION_FILE, calibration_content(temperatures, min_confidence))
     (output_dir / MODEL_CARD_FILE).write_text(model_card(schema, metrics, config_used), encoding="utf-8")
     return output_dir
 
@@ -94,6 +107,17 @@ def read_thresholds(model_dir: str | Path, schema: LabelSchema) -> list[float] |
     None for a task without them. Raises ArtifactError for a file that is not thresholds."""
     try:
         return answers.read_thresholds(model_dir, list(schema.names), HEADS[schema.task])
+    except ValueError as error:
+        raise ArtifactError(str(error)) from None
+
+
+def read_temperatures(model_dir: str | Path, schema: LabelSchema) -> list[float] | None:
+    """The temperatures that calibrate the artifact's scores (answers.read_temperatures: the handler's rule); None
+    without calibration.json (an artifact written before calibration, served as it always was) or for a task that
+    is not calibrated. Raises ArtifactError for a file that is not a calibration."""
+    head = HEADS[schema.task]
+    try:
+        return answers.read_temperatures(model_dir, head.output_size(list(schema.names)), head)
     except ValueError as error:
         raise ArtifactError(str(error)) from None
 

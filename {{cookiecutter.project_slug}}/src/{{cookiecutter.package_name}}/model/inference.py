@@ -12,12 +12,21 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from .. import logs
+from ..answers import calibrated
 from ..config import LABELS_FILE
 from ..data.labels import LabelSchema
 from ..data.report import Record
 from ..errors import ArtifactError, ConfigError
 from ..tasks import task_named
-from .artifact import NGRAM_WEIGHTS_FILE, check_artifact, int8_verdict, is_ngram, load_for_inference, read_thresholds
+from .artifact import (
+    NGRAM_WEIGHTS_FILE,
+    check_artifact,
+    int8_verdict,
+    is_ngram,
+    load_for_inference,
+    read_temperatures,
+    read_thresholds,
+)
 from .features import DynamicPaddingCollator, TokenizedDataset, build_dataset
 from .int8 import Int8Model
 from .ngram import NgramClassifier
@@ -106,12 +115,13 @@ class Predictor:
 
 class TransformerPredictor(Predictor):
     """A trained transformer at a precision (fp32 on ``device``, or the int8 OpenVINO model on the CPU) as a
-    Predictor."""
+    Predictor; its scores calibrated with the artifact's temperatures (calibration.json) when it has them."""
 
     def __init__(self, model_dir: Path, precision: str, device: torch.device):
         loaded = load_for_inference(model_dir, torch.device("cpu") if precision == "int8" else device)
         self.loaded, self.schema, self.precision = loaded, loaded.schema, precision
         self.thresholds = read_thresholds(model_dir, self.schema)
+        self.temperatures = read_temperatures(model_dir, self.schema)
         if precision == "int8":
             self.loaded.model = Int8Model(model_dir, loaded.model.config)
 
@@ -124,7 +134,7 @@ class TransformerPredictor(Predictor):
     ) -> np.ndarray:
         """Class probabilities of ``texts`` (as pairs with ``text_pairs`` when given), shape (len(texts),
         num_labels): tokenised with the artifact's tokenizer and max_length, classified in length-grouped batches of
-        ``batch_size``."""
+        ``batch_size``, calibrated with the artifact's temperatures."""
         loaded = self.loaded
         pairs = text_pairs if text_pairs is not None else [None] * len(texts)
         dataset = build_dataset(
@@ -136,7 +146,7 @@ class TransformerPredictor(Predictor):
         logits, _ = predict_logits(
             loaded.model, dataset, batch_size, loaded.tokenizer.pad_token_id, loaded.device, show_progress
         )
-        return task_named(self.schema.task).scores(logits)
+        return task_named(self.schema.task).scores(calibrated(logits, self.temperatures))
 
 
 class NgramPredictor(Predictor):

@@ -32,8 +32,11 @@ Requests
 Response, per input and in input order: an object with "label" (the name), "score" (its probability) and
 "scores" (the probability of every label, by name). A multi-label model (labels.json's task) answers "labels"
 (the names whose sigmoid probability reaches their threshold, from thresholds.json; none may) and "scores" (every
-label's own probability, by name); in CSV the labels joined by ``|`` with an empty score. Accept is a list with
-q-values: the first supported type wins, */* means JSON.
+label's own probability, by name); in CSV the labels joined by ``|`` with an empty score. Every score is
+calibrated: the logits are divided by the temperatures train fitted on the validation split (calibration.json; an
+artifact without the file is served as it is); a single-label answer whose score is below calibration.json's
+``min_confidence`` has the label "unsure" (its score and scores kept). Accept is a list with q-values: the first
+supported type wins, */* means JSON.
 
 A pair model given a text without its second text, or a one-text model given a pair, refuses it with one message
 that says what the model takes: a JSON request is refused as a whole (400), a JSON Lines or CSV line gets its
@@ -180,6 +183,8 @@ class LoadedModel:
     precision: str
     lock: AbstractContextManager = field(default_factory=nullcontext)
     thresholds: list[float] | None = None  # a thresholded task's decision threshold a label (multi-label)
+    temperatures: list[float] | None = None  # calibration.json's: scores are of the logits divided by them
+    min_confidence: float = 0.0  # calibration.json's: a single-label answer below it is "unsure" (Head.abstain)
     head: answers.Head = field(default_factory=lambda: answers.head_for(answers.SINGLE_LABEL))
     pair_column: str | None = None
     encode_pairs: Callable[[list[str], list[str]], tuple[list[list[int]], list[list[int]]]] | None = None
@@ -247,6 +252,8 @@ def load(model_dir, precision: str = "auto") -> LoadedModel:
         max_length=max_length,
         precision=precision,
         thresholds=thresholds,
+        temperatures=answers.read_temperatures(model_dir, config.num_labels, head),
+        min_confidence=answers.read_min_confidence(model_dir),
         head=head,
         pair_column=pair_column,
         encode_pairs=pair_encoder(tokenizer, max_length) if pair_column else None,
@@ -558,9 +565,11 @@ def predict_fn(data, model: LoadedModel) -> list[dict]:
         for chunk, inputs in model.batches(tokens, types):
             with model.lock:
                 logits = network(**{name: tensor.to(device) for name, tensor in inputs.items()}).logits
-            scores = model.head.scores(logits.float().cpu().numpy()).tolist()  # the task's (answers.py)
+            raw = logits.float().cpu().numpy()
+            scores = model.head.scores(answers.calibrated(raw, model.temperatures)).tolist()  # the task's (answers.py)
             for k, row in zip(chunk, scores, strict=True):
-                results[valid[k]] = model.head.answer(row, names, model.thresholds)
+                answer = model.head.answer(row, names, model.thresholds)
+                results[valid[k]] = model.head.abstain(answer, model.min_confidence) if model.min_confidence else answer
     for index, row_id in enumerate(ids):
         if row_id is not None:
             results[index] = {"id": row_id, **results[index]}

@@ -135,6 +135,19 @@ class Task:
         """The answer of each row of ``scores``, in the form labels are kept."""
         raise NotImplementedError
 
+    def temperature_losses(self, labels: list, logits: np.ndarray) -> list:
+        """One function a temperature the head has (Head.temperature_count), in calibration.json's order: a
+        temperature (a positive float) -> the loss it gives on a labelled split's ``logits`` (rows, outputs) at the
+        true ``labels`` (nats a row), which evaluation/calibration.py minimises; None in place of one the split
+        cannot fit (it stays 1). []: the task is not calibrated (its scores are served as they are)."""
+        return []
+
+    def calibration_pairs(self, labels: list, scores: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """What the expected calibration error compares: (confidence, outcome) pairs of arrays of shape (rows,), a
+        predicted probability (0-1) and whether it came true (0.0 or 1.0), whose ECEs are averaged; [] for a task
+        whose scores are not probabilities."""
+        return []
+
     def default_thresholds(self, schema) -> list[float] | None:
         """Decision thresholds before any are tuned (None: the task has none)."""
         return None

@@ -74,6 +74,17 @@ def trivial_answer(truth: np.ndarray, label_names: Sequence[str]) -> dict:
     }
 
 
+def binary_cross_entropy(logits: np.ndarray, outcomes: np.ndarray):
+    """temperature -> the mean binary cross-entropy (nats) of one label's ``logits`` (rows,) divided by it, at its
+    0/1 ``outcomes`` (rows,): softplus(x) - y x, stable by logaddexp."""
+
+    def loss(temperature: float) -> float:
+        scaled = logits / temperature
+        return float((np.logaddexp(0.0, scaled) - outcomes * scaled).mean())
+
+    return loss
+
+
 class MultiLabelTask(Task):
     """Any number of labels a row: labels are sorted tuples of class ids, targets multi-hot rows (BCE), answers the
     labels whose sigmoid reaches their threshold."""
@@ -157,6 +168,23 @@ class MultiLabelTask(Task):
             )
             thresholds.append(float(best))
         return thresholds
+
+    def temperature_losses(self, labels: list, logits: np.ndarray) -> list:
+        """One temperature a label: its binary cross-entropy (binary_cross_entropy), or None for a label the split
+        never (or always) carries, which cannot be fitted (it would only sharpen the scores)."""
+        logits = np.asarray(logits, dtype=np.float64)
+        truth = indicator(labels, logits.shape[1]).astype(np.float64)
+        return [
+            binary_cross_entropy(logits[:, j], truth[:, j]) if 0 < truth[:, j].sum() < len(truth) else None
+            for j in range(logits.shape[1])
+        ]
+
+    def calibration_pairs(self, labels: list, scores: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """One pair a label: its probability and whether the row carries it (class-wise calibration, Kull et al.
+        2019, "Beyond temperature scaling", sec. 3), so the ECE is the mean of the labels' binary ECEs."""
+        scores = np.asarray(scores, dtype=np.float64)
+        truth = indicator(labels, scores.shape[1]).astype(np.float64)
+        return [(scores[:, j], truth[:, j]) for j in range(scores.shape[1])]
 
     def baseline_targets(self, y: np.ndarray, classes: int) -> list[np.ndarray]:
         """One boolean target a label, from a multi-hot ``y`` (rows, classes)."""

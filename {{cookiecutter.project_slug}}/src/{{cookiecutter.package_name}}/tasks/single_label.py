@@ -72,6 +72,26 @@ class SingleLabelTask(Task):
         """The most probable class id of each row of ``scores`` (rows, classes)."""
         return np.asarray(scores).argmax(axis=1).tolist()
 
+    def temperature_losses(self, labels: list, logits: np.ndarray) -> list:
+        """One temperature for every class: the mean negative log-likelihood (nats a row) of the softmax of
+        ``logits / T`` at the true class ids (Guo et al. 2017, "On Calibration of Modern Neural Networks", sec. 4.2),
+        by log-sum-exp."""
+        logits, picked = np.asarray(logits, dtype=np.float64), np.asarray(labels, dtype=np.int64)
+
+        def nll(temperature: float) -> float:
+            scaled = logits / temperature
+            top = scaled.max(axis=1)
+            normaliser = top + np.log(np.exp(scaled - top[:, None]).sum(axis=1))
+            return float((normaliser - scaled[np.arange(len(picked)), picked]).mean())
+
+        return [nll]
+
+    def calibration_pairs(self, labels: list, scores: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Top-label calibration (Guo et al. 2017): one pair, each row's highest probability and whether that class
+        is the true one."""
+        scores = np.asarray(scores, dtype=np.float64)
+        return [(scores.max(axis=1), (scores.argmax(axis=1) == np.asarray(labels)).astype(np.float64))]
+
     def baseline_targets(self, y: np.ndarray, classes: int) -> list[np.ndarray]:
         """One boolean target a class (one-vs-rest), or for two classes one: class 1."""
         return [y == label for label in range(classes)] if classes > 2 else [y == 1]

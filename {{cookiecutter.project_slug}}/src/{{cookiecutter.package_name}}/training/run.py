@@ -13,16 +13,20 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ..answers import calibrated, head_for
+from ..artifact_files import CALIBRATION_RECORD
 from ..config import Config
 from ..data.dataset import Splits, data_file, load_schema, load_splits
 from ..data.labels import LabelSchema
 from ..errors import CheckpointError, ConfigError
-from ..evaluation.evaluate import compare_int8_to_fp32, evaluate_dataset
-from ..evaluation.metrics import metric_line, scalars
-from ..evaluation.reports import write_results
+from ..evaluation.calibration import DEFAULT_BINS, confidence_for_accuracy, coverage_at, fit_temperatures, split_record
+from ..evaluation.evaluate import compare_int8_to_fp32
+from ..evaluation.metrics import metric_line, scalars, score_logits
+from ..evaluation.reports import draw_coverage, draw_reliability, write_results
 from ..evaluation.verdict import baseline_score, verdict
 from ..model.artifact import INT8_RECORD, METRICS_FILE, RESULTS_DIR, SCRATCH_TOKENIZER_DIR, save_artifact
 from ..model.features import build_dataset, tokenizer_fingerprint
+from ..model.inference import predict_logits
 from ..model.int8 import remove_int8
 from ..model.sources import check_source, default_learning_rate, is_scratch, load_model, scratch_tokenizer
 from ..tasks import task_named
@@ -220,22 +224,37 @@ def finish(
     output_data: str | None,
     test_file: str | None = None,
 ) -> dict:
-    """After the loop, in named steps: score the validation and test splits, check int8 on the validation split,
-    save the artifact, write the final split's results folder (and its verdict), clear the checkpoints. Returns
+    """After the loop, in named steps: score the validation and test splits (calibrated with the temperatures fitted
+    on the validation split), check int8 on the validation split, save the artifact, write the final split's results
+    folder (and its verdict, and its reliability diagram), clear the checkpoints. Returns
     the artifact's metrics (metrics.json). ``train_seconds``: the loop's wall time, in seconds; ``output_data``:
     SageMaker's output folder, which gets a copy of the results; ``test_file``: the file the test split came
     from (the baseline's figure on the same file is compared)."""
     config, say = run.config, run.say
     metrics: dict = {"train_seconds": round(train_seconds, 2), "train_examples": len(run.train_ds)}
     model = getattr(model, "module", model).to(run.device)
-    logits, thresholds = score_splits(run, model, metrics)
+    logits, thresholds, temperatures = score_splits(run, model, metrics)
+    min_confidence = choose_min_confidence(run, logits, temperatures, metrics)
+    if min_confidence and temperatures is None:  # no validation split: the cut-off alone, on scores as they are
+        temperatures = [1.0] * head_for(run.schema.task).temperature_count(run.schema.num_labels)
     output_dir = config.path(config.train.output_dir)
     remove_int8(output_dir)
     if len(run.val_ds):  # may int8 serve this model? (evaluate, serve and CPU endpoints use it by default)
         metrics[INT8_RECORD] = record_int8_check(
-            run, model, logits["validation"], output_dir=output_dir, thresholds=thresholds
+            run, model, logits["validation"], output_dir=output_dir, thresholds=thresholds, temperatures=temperatures
         )
-    save_artifact(output_dir, model, run.tokenizer, run.schema, metrics, config.to_dict(), history, thresholds)
+    save_artifact(
+        output_dir,
+        model,
+        run.tokenizer,
+        run.schema,
+        metrics,
+        config.to_dict(),
+        history,
+        thresholds,
+        temperatures,
+        min_confidence,
+    )
     write_final_results(
         run,
         metrics,
@@ -244,6 +263,7 @@ def finish(
         output_data=output_data,
         test_file=test_file,
         thresholds=thresholds,
+        calibration=(logits, temperatures, min_confidence),
     )
     say.always(f"model artifact written to {output_dir}")
     removed = clear_checkpoints(run.checkpoint_dir)
@@ -253,44 +273,106 @@ def finish(
     return metrics
 
 
-def score_splits(run: TrainingRun, model, metrics: dict) -> tuple[dict, list[float] | None]:
-    """The validation and test splits' metrics (into ``metrics``, logged and tracked) with the trained ``model``;
-    returns their logits by split name, each of shape (rows, num_labels), and, multi-label, each label's decision
-    threshold tuned on the validation split (0.5 each without one; None single-label) that both splits are scored
-    at."""
-    logits: dict = {}
+def score_splits(run: TrainingRun, model, metrics: dict) -> tuple[dict, list[float] | None, list[float] | None]:
+    """The validation and test splits' metrics (into ``metrics``, logged and tracked; the calibration record too)
+    with the trained ``model``. Returns their raw logits by split name, each of shape (rows, outputs); multi-label,
+    each label's decision threshold tuned on the validation split's calibrated scores (0.5 each without the split;
+    None single-label), which both splits are decided at; and the temperatures fitted on the validation split
+    (None: the task is not calibrated, or there is no validation split), which both splits are scored with."""
     task = task_named(run.schema.task)
+    settings = (run.config.train.eval_batch_size, run.tokenizer.pad_token_id, run.device)
+    datasets = {split: data for split, data in (("validation", run.val_ds), ("test", run.test_ds)) if len(data)}
+    predicted = {split: predict_logits(model, data, *settings) for split, data in datasets.items()}
+    logits = {split: values for split, (values, _) in predicted.items()}
+    temperatures, record = calibrate(run, logits)
     thresholds = task.default_thresholds(run.schema)
-    if thresholds is not None and len(run.val_ds):
-        _, validation_logits = evaluate_dataset(
-            model, run.val_ds, run.schema, run.config.train.eval_batch_size, run.tokenizer.pad_token_id, run.device
+    if thresholds is not None and "validation" in logits:
+        thresholds = task.tune_thresholds(
+            run.val_ds.labels, task.scores(calibrated(logits["validation"], temperatures))
         )
-        thresholds = task.tune_thresholds(run.val_ds.labels, task.scores(validation_logits))
         run.say(
-            "decision thresholds (tuned on the validation split): "
+            "decision thresholds (tuned on the validation split's calibrated scores): "
             + ", ".join(f"{name}={value:.2f}" for name, value in zip(run.schema.names, thresholds, strict=True))
         )
-    for split, dataset in (("validation", run.val_ds), ("test", run.test_ds)):
-        if len(dataset) == 0:
-            continue
-        metrics[split], logits[split] = evaluate_dataset(
-            model,
-            dataset,
-            run.schema,
-            run.config.train.eval_batch_size,
-            run.tokenizer.pad_token_id,
-            run.device,
-            thresholds=thresholds,
-        )
+    for split, (values, loss) in predicted.items():
+        scored = calibrated(values, temperatures)
+        metrics[split] = score_logits(datasets[split].labels, scored, run.schema.names, thresholds, task=task)
+        metrics[split]["loss"] = loss
+        if record:
+            metrics[split]["ece"] = record[split]["ece_after"]
         run.say(metric_line(metrics[split], prefix=f"{split}_"))
         run.tracker.log_metrics({f"{split}_{k}": v for k, v in scalars(metrics[split]).items()})
-    return logits, thresholds
+    if record:
+        metrics[CALIBRATION_RECORD] = record
+    return logits, thresholds, temperatures
 
 
-def record_int8_check(run: TrainingRun, model, validation_logits, *, output_dir: Path, thresholds=None) -> dict:
+def calibrate(run: TrainingRun, logits: dict) -> tuple[list[float] | None, dict | None]:
+    """The task's temperatures fitted on the validation split's ``logits`` (evaluation/calibration.py), and the
+    record metrics.json keeps of them: the temperatures, the bins and, for each split in ``logits``, its ECE and mean
+    loss before and after them (split_record). (None, None) when the task is not calibrated or there is no
+    validation split."""
+    task = task_named(run.schema.task)
+    if "validation" not in logits:
+        return None, None
+    temperatures = fit_temperatures(task, run.val_ds.labels, logits["validation"])
+    if temperatures is None:
+        return None, None
+    labels = {"validation": run.val_ds.labels, "test": run.test_ds.labels}
+    record: dict = {"method": "temperature scaling", "fitted_on": "validation", "temperatures": temperatures}
+    record["bins"] = DEFAULT_BINS
+    for split, values in logits.items():
+        record[split] = split_record(task, labels[split], values, temperatures)
+    shown = ", ".join(f"{t:.3f}" for t in temperatures)
+    figures = "; ".join(
+        f"{split} {record[split]['ece_before']:.4f} -> {record[split]['ece_after']:.4f}" for split in logits
+    )
+    run.say(f"calibration: temperature {shown} (fitted on the validation split); expected calibration error {figures}")
+    return temperatures, record
+
+
+def choose_min_confidence(run: TrainingRun, logits: dict, temperatures: list[float] | None, metrics: dict) -> float:
+    """The calibrated probability below which the served answer is UNSURE (0.0: never): model.min_confidence, or
+    with model.target_accuracy the lowest cut-off at which the validation split's answered texts reach it
+    (evaluation/calibration.py's confidence_for_accuracy; 0.0, said, when none does). 0.0 for a task that never
+    abstains (Head.abstains). Each split's coverage and accuracy of the answered texts at it go into the calibration
+    record of ``metrics`` when there is one."""
+    task, settings = task_named(run.schema.task), run.config.model
+    if not task.head.abstains:
+        return 0.0
+    pairs = confidence_pairs(run, logits, temperatures)
+    chosen = settings.min_confidence
+    if settings.target_accuracy > 0 and "validation" in pairs:
+        chosen = confidence_for_accuracy(*pairs["validation"], settings.target_accuracy) or 0.0
+        if not chosen:
+            run.say.always(
+                f"warning: no confidence cut-off reaches accuracy {settings.target_accuracy} on the validation split; "
+                "every text is answered (model.target_accuracy)"
+            )
+    if chosen and CALIBRATION_RECORD in metrics:
+        metrics[CALIBRATION_RECORD]["min_confidence"] = chosen
+        for split, (confidences, outcomes) in pairs.items():
+            metrics[CALIBRATION_RECORD][split].update(coverage_at(confidences, outcomes, chosen))
+    if chosen:
+        run.say(f"abstention: texts whose most probable class is below {chosen:.4f} are answered 'unsure'")
+    return float(chosen)
+
+
+def confidence_pairs(run: TrainingRun, logits: dict, temperatures: list[float] | None) -> dict:
+    """Split name -> (each row's calibrated top probability, whether its class is the true one), arrays (rows,):
+    the task's first calibration pair of the split's ``logits`` divided by ``temperatures``."""
+    task = task_named(run.schema.task)
+    labels = {"validation": run.val_ds.labels, "test": run.test_ds.labels}
+    scored = {split: task.scores(calibrated(values, temperatures)) for split, values in logits.items()}
+    return {split: task.calibration_pairs(labels[split], scores)[0] for split, scores in scored.items()}
+
+
+def record_int8_check(
+    run: TrainingRun, model, validation_logits, *, output_dir: Path, thresholds=None, temperatures=None
+) -> dict:
     """Quantize ``model`` into ``output_dir`` and compare it with its fp32 ``validation_logits`` (evaluation's
-    compare_int8_to_fp32, by the task's rule; multi-label decided at ``thresholds``); says the verdict and returns
-    the record metrics.json keeps."""
+    compare_int8_to_fp32, by the task's rule; scored as served, calibrated with ``temperatures`` and, multi-label,
+    decided at ``thresholds``); says the verdict and returns the record metrics.json keeps."""
     run.say("int8: quantizing a CPU copy with OpenVINO and checking it on the validation split")
     check = compare_int8_to_fp32(
         model,
@@ -304,6 +386,7 @@ def record_int8_check(run: TrainingRun, model, validation_logits, *, output_dir:
         calibration_types=run.train_ds.token_type_ids,
         model_dir=output_dir,
         thresholds=thresholds,
+        temperatures=temperatures,
     )
     outcome = "allowed" if check["allowed"] else "refused: serve in fp32"
     run.say(
@@ -322,10 +405,13 @@ def write_final_results(
     output_data: str | None,
     test_file,
     thresholds: list[float] | None = None,
+    calibration: tuple[dict, list[float] | None, float] = ({}, None, 0.0),
 ) -> None:
     """The results folder of the last split scored (test, else validation; none without either; multi-label decided
-    at ``thresholds``), its copy for SageMaker's ``output_data``, and the verdict against the baseline and the
-    trivial answer."""
+    at ``thresholds``) with its reliability diagram and, for a task that abstains, its coverage/accuracy curve
+    (``calibration``: the raw logits by split name, the temperatures, none without them, and the min_confidence
+    marked on the curve), its copy for SageMaker's ``output_data``, and the verdict against the
+    baseline and the trivial answer."""
     config, say = run.config, run.say
     final = "test" if "test" in metrics else "validation" if "validation" in metrics else None
     if not final:
@@ -340,6 +426,14 @@ def write_final_results(
         thresholds=thresholds,
         validation=metrics.get("validation"),
     )
+    logits, temperatures, min_confidence = calibration
+    if temperatures is not None and final in logits:
+        task, dataset = task_named(run.schema.task), run.test_ds if final == "test" else run.val_ds
+        before, after = task.scores(logits[final]), task.scores(calibrated(logits[final], temperatures))
+        draw_reliability(
+            results, run.schema, dataset.labels, [("before calibration", before), ("after calibration", after)]
+        )
+        draw_coverage(results, run.schema, dataset.labels, after, min_confidence)
     if output_data:  # SageMaker uploads this folder as output.tar.gz
         shutil.copytree(results, Path(output_data), dirs_exist_ok=True)
     compared = task_named(run.schema.task).compared_metric
