@@ -117,20 +117,28 @@ def main() -> int:
     parser.add_argument("--arms", default="none,balanced")
     parser.add_argument("--epochs", type=float, default=2)
     parser.add_argument("--max-rows", type=int, default=0, help="data.max_rows (0: every row)")
+    parser.add_argument("--seeds", default="42", help="train.seed values, comma separated: one run each")
     args = parser.parse_args()
     results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {}
     overrides = [f"train.epochs={args.epochs:g}", f"data.max_rows={args.max_rows}"]
     for name in args.sets.split(","):
         project, sizes = (hate_project(), {}) if name == "hate" else nsmc_project()
-        for arm in args.arms.split(","):
-            result = train_arm(project, arm, overrides)
-            result.update(files=sizes, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine=machine())
-            results.setdefault(name, {})[arm] = result
-            RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-            recall = ", ".join(f"{k}={v:.3f}" for k, v in result["recall"].items())
-            print(f"{name} {arm}: macro_f1={result['macro_f1']:.4f} recall {recall} ({result['wall_seconds']:.0f}s)")
-            print(f"  {result['line']}", flush=True)
+        for seed in args.seeds.split(","):
+            for arm in args.arms.split(","):
+                run_arm(results, name, project, arm, [*overrides, f"train.seed={seed}"], sizes)
     return 0
+
+
+def run_arm(results: dict, name: str, project: Path, arm: str, overrides: list[str], sizes: dict) -> None:
+    """Train one arm, keep its result under results[set][arm/seed] (written to RESULTS at once) and print it."""
+    seed = overrides[-1].split("=")[1]
+    result = train_arm(project, arm, overrides)
+    result.update(files=sizes, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), machine=machine())
+    results.setdefault(name, {})[f"{arm}/seed{seed}"] = result
+    RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    recall = ", ".join(f"{k}={v:.3f}" for k, v in result["recall"].items())
+    print(f"{name} {arm} seed {seed}: macro_f1={result['macro_f1']:.4f} recall {recall} ({result['wall_seconds']:.0f}s)")
+    print(f"  {result['line']}", flush=True)
 
 
 if __name__ == "__main__":
