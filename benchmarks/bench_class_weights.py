@@ -2,9 +2,11 @@
 
 Sets (each a baked project whose config points at the files; each arm is the project's own `train` command):
   hate  the Korean HateSpeech labelled set (3 classes: none/offensive/hate), train.tsv -> dev.tsv as the test file
-  nsmc  NSMC made 1:5 imbalanced: a seeded sample of negatives and one positive to five of them, in both files
+  nsmc  NSMC made 1:N imbalanced (--nsmc-ratio N, 5 by default): a seeded sample of 5,000 training and 2,500 test
+        negatives and one positive to N of them, in both files (results under "nsmc-1toN")
 
-    python benchmarks/bench_class_weights.py --sets hate,nsmc --arms none,balanced --epochs 2
+    python benchmarks/bench_class_weights.py --sets hate,nsmc --arms none,balanced --epochs 2 --seeds 42,1
+    python benchmarks/bench_class_weights.py --sets nsmc --nsmc-ratio 20 --epochs 2
 
 Each arm's test figures (macro-F1, each class's recall) come from the artifact's metrics.json; every result is kept in
 benchmarks/results-class-weights.json (one entry a set and arm, replaced when rerun).
@@ -40,8 +42,7 @@ HATE_ANSWERS = {
     "base_model": "scratch:tiny",
 }
 NSMC_ANSWERS = {"project_name": "NSMC Imbalanced", "base_model": "scratch:tiny"}
-NSMC_NEGATIVES = {"ratings_train.txt": 5000, "ratings_test.txt": 2500}  # positives: one to five negatives
-NSMC_POSITIVE_SHARE = 5
+NSMC_NEGATIVES = {"ratings_train.txt": 5000, "ratings_test.txt": 2500}  # positives: one to --nsmc-ratio negatives
 SEED = 13
 
 
@@ -53,24 +54,25 @@ def hate_project() -> Path:
     return project
 
 
-def imbalanced_nsmc(source: Path, target: Path, negatives: int) -> dict:
-    """``negatives`` seeded negatives of an NSMC file and a fifth as many positives, written to ``target`` (same
-    header and columns, rows shuffled). Returns the counts by label."""
+def imbalanced_nsmc(source: Path, target: Path, negatives: int, ratio: int) -> dict:
+    """``negatives`` seeded negatives of an NSMC file and one positive to ``ratio`` of them, written to ``target``
+    (same header and columns, rows shuffled). Returns the counts by label."""
     lines = source.read_text(encoding="utf-8").splitlines()
     rows = [line for line in lines[1:] if line.count("\t") == 2 and line.split("\t")[1].strip()]
     by_label = {label: [r for r in rows if r.rsplit("\t", 1)[1] == label] for label in ("0", "1")}
     rng = random.Random(SEED)
-    picked = rng.sample(by_label["0"], negatives) + rng.sample(by_label["1"], negatives // NSMC_POSITIVE_SHARE)
+    picked = rng.sample(by_label["0"], negatives) + rng.sample(by_label["1"], negatives // ratio)
     rng.shuffle(picked)
     target.write_text("\n".join([lines[0], *picked]) + "\n", encoding="utf-8")
-    return {"negative": negatives, "positive": negatives // NSMC_POSITIVE_SHARE}
+    return {"negative": negatives, "positive": negatives // ratio}
 
 
-def nsmc_project() -> tuple[Path, dict]:
-    """The default (NSMC) project baked as scratch:tiny, its raw files NSMC samples at 1 positive to 5 negatives."""
-    project = bake(BUILD / "class-weights-nsmc", NSMC_ANSWERS, overwrite=True)
+def nsmc_project(ratio: int) -> tuple[Path, dict]:
+    """The default (NSMC) project baked as scratch:tiny, its raw files NSMC samples at 1 positive to ``ratio``
+    negatives."""
+    project = bake(BUILD / f"class-weights-nsmc-1to{ratio}", NSMC_ANSWERS, overwrite=True)
     sizes = {
-        name: imbalanced_nsmc(NSMC_DIR / name, project / "data" / "raw" / name, negatives)
+        name: imbalanced_nsmc(NSMC_DIR / name, project / "data" / "raw" / name, negatives, ratio)
         for name, negatives in NSMC_NEGATIVES.items()
     }
     return project, sizes
@@ -111,18 +113,49 @@ def train_arm(project: Path, arm: str, overrides: list[str]) -> dict:
     }
 
 
+def table(results: dict) -> str:
+    """The results as markdown: one row a set, arm and seed (test macro-F1, accuracy, each class's recall), then
+    each set's and arm's mean over its seeds."""
+    lines = []
+    for name, runs in results.items():
+        classes = list(next(iter(runs.values()))["recall"])
+        lines += [
+            f"\n### {name}\n",
+            "| weights | seed | macro-F1 | accuracy | " + " | ".join(f"recall {c}" for c in classes) + " | wall s |",
+            "|---|---|---|---|" + "---|" * len(classes) + "---|",
+        ]
+        for key, run in sorted(runs.items()):
+            arm, seed = key.split("/seed")
+            recalls = " | ".join(f"{run['recall'][c]:.3f}" for c in classes)
+            row = f"| {arm} | {seed} | {run['macro_f1']:.4f} | {run['accuracy']:.4f} | {recalls}"
+            lines.append(f"{row} | {run['wall_seconds']:.0f} |")
+        for arm in sorted({key.split("/seed")[0] for key in runs}):
+            picked = [run for key, run in runs.items() if key.startswith(arm + "/")]
+            mean = lambda values: sum(values) / len(values)  # noqa: E731
+            recalls = " | ".join(f"{mean([r['recall'][c] for r in picked]):.3f}" for c in classes)
+            f1, accuracy = mean([r["macro_f1"] for r in picked]), mean([r["accuracy"] for r in picked])
+            lines.append(f"| **{arm}, mean of {len(picked)}** | | {f1:.4f} | {accuracy:.4f} | {recalls} | |")
+    return "\n".join(lines)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sets", default="hate,nsmc")
     parser.add_argument("--arms", default="none,balanced")
     parser.add_argument("--epochs", type=float, default=2)
     parser.add_argument("--max-rows", type=int, default=0, help="data.max_rows (0: every row)")
+    parser.add_argument("--nsmc-ratio", type=int, default=5, help="nsmc: negatives to one positive")
     parser.add_argument("--seeds", default="42", help="train.seed values, comma separated: one run each")
+    parser.add_argument("--table", action="store_true", help="print the kept results as markdown and stop")
     args = parser.parse_args()
     results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {}
+    if args.table:
+        print(table(results))
+        return 0
     overrides = [f"train.epochs={args.epochs:g}", f"data.max_rows={args.max_rows}"]
     for name in args.sets.split(","):
-        project, sizes = (hate_project(), {}) if name == "hate" else nsmc_project()
+        project, sizes = (hate_project(), {}) if name == "hate" else nsmc_project(args.nsmc_ratio)
+        name = name if name == "hate" else f"nsmc-1to{args.nsmc_ratio}"
         for seed in args.seeds.split(","):
             for arm in args.arms.split(","):
                 run_arm(results, name, project, arm, [*overrides, f"train.seed={seed}"], sizes)
@@ -137,7 +170,9 @@ def run_arm(results: dict, name: str, project: Path, arm: str, overrides: list[s
     results.setdefault(name, {})[f"{arm}/seed{seed}"] = result
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     recall = ", ".join(f"{k}={v:.3f}" for k, v in result["recall"].items())
-    print(f"{name} {arm} seed {seed}: macro_f1={result['macro_f1']:.4f} recall {recall} ({result['wall_seconds']:.0f}s)")
+    print(
+        f"{name} {arm} seed {seed}: macro_f1={result['macro_f1']:.4f} recall {recall} ({result['wall_seconds']:.0f}s)"
+    )
     print(f"  {result['line']}", flush=True)
 
 
