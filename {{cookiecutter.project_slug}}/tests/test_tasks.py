@@ -261,7 +261,7 @@ def test_multi_label_class_weights_are_bce_pos_weight_negatives_over_positives()
     ("labels", "used", "reason"),
     [
         ([0] * 40 + [1] * 35 + [2] * 25, "none", "auto: the largest class has 1.6x the rows of the smallest, under"),
-        ([0] * 60 + [1] * 30 + [2] * 10, "balanced", "auto: the largest class has 6.0x the rows of the smallest"),
+        ([0] * 110 + [1] * 30 + [2] * 10, "balanced", "auto: the largest class has 11.0x the rows of the smallest"),
     ],
 )
 def test_auto_weighs_classes_only_when_the_training_split_is_imbalanced(labels, used, reason):

@@ -35,7 +35,7 @@ FALSE_WORDS = {"0", "false", "no", "n", "off"}
 MetricName = Literal[METRIC_NAMES]  # metric_registry.py: the metrics defined there
 DataFormatName = Literal[FORMAT_NAMES]  # format_registry.py: the formats declared there
 # train.class_weights=auto weighs classes from this largest/smallest class ratio (benchmarks/RESULTS-class-weights.md)
-AUTO_CLASS_RATIO = 3.0
+AUTO_CLASS_RATIO = 10.0
 InferencePrecision = Literal[artifact_files.PRECISIONS]  # defined there: the container's handler reads them too
 PRECISIONS = typing.get_args(InferencePrecision)
 
