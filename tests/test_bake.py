@@ -149,6 +149,7 @@ PACKAGE_FILES = [
     "evaluation/verdict.py",
     "training/__init__.py",
     "training/checkpoints.py",
+    "training/class_weights.py",
     "training/context.py",
     "training/entry.py",
     "training/hf_trainer.py",

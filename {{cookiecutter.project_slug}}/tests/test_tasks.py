@@ -212,3 +212,79 @@ def test_an_ngram_model_saved_before_tasks_had_names_loads_as_its_task(tmp_path)
         with np.load(tmp_path / "new.npz") as arrays:  # the same file without the task's name, as it was written
             np.savez_compressed(tmp_path / "old.npz", **{k: arrays[k] for k in arrays.files if k != "task"})
         assert NgramClassifier.load(tmp_path / "old.npz").task == task
+
+
+def test_balanced_class_weights_are_scikit_learns():
+    from sklearn.utils.class_weight import compute_class_weight
+
+    labels = [0] * 50 + [1] * 30 + [2] * 7 + [None]  # an unlabelled row counts for no class
+    known = [label for label in labels if label is not None]
+    expected = compute_class_weight("balanced", classes=np.array([0, 1, 2]), y=known)
+    weights = task_named("single_label").class_weights(labels, 3)
+    assert weights.dtype == np.float32 and weights.shape == (3,)
+    np.testing.assert_allclose(weights, expected, rtol=1e-6)
+    # a class without training rows is never a target: 1.0, the others as scikit-learn weighs the present ones
+    np.testing.assert_allclose(task_named("single_label").class_weights([0, 0, 0, 2], 3), [2 / 3, 1.0, 2.0])
+
+
+def test_the_weighted_loss_is_torchs_cross_entropy_with_weight():
+    import torch
+
+    logits, labels = torch.randn(6, 3, generator=torch.Generator().manual_seed(0)), torch.tensor([0, 0, 0, 1, 2, 2])
+    weights = torch.tensor([0.5, 2.0, 1.0])
+    loss = task_named("single_label").loss(logits, labels, weights)
+    assert torch.allclose(loss, torch.nn.functional.cross_entropy(logits, labels, weight=weights))
+    rows = -torch.log_softmax(logits, dim=-1)[torch.arange(6), labels]
+    assert torch.allclose(loss, (weights[labels] * rows).sum() / weights[labels].sum())  # a weighted mean of rows
+    assert torch.allclose(
+        task_named("single_label").loss(logits, labels), torch.nn.functional.cross_entropy(logits, labels)
+    )
+
+
+def test_multi_label_class_weights_are_bce_pos_weight_negatives_over_positives():
+    import torch
+
+    from {{ cookiecutter.package_name }}.tasks.multi_label import MAX_POS_WEIGHT
+
+    task = task_named("multi_label")
+    labels = [(0,), (0, 1), (), (), None]  # label 0: 2 of 4 rows; label 1: 1 of 4; label 2: never
+    np.testing.assert_allclose(task.class_weights(labels, 3), [1.0, 3.0, 1.0])
+    rare = [(0,)] + [()] * 999
+    assert task.class_weights(rare, 1)[0] == MAX_POS_WEIGHT
+    logits, targets = torch.randn(4, 3), torch.tensor([[1.0, 0, 0], [1, 1, 0], [0, 0, 0], [0, 0, 0]])
+    weights = torch.tensor([1.0, 3.0, 1.0])
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(logits, targets, pos_weight=weights)
+    assert torch.allclose(task.loss(logits, targets, weights), expected)
+
+
+@pytest.mark.parametrize(
+    ("labels", "used", "reason"),
+    [
+        ([0] * 40 + [1] * 35 + [2] * 25, "none", "auto: the largest class has 1.6x the rows of the smallest, under"),
+        ([0] * 110 + [1] * 30 + [2] * 10, "balanced", "auto: the largest class has 11.0x the rows of the smallest"),
+    ],
+)
+def test_auto_weighs_classes_only_when_the_training_split_is_imbalanced(labels, used, reason):
+    from {{ cookiecutter.package_name }}.training.class_weights import choose_class_weights
+
+    chosen = choose_class_weights("auto", task_named("single_label"), labels, ["a", "b", "c"])
+    assert chosen.used == used and reason in chosen.reason
+    assert chosen.line == f"class weights: {used} ({chosen.reason})"
+    record = chosen.record()
+    assert record["setting"] == "auto" and record["used"] == used
+    assert list(record["weights"]) == (["a", "b", "c"] if used == "balanced" else [])
+    forced = choose_class_weights("balanced", task_named("single_label"), labels, ["a", "b", "c"])
+    assert forced.used == "balanced" and forced.tensor("cpu").dtype.is_floating_point
+    assert choose_class_weights("none", task_named("single_label"), labels, ["a", "b", "c"]).tensor("cpu") is None
+
+
+def test_class_weights_on_tasks_auto_leaves_unweighted():
+    from {{ cookiecutter.package_name }}.errors import ConfigError
+    from {{ cookiecutter.package_name }}.training.class_weights import choose_class_weights
+
+    assert choose_class_weights("auto", REGRESSION, [0.5, 2.0], ["유사도"]).used == "none"
+    with pytest.raises(ConfigError, match="train.class_weights: 'balanced' weighs classes, and a regression task"):
+        choose_class_weights("balanced", REGRESSION, [0.5, 2.0], ["유사도"])
+    multi = task_named("multi_label")
+    assert choose_class_weights("auto", multi, [(0,), ()], ["a", "b"]).used == "none"
+    assert choose_class_weights("balanced", multi, [(0,), ()], ["a", "b"]).weights == {"a": 1.0, "b": 1.0}

@@ -34,6 +34,8 @@ TRUE_WORDS = {"1", "true", "yes", "y", "on"}
 FALSE_WORDS = {"0", "false", "no", "n", "off"}
 MetricName = Literal[METRIC_NAMES]  # metric_registry.py: the metrics defined there
 DataFormatName = Literal[FORMAT_NAMES]  # format_registry.py: the formats declared there
+# train.class_weights=auto weighs classes from this largest/smallest class ratio (benchmarks/RESULTS-class-weights.md)
+AUTO_CLASS_RATIO = 10.0
 InferencePrecision = Literal[artifact_files.PRECISIONS]  # defined there: the container's handler reads them too
 PRECISIONS = typing.get_args(InferencePrecision)
 
@@ -252,6 +254,13 @@ class TrainConfig:
         "auto", "auto (bf16 or fp16 on CUDA, fp32 on CPU), fp32, fp16 or bf16"
     )
     seed: int = setting(42, "seed of initialisation, batch order and dropout")
+    class_weights: Literal["auto", "none", "balanced"] = setting(
+        "auto",
+        "weigh the training loss by class: balanced (scikit-learn's class_weight: rows / (classes * a class's rows), "
+        "from the training split; multi-label: BCE's pos_weight, a label's negatives / positives), none, or auto "
+        f"(balanced when the largest class has {AUTO_CLASS_RATIO:g}x the rows of the smallest or more; "
+        "single-label only)",
+    )
     metric_for_best_model: MetricName = setting(MACRO_F1, "validation metric that picks the best epoch")
     early_stopping_patience: int = setting(0, "stop after this many epochs without improvement (0 = off)", NOT_NEGATIVE)
     save_steps: int = setting(0, "checkpoint (and evaluate) every N steps (0 = once per epoch)", NOT_NEGATIVE)

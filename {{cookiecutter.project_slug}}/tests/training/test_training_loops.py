@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers.modeling_outputs import SequenceClassifierOutput
 
 from {{ cookiecutter.package_name }}.aws.launch import metric_definitions
 from {{ cookiecutter.package_name }}.config import TrainConfig
@@ -96,9 +97,13 @@ def test_artifact_loads_with_auto_classes_and_speaks_label_names(trained_model):
 
 
 @pytest.mark.slow
-def test_both_loops_write_the_same_artifact_layout(project, trained_model):
-    config = project.override({"loop": "trainer", "max_steps": 3, "max_rows": 200})
-    run_training(config)
+def test_both_loops_write_the_same_artifact_layout(project, trained_model, capsys):
+    weighing = "auto" if REGRESSION else "balanced"  # regression refuses balanced: it has no classes
+    config = project.override({"loop": "trainer", "max_steps": 3, "max_rows": 200, "class_weights": weighing})
+    metrics = run_training(config)
+    used = "none" if REGRESSION else "balanced"
+    assert f"class weights: {used} (" in capsys.readouterr().out
+    assert metrics["class_weights"]["used"] == used and bool(metrics["class_weights"]["weights"]) == (used != "none")
     trainer_files = {p.name for p in config.path(config.train.output_dir).iterdir() if p.is_file()}
     torch_files = {p.name for p in trained_model.iterdir() if p.is_file()}
     assert trainer_files == torch_files
@@ -201,3 +206,28 @@ def test_the_trainer_prints_no_log_dict_of_its_own(tmp_path, capsys, bars):
     trainer.callback_handler.on_train_end(args, state, TrainerControl())
     out = capsys.readouterr()
     assert "grad_norm" not in out.out + out.err
+
+
+class Logits(torch.nn.Module):
+    """A stand-in model (in training mode): the batch's ``logits`` as its outputs' (labels must not reach it)."""
+
+    def forward(self, logits, **kwargs):
+        assert "labels" not in kwargs
+        return SequenceClassifierOutput(logits=logits)
+
+
+def test_both_loops_train_on_the_tasks_class_weighted_loss():
+    """The Trainer's compute_loss and the torch loop's batch_loss: the same weighted loss, the task's."""
+    from {{ cookiecutter.package_name }}.tasks import task_named
+    from {{ cookiecutter.package_name }}.training.hf_trainer import GroupedTrainer
+    from {{ cookiecutter.package_name }}.training.torch_loop import TorchLoop
+
+    logits, labels = torch.randn(5, 3), torch.tensor([0, 1, 2, 2, 2])
+    weights = torch.tensor([3.0, 1.0, 0.5])
+    expected = torch.nn.functional.cross_entropy(logits, labels, weight=weights)
+    trainer, loop = object.__new__(GroupedTrainer), object.__new__(TorchLoop)
+    for owner in (trainer, loop):
+        owner.task, owner.class_weights = task_named("single_label"), weights
+    loop.model = Logits()
+    assert torch.allclose(trainer.compute_loss(Logits(), {"logits": logits, "labels": labels}), expected)
+    assert torch.allclose(loop.batch_loss({"logits": logits, "labels": labels}), expected)

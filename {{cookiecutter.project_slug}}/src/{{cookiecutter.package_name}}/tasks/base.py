@@ -120,12 +120,32 @@ class Task:
         unlabelled row) or a tuple (every one counts: iterative stratification). The label itself by default."""
         return list(labels)
 
-    def loss(self, logits, labels):
+    def loss(self, logits, labels, weights=None):
         """The training loss (a torch scalar) of ``logits`` (batch, outputs) at ``labels``, as transformers computes
-        it for the task's ``problem_type``: cross-entropy on class ids by default."""
+        it for the task's ``problem_type``: cross-entropy on class ids (batch,) by default, each row weighted by its
+        class's entry of ``weights`` (float32, (outputs,); None: unweighted) and divided by the weights' sum, as
+        PyTorch's ``cross_entropy(weight=...)`` does."""
         import torch
 
-        return torch.nn.functional.cross_entropy(logits, labels)
+        return torch.nn.functional.cross_entropy(logits, labels, weight=weights)
+
+    def class_weights(self, labels: list, num_outputs: int) -> np.ndarray | None:
+        """scikit-learn's ``compute_class_weight("balanced")`` of the training ``labels`` (class ids; None for an
+        unlabelled row): n_samples / (n_classes * count) for each class with rows, 1.0 for a class without any (it
+        is never a target, so its weight changes nothing). Returns float32 of shape (num_outputs,); None for a
+        task without classes."""
+        counts = np.bincount([label for label in labels if label is not None], minlength=num_outputs)
+        present = counts > 0
+        weights = np.ones(num_outputs)
+        weights[present] = counts[present].sum() / (present.sum() * counts[present])
+        return weights.astype(np.float32)
+
+    def imbalance(self, labels: list, num_outputs: int) -> float | None:
+        """The largest class's rows over the smallest's, among classes with rows (1.0: balanced), of the training
+        ``labels``; None where train.class_weights=auto does not apply (a task auto leaves unweighted)."""
+        counts = np.bincount([label for label in labels if label is not None], minlength=num_outputs)
+        present = counts[counts > 0]
+        return float(present.max() / present.min()) if len(present) else None
 
     def scores(self, logits: np.ndarray) -> np.ndarray:
         """Scores of ``logits`` (rows, outputs), float64, same shape (the head's rule)."""

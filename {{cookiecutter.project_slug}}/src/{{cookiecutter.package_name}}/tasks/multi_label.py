@@ -16,6 +16,9 @@ from ..display import table
 from ..metric_registry import ACCURACY, METRICS, MICRO_F1, compute
 from .base import STANDARD_ERRORS, TOLERANCE, Task, per_class, register_task, weak_line
 
+# a label with a handful of positives would otherwise weigh each of them hundreds of times (a rare label of 1 in 500
+# rows: 499); the cap keeps one row from steering the loss
+MAX_POS_WEIGHT = 100.0
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95: what tune_thresholds tries
 
 
@@ -119,11 +122,30 @@ class MultiLabelTask(Task):
             return super().unknown_label_problem(schema, label_column, unknown, rows)
         return f"{unknown} row(s) hold a cell that is not 0 or 1 in a label's column", True
 
-    def loss(self, logits, labels):
-        """Binary cross-entropy of each label's logit at its 0/1 target (multi-hot float ``labels``)."""
+    def loss(self, logits, labels, weights=None):
+        """Binary cross-entropy of each label's logit (batch, labels) at its 0/1 target (multi-hot float ``labels``,
+        same shape), a label's positive targets weighted by its entry of ``weights`` (PyTorch's ``pos_weight``,
+        float32, (labels,); None: unweighted)."""
         import torch
 
-        return torch.nn.functional.binary_cross_entropy_with_logits(logits, labels.float())
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, labels.float(), pos_weight=weights)
+
+    def class_weights(self, labels: list, num_outputs: int) -> np.ndarray | None:
+        """PyTorch's ``pos_weight`` from the training ``labels`` (tuples of class ids; None for an unlabelled row):
+        each label's negatives / positives, at most MAX_POS_WEIGHT; 1.0 for a label that is never (or always)
+        set. Returns float32 of shape (num_outputs,)."""
+        rows = [ids for ids in labels if ids is not None]
+        positives = indicator(rows, num_outputs).sum(axis=0).astype(np.float64)
+        negatives = len(rows) - positives
+        weights = np.ones(num_outputs)
+        both = (positives > 0) & (negatives > 0)
+        weights[both] = np.minimum(negatives[both] / positives[both], MAX_POS_WEIGHT)
+        return weights.astype(np.float32)
+
+    def imbalance(self, labels: list, num_outputs: int) -> float | None:
+        """None: auto leaves multi-label unweighted (its rule was measured on single-label data only;
+        train.class_weights=balanced sets ``pos_weight``)."""
+        return None
 
     def label_columns(self, schema, label_column: str) -> list[str]:
         """``label_column``, or without one a 0/1 column per label name (UnSmile style)."""

@@ -100,11 +100,20 @@ class RegressionTask(Task):
             raise LabelError(f"label {raw!r} is not a finite number")
         return value
 
-    def loss(self, logits, labels):
-        """Mean squared error of the one output at the scores (transformers' ``problem_type="regression"``)."""
+    def loss(self, logits, labels, weights=None):
+        """Mean squared error of the one output (batch, 1) at the scores (batch,) (transformers'
+        ``problem_type="regression"``); ``weights`` must be None: scores have no classes to weigh."""
         import torch
 
         return torch.nn.functional.mse_loss(logits.squeeze(-1), labels.float())
+
+    def class_weights(self, labels: list, num_outputs: int) -> np.ndarray | None:
+        """None: scores have no classes (train.class_weights=balanced is refused for regression)."""
+        return None
+
+    def imbalance(self, labels: list, num_outputs: int) -> float | None:
+        """None: auto leaves a regression loss unweighted."""
+        return None
 
     def target(self, schema, label: float) -> float:
         """The score as a float (MSE against the model's one output)."""

@@ -11,6 +11,7 @@ import torch
 from ..config import Config
 from ..data.labels import LabelSchema
 from ..model.features import TokenizedDataset
+from .class_weights import ClassWeights
 from .interrupts import StopSignals
 from .runtime import Printer, Ranks
 from .tracking import Tracker
@@ -34,3 +35,8 @@ class TrainingRun:
     say: Printer
     checkpoint_dir: Path
     stops: StopSignals  # SIGINT / SIGTERM and the time-based checkpoint's clock, polled after each optimizer step
+    class_weights: ClassWeights  # train.class_weights, settled from the training split's labels
+
+    def loss_weights(self):
+        """The loss's class weights (float32, (num_outputs,)) on the training device, or None when unweighted."""
+        return self.class_weights.tensor(self.device)

@@ -28,17 +28,27 @@ from .runtime import Ranks, barrier, collator_for, logging_interval, total_optim
 
 class GroupedTrainer(Trainer):
     """Trainer whose training batches come from the project's sampler (length-grouped, or shuffled by seed and
-    epoch)."""
+    epoch), and whose training loss is the task's, weighted by train.class_weights when they are set."""
 
     project_sampler = None
+    task = None  # the project's Task: its loss takes the class weights
+    class_weights = None  # float32 (num_outputs,) on the model's device, or None: the model's own loss
 
     def _get_train_sampler(self, *args, **kwargs):  # signature differs across transformers versions
         return self.project_sampler if self.project_sampler is not None else super()._get_train_sampler(*args, **kwargs)
 
     def compute_loss(self, model, inputs, *args, **kwargs):
-        """The Trainer's loss, once the batch's row indices (the debug hook's, row_log.py) are taken out."""
+        """The Trainer's loss (a scalar; with ``return_outputs``, (loss, outputs)), once the batch's row indices (the
+        debug hook's, row_log.py) are taken out. Training with class weights: the task's weighted loss
+        (``Task.loss``), as the torch loop computes it; evaluation keeps the model's unweighted loss."""
         take_row_ids(inputs)
-        return super().compute_loss(model, inputs, *args, **kwargs)
+        if self.class_weights is None or not model.training:
+            return super().compute_loss(model, inputs, *args, **kwargs)
+        return_outputs = kwargs.get("return_outputs", args[0] if args else False)
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        loss = self.task.loss(outputs.logits, labels, self.class_weights)
+        return (loss, outputs) if return_outputs else loss
 
 
 class BarOnly(ProgressCallback):
@@ -185,6 +195,7 @@ def train_with_trainer(run: TrainingRun):
         callbacks=callbacks,
     )
     one_line_per_log(trainer)
+    trainer.task, trainer.class_weights = task_named(run.schema.task), run.loss_weights()
     # length-grouped or shuffled, one global order: under torchrun the Trainer's accelerate dataloader shards its
     # batches across ranks
     trainer.project_sampler = train_sampler(train, run.train_ds.lengths, Ranks())

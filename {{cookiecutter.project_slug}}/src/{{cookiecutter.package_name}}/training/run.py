@@ -31,6 +31,7 @@ from ..model.int8 import remove_int8
 from ..model.sources import check_source, default_learning_rate, is_scratch, load_model, scratch_tokenizer
 from ..tasks import task_named
 from .checkpoints import check_run_settings, check_tokenizer, clear_checkpoints, has_checkpoints
+from .class_weights import ClassWeights, choose_class_weights
 from .context import TrainingRun
 from .interrupts import StopSignals
 from .row_log import mark_rows
@@ -101,6 +102,7 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
             say=say,
             checkpoint_dir=config.path(config.train.checkpoint_dir),
             stops=StopSignals(config.train.checkpoint_every_minutes, ranks),
+            class_weights=settled_class_weights(config, schema, splits, say),
         )
         mark_rows(run.train_ds)
         tracker.log_params(config.flat())
@@ -154,6 +156,16 @@ def checked_schema(config: Config) -> LabelSchema:
             f"{task_named(schema.task).default_metric!r} (see `config` for the choices)"
         )
     return schema
+
+
+def settled_class_weights(config: Config, schema: LabelSchema, splits: Splits, say: Printer) -> ClassWeights:
+    """train.class_weights settled from the training split's labels (never validation or test), said in one line.
+    Raises ConfigError for a setting the task cannot take."""
+    task = task_named(schema.task)
+    labels = [record.label for record in splits.train]
+    chosen = choose_class_weights(config.train.class_weights, task, labels, list(schema.names))
+    say(chosen.line)
+    return chosen
 
 
 def set_epochs(config: Config, num_examples: int, ranks: Ranks, say: Printer) -> None:
@@ -231,7 +243,11 @@ def finish(
     SageMaker's output folder, which gets a copy of the results; ``test_file``: the file the test split came
     from (the baseline's figure on the same file is compared)."""
     config, say = run.config, run.say
-    metrics: dict = {"train_seconds": round(train_seconds, 2), "train_examples": len(run.train_ds)}
+    metrics: dict = {
+        "train_seconds": round(train_seconds, 2),
+        "train_examples": len(run.train_ds),
+        "class_weights": run.class_weights.record(),
+    }
     model = getattr(model, "module", model).to(run.device)
     logits, thresholds, temperatures = score_splits(run, model, metrics)
     min_confidence = choose_min_confidence(run, logits, temperatures, metrics)

@@ -28,6 +28,7 @@ from ..evaluation.evaluate import evaluate_dataset
 from ..evaluation.metrics import metric_line, scalars
 from ..metric_registry import is_better
 from ..model.artifact import TORCH_LOOP_CHECKPOINT
+from ..tasks import task_named
 from .checkpoints import load_torch_checkpoint, save_torch_checkpoint
 from .context import TrainingRun
 from .interrupts import TrainingInterrupted
@@ -124,6 +125,7 @@ class TorchLoop:
         self.pending_rng: dict | None = None  # a mid-epoch checkpoint's random states, put back after the skip
         self.saved_step = -1  # the step of the last checkpoint written
         self.running_loss, self.running_count = 0.0, 0
+        self.task, self.class_weights = task_named(run.schema.task), run.loss_weights()
 
     def resume(self) -> None:
         """Continue from the last usable checkpoint when there is one (local rank 0 reads it and sets broken files
@@ -173,6 +175,14 @@ class TorchLoop:
         self.run.stops.saved()
         return path
 
+    def batch_loss(self, batch: dict):
+        """The training loss (a scalar) of one batch on the device: the model's own, or with class weights the task's
+        weighted loss (``Task.loss``), as the Trainer computes it."""
+        if self.class_weights is None:
+            return self.model(**batch).loss
+        labels = batch.pop("labels")
+        return self.task.loss(self.model(**batch).logits, labels, self.class_weights)
+
     def forward_backward(self, batch: dict, boundary: bool) -> None:
         """Forward and backward pass of one batch, the loss divided by the accumulation steps; DDP syncs gradients only
         at an accumulation ``boundary``."""
@@ -181,7 +191,7 @@ class TorchLoop:
         accumulation = self.train.gradient_accumulation_steps
         sync = nullcontext() if (boundary or not self.run.ranks.distributed) else self.model.no_sync()
         with sync, torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-            loss = self.model(**batch).loss / accumulation
+            loss = self.batch_loss(batch) / accumulation
             self.scaler.scale(loss).backward()
         self.running_loss += float(loss.detach()) * accumulation
         self.running_count += 1
