@@ -38,7 +38,7 @@ def test_the_demo_runs_end_to_end_and_hands_over(demo):
     _, out = demo
     for step in ("prepare", "baseline", "train", "evaluate", "serve"):
         assert f"=== {step}" in out
-    assert "data OK" in out and "model artifact written" in out and "classified 998/998 rows" in out
+    assert "data OK" in out and "model artifact written" in out and "answered 998/998 rows" in out
     assert ", 0 retried, 0 failed" in out  # the demo waits for the server: nothing is retried
     assert "=== next: carry on in the project" in out and "make check-data VENV=" in out
     assert "Another label schema" in out and "needs a new bake" in out and " -m cookiecutter " in out

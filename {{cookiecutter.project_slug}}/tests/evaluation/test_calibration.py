@@ -23,6 +23,7 @@ from {{ cookiecutter.package_name }}.model.artifact import read_temperatures, sa
 from {{ cookiecutter.package_name }}.model.inference import load_predictor
 from {{ cookiecutter.package_name }}.model.sources import build_scratch
 from {{ cookiecutter.package_name }}.serving import handler
+from {{ cookiecutter.package_name }}.serving.loading import load_served_model
 from {{ cookiecutter.package_name }}.tasks import task_named
 from {{ cookiecutter.package_name }}.training.run import choose_min_confidence
 
@@ -217,6 +218,9 @@ def test_every_serving_path_scores_with_the_temperatures_and_serves_old_artifact
     (copy / CALIBRATION_FILE).write_text(json.dumps({"temperatures": [0.0] * 3}), encoding="utf-8")
     with pytest.raises(ArtifactError, match="calibration"):
         read_temperatures(copy, schema)
+    (copy / CALIBRATION_FILE).write_text(json.dumps({"temperatures": temperatures, "min_confidence": 1.5}), "utf-8")
+    with pytest.raises(ArtifactError, match="min_confidence 1.5 is not a probability"):  # serve, predict: one line
+        load_served_model(copy, "fp32")
 
 
 def test_training_records_the_calibration_and_draws_the_reliability_diagram(trained_model):

@@ -195,6 +195,6 @@ def test_ctrl_c_stops_cleanly_with_the_summary_and_the_resume_command(project, s
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err[-2000:]
-    assert "interrupted: classified" in err and "--resume" in err and "Traceback" not in err
+    assert "interrupted: answered" in err and "--resume" in err and "Traceback" not in err
     lines = output.read_text(encoding="utf-8").splitlines()
     assert lines and all(json.loads(line)["line"] for line in lines)  # only complete rows

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .. import logs
 from ..config import CONFIG_FILE, LABELS_FILE, Config
-from ..errors import DataError, LabelError
+from ..errors import ConfigError, DataError, LabelError
 from ..tasks import task_named
 from .labels import LabelSchema
 from .normalize import Normalizer
@@ -41,6 +41,19 @@ def load_schema(config: Config) -> LabelSchema:
     problem = task_named(schema.task).separator_problem(schema, config.data)
     if problem:
         raise LabelError(f"{problem} ({config.data.labels_file}); choose another in {CONFIG_FILE}")
+    return schema
+
+
+def checked_schema(config: Config) -> LabelSchema:
+    """The project's label schema, once train.metric_for_best_model is known to be scored for its task. Raises
+    LabelError (data/dataset.py's load_schema), or ConfigError naming the task's default metric."""
+    schema = load_schema(config)
+    name = config.train.metric_for_best_model
+    if name not in task_named(schema.task).metric_names:
+        raise ConfigError(
+            f"train.metric_for_best_model: {name!r} is not scored for a {schema.task} task; use "
+            f"{task_named(schema.task).default_metric!r} (see `config` for the choices)"
+        )
     return schema
 
 

@@ -30,12 +30,13 @@ def cases(report: LoadReport, groups: list[list[Record]]) -> str:
     return "; ".join(shown[:SHOWN_CASES]) + ("; ..." if len(shown) > SHOWN_CASES else "")
 
 
-def conflicting(rows: list[Record]) -> bool:
-    """Whether rows with the same input (text and, for pairs, second text) carry different labels."""
-    by_input: dict[tuple[str, str | None], set] = defaultdict(set)
+def conflicting(rows: list[Record]) -> list[Record]:
+    """The rows among ``rows`` whose input (text and, for pairs, second text) other rows hold with another label,
+    in file order; [] when none."""
+    by_input: dict[tuple[str, str | None], list[Record]] = defaultdict(list)
     for row in rows:
-        by_input[(row.text, row.text_pair)].add(row.label)
-    return any(len(labels) > 1 for labels in by_input.values())
+        by_input[(row.text, row.text_pair)].append(row)
+    return [row for row in rows if len({r.label for r in by_input[(row.text, row.text_pair)]}) > 1]
 
 
 def note_repeats(report: LoadReport, split_note: str) -> None:
@@ -49,7 +50,7 @@ def note_repeats(report: LoadReport, split_note: str) -> None:
     what = "first text" if any(r.text_pair is not None for r in report.records) else "text"
     counted = f"1 {what} appears" if len(groups) == 1 else f"{len(groups):,} {what}s appear"
     report.note(f"{counted} on more than one row ({rows:,} rows), e.g. {cases(report, groups)}; " + split_note)
-    clashes = [group for group in groups if conflicting(group)]
+    clashes = [found for found in map(conflicting, groups) if found]
     if clashes:
         report.note(
             f"{len(clashes):,} of them carry conflicting labels for the same input, e.g. "

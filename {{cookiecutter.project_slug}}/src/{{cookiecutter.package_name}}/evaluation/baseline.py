@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import logs
 from ..config import LABELS_FILE, Config
-from ..data.dataset import Splits, data_file, load_schema, load_splits
+from ..data.dataset import Splits, checked_schema, data_file, load_splits
 from ..data.labels import LabelSchema
 from ..data.sample import file_digest
 from ..errors import ProjectError
@@ -75,7 +75,7 @@ def choose_c(
 def baseline_from_config(config: Config, out_dir: str | Path) -> dict:
     """The ``baseline`` command's work: read the configured training and test files (their summaries printed),
     then ``run_baseline`` into ``out_dir``. Returns its results; raises DataError on unreadable data."""
-    schema = load_schema(config)
+    schema = checked_schema(config)  # C is chosen by train.metric_for_best_model, as train keeps its epoch
     test = data_file(config, config.data.test_file) if config.data.test_file else None
     splits = load_splits(config, schema, data_file(config, config.data.train_file), test, show_progress=True)
     for report in splits.reports.values():

@@ -272,7 +272,7 @@ def model_card(schema: LabelSchema, metrics: dict, config_used: dict) -> str:
         "",
         "# Model card",
         "",
-        f"Sequence classifier for labels: {', '.join(schema.names)}.",
+        task_named(schema.task).card_line(list(schema.names)),
         f"Base model: `{model.get('base_model', '?')}`, max_length {model.get('max_length', '?')}, "
         f"training loop `{train.get('loop', '?')}`, {train.get('epochs', '?')} epoch(s).",
         "",
@@ -287,7 +287,7 @@ def model_card(schema: LabelSchema, metrics: dict, config_used: dict) -> str:
     lines += [
         "",
         "Load with `AutoModelForSequenceClassification.from_pretrained` and `AutoTokenizer`;",
-        f"`{LABELS_FILE}` maps class ids to names.",
+        f"`{LABELS_FILE}` holds the label names in output order and the task.",
         "",
     ]
     return "\n".join(lines)

@@ -484,10 +484,10 @@ class PredictSummary:
     labels: dict[int, str | tuple[str, ...]] = field(default_factory=dict)  # input line -> predicted name(s)
 
     def line(self) -> str:
-        """The run in one line: rows classified, requests, retries and failures."""
+        """The run in one line: rows answered, requests, retries and failures."""
         done = self.rows - len(self.failed) - self.skipped
         text = (
-            f"classified {done}/{self.rows - self.skipped} rows in {self.requests} request(s), "
+            f"answered {done}/{self.rows - self.skipped} rows in {self.requests} request(s), "
             f"{self.retries} retried, {len(self.failed)} failed"
         )
         return text + (f"; {self.skipped} already done" if self.skipped else "")

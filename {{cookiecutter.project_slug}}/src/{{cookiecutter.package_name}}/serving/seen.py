@@ -50,7 +50,7 @@ def warn_training_rows(config: Config, records: Sequence[Record], input_file: Pa
         share = "all" if seen == len(records) else f"{seen:,} of {len(records):,}"
         logs.result(
             f"warning: {share} input rows are rows the model was trained on (the training or validation split of "
-            f"{path.name}), so any accuracy on them is not a test figure",
+            f"{path.name}), so any score on them is not a test figure",
             stderr=True,
         )
         held_out = sum((record.text, record.text_pair) in test for record in records)

@@ -96,6 +96,10 @@ class Task:
         else as long: model/features.py's DynamicPaddingCollator)."""
         return label
 
+    def card_line(self, names: Sequence[str]) -> str:
+        """The model card's first line: what the model answers."""
+        return f"Sequence classifier for labels: {', '.join(names)}."
+
     def separator_problem(self, schema, data) -> str | None:
         """Why ``data`` (the config's data section) cannot hold this task's labels as ``schema`` writes them (None:
         it can). A task whose labels share one cell checks that ``data.label_separator`` is in no label."""

@@ -80,6 +80,10 @@ class RegressionTask(Task):
     int8_metric = MSE  # what int8_decision's rule bounds
     baseline_name = "ridge regression (alpha = 1/C)"
 
+    def card_line(self, names: Sequence[str]) -> str:
+        """A score a text (or pair): what it measures."""
+        return f"Sequence regression: one score a text, {names[0]}."
+
     def unknown_label_problem(self, schema, label_column: str, unknown: int, rows: int) -> tuple[str, bool]:
         """Cells that are not a number: a score is read, so there is no other label schema to point to."""
         return f"{unknown} row(s) hold a score that is not a number in {label_column!r}", True

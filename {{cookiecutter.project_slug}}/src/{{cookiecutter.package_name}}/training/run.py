@@ -16,9 +16,9 @@ from typing import Any
 from ..answers import calibrated, head_for
 from ..artifact_files import CALIBRATION_RECORD
 from ..config import Config
-from ..data.dataset import Splits, data_file, load_schema, load_splits
+from ..data.dataset import Splits, checked_schema, data_file, load_splits
 from ..data.labels import LabelSchema
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError
 from ..evaluation.calibration import DEFAULT_BINS, confidence_for_accuracy, coverage_at, fit_temperatures, split_record
 from ..evaluation.evaluate import compare_int8_to_fp32
 from ..evaluation.metrics import metric_line, scalars, score_logits
@@ -143,19 +143,6 @@ def tokenize_splits(config: Config, tokenizer, splits: Splits, num_labels: int, 
         )
         for records in (splits.train, splits.validation, splits.test)
     ]
-
-
-def checked_schema(config: Config) -> LabelSchema:
-    """The project's label schema, once train.metric_for_best_model is known to be scored for its task. Raises
-    LabelError (data/dataset.py's load_schema), or ConfigError naming the task's default metric."""
-    schema = load_schema(config)
-    name = config.train.metric_for_best_model
-    if name not in task_named(schema.task).metric_names:
-        raise ConfigError(
-            f"train.metric_for_best_model: {name!r} is not scored for a {schema.task} task; use "
-            f"{task_named(schema.task).default_metric!r} (see `config` for the choices)"
-        )
-    return schema
 
 
 def settled_class_weights(config: Config, schema: LabelSchema, splits: Splits, say: Printer) -> ClassWeights:
