@@ -334,6 +334,9 @@ def calibrate(run: TrainingRun, logits: dict) -> tuple[list[float] | None, dict 
     return temperatures, record
 
 
+FEW_ANSWERED = 0.1  # abstention: a cut-off that answers fewer validation texts than this share is warned of
+
+
 def choose_min_confidence(run: TrainingRun, logits: dict, temperatures: list[float] | None, metrics: dict) -> float:
     """The calibrated probability below which the served answer is UNSURE (0.0: never): model.min_confidence, or
     with model.target_accuracy the lowest cut-off at which the validation split's answered texts reach it
@@ -342,9 +345,13 @@ def choose_min_confidence(run: TrainingRun, logits: dict, temperatures: list[flo
     record of ``metrics`` when there is one."""
     task, settings = task_named(run.schema.task), run.config.model
     if not task.head.abstains:
+        if settings.min_confidence or settings.target_accuracy:
+            run.say.always(f"note: a {task.name} task never abstains: model.min_confidence and target_accuracy unused")
         return 0.0
     pairs = confidence_pairs(run, logits, temperatures)
     chosen = settings.min_confidence
+    if settings.target_accuracy > 0 and settings.min_confidence:
+        run.say.always("note: model.target_accuracy chooses the cut-off; model.min_confidence is not used")
     if settings.target_accuracy > 0 and "validation" in pairs:
         chosen = confidence_for_accuracy(*pairs["validation"], settings.target_accuracy) or 0.0
         if not chosen:
@@ -352,12 +359,22 @@ def choose_min_confidence(run: TrainingRun, logits: dict, temperatures: list[flo
                 f"warning: no confidence cut-off reaches accuracy {settings.target_accuracy} on the validation split; "
                 "every text is answered (model.target_accuracy)"
             )
-    if chosen and CALIBRATION_RECORD in metrics:
+    if not chosen:
+        return 0.0
+    covered = {split: coverage_at(confidences, outcomes, chosen) for split, (confidences, outcomes) in pairs.items()}
+    if CALIBRATION_RECORD in metrics:
         metrics[CALIBRATION_RECORD]["min_confidence"] = chosen
-        for split, (confidences, outcomes) in pairs.items():
-            metrics[CALIBRATION_RECORD][split].update(coverage_at(confidences, outcomes, chosen))
-    if chosen:
-        run.say(f"abstention: texts whose most probable class is below {chosen:.4f} are answered 'unsure'")
+        for split, coverage in covered.items():
+            metrics[CALIBRATION_RECORD][split].update(coverage)
+    shown = ", ".join(
+        f"{split} {c['coverage']:.0%} answered, {c['answered_right']:.4f} of them right" for split, c in covered.items()
+    )
+    run.say(f"abstention: texts whose most probable class is below {chosen:.4f} are answered 'unsure' ({shown})")
+    if covered.get("validation", {}).get("coverage", 1.0) < FEW_ANSWERED:
+        run.say.always(
+            f"warning: at {chosen:.4f} fewer than {FEW_ANSWERED:.0%} of the validation texts are answered: the cut-off "
+            "rests on a few rows and leaves almost every text to a person"
+        )
     return float(chosen)
 
 
