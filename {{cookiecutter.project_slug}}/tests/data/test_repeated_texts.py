@@ -62,7 +62,9 @@ def nli_config(tmp_path, test_file: str = ""):
         "label_column": "label",
         "id_column": "",
     }
-    return load_config(PROJECT_ROOT / CONFIG_FILE, {f"data.{key}": value for key, value in data.items()})
+    overrides = {f"data.{key}": value for key, value in data.items()}
+    # a single-label schema whatever the project's task: its metric, not the project's (micro_f1, spearman)
+    return load_config(PROJECT_ROOT / CONFIG_FILE, overrides | {"train.metric_for_best_model": "macro_f1"})
 
 
 def test_rows_sharing_a_premise_stay_on_one_side_of_every_split(tmp_path):

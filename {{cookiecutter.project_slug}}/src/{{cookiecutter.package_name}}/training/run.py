@@ -367,13 +367,14 @@ def choose_min_confidence(run: TrainingRun, logits: dict, temperatures: list[flo
         for split, coverage in covered.items():
             metrics[CALIBRATION_RECORD][split].update(coverage)
     shown = ", ".join(
-        f"{split} {c['coverage']:.0%} answered, {c['answered_right']:.4f} of them right" for split, c in covered.items()
+        f"{split} {100 * c['coverage']:.0f}% answered, {c['answered_right']:.4f} of them right"
+        for split, c in covered.items()
     )
     run.say(f"abstention: texts whose most probable class is below {chosen:.4f} are answered 'unsure' ({shown})")
     if covered.get("validation", {}).get("coverage", 1.0) < FEW_ANSWERED:
         run.say.always(
-            f"warning: at {chosen:.4f} fewer than {FEW_ANSWERED:.0%} of the validation texts are answered: the cut-off "
-            "rests on a few rows and leaves almost every text to a person"
+            f"warning: at {chosen:.4f} fewer than {100 * FEW_ANSWERED:.0f}% of the validation texts are answered: "
+            "the cut-off rests on a few rows and leaves almost every text to a person"
         )
     return float(chosen)
 
