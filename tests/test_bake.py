@@ -136,6 +136,7 @@ PACKAGE_FILES = [
     "model/inference.py",
     "model/int8.py",
     "model/ngram.py",
+    "model/ngram_scorer.py",
     "model/sources.py",
     "model/wordpiece.py",
     "evaluation/__init__.py",

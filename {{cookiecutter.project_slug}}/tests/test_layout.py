@@ -40,6 +40,7 @@ HANDLER_MODULE = f"{PACKAGE}.serving.handler"  # packed into the inference conta
 # they import nothing of ours but the artifact's file names
 HANDLER_SIBLINGS = {
     f"{PACKAGE}.model.batching",
+    f"{PACKAGE}.model.ngram_scorer",
     f"{PACKAGE}.artifact_files",
     f"{PACKAGE}.serving.request_rules",
     f"{PACKAGE}.answers",

@@ -14,9 +14,15 @@ import json
 from pathlib import Path
 
 try:  # in the package
-    from .artifact_files import CALIBRATION_FILE, THRESHOLDS_FILE
+    from .artifact_files import CALIBRATION_FILE, ENSEMBLE_FILE, MODEL_CONFIG_FILE, NGRAM_WEIGHTS_FILE, THRESHOLDS_FILE
 except ImportError:  # code/answers.py in the inference container: artifact_files.py is its sibling in code/
-    from artifact_files import CALIBRATION_FILE, THRESHOLDS_FILE  # type: ignore[no-redef]
+    from artifact_files import (  # type: ignore[no-redef]
+        CALIBRATION_FILE,
+        ENSEMBLE_FILE,
+        MODEL_CONFIG_FILE,
+        NGRAM_WEIGHTS_FILE,
+        THRESHOLDS_FILE,
+    )
 
 SINGLE_LABEL, MULTI_LABEL, REGRESSION = "single_label", "multi_label", "regression"  # labels.json's task
 UNSURE = "unsure"  # the label of an answer below calibration.json's min_confidence (abstention)
@@ -50,6 +56,11 @@ class Head:
     def scores(self, logits):
         """Scores of ``logits`` (numpy, shape ``(rows, outputs)``) as float64, same shape."""
         raise NotImplementedError
+
+    def linear_scores(self, raw):
+        """Scores of the n-gram model's linear outputs (numpy, shape ``(rows, targets)``; model/ngram_scorer.py), as
+        of logits: float64, (rows, outputs)."""
+        return self.scores(raw)
 
     def temperature_count(self, outputs: int) -> int:
         """How many temperatures calibrate this task's scores (calibration.json; ``outputs``: the model's outputs
@@ -103,6 +114,17 @@ class SingleLabelHead(Head):
         shifted = np.asarray(logits, dtype=np.float64)
         exponent = np.exp(shifted - shifted.max(axis=1, keepdims=True))
         return exponent / exponent.sum(axis=1, keepdims=True)
+
+    def linear_scores(self, raw):
+        """Class probabilities of the n-gram model's outputs: for two classes its one logistic score is P(class 1)
+        (one regression, not one a class); a softmax of its one-vs-rest scores otherwise."""
+        import numpy as np
+
+        raw = np.asarray(raw, dtype=np.float64)
+        if raw.shape[1] == 1:
+            positive = 1.0 / (1.0 + np.exp(-np.clip(raw[:, 0], -500, 500)))
+            return np.column_stack([1 - positive, positive])
+        return self.scores(raw)
 
     def temperature_count(self, outputs: int) -> int:
         """One temperature, shared by every class (it keeps the most probable class)."""
@@ -325,3 +347,37 @@ def calibration_content(temperatures: list[float], min_confidence: float = 0.0) 
     fitted on the validation split, and the calibrated probability below which answers are UNSURE (0.0: never)."""
     content = {"method": "temperature scaling", "temperatures": [float(t) for t in temperatures]}
     return content | {"min_confidence": float(min_confidence)}
+
+
+def read_transformer_weight(model_dir: str | Path) -> float:
+    """The transformer's weight in the served scores (``weight * transformer + (1 - weight) * n-gram``, mixed):
+    1.0 for a transformer alone (no n-gram model, or no ensemble.json), 0.0 for an n-gram model alone (no
+    transformer config), else ensemble.json's ``transformer_weight``. Raises ValueError naming the file when it is
+    not a number from 0 to 1."""
+    model_dir = Path(model_dir)
+    if not (model_dir / NGRAM_WEIGHTS_FILE).is_file():
+        return 1.0
+    if not (model_dir / MODEL_CONFIG_FILE).is_file():
+        return 0.0
+    path = model_dir / ENSEMBLE_FILE
+    if not path.is_file():
+        return 1.0
+    try:
+        value = float(json.loads(path.read_text(encoding="utf-8"))["transformer_weight"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"{path} is not an ensemble file ({error}); train again") from None
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{path}: transformer_weight {value} is not a weight from 0 to 1")
+    return value
+
+
+def mixed(transformer, ngram, weight: float):
+    """The served scores: ``weight * transformer + (1 - weight) * ngram`` (each (rows, outputs) scores of the
+    task: probabilities, or regression scores), float64; either alone when the other is None."""
+    import numpy as np
+
+    if ngram is None:
+        return np.asarray(transformer, dtype=np.float64)
+    if transformer is None:
+        return np.asarray(ngram, dtype=np.float64)
+    return weight * np.asarray(transformer, dtype=np.float64) + (1.0 - weight) * np.asarray(ngram, dtype=np.float64)

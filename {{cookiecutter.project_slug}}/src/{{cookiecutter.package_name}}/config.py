@@ -36,6 +36,7 @@ MetricName = Literal[METRIC_NAMES]  # metric_registry.py: the metrics defined th
 DataFormatName = Literal[FORMAT_NAMES]  # format_registry.py: the formats declared there
 # train.class_weights=auto weighs classes from this largest/smallest class ratio (benchmarks/RESULTS-class-weights.md)
 AUTO_CLASS_RATIO = 10.0
+ShipChoice = Literal["auto", "transformer", "ngram", "ensemble"]  # what train ships (training/ensemble.py)
 InferencePrecision = Literal[artifact_files.PRECISIONS]  # defined there: the container's handler reads them too
 PRECISIONS = typing.get_args(InferencePrecision)
 
@@ -218,6 +219,11 @@ class ModelConfig:
         "single-label, instead of min_confidence: the lowest cut-off at which the validation texts answered reach "
         "this accuracy (0 = off; 1 = only texts the model is never wrong about, if any)",
         FRACTION,
+    )
+    ship: ShipChoice = setting(
+        "auto",
+        "what train ships: auto (the transformer, the n-gram model fitted on the training split, or both mixed, "
+        "whichever scores best on the validation split), or one of transformer, ngram, ensemble",
     )
 
 

@@ -286,7 +286,7 @@ def deploy_model(
     boto = boto_session(config.aws.region)
     instance_type = "serverless" if spec.serverless else config.aws.inference_instance_type
     if source.model_dir is not None:
-        source = replace(source, model_dir=check_artifact(source.model_dir, transformer_only=True))
+        source = replace(source, model_dir=check_artifact(source.model_dir))
     options = endpoint_options(config, endpoint_name, asynchronous=spec.asynchronous, data_capture=spec.data_capture)
     target = DeployTarget(
         endpoint_name=endpoint_name,

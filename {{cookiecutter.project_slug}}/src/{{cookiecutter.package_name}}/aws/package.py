@@ -14,7 +14,7 @@ import tarfile
 from pathlib import Path
 
 from ..errors import ArtifactError
-from ..model.artifact import REQUIRED_FILES, RESULTS_DIR, TOKENIZER_FILE
+from ..model.artifact import NGRAM_REQUIRED_FILES, REQUIRED_FILES, RESULTS_DIR, TOKENIZER_FILE
 
 # found without importing it: the handler pulls in torch and transformers
 HANDLER = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.serving.handler").origin)
@@ -22,12 +22,14 @@ REQUIREMENTS = HANDLER.with_name("requirements.txt")
 # the handler's siblings (micro-batches and int8's packed rows; the artifact's file names; the request limits and
 # text rules): code/ is on sys.path
 BATCHING = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.model.batching").origin)
+NGRAM_SCORER = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.model.ngram_scorer").origin)
 NAMES_MODULE = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.artifact_files").origin)
 ANSWERS = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.answers").origin)  # tasks' answers
 RULES_MODULE = Path(importlib.util.find_spec(f"{__package__.rpartition('.')[0]}.serving.request_rules").origin)
 CODE_DIR = "code"  # SageMaker's inference toolkit imports code/inference.py
 PACKED_HANDLER = f"{CODE_DIR}/inference.py"
 PACKED_BATCHING = f"{CODE_DIR}/{BATCHING.name}"
+PACKED_NGRAM = f"{CODE_DIR}/{NGRAM_SCORER.name}"
 PACKED_NAMES = f"{CODE_DIR}/{NAMES_MODULE.name}"
 PACKED_ANSWERS = f"{CODE_DIR}/{ANSWERS.name}"
 PACKED_RULES = f"{CODE_DIR}/{RULES_MODULE.name}"
@@ -35,6 +37,7 @@ PACKED_REQUIREMENTS = f"{CODE_DIR}/requirements.txt"
 CODE_FILES = {
     PACKED_HANDLER: HANDLER,
     PACKED_BATCHING: BATCHING,
+    PACKED_NGRAM: NGRAM_SCORER,
     PACKED_NAMES: NAMES_MODULE,
     PACKED_ANSWERS: ANSWERS,
     PACKED_RULES: RULES_MODULE,
@@ -53,12 +56,13 @@ def member_name(name: str) -> str:
 
 
 def container_layout(names: list[str], source: str) -> str:
-    """The folder inside an archive that holds the model ("" for its root, where the container needs it), from
-    the archive's file names; raises ArtifactError naming what is wrong and how to fix it."""
+    """The folder inside an archive that holds the model ("" for its root, where the container needs it: a
+    transformer's files, or an n-gram model's), from the archive's file names; raises ArtifactError naming what is
+    wrong and how to fix it."""
     files = [member_name(name) for name in names]
     files = [name for name in files if name and not name.startswith(f"{CODE_DIR}/")]
     missing = [name for name in CONTAINER_FILES if name not in files]
-    if not missing:
+    if not missing or all(name in files for name in NGRAM_REQUIRED_FILES):  # a transformer, or an n-gram model
         return ""
     tops = {name.split("/", 1)[0] for name in files if "/" in name}
     at_root = [name for name in files if "/" not in name]

@@ -131,7 +131,7 @@ def register_model(
     boto = boto_session(config.aws.region)
     region, group, when = boto.region_name, package_group(config), stamp()
     if source.model_dir is not None:
-        source.model_dir = check_artifact(source.model_dir, transformer_only=True)
+        source.model_dir = check_artifact(source.model_dir)
     instance_type = config.aws.inference_instance_type
     precision = serving_precision(config, source.model_dir, instance_type, None)
     tar_uri = s3_uri(config, "registry", group, when, "model.tar.gz")

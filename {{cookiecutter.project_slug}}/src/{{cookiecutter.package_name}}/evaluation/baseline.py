@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import logs
+from ..artifact_files import TRAINING_CONFIG_FILE
 from ..config import LABELS_FILE, Config
 from ..data.dataset import Splits, checked_schema, data_file, load_splits
 from ..data.labels import LabelSchema
@@ -44,32 +45,32 @@ def choose_c(
     validation_y,
     schema: LabelSchema,
     metric: str | None = None,
-) -> tuple[float, dict, np.ndarray]:
+) -> tuple[float, dict, np.ndarray, NgramClassifier]:
     """The C with the best validation ``metric`` in its own direction (train.metric_for_best_model, which picks the
     model's epoch too; the task's compared metric when None or not scored for it; multi-label decided at 0.5); each
     candidate is fitted in its own thread (liblinear releases the GIL) and reported as it finishes. Returns (C,
-    figure by C, the chosen C's validation probabilities)."""
+    figure by C, the chosen C's validation probabilities, its classifier: fitted on the training rows alone)."""
     task = task_named(schema.task)
     if metric is None or metric not in task.metric_names:
         metric = task.compared_metric  # accuracy, or micro F1 for multi-label
 
-    def fit_and_score(c: float) -> tuple[float, float, float, np.ndarray]:
+    def fit_and_score(c: float) -> tuple[float, float, float, np.ndarray, NgramClassifier]:
         started = time.perf_counter()
         classifier = NgramClassifier.fit(features, train_x, train_y, len(schema.names), c, schema.task)
         probabilities = classifier.predict_proba_features(validation_x)
         answers = task.decide(probabilities)
         figure = score(validation_y, answers, schema.names, probabilities=probabilities, task=task)[metric]
-        return c, figure, time.perf_counter() - started, probabilities
+        return c, figure, time.perf_counter() - started, probabilities, classifier
 
-    figures, probabilities = {}, {}
+    figures, probabilities, classifiers = {}, {}, {}
     with ThreadPoolExecutor(max_workers=max(1, min(len(C_GRID), os.cpu_count() or 1))) as pool:
         for done in as_completed([pool.submit(fit_and_score, c) for c in C_GRID]):
-            c, figure, seconds, probabilities[c] = done.result()
+            c, figure, seconds, probabilities[c], classifiers[c] = done.result()
             figures[c] = figure
             say(f"  C={c:<5} validation {metric} {figure:.4f} ({seconds:.0f}s)")
     direction = 1 if METRICS[metric].higher_is_better else -1
     best = max(C_GRID, key=lambda c: (direction * figures[c], -c))  # ties: the stronger regularisation
-    return best, {str(c): figures[c] for c in C_GRID}, probabilities[best]
+    return best, {str(c): figures[c] for c in C_GRID}, probabilities[best], classifiers[best]
 
 
 def baseline_from_config(config: Config, out_dir: str | Path) -> dict:
@@ -121,7 +122,7 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
     if splits.validation:
         held_out = len(splits.train)
         say(f"choosing C on the validation split ({len(splits.validation):,} rows): {', '.join(map(str, C_GRID))}")
-        c, results["validation_score_by_c"], validation = choose_c(
+        c, results["validation_score_by_c"], validation, _ = choose_c(
             features,
             x[:held_out],
             labels[:held_out],
@@ -145,6 +146,7 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
     results.update(test_split_results(classifier, splits, schema, out_dir, thresholds))
     classifier.save(out_dir / NGRAM_WEIGHTS_FILE)
     schema.save(out_dir / LABELS_FILE)
+    write_json(out_dir / TRAINING_CONFIG_FILE, config.to_dict())  # the text columns and normal form, for serving
     write_json(out_dir / METRICS_FILE, results)
     logs.result(
         f"baseline written to {out_dir} ({results['fit_seconds']:.0f}s); score it on any file with "

@@ -18,6 +18,8 @@ from ..artifact_files import (
     CALIBRATION_FILE,
     INT8_MODEL_FILE,
     METRICS_FILE,
+    MODEL_CONFIG_FILE,
+    NGRAM_WEIGHTS_FILE,
     NO_MODEL_MAX_LENGTH,
     THRESHOLDS_FILE,
     TRAINING_CONFIG_FILE,
@@ -31,7 +33,6 @@ from ..metric_registry import METRICS, SINGLE_LABEL
 from ..tasks import task_named
 
 # The artifact (what `train` writes and `deploy` packs)
-MODEL_CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer.json"
 TOKENIZER_CONFIG_FILE = "tokenizer_config.json"
@@ -39,7 +40,6 @@ HISTORY_FILE = "history.json"
 MODEL_CARD_FILE = "README.md"
 RESULTS_DIR = "evaluation"  # the model's results folder (evaluation/reports.py writes it)
 REQUIRED_FILES = (MODEL_CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_CONFIG_FILE, LABELS_FILE)
-NGRAM_WEIGHTS_FILE = "ngram-baseline.npz"  # a baseline artifact (model/ngram.py) instead of a transformer
 NGRAM_REQUIRED_FILES = (NGRAM_WEIGHTS_FILE, LABELS_FILE)
 
 # Training checkpoints (under train.checkpoint_dir)
@@ -123,20 +123,24 @@ def read_temperatures(model_dir: str | Path, schema: LabelSchema) -> list[float]
 
 
 def is_ngram(model_dir: str | Path) -> bool:
-    """Whether ``model_dir`` holds the n-gram baseline (its weights file) rather than a transformer."""
-    return (Path(model_dir) / NGRAM_WEIGHTS_FILE).is_file()
+    """Whether ``model_dir`` serves an n-gram model alone: the baseline's artifact, or train's when it shipped the
+    n-gram model (answers.read_transformer_weight 0; an unreadable ensemble.json counts as not)."""
+    try:
+        return answers.read_transformer_weight(model_dir) == 0
+    except ValueError:
+        return False
 
 
 def check_artifact(model_dir: str | Path, transformer_only: bool = False) -> Path:
-    """``model_dir`` as a Path once it holds every file a model needs (``transformer_only``: the baseline is refused
-    too). Raises ArtifactError naming what is missing and how to get it."""
+    """``model_dir`` as a Path once it holds every file a model needs: a transformer's, or an n-gram model's alone
+    (``transformer_only``: that is refused too, for what only a transformer can do). Raises ArtifactError naming
+    what is missing and how to get it."""
     model_dir = Path(model_dir)
     if not model_dir.is_dir():
         raise ArtifactError(f"model folder {model_dir} does not exist; run train first")
     if is_ngram(model_dir) and transformer_only:
         raise ArtifactError(
-            f"{model_dir} holds the n-gram baseline, which evaluate and predict --model-dir use; "
-            "serve and deploy a trained model (train's artifact)"
+            f"{model_dir} holds an n-gram model (the baseline's artifact), not a transformer; use train's artifact"
         )
     required = NGRAM_REQUIRED_FILES if is_ngram(model_dir) else REQUIRED_FILES
     missing = [name for name in required if not (model_dir / name).is_file()]

@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from .. import logs
-from ..answers import calibrated
+from ..answers import calibrated, mixed, read_transformer_weight
 from ..config import LABELS_FILE
 from ..data.labels import LabelSchema
 from ..data.report import Record
@@ -78,7 +78,7 @@ def choose_precision(model_dir: Path, requested: str, on_gpu: bool) -> tuple[str
     an explicit int8 that the check refuses, or int8 on a GPU, is an error naming the way out."""
     if requested == "int8" and on_gpu:
         raise ConfigError("model.inference_precision: int8 runs on the CPU only; use fp32 (or auto) on a GPU")
-    if requested == "fp32" or (requested == "auto" and on_gpu):
+    if requested == "fp32" or (requested == "auto" and on_gpu) or is_ngram(model_dir):  # an n-gram model: NumPy
         return "fp32", ""
     problem = int8_verdict(model_dir)
     if problem is None:
@@ -180,13 +180,40 @@ class NgramPredictor(Predictor):
         return self.classifier.predict_proba(texts, text_pairs)
 
 
+class EnsemblePredictor(Predictor):
+    """A transformer and an n-gram model whose scores are mixed at ``weight`` (answers.mixed: what train shipped,
+    ensemble.json), decided at the artifact's thresholds (tuned on the mixed scores)."""
+
+    def __init__(self, transformer: TransformerPredictor, ngram: NgramPredictor, weight: float):
+        self.transformer, self.ngram, self.weight = transformer, ngram, weight
+        self.schema, self.precision, self.thresholds = transformer.schema, transformer.precision, transformer.thresholds
+
+    def probabilities(
+        self,
+        texts: list[str],
+        batch_size: int = 64,
+        show_progress: bool = False,
+        text_pairs: list[str] | None = None,
+    ) -> np.ndarray:
+        """The mixed scores of ``texts`` (as pairs with ``text_pairs`` when given), shape (len(texts), outputs)."""
+        transformer = self.transformer.probabilities(texts, batch_size, show_progress, text_pairs)
+        return mixed(transformer, self.ngram.probabilities(texts, text_pairs=text_pairs), self.weight)
+
+
 def load_predictor(model_dir: str | Path, precision: str = "auto", device: torch.device | None = None) -> Predictor:
-    """Any artifact: the n-gram baseline, or a transformer at the chosen precision (choose_precision)."""
+    """Any artifact: an n-gram model, a transformer at the chosen precision (choose_precision), or both mixed at
+    ensemble.json's weight. Raises ArtifactError for a folder that is not a model, or a side file that does not hold
+    what train writes."""
     model_dir = check_artifact(model_dir)
-    if is_ngram(model_dir):
+    try:
+        weight = read_transformer_weight(model_dir)
+    except ValueError as error:
+        raise ArtifactError(str(error)) from None
+    if weight == 0:
         return NgramPredictor(model_dir)
     device = device or best_device()
     precision, note = choose_precision(model_dir, precision, device.type == "cuda")
     if note:
         logs.result(note)
-    return TransformerPredictor(model_dir, precision, device)
+    transformer = TransformerPredictor(model_dir, precision, device)
+    return transformer if weight == 1 else EnsemblePredictor(transformer, NgramPredictor(model_dir), weight)

@@ -4,37 +4,34 @@ label's own logistic probability.
 
 It is saved as plain arrays (one NumPy .npz, loaded with allow_pickle=False), so loading an artifact can never
 run code: the weights, and each vocabulary as its terms joined by newlines (no term holds one: words are \\w+
-runs and the character analyzer turns every whitespace run into one space).
+runs and the character analyzer turns every whitespace run into one space). The analyzers, the loading and the
+scoring of texts are model/ngram_scorer.py's, which every serving path runs (NumPy alone); fitting is here.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from ..answers import MULTI_LABEL, SINGLE_LABEL
 from ..tasks import task_named
+from .ngram_scorer import CROSS_FEATURES, TERM_SEPARATOR, NgramScorer, char_ngrams, crossed_words, word_ngrams
 
 MIN_COUNT = 2  # an n-gram seen once cannot generalise and would only add weights
 SMOOTHING = 1.0  # the "alpha" of the naive-Bayes ratios
-TERM_SEPARATOR = "\n"
-CROSS_FEATURES = 2**18  # hashed (first-text word, second-text word) pairs of sentence pairs
-CROSS_WORDS = 64  # the distinct words of each text that enter the crossed pairs (bounds a row's work)
-WORD = re.compile(r"(?u)\b\w+\b")
 
 
 def vectorizers(vocabularies: tuple[list[str], list[str]] | None = None) -> list:
-    """The two scikit-learn CountVectorizers (binary, float32, case kept): word 1-2 grams and character 1-5 grams,
-    fitted afresh (min count MIN_COUNT) or, given ``vocabularies``, with those terms fixed."""
+    """The two scikit-learn CountVectorizers (binary, float32) on ngram_scorer.py's analyzers: word 1-2 grams and
+    character 1-5 grams, fitted afresh (min count MIN_COUNT) or, given ``vocabularies``, with those terms fixed."""
     from sklearn.feature_extraction.text import CountVectorizer
 
     common = {"lowercase": False, "binary": True, "dtype": np.float32}
-    words = {"analyzer": "word", "ngram_range": (1, 2), "token_pattern": r"(?u)\b\w+\b"}
-    chars = {"analyzer": "char", "ngram_range": (1, 5)}
+    words, chars = {"analyzer": word_ngrams}, {"analyzer": char_ngrams}
     if vocabularies is None:
         return [
             CountVectorizer(min_df=MIN_COUNT, **words, **common),
@@ -102,7 +99,7 @@ class NgramFeatures:
             for both, b in zip(shared, second, strict=True)
         ]
         overlap = csr_matrix(np.column_stack(ratios).astype(np.float32))
-        return hstack([*first, *second, *shared, overlap, crossed_words(texts, text_pairs)], format="csr")
+        return hstack([*first, *second, *shared, overlap, crossed_matrix(texts, text_pairs)], format="csr")
 
     @property
     def terms(self) -> int:
@@ -116,18 +113,13 @@ class NgramFeatures:
         return 3 * self.terms + 2 + CROSS_FEATURES if self.pairs else self.terms
 
 
-def crossed_words(texts: Sequence[str], text_pairs: Sequence[str]):
-    """The sparse (pairs, CROSS_FEATURES) binary matrix of each pair's (first-text word, second-text word) pairs,
-    hashed (scikit-learn's FeatureHasher: nothing to fit or save); the first CROSS_WORDS distinct words of each
-    text."""
+def crossed_matrix(texts: Sequence[str], text_pairs: Sequence[str]):
+    """The sparse (pairs, CROSS_FEATURES) binary matrix of each pair's crossed words (ngram_scorer.py's
+    crossed_words), hashed with scikit-learn's FeatureHasher (nothing to fit or save; ngram_scorer.hashed_column
+    gives the same columns)."""
     from sklearn.feature_extraction import FeatureHasher
 
-    def words(text: str) -> list[str]:
-        return list(dict.fromkeys(WORD.findall(text)))[:CROSS_WORDS]
-
-    crossed = (
-        [f"{a}\x00{b}" for a in words(text) for b in words(pair)] for text, pair in zip(texts, text_pairs, strict=True)
-    )
+    crossed = (crossed_words(text, pair) for text, pair in zip(texts, text_pairs, strict=True))
     hasher = FeatureHasher(CROSS_FEATURES, input_type="string", alternate_sign=False, dtype=np.float32)
     matrix = hasher.transform(crossed).tocsr()
     matrix.data[:] = 1.0  # presence, as the n-gram blocks
@@ -147,7 +139,7 @@ class NgramClassifier:
     """The n-gram model of any task: one linear model a target the task defines (Task.baseline_targets), over
     NgramFeatures scaled by naive-Bayes log-count ratios where the targets are boolean (NBSVM, Wang & Manning
     2012: logistic regression a class, one for two classes; a label each for multi-label), read as the task's
-    scores (Task.baseline_scores)."""
+    scores (answers.py's Head.linear_scores)."""
 
     features: NgramFeatures
     weights: np.ndarray  # (targets, features): the linear models' weights times the naive-Bayes ratios
@@ -187,15 +179,31 @@ class NgramClassifier:
         return cls(features, stacked, bias, classes, c, task)
 
     def predict_proba_features(self, x) -> np.ndarray:
-        """The task's scores (rows, outputs) of a feature matrix (Task.baseline_scores: class probabilities, each
+        """The task's scores (rows, outputs) of a feature matrix (Head.linear_scores: class probabilities, each
         label's own, or a score)."""
-        return task_named(self.task).baseline_scores(np.asarray(x @ self.weights.T) + self.intercept, self.classes)
+        return task_named(self.task).head.linear_scores(np.asarray(x @ self.weights.T) + self.intercept)
+
+    @cached_property
+    def scorer(self) -> NgramScorer:
+        """The same model as ngram_scorer.py's NgramScorer: what scores texts here and on every serving path."""
+        features = self.features
+        return NgramScorer(
+            self.weights,
+            self.intercept,
+            features.word_terms,
+            features.char_terms,
+            features.pairs,
+            self.task,
+            self.classes,
+            self.c,
+        )
 
     def predict_proba(self, texts: Sequence[str], text_pairs: Sequence[str] | None = None) -> np.ndarray:
-        """Class probabilities (len(texts), classes) of ``texts`` (with their second texts ``text_pairs`` for a
-        baseline fitted on sentence pairs). Raises ValueError when pairs are given to a one-text baseline or the
-        reverse."""
-        return self.predict_proba_features(self.features.transform(texts, text_pairs))
+        """The task's scores (len(texts), outputs) of ``texts`` (with their second texts ``text_pairs`` for a
+        model fitted on sentence pairs), computed as the serving paths compute them (NgramScorer). Raises ValueError
+        when pairs are given to a one-text model or the reverse."""
+        raw = self.scorer.raw(list(texts), None if text_pairs is None else list(text_pairs))
+        return task_named(self.task).head.linear_scores(raw)
 
     def save(self, path: Path) -> None:
         """Write the classifier to ``path`` as plain arrays (np.savez_compressed; the terms as UTF-8 bytes): no
@@ -219,18 +227,8 @@ class NgramClassifier:
 
     @classmethod
     def load(cls, path: Path) -> NgramClassifier:
-        """The classifier saved at ``path`` (read with allow_pickle=False)."""
-
-        def unpacked(array: np.ndarray) -> list[str]:
-            return array.tobytes().decode("utf-8").split(TERM_SEPARATOR) if array.size else []
-
-        with np.load(path, allow_pickle=False) as arrays:
-            pairs = bool(arrays["pairs"]) if "pairs" in arrays.files else False  # saved before pairs existed
-            features = NgramFeatures(unpacked(arrays["word_terms"]), unpacked(arrays["char_terms"]), pairs)
-            if "task" in arrays.files:
-                task = arrays["task"].tobytes().decode("utf-8")
-            else:  # written before tasks had names: multi-label or not (and before multi-label: not)
-                multi = "multi_label" in arrays.files and bool(arrays["multi_label"])
-                task = MULTI_LABEL if multi else SINGLE_LABEL
-            weights, intercept, classes = arrays["weights"], arrays["intercept"], int(arrays["classes"])
-            return cls(features, weights, intercept, classes, float(arrays["c"]), task)
+        """The classifier saved at ``path`` (NgramScorer.load: allow_pickle=False). Raises OSError, ValueError,
+        KeyError or UnicodeDecodeError for a file that is not one."""
+        scorer = NgramScorer.load(path)
+        features = NgramFeatures(scorer.word_terms, scorer.char_terms, scorer.pairs)
+        return cls(features, scorer.weights, scorer.intercept, scorer.classes, scorer.c, scorer.task)

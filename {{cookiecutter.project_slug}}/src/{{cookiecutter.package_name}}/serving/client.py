@@ -156,25 +156,17 @@ class RetryPolicy:
 
 
 class InProcessTarget:
-    """A model folder classified in this process (no network): a trained model through the serving handler, at
-    the precision the server would use, or the n-gram baseline."""
+    """A model folder classified in this process (no network) through the serving handler, at the precision the
+    server would use: a trained model, an n-gram model, or both mixed."""
 
     who = "the model"  # no server: the handler's own checks refuse in this process
 
     def __init__(self, model_dir: str | Path, precision: str = "auto"):
-        from ..model.artifact import is_ngram
         from . import handler
+        from .loading import load_served_model
 
         self._handler = handler
-        self.model = self.baseline = None
-        if is_ngram(model_dir):
-            from ..model.inference import NgramPredictor
-
-            self.baseline = NgramPredictor(Path(model_dir))
-        else:
-            from .loading import load_served_model
-
-            self.model = load_served_model(model_dir, precision)
+        self.model = load_served_model(model_dir, precision)
 
     def send(self, texts: list[str | dict]) -> list[dict]:
         """Predictions for ``texts`` (texts, or pairs {"text", "text_pair"}); FinalError for a text the server would
@@ -186,16 +178,6 @@ class InProcessTarget:
                 raise FinalError(f"inputs[{index}] {problem}", 400)
             firsts.append(text)
             pairs.append(pair)
-        if self.baseline is not None:
-            names = list(self.baseline.schema.names)
-            thresholds = self.baseline.thresholds  # multi-label: one a label; None: single-label
-            second = pairs if any(pair is not None for pair in pairs) else None
-            try:
-                rows = self.baseline.probabilities(firsts, text_pairs=second)
-            except ValueError as error:  # pairs to a one-text baseline, or the reverse
-                raise FinalError(str(error), 400) from None
-            head = HEADS[self.baseline.schema.task]
-            return [head.answer(row.tolist(), names, thresholds) for row in rows]
         data = {"inputs": firsts, "pairs": pairs, "whole": True}
         try:
             return self._handler.predict_fn(data, self.model)  # the handler's token bound; no wire, no bytes

@@ -68,12 +68,13 @@ from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTok
 
 try:  # in the package (local server, predict, tests)
     from .. import answers, artifact_files
-    from ..model import batching
+    from ..model import batching, ngram_scorer
     from . import request_rules
 except ImportError:  # code/inference.py in the inference container: its siblings in code/ are on sys.path
     import answers  # type: ignore[no-redef]
     import artifact_files  # type: ignore[no-redef]
     import batching  # type: ignore[no-redef]
+    import ngram_scorer  # type: ignore[no-redef]
     import request_rules  # type: ignore[no-redef]
 
 # The request limits (read when they are checked: request_rules.MAX_ITEMS, MAX_TOKENS) and the text rules:
@@ -85,6 +86,7 @@ text_problem = request_rules.text_problem
 LABELS_FILE = artifact_files.LABELS_FILE  # the artifact's names: artifact_files.py, shipped beside this file
 TRAINING_CONFIG_FILE = artifact_files.TRAINING_CONFIG_FILE  # the config train ran with: text column, normal form
 METRICS_FILE = artifact_files.METRICS_FILE
+NGRAM_WEIGHTS_FILE = artifact_files.NGRAM_WEIGHTS_FILE  # the n-gram model: alone, or mixed with the transformer
 INT8_MODEL_FILE = artifact_files.INT8_MODEL_FILE  # the OpenVINO int8 model train writes (model/int8.py)
 PRECISIONS = artifact_files.PRECISIONS
 NO_MODEL_MAX_LENGTH = artifact_files.NO_MODEL_MAX_LENGTH
@@ -164,8 +166,10 @@ class Int8Network:
 class LoadedModel:
     """A model ready to classify, as ``load`` (and ``model_fn``) return it.
 
-    ``network``: the transformers classifier or an ``Int8Network``; called with a batch (model/batching.py) it
-    returns ``.logits`` of shape ``(texts, len(labels))``. ``encode``: texts -> token ids, truncated to
+    ``network``: the transformers classifier or an ``Int8Network`` (None when no transformer is served: an n-gram
+    model alone); called with a batch (model/batching.py) it returns ``.logits`` of shape ``(texts, len(labels))``.
+    ``ngram``: the n-gram model (model/ngram_scorer.py; None without one), its scores mixed with the transformer's
+    at ``transformer_weight`` (answers.mixed; ensemble.json). ``encode``: texts -> token ids, truncated to
     ``max_length`` tokens. ``labels``: class names by id (NFC). ``text_column``/``form``: the training data's text
     column (a CSV header row names it) and Unicode form. ``lock``: held around each micro-batch's forward pass
     (the local server sets a fair lock; alone it is a no-op). ``pair_column``: the training data's second-text
@@ -174,7 +178,7 @@ class LoadedModel:
 
     network: Any
     tokenizer: Any
-    encode: Callable[[list[str]], list[list[int]]]
+    encode: Callable[[list[str]], list[list[int]]] | None
     labels: list[str]
     text_column: str | None
     form: str
@@ -188,6 +192,8 @@ class LoadedModel:
     head: answers.Head = field(default_factory=lambda: answers.head_for(answers.SINGLE_LABEL))
     pair_column: str | None = None
     encode_pairs: Callable[[list[str], list[str]], tuple[list[list[int]], list[list[int]]]] | None = None
+    ngram: Any = None  # model/ngram_scorer.py's NgramScorer
+    transformer_weight: float = 1.0
 
     def batches(self, tokens: list[list[int]], types: list[list[int]] | None = None):
         """(indices into ``tokens``, batch tensors) in the micro-batches this model classifies fastest
@@ -217,11 +223,17 @@ def int8_allowed(model_dir: Path) -> bool:
 
 
 def load(model_dir, precision: str = "auto") -> LoadedModel:
-    """The model in ``model_dir`` ready to classify. auto: fp32 on a GPU; on a CPU int8 when train's check allowed
-    it, else fp32. Raises ValueError for an unknown precision, or int8 without the int8 model."""
+    """The model in ``model_dir`` ready to classify: its transformer, its n-gram model, or both mixed (ensemble.json's
+    weight: answers.read_transformer_weight). auto: fp32 on a GPU; on a CPU int8 when train's check allowed it, else
+    fp32. Raises ValueError for an unknown precision, int8 without the int8 model, or a side file (thresholds,
+    calibration, ensemble) that does not hold what train writes."""
     model_dir = Path(model_dir)
     if precision not in PRECISIONS:
         raise ValueError(f"{PRECISION_ENV}={precision!r}; use one of {', '.join(PRECISIONS)}")
+    weight = answers.read_transformer_weight(model_dir)
+    ngram = ngram_scorer.NgramScorer.load(model_dir / NGRAM_WEIGHTS_FILE) if weight < 1 else None
+    if weight == 0:
+        return ngram_model(model_dir, ngram)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if precision == "auto":
         precision = "int8" if device.type == "cpu" and int8_allowed(model_dir) else "fp32"
@@ -257,13 +269,41 @@ def load(model_dir, precision: str = "auto") -> LoadedModel:
         head=head,
         pair_column=pair_column,
         encode_pairs=pair_encoder(tokenizer, max_length) if pair_column else None,
+        ngram=ngram,
+        transformer_weight=weight,
+    )
+
+
+def ngram_model(model_dir: Path, ngram) -> LoadedModel:
+    """An n-gram model served alone (``ngram``: its NgramScorer): labels.json's names and task, the training data's
+    columns and form, thresholds and the abstention cut-off as for a transformer; no tokenizer, no network."""
+    names, thresholds, head = label_settings(model_dir, None)
+    text_column, form = training_data_settings(model_dir)
+    pair_column = training_pair_column(model_dir) or ("text_pair" if ngram.pairs else None)
+    return LoadedModel(
+        network=None,
+        tokenizer=None,
+        encode=None,
+        labels=[normal_text(name) for name in names],
+        text_column=text_column,
+        form=form,
+        device=torch.device("cpu"),
+        max_length=0,
+        precision="fp32",
+        thresholds=thresholds,
+        min_confidence=answers.read_min_confidence(model_dir),
+        head=head,
+        pair_column=pair_column,
+        ngram=ngram,
+        transformer_weight=0.0,
     )
 
 
 def label_settings(model_dir: Path, config) -> tuple[list[str], list[float] | None, answers.Head]:
-    """(label names by class id, decision thresholds, the task's head): labels.json's names (else the model config's
-    id2label) and task (else the one whose problem_type the config names; single-label without either), and a
-    thresholded task's thresholds (answers.read_thresholds), else None."""
+    """(label names by class id, decision thresholds, the task's head): labels.json's names (else the model
+    ``config``'s id2label; None for an n-gram model, which always has labels.json) and task (else the one whose
+    problem_type the config names; single-label without either), and a thresholded task's thresholds
+    (answers.read_thresholds), else None."""
     labels_file = model_dir / LABELS_FILE
     content = json.loads(labels_file.read_text(encoding="utf-8")) if labels_file.is_file() else {}
     names = content.get("label_names") or [config.id2label[i] for i in range(config.num_labels)]
@@ -549,7 +589,7 @@ def predict_fn(data, model: LoadedModel) -> list[dict]:
     texts = data["inputs"]
     errors = list(data.get("errors") or [None] * len(texts))
     ids = data.get("ids") or [None] * len(texts)
-    network, names, device = model.network, model.labels, model.device
+    names = model.labels
     results: list[dict] = [{"error": error} for error in errors]
     header = data.get("first_row")
     if header is not None and header == model.text_column:  # a CSV header row: answered, not classified
@@ -560,29 +600,36 @@ def predict_fn(data, model: LoadedModel) -> list[dict]:
             errors[index] = results[index]["error"] = f"{where} {index + 1} {problem}"
     valid = [i for i, text in enumerate(texts) if errors[i] is None]
     if valid:
-        tokens, types = encode_items(data, valid, model)
-        _check_tokens(tokens)
-        for chunk, inputs in model.batches(tokens, types):
-            with model.lock:
-                logits = network(**{name: tensor.to(device) for name, tensor in inputs.items()}).logits
-            raw = logits.float().cpu().numpy()
-            scores = model.head.scores(answers.calibrated(raw, model.temperatures)).tolist()  # the task's (answers.py)
-            for k, row in zip(chunk, scores, strict=True):
-                answer = model.head.answer(row, names, model.thresholds)
-                results[valid[k]] = model.head.abstain(answer, model.min_confidence) if model.min_confidence else answer
+        for k, row in enumerate(item_scores(data, valid, model).tolist()):
+            answer = model.head.answer(row, names, model.thresholds)
+            results[valid[k]] = model.head.abstain(answer, model.min_confidence) if model.min_confidence else answer
     for index, row_id in enumerate(ids):
         if row_id is not None:
             results[index] = {"id": row_id, **results[index]}
     return results
 
 
-def encode_items(data: dict, valid: list[int], model: LoadedModel) -> tuple[list[list[int]], list[list[int]] | None]:
-    """The token ids of the ``valid`` items of ``data`` (input_fn's) in the model's normal form, and their segment ids
-    for a pair model (None for one text)."""
+def item_scores(data: dict, valid: list[int], model: LoadedModel):
+    """The task's scores (len(valid), outputs) of the ``valid`` items of ``data`` (input_fn's) in the model's normal
+    form: the transformer's (calibrated, in micro-batches, the model's ``lock`` held for each) and the n-gram
+    model's, mixed at the model's weight (answers.mixed); numpy float64. Raises RequestError (413) when the texts
+    hold more tokens than a request may."""
     texts = [normal_text(data["inputs"][i], model.form) for i in valid]
-    if not model.pair_column:
-        return model.encode(texts), None
-    return model.encode_pairs(texts, [normal_text(data["pairs"][i], model.form) for i in valid])
+    pairs = [normal_text(data["pairs"][i], model.form) for i in valid] if model.pair_column else None
+    transformer = ngram = None
+    if model.network is not None:
+        tokens, types = model.encode_pairs(texts, pairs) if pairs is not None else (model.encode(texts), None)
+        _check_tokens(tokens)
+        transformer = [None] * len(texts)
+        for chunk, inputs in model.batches(tokens, types):
+            with model.lock:
+                logits = model.network(**{name: tensor.to(model.device) for name, tensor in inputs.items()}).logits
+            raw = logits.float().cpu().numpy()
+            for k, row in zip(chunk, model.head.scores(answers.calibrated(raw, model.temperatures)), strict=True):
+                transformer[k] = row  # the task's scores (answers.py), calibrated
+    if model.ngram is not None:
+        ngram = model.head.linear_scores(model.ngram.raw(texts, pairs))
+    return answers.mixed(transformer, ngram, model.transformer_weight)
 
 
 def output_fn(prediction, accept):

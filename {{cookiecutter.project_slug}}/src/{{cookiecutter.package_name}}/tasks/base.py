@@ -214,10 +214,6 @@ class Task:
             return 10.0 if target.all() else -10.0
         return None
 
-    def baseline_scores(self, raw: np.ndarray, classes: int) -> np.ndarray:
-        """The task's scores (rows, outputs) of the n-gram model's raw linear outputs (rows, targets)."""
-        raise NotImplementedError
-
     def class_counts(self, labels: list, names: Sequence[str]) -> dict[str, int]:
         """Label name -> rows with that label (every name listed, 0 for a class without rows); {} for a task
         without classes. ``labels``: the rows' labels, None for an unlabelled row."""

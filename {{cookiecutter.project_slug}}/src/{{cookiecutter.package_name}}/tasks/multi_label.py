@@ -212,10 +212,6 @@ class MultiLabelTask(Task):
         """One boolean target a label, from a multi-hot ``y`` (rows, classes)."""
         return [y[:, label] > 0 for label in range(classes)]
 
-    def baseline_scores(self, raw: np.ndarray, classes: int) -> np.ndarray:
-        """Each label's own probability: the logistic function of its score."""
-        return self.scores(raw)
-
     def draw(self, drawer) -> None:
         """Each label's F1 and the labels' co-occurrence."""
         drawer.label_f1()

@@ -241,10 +241,6 @@ class RegressionTask(Task):
         """The score itself when every row has the same one, else None."""
         return float(target[0]) if len(target) and np.ptp(target) == 0 else None
 
-    def baseline_scores(self, raw: np.ndarray, classes: int) -> np.ndarray:
-        """The ridge output as it is, shape (rows, 1)."""
-        return self.scores(raw)
-
     def class_counts(self, labels: list, names: Sequence[str]) -> dict[str, int]:
         """{}: scores have no classes (no class can be empty)."""
         return {}

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..answers import HEADS, MULTI_LABEL, SINGLE_LABEL
+from ..answers import HEADS, SINGLE_LABEL
 from ..display import table
 from ..metric_registry import ACCURACY, MACRO_F1, MACRO_PRECISION, MACRO_RECALL, METRICS, compute
 from .base import TOLERANCE, Task, binomial_margin, per_class, register_task, weak_line
@@ -95,14 +95,6 @@ class SingleLabelTask(Task):
     def baseline_targets(self, y: np.ndarray, classes: int) -> list[np.ndarray]:
         """One boolean target a class (one-vs-rest), or for two classes one: class 1."""
         return [y == label for label in range(classes)] if classes > 2 else [y == 1]
-
-    def baseline_scores(self, raw: np.ndarray, classes: int) -> np.ndarray:
-        """Class probabilities: the logistic function of the one score for two classes, a softmax of the
-        one-vs-rest scores otherwise."""
-        if classes == 2:  # one logistic score: P(class 1)
-            positive = HEADS[MULTI_LABEL].scores(raw[:, :1])[:, 0]  # the logistic function (answers.py's)
-            return np.column_stack([1 - positive, positive])
-        return self.scores(raw)
 
     def draw(self, drawer) -> None:
         """The confusion matrix, titled with the headline metrics."""

@@ -13,15 +13,22 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..answers import calibrated, head_for
+from ..answers import calibrated, head_for, mixed
 from ..artifact_files import CALIBRATION_RECORD
 from ..config import Config
 from ..data.dataset import Splits, checked_schema, data_file, load_splits
 from ..data.labels import LabelSchema
 from ..errors import CheckpointError
-from ..evaluation.calibration import DEFAULT_BINS, confidence_for_accuracy, coverage_at, fit_temperatures, split_record
+from ..evaluation.calibration import (
+    DEFAULT_BINS,
+    confidence_for_accuracy,
+    coverage_at,
+    expected_calibration_error,
+    fit_temperatures,
+    split_record,
+)
 from ..evaluation.evaluate import compare_int8_to_fp32
-from ..evaluation.metrics import metric_line, scalars, score_logits
+from ..evaluation.metrics import metric_line, scalars, score
 from ..evaluation.reports import draw_coverage, draw_reliability, write_results
 from ..evaluation.verdict import baseline_score, verdict
 from ..model.artifact import INT8_RECORD, METRICS_FILE, RESULTS_DIR, SCRATCH_TOKENIZER_DIR, save_artifact
@@ -33,6 +40,7 @@ from ..tasks import task_named
 from .checkpoints import check_run_settings, check_tokenizer, clear_checkpoints, has_checkpoints
 from .class_weights import ClassWeights, choose_class_weights
 from .context import TrainingRun
+from .ensemble import Shipped, ship
 from .interrupts import StopSignals
 from .row_log import mark_rows
 from .runtime import (
@@ -118,6 +126,7 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
             run,
             model,
             history,
+            splits=splits,
             train_seconds=time.perf_counter() - started,
             output_data=channels.get("output_data"),
             test_file=test_file,
@@ -219,30 +228,38 @@ def finish(
     model,
     history: list[dict],
     *,
+    splits: Splits,
     train_seconds: float,
     output_data: str | None,
     test_file: str | None = None,
 ) -> dict:
-    """After the loop, in named steps: score the validation and test splits (calibrated with the temperatures fitted
-    on the validation split), check int8 on the validation split, save the artifact, write the final split's results
-    folder (and its verdict, and its reliability diagram), clear the checkpoints. Returns
-    the artifact's metrics (metrics.json). ``train_seconds``: the loop's wall time, in seconds; ``output_data``:
-    SageMaker's output folder, which gets a copy of the results; ``test_file``: the file the test split came
-    from (the baseline's figure on the same file is compared)."""
-    config, say = run.config, run.say
+    """After the loop, in named steps: the transformer's logits on the validation and test splits, its temperatures
+    fitted on the validation split, what ships (training/ensemble.py: the transformer, the n-gram model fitted on
+    ``splits``' training rows, or both mixed), the shipped scores' metrics, int8 checked on the validation split, the
+    artifact saved, the final split's results folder (its verdict, reliability diagram), the checkpoints cleared.
+    Returns the artifact's metrics (metrics.json). ``train_seconds``: the loop's wall time, in seconds;
+    ``output_data``: SageMaker's output folder, which gets a copy of the results; ``test_file``: the file the test
+    split came from (the baseline's figure on the same file is compared)."""
+    config, say, task = run.config, run.say, task_named(run.schema.task)
     metrics: dict = {
         "train_seconds": round(train_seconds, 2),
         "train_examples": len(run.train_ds),
         "class_weights": run.class_weights.record(),
     }
     model = getattr(model, "module", model).to(run.device)
-    logits, thresholds, temperatures = score_splits(run, model, metrics)
-    min_confidence = choose_min_confidence(run, logits, temperatures, metrics)
+    logits, losses = predict_splits(run, model)
+    temperatures, record = calibrate(run, logits)
+    shipped = ship(
+        run, splits, {split: task.scores(calibrated(values, temperatures)) for split, values in logits.items()}
+    )
+    metrics["ensemble"] = shipped.record
+    thresholds = score_shipped(run, shipped, losses, record, metrics)
+    min_confidence = choose_min_confidence(run, shipped.scores, metrics)
     if min_confidence and temperatures is None:  # no validation split: the cut-off alone, on scores as they are
         temperatures = [1.0] * head_for(run.schema.task).temperature_count(run.schema.num_labels)
     output_dir = config.path(config.train.output_dir)
     remove_int8(output_dir)
-    if len(run.val_ds):  # may int8 serve this model? (evaluate, serve and CPU endpoints use it by default)
+    if len(run.val_ds) and shipped.weight > 0:  # may int8 serve this model? (evaluate, serve and CPU endpoints)
         metrics[INT8_RECORD] = record_int8_check(
             run, model, logits["validation"], output_dir=output_dir, thresholds=thresholds, temperatures=temperatures
         )
@@ -258,6 +275,11 @@ def finish(
         temperatures,
         min_confidence,
     )
+    shipped.save(output_dir)
+    before = {
+        split: mixed(task.scores(values), shipped.ngram_scores.get(split), shipped.weight)
+        for split, values in logits.items()
+    }
     write_final_results(
         run,
         metrics,
@@ -266,7 +288,7 @@ def finish(
         output_data=output_data,
         test_file=test_file,
         thresholds=thresholds,
-        calibration=(logits, temperatures, min_confidence),
+        calibration=(before if temperatures is not None else {}, shipped.scores, min_confidence),
     )
     say.always(f"model artifact written to {output_dir}")
     removed = clear_checkpoints(run.checkpoint_dir)
@@ -276,38 +298,48 @@ def finish(
     return metrics
 
 
-def score_splits(run: TrainingRun, model, metrics: dict) -> tuple[dict, list[float] | None, list[float] | None]:
-    """The validation and test splits' metrics (into ``metrics``, logged and tracked; the calibration record too)
-    with the trained ``model``. Returns their raw logits by split name, each of shape (rows, outputs); multi-label,
-    each label's decision threshold tuned on the validation split's calibrated scores (0.5 each without the split;
-    None single-label), which both splits are decided at; and the temperatures fitted on the validation split
-    (None: the task is not calibrated, or there is no validation split), which both splits are scored with."""
-    task = task_named(run.schema.task)
+def predict_splits(run: TrainingRun, model) -> tuple[dict, dict]:
+    """The trained ``model``'s raw logits on the validation and test splits (those there are; split -> (rows,
+    outputs)) and its mean loss on each (nats a row)."""
     settings = (run.config.train.eval_batch_size, run.tokenizer.pad_token_id, run.device)
     datasets = {split: data for split, data in (("validation", run.val_ds), ("test", run.test_ds)) if len(data)}
     predicted = {split: predict_logits(model, data, *settings) for split, data in datasets.items()}
-    logits = {split: values for split, (values, _) in predicted.items()}
-    temperatures, record = calibrate(run, logits)
+    return {split: values for split, (values, _) in predicted.items()}, {s: loss for s, (_, loss) in predicted.items()}
+
+
+def score_shipped(run: TrainingRun, shipped: Shipped, losses: dict, record: dict | None, metrics: dict):
+    """The shipped scores' metrics of each split (into ``metrics``, logged and tracked; the transformer's
+    calibration ``record`` too, and its mean ``losses`` when it ships alone). Returns multi-label's decision
+    thresholds tuned on the validation split's shipped scores (0.5 each without the split; None single-label),
+    which both splits are decided at."""
+    task = task_named(run.schema.task)
+    labels = {"validation": run.val_ds.labels, "test": run.test_ds.labels}
     thresholds = task.default_thresholds(run.schema)
-    if thresholds is not None and "validation" in logits:
-        thresholds = task.tune_thresholds(
-            run.val_ds.labels, task.scores(calibrated(logits["validation"], temperatures))
-        )
+    if thresholds is not None and "validation" in shipped.scores:
+        thresholds = task.tune_thresholds(labels["validation"], shipped.scores["validation"])
         run.say(
             "decision thresholds (tuned on the validation split's calibrated scores): "
             + ", ".join(f"{name}={value:.2f}" for name, value in zip(run.schema.names, thresholds, strict=True))
         )
-    for split, (values, loss) in predicted.items():
-        scored = calibrated(values, temperatures)
-        metrics[split] = score_logits(datasets[split].labels, scored, run.schema.names, thresholds, task=task)
-        metrics[split]["loss"] = loss
+    for split, scores in shipped.scores.items():
+        answers = task.decide(scores, thresholds)
+        metrics[split] = score(labels[split], answers, run.schema.names, probabilities=scores, task=task)
+        metrics[split]["loss"] = losses[split] if shipped.weight == 1 else None
         if record:
-            metrics[split]["ece"] = record[split]["ece_after"]
+            metrics[split]["ece"] = (
+                record[split]["ece_after"] if shipped.weight == 1 else shipped_ece(run, split, scores)
+            )
         run.say(metric_line(metrics[split], prefix=f"{split}_"))
         run.tracker.log_metrics({f"{split}_{k}": v for k, v in scalars(metrics[split]).items()})
     if record:
         metrics[CALIBRATION_RECORD] = record
-    return logits, thresholds, temperatures
+    return thresholds
+
+
+def shipped_ece(run: TrainingRun, split: str, scores) -> float:
+    """The expected calibration error of a split's shipped ``scores`` (evaluation/calibration.py's rule)."""
+    labels = {"validation": run.val_ds.labels, "test": run.test_ds.labels}[split]
+    return expected_calibration_error(task_named(run.schema.task), labels, scores)
 
 
 def calibrate(run: TrainingRun, logits: dict) -> tuple[list[float] | None, dict | None]:
@@ -337,7 +369,7 @@ def calibrate(run: TrainingRun, logits: dict) -> tuple[list[float] | None, dict 
 FEW_ANSWERED = 0.1  # abstention: a cut-off that answers fewer validation texts than this share is warned of
 
 
-def choose_min_confidence(run: TrainingRun, logits: dict, temperatures: list[float] | None, metrics: dict) -> float:
+def choose_min_confidence(run: TrainingRun, scores: dict, metrics: dict) -> float:
     """The calibrated probability below which the served answer is UNSURE (0.0: never): model.min_confidence, or
     with model.target_accuracy the lowest cut-off at which the validation split's answered texts reach it
     (evaluation/calibration.py's confidence_for_accuracy; 0.0, said, when none does). 0.0 for a task that never
@@ -348,7 +380,7 @@ def choose_min_confidence(run: TrainingRun, logits: dict, temperatures: list[flo
         if settings.min_confidence or settings.target_accuracy:
             run.say.always(f"note: a {task.name} task never abstains: model.min_confidence and target_accuracy unused")
         return 0.0
-    pairs = confidence_pairs(run, logits, temperatures)
+    pairs = confidence_pairs(run, scores)
     chosen = settings.min_confidence
     if settings.target_accuracy > 0 and settings.min_confidence:
         run.say.always("note: model.target_accuracy chooses the cut-off; model.min_confidence is not used")
@@ -379,13 +411,12 @@ def choose_min_confidence(run: TrainingRun, logits: dict, temperatures: list[flo
     return float(chosen)
 
 
-def confidence_pairs(run: TrainingRun, logits: dict, temperatures: list[float] | None) -> dict:
-    """Split name -> (each row's calibrated top probability, whether its class is the true one), arrays (rows,):
-    the task's first calibration pair of the split's ``logits`` divided by ``temperatures``."""
+def confidence_pairs(run: TrainingRun, scores: dict) -> dict:
+    """Split name -> (each row's top score, whether its class is the true one), arrays (rows,): the task's first
+    calibration pair of the split's shipped ``scores`` (split -> (rows, outputs))."""
     task = task_named(run.schema.task)
     labels = {"validation": run.val_ds.labels, "test": run.test_ds.labels}
-    scored = {split: task.scores(calibrated(values, temperatures)) for split, values in logits.items()}
-    return {split: task.calibration_pairs(labels[split], scores)[0] for split, scores in scored.items()}
+    return {split: task.calibration_pairs(labels[split], values)[0] for split, values in scores.items()}
 
 
 def record_int8_check(
@@ -426,12 +457,12 @@ def write_final_results(
     output_data: str | None,
     test_file,
     thresholds: list[float] | None = None,
-    calibration: tuple[dict, list[float] | None, float] = ({}, None, 0.0),
+    calibration: tuple[dict, dict, float] = ({}, {}, 0.0),
 ) -> None:
     """The results folder of the last split scored (test, else validation; none without either; multi-label decided
     at ``thresholds``) with its reliability diagram and, for a task that abstains, its coverage/accuracy curve
-    (``calibration``: the raw logits by split name, the temperatures, none without them, and the min_confidence
-    marked on the curve), its copy for SageMaker's ``output_data``, and the verdict against the
+    (``calibration``: the shipped scores by split name before the temperatures, none without them; after; and the
+    min_confidence marked on the curve), its copy for SageMaker's ``output_data``, and the verdict against the
     baseline and the trivial answer."""
     config, say = run.config, run.say
     final = "test" if "test" in metrics else "validation" if "validation" in metrics else None
@@ -447,10 +478,10 @@ def write_final_results(
         thresholds=thresholds,
         validation=metrics.get("validation"),
     )
-    logits, temperatures, min_confidence = calibration
-    if temperatures is not None and final in logits:
-        task, dataset = task_named(run.schema.task), run.test_ds if final == "test" else run.val_ds
-        before, after = task.scores(logits[final]), task.scores(calibrated(logits[final], temperatures))
+    uncalibrated, calibrated_scores, min_confidence = calibration
+    if final in uncalibrated:
+        dataset = run.test_ds if final == "test" else run.val_ds
+        before, after = uncalibrated[final], calibrated_scores[final]
         draw_reliability(
             results, run.schema, dataset.labels, [("before calibration", before), ("after calibration", after)]
         )

@@ -1,0 +1,140 @@
+"""What train ships: the transformer, the n-gram model, or both mixed, chosen on the validation split.
+
+The n-gram model (model/ngram.py; its C chosen on the validation split as ``baseline`` chooses it) is fitted on the
+training split alone, so its validation scores are out of sample, as the transformer's are. The transformer's
+weight in the mix (answers.mixed) is the one of WEIGHTS with the best validation figure of the project's metric
+(train.metric_for_best_model; ties go to the heavier transformer weight): 1 ships the transformer alone, 0 the
+n-gram model alone (AutoGluon's way: several models, the ensemble chosen on validation). ``model.ship`` forces one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..answers import mixed
+from ..artifact_files import ENSEMBLE_FILE, NGRAM_WEIGHTS_FILE
+from ..data.dataset import Splits
+from ..evaluation.baseline import choose_c
+from ..evaluation.metrics import score
+from ..metric_registry import METRICS
+from ..model.artifact import write_json
+from ..model.features import record_pairs
+from ..model.ngram import NgramClassifier, NgramFeatures
+from ..tasks import task_named
+from .context import TrainingRun
+
+WEIGHTS = tuple(i / 10 for i in range(11))  # the transformer's weights tried on the validation split
+TRANSFORMER, NGRAM, ENSEMBLE = "transformer", "ngram", "ensemble"  # what ships (model.ship's choices but auto)
+
+
+@dataclass
+class Shipped:
+    """What train ships: ``weight`` (the transformer's, in the mix), the n-gram ``classifier`` when it takes part
+    (None for the transformer alone), each split's shipped scores (``scores``: split -> (rows, outputs)) and the
+    n-gram model's own (``ngram_scores``), and ``record`` (metrics.json's "ensemble")."""
+
+    weight: float
+    classifier: NgramClassifier | None = None
+    scores: dict[str, np.ndarray] = field(default_factory=dict)
+    ngram_scores: dict[str, np.ndarray] = field(default_factory=dict)
+    record: dict = field(default_factory=dict)
+
+    @property
+    def choice(self) -> str:
+        """transformer, ngram or ensemble."""
+        return TRANSFORMER if self.weight == 1 else NGRAM if self.weight == 0 else ENSEMBLE
+
+    def save(self, output_dir: Path) -> None:
+        """The n-gram weights and ensemble.json into the artifact (both removed for the transformer alone, so a
+        folder trained into again keeps no stale part)."""
+        for name in (NGRAM_WEIGHTS_FILE, ENSEMBLE_FILE):
+            (output_dir / name).unlink(missing_ok=True)
+        if self.classifier is None:
+            return
+        self.classifier.save(output_dir / NGRAM_WEIGHTS_FILE)
+        write_json(output_dir / ENSEMBLE_FILE, {"transformer_weight": self.weight, "shipped": self.choice})
+
+
+def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -> Shipped:
+    """Fit the n-gram model on the training split and choose what ships (model.ship; auto: the best validation
+    figure), from the transformer's calibrated scores by split (``transformer``: split -> (rows, outputs)). Says
+    the choice and the figures it rests on. Returns the Shipped."""
+    wanted = run.config.model.ship
+    if wanted == TRANSFORMER or (wanted == "auto" and "validation" not in transformer):
+        if wanted == "auto":
+            run.say(
+                "shipping the transformer: without a validation split nothing chooses between it and the n-gram model"
+            )
+        return Shipped(1.0, scores=dict(transformer), record={"shipped": TRANSFORMER, "reason": "model.ship"})
+    classifier, ngram = fit_ngram(run, splits)
+    task, metric = task_named(run.schema.task), compared_metric(run)
+    labels = {"validation": [r.label for r in splits.validation], "test": [r.label for r in splits.test]}
+
+    def figure(split: str, weight: float) -> float:
+        scores = mixed(transformer[split], ngram[split], weight)
+        return score(labels[split], task.decide(scores), run.schema.names, probabilities=scores, task=task)[metric]
+
+    weight = {NGRAM: 0.0, ENSEMBLE: 0.5}.get(wanted, 1.0)
+    record: dict = {"metric": metric, "ngram_c": classifier.c}
+    if "validation" in transformer:
+        by_weight = {w: figure("validation", w) for w in WEIGHTS}
+        direction = 1 if METRICS[metric].higher_is_better else -1
+        allowed = {"auto": WEIGHTS, ENSEMBLE: WEIGHTS[1:-1]}.get(wanted, (weight,))
+        weight = max(allowed, key=lambda w: (direction * by_weight[w], w))
+        record["validation_by_weight"] = {f"{w:.1f}": by_weight[w] for w in WEIGHTS}
+    for split in transformer:
+        record[split] = {
+            "transformer": figure(split, 1.0),
+            "ngram": figure(split, 0.0),
+            "shipped": figure(split, weight),
+        }
+    shipped = Shipped(weight, classifier if weight < 1 else None, ngram_scores=ngram, record=record)
+    shipped.scores = {split: mixed(transformer[split], ngram[split], weight) for split in transformer}
+    reason = "model.ship" if wanted != "auto" else f"the best validation {metric}"
+    record.update(shipped=shipped.choice, transformer_weight=weight, reason=reason)
+    say_choice(run, shipped)
+    return shipped
+
+
+def compared_metric(run: TrainingRun) -> str:
+    """The metric the choice is made on: train.metric_for_best_model, or the task's compared metric when that is not
+    scored for the task."""
+    task, metric = task_named(run.schema.task), run.config.train.metric_for_best_model
+    return metric if metric in task.metric_names else task.compared_metric
+
+
+def fit_ngram(run: TrainingRun, splits: Splits) -> tuple[NgramClassifier, dict[str, np.ndarray]]:
+    """The n-gram model fitted on the training split (C chosen on the validation split, as ``baseline`` chooses it)
+    and its scores by split (validation and test, those there are)."""
+    task = task_named(run.schema.task)
+    run.say(f"n-gram model: word 1-2 and character 1-5 grams of the {len(splits.train):,} training texts ...")
+    features, x = NgramFeatures.fit([r.text for r in splits.train], record_pairs(splits.train))
+    targets = np.asarray([task.target(run.schema, r.label) for r in splits.train])
+    parts = {"validation": splits.validation, "test": splits.test}
+    matrices = {
+        split: features.transform([r.text for r in rows], record_pairs(rows)) for split, rows in parts.items() if rows
+    }
+    if "validation" in matrices:
+        validation_targets = np.asarray([task.target(run.schema, r.label) for r in splits.validation])
+        *_, classifier = choose_c(
+            features, x, targets, matrices["validation"], validation_targets, run.schema, compared_metric(run)
+        )
+    else:
+        classifier = NgramClassifier.fit(features, x, targets, len(run.schema.names), 0.1, run.schema.task)
+    return classifier, {split: classifier.predict_proba_features(m) for split, m in matrices.items()}
+
+
+def say_choice(run: TrainingRun, shipped: Shipped) -> None:
+    """One line for each split's three figures, and one for what ships and why."""
+    record = shipped.record
+    for split in ("validation", "test"):
+        if split in record:
+            figures = record[split]
+            run.say(
+                f"{split} {record['metric']}: transformer {figures['transformer']:.4f}, n-gram {figures['ngram']:.4f}, "
+                f"shipped {figures['shipped']:.4f}"
+            )
+    run.say.always(f"shipping the {shipped.choice} (transformer weight {shipped.weight:.1f}; {record['reason']})")
