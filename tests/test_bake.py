@@ -225,6 +225,7 @@ TEST_FILES = [
     "serving/test_text_input.py",
     "serving/test_multi_label_serving.py",
     "serving/test_pairs.py",
+    "serving/test_ensemble.py",
     "aws/test_sagemaker.py",
     "aws/test_lifecycle.py",
     "contract/container_python.py",

@@ -112,7 +112,15 @@ SAMPLE_DATA = {
     "id_column": {{ cookiecutter.id_column.strip() | json_text }},
 }
 PAIRS = bool(SAMPLE_DATA["text_pair_column"])  # a sentence-pair project: each row holds a text and a second text
-FAST = {"base_model": "scratch:tiny", "mlflow": False, "epochs": 2, "logging_steps": 10, "use_cpu": True}
+# ship: the transformer alone, which the serving tests exercise (the ensemble has tests of its own)
+FAST = {
+    "base_model": "scratch:tiny",
+    "mlflow": False,
+    "epochs": 2,
+    "logging_steps": 10,
+    "use_cpu": True,
+    "ship": "transformer",
+}
 
 
 def find_nsmc_dir() -> Path | None:
@@ -320,6 +328,25 @@ def text_model(tmp_path_factory) -> Path:
     if not PAIRS:
         return shared_model(tmp_path_factory, "trained", [])
     return shared_model(tmp_path_factory, "text-only", ["--set", "data.text_pair_column="])
+
+
+@pytest.fixture(scope="session")
+def ensemble_model(text_model, sample, tmp_path_factory) -> Path:
+    """``text_model`` with an n-gram model fitted on the sample's training texts, mixed in at weight 0.5: an artifact
+    as train writes it when the mix wins on the validation split (training/ensemble.py's Shipped.save)."""
+    import numpy as np
+
+    from {{ cookiecutter.package_name }}.model.ngram import NgramClassifier, NgramFeatures
+    from {{ cookiecutter.package_name }}.training.ensemble import Shipped
+
+    folder = tmp_path_factory.mktemp("ensemble") / "model"
+    shutil.copytree(text_model, folder)
+    schema, records = LabelSchema.load(folder / LABELS_FILE), sample["train"]
+    task = task_named(schema.task)
+    features, x = NgramFeatures.fit([record.text for record in records])
+    targets = np.asarray([task.target(schema, record.label) for record in records])
+    Shipped(0.5, NgramClassifier.fit(features, x, targets, len(schema.names), 0.1, schema.task)).save(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

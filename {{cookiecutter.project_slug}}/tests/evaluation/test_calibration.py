@@ -129,6 +129,7 @@ def test_a_single_label_answer_below_the_min_confidence_is_unsure():
 
 def test_train_chooses_the_min_confidence_for_a_target_accuracy_on_the_validation_split():
     logits = np.array([[0.0, 3.0], [2.0, 0.0], [0.0, 1.0], [0.2, 0.0]])  # top probabilities .95, .88, .73, .55
+    scores = SINGLE.scores(logits)
     labels = [1, 0, 0, 0]
     said = []
 
@@ -154,19 +155,19 @@ def test_train_chooses_the_min_confidence_for_a_target_accuracy_on_the_validatio
         return {CALIBRATION_RECORD: dict(validation={}, test={})}
 
     metrics = record()
-    chosen = choose_min_confidence(run(0.0, 0.75), {"validation": logits, "test": logits}, [1.0], metrics)
+    chosen = choose_min_confidence(run(0.0, 0.75), {"validation": scores, "test": scores}, metrics)
     assert chosen == pytest.approx(SINGLE.scores(logits)[3].max())  # .55: 3 of 4 right answers everything
     metrics = record()
-    chosen = choose_min_confidence(run(0.0, 1.0), {"validation": logits, "test": logits}, [1.0], metrics)
+    chosen = choose_min_confidence(run(0.0, 1.0), {"validation": scores, "test": scores}, metrics)
     assert chosen == pytest.approx(SINGLE.scores(logits)[1].max())  # only the two surest are all right
     assert metrics[CALIBRATION_RECORD]["min_confidence"] == chosen
     assert metrics[CALIBRATION_RECORD]["test"] == {"coverage": 0.5, "answered_right": 1.0}
-    assert choose_min_confidence(run(0.6, 0.0), {"validation": logits}, [1.0], record()) == 0.6  # as configured
-    assert choose_min_confidence(run(0.0, 0.0), {"validation": logits}, [1.0], record()) == 0.0  # off
+    assert choose_min_confidence(run(0.6, 0.0), {"validation": scores}, record()) == 0.6  # as configured
+    assert choose_min_confidence(run(0.0, 0.0), {"validation": scores}, record()) == 0.0  # off
     wrong = [0, 1, 1, 1]
     unreachable = run(0.0, 0.9)
     unreachable.val_ds = SimpleNamespace(labels=wrong)
-    assert choose_min_confidence(unreachable, {"validation": logits}, [1.0], record()) == 0.0
+    assert choose_min_confidence(unreachable, {"validation": scores}, record()) == 0.0
     assert said and "no confidence cut-off reaches" in said[0]
 
 

@@ -17,6 +17,7 @@ from {{ cookiecutter.package_name }}.config import Config, load_config
 from {{ cookiecutter.package_name }}.data.dataset import data_file, load_project_file, load_schema
 from {{ cookiecutter.package_name }}.evaluation.baseline import C_GRID
 from {{ cookiecutter.package_name }}.model.artifact import NGRAM_WEIGHTS_FILE
+from {{ cookiecutter.package_name }}.serving.loading import load_served_model
 
 from conftest import (
     COMPARED,
@@ -112,7 +113,7 @@ def test_baseline_beats_chance_on_the_same_splits(fitted_baseline):
     assert metrics["train_examples"] == len(train.records)
 
 
-def test_the_baseline_is_an_artifact_evaluate_and_predict_take(fitted_baseline, tmp_path, monkeypatch):
+def test_the_baseline_is_an_artifact_evaluate_predict_and_serve_take(fitted_baseline, tmp_path, monkeypatch):
     project = fitted_baseline.project
     monkeypatch.chdir(project.root)
     runner = CliRunner()
@@ -141,8 +142,7 @@ def test_the_baseline_is_an_artifact_evaluate_and_predict_take(fitted_baseline, 
     assert len(rows) == saved["num_examples"]
     name, figure = rows_figure(rows)
     assert figure == pytest.approx(saved[name], rel=1e-4)
-    result = runner.invoke(app, ["serve", "--model-dir", BASELINE_DIR])
-    assert result.exit_code == 1 and "holds the n-gram baseline" in result.output
+    assert load_served_model(BASELINE_DIR).network is None  # what serve loads: the n-gram model, no transformer
 
 
 def test_a_damaged_or_planted_baseline_file_is_refused_without_running_it(fitted_baseline, project, monkeypatch):
@@ -153,10 +153,10 @@ def test_a_damaged_or_planted_baseline_file_is_refused_without_running_it(fitted
     weights = project.root / BASELINE_DIR / NGRAM_WEIGHTS_FILE
     np.savez(weights, weights=np.array([object()], dtype=object))  # a pickle inside: must never be loaded
     result = CliRunner().invoke(app, ["evaluate", "--model-dir", BASELINE_DIR])
-    assert result.exit_code == 1 and "is not a baseline this project saved" in result.output
+    assert result.exit_code == 1 and "is not an n-gram model this project saved" in result.output
     weights.write_bytes(b"PK\x03\x04 not really a zip")
     result = CliRunner().invoke(app, ["evaluate", "--model-dir", BASELINE_DIR])
-    assert result.exit_code == 1 and "is not a baseline this project saved" in result.output
+    assert result.exit_code == 1 and "is not an n-gram model this project saved" in result.output
     assert "Traceback" not in result.output
 
 

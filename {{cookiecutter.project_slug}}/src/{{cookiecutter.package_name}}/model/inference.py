@@ -4,7 +4,6 @@ this project writes (evaluate and predict --model-dir), at the precision chosen 
 from __future__ import annotations
 
 from pathlib import Path
-from zipfile import BadZipFile
 
 import numpy as np
 import torch
@@ -150,21 +149,14 @@ class TransformerPredictor(Predictor):
 
 
 class NgramPredictor(Predictor):
-    """The n-gram baseline artifact as a Predictor (precision ``ngram``). Raises ArtifactError when its weights cannot
-    be read."""
+    """An n-gram model (the baseline's, or an ensemble's part) as a Predictor. Raises ArtifactError when its weights
+    cannot be read."""
 
     def __init__(self, model_dir: Path):
-        path = model_dir / NGRAM_WEIGHTS_FILE
         try:
-            self.classifier = NgramClassifier.load(path)
-        except (
-            OSError,
-            ValueError,
-            KeyError,
-            UnicodeDecodeError,
-            BadZipFile,
-        ) as error:  # never unpickled: no code runs
-            raise ArtifactError(f"{path} is not a baseline this project saved ({error}); run baseline again") from None
+            self.classifier = NgramClassifier.load(model_dir / NGRAM_WEIGHTS_FILE)  # never unpickled: no code runs
+        except ValueError as error:
+            raise ArtifactError(str(error)) from None
         self.schema, self.precision = LabelSchema.load(model_dir / LABELS_FILE), "fp32"
         self.thresholds = read_thresholds(model_dir, self.schema)
 

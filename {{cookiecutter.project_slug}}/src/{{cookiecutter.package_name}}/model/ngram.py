@@ -227,8 +227,8 @@ class NgramClassifier:
 
     @classmethod
     def load(cls, path: Path) -> NgramClassifier:
-        """The classifier saved at ``path`` (NgramScorer.load: allow_pickle=False). Raises OSError, ValueError,
-        KeyError or UnicodeDecodeError for a file that is not one."""
+        """The classifier saved at ``path`` (NgramScorer.load: allow_pickle=False). Raises ValueError naming the file
+        when it cannot be read or is not one."""
         scorer = NgramScorer.load(path)
         features = NgramFeatures(scorer.word_terms, scorer.char_terms, scorer.pairs)
         return cls(features, scorer.weights, scorer.intercept, scorer.classes, scorer.c, scorer.task)

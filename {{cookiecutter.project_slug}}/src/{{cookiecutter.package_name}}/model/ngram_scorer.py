@@ -10,6 +10,7 @@ sentence pairs are hashed with MurmurHash3 (x86, 32 bits, seed 0) the way scikit
 from __future__ import annotations
 
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,7 +109,15 @@ class NgramScorer:
     @classmethod
     def load(cls, path: str | Path) -> NgramScorer:
         """The model saved at ``path`` (NgramClassifier.save's .npz, read with allow_pickle=False: loading runs no
-        code). Raises OSError, ValueError, KeyError or UnicodeDecodeError for a file that is not one."""
+        code). Raises ValueError naming the file when it cannot be read or is not one."""
+        try:
+            return cls.read(path)
+        except (OSError, ValueError, KeyError, UnicodeDecodeError, zipfile.BadZipFile) as error:
+            raise ValueError(f"{path} is not an n-gram model this project saved ({error}); train again") from None
+
+    @classmethod
+    def read(cls, path: str | Path) -> NgramScorer:
+        """``load`` without its error message: the reading errors as NumPy raises them."""
 
         def unpacked(array: np.ndarray) -> list[str]:
             return array.tobytes().decode("utf-8").split(TERM_SEPARATOR) if array.size else []

@@ -3,7 +3,8 @@
 The n-gram model (model/ngram.py; its C chosen on the validation split as ``baseline`` chooses it) is fitted on the
 training split alone, so its validation scores are out of sample, as the transformer's are. The transformer's
 weight in the mix (answers.mixed) is the one of WEIGHTS with the best validation figure of the project's metric
-(train.metric_for_best_model; ties go to the heavier transformer weight): 1 ships the transformer alone, 0 the
+(train.metric_for_best_model; ties go to the lower validation loss, Task.mean_loss, then to the heavier
+transformer weight): 1 ships the transformer alone, 0 the
 n-gram model alone (AutoGluon's way: several models, the ensemble chosen on validation). ``model.ship`` forces one.
 """
 
@@ -64,11 +65,9 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
     the choice and the figures it rests on. Returns the Shipped."""
     wanted = run.config.model.ship
     if wanted == TRANSFORMER or (wanted == "auto" and "validation" not in transformer):
-        if wanted == "auto":
-            run.say(
-                "shipping the transformer: without a validation split nothing chooses between it and the n-gram model"
-            )
-        return Shipped(1.0, scores=dict(transformer), record={"shipped": TRANSFORMER, "reason": "model.ship"})
+        reason = "model.ship" if wanted == TRANSFORMER else "no validation split to choose on"
+        run.say.always(f"shipping the transformer ({reason})")
+        return Shipped(1.0, scores=dict(transformer), record={"shipped": TRANSFORMER, "reason": reason})
     classifier, ngram = fit_ngram(run, splits)
     task, metric = task_named(run.schema.task), compared_metric(run)
     labels = {"validation": [r.label for r in splits.validation], "test": [r.label for r in splits.test]}
@@ -82,8 +81,12 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
     if "validation" in transformer:
         by_weight = {w: figure("validation", w) for w in WEIGHTS}
         direction = 1 if METRICS[metric].higher_is_better else -1
+
+        def loss(w: float) -> float:
+            return task.mean_loss(labels["validation"], mixed(transformer["validation"], ngram["validation"], w))
+
         allowed = {"auto": WEIGHTS, ENSEMBLE: WEIGHTS[1:-1]}.get(wanted, (weight,))
-        weight = max(allowed, key=lambda w: (direction * by_weight[w], w))
+        weight = max(allowed, key=lambda w: (direction * by_weight[w], -loss(w), w))
         record["validation_by_weight"] = {f"{w:.1f}": by_weight[w] for w in WEIGHTS}
     for split in transformer:
         record[split] = {

@@ -1,0 +1,166 @@
+"""The n-gram model served like a transformer, and the ensemble train ships: one artifact contract on every path."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.feature_extraction import FeatureHasher
+from sklearn.utils import murmurhash3_32
+
+from {{ cookiecutter.package_name }}.answers import mixed
+from {{ cookiecutter.package_name }}.artifact_files import (
+    ENSEMBLE_FILE,
+    LABELS_FILE,
+    NGRAM_WEIGHTS_FILE,
+    TRAINING_CONFIG_FILE,
+)
+from {{ cookiecutter.package_name }}.data.dataset import Splits
+from {{ cookiecutter.package_name }}.errors import ArtifactError
+from {{ cookiecutter.package_name }}.model.inference import load_predictor
+from {{ cookiecutter.package_name }}.model.ngram import NgramClassifier, NgramFeatures
+from {{ cookiecutter.package_name }}.model.ngram_scorer import CROSS_FEATURES, hashed_column
+from {{ cookiecutter.package_name }}.model.ngram_scorer import murmurhash3_32 as ours
+from {{ cookiecutter.package_name }}.serving import handler
+from {{ cookiecutter.package_name }}.serving.client import InProcessTarget
+from {{ cookiecutter.package_name }}.serving.loading import load_served_model
+from {{ cookiecutter.package_name }}.tasks import task_named
+from {{ cookiecutter.package_name }}.training.ensemble import WEIGHTS, ship
+
+from conftest import COMPARED, MULTI_LABEL, REGRESSION, all_scores
+
+REVIEWS = ["정말 재밌게 봤어요 강추", "시간 낭비 최악의 영화", "배우들 연기가 좋았다", "그냥 그랬음 ㅋㅋ"]
+TEXTS = st.text(alphabet=st.sampled_from("가나다라 영화 최고 ㅋㅠ  \t\n.!?abcA1é가\u0301"), max_size=30)
+
+
+@pytest.fixture(scope="module")
+def fitted(sample):
+    """An n-gram model of the sample's training texts (one text a row) and one of them as sentence pairs."""
+    texts = [record.text for record in sample["train"]]
+    pairs = texts[1:] + texts[:1]
+    labels = np.arange(len(texts)) % 2
+    single, x = NgramFeatures.fit(texts)
+    paired, x_pairs = NgramFeatures.fit(texts, pairs)
+    return NgramClassifier.fit(single, x, labels, 2, 0.1), NgramClassifier.fit(paired, x_pairs, labels, 2, 0.1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_the_container_hashes_crossed_words_as_scikit_learn_does(text):
+    data = text.encode("utf-8")
+    assert ours(data) == murmurhash3_32(data, seed=0, positive=False)
+    hasher = FeatureHasher(CROSS_FEATURES, input_type="string", alternate_sign=False)
+    assert hasher.transform([[text]]).indices.tolist() == [hashed_column(text)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(TEXTS, min_size=1, max_size=4), st.lists(TEXTS, min_size=4, max_size=4))
+def test_the_served_scores_are_the_fitted_features_scores(fitted, texts, pairs):
+    """What every serving path computes (model/ngram_scorer.py, NumPy alone) is what the fit's scikit-learn features
+    give, for any text: whitespace runs, jamo, decomposed letters, nothing known."""
+    single, paired = fitted
+    assert single.predict_proba(texts) == pytest.approx(single.predict_proba_features(single.features.transform(texts)))
+    pairs = pairs[: len(texts)]
+    expected = paired.predict_proba_features(paired.features.transform(texts, pairs))
+    assert paired.predict_proba(texts, pairs) == pytest.approx(expected, abs=1e-5)
+
+
+def test_every_path_serves_the_mix_train_shipped(ensemble_model, text_model):
+    """The handler, evaluate's Predictor and predict's in-process target give weight * transformer + (1 - weight) *
+    n-gram, the weight ensemble.json's."""
+    weight = json.loads((ensemble_model / ENSEMBLE_FILE).read_text(encoding="utf-8"))["transformer_weight"]
+    served = handler.predict_fn(REVIEWS, handler.load(ensemble_model, "fp32"))
+    transformer = handler.predict_fn(REVIEWS, handler.load(text_model, "fp32"))
+    schema_task = task_named(json.loads((ensemble_model / LABELS_FILE).read_text(encoding="utf-8"))["task"])
+    ngram = schema_task.head.linear_scores(
+        NgramClassifier.load(ensemble_model / NGRAM_WEIGHTS_FILE).scorer.raw(REVIEWS)
+    )
+    expected = mixed(np.reshape(all_scores(transformer), ngram.shape), ngram, weight)
+    assert all_scores(served) == pytest.approx(expected.ravel().tolist(), abs=1e-5)
+    predicted = load_predictor(ensemble_model, "fp32").probabilities(REVIEWS)
+    assert predicted.ravel().tolist() == pytest.approx(expected.ravel().tolist(), abs=1e-5)
+    assert all_scores(InProcessTarget(ensemble_model, "fp32").send(REVIEWS)) == pytest.approx(all_scores(served))
+
+
+def test_an_ngram_model_alone_is_served_like_a_transformer(ensemble_model, tmp_path):
+    """The baseline's artifact (no transformer) through the handler: JSON, JSON Lines and CSV, a CSV header row,
+    the request limits; a broken weights file is one line naming it."""
+    folder = tmp_path / "baseline"
+    folder.mkdir()
+    for name in (NGRAM_WEIGHTS_FILE, LABELS_FILE, TRAINING_CONFIG_FILE):
+        shutil.copy(ensemble_model / name, folder / name)
+    model = load_served_model(folder)
+    assert model.network is None and model.transformer_weight == 0.0
+    expected = load_predictor(folder).probabilities(REVIEWS)
+    rows = json.loads(
+        handler.handle(json.dumps({"inputs": REVIEWS}).encode("utf-8"), "application/json", None, model)[0]
+    )
+    assert all_scores(rows) == pytest.approx(expected.ravel().tolist(), abs=1e-9)
+    lines = "".join(json.dumps({"text": t, "id": i}, ensure_ascii=False) + "\n" for i, t in enumerate(REVIEWS))
+    body, _ = handler.handle(lines.encode("utf-8"), "application/jsonlines", "application/jsonlines", model)
+    assert [json.loads(line)["id"] for line in body.splitlines()] == list(range(len(REVIEWS)))
+    column = model.text_column
+    table, _ = handler.handle(("\n".join([column, *REVIEWS])).encode("utf-8"), "text/csv", "text/csv", model)
+    assert len(table.splitlines()) == len(REVIEWS) + 1
+    with pytest.raises(handler.RequestError):
+        handler.predict_fn(handler.input_fn(json.dumps({"inputs": ["좋아"] * 10_000}), "application/json"), model)
+    (folder / NGRAM_WEIGHTS_FILE).write_bytes(b"not an npz")
+    with pytest.raises(ArtifactError, match=NGRAM_WEIGHTS_FILE):
+        load_served_model(folder)
+
+
+def perfect_scores(schema, records) -> np.ndarray:
+    """Scores (rows, outputs) that are each row's true answer: a one-hot class, the label set, the score."""
+    task = task_named(schema.task)
+    targets = [task.target(schema, record.label) for record in records]
+    if task.head.abstains:  # single-label: class ids
+        return np.eye(len(schema.names))[targets]
+    return np.asarray(targets, dtype=np.float64).reshape(len(records), -1)
+
+
+def wrong_scores(schema, records) -> np.ndarray:
+    """Scores as far from the truth as they go: no weight on the true class (or labels), the score negated."""
+    perfect = perfect_scores(schema, records)
+    if REGRESSION:
+        return -perfect
+    wrong = 1 - perfect
+    return wrong if MULTI_LABEL else wrong / wrong.sum(axis=1, keepdims=True)
+
+
+class Say:
+    """training's Printer: a progress line (dropped) or ``always`` (kept)."""
+
+    def __init__(self):
+        self.lines = []
+
+    def __call__(self, line: str) -> None:
+        """Progress: not kept."""
+
+    def always(self, line: str) -> None:
+        self.lines.append(line)
+
+
+@pytest.mark.parametrize("wanted", ["auto", "ngram", "ensemble", "transformer"])
+def test_train_ships_what_scores_best_on_validation(sample, schema, wanted):
+    """A perfect transformer ships alone, a wrong one leaves the n-gram model alone (auto); model.ship forces the
+    choice (an ensemble's weight strictly between 0 and 1). The record names the figures behind it."""
+    records = sample["train"]
+    splits = Splits(train=records[:-200], validation=records[-200:], test=sample["test"], reports={})
+    say = Say()
+    options = SimpleNamespace(model=SimpleNamespace(ship=wanted), train=SimpleNamespace(metric_for_best_model=COMPARED))
+    run = SimpleNamespace(config=options, schema=schema, say=say)
+    perfect = {"validation": perfect_scores(schema, splits.validation)}
+    best, weak = ship(run, splits, perfect), ship(run, splits, {"validation": wrong_scores(schema, splits.validation)})
+    if wanted == "auto":
+        assert best.weight == 1.0 and best.classifier is None and weak.weight == 0.0
+        assert set(best.record["validation_by_weight"]) == {f"{w:.1f}" for w in WEIGHTS}
+    elif wanted == "ensemble":
+        assert 0 < best.weight < 1 and 0 < weak.weight < 1
+    else:
+        assert best.weight == weak.weight == {"ngram": 0.0, "transformer": 1.0}[wanted]
+    assert say.lines and all(line.startswith("shipping the ") for line in say.lines)
