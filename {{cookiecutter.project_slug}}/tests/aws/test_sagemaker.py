@@ -306,6 +306,7 @@ def test_deploy_uploads_the_model_and_creates_model_config_endpoint(project, aws
         str(Path(INT8_MODEL_FILE).with_suffix(".bin")),
         "code/inference.py",
         "code/batching.py",
+        "code/ngram_scorer.py",
         "code/artifact_files.py",
         "code/answers.py",
         "code/request_rules.py",
@@ -383,7 +384,7 @@ def test_deploy_serves_int8_on_cpu_instances_where_the_check_allowed_it(
     assert requests["model"]["PrimaryContainer"]["Environment"][handler.PRECISION_ENV] == served
 
 
-def test_deploy_refuses_int8_on_a_gpu_and_the_baseline_artifact(project, aws_env, trained_model, tmp_path):
+def test_deploy_refuses_int8_on_a_gpu_and_an_incomplete_ngram_model(project, aws_env, trained_model, tmp_path):
     project.override({"bucket": FIXTURE_BUCKET, "inference_instance_type": "ml.g5.xlarge"})
     with pytest.raises(ConfigError, match="int8 runs on the CPU only"):
         deploy_model(project, ModelSource(model_dir=trained_model), EndpointSpec(precision="int8"), dry_run=True)
@@ -392,7 +393,7 @@ def test_deploy_refuses_int8_on_a_gpu_and_the_baseline_artifact(project, aws_env
     baseline = tmp_path / "baseline"
     baseline.mkdir()
     (baseline / NGRAM_WEIGHTS_FILE).write_bytes(b"")
-    with pytest.raises(ArtifactError, match="holds the n-gram baseline"):
+    with pytest.raises(ArtifactError, match="is missing labels.json"):  # an n-gram model is served, a whole one
         deploy_model(project, ModelSource(model_dir=baseline), dry_run=True)
 
 

@@ -28,7 +28,9 @@ from pathlib import Path
 HANDLER_SERVICE = "sagemaker_huggingface_inference_toolkit.handler_service"
 SIBLING_MODULES = (
     "batching",
+    "ngram_scorer",
     "artifact_files",
+    "answers",
     "request_rules",
 )  # code/<name>.py, the handler's siblings in model.tar.gz
 # Installed by `make install` with --no-deps: its declared audio libraries fight transformers 5, so the dev extra

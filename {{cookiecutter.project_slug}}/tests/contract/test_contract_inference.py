@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from pathlib import Path
 
 import pytest
 import requests
 
+from {{ cookiecutter.package_name }}.artifact_files import (
+    LABELS_FILE,
+    NGRAM_WEIGHTS_FILE,
+    TRAINING_CONFIG_FILE,
+)
 from {{ cookiecutter.package_name }}.aws.deploy import container_environment
 from {{ cookiecutter.package_name }}.aws.images import INFERENCE
 from {{ cookiecutter.package_name }}.aws.package import build_model_tar
@@ -109,9 +115,29 @@ def test_the_toolkit_serves_sentence_pairs_in_every_body(pair_container_model, t
     assert status == 400 and b"no second text" in body
 
 
+@pytest.mark.parametrize("kind", ["ensemble", "ngram"])
+def test_the_toolkit_serves_the_ensemble_and_the_ngram_model_alone(kind, ensemble_model, tmp_path):
+    """train's mix of transformer and n-gram model, and an n-gram model alone (the baseline's artifact: no
+    transformer), from the model.tar.gz deploy uploads: what the handler answers in this process, in JSON and CSV."""
+    source = ensemble_model
+    if kind == "ngram":
+        source = tmp_path / "ngram"
+        source.mkdir()
+        for name in (NGRAM_WEIGHTS_FILE, LABELS_FILE, TRAINING_CONFIG_FILE):
+            shutil.copy(ensemble_model / name, source / name)
+    build_model_tar(source, tmp_path / "model.tar.gz")
+    service = load_service(unpack(tmp_path / "model.tar.gz", tmp_path / "model"), environment())
+    expected = handler.predict_fn(REVIEWS, handler.load(source))
+    status, _, body = invoke(service, json.dumps({"inputs": REVIEWS}).encode("utf-8"), JSON, JSON)
+    assert status == 200, body
+    assert all_scores(json.loads(body)) == pytest.approx(all_scores(expected), abs=1e-5)
+    status, _, body = invoke(service, "\n".join(REVIEWS).encode("utf-8"), CSV, CSV)
+    assert status == 200 and len(body.decode("utf-8").splitlines()) == len(REVIEWS), body
+
+
 def test_the_handler_imports_its_siblings_from_code(service, container_model):
-    """code/inference.py finds model/batching.py, artifact_files.py and serving/request_rules.py in code/: the
-    toolkit puts code/ on sys.path."""
+    """code/inference.py finds its siblings (model/batching.py, model/ngram_scorer.py, artifact_files.py, answers.py,
+    serving/request_rules.py) in code/: the toolkit puts code/ on sys.path."""
     code = (container_model / "code").resolve()
     assert Path(sys.modules["inference"].__file__).resolve().parent == code
     for name in SIBLING_MODULES:

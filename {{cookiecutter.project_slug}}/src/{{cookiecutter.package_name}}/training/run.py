@@ -233,13 +233,11 @@ def finish(
     output_data: str | None,
     test_file: str | None = None,
 ) -> dict:
-    """After the loop, in named steps: the transformer's logits on the validation and test splits, its temperatures
-    fitted on the validation split, what ships (training/ensemble.py: the transformer, the n-gram model fitted on
-    ``splits``' training rows, or both mixed), the shipped scores' metrics, int8 checked on the validation split, the
-    artifact saved, the final split's results folder (its verdict, reliability diagram), the checkpoints cleared.
-    Returns the artifact's metrics (metrics.json). ``train_seconds``: the loop's wall time, in seconds;
-    ``output_data``: SageMaker's output folder, which gets a copy of the results; ``test_file``: the file the test
-    split came from (the baseline's figure on the same file is compared)."""
+    """After the loop, in named steps: the transformer's logits and temperatures, what ships and its metrics
+    (settle_shipped), int8 checked on the validation split, the artifact saved, the final split's results folder (its
+    verdict, reliability diagram), the checkpoints cleared. Returns the artifact's metrics (metrics.json).
+    ``train_seconds``: the loop's wall time, in seconds; ``output_data``: SageMaker's output folder, which gets a copy
+    of the results; ``test_file``: the file the test split came from (the baseline's figure on it is compared)."""
     config, say, task = run.config, run.say, task_named(run.schema.task)
     metrics: dict = {
         "train_seconds": round(train_seconds, 2),
@@ -248,21 +246,11 @@ def finish(
     }
     model = getattr(model, "module", model).to(run.device)
     logits, losses = predict_splits(run, model)
-    temperatures, record = calibrate(run, logits)
-    shipped = ship(
-        run, splits, {split: task.scores(calibrated(values, temperatures)) for split, values in logits.items()}
-    )
-    metrics["ensemble"] = shipped.record
-    thresholds = score_shipped(run, shipped, losses, record, metrics)
-    min_confidence = choose_min_confidence(run, shipped.scores, metrics)
-    if min_confidence and temperatures is None:  # no validation split: the cut-off alone, on scores as they are
-        temperatures = [1.0] * head_for(run.schema.task).temperature_count(run.schema.num_labels)
+    shipped, temperatures, thresholds, min_confidence = settle_shipped(run, splits, logits, losses, metrics)
     output_dir = config.path(config.train.output_dir)
     remove_int8(output_dir)
     if len(run.val_ds) and shipped.weight > 0:  # may int8 serve this model? (evaluate, serve and CPU endpoints)
-        metrics[INT8_RECORD] = record_int8_check(
-            run, model, logits["validation"], output_dir=output_dir, thresholds=thresholds, temperatures=temperatures
-        )
+        metrics[INT8_RECORD] = record_int8_check(run, model, logits["validation"], output_dir, thresholds, temperatures)
     save_artifact(
         output_dir,
         model,
@@ -277,8 +265,7 @@ def finish(
     )
     shipped.save(output_dir)
     before = {
-        split: mixed(task.scores(values), shipped.ngram_scores.get(split), shipped.weight)
-        for split, values in logits.items()
+        split: mixed(task.scores(v), shipped.ngram_scores.get(split), shipped.weight) for split, v in logits.items()
     }
     write_final_results(
         run,
@@ -296,6 +283,23 @@ def finish(
         say(f"removed the broken checkpoints set aside: {', '.join(removed)}")
     run.tracker.log_artifact(str(output_dir / METRICS_FILE))
     return metrics
+
+
+def settle_shipped(run: TrainingRun, splits: Splits, logits: dict, losses: dict, metrics: dict) -> tuple:
+    """The transformer's temperatures fitted on the validation split's ``logits`` (split -> (rows, outputs)), what
+    ships (training/ensemble.py) and its metrics (into ``metrics``), multi-label's thresholds and the abstention
+    cut-off, both chosen on the shipped validation scores. Returns (Shipped, temperatures, thresholds,
+    min_confidence)."""
+    task = task_named(run.schema.task)
+    temperatures, record = calibrate(run, logits)
+    scores = {split: task.scores(calibrated(values, temperatures)) for split, values in logits.items()}
+    shipped = ship(run, splits, scores)
+    metrics["ensemble"] = shipped.record
+    thresholds = score_shipped(run, shipped, losses, record, metrics)
+    min_confidence = choose_min_confidence(run, shipped.scores, metrics)
+    if min_confidence and temperatures is None:  # no validation split: the cut-off alone, on scores as they are
+        temperatures = [1.0] * head_for(run.schema.task).temperature_count(run.schema.num_labels)
+    return shipped, temperatures, thresholds, min_confidence
 
 
 def predict_splits(run: TrainingRun, model) -> tuple[dict, dict]:
@@ -420,7 +424,7 @@ def confidence_pairs(run: TrainingRun, scores: dict) -> dict:
 
 
 def record_int8_check(
-    run: TrainingRun, model, validation_logits, *, output_dir: Path, thresholds=None, temperatures=None
+    run: TrainingRun, model, validation_logits, output_dir: Path, thresholds=None, temperatures=None
 ) -> dict:
     """Quantize ``model`` into ``output_dir`` and compare it with its fp32 ``validation_logits`` (evaluation's
     compare_int8_to_fp32, by the task's rule; scored as served, calibrated with ``temperatures`` and, multi-label,

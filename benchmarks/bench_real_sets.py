@@ -1,0 +1,270 @@
+"""What `train` ships on real, human-labelled Korean sets, against the project's own n-gram baseline, side by side.
+
+Each set is a baked project whose data/raw holds the set's files; the arms are the project's own commands:
+`baseline`, then `train` (model.ship auto: the transformer, the n-gram model fitted on the training split, or their
+mix, whichever scores best on the validation split). For each set the table gives the test file's figure of the
+trivial answer, the baseline, the transformer, the n-gram model of the mix and what shipped (with its weight), the
+paired count of flipped answers of what shipped against the baseline (evaluation/paired.py, max_drop 0: "not
+worse" unless the flips say so), the expected calibration error before and after temperature scaling, and the
+speed of what ships (the handler, as served) against transformers' pipeline() on the same test texts.
+
+Sets (real labels only; those whose files are missing are skipped):
+  hate      Korean HateSpeech (kocohub/korean-hate-speech, CC BY-SA 4.0): 3 classes, train.tsv -> dev.tsv
+  nsmc      NSMC, a seeded subset (--nsmc-train rows, --nsmc-test rows): binary
+  ratings5  real 1-5 star movie ratings from NSMC's raw crawl (benchmarks/ratings_data.py builds it): 5 classes
+
+    python benchmarks/bench_real_sets.py --sets hate,nsmc --model scratch:small [--epochs 0] [--nsmc-train 20000]
+    python benchmarks/bench_real_sets.py --table      # RESULTS-real-sets.md from results-real-sets.json
+
+Every result is kept in benchmarks/results-real-sets.json (one entry a set and model, replaced when rerun).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from common import BUILD, NSMC_DIR, TEMPLATE, CpuTimer, bake, machine, project_module
+
+HERE = Path(__file__).resolve().parent
+HATE_DIR = TEMPLATE.parent / "shared" / "data" / "korean-hate-speech"
+RATINGS_DIR = HERE / ".data" / "ratings5"
+RESULTS = HERE / "results-real-sets.json"
+SEED = 13
+SPEED_TEXTS = 1000
+SETS = {
+    "hate": {
+        "answers": {
+            "project_name": "Hate Speech",
+            "data_format": "tsv",
+            "text_column": "comments",
+            "label_column": "hate",
+            "id_column": "",
+            "label_names": "none,offensive,hate",
+            "label_encoding": "name",
+            "train_file": "train.tsv",
+            "test_file": "dev.tsv",
+        },
+        "files": {"train.tsv": HATE_DIR / "train.tsv", "dev.tsv": HATE_DIR / "dev.tsv"},
+    },
+    "nsmc": {
+        "answers": {"project_name": "NSMC Subset"},
+        "files": {
+            "ratings_train.txt": NSMC_DIR / "ratings_train.txt",
+            "ratings_test.txt": NSMC_DIR / "ratings_test.txt",
+        },
+    },
+    "ratings5": {
+        "answers": {
+            "project_name": "Movie Stars",
+            "data_format": "tsv",
+            "text_column": "document",
+            "label_column": "label",
+            "id_column": "",
+            "label_names": "1,2,3,4,5",
+            "label_encoding": "name",
+            "train_file": "train.tsv",
+            "test_file": "test.tsv",
+        },
+        "files": {"train.tsv": RATINGS_DIR / "train.tsv", "test.tsv": RATINGS_DIR / "test.tsv"},
+    },
+}
+
+
+def seeded_subset(source: Path, target: Path, rows: int) -> int:
+    """``rows`` seeded lines of a TSV (its header kept) written to ``target``; all of them when ``rows`` is 0.
+    Returns how many were written."""
+    lines = source.read_text(encoding="utf-8").splitlines()
+    body = lines[1:]
+    if rows and rows < len(body):
+        body = random.Random(SEED).sample(body, rows)
+    target.write_text("\n".join([lines[0], *body]) + "\n", encoding="utf-8")
+    return len(body)
+
+
+def project_for(name: str, model: str, sizes: dict[str, int]) -> Path:
+    """The set's project, baked fresh with ``model`` as its base model, the set's files in data/raw/ (NSMC:
+    seeded subsets of ``sizes``' rows by file)."""
+    spec = SETS[name]
+    project = bake(BUILD / f"real-{name}", {**spec["answers"], "base_model": model}, overwrite=True)
+    for file_name, source in spec["files"].items():
+        seeded_subset(source, project / "data" / "raw" / file_name, sizes.get(file_name, 0))
+    return project
+
+
+def run_command(project: Path, command: str, sets: list[str]) -> tuple[str, float]:
+    """The project's own CLI command with ``--set`` overrides: (its output, wall seconds). Exits on failure."""
+    package = next(p.name for p in (project / "src").iterdir() if (p / "__init__.py").is_file())
+    arguments = [sys.executable, "-m", package, command, *(a for s in sets for a in ("--set", s))]
+    env = {**os.environ, "PYTHONPATH": "src", "HF_HUB_OFFLINE": "1"}
+    started = time.perf_counter()
+    done = subprocess.run(arguments, cwd=project, env=env, capture_output=True, text=True, encoding="utf-8")
+    if done.returncode:
+        raise SystemExit(f"{command} failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return done.stdout, time.perf_counter() - started
+
+
+def paired_against_baseline(project: Path, test_file: Path) -> dict:
+    """What shipped against the baseline on the test file's rows: evaluation/paired.py's decision at max_drop 0
+    (lost and won rows, bounds, rule)."""
+    module = lambda name: project_module(project, name)  # noqa: E731
+    config = module("config").load_config(project / "config.yaml", {"mlflow": False})
+    dataset = module("data.dataset")
+    schema = dataset.load_schema(config)
+    records = dataset.load_splits(config, schema, dataset.data_file(config, config.data.train_file), test_file).test
+    texts, labels = [r.text for r in records], [r.label for r in records]
+    inference = module("model.inference")
+    answers = {}
+    for arm, folder in (("baseline", "artifacts/baseline"), ("shipped", "artifacts/model")):
+        predictor = inference.load_predictor(project / folder, "fp32")
+        answers[arm] = predictor.answers(predictor.probabilities(texts))
+    return module("evaluation.paired").paired_drop_decision(labels, answers["baseline"], answers["shipped"], 0.0)
+
+
+def speed(project: Path, test_file: Path) -> dict:
+    """Test texts a second through the handler (what ships, at the precision serving picks) and through
+    transformers' text-classification pipeline() on the transformer (fp32, batch 64), side by side, torch at one
+    thread; the first SPEED_TEXTS texts of the test file, after a warm-up on 64 of them."""
+    import torch
+    from transformers import pipeline
+
+    handler = project_module(project, "serving.handler")
+    lines = test_file.read_text(encoding="utf-8").splitlines()[1:]
+    column = 1 if "ratings_test" in test_file.name else 0
+    texts = [line.split("\t")[column] for line in lines if line.split("\t")[column].strip()][:SPEED_TEXTS]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    model_dir = project / "artifacts" / "model"
+    served = handler.load(model_dir)
+    classifier = pipeline("text-classification", model=str(model_dir), device="cpu")
+    handler.predict_fn(texts[:64], served), classifier(texts[:64], batch_size=64, truncation=True)
+    with CpuTimer() as ours:
+        handler.predict_fn(texts, served)
+    with CpuTimer() as theirs:
+        classifier(texts, batch_size=64, truncation=True)
+    torch.set_num_threads(threads)
+    return {
+        "texts": len(texts),
+        "shipped_per_s": len(texts) / ours.seconds,
+        "pipeline_per_s": len(texts) / theirs.seconds,
+        "shipped_precision": served.precision,
+    }
+
+
+def run_set(name: str, model: str, epochs: float, sizes: dict[str, int]) -> dict:
+    """Bake the set's project, run `baseline` and `train`, and collect the figures the table shows."""
+    project = project_for(name, model, sizes)
+    common = ["tracking.mlflow=false", f"train.epochs={epochs}"]
+    _, baseline_seconds = run_command(project, "baseline", ["tracking.mlflow=false"])
+    output, train_seconds = run_command(project, "train", common)
+    metrics = json.loads((project / "artifacts/model/metrics.json").read_text(encoding="utf-8"))
+    baseline = json.loads((project / "artifacts/baseline/metrics.json").read_text(encoding="utf-8"))
+    chosen, test = metrics["ensemble"], metrics["test"]
+    test_file = project / "data" / "raw" / SETS[name]["answers"].get("test_file", "ratings_test.txt")
+    calibration = metrics.get("calibration", {}).get("test", {})
+    return {
+        "model": model,
+        "epochs": epochs,
+        "train_examples": metrics["train_examples"],
+        "test_examples": test["num_examples"],
+        "metric": chosen["metric"],
+        "trivial": trivial_figure(test, chosen["metric"]),
+        "baseline": baseline["test"][chosen["metric"]],
+        "transformer": chosen["test"]["transformer"],
+        "ngram_in_mix": chosen["test"]["ngram"],
+        "shipped": chosen["test"]["shipped"],
+        "shipped_choice": chosen["shipped"],
+        "transformer_weight": chosen["transformer_weight"],
+        "validation": chosen["validation"],
+        "paired": paired_against_baseline(project, test_file),
+        "ece_before": calibration.get("ece_before"),
+        "ece_after": calibration.get("ece_after"),
+        "loss_curve": [
+            h["loss"]
+            for h in json.loads((project / "artifacts/model/history.json").read_text("utf-8"))
+            if "loss" in h and "step" in h
+        ],
+        "speed": speed(project, test_file),
+        "baseline_seconds": round(baseline_seconds, 1),
+        "train_seconds": round(train_seconds, 1),
+        "train_log_tail": output.splitlines()[-12:],
+    }
+
+
+def trivial_figure(test: dict, metric: str) -> float | None:
+    """The test figure of always answering the most frequent class (share p of k classes): accuracy p, macro-F1
+    2p / (1 + p) / k (its one class's F1 over k); the task's own record where it keeps one (regression's mean)."""
+    if "trivial" in test:
+        return test["trivial"].get(metric)
+    support = [row["support"] for row in test.get("per_class", {}).values()]
+    if not support:
+        return None
+    share = max(support) / sum(support)
+    return {"accuracy": share, "macro_f1": 2 * share / (1 + share) / len(support)}.get(metric)
+
+
+def table(results: dict) -> str:
+    """The results as markdown: one row a set and model."""
+    header = (
+        "| set (train / test rows) | model, epochs | metric | trivial | baseline | transformer | n-gram (train split) "
+        "| shipped (weight) | shipped vs baseline: lost / won rows, decision | ECE before -> after | shipped / "
+        "pipeline() texts a second |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    for key, r in results.items():
+        if key == "machine":
+            continue
+        trivial_text = "—" if r["trivial"] is None else f"{r['trivial']:.4f}"
+        p, s = r["paired"], r["speed"]
+        ece = f"{r['ece_before']:.4f} -> {r['ece_after']:.4f}" if r["ece_before"] is not None else "—"
+        rows.append(
+            f"| {key.split('/')[0]} ({r['train_examples']:,} / {r['test_examples']:,}) | {r['model']}, "
+            f"{r['epochs'] or 'auto'} | {r['metric']} | {trivial_text} | {r['baseline']:.4f} | {r['transformer']:.4f} "
+            f"| {r['ngram_in_mix']:.4f} | **{r['shipped']:.4f}** ({r['transformer_weight']:.1f}) | {p['lost']} / "
+            f"{p['won']}, {'not worse' if p['allowed'] else 'worse'} | {ece} | {s['shipped_per_s']:.0f} / "
+            f"{s['pipeline_per_s']:.0f} ({s['shipped_precision']}) |"
+        )
+    return header + "\n".join(rows) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", default="hate,nsmc,ratings5")
+    parser.add_argument("--model", default="scratch:small", help="the base model train starts from")
+    parser.add_argument("--epochs", type=float, default=0.0, help="0: auto, as train")
+    parser.add_argument("--nsmc-train", type=int, default=20_000, help="NSMC training rows (0: all 150K)")
+    parser.add_argument("--nsmc-test", type=int, default=5_000, help="NSMC test rows (0: all 50K)")
+    parser.add_argument("--table", action="store_true", help="only write RESULTS-real-sets.md from the JSON")
+    args = parser.parse_args()
+    results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {}
+    if not args.table:
+        sizes = {"ratings_train.txt": args.nsmc_train, "ratings_test.txt": args.nsmc_test}
+        for name in args.sets.split(","):
+            if not all(path.is_file() for path in SETS[name]["files"].values()):
+                print(f"== {name}: files missing, skipped", flush=True)
+                continue
+            print(f"== {name} ({args.model})", flush=True)
+            results[f"{name}/{args.model}"] = run_set(name, args.model, args.epochs, sizes)
+            results["machine"] = machine()
+            RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    m = results.get("machine", machine())
+    text = (
+        "# What `train` ships on real Korean sets\n\n"
+        f"Written by `benchmarks/bench_real_sets.py` from `results-real-sets.json` on {time.strftime('%Y-%m-%d')}. "
+        f"Machine: {m['cpu']}, {m['cores']} cores, GPU: {m['gpu']}; torch {m['torch']}, transformers "
+        f"{m['transformers']}. Test files were never trained on; every figure is the test file's.\n\n"
+        f"{table(results)}"
+    )
+    (HERE / "RESULTS-real-sets.md").write_text(text, encoding="utf-8")
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
