@@ -62,6 +62,13 @@ class Head:
         of logits: float64, (rows, outputs)."""
         return self.scores(raw)
 
+    def logits_of(self, scores):
+        """Logits whose ``scores`` are these (numpy (rows, outputs)): what the logit-based checks (int8's) take for
+        mixed scores. The outputs as they are by default."""
+        import numpy as np
+
+        return np.asarray(scores, dtype=np.float64)
+
     def temperature_count(self, outputs: int) -> int:
         """How many temperatures calibrate this task's scores (calibration.json; ``outputs``: the model's outputs
         a text): none by default, the scores served as they are."""
@@ -126,6 +133,12 @@ class SingleLabelHead(Head):
             return np.column_stack([1 - positive, positive])
         return self.scores(raw)
 
+    def logits_of(self, scores):
+        """The log-probabilities (probabilities clipped at 1e-12): their softmax is ``scores`` again."""
+        import numpy as np
+
+        return np.log(np.clip(np.asarray(scores, dtype=np.float64), 1e-12, 1.0))
+
     def temperature_count(self, outputs: int) -> int:
         """One temperature, shared by every class (it keeps the most probable class)."""
         return 1
@@ -151,6 +164,13 @@ class MultiLabelHead(Head):
         import numpy as np
 
         return 1.0 / (1.0 + np.exp(-np.clip(np.asarray(logits, dtype=np.float64), -500, 500)))
+
+    def logits_of(self, scores):
+        """Each probability's log-odds (clipped 1e-12 from 0 and 1): their logistic function is ``scores`` again."""
+        import numpy as np
+
+        p = np.clip(np.asarray(scores, dtype=np.float64), 1e-12, 1 - 1e-12)
+        return np.log(p / (1 - p))
 
     def temperature_count(self, outputs: int) -> int:
         """One temperature a label: each label's probability is calibrated on its own."""

@@ -70,6 +70,13 @@ def test_the_served_scores_are_the_fitted_features_scores(fitted, texts, pairs):
     assert paired.predict_proba(texts, pairs) == pytest.approx(expected, abs=1e-5)
 
 
+def test_mixed_scores_become_logits_with_the_same_scores(schema, sample):
+    """The int8 check compares logits: a mix's scores go back to logits whose scores they are (Head.logits_of)."""
+    head = task_named(schema.task).head
+    scores = mixed(perfect_scores(schema, sample["test"]), wrong_scores(schema, sample["test"]), 0.7)
+    assert head.scores(head.logits_of(scores)) == pytest.approx(scores, abs=1e-9)
+
+
 def test_every_path_serves_the_mix_train_shipped(ensemble_model, text_model):
     """The handler, evaluate's Predictor and predict's in-process target give weight * transformer + (1 - weight) *
     n-gram, the weight ensemble.json's."""

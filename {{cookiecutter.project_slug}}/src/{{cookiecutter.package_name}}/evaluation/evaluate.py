@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from .. import logs
-from ..answers import calibrated
+from ..answers import calibrated, mixed
 from ..config import Config
 from ..data.dataset import held_out_rows, load_project_file
 from ..data.labels import LabelSchema
@@ -62,6 +62,7 @@ def compare_int8_to_fp32(
     thresholds: list[float] | None = None,
     calibration_types: list[list[int]] | None = None,
     temperatures: list[float] | None = None,
+    mix: tuple[np.ndarray, float] | None = None,
 ) -> dict:
     """Quantize the model into ``model_dir``'s int8 folder (model/int8.py, calibrated on ``calibration_rows``;
     ``calibration_types``: the rows' segment ids, for sentence pairs), classify ``dataset`` with it on the CPU, as
@@ -69,11 +70,15 @@ def compare_int8_to_fp32(
     ``max_drop`` accuracy, decided in counts of flipped answers with a stated rule for too few rows
     (evaluation/paired.py). Multi-label: each (row, label) decision at ``thresholds`` is one answer, and the record
     holds the micro F1 of both (multi_label_int8_record). Both are scored as served: calibrated with ``temperatures``
-    (None: as they are). The record goes into the artifact's metrics.json."""
+    (None: as they are) and, for what ships mixed with the n-gram model, ``mix`` (its scores of the rows and the
+    transformer's weight: answers.mixed). The record goes into the artifact's metrics.json."""
     export_int8(model, calibration_rows, pad_token_id, model_dir, calibration_types)
     int8_model = Int8Model(model_dir, getattr(model, "module", model).config)
     int8, _ = predict_logits(int8_model, dataset, batch_size, pad_token_id, torch.device("cpu"))
     fp32, int8 = calibrated(fp32, temperatures), calibrated(int8, temperatures)
+    if mix is not None:  # the shipped scores, as logits again (Head.logits_of): the decisions are the mix's
+        head = task_named(schema.task).head
+        fp32, int8 = (head.logits_of(mixed(head.scores(values), *mix)) for values in (fp32, int8))
     return int8_record(dataset.labels, fp32, int8, schema=schema, max_drop=max_drop, thresholds=thresholds) | {
         "calibration_rows": min(len(calibration_rows), CALIBRATION_ROWS),
         "packed": int8_model.packed,  # several texts per row (model/int8.py), else one padded text per row

@@ -48,6 +48,16 @@ class Shipped:
         """transformer, ngram or ensemble."""
         return TRANSFORMER if self.weight == 1 else NGRAM if self.weight == 0 else ENSEMBLE
 
+    def uncalibrated(self, task, logits: dict) -> dict[str, np.ndarray]:
+        """What ships scored without the transformer's temperatures, by split (``logits``: the transformer's raw
+        logits by split): the reliability diagram's "before"."""
+        return {split: mixed(task.scores(v), self.ngram_scores.get(split), self.weight) for split, v in logits.items()}
+
+    def mix(self, split: str) -> tuple[np.ndarray, float] | None:
+        """(the n-gram model's scores of ``split``, the transformer's weight) when what ships is a mix, else None:
+        what the int8 check mixes int8's scores with (evaluation/evaluate.py's compare_int8_to_fp32)."""
+        return (self.ngram_scores[split], self.weight) if self.choice == ENSEMBLE else None
+
     def save(self, output_dir: Path) -> None:
         """The n-gram weights and ensemble.json into the artifact (both removed for the transformer alone, so a
         folder trained into again keeps no stale part)."""

@@ -13,7 +13,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..answers import calibrated, head_for, mixed
+from ..answers import calibrated, head_for
 from ..artifact_files import CALIBRATION_RECORD
 from ..config import Config
 from ..data.dataset import Splits, checked_schema, data_file, load_splits
@@ -250,7 +250,9 @@ def finish(
     output_dir = config.path(config.train.output_dir)
     remove_int8(output_dir)
     if len(run.val_ds) and shipped.weight > 0:  # may int8 serve this model? (evaluate, serve and CPU endpoints)
-        metrics[INT8_RECORD] = record_int8_check(run, model, logits["validation"], output_dir, thresholds, temperatures)
+        metrics[INT8_RECORD] = record_int8_check(
+            run, model, logits["validation"], output_dir, thresholds, temperatures, shipped.mix("validation")
+        )
     save_artifact(
         output_dir,
         model,
@@ -264,9 +266,7 @@ def finish(
         min_confidence,
     )
     shipped.save(output_dir)
-    before = {
-        split: mixed(task.scores(v), shipped.ngram_scores.get(split), shipped.weight) for split, v in logits.items()
-    }
+    before = shipped.uncalibrated(task, logits)
     write_final_results(
         run,
         metrics,
@@ -424,11 +424,12 @@ def confidence_pairs(run: TrainingRun, scores: dict) -> dict:
 
 
 def record_int8_check(
-    run: TrainingRun, model, validation_logits, output_dir: Path, thresholds=None, temperatures=None
+    run: TrainingRun, model, validation_logits, output_dir: Path, thresholds=None, temperatures=None, mix=None
 ) -> dict:
     """Quantize ``model`` into ``output_dir`` and compare it with its fp32 ``validation_logits`` (evaluation's
-    compare_int8_to_fp32, by the task's rule; scored as served, calibrated with ``temperatures`` and, multi-label,
-    decided at ``thresholds``); says the verdict and returns the record metrics.json keeps."""
+    compare_int8_to_fp32, by the task's rule; scored as served: calibrated with ``temperatures``, mixed with the
+    n-gram model's scores when what ships is a mix (``mix``: Shipped.mix) and, multi-label, decided at
+    ``thresholds``); says the verdict and returns the record metrics.json keeps."""
     run.say("int8: quantizing a CPU copy with OpenVINO and checking it on the validation split")
     check = compare_int8_to_fp32(
         model,
@@ -443,6 +444,7 @@ def record_int8_check(
         model_dir=output_dir,
         thresholds=thresholds,
         temperatures=temperatures,
+        mix=mix,
     )
     outcome = "allowed" if check["allowed"] else "refused: serve in fp32"
     run.say(
