@@ -1,4 +1,4 @@
-"""Command line: prepare | baseline | train | evaluate | serve | predict | launch | deploy | destroy | tune |
+"""Command line: prepare | baseline | pretrain | train | evaluate | serve | predict | launch | deploy | destroy | tune |
 register | pipeline | push | config.
 
 Commands only: each loads the configuration, calls one function of the stage that does the work, and turns a
@@ -143,6 +143,18 @@ def train(ctx: typer.Context) -> None:
     from .training.entry import main as train_main
 
     code = train_main(ctx.args, prog=f"{ctx.find_root().info_name} train")
+    if code:
+        raise typer.Exit(code)
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []})
+def pretrain(ctx: typer.Context) -> None:
+    """Continued pre-training: masked-LM on your own texts (the training file's and pretrain.unlabeled_files'),
+    resumable like train; writes pretrain.pretrain_output_dir, which train starts from with model.base_model set to
+    it. Takes train's options (`pretrain --help`)."""
+    from .training.pretrain import main as pretrain_main
+
+    code = pretrain_main(ctx.args, prog=f"{ctx.find_root().info_name} pretrain")
     if code:
         raise typer.Exit(code)
 

@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import logs
@@ -26,7 +27,8 @@ SAGEMAKER_BASE = "/opt/ml"
 SAGEMAKER_CHECKPOINT_DIR = f"{SAGEMAKER_BASE}/checkpoints"  # synced to the job's CheckpointConfig S3 URI
 BASE_DIR_ENV = "SAGEMAKER_BASE_DIR"  # the training toolkit's own way to move /opt/ml (tests use it)
 ENTRY_SCRIPT = "train_entry.py"  # what `launch` stages next to the package; it calls main()
-TRAINING_SECTIONS = ("data", "model", "train", "tracking")
+PRETRAIN_ENTRY_SCRIPT = "pretrain_entry.py"  # what `launch --pretrain` stages; it calls pretrain.main()
+TRAINING_SECTIONS = ("data", "model", "train", "pretrain", "tracking")
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 ALIASES = {"base_model": ["--model"]}  # the short spelling people type
 
@@ -130,25 +132,33 @@ def config_from_args(argv: list[str] | None, prog: str | None = None) -> tuple[C
 
 
 def apply_sagemaker_environment(config: Config, explicit: set[str]) -> dict[str, str | None]:
-    """Point outputs at the SageMaker folders when running in a training container."""
+    """Point outputs at the SageMaker folders when running in a training container (train's and pretrain's: a job
+    runs one of them). Returns the channel folders: train, test, unlabeled (pretrain.unlabeled_files), and
+    output_data."""
     env = os.environ
-    if "SM_MODEL_DIR" in env and "output_dir" not in explicit:
-        config.train.output_dir = env["SM_MODEL_DIR"]
-    if "SM_MODEL_DIR" in env and "checkpoint_dir" not in explicit:
-        base = env.get(BASE_DIR_ENV, SAGEMAKER_BASE)
-        config.train.checkpoint_dir = SAGEMAKER_CHECKPOINT_DIR.replace(SAGEMAKER_BASE, base, 1)
+    checkpoints = SAGEMAKER_CHECKPOINT_DIR.replace(SAGEMAKER_BASE, env.get(BASE_DIR_ENV, SAGEMAKER_BASE), 1)
+    for section, output_key, checkpoint_key in (
+        (config.train, "output_dir", "checkpoint_dir"),
+        (config.pretrain, "pretrain_output_dir", "pretrain_checkpoint_dir"),
+    ):
+        if "SM_MODEL_DIR" in env and output_key not in explicit:
+            setattr(section, output_key, env["SM_MODEL_DIR"])
+        if "SM_MODEL_DIR" in env and checkpoint_key not in explicit:
+            setattr(section, checkpoint_key, checkpoints)
     return {
         "train": env.get("SM_CHANNEL_TRAIN"),
         "test": env.get("SM_CHANNEL_TEST"),
+        "unlabeled": env.get("SM_CHANNEL_UNLABELED"),
         "output_data": env.get("SM_OUTPUT_DATA_DIR"),
     }
 
 
-def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str | None = None, command: Callable | None = None) -> int:
     """The training entry point (``<cli> train`` and SageMaker's train_entry.py): sets the verbosity, reads the config,
     points outputs at SageMaker's folders in a container, trains. Returns the exit status: 0; 1 after printing a
     ProjectError's lines; 128 + the signal's number (130 SIGINT, 143 SIGTERM) after an interrupt, with the command
-    that resumes (training/interrupts.py)."""
+    that resumes (training/interrupts.py). ``command``: what runs instead of training.run.train, with the same
+    (config, channels, quiet) arguments (pretrain.pretrain)."""
     words = list(sys.argv[1:] if argv is None else argv)
     asked = logs.VERBOSE if "--verbose" in words else logs.QUIET if "--quiet" in words else None
     verbosity = asked if asked is not None else logs.configured()  # `<cli> --quiet train` counts too
@@ -156,9 +166,10 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     try:
         config, explicit, args = config_from_args(words, prog)
         channels = apply_sagemaker_environment(config, explicit)
-        from .run import train
+        if command is None:
+            from .run import train as command
 
-        train(config, channels, quiet=logs.configured() == logs.QUIET)
+        command(config, channels, quiet=logs.configured() == logs.QUIET)
     except ProjectError as error:
         return print_error(error)
     except TrainingInterrupted as stopped:
