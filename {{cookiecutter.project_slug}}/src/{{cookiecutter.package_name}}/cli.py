@@ -293,9 +293,13 @@ def launch(
     instance_type: Annotated[str | None, typer.Option(help="training instance type")] = None,
     job_name: Annotated[str | None, typer.Option(help="training job name (default: generated)")] = None,
     local: Annotated[bool, typer.Option("--local", help="SageMaker local container mode (needs Docker)")] = False,
+    pretrain: Annotated[
+        bool, typer.Option("--pretrain", help="run `pretrain` (masked-LM on your texts) instead of train")
+    ] = False,
     dry_run: DryRun = False,
 ) -> None:
-    """Run the project's training entry point as a SageMaker training job."""
+    """Run the project's training entry point (or with --pretrain its continued pre-training) as a SageMaker training
+    job."""
     from .aws.launch import launch_training
 
     cfg = get_config(
@@ -306,7 +310,7 @@ def launch(
         instance_count=instance_count,
         training_instance_type=instance_type,
     )
-    launch_training(cfg, upload=upload, wait=wait, job_name=job_name, local=local, dry_run=dry_run)
+    launch_training(cfg, upload=upload, wait=wait, job_name=job_name, local=local, dry_run=dry_run, pretrain=pretrain)
 
 
 @app.command()
