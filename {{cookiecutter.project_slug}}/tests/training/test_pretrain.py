@@ -8,7 +8,7 @@ import signal
 
 import pytest
 import torch
-from transformers import ElectraForMaskedLM
+from transformers import AutoTokenizer, ElectraForMaskedLM
 
 from {{ cookiecutter.package_name }}.config import load_config
 from {{ cookiecutter.package_name }}.data.dataset import data_file, load_schema, load_splits
@@ -30,7 +30,7 @@ def pretrain_config(project, **overrides):
     return load_config(project.source, {**STEPS, "base_model": "scratch:tiny", "use_cpu": True, **overrides})
 
 
-def test_pretrain_lowers_the_held_out_loss_and_train_starts_from_its_folder(project):
+def test_pretrain_lowers_the_held_out_loss_and_train_starts_from_its_folder(project, capsys):
     record = pretraining.pretrain(pretrain_config(project), quiet=True)
     assert record["held_out_mlm_loss_after"] < record["held_out_mlm_loss_before"]
     assert record["steps"] == STEPS["pretrain_max_steps"] and record["held_out_texts"] >= 1
@@ -44,6 +44,12 @@ def test_pretrain_lowers_the_held_out_loss_and_train_starts_from_its_folder(proj
     assert encoder.keys() == classifier.electra.state_dict().keys()
     assert all(torch.equal(value, classifier.electra.state_dict()[key]) for key, value in encoder.items())
     assert default_learning_rate(str(output)) == default_learning_rate("scratch:tiny")  # still a tiny model
+    # a folder (or hub id) is loaded with AutoModelForMaskedLM; one without a masked-LM head says so in one line
+    classifier.save_pretrained(project.path("classifier"))
+    AutoTokenizer.from_pretrained(output).save_pretrained(project.path("classifier"))
+    again = pretrain_config(project, base_model=str(project.path("classifier")), pretrain_max_steps=2)
+    assert pretraining.pretrain(again, quiet=True)["steps"] == 2
+    assert "masked-LM parameter(s)" in capsys.readouterr().err
 
 
 @pytest.mark.slow  # three short runs, about 11 s on one core

@@ -25,6 +25,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DistributedSampler
 
+from .. import logs
 from ..config import Config
 from ..data.dataset import data_file, load_schema, load_splits
 from ..data.encodings import decode
@@ -145,7 +146,7 @@ def masked_lm(config: Config, texts: list[str], ranks, checkpoint_dir: Path):
         return tokenizer, ElectraForMaskedLM(electra)
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForMaskedLM.from_pretrained(source)
+        model, loading = AutoModelForMaskedLM.from_pretrained(source, output_loading_info=True)
     except (OSError, ValueError) as error:  # no network, not a model folder, or no masked-LM head for this model
         raise ModelSourceError(
             f"cannot load {source!r} as a masked-LM model for pretrain ({error.__class__.__name__}: "
@@ -153,6 +154,13 @@ def masked_lm(config: Config, texts: list[str], ranks, checkpoint_dir: Path):
         ) from error
     if tokenizer.mask_token is None:
         raise ModelSourceError(f"model.base_model: {source!r} has no [MASK] token; pretrain needs a masked-LM model")
+    missing = sorted(loading.get("missing_keys", ()))
+    if missing and ranks.is_main:  # e.g. an ELECTRA discriminator (KoELECTRA): its masked-LM head is not saved
+        logs.result(
+            f"warning: {source} has no weights for {len(missing)} masked-LM parameter(s) (e.g. {missing[0]}): they "
+            "start random and pretrain trains them with the rest",
+            stderr=True,
+        )
     tokenizer.model_max_length = max_length
     return tokenizer, model
 
