@@ -204,6 +204,20 @@ def s3_channel(name: str, uri: str) -> dict:
     return {"ChannelName": name, "DataSource": data_source}
 
 
+def data_uploads(config: Config, pretrain: bool = False) -> list[tuple[Path, str]]:
+    """(local file, S3 URI) of each data file ``--upload`` sends: the training and test files, and for ``pretrain``
+    pretrain.unlabeled_files. Raises AwsSetupError naming a file that does not exist."""
+    files = [("train", config.data.train_file), ("test", config.data.test_file)]
+    files += [("unlabeled", name) for name in unlabeled_names(config)] if pretrain else []
+    uploads = []
+    for channel, name in files:
+        path = config.path(config.data.data_dir) / name
+        if not path.is_file():
+            raise AwsSetupError(f"--upload: {path} does not exist")
+        uploads.append((path, s3_uri(config, "data", channel, Path(name).name)))
+    return uploads
+
+
 def default_job_name(config: Config) -> str:
     """A training job name: the S3 prefix's start and a time stamp."""
     return f"{name_base(config, 40) or 'training'}-{stamp()}"
@@ -229,15 +243,7 @@ def launch_training(
     job_name = job_name or default_job_name(config)
     source_uri = s3_uri(config, "code", job_name, "sourcedir.tar.gz")
     request = training_job_request(config, job_name, region, source_uri, pretrain)
-    uploads = []
-    if upload:
-        files = [("train", config.data.train_file), ("test", config.data.test_file)]
-        files += [("unlabeled", name) for name in unlabeled_names(config)] if pretrain else []
-        for channel, name in files:
-            path = config.path(config.data.data_dir) / name
-            if not path.is_file():
-                raise AwsSetupError(f"--upload: {path} does not exist")
-            uploads.append((path, s3_uri(config, "data", channel, Path(name).name)))
+    uploads = data_uploads(config, pretrain) if upload else []
     staged = stage_source(config, config.path(SOURCE_STAGING_DIR), pretrain)
     source_bytes = source_tarball(staged)
     planned = [
