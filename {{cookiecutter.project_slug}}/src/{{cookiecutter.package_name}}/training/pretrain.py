@@ -56,6 +56,7 @@ from .runtime import Printer, barrier, current_ranks, init_distributed, resolve_
 from .torch_loop import NO_DECAY, restore_rng, rng_state
 
 PLAIN_TEXT_SUFFIX = ".txt"  # an unlabelled .txt file holds one text a line
+DESCRIPTION = "Continued pre-training: masked-LM on your own texts, saved as a model folder train starts from."
 EVAL_MASK_SEED = 1234  # the held-out texts get the same masks before and after, whatever the training seed
 
 
@@ -406,7 +407,7 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> int:
     training entry point's options and SageMaker folders, running pretrain. Returns the exit status (entry.main's)."""
     from .entry import main as entry_main
 
-    return entry_main(argv, prog, command=pretrain)
+    return entry_main(argv, prog, command=pretrain, description=DESCRIPTION)
 
 
 if __name__ == "__main__":
