@@ -1,4 +1,4 @@
-"""Command line: prepare | baseline | train | evaluate | serve | predict | launch | deploy | destroy | tune |
+"""Command line: prepare | baseline | pretrain | train | evaluate | serve | predict | launch | deploy | destroy | tune |
 register | pipeline | push | config.
 
 Commands only: each loads the configuration, calls one function of the stage that does the work, and turns a
@@ -147,6 +147,18 @@ def train(ctx: typer.Context) -> None:
         raise typer.Exit(code)
 
 
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True, "help_option_names": []})
+def pretrain(ctx: typer.Context) -> None:
+    """Continued pre-training: masked-LM on your own texts (the training file's and pretrain.unlabeled_files'),
+    resumable like train; writes pretrain.pretrain_output_dir, which train starts from with model.base_model set to
+    it. Takes train's options (`pretrain --help`)."""
+    from .training.pretrain import main as pretrain_main
+
+    code = pretrain_main(ctx.args, prog=f"{ctx.find_root().info_name} pretrain")
+    if code:
+        raise typer.Exit(code)
+
+
 @app.command()
 @friendly
 def evaluate(
@@ -281,9 +293,13 @@ def launch(
     instance_type: Annotated[str | None, typer.Option(help="training instance type")] = None,
     job_name: Annotated[str | None, typer.Option(help="training job name (default: generated)")] = None,
     local: Annotated[bool, typer.Option("--local", help="SageMaker local container mode (needs Docker)")] = False,
+    pretrain: Annotated[
+        bool, typer.Option("--pretrain", help="run `pretrain` (masked-LM on your texts) instead of train")
+    ] = False,
     dry_run: DryRun = False,
 ) -> None:
-    """Run the project's training entry point as a SageMaker training job."""
+    """Run the project's training entry point (or with --pretrain its continued pre-training) as a SageMaker training
+    job."""
     from .aws.launch import launch_training
 
     cfg = get_config(
@@ -294,7 +310,7 @@ def launch(
         instance_count=instance_count,
         training_instance_type=instance_type,
     )
-    launch_training(cfg, upload=upload, wait=wait, job_name=job_name, local=local, dry_run=dry_run)
+    launch_training(cfg, upload=upload, wait=wait, job_name=job_name, local=local, dry_run=dry_run, pretrain=pretrain)
 
 
 @app.command()

@@ -284,6 +284,48 @@ class TrainConfig:
     use_cpu: bool = setting(False, "train on the CPU even when a GPU is present")
 
 
+def valid_file_list(value: str) -> str | None:
+    """None for an empty value or comma-separated file names with none empty, else the rule (pretrain.unlabeled_files'
+    check)."""
+    if value.strip() and not all(name.strip() for name in value.split(",")):
+        return "not a comma-separated list of file names (one is empty)"
+    return None
+
+
+@dataclass
+class PretrainConfig:
+    """The ``pretrain`` section: continued masked-LM pre-training on your own texts (``pretrain``), which ``train``
+    starts from with model.base_model set to pretrain_output_dir (flat names: SageMaker hyperparameters)."""
+
+    unlabeled_files: str = setting(
+        "",
+        "extra unlabelled texts for pretrain, comma-separated (under data.data_dir unless a path): a .txt file holds "
+        "one text a line; any other file is read in its suffix's data format, its data.text_column (no labels needed)",
+        check=valid_file_list,
+    )
+    pretrain_output_dir: str = setting(
+        "artifacts/pretrained", "where pretrain writes the model folder train starts from (model.base_model: it)"
+    )
+    pretrain_checkpoint_dir: str = setting(
+        "artifacts/pretrain-checkpoints", "pretrain's checkpoints; a restarted pretrain resumes from here"
+    )
+    pretrain_epochs: float = setting(3.0, "passes of pretrain over its texts", POSITIVE)
+    pretrain_max_steps: int = setting(
+        -1, "stop pretrain after this many optimizer steps (-1 = `pretrain_epochs`)", check=valid_steps
+    )
+    mlm_probability: float = setting(
+        0.15, "share of the tokens masked (BERT's 80% [MASK], 10% random, 10% kept)", Bounds(0, 1, True, True)
+    )
+    pretrain_learning_rate: float = setting(
+        0.0, "pretrain's peak learning rate (0 = train.learning_rate's model default)", NOT_NEGATIVE
+    )
+    pretrain_held_out: float = setting(
+        0.05,
+        "share of the texts held out (seeded by data.split_seed) whose masked-LM loss is reported before and after",
+        Bounds(0, 1, True, True),
+    )
+
+
 @dataclass
 class TrackingConfig:
     """The ``tracking`` section: MLflow on or off, where it logs, the experiment's name."""
@@ -352,6 +394,7 @@ SECTIONS: dict[str, type] = {
     "data": DataConfig,
     "model": ModelConfig,
     "train": TrainConfig,
+    "pretrain": PretrainConfig,
     "tracking": TrackingConfig,
     "aws": AwsConfig,
 }
@@ -423,6 +466,7 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    pretrain: PretrainConfig = field(default_factory=PretrainConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
     aws: AwsConfig = field(default_factory=AwsConfig)
     root: Path = field(default_factory=Path.cwd, compare=False)

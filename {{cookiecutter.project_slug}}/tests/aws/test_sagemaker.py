@@ -164,6 +164,25 @@ def test_source_bundle_runs_the_projects_own_entry_point(project, aws):
     assert not any("__pycache__" in n for n in names)
 
 
+def test_launch_pretrain_runs_the_pretrain_entry_point_with_the_unlabeled_files_as_a_channel(project, aws):
+    (project.path(project.data.data_dir) / "extra.txt").write_text("처음 보는 문장\n", encoding="utf-8")
+    project.override({"unlabeled_files": "extra.txt", "pretrain_epochs": 2})
+    launch_training(project, upload=True, job_name="pretrain-job", clients=aws, pretrain=True)
+    job = aws["sagemaker"].describe_training_job(TrainingJobName="pretrain-job")
+    hyper = job["HyperParameters"]
+    assert json.loads(hyper["sagemaker_program"]) == "pretrain_entry.py"
+    assert json.loads(hyper["pretrain_epochs"]) == "2.0" and json.loads(hyper["unlabeled_files"]) == "extra.txt"
+    channels = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in job["InputDataConfig"]}
+    prefix = project.aws.s3_prefix
+    assert channels["unlabeled"] == f"s3://{FIXTURE_BUCKET}/{prefix}/data/unlabeled/"
+    keys = {o["Key"] for o in aws["s3"].list_objects_v2(Bucket=FIXTURE_BUCKET)["Contents"]}
+    assert f"{prefix}/data/unlabeled/extra.txt" in keys
+    body = aws["s3"].get_object(Bucket=FIXTURE_BUCKET, Key=f"{prefix}/code/pretrain-job/sourcedir.tar.gz")["Body"]
+    with tarfile.open(fileobj=io.BytesIO(body.read()), mode="r:gz") as tar:
+        entry = tar.extractfile("pretrain_entry.py").read().decode("utf-8")
+    assert "from {{ cookiecutter.package_name }}.training.pretrain import main" in entry
+
+
 def test_mlflow_tracking_arn_reaches_the_job(project, aws):
     arn = "arn:aws:sagemaker:ap-northeast-2:123456789012:mlflow-tracking-server/fixture"
     project.override({"mlflow_tracking_arn": arn})

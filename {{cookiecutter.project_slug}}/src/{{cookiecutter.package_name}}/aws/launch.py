@@ -1,4 +1,6 @@
-"""Launch the project's own training entry point as a SageMaker training job.
+"""Launch the project's own training entry point as a SageMaker training job (``train``, or with ``pretrain=True`` the
+continued pre-training of training/pretrain.py: the same request, image and channels, another entry script, and an
+``unlabeled`` channel holding pretrain.unlabeled_files).
 
 Hosted jobs are created with plain boto3 (``create_training_job``), so the request is exactly what
 ``--dry-run`` prints and what moto accepts; the Hugging Face training image comes from the SDK's
@@ -21,7 +23,7 @@ from ..data.labels import LabelSchema
 from ..errors import AwsSetupError
 from ..evaluation.metrics import metric_regex
 from ..tasks import task_named
-from ..training.entry import ENTRY_SCRIPT, PACKAGE_DIR, SAGEMAKER_CHECKPOINT_DIR
+from ..training.entry import ENTRY_SCRIPT, PACKAGE_DIR, PRETRAIN_ENTRY_SCRIPT, SAGEMAKER_CHECKPOINT_DIR
 from .images import TRAINING, has_gpu, image_uri
 from .session import (
     aws_clients,
@@ -38,8 +40,21 @@ from .session import (
 
 SOURCE_STAGING_DIR = ".cache/sagemaker-source"
 LOCAL_CONTAINER_ROOT = ".cache/sagemaker-local"
-HYPERPARAMETER_SECTIONS = ("data", "model", "train")
-SKIPPED_HYPERPARAMETERS = {"output_dir", "checkpoint_dir", "data_dir", "cache_dir", "labels_file"}
+HYPERPARAMETER_SECTIONS = ("data", "model", "train", "pretrain")
+SKIPPED_HYPERPARAMETERS = {
+    "output_dir",
+    "checkpoint_dir",
+    "data_dir",
+    "cache_dir",
+    "labels_file",
+    "pretrain_output_dir",
+    "pretrain_checkpoint_dir",
+}
+PRETRAIN_METRICS = [  # what pretrain prints (training/pretrain.py), read back into CloudWatch
+    {"Name": "pretrain:mlm_loss", "Regex": r"step=[0-9]+; mlm_loss=([0-9]+\.?[0-9]*);"},
+    {"Name": "held_out:mlm_loss_before", "Regex": r"held_out_mlm_loss_before=([0-9]+\.?[0-9]*);"},
+    {"Name": "held_out:mlm_loss_after", "Regex": r"held_out_mlm_loss_after=([0-9]+\.?[0-9]*);"},
+]
 
 
 def staged_labels_file(config: Config) -> str:
@@ -85,9 +100,14 @@ def hyperparameters(config: Config) -> dict[str, str]:
     return {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in values.items()}
 
 
-def stage_source(config: Config, destination: Path) -> Path:
-    """source dir for the job: the package, the config file in use, the label schema, an entry script,
-    requirements. The staged config is the one this command loaded (``--config`` included)."""
+def unlabeled_names(config: Config) -> list[str]:
+    """The files pretrain.unlabeled_files names, in order."""
+    return [name.strip() for name in config.pretrain.unlabeled_files.split(",") if name.strip()]
+
+
+def stage_source(config: Config, destination: Path, pretrain: bool = False) -> Path:
+    """source dir for the job: the package, the config file in use, the label schema, an entry script (train's, or
+    ``pretrain``'s), requirements. The staged config is the one this command loaded (``--config`` included)."""
     if destination.exists():
         shutil.rmtree(destination)
     package_name = PACKAGE_DIR.name
@@ -96,8 +116,9 @@ def stage_source(config: Config, destination: Path) -> Path:
         raise AwsSetupError(f"no {CONFIG_FILE} found: launch stages the config file the job trains with")
     shutil.copy(config.source, destination / CONFIG_FILE)
     shutil.copy(config.path(config.data.labels_file), destination / staged_labels_file(config))
-    (destination / ENTRY_SCRIPT).write_text(
-        f"from {package_name}.training.entry import main\n\nraise SystemExit(main())\n", encoding="utf-8"
+    module, script = ("pretrain", PRETRAIN_ENTRY_SCRIPT) if pretrain else ("entry", ENTRY_SCRIPT)
+    (destination / script).write_text(
+        f"from {package_name}.training.{module} import main\n\nraise SystemExit(main())\n", encoding="utf-8"
     )
     # train quantizes the model for int8 CPU serving at its end (model/int8.py)
     requirements = ["pyyaml>=6", "koreanize-matplotlib>=0.1.1", "openvino>=2025.1,<2027", "nncf>=2.16"]
@@ -127,14 +148,15 @@ def check_training_instance(instance_type: str) -> None:
         )
 
 
-def training_job_request(config: Config, job_name: str, region: str, source_uri: str) -> dict:
-    """The CreateTrainingJob request for ``job_name``; raises AwsSetupError (a CPU instance type, no role or bucket)."""
+def training_job_request(config: Config, job_name: str, region: str, source_uri: str, pretrain: bool = False) -> dict:
+    """The CreateTrainingJob request for ``job_name`` (``pretrain``: the pretrain entry script, its metrics and the
+    unlabeled channel); raises AwsSetupError (a CPU instance type, no role or bucket)."""
     aws = config.aws
     check_training_instance(aws.training_instance_type)
     hyper = {key: json.dumps(value) for key, value in hyperparameters(config).items()}
     hyper.update(
         {
-            "sagemaker_program": json.dumps(ENTRY_SCRIPT),
+            "sagemaker_program": json.dumps(PRETRAIN_ENTRY_SCRIPT if pretrain else ENTRY_SCRIPT),
             "sagemaker_submit_directory": json.dumps(source_uri),
             "sagemaker_region": json.dumps(region),
             "sagemaker_container_log_level": "20",
@@ -148,12 +170,14 @@ def training_job_request(config: Config, job_name: str, region: str, source_uri:
     channels = [("train", s3_uri(config, "data", "train") + "/")]
     if config.data.test_file:
         channels.append(("test", s3_uri(config, "data", "test") + "/"))
+    if pretrain and unlabeled_names(config):
+        channels.append(("unlabeled", s3_uri(config, "data", "unlabeled") + "/"))
     request = {
         "TrainingJobName": job_name,
         "AlgorithmSpecification": {
             "TrainingImage": image_uri(TRAINING, region, aws.training_instance_type),
             "TrainingInputMode": "File",
-            "MetricDefinitions": metric_definitions(project_task(config)),
+            "MetricDefinitions": PRETRAIN_METRICS if pretrain else metric_definitions(project_task(config)),
         },
         "RoleArn": role_arn(config),
         "HyperParameters": hyper,
@@ -180,6 +204,20 @@ def s3_channel(name: str, uri: str) -> dict:
     return {"ChannelName": name, "DataSource": data_source}
 
 
+def data_uploads(config: Config, pretrain: bool = False) -> list[tuple[Path, str]]:
+    """(local file, S3 URI) of each data file ``--upload`` sends: the training and test files, and for ``pretrain``
+    pretrain.unlabeled_files. Raises AwsSetupError naming a file that does not exist."""
+    files = [("train", config.data.train_file), ("test", config.data.test_file)]
+    files += [("unlabeled", name) for name in unlabeled_names(config)] if pretrain else []
+    uploads = []
+    for channel, name in files:
+        path = config.path(config.data.data_dir) / name
+        if not path.is_file():
+            raise AwsSetupError(f"--upload: {path} does not exist")
+        uploads.append((path, s3_uri(config, "data", channel, Path(name).name)))
+    return uploads
+
+
 def default_job_name(config: Config) -> str:
     """A training job name: the S3 prefix's start and a time stamp."""
     return f"{name_base(config, 40) or 'training'}-{stamp()}"
@@ -194,23 +232,19 @@ def launch_training(
     dry_run: bool = False,
     clients: dict | None = None,
     poll_seconds: float = 30.0,
+    pretrain: bool = False,
 ) -> dict:
-    """Create the training job (or print the requests with dry_run); returns the request sent."""
+    """Create the training job (or print the requests with dry_run); ``pretrain``: a pretrain job instead of train.
+    Returns the request sent. Raises AwsSetupError (a missing file to upload, no role or bucket)."""
     if local:
-        return launch_local(config, dry_run=dry_run)
+        return launch_local(config, dry_run=dry_run, pretrain=pretrain)
     session = boto_session(config.aws.region)
     region = session.region_name
     job_name = job_name or default_job_name(config)
     source_uri = s3_uri(config, "code", job_name, "sourcedir.tar.gz")
-    request = training_job_request(config, job_name, region, source_uri)
-    uploads = []
-    if upload:
-        for channel, name in (("train", config.data.train_file), ("test", config.data.test_file)):
-            path = config.path(config.data.data_dir) / name
-            if not path.is_file():
-                raise AwsSetupError(f"--upload: {path} does not exist")
-            uploads.append((path, s3_uri(config, "data", channel, name)))
-    staged = stage_source(config, config.path(SOURCE_STAGING_DIR))
+    request = training_job_request(config, job_name, region, source_uri, pretrain)
+    uploads = data_uploads(config, pretrain) if upload else []
+    staged = stage_source(config, config.path(SOURCE_STAGING_DIR), pretrain)
     source_bytes = source_tarball(staged)
     planned = [
         ("PutObject", {"Bucket": split_s3(uri)[0], "Key": split_s3(uri)[1], "Body": f"<{path}>"})
@@ -267,8 +301,8 @@ def docker_available() -> bool:
     return shutil.which("docker") is not None and Path(socket_path).exists()
 
 
-def build_local_trainer(config: Config, source_dir: Path):
-    """A SageMaker SDK v3 ModelTrainer in local container mode, running the same entry point."""
+def build_local_trainer(config: Config, source_dir: Path, pretrain: bool = False):
+    """A SageMaker SDK v3 ModelTrainer in local container mode, running the same entry point (``pretrain``'s)."""
     from sagemaker.train import ModelTrainer
     from sagemaker.train.configs import Compute, InputData, SourceCode, StoppingCondition
     from sagemaker.train.model_trainer import Mode
@@ -279,28 +313,33 @@ def build_local_trainer(config: Config, source_dir: Path):
         training_mode=Mode.LOCAL_CONTAINER,
         role=role_arn(config),
         training_image=image_uri(TRAINING, config.aws.region, instance_type),
-        source_code=SourceCode(source_dir=str(source_dir), entry_script=ENTRY_SCRIPT, requirements="requirements.txt"),
+        source_code=SourceCode(
+            source_dir=str(source_dir),
+            entry_script=PRETRAIN_ENTRY_SCRIPT if pretrain else ENTRY_SCRIPT,
+            requirements="requirements.txt",
+        ),
         compute=Compute(instance_type=instance_type, instance_count=1),
         stopping_condition=StoppingCondition(max_runtime_in_seconds=config.aws.max_run_seconds),
         hyperparameters=hyperparameters(config),
         input_data_config=[
             InputData(channel_name="train", data_source=str(data_dir)),
             InputData(channel_name="test", data_source=str(data_dir)),
+            *([InputData(channel_name="unlabeled", data_source=str(data_dir))] if pretrain else []),
         ],
         local_container_root=str(config.path(LOCAL_CONTAINER_ROOT)),
     )
 
 
-def launch_local(config: Config, dry_run: bool = False):
-    """Run (or with ``dry_run`` describe) the job in SageMaker local container mode; returns the ModelTrainer.
-    Raises AwsSetupError when no Docker daemon is reachable."""
-    staged = stage_source(config, config.path(SOURCE_STAGING_DIR))
+def launch_local(config: Config, dry_run: bool = False, pretrain: bool = False):
+    """Run (or with ``dry_run`` describe) the job (``pretrain``'s) in SageMaker local container mode; returns the
+    ModelTrainer. Raises AwsSetupError when no Docker daemon is reachable."""
+    staged = stage_source(config, config.path(SOURCE_STAGING_DIR), pretrain)
     if not dry_run and not docker_available():
         raise AwsSetupError(
             "--local runs the training container with Docker, and no Docker daemon is reachable "
             "(start Docker, or train without --local: `train` runs the same code directly)"
         )
-    trainer = build_local_trainer(config, staged)
+    trainer = build_local_trainer(config, staged, pretrain)
     if dry_run:
         print(
             json.dumps(
@@ -308,7 +347,7 @@ def launch_local(config: Config, dry_run: bool = False):
                     "mode": "LOCAL_CONTAINER",
                     "image": trainer.training_image,
                     "instance_type": trainer.compute.instance_type,
-                    "entry_script": ENTRY_SCRIPT,
+                    "entry_script": trainer.source_code.entry_script,
                     "source_dir": str(staged),
                     "hyperparameters": trainer.hyperparameters,
                 },

@@ -9,10 +9,12 @@ once saved and reloaded.
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from .. import logs
 from ..data.labels import LabelSchema
 from ..errors import ModelSourceError
 from ..tasks import task_named
@@ -44,6 +46,8 @@ SCRATCH_SIZES = {
 SCRATCH_LEARNING_RATES = {"tiny": 2e-3, "small": 5e-4}
 LEGACY_NAMES = ("gamma", "beta", "weight_g", "weight_v")  # old parameter names transformers renames on load
 PRETRAINED_LEARNING_RATE = 5e-5
+PRETRAIN_RECORD = "pretrain.json"  # what `pretrain` writes beside its model: the source it started from, its losses
+HEAD_PREFIXES = ("classifier", "score", "pre_classifier", "qa_outputs")  # a classifier's own, newly made weights
 
 
 def is_scratch(source: str) -> bool:
@@ -70,8 +74,23 @@ def check_source(source: str) -> None:
         raise ModelSourceError("model.base_model is empty; give a hub id, a local folder or scratch:tiny")
 
 
+def pretrained_from(source: str) -> str:
+    """The model.base_model a `pretrain` output folder started from (its PRETRAIN_RECORD); ``source`` itself
+    otherwise."""
+    record = Path(source) / PRETRAIN_RECORD
+    if not record.is_file():
+        return source
+    try:
+        return str(json.loads(record.read_text(encoding="utf-8")).get("base_model") or source)
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return source
+
+
 def default_learning_rate(source: str) -> float:
-    """Randomly initialised small models need a far larger step than fine-tuning a pretrained one."""
+    """Randomly initialised small models need a far larger step than fine-tuning a pretrained one; a `pretrain`
+    folder takes the rate of the model it started from (scratch:tiny pretrained on a few thousand texts is still
+    a tiny model)."""
+    source = pretrained_from(source)
     return SCRATCH_LEARNING_RATES[scratch_size(source)] if is_scratch(source) else PRETRAINED_LEARNING_RATE
 
 
@@ -155,8 +174,8 @@ def load_pretrained(source: str, schema: LabelSchema, max_length: int):
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForSequenceClassification.from_pretrained(
-            source, ignore_mismatched_sizes=True, **head_settings(schema)
+        model, loading = AutoModelForSequenceClassification.from_pretrained(
+            source, ignore_mismatched_sizes=True, output_loading_info=True, **head_settings(schema)
         )
     except (OSError, ValueError) as error:  # missing files, no network, or no tokenizer files in a folder
         local = Path(source).exists()
@@ -168,8 +187,21 @@ def load_pretrained(source: str, schema: LabelSchema, max_length: int):
         )
         raise ModelSourceError(f"cannot load model {source!r}: {hint} ({error.__class__.__name__})") from error
     tokenizer.model_max_length = max_length
+    warn_missing_weights(source, loading.get("missing_keys", ()))
     save_with_native_names(model)
     return tokenizer, model
+
+
+def warn_missing_weights(source: str, missing) -> None:
+    """One warning line when loading ``source`` left weights other than the classification head newly initialised
+    (``missing``: from_pretrained's missing keys): the encoder did not come from that folder or model."""
+    encoder = sorted(key for key in missing if not key.startswith(HEAD_PREFIXES))
+    if encoder:
+        logs.result(
+            f"warning: {source}: {len(encoder)} encoder weight(s) were not in it and start random "
+            f"(e.g. {encoder[0]}); is it the model you meant?",
+            stderr=True,
+        )
 
 
 def save_with_native_names(model) -> None:

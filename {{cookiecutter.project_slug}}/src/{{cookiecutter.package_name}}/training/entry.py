@@ -15,6 +15,7 @@ import argparse
 import os
 import sys
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 from .. import logs
@@ -26,7 +27,8 @@ SAGEMAKER_BASE = "/opt/ml"
 SAGEMAKER_CHECKPOINT_DIR = f"{SAGEMAKER_BASE}/checkpoints"  # synced to the job's CheckpointConfig S3 URI
 BASE_DIR_ENV = "SAGEMAKER_BASE_DIR"  # the training toolkit's own way to move /opt/ml (tests use it)
 ENTRY_SCRIPT = "train_entry.py"  # what `launch` stages next to the package; it calls main()
-TRAINING_SECTIONS = ("data", "model", "train", "tracking")
+PRETRAIN_ENTRY_SCRIPT = "pretrain_entry.py"  # what `launch --pretrain` stages; it calls pretrain.main()
+TRAINING_SECTIONS = ("data", "model", "train", "pretrain", "tracking")
 PACKAGE_DIR = Path(__file__).resolve().parent.parent
 ALIASES = {"base_model": ["--model"]}  # the short spelling people type
 
@@ -50,14 +52,18 @@ class WholeNamesFormatter(argparse.HelpFormatter):
         return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
 
 
-def build_parser(prog: str | None = None, defaults: dict[str, object] | None = None) -> argparse.ArgumentParser:
+TRAIN_DESCRIPTION = "Train a text classifier (locally, under torchrun, or in a SageMaker job)."
+
+
+def build_parser(
+    prog: str | None = None, defaults: dict[str, object] | None = None, description: str = TRAIN_DESCRIPTION
+) -> argparse.ArgumentParser:
     """The options: one per config key, each help ending with the value it has now (``defaults``: the project's
-    config file, else the code's default)."""
+    config file, else the code's default); ``description``: what the command does, one sentence."""
     parser = argparse.ArgumentParser(
         prog=prog,
         formatter_class=WholeNamesFormatter,
-        description="Train a text classifier (locally, under torchrun, or in a SageMaker job). "
-        f"Every option overrides the key of the same name in {CONFIG_FILE}.",
+        description=f"{description} Every option overrides the key of the same name in {CONFIG_FILE}.",
     )
     parser.add_argument("--config", default=None, help=f"{CONFIG_FILE} (default: found upwards from here)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="any config override")
@@ -108,12 +114,14 @@ def join_values(argv: list[str], options: set[str]) -> list[str]:
     return joined
 
 
-def config_from_args(argv: list[str] | None, prog: str | None = None) -> tuple[Config, set[str], argparse.Namespace]:
+def config_from_args(
+    argv: list[str] | None, prog: str | None = None, description: str = TRAIN_DESCRIPTION
+) -> tuple[Config, set[str], argparse.Namespace]:
     """The configuration from command-line words (``argv``; sys.argv without): the config file (``--config``, the staged
     one in SageMaker, else config.yaml), then every ``--KEY VALUE`` and ``--set``. Returns (config, the keys given
     explicitly, the parsed namespace); raises ConfigError."""
     words = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(prog, project_defaults(words) if "--help" in words or "-h" in words else None)
+    parser = build_parser(prog, project_defaults(words) if "--help" in words or "-h" in words else None, description)
     args = parser.parse_args(join_values(words, value_options(parser)))
     overrides = {
         key.removeprefix("hp_"): value
@@ -130,35 +138,49 @@ def config_from_args(argv: list[str] | None, prog: str | None = None) -> tuple[C
 
 
 def apply_sagemaker_environment(config: Config, explicit: set[str]) -> dict[str, str | None]:
-    """Point outputs at the SageMaker folders when running in a training container."""
+    """Point outputs at the SageMaker folders when running in a training container (train's and pretrain's: a job
+    runs one of them). Returns the channel folders: train, test, unlabeled (pretrain.unlabeled_files), and
+    output_data."""
     env = os.environ
-    if "SM_MODEL_DIR" in env and "output_dir" not in explicit:
-        config.train.output_dir = env["SM_MODEL_DIR"]
-    if "SM_MODEL_DIR" in env and "checkpoint_dir" not in explicit:
-        base = env.get(BASE_DIR_ENV, SAGEMAKER_BASE)
-        config.train.checkpoint_dir = SAGEMAKER_CHECKPOINT_DIR.replace(SAGEMAKER_BASE, base, 1)
+    checkpoints = SAGEMAKER_CHECKPOINT_DIR.replace(SAGEMAKER_BASE, env.get(BASE_DIR_ENV, SAGEMAKER_BASE), 1)
+    for section, output_key, checkpoint_key in (
+        (config.train, "output_dir", "checkpoint_dir"),
+        (config.pretrain, "pretrain_output_dir", "pretrain_checkpoint_dir"),
+    ):
+        if "SM_MODEL_DIR" in env and output_key not in explicit:
+            setattr(section, output_key, env["SM_MODEL_DIR"])
+        if "SM_MODEL_DIR" in env and checkpoint_key not in explicit:
+            setattr(section, checkpoint_key, checkpoints)
     return {
         "train": env.get("SM_CHANNEL_TRAIN"),
         "test": env.get("SM_CHANNEL_TEST"),
+        "unlabeled": env.get("SM_CHANNEL_UNLABELED"),
         "output_data": env.get("SM_OUTPUT_DATA_DIR"),
     }
 
 
-def main(argv: list[str] | None = None, prog: str | None = None) -> int:
+def main(
+    argv: list[str] | None = None,
+    prog: str | None = None,
+    command: Callable | None = None,
+    description: str = TRAIN_DESCRIPTION,
+) -> int:
     """The training entry point (``<cli> train`` and SageMaker's train_entry.py): sets the verbosity, reads the config,
     points outputs at SageMaker's folders in a container, trains. Returns the exit status: 0; 1 after printing a
     ProjectError's lines; 128 + the signal's number (130 SIGINT, 143 SIGTERM) after an interrupt, with the command
-    that resumes (training/interrupts.py)."""
+    that resumes (training/interrupts.py). ``command``: what runs instead of training.run.train, with the same
+    (config, channels, quiet) arguments (pretrain.pretrain), which ``description`` (one sentence) names in --help."""
     words = list(sys.argv[1:] if argv is None else argv)
     asked = logs.VERBOSE if "--verbose" in words else logs.QUIET if "--quiet" in words else None
     verbosity = asked if asked is not None else logs.configured()  # `<cli> --quiet train` counts too
     logs.configure(logs.NORMAL if verbosity is None else verbosity)
     try:
-        config, explicit, args = config_from_args(words, prog)
+        config, explicit, args = config_from_args(words, prog, description)
         channels = apply_sagemaker_environment(config, explicit)
-        from .run import train
+        if command is None:
+            from .run import train as command
 
-        train(config, channels, quiet=logs.configured() == logs.QUIET)
+        command(config, channels, quiet=logs.configured() == logs.QUIET)
     except ProjectError as error:
         return print_error(error)
     except TrainingInterrupted as stopped:
