@@ -157,8 +157,29 @@ def speed(project: Path, test_file: Path) -> dict:
     }
 
 
-def run_set(name: str, model: str, epochs: float, sizes: dict[str, int]) -> dict:
-    """Bake the set's project, run `baseline` and `train`, and collect the figures the table shows."""
+def with_pretrain(project: Path, common: list[str]) -> dict:
+    """`pretrain` on the training file's texts, then `train` from its output (into artifacts/model-pretrained):
+    the held-out masked-LM loss before and after, and the test figures of that transformer and of what shipped."""
+    _, pretrain_seconds = run_command(project, "pretrain", ["tracking.mlflow=false"])
+    record = json.loads((project / "artifacts/pretrained/pretrain.json").read_text(encoding="utf-8"))
+    sets = [*common, "model.base_model=artifacts/pretrained", "train.output_dir=artifacts/model-pretrained"]
+    _, train_seconds = run_command(project, "train", sets)
+    chosen = json.loads((project / "artifacts/model-pretrained/metrics.json").read_text(encoding="utf-8"))["ensemble"]
+    return {
+        "mlm_loss_before": record["held_out_mlm_loss_before"],
+        "mlm_loss_after": record["held_out_mlm_loss_after"],
+        "pretrain_steps": record["steps"],
+        "transformer": chosen["test"]["transformer"],
+        "shipped": chosen["test"]["shipped"],
+        "transformer_weight": chosen["transformer_weight"],
+        "pretrain_seconds": round(pretrain_seconds, 1),
+        "train_seconds": round(train_seconds, 1),
+    }
+
+
+def run_set(name: str, model: str, epochs: float, sizes: dict[str, int], pretrain: bool = False) -> dict:
+    """Bake the set's project, run `baseline` and `train` (and with ``pretrain`` the pretrain arm), and collect the
+    figures the table shows."""
     project = project_for(name, model, sizes)
     common = ["tracking.mlflow=false", f"train.epochs={epochs}"]
     _, baseline_seconds = run_command(project, "baseline", ["tracking.mlflow=false"])
@@ -194,6 +215,7 @@ def run_set(name: str, model: str, epochs: float, sizes: dict[str, int]) -> dict
         "baseline_seconds": round(baseline_seconds, 1),
         "train_seconds": round(train_seconds, 1),
         "train_log_tail": output.splitlines()[-12:],
+        "pretrain": with_pretrain(project, common) if pretrain else None,
     }
 
 
@@ -213,8 +235,9 @@ def table(results: dict) -> str:
     """The results as markdown: one row a set and model."""
     header = (
         "| set (train / test rows) | model, epochs | metric | trivial | baseline | transformer | n-gram (train split) "
-        "| shipped (weight) | shipped vs baseline: lost / won rows, decision | ECE before -> after | shipped / "
-        "pipeline() texts a second |\n|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "| shipped (weight) | shipped vs baseline: lost / won rows, decision | after `pretrain`: MLM loss, "
+        "transformer, shipped | ECE before -> after | shipped / pipeline() texts a second |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
     for key, r in results.items():
@@ -223,12 +246,18 @@ def table(results: dict) -> str:
         trivial_text = "—" if r["trivial"] is None else f"{r['trivial']:.4f}"
         p, s = r["paired"], r["speed"]
         ece = f"{r['ece_before']:.4f} -> {r['ece_after']:.4f}" if r["ece_before"] is not None else "—"
+        q = r.get("pretrain")
+        pretrained = (
+            f"{q['mlm_loss_before']:.2f} -> {q['mlm_loss_after']:.2f}, {q['transformer']:.4f}, {q['shipped']:.4f}"
+            if q
+            else "not run"
+        )
         rows.append(
             f"| {key.split('/')[0]} ({r['train_examples']:,} / {r['test_examples']:,}) | {r['model']}, "
             f"{r['epochs'] or 'auto'} | {r['metric']} | {trivial_text} | {r['baseline']:.4f} | {r['transformer']:.4f} "
             f"| {r['ngram_in_mix']:.4f} | **{r['shipped']:.4f}** ({r['transformer_weight']:.1f}) | {p['lost']} / "
-            f"{p['won']}, {'not worse' if p['allowed'] else 'worse'} | {ece} | {s['shipped_per_s']:.0f} / "
-            f"{s['pipeline_per_s']:.0f} ({s['shipped_precision']}) |"
+            f"{p['won']}, {'not worse' if p['allowed'] else 'worse'} | {pretrained} | {ece} | "
+            f"{s['shipped_per_s']:.0f} / {s['pipeline_per_s']:.0f} ({s['shipped_precision']}) |"
         )
     return header + "\n".join(rows) + "\n"
 
@@ -240,6 +269,7 @@ def main() -> int:
     parser.add_argument("--epochs", type=float, default=0.0, help="0: auto, as train")
     parser.add_argument("--nsmc-train", type=int, default=20_000, help="NSMC training rows (0: all 150K)")
     parser.add_argument("--nsmc-test", type=int, default=5_000, help="NSMC test rows (0: all 50K)")
+    parser.add_argument("--pretrain", action="store_true", help="also pretrain, then train from its output")
     parser.add_argument("--table", action="store_true", help="only write RESULTS-real-sets.md from the JSON")
     args = parser.parse_args()
     results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {}
@@ -250,7 +280,7 @@ def main() -> int:
                 print(f"== {name}: files missing, skipped", flush=True)
                 continue
             print(f"== {name} ({args.model})", flush=True)
-            results[f"{name}/{args.model}"] = run_set(name, args.model, args.epochs, sizes)
+            results[f"{name}/{args.model}"] = run_set(name, args.model, args.epochs, sizes, args.pretrain)
             results["machine"] = machine()
             RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     m = results.get("machine", machine())
