@@ -152,6 +152,7 @@ PACKAGE_FILES = [
     "training/checkpoints.py",
     "training/class_weights.py",
     "training/context.py",
+    "training/ensemble.py",
     "training/entry.py",
     "training/hf_trainer.py",
     "training/interrupts.py",
