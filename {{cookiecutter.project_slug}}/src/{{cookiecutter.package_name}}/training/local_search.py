@@ -46,9 +46,16 @@ def suggest(trial, space: list[SearchRange]) -> dict:
 
 
 def trial_config(config: Config, number: int, values: dict) -> Config:
-    """A copy of ``config`` with the trial's values, writing its model and checkpoints to its own folders."""
+    """A copy of ``config`` with the trial's values, writing its model and checkpoints to its own folders, shipping the
+    transformer alone (model.ship)."""
     folder = Path(LOCAL_TUNING_DIR) / f"trial-{number}"
-    overrides = {**values, "output_dir": str(folder / "model"), "checkpoint_dir": str(folder / "checkpoints")}
+    # the transformer alone: a trial's score is the tried settings' own, not a mix with the n-gram model
+    overrides = {
+        **values,
+        "output_dir": str(folder / "model"),
+        "checkpoint_dir": str(folder / "checkpoints"),
+        "ship": "transformer",
+    }
     return copy.deepcopy(config).override(overrides, origin="tune --local")
 
 
