@@ -3,7 +3,8 @@
 Three real sets, each baked as its own project (issue 34): 1-5 star ratings (`ratings_data.py`: NSMC's raw crawl,
 balanced, 5,000 train / 1,000 test), Korean HateSpeech's `hate` column (3 classes, train 7,896 / dev 471 as the
 test file) and an NSMC subset (seeded 20,000 train / 5,000 test rows of the published split). A variant is a list
-of `--set KEY=VALUE` overrides on the baked config (nothing: the template's defaults); each run trains with the
+of `--set KEY=VALUE` overrides on the baked config (nothing: the defaults of the template as it was when the set's
+project was baked: build/bench/defaults-<set> is kept between runs, --rebake bakes it again); each run trains with the
 `train` command itself and reads the test split's scores from the artifact's metrics.json. One JSON line per run
 is appended to the results file.
 
