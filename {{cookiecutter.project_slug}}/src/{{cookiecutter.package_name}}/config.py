@@ -249,7 +249,7 @@ class TrainConfig:
     eval_batch_size: int = setting(64, "examples per batch when predicting", AT_LEAST_ONE)
     learning_rate: float = setting(
         0.0,
-        "peak learning rate (0 = the model's default: 5e-5 pretrained, 2e-3 scratch:tiny, 5e-4 scratch:small)",
+        "peak learning rate (0 = the model's default: 5e-5 pretrained, 1e-3 scratch:tiny, 5e-4 scratch:small)",
         NOT_NEGATIVE,
     )
     weight_decay: float = setting(0.01, "AdamW weight decay (not on biases and LayerNorm)", NOT_NEGATIVE)
