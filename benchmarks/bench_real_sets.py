@@ -280,7 +280,9 @@ def main() -> int:
                 print(f"== {name}: files missing, skipped", flush=True)
                 continue
             print(f"== {name} ({args.model})", flush=True)
-            results[f"{name}/{args.model}"] = run_set(name, args.model, args.epochs, sizes, args.pretrain)
+            result = run_set(name, args.model, args.epochs, sizes, args.pretrain)
+            results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {}  # another run's
+            results[f"{name}/{args.model}"] = result
             results["machine"] = machine()
             RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     m = results.get("machine", machine())
