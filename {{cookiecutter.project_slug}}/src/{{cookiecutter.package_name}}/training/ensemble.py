@@ -18,7 +18,7 @@ import numpy as np
 from ..answers import mixed
 from ..artifact_files import ENSEMBLE_FILE, NGRAM_WEIGHTS_FILE
 from ..data.dataset import Splits
-from ..evaluation.baseline import choose_c
+from ..evaluation.baseline import DEFAULT_C, choose_c
 from ..evaluation.metrics import score
 from ..metric_registry import METRICS
 from ..model.artifact import write_json
@@ -74,11 +74,14 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
     figure), from the transformer's calibrated scores by split (``transformer``: split -> (rows, outputs)). Says
     the choice and the figures it rests on. Returns the Shipped."""
     wanted = run.config.model.ship
-    if wanted == TRANSFORMER or (wanted == "auto" and "validation" not in transformer):
-        reason = "model.ship" if wanted == TRANSFORMER else "no validation split to choose on"
-        run.say.always(f"shipping the transformer ({reason})")
-        return Shipped(1.0, scores=dict(transformer), record={"shipped": TRANSFORMER, "reason": reason})
-    classifier, ngram = fit_ngram(run, splits)
+    if wanted == TRANSFORMER:
+        return transformer_alone(run, transformer, "model.ship")
+    if wanted == "auto" and "validation" not in transformer:
+        return transformer_alone(run, transformer, "no validation split to choose on")
+    fitted = fit_ngram(run, splits)
+    if fitted is None:
+        return transformer_alone(run, transformer, "the texts hold no n-gram to fit")
+    classifier, ngram = fitted
     task, metric = task_named(run.schema.task), compared_metric(run)
     labels = {"validation": [r.label for r in splits.validation], "test": [r.label for r in splits.test]}
 
@@ -112,6 +115,12 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
     return shipped
 
 
+def transformer_alone(run: TrainingRun, transformer: dict[str, np.ndarray], reason: str) -> Shipped:
+    """The transformer shipped alone, for ``reason`` (said)."""
+    run.say.always(f"shipping the transformer ({reason})")
+    return Shipped(1.0, scores=dict(transformer), record={"shipped": TRANSFORMER, "reason": reason})
+
+
 def compared_metric(run: TrainingRun) -> str:
     """The metric the choice is made on: train.metric_for_best_model, or the task's compared metric when that is not
     scored for the task."""
@@ -119,12 +128,15 @@ def compared_metric(run: TrainingRun) -> str:
     return metric if metric in task.metric_names else task.compared_metric
 
 
-def fit_ngram(run: TrainingRun, splits: Splits) -> tuple[NgramClassifier, dict[str, np.ndarray]]:
+def fit_ngram(run: TrainingRun, splits: Splits) -> tuple[NgramClassifier, dict[str, np.ndarray]] | None:
     """The n-gram model fitted on the training split (C chosen on the validation split, as ``baseline`` chooses it)
-    and its scores by split (validation and test, those there are)."""
+    and its scores by split (validation and test, those there are); None when the texts hold no n-gram."""
     task = task_named(run.schema.task)
     run.say(f"n-gram model: word 1-2 and character 1-5 grams of the {len(splits.train):,} training texts ...")
-    features, x = NgramFeatures.fit([r.text for r in splits.train], record_pairs(splits.train))
+    try:
+        features, x = NgramFeatures.fit([r.text for r in splits.train], record_pairs(splits.train))
+    except ValueError:  # scikit-learn: an empty vocabulary
+        return None
     targets = np.asarray([task.target(run.schema, r.label) for r in splits.train])
     parts = {"validation": splits.validation, "test": splits.test}
     matrices = {
@@ -136,7 +148,7 @@ def fit_ngram(run: TrainingRun, splits: Splits) -> tuple[NgramClassifier, dict[s
             features, x, targets, matrices["validation"], validation_targets, run.schema, compared_metric(run)
         )
     else:
-        classifier = NgramClassifier.fit(features, x, targets, len(run.schema.names), 0.1, run.schema.task)
+        classifier = NgramClassifier.fit(features, x, targets, len(run.schema.names), DEFAULT_C, run.schema.task)
     return classifier, {split: classifier.predict_proba_features(m) for split, m in matrices.items()}
 
 
