@@ -373,9 +373,11 @@ def read_transformer_weight(model_dir: str | Path) -> float:
     """The transformer's weight in the served scores (``weight * transformer + (1 - weight) * n-gram``, mixed):
     1.0 for a transformer alone (no n-gram model, or no ensemble.json), 0.0 for an n-gram model alone (no
     transformer config), else ensemble.json's ``transformer_weight``. Raises ValueError naming the file when it is
-    not a number from 0 to 1."""
+    not a number from 0 to 1, disagrees with its ``shipped``, or names an n-gram model whose weights are missing."""
     model_dir = Path(model_dir)
     if not (model_dir / NGRAM_WEIGHTS_FILE).is_file():
+        if (model_dir / ENSEMBLE_FILE).is_file():  # train shipped the n-gram model, alone or mixed: never drop it
+            raise ValueError(f"{model_dir / ENSEMBLE_FILE} names an n-gram model, but {NGRAM_WEIGHTS_FILE} is missing")
         return 1.0
     if not (model_dir / MODEL_CONFIG_FILE).is_file():
         return 0.0
@@ -383,11 +385,15 @@ def read_transformer_weight(model_dir: str | Path) -> float:
     if not path.is_file():
         return 1.0
     try:
-        value = float(json.loads(path.read_text(encoding="utf-8"))["transformer_weight"])
+        content = json.loads(path.read_text(encoding="utf-8"))
+        value = float(content["transformer_weight"])
     except (ValueError, KeyError, TypeError) as error:
         raise ValueError(f"{path} is not an ensemble file ({error}); train again") from None
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{path}: transformer_weight {value} is not a weight from 0 to 1")
+    shipped = {1.0: "transformer", 0.0: "ngram"}.get(value, "ensemble")
+    if content.get("shipped", shipped) != shipped:
+        raise ValueError(f"{path}: transformer_weight {value} is not what shipped {content['shipped']!r} means")
     return value
 
 

@@ -15,8 +15,9 @@ import torch
 
 from {{ cookiecutter.package_name }} import answers
 from {{ cookiecutter.package_name }}.artifact_files import CALIBRATION_FILE, CALIBRATION_RECORD
+from {{ cookiecutter.package_name }}.data.dataset import checked_schema
 from {{ cookiecutter.package_name }}.data.labels import LabelSchema
-from {{ cookiecutter.package_name }}.errors import ArtifactError
+from {{ cookiecutter.package_name }}.errors import ArtifactError, ConfigError
 from {{ cookiecutter.package_name }}.evaluation import calibration
 from {{ cookiecutter.package_name }}.evaluation.plots import plot_coverage, plot_reliability
 from {{ cookiecutter.package_name }}.model.artifact import read_temperatures, save_artifact
@@ -125,6 +126,16 @@ def test_a_single_label_answer_below_the_min_confidence_is_unsure():
     assert head.abstains and not answers.head_for("multi_label").abstains
     labels = answers.head_for("multi_label").answer([0.2, 0.9], names)
     assert answers.head_for("multi_label").abstain(labels, 0.99) == labels  # multi-label never abstains
+
+
+def test_abstaining_refuses_a_label_named_like_its_answer(project):
+    """A label named "unsure" and abstention would answer alike: refused before any data is read."""
+    path = project.path(project.data.labels_file)
+    schema = LabelSchema.load(path)
+    LabelSchema(("unsure", *schema.names[1:]), schema.encoding, schema.task).save(path)
+    assert checked_schema(project).names[0] == "unsure"  # without abstention the name is a label like any
+    with pytest.raises(ConfigError, match="a label is named 'unsure'"):
+        checked_schema(project.override({"min_confidence": 0.5}))
 
 
 def test_train_chooses_the_min_confidence_for_a_target_accuracy_on_the_validation_split():

@@ -121,6 +121,44 @@ def test_an_ngram_model_alone_is_served_like_a_transformer(ensemble_model, tmp_p
         load_served_model(folder)
 
 
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (lambda folder: (folder / NGRAM_WEIGHTS_FILE).write_bytes(b""), "is not an n-gram model this project saved"),
+        (lambda folder: (folder / NGRAM_WEIGHTS_FILE).unlink(), f"but {NGRAM_WEIGHTS_FILE} is missing"),
+        (lambda folder: shrink_weights(folder / NGRAM_WEIGHTS_FILE), "weights of shape"),
+        (lambda folder: add_a_label(folder / LABELS_FILE), "which do not fit"),
+        (
+            lambda folder: (folder / ENSEMBLE_FILE).write_text('{"transformer_weight": 0.5, "shipped": "ngram"}'),
+            "not what",
+        ),
+    ],
+)
+def test_a_broken_part_of_a_mix_is_one_line_naming_its_file(ensemble_model, tmp_path, damage, message):
+    """Never a traceback, a 500, or the transformer served alone in silence: every serving path refuses."""
+    folder = tmp_path / "model"
+    shutil.copytree(ensemble_model, folder)
+    damage(folder)
+    for load in (load_served_model, load_predictor):
+        with pytest.raises(ArtifactError, match=message):
+            load(folder)
+
+
+def shrink_weights(path) -> None:
+    """The n-gram file with its weights cut to one feature: arrays that load but cannot score a text."""
+    with np.load(path, allow_pickle=False) as arrays:
+        content = {name: arrays[name] for name in arrays.files}
+    content["weights"] = content["weights"][:, :1]
+    np.savez_compressed(path, **content)
+
+
+def add_a_label(path) -> None:
+    """labels.json with one more label name than the models were trained on."""
+    content = json.loads(path.read_text(encoding="utf-8"))
+    content["label_names"] = [*content["label_names"], "추가된 레이블"]
+    path.write_text(json.dumps(content, ensure_ascii=False), encoding="utf-8")
+
+
 def perfect_scores(schema, records) -> np.ndarray:
     """Scores (rows, outputs) that are each row's true answer: a one-hot class, the label set, the score."""
     task = task_named(schema.task)

@@ -84,6 +84,11 @@ def test_unlabeled_files_add_their_texts_and_never_the_test_splits(project):
     config = load_config(project.source, {"unlabeled_files": "extra.txt"})
     texts = pretraining.collect_texts(config, {}, Printer(Ranks(), quiet=True))
     assert "처음 보는 문장입니다" in texts and test_text not in texts and texts.count(train_text) == 1
+    if project.data.test_file:  # the test file itself, whatever its suffix says, is refused: its texts stay unseen
+        with pytest.raises(ConfigError, match="is data.test_file"):
+            pretraining.collect_texts(
+                load_config(project.source, {"unlabeled_files": project.data.test_file}), {}, Printer(Ranks(), True)
+            )
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import logs
+from ..answers import UNSURE
 from ..config import CONFIG_FILE, LABELS_FILE, Config
 from ..errors import ConfigError, DataError, LabelError
 from ..tasks import task_named
@@ -45,9 +46,15 @@ def load_schema(config: Config) -> LabelSchema:
 
 
 def checked_schema(config: Config) -> LabelSchema:
-    """The project's label schema, once train.metric_for_best_model is known to be scored for its task. Raises
-    LabelError (data/dataset.py's load_schema), or ConfigError naming the task's default metric."""
+    """The project's label schema, once train.metric_for_best_model is known to be scored for its task and no label
+    is named like an abstention's answer when the model may abstain. Raises LabelError (data/dataset.py's
+    load_schema), or ConfigError naming the task's default metric or the clashing label."""
     schema = load_schema(config)
+    if (config.model.min_confidence or config.model.target_accuracy) and UNSURE in schema.names:
+        raise ConfigError(
+            f"model.min_confidence / target_accuracy: a label is named {UNSURE!r}, the answer of an abstention, so "
+            f"the two could not be told apart; rename that label ({LABELS_FILE} and your files) or leave both at 0"
+        )
     name = config.train.metric_for_best_model
     if name not in task_named(schema.task).metric_names:
         raise ConfigError(

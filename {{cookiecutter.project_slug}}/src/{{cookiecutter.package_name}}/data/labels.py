@@ -198,6 +198,6 @@ class LabelSchema:
         except (ValueError, KeyError, TypeError) as error:
             raise LabelError(
                 f"{path}: not a label schema ({error.__class__.__name__}: {error}); it needs "
-                '"label_names": [...], "label_encoding": "index" or "name" and "task": "single_label" or "multi_label"'
+                '"label_names": [...], "label_encoding": "index" or "name" and "task": one of ' + ", ".join(HEADS)
             ) from None
         return cls(names=names, encoding=encoding, task=task)

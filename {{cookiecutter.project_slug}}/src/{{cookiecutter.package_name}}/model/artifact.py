@@ -144,6 +144,11 @@ def check_artifact(model_dir: str | Path, transformer_only: bool = False) -> Pat
         )
     required = NGRAM_REQUIRED_FILES if is_ngram(model_dir) else REQUIRED_FILES
     missing = [name for name in required if not (model_dir / name).is_file()]
+    if missing and not (model_dir / MODEL_CONFIG_FILE).is_file() and (model_dir / LABELS_FILE).is_file():
+        raise ArtifactError(
+            f"model folder {model_dir} holds neither a transformer ({MODEL_CONFIG_FILE}, weights, tokenizer) nor an "
+            f"n-gram model ({NGRAM_WEIGHTS_FILE}): run train or baseline into it"
+        )
     if missing:
         raise ArtifactError(f"model folder {model_dir} is missing {', '.join(missing)}")
     return model_dir

@@ -201,11 +201,26 @@ def load_predictor(model_dir: str | Path, precision: str = "auto", device: torch
         weight = read_transformer_weight(model_dir)
     except ValueError as error:
         raise ArtifactError(str(error)) from None
+    ngram = NgramPredictor(model_dir) if weight < 1 else None
+    if ngram is not None and ngram.classifier.classes != len(ngram.schema.names):
+        raise ArtifactError(labels_problem(model_dir, ngram.schema, f"{NGRAM_WEIGHTS_FILE}'s classes"))
     if weight == 0:
-        return NgramPredictor(model_dir)
+        return ngram
     device = device or best_device()
     precision, note = choose_precision(model_dir, precision, device.type == "cuda")
     if note:
         logs.result(note)
     transformer = TransformerPredictor(model_dir, precision, device)
-    return transformer if weight == 1 else EnsemblePredictor(transformer, NgramPredictor(model_dir), weight)
+    if transformer.loaded.model.config.num_labels != task_named(transformer.schema.task).output_size(
+        transformer.schema.names
+    ):
+        raise ArtifactError(labels_problem(model_dir, transformer.schema, "the transformer's outputs"))
+    return transformer if ngram is None else EnsemblePredictor(transformer, ngram, weight)
+
+
+def labels_problem(model_dir: Path, schema: LabelSchema, what: str) -> str:
+    """The line saying labels.json's names do not fit ``what`` (the handler's check_outputs says the same)."""
+    return (
+        f"{model_dir / LABELS_FILE} names {len(schema.names)} label(s), which do not fit {what}; keep the "
+        f"{LABELS_FILE} train wrote beside the model"
+    )

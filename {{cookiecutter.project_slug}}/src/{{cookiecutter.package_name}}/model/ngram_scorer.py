@@ -111,9 +111,16 @@ class NgramScorer:
         """The model saved at ``path`` (NgramClassifier.save's .npz, read with allow_pickle=False: loading runs no
         code). Raises ValueError naming the file when it cannot be read or is not one."""
         try:
-            return cls.read(path)
-        except (OSError, ValueError, KeyError, UnicodeDecodeError, zipfile.BadZipFile) as error:
-            raise ValueError(f"{path} is not an n-gram model this project saved ({error}); train again") from None
+            scorer = cls.read(path)
+        except (OSError, EOFError, ValueError, KeyError, UnicodeDecodeError, zipfile.BadZipFile) as error:
+            why = (
+                "it holds pickled objects, which are never loaded" if "pickle" in str(error) else str(error) or "empty"
+            )
+            raise ValueError(f"{path} is not an n-gram model this project saved ({why}); train again") from None
+        problem = scorer.shape_problem()
+        if problem:
+            raise ValueError(f"{path} is not an n-gram model this project saved ({problem}); train again")
+        return scorer
 
     @classmethod
     def read(cls, path: str | Path) -> NgramScorer:
@@ -139,6 +146,16 @@ class NgramScorer:
                 classes=int(arrays["classes"]),
                 c=float(arrays["c"]),
             )
+
+    def shape_problem(self) -> str | None:
+        """Why the arrays cannot be one model (None: they can): the weights must be (targets, features) for the
+        vocabularies' feature count, the intercept one a target."""
+        features = 3 * self.terms + 2 + CROSS_FEATURES if self.pairs else self.terms
+        if self.weights.ndim != 2 or self.weights.shape[1] != features:
+            return f"weights of shape {self.weights.shape} for {features:,} features"
+        if self.intercept.shape != (self.weights.shape[0],):
+            return f"an intercept of shape {self.intercept.shape} for {self.weights.shape[0]} targets"
+        return None
 
     @property
     def terms(self) -> int:

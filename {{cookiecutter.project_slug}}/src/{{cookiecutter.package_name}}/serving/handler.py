@@ -247,6 +247,7 @@ def load(model_dir, precision: str = "auto") -> LoadedModel:
     else:
         model = AutoModelForSequenceClassification.from_pretrained(model_dir).to(device).eval()
     names, thresholds, head = label_settings(model_dir, config)
+    check_outputs(model_dir, names, head, config.num_labels, ngram)
     text_column, form = training_data_settings(model_dir)
     pair_column = training_pair_column(model_dir)
     # the length the model was trained with (model/artifact.py's inference_max_length: the same rule)
@@ -278,6 +279,7 @@ def ngram_model(model_dir: Path, ngram) -> LoadedModel:
     """An n-gram model served alone (``ngram``: its NgramScorer): labels.json's names and task, the training data's
     columns and form, thresholds and the abstention cut-off as for a transformer; no tokenizer, no network."""
     names, thresholds, head = label_settings(model_dir, None)
+    check_outputs(model_dir, names, head, None, ngram)
     text_column, form = training_data_settings(model_dir)
     pair_column = training_pair_column(model_dir) or ("text_pair" if ngram.pairs else None)
     return LoadedModel(
@@ -297,6 +299,20 @@ def ngram_model(model_dir: Path, ngram) -> LoadedModel:
         ngram=ngram,
         transformer_weight=0.0,
     )
+
+
+def check_outputs(model_dir: Path, names: list[str], head, num_labels: int | None, ngram) -> None:
+    """Raise ValueError naming labels.json when its label names do not fit the model's outputs (the transformer's
+    ``num_labels``, the n-gram model's classes): an answer would pair names and scores wrongly."""
+    found = [] if num_labels is None else [(num_labels, head.output_size(names), "the transformer's outputs")]
+    if ngram is not None:
+        found.append((ngram.classes, len(names), f"{NGRAM_WEIGHTS_FILE}'s classes"))
+    for has, needs, what in found:
+        if has != needs:
+            raise ValueError(
+                f"{model_dir / LABELS_FILE} names {len(names)} label(s), which do not fit {what} ({has}); "
+                f"keep the {LABELS_FILE} train wrote beside the model"
+            )
 
 
 def label_settings(model_dir: Path, config) -> tuple[list[str], list[float] | None, answers.Head]:

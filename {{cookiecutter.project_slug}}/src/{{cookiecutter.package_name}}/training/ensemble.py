@@ -3,9 +3,10 @@
 The n-gram model (model/ngram.py; its C chosen on the validation split as ``baseline`` chooses it) is fitted on the
 training split alone, so its validation scores are out of sample, as the transformer's are. The transformer's
 weight in the mix (answers.mixed) is the one of WEIGHTS with the best validation figure of the project's metric
-(train.metric_for_best_model; ties go to the lower validation loss, Task.mean_loss, then to the heavier
-transformer weight): 1 ships the transformer alone, 0 the
-n-gram model alone (AutoGluon's way: several models, the ensemble chosen on validation). ``model.ship`` forces one.
+(train.metric_for_best_model, decided as served: multi-label at thresholds tuned on each mix's validation scores;
+ties go to the lower validation loss, Task.mean_loss, then to the heavier transformer weight): 1 ships the
+transformer alone, 0 the n-gram model alone (AutoGluon's way: several models, the ensemble chosen on validation).
+``model.ship`` forces one.
 """
 
 from __future__ import annotations
@@ -85,9 +86,20 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
     task, metric = task_named(run.schema.task), compared_metric(run)
     labels = {"validation": [r.label for r in splits.validation], "test": [r.label for r in splits.test]}
 
+    tuned: dict[float, list[float] | None] = {}
+
+    def thresholds(weight: float) -> list[float] | None:  # a thresholded task's, tuned on the mix's validation scores
+        if weight not in tuned:
+            validation = (
+                mixed(transformer["validation"], ngram["validation"], weight) if "validation" in ngram else None
+            )
+            tuned[weight] = None if validation is None else task.tune_thresholds(labels["validation"], validation)
+        return tuned[weight]
+
     def figure(split: str, weight: float) -> float:
         scores = mixed(transformer[split], ngram[split], weight)
-        return score(labels[split], task.decide(scores), run.schema.names, probabilities=scores, task=task)[metric]
+        answers = task.decide(scores, thresholds(weight))
+        return score(labels[split], answers, run.schema.names, probabilities=scores, task=task)[metric]
 
     weight = {NGRAM: 0.0, ENSEMBLE: 0.5}.get(wanted, 1.0)
     record: dict = {"metric": metric, "ngram_c": classifier.c}

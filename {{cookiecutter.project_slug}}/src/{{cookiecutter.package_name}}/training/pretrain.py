@@ -62,11 +62,13 @@ EVAL_MASK_SEED = 1234  # the held-out texts get the same masks before and after,
 
 def unlabeled_texts(config: Config, name: str, channel: str | None) -> list[str]:
     """The raw texts of one pretrain.unlabeled_files entry: a .txt file's lines, else the text (and second text)
-    column of a file in its suffix's data format. Raises ConfigError for a missing file or unknown suffix, DataError
-    for a file that cannot be read."""
+    column of a file in its suffix's data format. Raises ConfigError for a missing file, the test file or an unknown
+    suffix, DataError for a file that cannot be read."""
     path = data_file(config, name.strip(), channel)
     if not path.is_file():
         raise ConfigError(f"pretrain.unlabeled_files: {path} does not exist")
+    if config.data.test_file and path.resolve() == data_file(config, config.data.test_file, channel).resolve():
+        raise ConfigError(f"pretrain.unlabeled_files: {path} is data.test_file; its texts must stay unseen")
     if path.suffix.lower() == PLAIN_TEXT_SUFFIX:
         decoded = decode(path.read_bytes(), config.data.encoding)
         if decoded.binary or decoded.problems:
