@@ -53,7 +53,7 @@ from .checkpoints import (
 )
 from .interrupts import StopSignals, TrainingInterrupted
 from .runtime import Printer, barrier, current_ranks, init_distributed, resolve_precision, set_seed, training_device
-from .torch_loop import NO_DECAY, restore_rng, rng_state
+from .torch_loop import optimizer_and_schedule, restore_rng, rng_state
 
 PLAIN_TEXT_SUFFIX = ".txt"  # an unlabelled .txt file holds one text a line
 DESCRIPTION = "Continued pre-training: masked-LM on your own texts, saved as a model folder train starts from."
@@ -187,7 +187,7 @@ class Pretraining:
     """The masked-LM loop: one instance per run; ``fit`` trains to the step budget and returns the history."""
 
     def __init__(self, config: Config, tokenizer, model, train_ds, held_ds, ranks, say: Printer):
-        from transformers import DataCollatorForLanguageModeling, get_linear_schedule_with_warmup
+        from transformers import DataCollatorForLanguageModeling
 
         self.config, self.train, self.options = config, config.train, config.pretrain
         self.ranks, self.say, self.held_ds = ranks, say, held_ds
@@ -207,16 +207,8 @@ class Pretraining:
         self.total_steps = self.options.pretrain_max_steps
         if self.total_steps <= 0:
             self.total_steps = max(1, math.ceil(self.steps_per_epoch * self.options.pretrain_epochs))
-        named = [(n, p) for n, p in self.core.named_parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(
-            [
-                {"params": [p for n, p in named if not n.endswith(NO_DECAY)], "weight_decay": self.train.weight_decay},
-                {"params": [p for n, p in named if n.endswith(NO_DECAY)], "weight_decay": 0.0},
-            ],
-            lr=self.options.pretrain_learning_rate,
-        )
-        self.scheduler = get_linear_schedule_with_warmup(
-            self.optimizer, math.ceil(self.train.warmup_ratio * self.total_steps), self.total_steps
+        self.optimizer, self.scheduler = optimizer_and_schedule(
+            self.core, self.train, self.options.pretrain_learning_rate, self.total_steps
         )
         self.state = {"global_step": 0, "epoch": 0, "batches_done": 0, "history": [], "before": None}
         self.checkpoint_dir = config.path(self.options.pretrain_checkpoint_dir)

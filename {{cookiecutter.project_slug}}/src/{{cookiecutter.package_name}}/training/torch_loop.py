@@ -38,6 +38,22 @@ from .runtime import barrier, collator_for, logging_interval, total_optimizer_st
 NO_DECAY = ("bias", "LayerNorm.weight", "layer_norm.weight")
 
 
+def optimizer_and_schedule(model, train, learning_rate: float, total_steps: int) -> tuple:
+    """AdamW at ``learning_rate`` with train.weight_decay on every trained parameter but biases and layer norms (the
+    Trainer's grouping, NO_DECAY), and transformers' linear schedule: train.warmup_ratio of ``total_steps`` warming
+    up, then down to 0 at ``total_steps``. Returns (optimizer, scheduler)."""
+    named = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": [p for n, p in named if not n.endswith(NO_DECAY)], "weight_decay": train.weight_decay},
+            {"params": [p for n, p in named if n.endswith(NO_DECAY)], "weight_decay": 0.0},
+        ],
+        lr=learning_rate,
+    )
+    scheduler = get_linear_schedule_with_warmup(optimizer, math.ceil(train.warmup_ratio * total_steps), total_steps)
+    return optimizer, scheduler
+
+
 def rng_state() -> dict:
     """Every random generator's state as tensors and plain numbers (loadable with weights_only=True)."""
     name, keys, position, has_gauss, cached = np.random.get_state()
@@ -109,16 +125,8 @@ class TorchLoop:
         self.total_steps = total_optimizer_steps(len(run.train_ds), self.train, run.ranks.world_size)
         self.steps_per_epoch = max(1, math.ceil(len(self.loader) / self.train.gradient_accumulation_steps))
         self.logging_steps = logging_interval(len(run.train_ds), self.train, run.ranks.world_size)
-        named = [(n, p) for n, p in self.core.named_parameters() if p.requires_grad]
-        self.optimizer = torch.optim.AdamW(
-            [
-                {"params": [p for n, p in named if not n.endswith(NO_DECAY)], "weight_decay": self.train.weight_decay},
-                {"params": [p for n, p in named if n.endswith(NO_DECAY)], "weight_decay": 0.0},
-            ],
-            lr=self.train.learning_rate,
-        )
-        self.scheduler = get_linear_schedule_with_warmup(
-            self.optimizer, math.ceil(self.train.warmup_ratio * self.total_steps), self.total_steps
+        self.optimizer, self.scheduler = optimizer_and_schedule(
+            self.core, self.train, self.train.learning_rate, self.total_steps
         )
         self.state = fresh_state()
         self.best_weights: dict | None = None
