@@ -30,27 +30,18 @@ import sys
 import time
 from pathlib import Path
 
-from common import BUILD, NSMC_DIR, TEMPLATE, CpuTimer, bake, machine, project_module
+from bench_class_weights import HATE_ANSWERS, HATE_DIR
+
+from common import BUILD, NSMC_DIR, CpuTimer, bake, machine, project_module
 
 HERE = Path(__file__).resolve().parent
-HATE_DIR = TEMPLATE.parent / "shared" / "data" / "korean-hate-speech"
 RATINGS_DIR = HERE / ".data" / "ratings5"
 RESULTS = HERE / "results-real-sets.json"
 SEED = 13
 SPEED_TEXTS = 1000
 SETS = {
     "hate": {
-        "answers": {
-            "project_name": "Hate Speech",
-            "data_format": "tsv",
-            "text_column": "comments",
-            "label_column": "hate",
-            "id_column": "",
-            "label_names": "none,offensive,hate",
-            "label_encoding": "name",
-            "train_file": "train.tsv",
-            "test_file": "dev.tsv",
-        },
+        "answers": {key: value for key, value in HATE_ANSWERS.items() if key != "base_model"},
         "files": {"train.tsv": HATE_DIR / "train.tsv", "dev.tsv": HATE_DIR / "dev.tsv"},
     },
     "nsmc": {
