@@ -27,6 +27,7 @@ from ..model.artifact import (
     TRAINER_CHECKPOINT_PREFIX,
     TRAINER_STATE_FILE,
 )
+from .runtime import barrier
 
 SET_ASIDE_PREFIX = "unusable-"
 PREVIOUS_SUFFIX = ".previous"
@@ -133,6 +134,14 @@ def save_torch_checkpoint(folder: Path, state: dict) -> Path:
         os.replace(path, path.with_name(path.name + PREVIOUS_SUFFIX))
     os.replace(partial, path)
     return path
+
+
+def load_on_every_process(folder: Path, first: bool, warn: Callable[[str], None]) -> tuple[dict, Path] | None:
+    """load_torch_checkpoint on every process of a run: the ``first`` of a machine's processes loads first (it sets
+    broken files aside), the others once it is done, so all load the same state."""
+    found = load_torch_checkpoint(folder, warn) if first else None
+    barrier()
+    return found if first else load_torch_checkpoint(folder, warn)
 
 
 def load_torch_checkpoint(folder: Path, warn: Callable[[str], None]) -> tuple[dict, Path] | None:

@@ -48,7 +48,7 @@ from .checkpoints import (
     check_tokenizer,
     clear_checkpoints,
     has_checkpoints,
-    load_torch_checkpoint,
+    load_on_every_process,
     save_torch_checkpoint,
 )
 from .interrupts import StopSignals, TrainingInterrupted
@@ -235,11 +235,7 @@ class Pretraining:
 
     def resume(self) -> None:
         """Continue from the last usable checkpoint in pretrain.pretrain_checkpoint_dir, if any."""
-        first = self.ranks.local_rank == 0
-        found = load_torch_checkpoint(self.checkpoint_dir, self.say.always) if first else None
-        barrier()
-        if not first:
-            found = load_torch_checkpoint(self.checkpoint_dir, self.say.always)
+        found = load_on_every_process(self.checkpoint_dir, self.ranks.local_rank == 0, self.say.always)
         if found is None:
             return
         saved, path = found

@@ -29,7 +29,7 @@ from ..evaluation.metrics import metric_line, scalars
 from ..metric_registry import is_better
 from ..model.artifact import TORCH_LOOP_CHECKPOINT
 from ..tasks import task_named
-from .checkpoints import load_torch_checkpoint, save_torch_checkpoint
+from .checkpoints import load_on_every_process, save_torch_checkpoint
 from .context import TrainingRun
 from .interrupts import TrainingInterrupted
 from .row_log import take_row_ids
@@ -139,10 +139,7 @@ class TorchLoop:
         """Continue from the last usable checkpoint when there is one (local rank 0 reads it and sets broken files
         aside; every process loads the same state)."""
         folder, first = self.run.checkpoint_dir, self.run.ranks.local_rank == 0
-        found = load_torch_checkpoint(folder, self.run.say.always) if first else None  # sets broken files aside
-        barrier()
-        if not first:
-            found = load_torch_checkpoint(folder, self.run.say.always)
+        found = load_on_every_process(folder, first, self.run.say.always)
         if found is None:
             return
         saved, path = found
