@@ -66,17 +66,26 @@ def test_loop_trains_on_real_reviews_and_beats_chance(project, loop):
     assert sum(losses[-3:]) < sum(losses[:3])  # the last logged windows beat the first ones
     assert any(f"eval_{COMPARED}" in h for h in history)
     if loop == "trainer":
-        assert_ships_the_best_on_validation(metrics, artifact)
+        assert_ships_the_best_on_validation(metrics, artifact, config.source)
 
 
-def assert_ships_the_best_on_validation(metrics: dict, artifact) -> None:
+def assert_ships_the_best_on_validation(metrics: dict, artifact, config_file) -> None:
     """What train shipped scores best on the validation split among the weights it tried, and evaluate's Predictor
     scores the test split as train did (the same mix, the same thresholds)."""
     chosen = metrics["ensemble"]
     best = max if METRICS[chosen["metric"]].higher_is_better else min
     assert chosen["validation"]["shipped"] == best(chosen["validation_by_weight"].values())
     assert metrics["test"][chosen["metric"]] == pytest.approx(chosen["test"]["shipped"])
-    scoring = ["evaluate", "--model-dir", str(artifact), "--out", str(artifact / "scored"), "--precision", "fp32"]
+    scoring = [
+        "evaluate",
+        "--config",
+        str(config_file),
+        "--model-dir",
+        str(artifact),
+        "--out",
+        str(artifact / "scored"),
+    ]
+    scoring += ["--precision", "fp32"]  # the project's own test file (not the working folder's), as train scored it
     result = CliRunner().invoke(app, scoring)
     assert result.exit_code == 0, result.output
     scored = json.loads((artifact / "scored" / "metrics.json").read_text(encoding="utf-8"))
