@@ -1,12 +1,13 @@
 """What train ships: the transformer, the n-gram model, or both mixed, chosen on the validation split.
 
 The n-gram model (model/ngram.py; its C chosen on the validation split as ``baseline`` chooses it) is fitted on the
-training split alone, so its validation scores are out of sample, as the transformer's are. The transformer's
-weight in the mix (answers.mixed) is the one of WEIGHTS with the best validation figure of the project's metric
-(train.metric_for_best_model, decided as served: multi-label at thresholds tuned on each mix's validation scores;
-ties go to the lower validation loss, Task.mean_loss, then to the heavier transformer weight): 1 ships the
-transformer alone, 0 the n-gram model alone (AutoGluon's way: several models, the ensemble chosen on validation).
-``model.ship`` forces one.
+training split alone, so its validation scores are out of sample, as the transformer's are; once the weight is
+chosen, the n-gram model that ships is fitted again on the training and validation rows (``baseline``'s final fit).
+The transformer's weight in the mix (answers.mixed) is the one of WEIGHTS with the best validation figure of the
+project's metric (train.metric_for_best_model, decided as served: multi-label at thresholds tuned on each mix's
+validation scores; ties go to the lower validation loss, Task.mean_loss, then to the heavier transformer weight):
+1 ships the transformer alone, 0 the n-gram model alone (AutoGluon's way: several models, the ensemble chosen on
+validation). ``model.ship`` forces one.
 """
 
 from __future__ import annotations
@@ -113,6 +114,10 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
         allowed = {"auto": WEIGHTS, ENSEMBLE: WEIGHTS[1:-1]}.get(wanted, (weight,))
         weight = max(allowed, key=lambda w: (direction * by_weight[w], -loss(w), w))
         record["validation_by_weight"] = {f"{w:.1f}": by_weight[w] for w in WEIGHTS}
+        if weight < 1:  # chosen out of sample; what ships learns from every labelled row, as baseline's final fit
+            classifier, test_scores = refit(run, splits, classifier.c)
+            ngram.update(test_scores)
+            record["ngram_final_fit"] = "the training and validation rows, at the C chosen on the validation split"
     for split in transformer:
         record[split] = {
             "transformer": figure(split, 1.0),
@@ -162,6 +167,21 @@ def fit_ngram(run: TrainingRun, splits: Splits) -> tuple[NgramClassifier, dict[s
     else:
         classifier = NgramClassifier.fit(features, x, targets, len(run.schema.names), DEFAULT_C, run.schema.task)
     return classifier, {split: classifier.predict_proba_features(m) for split, m in matrices.items()}
+
+
+def refit(run: TrainingRun, splits: Splits, c: float) -> tuple[NgramClassifier, dict[str, np.ndarray]]:
+    """The n-gram model fitted again on the training and validation rows at ``c`` (``baseline``'s final fit), and
+    its test scores ({} without a test split). The weight, thresholds and cut-off stay those chosen on the validation
+    split with the model fitted on the training rows alone."""
+    task, rows = task_named(run.schema.task), splits.train + splits.validation
+    run.say(f"n-gram model: fitted again on all {len(rows):,} training and validation rows (C={c})")
+    features, x = NgramFeatures.fit([r.text for r in rows], record_pairs(rows))
+    targets = np.asarray([task.target(run.schema, r.label) for r in rows])
+    classifier = NgramClassifier.fit(features, x, targets, len(run.schema.names), c, run.schema.task)
+    if not splits.test:
+        return classifier, {}
+    test = features.transform([r.text for r in splits.test], record_pairs(splits.test))
+    return classifier, {"test": classifier.predict_proba_features(test)}
 
 
 def say_choice(run: TrainingRun, shipped: Shipped) -> None:
