@@ -83,7 +83,7 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
     fitted = fit_ngram(run, splits)
     if fitted is None:
         return transformer_alone(run, transformer, "the texts hold no n-gram to fit")
-    classifier, ngram = fitted
+    classifier, ngram = fitted.classifier, fitted.scores(fitted.classifier)
     task, metric = task_named(run.schema.task), compared_metric(run)
     labels = {"validation": [r.label for r in splits.validation], "test": [r.label for r in splits.test]}
 
@@ -115,9 +115,7 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
         weight = max(allowed, key=lambda w: (direction * by_weight[w], -loss(w), w))
         record["validation_by_weight"] = {f"{w:.1f}": by_weight[w] for w in WEIGHTS}
         if weight < 1:  # chosen out of sample; what ships learns from every labelled row, as baseline's final fit
-            classifier, test_scores = refit(run, splits, classifier.c)
-            ngram.update(test_scores)
-            record["ngram_final_fit"] = "the training and validation rows, at the C chosen on the validation split"
+            classifier = final_ngram(run, fitted, ngram, record)
     for split in transformer:
         record[split] = {
             "transformer": figure(split, 1.0),
@@ -145,43 +143,58 @@ def compared_metric(run: TrainingRun) -> str:
     return metric if metric in task.metric_names else task.compared_metric
 
 
-def fit_ngram(run: TrainingRun, splits: Splits) -> tuple[NgramClassifier, dict[str, np.ndarray]] | None:
-    """The n-gram model fitted on the training split (C chosen on the validation split, as ``baseline`` chooses it)
-    and its scores by split (validation and test, those there are); None when the texts hold no n-gram."""
-    task = task_named(run.schema.task)
-    run.say(f"n-gram model: word 1-2 and character 1-5 grams of the {len(splits.train):,} training texts ...")
+@dataclass
+class NgramFit:
+    """The n-gram model's features of every labelled row (the vocabulary of the training and validation texts, as
+    ``baseline`` builds it: no label is read), their targets, the test rows' features (None without them), how many
+    rows are the training split's, and the model fitted on those alone (C chosen on the validation split)."""
+
+    features: NgramFeatures
+    x: object  # sparse (training + validation rows, features)
+    targets: np.ndarray
+    test_x: object | None
+    train_rows: int
+    classifier: NgramClassifier
+
+    def scores(self, classifier: NgramClassifier) -> dict[str, np.ndarray]:
+        """``classifier``'s scores of the validation and test rows (those there are)."""
+        found = {"validation": self.x[self.train_rows :]} if self.x.shape[0] > self.train_rows else {}
+        found.update({} if self.test_x is None else {"test": self.test_x})
+        return {split: classifier.predict_proba_features(x) for split, x in found.items()}
+
+    def final(self, c: float, schema) -> NgramClassifier:
+        """The model fitted again on the training and validation rows at ``c``: ``baseline``'s final fit, so an
+        n-gram model shipped alone is the baseline itself."""
+        return NgramClassifier.fit(self.features, self.x, self.targets, len(schema.names), c, schema.task)
+
+
+def final_ngram(run: TrainingRun, fitted: NgramFit, ngram: dict, record: dict) -> NgramClassifier:
+    """The n-gram model that ships: fitted again on the training and validation rows at the chosen C (NgramFit.final);
+    its test scores replace the training-split model's in ``ngram``, and ``record`` says so."""
+    c = fitted.classifier.c
+    run.say(f"n-gram model: fitted again on the {fitted.x.shape[0]:,} training and validation rows (C={c})")
+    classifier = fitted.final(c, run.schema)
+    ngram.update({split: v for split, v in fitted.scores(classifier).items() if split == "test"})
+    record["ngram_final_fit"] = "the training and validation rows, at the C chosen on the validation split"
+    return classifier
+
+
+def fit_ngram(run: TrainingRun, splits: Splits) -> NgramFit | None:
+    """The n-gram model fitted on the training split (C chosen on the validation split, as ``baseline`` chooses it,
+    on the same features); None when the texts hold no n-gram."""
+    task, rows = task_named(run.schema.task), splits.train + splits.validation
+    run.say(f"n-gram model: word 1-2 and character 1-5 grams of the {len(rows):,} training and validation texts ...")
     try:
-        features, x = NgramFeatures.fit([r.text for r in splits.train], record_pairs(splits.train))
+        features, x = NgramFeatures.fit([r.text for r in rows], record_pairs(rows))
     except ValueError:  # scikit-learn: an empty vocabulary
         return None
-    targets = np.asarray([task.target(run.schema, r.label) for r in splits.train])
-    parts = {"validation": splits.validation, "test": splits.test}
-    matrices = {
-        split: features.transform([r.text for r in rows], record_pairs(rows)) for split, rows in parts.items() if rows
-    }
-    if "validation" in matrices:
-        validation_targets = np.asarray([task.target(run.schema, r.label) for r in splits.validation])
-        *_, classifier = choose_c(
-            features, x, targets, matrices["validation"], validation_targets, run.schema, compared_metric(run)
-        )
+    targets, n = np.asarray([task.target(run.schema, r.label) for r in rows]), len(splits.train)
+    test_x = features.transform([r.text for r in splits.test], record_pairs(splits.test)) if splits.test else None
+    if splits.validation:
+        *_, classifier = choose_c(features, x[:n], targets[:n], x[n:], targets[n:], run.schema, compared_metric(run))
     else:
         classifier = NgramClassifier.fit(features, x, targets, len(run.schema.names), DEFAULT_C, run.schema.task)
-    return classifier, {split: classifier.predict_proba_features(m) for split, m in matrices.items()}
-
-
-def refit(run: TrainingRun, splits: Splits, c: float) -> tuple[NgramClassifier, dict[str, np.ndarray]]:
-    """The n-gram model fitted again on the training and validation rows at ``c`` (``baseline``'s final fit), and
-    its test scores ({} without a test split). The weight, thresholds and cut-off stay those chosen on the validation
-    split with the model fitted on the training rows alone."""
-    task, rows = task_named(run.schema.task), splits.train + splits.validation
-    run.say(f"n-gram model: fitted again on all {len(rows):,} training and validation rows (C={c})")
-    features, x = NgramFeatures.fit([r.text for r in rows], record_pairs(rows))
-    targets = np.asarray([task.target(run.schema, r.label) for r in rows])
-    classifier = NgramClassifier.fit(features, x, targets, len(run.schema.names), c, run.schema.task)
-    if not splits.test:
-        return classifier, {}
-    test = features.transform([r.text for r in splits.test], record_pairs(splits.test))
-    return classifier, {"test": classifier.predict_proba_features(test)}
+    return NgramFit(features, x, targets, test_x, n, classifier)
 
 
 def say_choice(run: TrainingRun, shipped: Shipped) -> None:
