@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -80,6 +81,13 @@ def main() -> int:
     import bench_pairs
 
     results["pairs"] = bench_pairs.run_all(args.quick)
+    print("== real sets: what train ships against the baseline (benchmarks/bench_real_sets.py)", flush=True)
+    real = ["--sets", "hate,nsmc,ratings5", "--model", "scratch:tiny", "--pretrain"]
+    subprocess.run(
+        [sys.executable, str(HERE / "bench_real_sets.py"), *real, *(["--nsmc-train", "5000"] if args.quick else [])],
+        check=True,
+    )
+    results["real_sets"] = (HERE / "RESULTS-real-sets.md").read_text(encoding="utf-8").split("\n\n", 2)[-1]
     print("== template loop: bake + baked tests", flush=True)
     results["bake"] = bench_bake.run()
     results["wall_seconds"] = time.time() - started
@@ -203,6 +211,8 @@ def render(r: dict) -> str:
         from bench_multi_label import line
 
         lines += ["", "## Multi-label", "", line(r["multi_label"])]
+    if r.get("real_sets"):  # bench_real_sets.py's table: trivial, baseline, transformer, pretrain, shipped, ECE, speed
+        lines += ["", "## What `train` ships on real sets", "", r["real_sets"].strip()]
     k = r["bake"]
     lines += [
         "",
