@@ -14,11 +14,19 @@ import json
 from pathlib import Path
 
 try:  # in the package
-    from .artifact_files import CALIBRATION_FILE, ENSEMBLE_FILE, MODEL_CONFIG_FILE, NGRAM_WEIGHTS_FILE, THRESHOLDS_FILE
+    from .artifact_files import (
+        CALIBRATION_FILE,
+        ENSEMBLE_FILE,
+        LABELS_FILE,
+        MODEL_CONFIG_FILE,
+        NGRAM_WEIGHTS_FILE,
+        THRESHOLDS_FILE,
+    )
 except ImportError:  # code/answers.py in the inference container: artifact_files.py is its sibling in code/
     from artifact_files import (  # type: ignore[no-redef]
         CALIBRATION_FILE,
         ENSEMBLE_FILE,
+        LABELS_FILE,
         MODEL_CONFIG_FILE,
         NGRAM_WEIGHTS_FILE,
         THRESHOLDS_FILE,
@@ -407,3 +415,21 @@ def mixed(transformer, ngram, weight: float):
     if transformer is None:
         return np.asarray(ngram, dtype=np.float64)
     return weight * np.asarray(transformer, dtype=np.float64) + (1.0 - weight) * np.asarray(ngram, dtype=np.float64)
+
+
+def outputs_problem(
+    model_dir: str | Path, names: list[str], head: Head, num_labels: int | None, ngram_classes: int | None
+) -> str | None:
+    """Why labels.json's ``names`` do not fit the model's outputs (the transformer's ``num_labels``, the n-gram
+    model's ``ngram_classes``; None for a part the artifact does not serve), or None: an answer would pair names
+    and scores wrongly."""
+    found = [] if num_labels is None else [(num_labels, head.output_size(names), "the transformer's outputs")]
+    if ngram_classes is not None:
+        found.append((ngram_classes, len(names), f"{NGRAM_WEIGHTS_FILE}'s classes"))
+    for has, needs, what in found:
+        if has != needs:
+            return (
+                f"{Path(model_dir) / LABELS_FILE} names {len(names)} label(s), which do not fit {what} ({has}); "
+                f"keep the {LABELS_FILE} train wrote beside the model"
+            )
+    return None

@@ -11,7 +11,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from .. import logs
-from ..answers import calibrated, mixed, read_transformer_weight
+from ..answers import HEADS, calibrated, mixed, outputs_problem, read_transformer_weight
 from ..config import LABELS_FILE
 from ..data.labels import LabelSchema
 from ..data.report import Record
@@ -202,25 +202,23 @@ def load_predictor(model_dir: str | Path, precision: str = "auto", device: torch
     except ValueError as error:
         raise ArtifactError(str(error)) from None
     ngram = NgramPredictor(model_dir) if weight < 1 else None
-    if ngram is not None and ngram.classifier.classes != len(ngram.schema.names):
-        raise ArtifactError(labels_problem(model_dir, ngram.schema, f"{NGRAM_WEIGHTS_FILE}'s classes"))
-    if weight == 0:
-        return ngram
-    device = device or best_device()
-    precision, note = choose_precision(model_dir, precision, device.type == "cuda")
-    if note:
-        logs.result(note)
-    transformer = TransformerPredictor(model_dir, precision, device)
-    if transformer.loaded.model.config.num_labels != task_named(transformer.schema.task).output_size(
-        transformer.schema.names
-    ):
-        raise ArtifactError(labels_problem(model_dir, transformer.schema, "the transformer's outputs"))
-    return transformer if ngram is None else EnsemblePredictor(transformer, ngram, weight)
-
-
-def labels_problem(model_dir: Path, schema: LabelSchema, what: str) -> str:
-    """The line saying labels.json's names do not fit ``what`` (the handler's check_outputs says the same)."""
-    return (
-        f"{model_dir / LABELS_FILE} names {len(schema.names)} label(s), which do not fit {what}; keep the "
-        f"{LABELS_FILE} train wrote beside the model"
+    transformer = None
+    if weight > 0:
+        device = device or best_device()
+        precision, note = choose_precision(model_dir, precision, device.type == "cuda")
+        if note:
+            logs.result(note)
+        transformer = TransformerPredictor(model_dir, precision, device)
+    schema = (transformer or ngram).schema
+    problem = outputs_problem(
+        model_dir,
+        list(schema.names),
+        HEADS[schema.task],
+        transformer and transformer.loaded.model.config.num_labels,
+        ngram and ngram.classifier.classes,
     )
+    if problem:
+        raise ArtifactError(problem)
+    if transformer is None or ngram is None:
+        return transformer or ngram
+    return EnsemblePredictor(transformer, ngram, weight)

@@ -302,17 +302,11 @@ def ngram_model(model_dir: Path, ngram) -> LoadedModel:
 
 
 def check_outputs(model_dir: Path, names: list[str], head, num_labels: int | None, ngram) -> None:
-    """Raise ValueError naming labels.json when its label names do not fit the model's outputs (the transformer's
-    ``num_labels``, the n-gram model's classes): an answer would pair names and scores wrongly."""
-    found = [] if num_labels is None else [(num_labels, head.output_size(names), "the transformer's outputs")]
-    if ngram is not None:
-        found.append((ngram.classes, len(names), f"{NGRAM_WEIGHTS_FILE}'s classes"))
-    for has, needs, what in found:
-        if has != needs:
-            raise ValueError(
-                f"{model_dir / LABELS_FILE} names {len(names)} label(s), which do not fit {what} ({has}); "
-                f"keep the {LABELS_FILE} train wrote beside the model"
-            )
+    """Raise ValueError naming labels.json when its label names do not fit the model's outputs
+    (answers.outputs_problem: the transformer's ``num_labels``, the n-gram model's classes)."""
+    problem = answers.outputs_problem(model_dir, names, head, num_labels, None if ngram is None else ngram.classes)
+    if problem:
+        raise ValueError(problem)
 
 
 def label_settings(model_dir: Path, config) -> tuple[list[str], list[float] | None, answers.Head]:
