@@ -37,6 +37,7 @@ UNSURE = "unsure"  # the label of an answer below calibration.json's min_confide
 DEFAULT_THRESHOLD = 0.5  # a label's decision threshold until one is tuned on the validation split
 LABEL_JOINER = "|"  # multi-label answers in CSV and tables: between the names of one text's labels
 CSV_HEADER = ("label", "score", "error")  # the answer to a CSV body's header row
+TRANSFORMER, NGRAM, ENSEMBLE = "transformer", "ngram", "ensemble"  # what train ships (ensemble.json's shipped)
 MAX_LABELS = 200  # label names a schema may have (cookiecutter.json's _max_labels: the hook's limit)
 
 
@@ -399,10 +400,16 @@ def read_transformer_weight(model_dir: str | Path) -> float:
         raise ValueError(f"{path} is not an ensemble file ({error}); train again") from None
     if not 0.0 <= value <= 1.0:
         raise ValueError(f"{path}: transformer_weight {value} is not a weight from 0 to 1")
-    shipped = {1.0: "transformer", 0.0: "ngram"}.get(value, "ensemble")
+    shipped = shipped_name(value)
     if content.get("shipped", shipped) != shipped:
         raise ValueError(f"{path}: transformer_weight {value} is not what shipped {content['shipped']!r} means")
     return value
+
+
+def shipped_name(weight: float) -> str:
+    """What ensemble.json's ``shipped`` says for the transformer's ``weight``: transformer (1), ngram (0) or
+    ensemble."""
+    return TRANSFORMER if weight == 1 else NGRAM if weight == 0 else ENSEMBLE
 
 
 def mixed(transformer, ngram, weight: float):

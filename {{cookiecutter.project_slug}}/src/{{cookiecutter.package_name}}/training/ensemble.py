@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..answers import mixed
+from ..answers import ENSEMBLE, NGRAM, TRANSFORMER, mixed, shipped_name
 from ..artifact_files import ENSEMBLE_FILE, NGRAM_WEIGHTS_FILE
 from ..data.dataset import Splits
 from ..evaluation.baseline import DEFAULT_C, choose_c
@@ -30,7 +30,6 @@ from ..tasks import task_named
 from .context import TrainingRun
 
 WEIGHTS = tuple(i / 10 for i in range(11))  # the transformer's weights tried on the validation split
-TRANSFORMER, NGRAM, ENSEMBLE = "transformer", "ngram", "ensemble"  # what ships (model.ship's choices but auto)
 
 
 @dataclass
@@ -48,7 +47,7 @@ class Shipped:
     @property
     def choice(self) -> str:
         """transformer, ngram or ensemble."""
-        return TRANSFORMER if self.weight == 1 else NGRAM if self.weight == 0 else ENSEMBLE
+        return shipped_name(self.weight)
 
     def uncalibrated(self, task, logits: dict) -> dict[str, np.ndarray]:
         """What ships scored without the transformer's temperatures, by split (``logits``: the transformer's raw
