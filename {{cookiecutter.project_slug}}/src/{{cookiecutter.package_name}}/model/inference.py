@@ -112,6 +112,14 @@ class Predictor:
         raise NotImplementedError
 
 
+def check_fits(model_dir: Path, schema: LabelSchema, num_labels: int | None, ngram_classes: int | None) -> None:
+    """Raise ArtifactError when labels.json's names do not fit the model's outputs (answers.outputs_problem: the
+    handler's rule), before any side file is read by a count of outputs that is not the model's."""
+    problem = outputs_problem(model_dir, list(schema.names), HEADS[schema.task], num_labels, ngram_classes)
+    if problem:
+        raise ArtifactError(problem)
+
+
 class TransformerPredictor(Predictor):
     """A trained transformer at a precision (fp32 on ``device``, or the int8 OpenVINO model on the CPU) as a
     Predictor; its scores calibrated with the artifact's temperatures (calibration.json) when it has them."""
@@ -119,6 +127,7 @@ class TransformerPredictor(Predictor):
     def __init__(self, model_dir: Path, precision: str, device: torch.device):
         loaded = load_for_inference(model_dir, torch.device("cpu") if precision == "int8" else device)
         self.loaded, self.schema, self.precision = loaded, loaded.schema, precision
+        check_fits(model_dir, self.schema, loaded.model.config.num_labels, None)
         self.thresholds = read_thresholds(model_dir, self.schema)
         self.temperatures = read_temperatures(model_dir, self.schema)
         if precision == "int8":
@@ -158,6 +167,7 @@ class NgramPredictor(Predictor):
         except ValueError as error:
             raise ArtifactError(str(error)) from None
         self.schema, self.precision = LabelSchema.load(model_dir / LABELS_FILE), "fp32"
+        check_fits(model_dir, self.schema, None, self.classifier.classes)
         self.thresholds = read_thresholds(model_dir, self.schema)
 
     def probabilities(
@@ -209,16 +219,6 @@ def load_predictor(model_dir: str | Path, precision: str = "auto", device: torch
         if note:
             logs.result(note)
         transformer = TransformerPredictor(model_dir, precision, device)
-    schema = (transformer or ngram).schema
-    problem = outputs_problem(
-        model_dir,
-        list(schema.names),
-        HEADS[schema.task],
-        transformer and transformer.loaded.model.config.num_labels,
-        ngram and ngram.classifier.classes,
-    )
-    if problem:
-        raise ArtifactError(problem)
     if transformer is None or ngram is None:
         return transformer or ngram
     return EnsemblePredictor(transformer, ngram, weight)
