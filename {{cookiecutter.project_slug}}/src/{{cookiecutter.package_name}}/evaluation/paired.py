@@ -5,7 +5,8 @@ right matter (McNemar's flipped answers). ``lost`` rows the reference gets right
 ``won`` the other way round; the drop in accuracy is ``(lost - won) / rows``. Compared in counts, a drop of
 exactly the allowed share is allowed (no float rounding: 1 of 200 rows is half a point, not 0.0050000000000000044).
 
-The rule, recorded with the decision:
+The rule, recorded with the decision (paired_gain_decision asks the other question, "surely better?", by the
+same bound):
 1. resolved: a one-sided CONFIDENCE bound on the drop (normal approximation of the paired differences) lies on
    one side of ``max_drop``: allowed when the upper bound is within it, refused when the lower bound is past it;
 2. otherwise too few rows (or flips) to resolve ``max_drop``: decided by the measured drop in counts, allowed
@@ -58,4 +59,34 @@ def paired_drop_decision(
         "resolved": resolved,
         "rule": rule,
         "allowed": allowed,
+    }
+
+
+def paired_gain_decision(reference_errors: Sequence[float], candidate_errors: Sequence[float]) -> dict:
+    """Is the candidate surely better than the reference on the same decisions? Each decision's error of both
+    (Task.decision_errors: 0/1 for a class, the squared error for a score). The gain is the mean of reference minus
+    candidate errors; the candidate is ``better`` when the one-sided CONFIDENCE lower bound on it (normal
+    approximation of the paired differences) is above 0. For 0/1 errors the differences are McNemar's flipped
+    answers and the bound is paired_drop_decision's. Returns rows, won, lost (decisions where one errs less), gain,
+    lower_bound, confidence, better, rule."""
+    differences = [r - c for r, c in zip(reference_errors, candidate_errors, strict=True)]
+    rows = len(differences)
+    gain = sum(differences) / rows if rows else 0.0
+    spread = math.sqrt(max(0.0, sum(d * d for d in differences) - rows * gain * gain)) / rows if rows else math.inf
+    lower = gain - Z_ONE_SIDED * spread
+    won, lost = sum(d > 0 for d in differences), sum(d < 0 for d in differences)
+    better = lower > 0
+    rule = (
+        f"on {rows} decisions the candidate errs less on {won} and more on {lost}: the {CONFIDENCE * 100:.0f}% lower "
+        f"bound on its gain ({lower:.4g}) is {'above' if better else 'not above'} 0"
+    )
+    return {
+        "rows": rows,
+        "won": won,
+        "lost": lost,
+        "gain": gain,
+        "lower_bound": lower,
+        "confidence": CONFIDENCE,
+        "better": better,
+        "rule": rule,
     }

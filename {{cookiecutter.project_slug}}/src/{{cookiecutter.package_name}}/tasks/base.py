@@ -250,8 +250,19 @@ class Task:
         return {"agreement": agreement, **paired(truth, reference, candidate, max_drop)}
 
     def int8_answers(self, logits: np.ndarray, thresholds: Sequence[float] | None) -> list:
-        """The decisions the int8 check compares, flattened to one answer a decision."""
-        return self.decide(self.scores(logits), thresholds)
+        """The decisions the int8 check compares, flattened to one answer a decision (``decisions``)."""
+        return self.decisions(self.scores(logits), thresholds)
+
+    def decisions(self, scores: np.ndarray, thresholds: Sequence[float] | None) -> list:
+        """The decisions of ``scores`` (rows, outputs) that a paired comparison counts, one answer a decision: by
+        default one a row (``decide``)."""
+        return self.decide(scores, thresholds)
+
+    def decision_errors(self, labels: list, scores: np.ndarray, thresholds: Sequence[float] | None) -> list[float]:
+        """Each decision's error at the true ``labels`` (``decisions``' order): 1.0 wrong, 0.0 right, what a paired
+        comparison of two models on the same rows counts (evaluation/paired.py)."""
+        truth = self.int8_truth(labels, scores.shape[1] if scores.ndim == 2 else 1)
+        return [float(a != y) for a, y in zip(self.decisions(scores, thresholds), truth, strict=True)]
 
     def int8_truth(self, labels: list, num_outputs: int) -> list:
         """The true answers of ``int8_answers``' decisions, in the same order."""

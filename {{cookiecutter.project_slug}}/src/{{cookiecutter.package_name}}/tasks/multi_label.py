@@ -351,9 +351,9 @@ class MultiLabelTask(Task):
             return None
         return tuple(sorted(schema.label2id[name] for name in answered))
 
-    def int8_answers(self, logits: np.ndarray, thresholds: Sequence[float] | None) -> list:
+    def decisions(self, scores: np.ndarray, thresholds: Sequence[float] | None) -> list:
         """Every (row, label) decision at ``thresholds``, flattened row by row."""
-        return decision_matrix(self.scores(logits), thresholds).ravel().tolist()
+        return decision_matrix(scores, thresholds).ravel().tolist()
 
     def int8_truth(self, labels, num_outputs: int) -> list:
         """Every (row, label) truth, flattened row by row."""

@@ -136,6 +136,11 @@ class RegressionTask(Task):
         """Each row's score: the model's one output."""
         return np.asarray(scores, dtype=np.float64)[:, 0].tolist()
 
+    def decision_errors(self, labels: list, scores: np.ndarray, thresholds: Sequence[float] | None) -> list[float]:
+        """Each row's squared error (the loss MSE averages): what a paired comparison of two models sums."""
+        truth = np.asarray(labels, dtype=np.float64)
+        return ((np.asarray(scores, dtype=np.float64)[:, 0] - truth) ** 2).tolist()
+
     def score(self, labels: list, answers: list, names: Sequence[str], scores: np.ndarray | None = None) -> dict:
         """Every registered regression metric of true ``labels`` and predicted ``answers`` (floats), the trivial
         answer (the file's mean score: its MSE is the scores' variance), the scores' and predictions' summaries and

@@ -7,7 +7,10 @@ The transformer's weight in the mix (answers.mixed) is the one of WEIGHTS with t
 project's metric (train.metric_for_best_model, decided as served: multi-label at thresholds tuned on each mix's
 validation scores; ties go to the lower validation loss, Task.mean_loss, then to the heavier transformer weight):
 1 ships the transformer alone, 0 the n-gram model alone (AutoGluon's way: several models, the ensemble chosen on
-validation). ``model.ship`` forces one.
+validation). Under ``auto`` that weight ships only when it is surely better than the n-gram model alone on the
+validation split's decisions (the paired rule of evaluation/paired.py, at 95%); otherwise the n-gram model alone
+ships, which is the baseline itself, so a lucky validation split cannot ship a model worse than the baseline.
+``model.ship`` forces one.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from ..artifact_files import ENSEMBLE_FILE, NGRAM_WEIGHTS_FILE
 from ..data.dataset import Splits
 from ..evaluation.baseline import DEFAULT_C, choose_c
 from ..evaluation.metrics import score
+from ..evaluation.paired import paired_gain_decision
 from ..metric_registry import METRICS
 from ..model.artifact import write_json
 from ..model.features import record_pairs
@@ -102,17 +106,14 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
         return score(labels[split], answers, run.schema.names, probabilities=scores, task=task)[metric]
 
     weight = {NGRAM: 0.0, ENSEMBLE: 0.5}.get(wanted, 1.0)
-    record: dict = {"metric": metric, "ngram_c": classifier.c}
+    record: dict = {"metric": metric, "ngram_c": classifier.c, "reason": "model.ship"}
     if "validation" in transformer:
-        by_weight = {w: figure("validation", w) for w in WEIGHTS}
-        direction = 1 if METRICS[metric].higher_is_better else -1
 
-        def loss(w: float) -> float:
-            return task.mean_loss(labels["validation"], mixed(transformer["validation"], ngram["validation"], w))
+        def validation_mix(w: float) -> np.ndarray:
+            return mixed(transformer["validation"], ngram["validation"], w)
 
-        allowed = {"auto": WEIGHTS, ENSEMBLE: WEIGHTS[1:-1]}.get(wanted, (weight,))
-        weight = max(allowed, key=lambda w: (direction * by_weight[w], -loss(w), w))
-        record["validation_by_weight"] = {f"{w:.1f}": by_weight[w] for w in WEIGHTS}
+        weight, why = choose_weight(wanted, task, metric, labels["validation"], validation_mix, thresholds, figure)
+        record.update(why)
         if weight < 1:  # chosen out of sample; what ships learns from every labelled row, as baseline's final fit
             classifier = final_ngram(run, fitted, ngram, record)
     for split in transformer:
@@ -123,10 +124,47 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
         }
     shipped = Shipped(weight, classifier if weight < 1 else None, ngram_scores=ngram, record=record)
     shipped.scores = {split: mixed(transformer[split], ngram[split], weight) for split in transformer}
-    reason = "model.ship" if wanted != "auto" else f"the best validation {metric}"
-    record.update(shipped=shipped.choice, transformer_weight=weight, reason=reason)
+    record.update(shipped=shipped.choice, transformer_weight=weight)
     say_choice(run, shipped)
     return shipped
+
+
+def choose_weight(wanted: str, task, metric: str, labels: list, mix, thresholds, figure) -> tuple[float, dict]:
+    """(the transformer's weight, the record of why: "reason", "validation_by_weight", the paired decision): the one
+    of WEIGHTS (model.ship=ensemble: strictly between 0 and 1) with the best validation ``metric`` (ties: the lower
+    loss, Task.mean_loss, then the heavier transformer); under auto only when it is surely better than the n-gram
+    model alone (surely_better). ``mix``: a weight -> the validation scores; ``thresholds``: a weight -> its tuned
+    thresholds; ``figure``: (split, weight) -> the metric."""
+    by_weight = {w: figure("validation", w) for w in WEIGHTS}
+    direction = 1 if METRICS[metric].higher_is_better else -1
+
+    def errors(w: float) -> list[float]:
+        return task.decision_errors(labels, mix(w), thresholds(w))
+
+    allowed = {"auto": WEIGHTS, ENSEMBLE: WEIGHTS[1:-1]}.get(wanted, ({NGRAM: 0.0}.get(wanted, 1.0),))
+    weight = max(allowed, key=lambda w: (direction * by_weight[w], -task.mean_loss(labels, mix(w)), w))
+    record: dict = {"validation_by_weight": {f"{w:.1f}": by_weight[w] for w in WEIGHTS}, "reason": "model.ship"}
+    if wanted == "auto":
+        weight, record["reason"] = surely_better(weight, errors, metric, record)
+    return weight, record
+
+
+def surely_better(weight: float, errors, metric: str, record: dict) -> tuple[float, str]:
+    """(the weight that ships, why) when ``weight`` has the best validation ``metric``: it ships only when it is
+    surely better than the n-gram model alone on the validation split's decisions (``errors``: a weight -> each
+    decision's error, Task.decision_errors; evaluation/paired.py's paired_gain_decision at 95%), else the n-gram model
+    alone ships, which is the baseline itself: what ships is then never worse than the baseline by chance of one
+    split. ``record`` keeps the decision."""
+    if weight == 0:
+        return weight, f"the best validation {metric}"
+    decision = paired_gain_decision(errors(0.0), errors(weight))
+    record["validation_gain_over_ngram"] = decision
+    if decision["better"]:
+        return weight, f"the best validation {metric}, surely better than the n-gram model alone: {decision['rule']}"
+    return 0.0, (
+        f"weight {weight:.1f} had the best validation {metric} but is not surely better than the n-gram model alone: "
+        f"{decision['rule']}"
+    )
 
 
 def transformer_alone(run: TrainingRun, transformer: dict[str, np.ndarray], reason: str) -> Shipped:
