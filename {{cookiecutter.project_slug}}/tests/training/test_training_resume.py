@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from {{ cookiecutter.package_name }}.config import locate
 from {{ cookiecutter.package_name }}.errors import CheckpointError
 from {{ cookiecutter.package_name }}.model.artifact import (
     REQUIRED_FILES,
@@ -21,6 +22,10 @@ from {{ cookiecutter.package_name }}.model.artifact import (
     TORCH_LOOP_CHECKPOINT,
 )
 from {{ cookiecutter.package_name }}.training import run as run_module
+from {{ cookiecutter.package_name }}.training.checkpoints import (
+    PRETRAIN_RESUME_SETTINGS,
+    RESUME_SETTINGS,
+)
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 
 from conftest import entry_arguments, subprocess_env
@@ -169,7 +174,8 @@ def test_resuming_weights_with_another_tokenizer_is_refused(project, monkeypatch
 
 
 def test_resuming_with_other_optimizer_settings_is_refused_but_training_further_is_not(project, monkeypatch, capsys):
-    """Issue 32: a second run with another learning rate silently resumed the first run's checkpoint (and schedule)."""
+    """Issue 32: a second run with another learning rate silently resumed the first run's checkpoint (and schedule);
+    so did one on other rows (data.max_rows)."""
     monkeypatch.setattr(run_module, "clear_checkpoints", lambda folder: None)  # as if the first run had stopped
     first = {"loop": "torch", "max_steps": 4, "save_steps": 2, "max_rows": 200, "batch_size": 8}
     run_training(project.override(first))
@@ -179,3 +185,11 @@ def test_resuming_with_other_optimizer_settings_is_refused_but_training_further_
     further = {**first, "max_steps": 6, "learning_rate": 0, "output_dir": str(project.path("artifacts/further"))}
     run_training(project.override(further))  # override changes project in place: the learning rate back to auto
     assert "resuming from checkpoint" in capsys.readouterr().out
+    # other rows with the tokenizer the checkpoints keep: it fits, the rows learned from do not
+    with pytest.raises(CheckpointError, match=r"data\.max_rows 200 -> 120\b"):
+        run_training(project.override({"max_steps": 8, "max_rows": 120}))
+
+
+def test_every_setting_a_resume_compares_is_a_config_key():
+    for name in RESUME_SETTINGS + PRETRAIN_RESUME_SETTINGS:
+        assert locate(name).name == name

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from ..config import locate
 from ..errors import CheckpointError
 from ..model.artifact import (
     CHECKPOINT_SETTINGS_FILE,
@@ -177,9 +178,10 @@ def check_tokenizer(folder: Path, fingerprint: str, resuming: bool) -> None:
     record.write_text(fingerprint + "\n", encoding="utf-8")
 
 
-# What a checkpoint's optimizer, scheduler and batch order were made with: resuming under other values would mix two
-# runs. max_steps, epochs and output_dir may change (training a run further is a resume).
-RESUME_SETTINGS = (
+# What a checkpoint's optimizer, scheduler and batch order were made with, and the rows it learned from: resuming
+# under other values would mix two runs. max_steps, epochs and output_dir may change (training a run further is a
+# resume); so may data_dir (a SageMaker job reads the same files from its channel).
+OPTIMIZER_SETTINGS = (
     "loop",
     "batch_size",
     "learning_rate",
@@ -190,21 +192,51 @@ RESUME_SETTINGS = (
     "seed",
     "group_by_length",
 )
+TEXT_SETTINGS = (
+    "train_file",
+    "text_column",
+    "text_pair_column",
+    "normalize",
+    "collapse_whitespace",
+    "remove_pattern",
+    "empty_text",
+    "split_seed",
+    "max_rows",
+    "fraction",
+)
+RESUME_SETTINGS = (
+    *OPTIMIZER_SETTINGS,
+    *TEXT_SETTINGS,
+    "label_column",
+    "unknown_label",
+    "duplicate_ids",
+    "validation_ratio",
+    "test_fraction",
+)
+PRETRAIN_RESUME_SETTINGS = (
+    *(name for name in OPTIMIZER_SETTINGS if name != "learning_rate"),
+    "pretrain_learning_rate",
+    *TEXT_SETTINGS,
+    "unlabeled_files",
+    "mlm_probability",
+    "pretrain_held_out",
+)
 
 
-def check_run_settings(folder: Path, settings: dict, resuming: bool) -> None:
-    """Refuse to resume checkpoints made by a run with other RESUME_SETTINGS (``settings``: train.* values);
-    record ``settings`` for later runs.
+def check_run_settings(folder: Path, settings: dict, resuming: bool, names: tuple[str, ...] = RESUME_SETTINGS) -> None:
+    """Refuse to resume checkpoints made by a run with other settings of ``names`` (train's RESUME_SETTINGS,
+    pretrain's PRETRAIN_RESUME_SETTINGS; ``settings``: Config.flat()'s names and values); record them for later runs. A record from before a setting was checked does not hold it:
+    that setting is not compared.
 
     Raises:
-        CheckpointError: naming each setting that differs, its recorded and its new value.
+        CheckpointError: naming each setting that differs (section.key), its recorded and its new value.
     """
     record = folder / CHECKPOINT_SETTINGS_FILE
-    chosen = {key: settings[key] for key in RESUME_SETTINGS if key in settings}
+    chosen = {key: settings[key] for key in names if key in settings}
     if resuming and record.is_file():
         recorded = json.loads(record.read_text(encoding="utf-8"))
         changed = [
-            f"train.{key} {recorded[key]!r} -> {value!r}"
+            f"{locate(key).section}.{key} {recorded[key]!r} -> {value!r}"
             for key, value in chosen.items()
             if key in recorded and recorded[key] != value
         ]

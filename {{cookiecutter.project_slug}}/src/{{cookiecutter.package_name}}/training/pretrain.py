@@ -44,6 +44,7 @@ from ..model.sources import (
     scratch_tokenizer,
 )
 from .checkpoints import (
+    PRETRAIN_RESUME_SETTINGS,
     check_run_settings,
     check_tokenizer,
     clear_checkpoints,
@@ -354,8 +355,8 @@ def pretrain(config: Config, channels: dict[str, str | None] | None = None, quie
     if ranks.local_rank == 0:
         resuming = has_checkpoints(checkpoint_dir)
         check_tokenizer(checkpoint_dir, tokenizer_fingerprint(tokenizer), resuming=resuming)
-        settings = {**config.flat(), "learning_rate": options.pretrain_learning_rate}
-        check_run_settings(checkpoint_dir, settings, resuming=resuming)
+        settings = {**config.flat(), "pretrain_learning_rate": options.pretrain_learning_rate}
+        check_run_settings(checkpoint_dir, settings, resuming=resuming, names=PRETRAIN_RESUME_SETTINGS)
     barrier()
     length = config.model.max_length
     datasets = [TextDataset(tokenizer, part, length) for part in (train_texts, held_texts)]

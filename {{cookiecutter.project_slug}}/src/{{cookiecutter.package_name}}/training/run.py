@@ -9,7 +9,6 @@ from __future__ import annotations
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -218,7 +217,7 @@ def build_model(config: Config, schema: LabelSchema, splits: Splits, ranks: Rank
     if ranks.local_rank == 0:
         resuming = has_checkpoints(checkpoint_dir)
         check_tokenizer(checkpoint_dir, fingerprint, resuming=resuming)
-        check_run_settings(checkpoint_dir, asdict(config.train), resuming=resuming)
+        check_run_settings(checkpoint_dir, config.flat(), resuming=resuming)
     barrier()
     return tokenizer, model
 
