@@ -26,7 +26,7 @@ from {{ cookiecutter.package_name }}.model.sources import build_scratch
 from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.serving.loading import load_served_model
 from {{ cookiecutter.package_name }}.tasks import task_named
-from {{ cookiecutter.package_name }}.training.run import choose_min_confidence
+from {{ cookiecutter.package_name }}.training.run import answered_line, choose_min_confidence
 
 from conftest import MULTI_LABEL, REGRESSION
 
@@ -252,3 +252,8 @@ def test_training_records_the_calibration_and_draws_the_reliability_diagram(trai
     assert (trained_model / "evaluation" / "reliability.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (trained_model / "evaluation" / "coverage.png").is_file() != MULTI_LABEL  # abstention: single-label
     assert "min_confidence" not in record  # off by default (model.min_confidence 0)
+
+
+def test_a_cut_off_that_answers_nothing_says_so():
+    assert answered_line({"coverage": 0.0, "answered_right": 0.0}) == "no text answered"
+    assert answered_line({"coverage": 0.5, "answered_right": 1.0}) == "50% answered, 1.0000 of them right"

@@ -372,6 +372,13 @@ def calibrate(run: TrainingRun, logits: dict) -> tuple[list[float] | None, dict 
 FEW_ANSWERED = 0.1  # abstention: a cut-off that answers fewer validation texts than this share is warned of
 
 
+def answered_line(coverage: dict) -> str:
+    """How many texts a cut-off answers (evaluation/calibration.py's coverage_at) and how many of those are right."""
+    if not coverage["coverage"]:
+        return "no text answered"
+    return f"{100 * coverage['coverage']:.0f}% answered, {coverage['answered_right']:.4f} of them right"
+
+
 def choose_min_confidence(run: TrainingRun, scores: dict, metrics: dict) -> float:
     """The calibrated probability below which the served answer is UNSURE (0.0: never): model.min_confidence, or
     with model.target_accuracy the lowest cut-off at which the validation split's answered texts reach it
@@ -401,10 +408,7 @@ def choose_min_confidence(run: TrainingRun, scores: dict, metrics: dict) -> floa
         metrics[CALIBRATION_RECORD]["min_confidence"] = chosen
         for split, coverage in covered.items():
             metrics[CALIBRATION_RECORD][split].update(coverage)
-    shown = ", ".join(
-        f"{split} {100 * c['coverage']:.0f}% answered, {c['answered_right']:.4f} of them right"
-        for split, c in covered.items()
-    )
+    shown = ", ".join(f"{split} {answered_line(c)}" for split, c in covered.items())
     run.say(f"abstention: texts whose most probable class is below {chosen:.4f} are answered 'unsure' ({shown})")
     if covered.get("validation", {}).get("coverage", 1.0) < FEW_ANSWERED:
         run.say.always(
