@@ -145,6 +145,14 @@ def load_on_every_process(folder: Path, first: bool, warn: Callable[[str], None]
     return found if first else load_torch_checkpoint(folder, warn)
 
 
+def restore_training_state(saved: dict, parts: dict) -> dict:
+    """Load each of ``parts`` (its name in the checkpoint -> the model, optimizer, scheduler or gradient scaler) from
+    a loaded checkpoint ``saved`` (load_torch_checkpoint's); returns the loop's own state (``saved["state"]``)."""
+    for name, part in parts.items():
+        part.load_state_dict(saved[name])
+    return saved["state"]
+
+
 def load_torch_checkpoint(folder: Path, warn: Callable[[str], None]) -> tuple[dict, Path] | None:
     """The newest torch-loop checkpoint that loads as plain tensors and data, or None (when every file there was
     broken, ``warn`` says the run starts from step 0)."""

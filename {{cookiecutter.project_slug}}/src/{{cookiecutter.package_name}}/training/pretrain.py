@@ -50,6 +50,7 @@ from .checkpoints import (
     clear_checkpoints,
     has_checkpoints,
     load_on_every_process,
+    restore_training_state,
     save_torch_checkpoint,
 )
 from .interrupts import StopSignals, TrainingInterrupted
@@ -240,10 +241,8 @@ class Pretraining:
         if found is None:
             return
         saved, path = found
-        self.core.load_state_dict(saved["model"])
-        self.optimizer.load_state_dict(saved["optimizer"])
-        self.scheduler.load_state_dict(saved["scheduler"])
-        self.state = saved["state"]
+        parts = {"model": self.core, "optimizer": self.optimizer, "scheduler": self.scheduler}
+        self.state = restore_training_state(saved, parts)
         restore_rng(saved["rng"])  # the next batch's masks and dropout as the interrupted run would have drawn them
         self.say(f"resuming from checkpoint {path} at step {self.state['global_step']} (epoch {self.state['epoch']})")
 

@@ -29,7 +29,7 @@ from ..evaluation.metrics import metric_line, scalars
 from ..metric_registry import is_better
 from ..model.artifact import TORCH_LOOP_CHECKPOINT
 from ..tasks import task_named
-from .checkpoints import load_on_every_process, save_torch_checkpoint
+from .checkpoints import load_on_every_process, restore_training_state, save_torch_checkpoint
 from .context import TrainingRun
 from .interrupts import TrainingInterrupted
 from .row_log import take_row_ids
@@ -143,11 +143,8 @@ class TorchLoop:
         if found is None:
             return
         saved, path = found
-        self.core.load_state_dict(saved["model"])
-        self.optimizer.load_state_dict(saved["optimizer"])
-        self.scheduler.load_state_dict(saved["scheduler"])
-        self.scaler.load_state_dict(saved["scaler"])
-        self.state, self.best_weights = saved["state"], saved.get("best_weights")
+        parts = {"model": self.core, "optimizer": self.optimizer, "scheduler": self.scheduler, "scaler": self.scaler}
+        self.state, self.best_weights = restore_training_state(saved, parts), saved.get("best_weights")
         self.saved_step = self.state["global_step"]
         if self.state["batches_done"]:  # mid-epoch: after the batches already trained on are skipped
             self.pending_rng = saved["rng"]
