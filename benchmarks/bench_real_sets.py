@@ -10,7 +10,7 @@ speed of what ships (the handler, as served) against transformers' pipeline() on
 
 Sets (real labels only; those whose files are missing are skipped):
   hate      Korean HateSpeech (kocohub/korean-hate-speech, CC BY-SA 4.0): 3 classes, train.tsv -> dev.tsv
-  nsmc      NSMC, a seeded subset (--nsmc-train rows, --nsmc-test rows): binary
+  nsmc      NSMC, a seeded subset (--nsmc-train rows, --nsmc-test rows; both 0: all of it, kept as nsmc-all): binary
   ratings5  real 1-5 star movie ratings from NSMC's raw crawl (benchmarks/ratings_data.py builds it): 5 classes
 
     python benchmarks/bench_real_sets.py --sets hate,nsmc --model scratch:small [--epochs 0] [--nsmc-train 20000]
@@ -79,11 +79,16 @@ def seeded_subset(source: Path, target: Path, rows: int) -> int:
     return len(body)
 
 
+def entry_name(name: str, sizes: dict[str, int]) -> str:
+    """The set's name in results-real-sets.json and build/: NSMC whole (no subset) is ``nsmc-all``."""
+    return f"{name}-all" if name == "nsmc" and not any(sizes.values()) else name
+
+
 def project_for(name: str, model: str, sizes: dict[str, int]) -> Path:
     """The set's project, baked fresh with ``model`` as its base model, the set's files in data/raw/ (NSMC:
     seeded subsets of ``sizes``' rows by file)."""
     spec = SETS[name]
-    project = bake(BUILD / f"real-{name}", {**spec["answers"], "base_model": model}, overwrite=True)
+    project = bake(BUILD / f"real-{entry_name(name, sizes)}", {**spec["answers"], "base_model": model}, overwrite=True)
     for file_name, source in spec["files"].items():
         seeded_subset(source, project / "data" / "raw" / file_name, sizes.get(file_name, 0))
     return project
@@ -193,6 +198,8 @@ def run_set(name: str, model: str, epochs: float, sizes: dict[str, int], pretrai
         "shipped": chosen["test"]["shipped"],
         "shipped_choice": chosen["shipped"],
         "transformer_weight": chosen["transformer_weight"],
+        "reason": chosen["reason"],
+        "validation_gain_over_ngram": chosen.get("validation_gain_over_ngram"),
         "validation": chosen["validation"],
         "paired": paired_against_baseline(project, test_file),
         "ece_before": calibration.get("ece_before"),
@@ -273,7 +280,7 @@ def main() -> int:
             print(f"== {name} ({args.model})", flush=True)
             result = run_set(name, args.model, args.epochs, sizes, args.pretrain)
             results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {}  # another run's
-            results[f"{name}/{args.model}"] = result
+            results[f"{entry_name(name, sizes)}/{args.model}"] = result
             results["machine"] = machine()
             RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     m = results.get("machine", machine())
