@@ -49,6 +49,25 @@ def fit_temperatures(task: Task, labels: Sequence, logits: np.ndarray) -> list[f
     return [1.0 if loss is None else fit_temperature(loss) for loss in losses]
 
 
+def bound_note(temperatures: Sequence[float], bounds: tuple[float, float] = TEMPERATURE_BOUNDS) -> str | None:
+    """A note when a fitted temperature reached the search's ``bounds`` (within 1%), else None: at the upper one
+    the validation split found the scores all but uninformative (softened as far as allowed: the model is near
+    chance there), at the lower one the model far too unsure of answers it mostly gets right."""
+    low, high = bounds
+    if any(t >= high * 0.99 for t in temperatures):
+        return (
+            f"note: a temperature reached the search's bound {high:g}: on the validation split the transformer's "
+            "scores are close to chance, so calibration flattened them as far as it may; more data, epochs or a "
+            "pretrained model would help"
+        )
+    if any(t <= low * 1.01 for t in temperatures):
+        return (
+            f"note: a temperature reached the search's bound {low:g}: the transformer is far less sure than it is "
+            "right on the validation split; its scores were sharpened as far as calibration may"
+        )
+    return None
+
+
 def reliability_bins(confidences: np.ndarray, outcomes: np.ndarray, bins: int = DEFAULT_BINS) -> dict[str, np.ndarray]:
     """Equal-width bins of ``confidences`` (shape (n,), probabilities 0-1) with their 0/1 ``outcomes`` (n,): bin b
     of ``bins`` holds (b - 1)/bins < p <= b/bins, p = 0 in the first (Guo et al. 2017, sec. 2). Returns arrays of

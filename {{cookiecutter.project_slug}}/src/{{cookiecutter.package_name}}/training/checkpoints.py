@@ -233,8 +233,8 @@ PRETRAIN_RESUME_SETTINGS = (
 
 def check_run_settings(folder: Path, settings: dict, resuming: bool, names: tuple[str, ...] = RESUME_SETTINGS) -> None:
     """Refuse to resume checkpoints made by a run with other settings of ``names`` (train's RESUME_SETTINGS,
-    pretrain's PRETRAIN_RESUME_SETTINGS; ``settings``: Config.flat()'s names and values); record them for later runs. A record from before a setting was checked does not hold it:
-    that setting is not compared.
+    pretrain's PRETRAIN_RESUME_SETTINGS; ``settings``: Config.flat()'s names and values); record them for later
+    runs. A record from before a setting was checked does not hold it: that setting is not compared.
 
     Raises:
         CheckpointError: naming each setting that differs (section.key), its recorded and its new value.

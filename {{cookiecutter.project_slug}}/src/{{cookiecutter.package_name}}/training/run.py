@@ -20,6 +20,7 @@ from ..data.labels import LabelSchema
 from ..errors import CheckpointError
 from ..evaluation.calibration import (
     DEFAULT_BINS,
+    bound_note,
     confidence_for_accuracy,
     coverage_at,
     expected_calibration_error,
@@ -366,6 +367,10 @@ def calibrate(run: TrainingRun, logits: dict) -> tuple[list[float] | None, dict 
         f"{split} {record[split]['ece_before']:.4f} -> {record[split]['ece_after']:.4f}" for split in logits
     )
     run.say(f"calibration: temperature {shown} (fitted on the validation split); expected calibration error {figures}")
+    note = bound_note(temperatures)
+    if note:
+        run.say.always(note)
+        record["note"] = note
     return temperatures, record
 
 
