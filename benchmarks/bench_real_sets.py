@@ -16,7 +16,8 @@ Sets (real labels only; those whose files are missing are skipped):
     python benchmarks/bench_real_sets.py --sets hate,nsmc --model scratch:small [--epochs 0] [--nsmc-train 20000]
     python benchmarks/bench_real_sets.py --table      # RESULTS-real-sets.md from results-real-sets.json
 
-Every result is kept in benchmarks/results-real-sets.json (one entry a set and model, replaced when rerun).
+Every result is kept in benchmarks/results-real-sets.json (one entry a set and model, replaced when rerun); an
+entry's "stale" says which change of what ships came after it (the table shows it) until it is rerun.
 """
 
 from __future__ import annotations
@@ -232,7 +233,8 @@ def trivial_figure(test: dict, metric: str) -> float | None:
 def table(results: dict) -> str:
     """The results as markdown: one row a set and model."""
     header = (
-        "| set (train / test rows) | model, epochs | metric | trivial | baseline | transformer | n-gram (train split) "
+        "| set (train / test rows) | model, epochs | metric | trivial | baseline | transformer | n-gram (train split; "
+        "refit on train + validation when it ships) "
         "| shipped (weight) | shipped vs baseline: lost / won rows, decision | after `pretrain`: MLM loss, "
         "transformer, shipped | ECE before -> after | shipped / pipeline() texts a second |\n"
         "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
@@ -250,8 +252,9 @@ def table(results: dict) -> str:
             if q
             else "not run"
         )
+        stale = f" (measured {r['stale']})" if r.get("stale") else ""
         rows.append(
-            f"| {key.split('/')[0]} ({r['train_examples']:,} / {r['test_examples']:,}) | {r['model']}, "
+            f"| {key.split('/')[0]}{stale} ({r['train_examples']:,} / {r['test_examples']:,}) | {r['model']}, "
             f"{r['epochs'] or 'auto'} | {r['metric']} | {trivial_text} | {r['baseline']:.4f} | {r['transformer']:.4f} "
             f"| {r['ngram_in_mix']:.4f} | **{r['shipped']:.4f}** ({r['transformer_weight']:.1f}) | {p['lost']} / "
             f"{p['won']}, {'not worse' if p['allowed'] else 'worse'} | {pretrained} | {ece} | "
