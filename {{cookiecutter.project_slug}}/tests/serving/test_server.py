@@ -212,17 +212,23 @@ def load(url: str, texts: list[str], seconds: float, clients: int = 16) -> int:
     return len(sent)
 
 
-def rss_under_load(server_process, sample, seconds: float) -> list[float]:
+def rss_under_load(server_process, sample, seconds: float) -> tuple[list[float], list[int]]:
+    """(the server's RSS in MB after each of four runs of ``seconds``, the requests each run sent)."""
     texts = [record.text for record in sample["test"][:32]]
-    readings = []
+    readings, requests_sent = [], []
     for _ in range(4):
-        load(server_process.url, texts, seconds)
+        requests_sent.append(load(server_process.url, texts, seconds))
         readings.append(server_process.rss_mb())
-    return readings
+    return readings, requests_sent
 
 
 @pytest.mark.slow
-def test_memory_stays_flat_over_four_30_second_runs_of_16_clients(server_process, sample):
-    readings = rss_under_load(server_process, sample, seconds=30)
-    print(f"RSS after each 30 s run of 16 clients: {', '.join(f'{r:.0f} MB' for r in readings)}")
+def test_memory_stays_flat_over_four_15_second_runs_of_16_clients(server_process, sample):
+    """Four runs of 15 s (30 s each until the template's CI neared its 30 minutes): 2,100-2,650 requests of 32
+    texts a run on 2 cores, 2026-12-07; at least 100 required."""
+    readings, requests_sent = rss_under_load(server_process, sample, seconds=15)
+    print(
+        f"RSS after each 15 s run of 16 clients: {', '.join(f'{r:.0f} MB' for r in readings)}; requests {requests_sent}"
+    )
+    assert min(requests_sent) >= 100, requests_sent
     assert readings[-1] <= readings[0] * 1.2, readings
