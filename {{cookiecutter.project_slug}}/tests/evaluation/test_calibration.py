@@ -254,16 +254,20 @@ def test_training_records_the_calibration_and_draws_the_reliability_diagram(trai
     assert "min_confidence" not in record  # off by default (model.min_confidence 0)
 
 
-def test_a_cut_off_that_answers_nothing_says_so():
-    assert answered_line({"coverage": 0.0, "answered_right": 0.0}) == "no text answered"
-    assert answered_line({"coverage": 0.5, "answered_right": 1.0}) == "50% answered, 1.0000 of them right"
+def test_a_cut_off_says_how_many_texts_it_answers_in_counts():
+    """A rounded share read "0% answered, 1.0000 of them right" for 1 text of 200."""
+    assert answered_line({"coverage": 0.0, "answered_right": 0.0}, 200) == "none of 200 texts answered"
+    assert (
+        answered_line({"coverage": 0.005, "answered_right": 1.0}, 200)
+        == "1 of 200 texts answered, 1.0000 of them right"
+    )
 
 
 def test_a_temperature_at_the_search_bound_is_remarked_on():
     """A near-chance transformer's temperature runs to the upper bound: said, not left in metrics.json unexplained."""
     low, high = calibration.TEMPERATURE_BOUNDS
-    assert "close to chance" in calibration.bound_note([1.2, high])
-    assert "sharpened" in calibration.bound_note([low])
+    assert f"bound {high:g}" in calibration.bound_note([1.2, high])
+    assert f"bound {low:g}" in calibration.bound_note([low])
     assert calibration.bound_note([0.8, 1.0, 2.5]) is None
     flat = calibration.fit_temperature(lambda t: -t)  # the loss falls with the temperature: the search runs to the end
-    assert "close to chance" in calibration.bound_note([flat])
+    assert "far from calibrated" in calibration.bound_note([flat])

@@ -175,7 +175,7 @@ def test_resuming_weights_with_another_tokenizer_is_refused(project, monkeypatch
 
 def test_resuming_with_other_optimizer_settings_is_refused_but_training_further_is_not(project, monkeypatch, capsys):
     """Issue 32: a second run with another learning rate silently resumed the first run's checkpoint (and schedule);
-    so did one on other rows (data.max_rows)."""
+    so did one on other rows (data.max_rows) or texts cut at another length (model.max_length)."""
     monkeypatch.setattr(run_module, "clear_checkpoints", lambda folder: None)  # as if the first run had stopped
     first = {"loop": "torch", "max_steps": 4, "save_steps": 2, "max_rows": 200, "batch_size": 8}
     run_training(project.override(first))
@@ -188,6 +188,8 @@ def test_resuming_with_other_optimizer_settings_is_refused_but_training_further_
     # other rows with the tokenizer the checkpoints keep: it fits, the rows learned from do not
     with pytest.raises(CheckpointError, match=r"data\.max_rows 200 -> 120\b"):
         run_training(project.override({"max_steps": 8, "max_rows": 120}))
+    with pytest.raises(CheckpointError, match=r"model\.max_length \d+ -> 32\b"):  # other token ids a text
+        run_training(project.override({"max_steps": 8, "max_rows": 200, "max_length": 32}))
 
 
 def test_every_setting_a_resume_compares_is_a_config_key():

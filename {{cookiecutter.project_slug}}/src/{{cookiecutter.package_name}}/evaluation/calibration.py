@@ -50,22 +50,17 @@ def fit_temperatures(task: Task, labels: Sequence, logits: np.ndarray) -> list[f
 
 
 def bound_note(temperatures: Sequence[float], bounds: tuple[float, float] = TEMPERATURE_BOUNDS) -> str | None:
-    """A note when a fitted temperature reached the search's ``bounds`` (within 1%), else None: at the upper one
-    the validation split found the scores all but uninformative (softened as far as allowed: the model is near
-    chance there), at the lower one the model far too unsure of answers it mostly gets right."""
-    low, high = bounds
-    if any(t >= high * 0.99 for t in temperatures):
-        return (
-            f"note: a temperature reached the search's bound {high:g}: on the validation split the transformer's "
-            "scores are close to chance, so calibration flattened them as far as it may; more data, epochs or a "
-            "pretrained model would help"
-        )
-    if any(t <= low * 1.01 for t in temperatures):
-        return (
-            f"note: a temperature reached the search's bound {low:g}: the transformer is far less sure than it is "
-            "right on the validation split; its scores were sharpened as far as calibration may"
-        )
-    return None
+    """A note when a fitted temperature reached the search's ``bounds`` (within 1%), else None: the validation
+    split's scores are then far from calibrated (a transformer near chance, or trained too briefly), and their
+    calibrated form is as flat or as sharp as the search allows."""
+    reached = [bound for bound in bounds if any(abs(t - bound) <= 0.01 * bound for t in temperatures)]
+    if not reached:
+        return None
+    return (
+        f"note: a temperature reached the search's bound {reached[0]:g}: the transformer's validation scores are far "
+        "from calibrated (a model near chance, or trained too briefly); more data, steps or a pretrained model "
+        "would help"
+    )
 
 
 def reliability_bins(confidences: np.ndarray, outcomes: np.ndarray, bins: int = DEFAULT_BINS) -> dict[str, np.ndarray]:

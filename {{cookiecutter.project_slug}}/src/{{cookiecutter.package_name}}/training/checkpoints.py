@@ -200,6 +200,7 @@ OPTIMIZER_SETTINGS = (
     "seed",
     "group_by_length",
 )
+MODEL_SETTINGS = ("base_model", "max_length")  # the weights a run started from and the token ids it saw
 TEXT_SETTINGS = (
     "train_file",
     "text_column",
@@ -214,6 +215,7 @@ TEXT_SETTINGS = (
 )
 RESUME_SETTINGS = (
     *OPTIMIZER_SETTINGS,
+    *MODEL_SETTINGS,
     *TEXT_SETTINGS,
     "label_column",
     "unknown_label",
@@ -224,6 +226,7 @@ RESUME_SETTINGS = (
 PRETRAIN_RESUME_SETTINGS = (
     *(name for name in OPTIMIZER_SETTINGS if name != "learning_rate"),
     "pretrain_learning_rate",
+    *MODEL_SETTINGS,
     *TEXT_SETTINGS,
     "unlabeled_files",
     "mlm_probability",

@@ -377,11 +377,13 @@ def calibrate(run: TrainingRun, logits: dict) -> tuple[list[float] | None, dict 
 FEW_ANSWERED = 0.1  # abstention: a cut-off that answers fewer validation texts than this share is warned of
 
 
-def answered_line(coverage: dict) -> str:
-    """How many texts a cut-off answers (evaluation/calibration.py's coverage_at) and how many of those are right."""
-    if not coverage["coverage"]:
-        return "no text answered"
-    return f"{100 * coverage['coverage']:.0f}% answered, {coverage['answered_right']:.4f} of them right"
+def answered_line(coverage: dict, rows: int) -> str:
+    """How many of ``rows`` texts a cut-off answers (evaluation/calibration.py's coverage_at), in counts, and the
+    share of those that are right."""
+    answered = round(coverage["coverage"] * rows)
+    if not answered:
+        return f"none of {rows} texts answered"
+    return f"{answered} of {rows} texts answered, {coverage['answered_right']:.4f} of them right"
 
 
 def choose_min_confidence(run: TrainingRun, scores: dict, metrics: dict) -> float:
@@ -413,7 +415,7 @@ def choose_min_confidence(run: TrainingRun, scores: dict, metrics: dict) -> floa
         metrics[CALIBRATION_RECORD]["min_confidence"] = chosen
         for split, coverage in covered.items():
             metrics[CALIBRATION_RECORD][split].update(coverage)
-    shown = ", ".join(f"{split} {answered_line(c)}" for split, c in covered.items())
+    shown = ", ".join(f"{split} {answered_line(c, len(pairs[split][0]))}" for split, c in covered.items())
     run.say(f"abstention: texts whose most probable class is below {chosen:.4f} are answered 'unsure' ({shown})")
     if covered.get("validation", {}).get("coverage", 1.0) < FEW_ANSWERED:
         run.say.always(
