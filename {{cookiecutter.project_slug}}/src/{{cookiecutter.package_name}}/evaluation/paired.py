@@ -23,6 +23,12 @@ Z_ONE_SIDED = 1.6448536269514722  # the standard normal's 95% quantile
 COUNT_TOLERANCE = 1e-9  # max_drop * rows: 0.005 * 200 must count as 1 row, whatever the float rounding
 
 
+def paired_spread(total: float, squares: float, rows: int) -> float:
+    """The standard error of the mean paired difference (normal approximation) from their sum ``total`` and sum of
+    squares ``squares`` over ``rows``; infinite without rows."""
+    return math.sqrt(max(0.0, squares - total**2 / rows)) / rows if rows else math.inf
+
+
 def paired_drop_decision(
     labels: Sequence[int], reference: Sequence[int], candidate: Sequence[int], max_drop: float
 ) -> dict:
@@ -33,7 +39,7 @@ def paired_drop_decision(
     won = sum(c == y != r for y, r, c in zip(labels, reference, candidate, strict=True))
     allowed_rows = math.floor(max_drop * rows + COUNT_TOLERANCE)
     drop = (lost - won) / rows if rows else 0.0
-    spread = math.sqrt(max(0.0, lost + won - (lost - won) ** 2 / rows)) / rows if rows else math.inf
+    spread = paired_spread(lost - won, lost + won, rows)  # each row's difference is -1, 0 or 1
     lower, upper = drop - Z_ONE_SIDED * spread, drop + Z_ONE_SIDED * spread
     if upper <= max_drop + COUNT_TOLERANCE / max(rows, 1):
         resolved, allowed = True, True
@@ -72,8 +78,7 @@ def paired_gain_decision(reference_errors: Sequence[float], candidate_errors: Se
     differences = [r - c for r, c in zip(reference_errors, candidate_errors, strict=True)]
     rows = len(differences)
     gain = sum(differences) / rows if rows else 0.0
-    spread = math.sqrt(max(0.0, sum(d * d for d in differences) - rows * gain * gain)) / rows if rows else math.inf
-    lower = gain - Z_ONE_SIDED * spread
+    lower = gain - Z_ONE_SIDED * paired_spread(sum(differences), sum(d * d for d in differences), rows)
     won, lost = sum(d > 0 for d in differences), sum(d < 0 for d in differences)
     better = lower > 0
     rule = (

@@ -244,28 +244,27 @@ class Task:
         """Whether int8 may serve: its logits ``int8`` against ``fp32`` on rows with true ``labels``. By default the
         share of decisions that agree (``agreement``) and ``paired(truth, reference, candidate, max_drop)``'s
         decision on the flipped answers (evaluation/paired.py: drop, lost/won, bounds, rule, allowed)."""
-        reference, candidate = self.int8_answers(fp32, thresholds), self.int8_answers(int8, thresholds)
-        truth = self.int8_truth(labels, fp32.shape[1] if fp32.ndim == 2 else 1)
+        reference, candidate = (
+            self.decisions(self.scores(fp32), thresholds),
+            self.decisions(self.scores(int8), thresholds),
+        )
+        truth = self.decision_truth(labels, fp32.shape[1] if fp32.ndim == 2 else 1)
         agreement = float(np.mean([a == b for a, b in zip(reference, candidate, strict=True)])) if reference else 1.0
         return {"agreement": agreement, **paired(truth, reference, candidate, max_drop)}
 
-    def int8_answers(self, logits: np.ndarray, thresholds: Sequence[float] | None) -> list:
-        """The decisions the int8 check compares, flattened to one answer a decision (``decisions``)."""
-        return self.decisions(self.scores(logits), thresholds)
-
     def decisions(self, scores: np.ndarray, thresholds: Sequence[float] | None) -> list:
         """The decisions of ``scores`` (rows, outputs) that a paired comparison counts, one answer a decision: by
-        default one a row (``decide``)."""
+        default one a row (``decide``). The int8 check compares these too."""
         return self.decide(scores, thresholds)
 
     def decision_errors(self, labels: list, scores: np.ndarray, thresholds: Sequence[float] | None) -> list[float]:
         """Each decision's error at the true ``labels`` (``decisions``' order): 1.0 wrong, 0.0 right, what a paired
         comparison of two models on the same rows counts (evaluation/paired.py)."""
-        truth = self.int8_truth(labels, scores.shape[1] if scores.ndim == 2 else 1)
+        truth = self.decision_truth(labels, scores.shape[1] if scores.ndim == 2 else 1)
         return [float(a != y) for a, y in zip(self.decisions(scores, thresholds), truth, strict=True)]
 
-    def int8_truth(self, labels: list, num_outputs: int) -> list:
-        """The true answers of ``int8_answers``' decisions, in the same order."""
+    def decision_truth(self, labels: list, num_outputs: int) -> list:
+        """The true answers of ``decisions``, in the same order (``num_outputs``: the model's outputs a text)."""
         return list(labels)
 
 

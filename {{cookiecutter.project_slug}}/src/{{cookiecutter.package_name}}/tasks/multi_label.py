@@ -355,7 +355,7 @@ class MultiLabelTask(Task):
         """Every (row, label) decision at ``thresholds``, flattened row by row."""
         return decision_matrix(scores, thresholds).ravel().tolist()
 
-    def int8_truth(self, labels, num_outputs: int) -> list:
+    def decision_truth(self, labels, num_outputs: int) -> list:
         """Every (row, label) truth, flattened row by row."""
         return indicator(labels, num_outputs).ravel().tolist()
 

@@ -112,7 +112,9 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
         def validation_mix(w: float) -> np.ndarray:
             return mixed(transformer["validation"], ngram["validation"], w)
 
-        weight, why = choose_weight(wanted, task, metric, labels["validation"], validation_mix, thresholds, figure)
+        weight, why = choose_weight(
+            wanted, weight, task, metric, labels["validation"], validation_mix, thresholds, figure
+        )
         record.update(why)
         if weight < 1:  # chosen out of sample; what ships learns from every labelled row, as baseline's final fit
             classifier = final_ngram(run, fitted, ngram, record)
@@ -129,21 +131,25 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
     return shipped
 
 
-def choose_weight(wanted: str, task, metric: str, labels: list, mix, thresholds, figure) -> tuple[float, dict]:
-    """(the transformer's weight, the record of why: "reason", "validation_by_weight", the paired decision): the one
-    of WEIGHTS (model.ship=ensemble: strictly between 0 and 1) with the best validation ``metric`` (ties: the lower
-    loss, Task.mean_loss, then the heavier transformer); under auto only when it is surely better than the n-gram
-    model alone (surely_better). ``mix``: a weight -> the validation scores; ``thresholds``: a weight -> its tuned
-    thresholds; ``figure``: (split, weight) -> the metric."""
+def choose_weight(
+    wanted: str, forced: float, task, metric: str, labels: list, mix, thresholds, figure
+) -> tuple[float, dict]:
+    """(the transformer's weight, the record of why: "validation_by_weight", under auto the "reason" and the paired
+    decision): ``forced`` for model.ship=transformer or ngram, else the one of WEIGHTS (model.ship=ensemble:
+    strictly between 0 and 1) with the best validation ``metric`` (ties: the lower loss, Task.mean_loss, then the
+    heavier transformer); under auto only when it is surely better than the n-gram model alone (surely_better).
+    ``mix``: a weight -> the validation scores; ``thresholds``: a weight -> its tuned thresholds; ``figure``:
+    (split, weight) -> the metric."""
     by_weight = {w: figure("validation", w) for w in WEIGHTS}
     direction = 1 if METRICS[metric].higher_is_better else -1
 
     def errors(w: float) -> list[float]:
         return task.decision_errors(labels, mix(w), thresholds(w))
 
-    allowed = {"auto": WEIGHTS, ENSEMBLE: WEIGHTS[1:-1]}.get(wanted, ({NGRAM: 0.0}.get(wanted, 1.0),))
+    allowed = {"auto": WEIGHTS, ENSEMBLE: WEIGHTS[1:-1]}.get(wanted, (forced,))
     weight = max(allowed, key=lambda w: (direction * by_weight[w], -task.mean_loss(labels, mix(w)), w))
-    record: dict = {"validation_by_weight": {f"{w:.1f}": by_weight[w] for w in WEIGHTS}, "reason": "model.ship"}
+    shown = {f"{w:.1f}": by_weight[w] for w in WEIGHTS}
+    record: dict = {"validation_by_weight": shown}
     if wanted == "auto":
         weight, record["reason"] = surely_better(weight, errors, metric, record)
     return weight, record
