@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from . import DATASET_NAME, PROJECT_NAME, logs
-from .config import CONFIG_FILE, PRECISIONS, Config, explain, load_config, parse_assignments
+from .config import CONFIG_FILE, PRECISIONS, Config, explain, load_config, locate, parse_assignments
 from .errors import ConfigError, DataError, ProjectError, print_error
 from .evaluation.verdict import BASELINE_DIR
 
@@ -46,6 +46,23 @@ def get_config(config: Path | None, assignments: list[str] | None, **overrides) 
     values = {key: value for key, value in overrides.items() if value is not None}
     values.update(parse_assignments(assignments or []))
     return load_config(config, values)
+
+
+ARTIFACT_SETTINGS = ("model.min_confidence", "model.target_accuracy")
+"""Settings train fixes in the artifact (calibration.json's cut-off): a command that reads an artifact keeps its."""
+
+
+def artifact_settings_note(assignments: list[str] | None) -> None:
+    """Say (stderr, under --quiet too) which ``--set`` assignments name settings the artifact fixed
+    (ARTIFACT_SETTINGS): evaluate, serve and predict answer with the cut-off train chose; none is dropped unsaid."""
+    named = {f"{info.section}.{info.name}" for info in map(locate, parse_assignments(assignments or []))}
+    fixed = [key for key in ARTIFACT_SETTINGS if key in named]
+    if fixed:
+        logs.result(
+            f"note: {', '.join(fixed)} not used here: the artifact's calibration.json holds the abstention cut-off "
+            "train chose; train again with it to change what the model answers",
+            stderr=True,
+        )
 
 
 def model_dir_or_default(cfg: Config, model_dir: Path | None) -> Path:
@@ -180,6 +197,7 @@ def evaluate(
     from .evaluation.evaluate import evaluate_model
 
     cfg = get_config(config, set_)
+    artifact_settings_note(set_)
     if test_file is None and cfg.data.test_file:
         test_file = data_file(cfg, cfg.data.test_file)
     evaluate_model(
@@ -205,6 +223,7 @@ def serve(
     from .serving.server import run_server
 
     cfg = get_config(config, set_)  # run_server checks the artifact (serving/loading.py) before it binds the port
+    artifact_settings_note(set_)
     run_server(model_dir_or_default(cfg, model_dir), host, port, precision_or_default(cfg, precision))
 
 
@@ -253,6 +272,7 @@ def predict(
     from .serving.client import PredictInterrupted, PredictRequest, RetryPolicy, run_predict
 
     cfg = get_config(config, set_)
+    artifact_settings_note(set_)
     targets = [t for t in (model_dir, url, endpoint_name) if t]
     if len(targets) != 1:
         raise ConfigError("give exactly one of --model-dir, --url, --endpoint-name")

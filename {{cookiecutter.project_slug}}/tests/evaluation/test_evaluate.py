@@ -134,10 +134,10 @@ def test_the_baseline_is_an_artifact_evaluate_predict_and_serve_take(fitted_base
     assert result.exit_code == 0, result.output
     scored = json.loads((tmp_path / "scored" / "metrics.json").read_text(encoding="utf-8"))
     assert scored[COMPARED] == saved[COMPARED]  # the saved artifact answers as the fitted model did
-    result = runner.invoke(
-        app, ["predict", "--model-dir", BASELINE_DIR, "-o", str(tmp_path / "p.jsonl"), str(test_file)]
-    )
+    predict = ["predict", "--model-dir", BASELINE_DIR, "-o", str(tmp_path / "p.jsonl"), str(test_file)]
+    result = runner.invoke(app, [*predict, "--set", "min_confidence=0.9"])  # the artifact's cut-off answers, said
     assert result.exit_code == 0, result.output
+    assert "note: model.min_confidence not used here" in result.output
     rows = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(rows) == saved["num_examples"]
     name, figure = rows_figure(rows)

@@ -17,6 +17,8 @@ import torch
 from {{ cookiecutter.package_name }}.config import locate
 from {{ cookiecutter.package_name }}.errors import CheckpointError
 from {{ cookiecutter.package_name }}.model.artifact import (
+    CHECKPOINT_SETTINGS_FILE,
+    CHECKPOINT_TOKENIZER_FILE,
     REQUIRED_FILES,
     SCRATCH_TOKENIZER_DIR,
     TORCH_LOOP_CHECKPOINT,
@@ -179,8 +181,11 @@ def test_resuming_with_other_optimizer_settings_is_refused_but_training_further_
     monkeypatch.setattr(run_module, "clear_checkpoints", lambda folder: None)  # as if the first run had stopped
     first = {"loop": "torch", "max_steps": 4, "save_steps": 2, "max_rows": 200, "batch_size": 8}
     run_training(project.override(first))
+    folder = project.path(project.train.checkpoint_dir)
+    records = {name: (folder / name).read_bytes() for name in (CHECKPOINT_SETTINGS_FILE, CHECKPOINT_TOKENIZER_FILE)}
     with pytest.raises(CheckpointError, match=r"train\.learning_rate .* -> 0\.0001\b.*delete that folder"):
         run_training(project.override({**first, "max_steps": 6, "learning_rate": 1e-4}))
+    assert {name: (folder / name).read_bytes() for name in records} == records  # a refusal leaves the folder as it was
     capsys.readouterr()
     further = {**first, "max_steps": 6, "learning_rate": 0, "output_dir": str(project.path("artifacts/further"))}
     run_training(project.override(further))  # override changes project in place: the learning rate back to auto

@@ -172,7 +172,7 @@ def load_torch_checkpoint(folder: Path, warn: Callable[[str], None]) -> tuple[di
 
 
 def check_tokenizer(folder: Path, fingerprint: str, resuming: bool) -> None:
-    """Refuse to resume weights trained with other token ids; record the tokenizer for later runs."""
+    """Refuse to resume weights trained with other token ids (the folder's recorded tokenizer fingerprint)."""
     record = folder / CHECKPOINT_TOKENIZER_FILE
     if resuming and record.is_file():
         recorded = record.read_text(encoding="utf-8").strip()
@@ -182,8 +182,6 @@ def check_tokenizer(folder: Path, fingerprint: str, resuming: bool) -> None:
                 "the training data or the base model changed since. Delete that folder to start fresh, or "
                 "train with the data and model they were made with"
             )
-    folder.mkdir(parents=True, exist_ok=True)
-    record.write_text(fingerprint + "\n", encoding="utf-8")
 
 
 # What a checkpoint's optimizer, scheduler and batch order were made with, and the rows it learned from: resuming
@@ -234,10 +232,10 @@ PRETRAIN_RESUME_SETTINGS = (
 )
 
 
-def check_run_settings(folder: Path, settings: dict, resuming: bool, names: tuple[str, ...] = RESUME_SETTINGS) -> None:
+def check_run_settings(folder: Path, settings: dict, resuming: bool, names: tuple[str, ...] = RESUME_SETTINGS) -> dict:
     """Refuse to resume checkpoints made by a run with other settings of ``names`` (train's RESUME_SETTINGS,
-    pretrain's PRETRAIN_RESUME_SETTINGS; ``settings``: Config.flat()'s names and values); record them for later
-    runs. A record from before a setting was checked does not hold it: that setting is not compared.
+    pretrain's PRETRAIN_RESUME_SETTINGS; ``settings``: Config.flat()'s names and values). A record from before a
+    setting was checked does not hold it: that setting is not compared. Returns the settings to record.
 
     Raises:
         CheckpointError: naming each setting that differs (section.key), its recorded and its new value.
@@ -257,8 +255,24 @@ def check_run_settings(folder: Path, settings: dict, resuming: bool, names: tupl
                 "would mix two runs. Run again with that run's settings to finish it, or delete that folder to "
                 "start this run fresh"
             )
+    return chosen
+
+
+def check_resume(folder: Path, fingerprint: str, settings: dict, names: tuple[str, ...] = RESUME_SETTINGS) -> None:
+    """Before a run writes checkpoints into ``folder``: when it holds some, refuse to resume them with another
+    tokenizer (check_tokenizer) or other settings of ``names`` (check_run_settings); then record this run's
+    tokenizer fingerprint and settings for later runs. Both checks come before either record is written, so a
+    refused resume leaves the folder as it was and the run it belongs to can still finish.
+
+    Raises:
+        CheckpointError: from either check.
+    """
+    resuming = has_checkpoints(folder)
+    check_tokenizer(folder, fingerprint, resuming)
+    chosen = check_run_settings(folder, settings, resuming, names)
     folder.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(chosen, sort_keys=True) + "\n", encoding="utf-8")
+    (folder / CHECKPOINT_TOKENIZER_FILE).write_text(fingerprint + "\n", encoding="utf-8")
+    (folder / CHECKPOINT_SETTINGS_FILE).write_text(json.dumps(chosen, sort_keys=True) + "\n", encoding="utf-8")
 
 
 def has_checkpoints(folder: Path) -> bool:

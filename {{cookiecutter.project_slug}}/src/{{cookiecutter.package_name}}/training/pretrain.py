@@ -45,10 +45,8 @@ from ..model.sources import (
 )
 from .checkpoints import (
     PRETRAIN_RESUME_SETTINGS,
-    check_run_settings,
-    check_tokenizer,
+    check_resume,
     clear_checkpoints,
-    has_checkpoints,
     load_on_every_process,
     restore_training_state,
     save_torch_checkpoint,
@@ -352,10 +350,8 @@ def pretrain(config: Config, channels: dict[str, str | None] | None = None, quie
     say(f"model: {config.model.base_model} as a masked-LM model")
     tokenizer, model = masked_lm(config, texts, ranks, checkpoint_dir)
     if ranks.local_rank == 0:
-        resuming = has_checkpoints(checkpoint_dir)
-        check_tokenizer(checkpoint_dir, tokenizer_fingerprint(tokenizer), resuming=resuming)
         settings = {**config.flat(), "pretrain_learning_rate": options.pretrain_learning_rate}
-        check_run_settings(checkpoint_dir, settings, resuming=resuming, names=PRETRAIN_RESUME_SETTINGS)
+        check_resume(checkpoint_dir, tokenizer_fingerprint(tokenizer), settings, names=PRETRAIN_RESUME_SETTINGS)
     barrier()
     length = config.model.max_length
     datasets = [TextDataset(tokenizer, part, length) for part in (train_texts, held_texts)]

@@ -37,7 +37,7 @@ from ..model.inference import predict_logits
 from ..model.int8 import remove_int8
 from ..model.sources import check_source, default_learning_rate, is_scratch, load_model, scratch_tokenizer
 from ..tasks import task_named
-from .checkpoints import check_run_settings, check_tokenizer, clear_checkpoints, has_checkpoints
+from .checkpoints import check_resume, clear_checkpoints
 from .class_weights import ClassWeights, choose_class_weights
 from .context import TrainingRun
 from .ensemble import Shipped, ship
@@ -216,9 +216,7 @@ def build_model(config: Config, schema: LabelSchema, splits: Splits, ranks: Rank
             "the processes of this job built different tokenizers: every node must train on the same data files"
         )
     if ranks.local_rank == 0:
-        resuming = has_checkpoints(checkpoint_dir)
-        check_tokenizer(checkpoint_dir, fingerprint, resuming=resuming)
-        check_run_settings(checkpoint_dir, config.flat(), resuming=resuming)
+        check_resume(checkpoint_dir, fingerprint, config.flat())
     barrier()
     return tokenizer, model
 
