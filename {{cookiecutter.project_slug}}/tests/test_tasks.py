@@ -278,7 +278,7 @@ def test_auto_weighs_classes_only_when_the_training_split_is_imbalanced(labels, 
     assert choose_class_weights("none", task_named("single_label"), labels, ["a", "b", "c"]).tensor("cpu") is None
 
 
-def test_class_weights_on_tasks_auto_leaves_unweighted():
+def test_auto_leaves_regression_unweighted_and_weighs_multi_label_by_its_rarest_label():
     from {{ cookiecutter.package_name }}.errors import ConfigError
     from {{ cookiecutter.package_name }}.training.class_weights import choose_class_weights
 
@@ -286,5 +286,11 @@ def test_class_weights_on_tasks_auto_leaves_unweighted():
     with pytest.raises(ConfigError, match="train.class_weights: 'balanced' weighs classes, and a regression task"):
         choose_class_weights("balanced", REGRESSION, [0.5, 2.0], ["유사도"])
     multi = task_named("multi_label")
-    assert choose_class_weights("auto", multi, [(0,), ()], ["a", "b"]).used == "none"
+    assert choose_class_weights("auto", multi, [(0,), ()], ["a", "b"]).used == "none"  # "b" is never set: not rare
     assert choose_class_weights("balanced", multi, [(0,), ()], ["a", "b"]).weights == {"a": 1.0, "b": 1.0}
+    rare = [(0, 1)] + [(0,)] * 9 + [()] * 10  # label 1: set on 1 row of 20, missing from 19
+    chosen = choose_class_weights("auto", multi, rare, ["a", "b"])
+    assert chosen.used == "balanced" and chosen.weights == {"a": 1.0, "b": 19.0}
+    assert "auto: the rarest label is missing from 19.0x the rows it is set on, at least 10x" in chosen.reason
+    assert multi.imbalance(rare[:2] + [()] * 4, 2) == pytest.approx(5.0)  # 1 of 6 rows: under 10x
+    assert choose_class_weights("auto", multi, rare[:2] + [()] * 4, ["a", "b"]).used == "none"

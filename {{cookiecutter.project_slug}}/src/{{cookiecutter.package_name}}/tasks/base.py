@@ -151,6 +151,10 @@ class Task:
         present = counts[counts > 0]
         return float(present.max() / present.min()) if len(present) else None
 
+    def imbalance_phrase(self, ratio: float) -> str:
+        """What ``imbalance``'s ``ratio`` measures, as train's class-weights line says it."""
+        return f"the largest class has {ratio:.1f}x the rows of the smallest"
+
     def scores(self, logits: np.ndarray) -> np.ndarray:
         """Scores of ``logits`` (rows, outputs), float64, same shape (the head's rule)."""
         return self.head.scores(logits)

@@ -20,7 +20,7 @@ class ClassWeights:
     used: str  # none or balanced
     reason: str
     weights: dict[str, float] = field(default_factory=dict)  # label name -> weight; {} when unweighted
-    imbalance: float | None = None  # the largest class's rows over the smallest's (None: no classes compared)
+    imbalance: float | None = None  # Task.imbalance: the largest class's rows over the smallest's (None: none compared)
 
     @property
     def line(self) -> str:
@@ -49,7 +49,8 @@ class ClassWeights:
 def choose_class_weights(setting: str, task, labels: list, names: list[str]) -> ClassWeights:
     """The weights ``setting`` (train.class_weights) gives the task's loss over the TRAINING split's ``labels``
     (as the task keeps them; None for an unlabelled row), one a name of ``names`` (the model's outputs). auto:
-    balanced when the largest class has AUTO_CLASS_RATIO times the rows of the smallest or more. Raises
+    balanced when the task's imbalance (Task.imbalance: the largest class's rows over the smallest's; for
+    multi-label the rarest label's negatives over its positives) is AUTO_CLASS_RATIO or more. Raises
     ConfigError for balanced on a task without classes (regression)."""
     ratio = task.imbalance(labels, len(names))
     weights = task.class_weights(labels, len(names))
@@ -67,10 +68,10 @@ def choose_class_weights(setting: str, task, labels: list, names: list[str]) -> 
         )
     balanced = dict(zip(names, (round(float(w), 6) for w in weights), strict=True))
     if setting == "balanced":
-        shape = f"; the largest class has {ratio:.1f}x the rows of the smallest" if ratio else ""
+        shape = f"; {task.imbalance_phrase(ratio)}" if ratio else ""
         return ClassWeights(setting, "balanced", f"train.class_weights=balanced{shape}", balanced, ratio)
     if ratio >= AUTO_CLASS_RATIO:
-        why = f"auto: the largest class has {ratio:.1f}x the rows of the smallest, at least {AUTO_CLASS_RATIO:g}x"
+        why = f"auto: {task.imbalance_phrase(ratio)}, at least {AUTO_CLASS_RATIO:g}x"
         return ClassWeights(setting, "balanced", why, balanced, ratio)
-    why = f"auto: the largest class has {ratio:.1f}x the rows of the smallest, under {AUTO_CLASS_RATIO:g}x"
+    why = f"auto: {task.imbalance_phrase(ratio)}, under {AUTO_CLASS_RATIO:g}x"
     return ClassWeights(setting, "none", why, imbalance=ratio)
