@@ -12,6 +12,11 @@ Sets (real labels only; those whose files are missing are skipped):
   hate      Korean HateSpeech (kocohub/korean-hate-speech, CC BY-SA 4.0): 3 classes, train.tsv -> dev.tsv
   nsmc      NSMC, a seeded subset (--nsmc-train rows, --nsmc-test rows; both 0: all of it, kept as nsmc-all): binary
   ratings5  real 1-5 star movie ratings from NSMC's raw crawl (benchmarks/ratings_data.py builds it): 5 classes
+  bias      the HateSpeech comments' social-bias label (none / gender / others): 3 classes, train.tsv -> dev.tsv
+  chatbot   songys/Chatbot_data's questions, 3 intents (real_sets_data.py builds its 80/20 split)
+  unsmile   Smilegate's UnSmile hate speech, 10 labels (multi-label), train -> valid (real_sets_data.py)
+  xnli      KorNLI's XNLI pairs, 3 classes: trained on its 2,490 dev pairs, tested on its 5,010 test pairs
+  korsts    KorSTS sentence pairs scored 0-5 (regression), train -> test (real_sets_data.py)
 
     python benchmarks/bench_real_sets.py --sets hate,nsmc --model scratch:small [--epochs 0] [--nsmc-train 20000]
     python benchmarks/bench_real_sets.py --table      # RESULTS-real-sets.md from results-real-sets.json
@@ -37,6 +42,19 @@ from common import BUILD, NSMC_DIR, CpuTimer, bake, machine, project_module
 
 HERE = Path(__file__).resolve().parent
 RATINGS_DIR = HERE / ".data" / "ratings5"
+EXTRA_DIR = HERE / ".data"  # real_sets_data.py writes chatbot/, unsmile/, xnli/, korsts/ here
+UNSMILE_LABELS = [
+    "여성/가족",
+    "남성",
+    "성소수자",
+    "인종/국적",
+    "연령",
+    "지역",
+    "종교",
+    "기타 혐오",
+    "악플/욕설",
+    "clean",
+]
 RESULTS = HERE / "results-real-sets.json"
 SEED = 13
 SPEED_TEXTS = 1000
@@ -65,6 +83,77 @@ SETS = {
             "test_file": "test.tsv",
         },
         "files": {"train.tsv": RATINGS_DIR / "train.tsv", "test.tsv": RATINGS_DIR / "test.tsv"},
+    },
+    "bias": {
+        "answers": {
+            **{key: value for key, value in HATE_ANSWERS.items() if key != "base_model"},
+            "project_name": "Social Bias",
+            "label_column": "bias",
+            "label_names": "none,gender,others",
+        },
+        "files": {"train.tsv": HATE_DIR / "train.tsv", "dev.tsv": HATE_DIR / "dev.tsv"},
+    },
+    "chatbot": {
+        "answers": {
+            "project_name": "Chatbot Intents",
+            "data_format": "csv",
+            "text_column": "Q",
+            "label_column": "label",
+            "id_column": "",
+            "label_names": "일상,이별,사랑",
+            "label_encoding": "index",
+            "train_file": "train.csv",
+            "test_file": "test.csv",
+        },
+        "files": {name: EXTRA_DIR / "chatbot" / name for name in ("train.csv", "test.csv")},
+    },
+    "unsmile": {
+        "answers": {
+            "project_name": "Unsmile",
+            "dataset_name": "unsmile",
+            "data_format": "tsv",
+            "text_column": "문장",
+            "label_column": "",
+            "id_column": "",
+            "task": "multi_label",
+            "label_names": ",".join(UNSMILE_LABELS),
+            "label_encoding": "name",
+            "train_file": "unsmile_train.tsv",
+            "test_file": "unsmile_valid.tsv",
+        },
+        "files": {name: EXTRA_DIR / "unsmile" / name for name in ("unsmile_train.tsv", "unsmile_valid.tsv")},
+    },
+    "xnli": {
+        "answers": {
+            "project_name": "Korean NLI",
+            "dataset_name": "kornli",
+            "data_format": "tsv",
+            "text_column": "sentence1",
+            "text_pair_column": "sentence2",
+            "label_column": "gold_label",
+            "id_column": "",
+            "label_names": "entailment,neutral,contradiction",
+            "label_encoding": "name",
+            "train_file": "train.tsv",
+            "test_file": "test.tsv",
+        },
+        "files": {name: EXTRA_DIR / "xnli" / name for name in ("train.tsv", "test.tsv")},
+    },
+    "korsts": {
+        "answers": {
+            "project_name": "Korean STS",
+            "dataset_name": "korsts",
+            "data_format": "tsv",
+            "text_column": "sentence1",
+            "text_pair_column": "sentence2",
+            "label_column": "score",
+            "id_column": "",
+            "task": "regression",
+            "label_names": "similarity",
+            "train_file": "train.tsv",
+            "test_file": "test.tsv",
+        },
+        "files": {name: EXTRA_DIR / "korsts" / name for name in ("train.tsv", "test.tsv")},
     },
 }
 
@@ -107,49 +196,93 @@ def run_command(project: Path, command: str, sets: list[str]) -> tuple[str, floa
     return done.stdout, time.perf_counter() - started
 
 
-def paired_against_baseline(project: Path, test_file: Path) -> dict:
-    """What shipped against the baseline on the test file's rows: evaluation/paired.py's decision at max_drop 0
-    (lost and won rows, bounds, rule)."""
+def test_records(project: Path, test_file: Path) -> tuple[object, list]:
+    """(the task, the test file's records) as the project reads them."""
     module = lambda name: project_module(project, name)  # noqa: E731
     config = module("config").load_config(project / "config.yaml", {"mlflow": False})
     dataset = module("data.dataset")
     schema = dataset.load_schema(config)
     records = dataset.load_splits(config, schema, dataset.data_file(config, config.data.train_file), test_file).test
+    return module("tasks").task_named(schema.task), records
+
+
+def paired_against_baseline(project: Path, test_file: Path) -> dict:
+    """What shipped against the baseline on the test file's decisions (Task.decisions: a row's class, or each
+    (row, label) cell for multi-label): evaluation/paired.py's decision at max_drop 0 (lost and won decisions, bounds,
+    rule). A score (regression) has no flips: there the baseline's squared errors against the shipped model's, worse
+    when the baseline is surely better (paired_gain_decision), lost / won the rows where one errs less."""
+    task, records = test_records(project, test_file)
     texts, labels = [r.text for r in records], [r.label for r in records]
-    inference = module("model.inference")
-    answers = {}
+    pairs = [r.text_pair for r in records] if records and records[0].text_pair is not None else None
+    paired = project_module(project, "evaluation.paired")
+    inference = project_module(project, "model.inference")
+    scores, thresholds = {}, {}
     for arm, folder in (("baseline", "artifacts/baseline"), ("shipped", "artifacts/model")):
         predictor = inference.load_predictor(project / folder, "fp32")
-        answers[arm] = predictor.answers(predictor.probabilities(texts))
-    return module("evaluation.paired").paired_drop_decision(labels, answers["baseline"], answers["shipped"], 0.0)
+        scores[arm], thresholds[arm] = predictor.probabilities(texts, text_pairs=pairs), predictor.thresholds
+    if task.name == "regression":
+        errors = {arm: task.decision_errors(labels, scores[arm], None) for arm in scores}
+        baseline_better = paired.paired_gain_decision(errors["shipped"], errors["baseline"])
+        return {
+            **baseline_better,
+            "won": baseline_better["lost"],
+            "lost": baseline_better["won"],
+            "allowed": not baseline_better["better"],
+        }
+    truth = task.decision_truth(labels, scores["shipped"].shape[1])
+    answers = {arm: task.decisions(scores[arm], thresholds[arm]) for arm in scores}
+    return paired.paired_drop_decision(truth, answers["baseline"], answers["shipped"], 0.0)
+
+
+def accuracies(project: Path, test_file: Path) -> dict | None:
+    """Test accuracy of the baseline and of the transformer alone (fp32, calibrated; whatever shipped), the figure
+    the issue's table gives for some sets; None for a task without one answer a row (multi-label, regression)."""
+    import torch
+
+    task, records = test_records(project, test_file)
+    if task.name != "single_label":
+        return None
+    texts, labels = [r.text for r in records], [r.label for r in records]
+    pairs = [r.text_pair for r in records] if records and records[0].text_pair is not None else None
+    inference = project_module(project, "model.inference")
+    predictors = {
+        "baseline": inference.load_predictor(project / "artifacts/baseline", "fp32"),
+        "transformer": inference.TransformerPredictor(project / "artifacts/model", "fp32", torch.device("cpu")),
+    }
+    figures = {}
+    for arm, predictor in predictors.items():
+        answers = predictor.answers(predictor.probabilities(texts, text_pairs=pairs))
+        figures[arm] = sum(a == y for a, y in zip(answers, labels, strict=True)) / len(labels)
+    return figures
 
 
 def speed(project: Path, test_file: Path) -> dict:
     """Test texts a second through the handler (what ships, at the precision serving picks) and through
     transformers' text-classification pipeline() on the transformer (fp32, batch 64), side by side, torch at one
-    thread; the first SPEED_TEXTS texts of the test file, after a warm-up on 64 of them."""
+    thread; the first SPEED_TEXTS texts (or pairs) of the test file, after a warm-up on 64 of them."""
     import torch
     from transformers import pipeline
 
     handler = project_module(project, "serving.handler")
-    lines = test_file.read_text(encoding="utf-8").splitlines()[1:]
-    column = 1 if "ratings_test" in test_file.name else 0
-    texts = [line.split("\t")[column] for line in lines if line.split("\t")[column].strip()][:SPEED_TEXTS]
+    _, records = test_records(project, test_file)
+    records = records[:SPEED_TEXTS]
+    pairs = records[0].text_pair is not None
+    inputs = [{"text": r.text, "text_pair": r.text_pair} if pairs else r.text for r in records]
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     model_dir = project / "artifacts" / "model"
     served = handler.load(model_dir)
     classifier = pipeline("text-classification", model=str(model_dir), device="cpu")
-    handler.predict_fn(texts[:64], served), classifier(texts[:64], batch_size=64, truncation=True)
+    handler.predict_fn(inputs[:64], served), classifier(inputs[:64], batch_size=64, truncation=True)
     with CpuTimer() as ours:
-        handler.predict_fn(texts, served)
+        handler.predict_fn(inputs, served)
     with CpuTimer() as theirs:
-        classifier(texts, batch_size=64, truncation=True)
+        classifier(inputs, batch_size=64, truncation=True)
     torch.set_num_threads(threads)
     return {
-        "texts": len(texts),
-        "shipped_per_s": len(texts) / ours.seconds,
-        "pipeline_per_s": len(texts) / theirs.seconds,
+        "texts": len(inputs),
+        "shipped_per_s": len(inputs) / ours.seconds,
+        "pipeline_per_s": len(inputs) / theirs.seconds,
         "shipped_precision": served.precision,
     }
 
@@ -203,6 +336,7 @@ def run_set(name: str, model: str, epochs: float, sizes: dict[str, int], pretrai
         "validation_gain_over_ngram": chosen.get("validation_gain_over_ngram"),
         "validation": chosen["validation"],
         "paired": paired_against_baseline(project, test_file),
+        "accuracy": accuracies(project, test_file),
         "ece_before": calibration.get("ece_before"),
         "ece_after": calibration.get("ece_after"),
         "loss_curve": [
@@ -236,8 +370,9 @@ def table(results: dict) -> str:
         "| set (train / test rows) | model, epochs | metric | trivial | baseline | transformer | n-gram (train split; "
         "refit on train + validation when it ships) "
         "| shipped (weight) | shipped vs baseline: lost / won rows, decision | after `pretrain`: MLM loss, "
-        "transformer, shipped | ECE before -> after | shipped / pipeline() texts a second |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|\n"
+        "transformer, shipped | ECE before -> after | shipped / pipeline() texts a second | accuracy: baseline / "
+        "transformer |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
     for key, r in results.items():
@@ -253,12 +388,14 @@ def table(results: dict) -> str:
             else "not run"
         )
         stale = f" (measured {r['stale']})" if r.get("stale") else ""
+        a = r.get("accuracy")
+        accuracy = f"{a['baseline']:.4f} / {a['transformer']:.4f}" if a else "—"
         rows.append(
             f"| {key.split('/')[0]}{stale} ({r['train_examples']:,} / {r['test_examples']:,}) | {r['model']}, "
             f"{r['epochs'] or 'auto'} | {r['metric']} | {trivial_text} | {r['baseline']:.4f} | {r['transformer']:.4f} "
             f"| {r['ngram_in_mix']:.4f} | **{r['shipped']:.4f}** ({r['transformer_weight']:.1f}) | {p['lost']} / "
             f"{p['won']}, {'not worse' if p['allowed'] else 'worse'} | {pretrained} | {ece} | "
-            f"{s['shipped_per_s']:.0f} / {s['pipeline_per_s']:.0f} ({s['shipped_precision']}) |"
+            f"{s['shipped_per_s']:.0f} / {s['pipeline_per_s']:.0f} ({s['shipped_precision']}) | {accuracy} |"
         )
     return header + "\n".join(rows) + "\n"
 
