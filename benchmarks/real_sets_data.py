@@ -9,6 +9,9 @@ repositories (no network here: `fetch` or `git clone --mirror` them first), for 
   xnli     kakaobrain/kor-nlu-datasets (CC BY-SA 4.0): KorNLI/xnli.dev.ko.tsv (2,490 pairs) as the training file,
            xnli.test.ko.tsv (5,010) as the test file, verbatim: 3 classes, entailment / neutral / contradiction.
   korsts   the same repository: KorSTS/sts-train.tsv (5,749 pairs) and sts-test.tsv (1,379), verbatim: a 0-5 score.
+  hate-unlabeled  kocohub/korean-hate-speech (CC BY-SA 4.0): unlabeled/unlabeled_comments_5.txt, 33,893 unlabelled
+           comments from the same portal as the labelled HateSpeech set (the one part of the 2M the mirror holds;
+           none is a labelled comment), verbatim: texts for `pretrain.unlabeled_files`.
 
     python benchmarks/real_sets_data.py [--mirrors /work/.mirror]
 
@@ -40,6 +43,10 @@ VERBATIM = {
         {"train.tsv": "KorNLI/xnli.dev.ko.tsv", "test.tsv": "KorNLI/xnli.test.ko.tsv"},
     ),
     "korsts": ("kakaobrain+kor-nlu-datasets", {"train.tsv": "KorSTS/sts-train.tsv", "test.tsv": "KorSTS/sts-test.tsv"}),
+    "hate-unlabeled": (
+        "kocohub+korean-hate-speech",
+        {"unlabeled_comments_5.txt": "unlabeled/unlabeled_comments_5.txt"},
+    ),
 }
 CHATBOT = ("songys+Chatbot_data", "ChatbotData.csv")
 

@@ -82,7 +82,12 @@ def main() -> int:
 
     results["pairs"] = bench_pairs.run_all(args.quick)
     print("== real sets: what train ships against the baseline (benchmarks/bench_real_sets.py)", flush=True)
-    real = ["--sets", "hate,nsmc,ratings5", "--model", "scratch:tiny", "--pretrain"]
+    subprocess.run([sys.executable, str(HERE / "real_sets_data.py")], check=True)  # skips a set with no mirror
+    import ratings_data
+
+    if not (HERE / ".data/ratings5/train.tsv").is_file() and ratings_data.MIRROR.exists():
+        subprocess.run([sys.executable, str(HERE / "ratings_data.py")], check=True)
+    real = ["--sets", "hate,nsmc,ratings5,bias,chatbot,unsmile,xnli,korsts", "--model", "scratch:tiny", "--pretrain"]
     subprocess.run(
         [sys.executable, str(HERE / "bench_real_sets.py"), *real, *(["--nsmc-train", "5000"] if args.quick else [])],
         check=True,

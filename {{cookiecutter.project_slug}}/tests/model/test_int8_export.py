@@ -95,6 +95,24 @@ def classify(model_dir, model, rows):
     return network, network(input_ids=input_ids, attention_mask=attention_mask).logits, expected
 
 
+def test_nncf_draws_its_bars_only_where_the_commands_draw_bars(tmp_path, capsys, monkeypatch):
+    """NNCF's rich bars written into a log file or a pipe are blocks of bar lines; there the stage lines say it."""
+    import io
+
+    from {{ cookiecutter.package_name }} import logs
+
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # not a terminal
+    model, rows = tiny_bert(), tiny_rows()
+    int8.export_int8(model, rows, 0, tmp_path / "piped")
+    assert "Statistics collection" not in capsys.readouterr().out
+    logs.configure(logs.VERBOSE)
+    try:
+        int8.export_int8(model, rows, 0, tmp_path / "verbose")
+    finally:
+        logs.configure(logs.NORMAL)
+    assert "Statistics collection" in capsys.readouterr().out
+
+
 @pytest.mark.container
 def test_a_head_packing_does_not_fit_gets_the_padded_model(tmp_path):
     """BERT's head reads a pooled first token: PackedClassifier's logits differ, so the export pads."""

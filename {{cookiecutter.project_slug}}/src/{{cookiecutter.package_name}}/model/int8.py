@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from transformers.modeling_outputs import SequenceClassifierOutput
 
+from .. import logs
 from ..tasks import task_of_problem_type
 from .artifact import INT8_DIR, INT8_MODEL_FILE
 from .batching import PAIR_INPUT, packed, packed_batches, takes_packed_rows, takes_pairs
@@ -223,7 +224,7 @@ def _export_int8(
     if converted is None:  # one padded text per row, as the model was trained
         calibration = padded_calibration(rows, CALIBRATION_BATCH, pad_token_id, types)
         converted = convert(FourDimensionalMask(cpu_model), calibration[0])
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), bars_as_logs_say():
         warnings.simplefilter("ignore")  # NNCF and OpenVINO warnings that are not the user's to act on
         quantized = nncf.quantize(
             converted,
@@ -235,6 +236,20 @@ def _export_int8(
     destination.parent.mkdir(parents=True, exist_ok=True)
     openvino.save_model(quantized, destination, compress_to_fp16=False)  # writes model.bin beside it
     return destination
+
+
+@contextmanager
+def bars_as_logs_say() -> Iterator[None]:
+    """NNCF's progress bars (rich, on its shared console) only where logs.bars() draws bars: a terminal or
+    --verbose. Written into a log file or a pipe, each bar is a block of lines the commands' own stage lines say."""
+    import rich
+
+    console = rich.get_console()
+    quiet, console.quiet = console.quiet, not logs.bars()
+    try:
+        yield
+    finally:
+        console.quiet = quiet
 
 
 def convert(network: torch.nn.Module, example: dict[str, np.ndarray]):
