@@ -43,6 +43,7 @@ from common import BUILD, NSMC_DIR, CpuTimer, bake, machine, project_module
 HERE = Path(__file__).resolve().parent
 RATINGS_DIR = HERE / ".data" / "ratings5"
 EXTRA_DIR = HERE / ".data"  # real_sets_data.py writes chatbot/, unsmile/, xnli/, korsts/ here
+HATE_UNLABELED = EXTRA_DIR / "hate-unlabeled" / "unlabeled_comments_5.txt"  # pretrain's extra texts, when there
 UNSMILE_LABELS = [
     "여성/가족",
     "남성",
@@ -62,6 +63,7 @@ SETS = {
     "hate": {
         "answers": {key: value for key, value in HATE_ANSWERS.items() if key != "base_model"},
         "files": {"train.tsv": HATE_DIR / "train.tsv", "dev.tsv": HATE_DIR / "dev.tsv"},
+        "unlabeled": HATE_UNLABELED,
     },
     "nsmc": {
         "answers": {"project_name": "NSMC Subset"},
@@ -92,6 +94,7 @@ SETS = {
             "label_names": "none,gender,others",
         },
         "files": {"train.tsv": HATE_DIR / "train.tsv", "dev.tsv": HATE_DIR / "dev.tsv"},
+        "unlabeled": HATE_UNLABELED,
     },
     "chatbot": {
         "answers": {
@@ -287,10 +290,12 @@ def speed(project: Path, test_file: Path) -> dict:
     }
 
 
-def with_pretrain(project: Path, common: list[str]) -> dict:
-    """`pretrain` on the training file's texts, then `train` from its output (into artifacts/model-pretrained):
-    the held-out masked-LM loss before and after, and the test figures of that transformer and of what shipped."""
-    _, pretrain_seconds = run_command(project, "pretrain", ["tracking.mlflow=false"])
+def with_pretrain(project: Path, common: list[str], unlabeled: Path | None) -> dict:
+    """`pretrain` on the training file's texts (and ``unlabeled``'s, the set's own unlabelled texts, when the file is
+    there), then `train` from its output (into artifacts/model-pretrained): the held-out masked-LM loss before and
+    after, and the test figures of that transformer and of what shipped."""
+    extra = [f"pretrain.unlabeled_files={unlabeled}"] if unlabeled and unlabeled.is_file() else []
+    _, pretrain_seconds = run_command(project, "pretrain", ["tracking.mlflow=false", *extra])
     record = json.loads((project / "artifacts/pretrained/pretrain.json").read_text(encoding="utf-8"))
     sets = [*common, "model.base_model=artifacts/pretrained", "train.output_dir=artifacts/model-pretrained"]
     _, train_seconds = run_command(project, "train", sets)
@@ -299,6 +304,7 @@ def with_pretrain(project: Path, common: list[str]) -> dict:
         "mlm_loss_before": record["held_out_mlm_loss_before"],
         "mlm_loss_after": record["held_out_mlm_loss_after"],
         "pretrain_steps": record["steps"],
+        "unlabeled_files": extra,
         "transformer": chosen["test"]["transformer"],
         "shipped": chosen["test"]["shipped"],
         "transformer_weight": chosen["transformer_weight"],
@@ -348,7 +354,7 @@ def run_set(name: str, model: str, epochs: float, sizes: dict[str, int], pretrai
         "baseline_seconds": round(baseline_seconds, 1),
         "train_seconds": round(train_seconds, 1),
         "train_log_tail": output.splitlines()[-12:],
-        "pretrain": with_pretrain(project, common) if pretrain else None,
+        "pretrain": with_pretrain(project, common, SETS[name].get("unlabeled")) if pretrain else None,
     }
 
 
@@ -384,6 +390,7 @@ def table(results: dict) -> str:
         q = r.get("pretrain")
         pretrained = (
             f"{q['mlm_loss_before']:.2f} -> {q['mlm_loss_after']:.2f}, {q['transformer']:.4f}, {q['shipped']:.4f}"
+            + (" (with the set's unlabelled texts)" if q.get("unlabeled_files") else "")
             if q
             else "not run"
         )

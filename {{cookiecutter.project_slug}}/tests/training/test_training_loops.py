@@ -18,6 +18,7 @@ from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.config import TrainConfig
 from {{ cookiecutter.package_name }}.data.labels import LabelSchema
 from {{ cookiecutter.package_name }}.metric_registry import METRICS, register, unregister
+from {{ cookiecutter.package_name }}.tasks import task_named
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 from {{ cookiecutter.package_name }}.training.runtime import resolve_epochs
 
@@ -140,18 +141,19 @@ def test_both_loops_write_the_same_artifact_layout(project, trained_model, capsy
 
 
 @pytest.mark.parametrize(
-    ("rows", "settings", "epochs"),
+    ("rows", "settings", "task", "epochs"),
     [
-        (540, {}, 24.0),  # 17 steps an epoch: 24 epochs reach min_steps=400 (a 600-row file less validation)
-        (5400, {}, 3.0),  # 169 steps an epoch: three epochs are already past min_steps
-        (540, {"epochs": 2.0}, 2.0),  # an explicit number is exact
-        (540, {"min_steps": 0}, 3.0),
-        (540, {"batch_size": 8, "gradient_accumulation_steps": 2}, 12.0),  # 34 steps an epoch
+        (540, {}, "single_label", 24.0),  # 17 steps an epoch: 24 epochs reach min_steps=400 (600 rows less validation)
+        (5400, {}, "single_label", 3.0),  # 169 steps an epoch: three epochs are already past min_steps
+        (5400, {}, "multi_label", 6.0),  # rare labels learn slowly: six
+        (540, {"epochs": 2.0}, "multi_label", 2.0),  # an explicit number is exact
+        (540, {"min_steps": 0}, "single_label", 3.0),
+        (540, {"batch_size": 8, "gradient_accumulation_steps": 2}, "single_label", 12.0),  # 34 steps an epoch
     ],
 )
-def test_auto_epochs_give_small_data_at_least_min_steps(rows, settings, epochs):
-    assert resolve_epochs(rows, TrainConfig(**settings), world_size=1) == epochs
-    assert resolve_epochs(rows * 2, TrainConfig(**settings), world_size=2) == epochs  # each process sees half
+def test_auto_epochs_give_small_data_at_least_min_steps(rows, settings, task, epochs):
+    assert resolve_epochs(rows, TrainConfig(**settings), world_size=1, task=task_named(task)) == epochs
+    assert resolve_epochs(rows * 2, TrainConfig(**settings), world_size=2, task=task_named(task)) == epochs
 
 
 @pytest.fixture()
@@ -248,7 +250,6 @@ class Logits(torch.nn.Module):
 
 def test_both_loops_train_on_the_tasks_class_weighted_loss():
     """The Trainer's compute_loss and the torch loop's batch_loss: the same weighted loss, the task's."""
-    from {{ cookiecutter.package_name }}.tasks import task_named
     from {{ cookiecutter.package_name }}.training.hf_trainer import GroupedTrainer
     from {{ cookiecutter.package_name }}.training.torch_loop import TorchLoop
 

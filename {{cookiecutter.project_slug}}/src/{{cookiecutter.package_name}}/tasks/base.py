@@ -40,6 +40,7 @@ class Task:
     }
     baseline_name = "naive-Bayes-weighted logistic regression"  # the n-gram model's estimator (baseline_estimator)
     int8_agreement = "of the decisions agree"  # train's int8 line: what its agreement share counts
+    auto_epochs = 3.0  # what train.epochs 0 (auto) trains for on a training split past train.min_steps
 
     @property
     def int8_metric(self) -> str:

@@ -36,7 +36,7 @@ from ..model.features import build_dataset, tokenizer_fingerprint
 from ..model.inference import predict_logits
 from ..model.int8 import remove_int8
 from ..model.sources import check_source, default_learning_rate, is_scratch, load_model, scratch_tokenizer
-from ..tasks import task_named
+from ..tasks import Task, task_named
 from .checkpoints import check_resume, clear_checkpoints
 from .class_weights import ClassWeights, choose_class_weights
 from .context import TrainingRun
@@ -44,7 +44,6 @@ from .ensemble import Shipped, ship
 from .interrupts import StopSignals
 from .row_log import mark_rows
 from .runtime import (
-    AUTO_EPOCHS,
     Printer,
     Ranks,
     all_equal,
@@ -92,7 +91,7 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
     say(f"model: {config.model.base_model}: {what}")  # stages that take a while each get a line: logs show progress
     tokenizer, model = build_model(config, schema, splits, ranks)
     datasets = tokenize_splits(config, tokenizer, splits, schema.num_labels, say)
-    set_epochs(config, len(datasets[0]), ranks, say)
+    set_epochs(config, len(datasets[0]), ranks, say, task_named(schema.task))
     device = training_device(config.train.use_cpu, ranks)
     with Tracker(config, ranks.is_main) as tracker:
         run = TrainingRun(
@@ -164,12 +163,12 @@ def settled_class_weights(config: Config, schema: LabelSchema, splits: Splits, s
     return chosen
 
 
-def set_epochs(config: Config, num_examples: int, ranks: Ranks, say: Printer) -> None:
+def set_epochs(config: Config, num_examples: int, ranks: Ranks, say: Printer, task: Task) -> None:
     """Settle ``epochs: 0`` (auto) into a number before any loop reads it; says so when small data raised it."""
     if config.train.epochs > 0:
         return
-    config.train.epochs = resolve_epochs(num_examples, config.train, ranks.world_size)
-    if config.train.epochs > AUTO_EPOCHS and config.train.max_steps <= 0:
+    config.train.epochs = resolve_epochs(num_examples, config.train, ranks.world_size, task)
+    if config.train.epochs > task.auto_epochs and config.train.max_steps <= 0:
         say(
             f"epochs: {config.train.epochs:g} (auto: a small training split gets at least train.min_steps="
             f"{config.train.min_steps} optimizer steps; the best epoch on the validation split is kept)"

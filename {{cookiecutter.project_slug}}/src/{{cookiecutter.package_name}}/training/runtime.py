@@ -15,6 +15,7 @@ from .. import logs
 from ..config import TrainConfig
 from ..model.features import DynamicPaddingCollator, LengthGroupedSampler
 from ..model.inference import best_device
+from ..tasks import Task
 
 LOSS_POINTS_PER_EPOCH = 4  # the fewest training-loss points an epoch logs
 
@@ -95,24 +96,21 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return precision
 
 
-AUTO_EPOCHS = 3.0  # what `epochs: 0` (auto) trains for when the training split is large enough
-
-
 def optimizer_steps_per_epoch(num_examples: int, train: TrainConfig, world_size: int) -> int:
     """Optimizer steps in one pass over ``num_examples`` rows (batch x accumulation x processes per step)."""
     per_step = train.batch_size * train.gradient_accumulation_steps * world_size
     return max(1, math.ceil(num_examples / per_step))
 
 
-def resolve_epochs(num_examples: int, train: TrainConfig, world_size: int) -> float:
-    """The epochs a run trains for: ``train.epochs`` when set; with 0 (auto), ``AUTO_EPOCHS`` raised to whole
-    epochs until at least ``train.min_steps`` optimizer steps run. A model built from scratch needs a few hundred
-    steps before it learns anything: on a 600-row split three epochs are 51 steps and it predicts one class
-    (measured across set sizes and class counts: benchmarks/RESULTS-small-data.md)."""
+def resolve_epochs(num_examples: int, train: TrainConfig, world_size: int, task: Task) -> float:
+    """The epochs a run trains for: ``train.epochs`` when set; with 0 (auto), the task's ``auto_epochs`` (3; 6 for
+    multi-label) raised to whole epochs until at least ``train.min_steps`` optimizer steps run. A model built from
+    scratch needs a few hundred steps before it learns anything: on a 600-row split three epochs are 51 steps and it
+    predicts one class (measured across set sizes and class counts: benchmarks/RESULTS-small-data.md)."""
     if train.epochs > 0:
         return train.epochs
     steps = optimizer_steps_per_epoch(num_examples, train, world_size)
-    return max(AUTO_EPOCHS, float(math.ceil(train.min_steps / steps)))
+    return max(task.auto_epochs, float(math.ceil(train.min_steps / steps)))
 
 
 def total_optimizer_steps(num_examples: int, train: TrainConfig, world_size: int) -> int:
