@@ -238,25 +238,28 @@ def paired_against_baseline(project: Path, test_file: Path) -> dict:
 
 
 def accuracies(project: Path, test_file: Path) -> dict | None:
-    """Test accuracy of the baseline and of the transformer alone (fp32, calibrated; whatever shipped), the figure
-    the issue's table gives for some sets; None for a task without one answer a row (multi-label, regression)."""
+    """Test accuracy of the baseline and of the transformer alone (fp32; its argmax, which temperature scaling
+    leaves as it is), read with transformers from the artifact whatever shipped: the figure the issue's table gives
+    for some sets. None for a task without one answer a row (multi-label, regression)."""
     import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     task, records = test_records(project, test_file)
     if task.name != "single_label":
         return None
     texts, labels = [r.text for r in records], [r.label for r in records]
     pairs = [r.text_pair for r in records] if records and records[0].text_pair is not None else None
-    inference = project_module(project, "model.inference")
-    predictors = {
-        "baseline": inference.load_predictor(project / "artifacts/baseline", "fp32"),
-        "transformer": inference.TransformerPredictor(project / "artifacts/model", "fp32", torch.device("cpu")),
-    }
-    figures = {}
-    for arm, predictor in predictors.items():
-        answers = predictor.answers(predictor.probabilities(texts, text_pairs=pairs))
-        figures[arm] = sum(a == y for a, y in zip(answers, labels, strict=True)) / len(labels)
-    return figures
+    baseline = project_module(project, "model.inference").load_predictor(project / "artifacts/baseline", "fp32")
+    answers = {"baseline": baseline.answers(baseline.probabilities(texts, text_pairs=pairs)), "transformer": []}
+    folder = project / "artifacts" / "model"
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    with torch.inference_mode():
+        for start in range(0, len(texts), 64):
+            second = pairs[start : start + 64] if pairs else None
+            batch = tokenizer(texts[start : start + 64], second, padding=True, truncation=True, return_tensors="pt")
+            answers["transformer"] += model(**batch).logits.argmax(dim=-1).tolist()
+    return {arm: sum(a == y for a, y in zip(got, labels, strict=True)) / len(labels) for arm, got in answers.items()}
 
 
 def speed(project: Path, test_file: Path) -> dict:
