@@ -95,7 +95,7 @@ class MultiLabelTask(Task):
     head = HEADS[MULTI_LABEL]
     default_metric = compared_metric = MICRO_F1
     # rare labels learn slowly: on UnSmile the validation figure still rose at epoch 6, and 6 epochs scored test
-    # micro-F1 0.605 against 3 epochs' 0.562 (three seeds, benchmarks/RESULTS-real-sets.md)
+    # micro-F1 0.605 against 3 epochs' 0.562 (three seeds, benchmarks/RESULTS-real-sets-defaults.md)
     auto_epochs = 6.0
     errors_title = "the rows whose predicted label set is not the true one"
     errors_columns = {
@@ -149,7 +149,7 @@ class MultiLabelTask(Task):
         """The rarest label's rows without it over its rows with it (its negatives / positives, the ``pos_weight``
         balanced gives it), among labels set on some training rows and not all; None when no label is. On UnSmile's
         10 labels (rarest 1:36) an unweighted BCE learned little more than each label's rate in 3 epochs, and
-        pos_weight lifted test micro-F1 from 0.36-0.38 to 0.57-0.58 (benchmarks/RESULTS-real-sets.md)."""
+        pos_weight lifted test micro-F1 from 0.36-0.38 to 0.52-0.59 (RESULTS-real-sets-defaults.md)."""
         rows = [ids for ids in labels if ids is not None]
         positives = indicator(rows, num_outputs).sum(axis=0).astype(np.float64)
         negatives = len(rows) - positives
