@@ -56,6 +56,8 @@ def test_booleans_parse_from_strings(raw, value):
 def test_bad_overrides_name_the_problem(project, tmp_path):
     with pytest.raises(ConfigError, match="unknown config key 'epoch'"):
         project.override({"epoch": 1})
+    with pytest.raises(ConfigError, match=r"'train\.lerning_rate' .*did you mean train\.learning_rate\b"):
+        project.override({"train.lerning_rate": 1})  # a typo, not a part of the name
     with pytest.raises(ConfigError, match="fp16: 'maybe' is not a boolean"):
         parse_bool("maybe", "fp16")
     with pytest.raises(ConfigError, match="batch_size: 'big' is not a whole number"):

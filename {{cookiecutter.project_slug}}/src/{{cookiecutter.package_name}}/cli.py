@@ -52,17 +52,27 @@ ARTIFACT_SETTINGS = ("model.min_confidence", "model.target_accuracy")
 """Settings train fixes in the artifact (calibration.json's cut-off): a command that reads an artifact keeps its."""
 
 
-def artifact_settings_note(assignments: list[str] | None) -> None:
+def artifact_settings_note(assignments: list[str] | None, cfg: Config) -> None:
     """Say (stderr, under --quiet too) which ``--set`` assignments name settings the artifact fixed
-    (ARTIFACT_SETTINGS): evaluate, serve and predict answer with the cut-off train chose; none is dropped unsaid."""
+    (ARTIFACT_SETTINGS): evaluate, serve and predict answer with the cut-off train chose, and a task that never
+    abstains (the project's labels.json: multi-label, regression) has none; none is dropped unsaid."""
+    from .answers import head_for
+    from .data.dataset import load_schema
+    from .errors import LabelError
+
     named = {f"{info.section}.{info.name}" for info in map(locate, parse_assignments(assignments or []))}
-    fixed = [key for key in ARTIFACT_SETTINGS if key in named]
-    if fixed:
-        logs.result(
-            f"note: {', '.join(fixed)} not used here: the artifact's calibration.json holds the abstention cut-off "
-            "train chose; train again with it to change what the model answers",
-            stderr=True,
-        )
+    fixed = ", ".join(key for key in ARTIFACT_SETTINGS if key in named)
+    if not fixed:
+        return
+    try:
+        task = load_schema(cfg).task
+    except LabelError:  # the command itself says what is wrong with labels.json
+        return
+    if head_for(task).abstains:
+        why = "the artifact's calibration.json holds the abstention cut-off train chose; train again with it"
+    else:
+        why = f"a {task} task never abstains"
+    logs.result(f"note: {fixed} not used here: {why}", stderr=True)
 
 
 def model_dir_or_default(cfg: Config, model_dir: Path | None) -> Path:
@@ -197,7 +207,7 @@ def evaluate(
     from .evaluation.evaluate import evaluate_model
 
     cfg = get_config(config, set_)
-    artifact_settings_note(set_)
+    artifact_settings_note(set_, cfg)
     if test_file is None and cfg.data.test_file:
         test_file = data_file(cfg, cfg.data.test_file)
     evaluate_model(
@@ -223,7 +233,7 @@ def serve(
     from .serving.server import run_server
 
     cfg = get_config(config, set_)  # run_server checks the artifact (serving/loading.py) before it binds the port
-    artifact_settings_note(set_)
+    artifact_settings_note(set_, cfg)
     run_server(model_dir_or_default(cfg, model_dir), host, port, precision_or_default(cfg, precision))
 
 
@@ -272,7 +282,7 @@ def predict(
     from .serving.client import PredictInterrupted, PredictRequest, RetryPolicy, run_predict
 
     cfg = get_config(config, set_)
-    artifact_settings_note(set_)
+    artifact_settings_note(set_, cfg)
     targets = [t for t in (model_dir, url, endpoint_name) if t]
     if len(targets) != 1:
         raise ConfigError("give exactly one of --model-dir, --url, --endpoint-name")

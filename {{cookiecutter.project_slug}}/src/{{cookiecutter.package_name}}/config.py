@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import difflib
 import functools
 import json
 import math
@@ -501,7 +502,9 @@ def locate(key: str, origin: str = "the command line") -> FieldInfo:
     section, _, name = key.rpartition(".")
     info = index.get(name)
     if info is None or (section and section != info.section):
-        close = [f"{i.section}.{i.name}" for i in index.values() if name and (name in i.name or i.name in name)]
+        similar = {*difflib.get_close_matches(name, list(index), n=3, cutoff=0.8)}  # a typo: lerning_rate
+        similar |= {i.name for i in index.values() if name and (name in i.name or i.name in name)}
+        close = [f"{i.section}.{i.name}" for i in index.values() if i.name in similar]
         hint = f"; did you mean {', '.join(close[:3])}?" if close else "; `config` lists every key"
         raise ConfigError(f"unknown config key {key!r} (in {origin}){hint}")
     return info

@@ -50,6 +50,10 @@ def test_subset_by_fraction_and_max_rows_keeps_balance():
     data = records({0: 500, 1: 500})
     assert Counter(r.label for r in subset(data, fraction=0.2)) == Counter({0: 100, 1: 100})
     assert len(subset(data, max_rows=50)) == 50
+    uneven = records({0: 337, 1: 331, 2: 333})  # each class rounds up: 1,001 rows drawn for 1,000 before the trim
+    assert len(subset(uneven, max_rows=1000, seed=1)) == 1000
+    for rows in (999, 500, 101):  # never more than max_rows; rounding each class may leave one a class fewer
+        assert rows - 3 <= len(subset(uneven, max_rows=rows, seed=1)) <= rows
     assert subset(data) == data
     with pytest.raises(ConfigError, match="fraction"):
         subset(data, fraction=0)

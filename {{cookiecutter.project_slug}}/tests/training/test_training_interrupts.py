@@ -17,8 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from {{ cookiecutter.package_name }}.model.artifact import WEIGHTS_FILE
 from {{ cookiecutter.package_name }}.training import interrupts, torch_loop
+from {{ cookiecutter.package_name }}.training import run as run_module
+from {{ cookiecutter.package_name }}.training.checkpoints import has_checkpoints
 from {{ cookiecutter.package_name }}.training.interrupts import (
+    StoppedAtOnce,
     StopSignals,
     TrainingInterrupted,
     report_stop,
@@ -190,6 +194,40 @@ def test_the_first_signal_asks_for_a_checkpoint_and_a_second_stops_at_once(capfd
     assert "SIGINT again: stopping at once, without a checkpoint" in err
 
 
+def test_a_signal_after_the_loop_stops_at_once_and_the_rerun_finishes_from_the_last_checkpoint(
+    project, monkeypatch, capfd
+):
+    """The n-gram fit, calibration and int8 export come after the loop: a signal there (SIGTERM: a spot stop)
+    stops at once, keeps the checkpoints, and the next run resumes from the last one and writes the artifact."""
+
+    def not_ours(signum, frame):
+        raise AssertionError("the run's own handler was not installed after the loop")
+
+    def signalled(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.05)  # Python runs the handler between bytecodes
+        raise AssertionError("the signal after the loop did not stop the run")
+
+    settings = {"loop": "torch", "max_steps": 4, "save_steps": 2, "max_rows": 200, "batch_size": 8}
+    config = project.override({**settings, "output_dir": str(project.path("artifacts/after-the-loop"))})
+    finish = run_module.finish
+    monkeypatch.setattr(run_module, "finish", signalled)
+    before = signal.signal(signal.SIGTERM, not_ours)  # what a wrong handler would run, instead of killing pytest
+    try:
+        with pytest.raises(StoppedAtOnce) as stopped:
+            run_training(config)
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert report_stop(stopped.value) == 143
+    assert "SIGTERM after the training loop: stopping at once" in capfd.readouterr().err
+    assert has_checkpoints(config.path(config.train.checkpoint_dir))
+    assert not (config.path(config.train.output_dir) / WEIGHTS_FILE).exists()
+    monkeypatch.setattr(run_module, "finish", finish)
+    run_training(config)
+    assert "resuming from checkpoint" in capfd.readouterr().out
+    assert (config.path(config.train.output_dir) / WEIGHTS_FILE).is_file()
+
+
 def test_the_clock_asks_for_a_checkpoint_every_n_minutes(monkeypatch):
     now = [0.0]
     monkeypatch.setattr(StopSignals, "clock", staticmethod(lambda: now[0]))
@@ -217,7 +255,9 @@ def test_an_interrupted_run_says_where_it_stopped_and_the_command_that_resumes(m
         f"stopped at step 7: checkpoint saved in {checkpoint}",
         "resume with: project-cli train --loop torch --set 'x=a b'",
     ]
-    assert report_stop(None) == 130  # a second signal, or Ctrl-C outside the loop
+    assert report_stop(KeyboardInterrupt()) == 130  # Ctrl-C before the loop: Python's own
+    assert "stopped at once" in capsys.readouterr().err
+    assert report_stop(StoppedAtOnce(signal.SIGTERM)) == 143  # a second signal, or one after the loop
     assert "stopped at once" in capsys.readouterr().err
     monkeypatch.setenv("SM_MODEL_DIR", str(tmp_path))  # a SageMaker job: SageMaker restarts it after a spot stop
     assert interrupts.resume_line().startswith("SageMaker resumes from these checkpoints")

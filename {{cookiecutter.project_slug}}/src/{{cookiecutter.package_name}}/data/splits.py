@@ -161,7 +161,8 @@ def subset(
     strata: Callable[[list], list] | None = None,
 ) -> list[Record]:
     """A stratified (by ``strata``, as stratified_split), seeded subset for quick runs: ``fraction`` of the rows,
-    then at most ``max_rows``."""
+    then at most ``max_rows`` (the stratified draw rounds each class's share: a row over is trimmed, and it may
+    come out a row a class under)."""
     if not 0 < fraction <= 1:
         raise ConfigError(f"data.fraction: {fraction!r} is out of range; use a number in (0, 1]")
     target = round(len(records) * fraction)
@@ -170,4 +171,4 @@ def subset(
     if target >= len(records):
         return records
     _, chosen = stratified_split(records, target / len(records), seed, strata=strata)
-    return chosen
+    return chosen[:target]

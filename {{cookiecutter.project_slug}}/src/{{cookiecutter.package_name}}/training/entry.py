@@ -185,8 +185,8 @@ def main(
         return print_error(error)
     except TrainingInterrupted as stopped:
         return report_stop(stopped)
-    except KeyboardInterrupt:  # a second signal, or Ctrl-C outside the training loop
-        return report_stop(None)
+    except KeyboardInterrupt as stopped:  # a second signal, one after the loop, or Ctrl-C before it
+        return report_stop(stopped)
     return 0
 
 

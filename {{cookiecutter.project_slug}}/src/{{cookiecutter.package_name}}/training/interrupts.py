@@ -4,7 +4,9 @@ The first signal asks the loop to save a checkpoint after the optimizer step und
 TrainingInterrupted, the entry point prints the command that resumes and exits with 128 + the signal's number (130
 for Ctrl-C, 143 for SIGTERM: what SageMaker sends two minutes before a spot interruption, and what torchrun sends
 each process when it is stopped). A second signal stops at once (KeyboardInterrupt): the last checkpoint saved stays
-the one the next run resumes from. Under torchrun every process stops at the same optimizer step: they agree with one
+the one the next run resumes from. So does any signal after the loop (its checkpoints are kept until the artifact is
+written): the stages after it (n-gram fit, calibration, int8 export) have no step to stop at, and a rerun does them
+again from the last checkpoint. Under torchrun every process stops at the same optimizer step: they agree with one
 all-reduce per step (StopSignals.poll), as they do on when the time-based checkpoint is due.
 """
 
@@ -44,6 +46,14 @@ class TrainingInterrupted(Exception):
         return 128 + self.signum
 
 
+class StoppedAtOnce(KeyboardInterrupt):
+    """A signal that stops the run at once (a second one, or one after the loop): its number ``signum``."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
 class StopSignals:
     """While entered: SIGINT and SIGTERM set ``signum`` (the loop saves and stops at its next optimizer step) and the
     time-based checkpoint's clock runs. ``every_minutes``: minutes between time-based checkpoints (0 = none);
@@ -56,6 +66,7 @@ class StopSignals:
         self.every_seconds = every_minutes * 60
         self.ranks = ranks
         self.signum: int | None = None
+        self.at_once = False  # after the loop: no optimizer step is left to stop at
         self.last_save = self.clock()
         self.previous: dict[int, object] = {}
 
@@ -71,15 +82,23 @@ class StopSignals:
         self.previous = {}
 
     def handle(self, signum: int, frame) -> None:
-        """The signal handler: the first signal is noted (one line); a second raises KeyboardInterrupt, which stops
-        the run at once."""
+        """The signal handler: the first signal in the loop is noted (one line); a second, or one after the loop
+        (``loop_done``), raises StoppedAtOnce, which stops the run at once."""
         name = signal.Signals(signum).name
+        if self.at_once:
+            self.tell(f"{name} after the training loop: stopping at once; its checkpoints are kept")
+            raise StoppedAtOnce(signum)
         if self.signum is not None:
             self.tell(f"{name} again: stopping at once, without a checkpoint")
-            raise KeyboardInterrupt
+            raise StoppedAtOnce(signum)
         self.signum = signum
         again = "press Ctrl-C again" if signum == signal.SIGINT else "send it again"
         self.tell(f"{name}: saving a checkpoint at the next optimizer step, then stopping ({again} to stop at once)")
+
+    def loop_done(self) -> None:
+        """The loop is over: from now on a signal stops the run at once (the stages after the loop have no step to
+        stop at; the loop's checkpoints stay until the artifact is written, so the next run resumes from the last)."""
+        self.at_once = True
 
     def tell(self, line: str) -> None:
         """One line on stderr (file descriptor 2) from global rank 0, written straight to the descriptor: a signal
@@ -138,17 +157,20 @@ def resume_line() -> str:
     return f"resume with: {launch_command()}"
 
 
-def report_stop(stopped: TrainingInterrupted | None) -> int:
+def report_stop(stopped: TrainingInterrupted | KeyboardInterrupt) -> int:
     """Say on stderr (global rank 0 only) where an interrupted run stopped and how it resumes: ``stopped`` after a
-    checkpoint at the next step, None after a stop at once (KeyboardInterrupt). Returns the exit status: 128 + the
-    signal's number (130 after a KeyboardInterrupt)."""
+    checkpoint at the next step (TrainingInterrupted), or a stop at once (StoppedAtOnce, or Python's own
+    KeyboardInterrupt outside our handler). Returns the exit status: 128 + the signal's number (SIGINT's for a plain
+    KeyboardInterrupt)."""
     from .runtime import current_ranks
 
     if current_ranks().is_main:
-        if stopped is not None:
+        if isinstance(stopped, TrainingInterrupted):
             line = f"stopped at step {stopped.step}: checkpoint saved in {stopped.checkpoint}"
         else:
             line = "stopped at once: the next run resumes from the last checkpoint saved, if any"
         logs.result(line, stderr=True)
         logs.result(resume_line(), stderr=True)
-    return stopped.exit_status if stopped is not None else 128 + signal.SIGINT
+    if isinstance(stopped, TrainingInterrupted):
+        return stopped.exit_status
+    return 128 + getattr(stopped, "signum", signal.SIGINT)

@@ -319,7 +319,8 @@ class Pretraining:
                     self.state["epoch"] += 1
                     self.state["batches_done"] = 0
                 self.checkpoint()
-        after = self.held_out_loss()
+            self.stops.loop_done()
+            after = self.held_out_loss()
         self.say(describe_loss("after", after))
         return {"before": self.state["before"], "after": after, "steps": self.state["global_step"],
                 "history": self.state["history"]}  # fmt: skip

@@ -114,22 +114,25 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
         mark_rows(run.train_ds)
         tracker.log_params(config.flat())
         started = time.perf_counter()
-        length = f"{config.train.max_steps} steps" if config.train.max_steps > 0 else f"{config.train.epochs} epoch(s)"
+        length = (
+            f"{config.train.max_steps} steps" if config.train.max_steps > 0 else f"{config.train.epochs:g} epoch(s)"
+        )
         say(f"training: {config.train.loop} loop on {device}, {length} over {len(datasets[0]):,} rows")
         with run.stops:  # SIGINT / SIGTERM: a checkpoint at the next optimizer step, then TrainingInterrupted
             model, history = backend(config.train.loop)(run)
-        if not ranks.is_main:
-            return {}
-        test_file = splits.test_file or None  # the test file, or the record of a one-file dataset's held-out rows
-        return finish(
-            run,
-            model,
-            history,
-            splits=splits,
-            train_seconds=time.perf_counter() - started,
-            output_data=channels.get("output_data"),
-            test_file=test_file,
-        )
+            run.stops.loop_done()  # from here a signal stops at once; a rerun resumes from the last checkpoint
+            if not ranks.is_main:
+                return {}
+            test_file = splits.test_file or None  # the test file, or the record of a one-file dataset's held-out rows
+            return finish(
+                run,
+                model,
+                history,
+                splits=splits,
+                train_seconds=time.perf_counter() - started,
+                output_data=channels.get("output_data"),
+                test_file=test_file,
+            )
 
 
 def tokenize_splits(config: Config, tokenizer, splits: Splits, num_labels: int, say: Printer) -> list:
@@ -168,10 +171,17 @@ def set_epochs(config: Config, num_examples: int, ranks: Ranks, say: Printer, ta
     if config.train.epochs > 0:
         return
     config.train.epochs = resolve_epochs(num_examples, config.train, ranks.world_size, task)
-    if config.train.epochs > task.auto_epochs and config.train.max_steps <= 0:
+    if config.train.max_steps > 0:
+        return
+    if config.train.epochs > task.auto_epochs:
         say(
             f"epochs: {config.train.epochs:g} (auto: a small training split gets at least train.min_steps="
             f"{config.train.min_steps} optimizer steps; the best epoch on the validation split is kept)"
+        )
+    else:
+        say(
+            f"epochs: {config.train.epochs:g} (auto: a {task.name} task's; the best epoch on the validation split is "
+            "kept; --epochs N trains exactly N)"
         )
 
 
