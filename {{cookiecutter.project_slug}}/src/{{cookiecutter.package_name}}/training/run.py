@@ -114,16 +114,14 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
         mark_rows(run.train_ds)
         tracker.log_params(config.flat())
         started = time.perf_counter()
-        length = (
-            f"{config.train.max_steps} steps" if config.train.max_steps > 0 else f"{config.train.epochs:g} epoch(s)"
-        )
+        steps, epochs = f"{config.train.max_steps} steps", f"{config.train.epochs:g} epoch(s)"
+        length = steps if config.train.max_steps > 0 else epochs
         say(f"training: {config.train.loop} loop on {device}, {length} over {len(datasets[0]):,} rows")
         with run.stops:  # SIGINT / SIGTERM: a checkpoint at the next optimizer step, then TrainingInterrupted
             model, history = backend(config.train.loop)(run)
             run.stops.loop_done()  # from here a signal stops at once; a rerun resumes from the last checkpoint
             if not ranks.is_main:
                 return {}
-            test_file = splits.test_file or None  # the test file, or the record of a one-file dataset's held-out rows
             return finish(
                 run,
                 model,
@@ -131,7 +129,7 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
                 splits=splits,
                 train_seconds=time.perf_counter() - started,
                 output_data=channels.get("output_data"),
-                test_file=test_file,
+                test_file=splits.test_file or None,  # or the record of a one-file dataset's held-out rows
             )
 
 
