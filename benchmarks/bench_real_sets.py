@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 from bench_class_weights import HATE_ANSWERS, HATE_DIR
+from bench_sts import ANSWERS as STS_ANSWERS
 
 from common import BUILD, NSMC_DIR, CpuTimer, bake, machine, project_module
 
@@ -143,19 +144,7 @@ SETS = {
         "files": {name: EXTRA_DIR / "xnli" / name for name in ("train.tsv", "test.tsv")},
     },
     "korsts": {
-        "answers": {
-            "project_name": "Korean STS",
-            "dataset_name": "korsts",
-            "data_format": "tsv",
-            "text_column": "sentence1",
-            "text_pair_column": "sentence2",
-            "label_column": "score",
-            "id_column": "",
-            "task": "regression",
-            "label_names": "similarity",
-            "train_file": "train.tsv",
-            "test_file": "test.tsv",
-        },
+        "answers": {**STS_ANSWERS, "train_file": "train.tsv", "test_file": "test.tsv"},
         "files": {name: EXTRA_DIR / "korsts" / name for name in ("train.tsv", "test.tsv")},
     },
 }
