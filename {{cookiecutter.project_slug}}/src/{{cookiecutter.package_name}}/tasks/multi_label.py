@@ -88,6 +88,18 @@ def binary_cross_entropy(logits: np.ndarray, outcomes: np.ndarray):
     return loss
 
 
+def negatives_per_positive(labels: list, num_outputs: int) -> np.ndarray:
+    """Each label's training rows without it over its rows with it, float64 (num_outputs,), NaN for a label that is
+    never or always set; ``labels``: tuples of class ids (None for an unlabelled row, not counted)."""
+    rows = [ids for ids in labels if ids is not None]
+    positives = indicator(rows, num_outputs).sum(axis=0).astype(np.float64)
+    negatives = len(rows) - positives
+    ratios = np.full(num_outputs, np.nan)
+    both = (positives > 0) & (negatives > 0)
+    ratios[both] = negatives[both] / positives[both]
+    return ratios
+
+
 class MultiLabelTask(Task):
     """Any number of labels a row: labels are sorted tuples of class ids, targets multi-hot rows (BCE), answers the
     labels whose sigmoid reaches their threshold."""
@@ -137,12 +149,10 @@ class MultiLabelTask(Task):
         """PyTorch's ``pos_weight`` from the training ``labels`` (tuples of class ids; None for an unlabelled row):
         each label's negatives / positives, at most MAX_POS_WEIGHT; 1.0 for a label that is never (or always)
         set. Returns float32 of shape (num_outputs,)."""
-        rows = [ids for ids in labels if ids is not None]
-        positives = indicator(rows, num_outputs).sum(axis=0).astype(np.float64)
-        negatives = len(rows) - positives
+        ratios = negatives_per_positive(labels, num_outputs)
         weights = np.ones(num_outputs)
-        both = (positives > 0) & (negatives > 0)
-        weights[both] = np.minimum(negatives[both] / positives[both], MAX_POS_WEIGHT)
+        varies = ~np.isnan(ratios)
+        weights[varies] = np.minimum(ratios[varies], MAX_POS_WEIGHT)
         return weights.astype(np.float32)
 
     def imbalance(self, labels: list, num_outputs: int) -> float | None:
@@ -150,11 +160,8 @@ class MultiLabelTask(Task):
         balanced gives it), among labels set on some training rows and not all; None when no label is. On UnSmile's
         10 labels (rarest 1:36) an unweighted BCE learned little more than each label's rate in 3 epochs, and
         pos_weight lifted test micro-F1 from 0.36-0.38 to 0.52-0.59 (RESULTS-real-sets-defaults.md)."""
-        rows = [ids for ids in labels if ids is not None]
-        positives = indicator(rows, num_outputs).sum(axis=0).astype(np.float64)
-        negatives = len(rows) - positives
-        both = (positives > 0) & (negatives > 0)
-        return float((negatives[both] / positives[both]).max()) if both.any() else None
+        ratios = negatives_per_positive(labels, num_outputs)
+        return None if np.isnan(ratios).all() else float(np.nanmax(ratios))
 
     def imbalance_phrase(self, ratio: float) -> str:
         """What ``imbalance``'s ``ratio`` measures, as train's class-weights line says it."""
