@@ -198,12 +198,12 @@ def test_records(project: Path, test_file: Path) -> tuple[object, list]:
     return module("tasks").task_named(schema.task), records
 
 
-def paired_against_baseline(project: Path, test_file: Path) -> dict:
+def paired_against_baseline(project: Path, task, records: list) -> dict:
     """What shipped against the baseline on the test file's decisions (Task.decisions: a row's class, or each
     (row, label) cell for multi-label): evaluation/paired.py's decision at max_drop 0 (lost and won decisions, bounds,
     rule). A score (regression) has no flips: there the baseline's squared errors against the shipped model's, worse
-    when the baseline is surely better (paired_gain_decision), lost / won the rows where one errs less."""
-    task, records = test_records(project, test_file)
+    when the baseline is surely better (paired_gain_decision), lost / won the rows where one errs less. ``task``,
+    ``records``: test_records'."""
     texts, labels = [r.text for r in records], [r.label for r in records]
     pairs = [r.text_pair for r in records] if records and records[0].text_pair is not None else None
     paired = project_module(project, "evaluation.paired")
@@ -226,20 +226,19 @@ def paired_against_baseline(project: Path, test_file: Path) -> dict:
     return paired.paired_drop_decision(truth, answers["baseline"], answers["shipped"], 0.0)
 
 
-def accuracies(project: Path, test_file: Path) -> dict | None:
-    """Test accuracy of the baseline and of the transformer alone (fp32; its argmax, which temperature scaling
-    leaves as it is), read with transformers from the artifact whatever shipped: the figure the issue's table gives
-    for some sets. None for a task without one answer a row (multi-label, regression)."""
+def accuracies(project: Path, task, records: list, baseline: dict) -> dict | None:
+    """Test accuracy of the baseline (its metrics.json, ``baseline``) and of the transformer alone (fp32; its
+    argmax, which temperature scaling leaves as it is), read with transformers from the artifact whatever shipped:
+    the figure the issue's table gives for some sets. None for a task without one answer a row (multi-label,
+    regression). ``task``, ``records``: test_records'."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    task, records = test_records(project, test_file)
     if task.name != "single_label":
         return None
     texts, labels = [r.text for r in records], [r.label for r in records]
     pairs = [r.text_pair for r in records] if records and records[0].text_pair is not None else None
-    baseline = project_module(project, "model.inference").load_predictor(project / "artifacts/baseline", "fp32")
-    answers = {"baseline": baseline.answers(baseline.probabilities(texts, text_pairs=pairs)), "transformer": []}
+    answers = []
     folder = project / "artifacts" / "model"
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
@@ -247,11 +246,12 @@ def accuracies(project: Path, test_file: Path) -> dict | None:
         for start in range(0, len(texts), 64):
             second = pairs[start : start + 64] if pairs else None
             batch = tokenizer(texts[start : start + 64], second, padding=True, truncation=True, return_tensors="pt")
-            answers["transformer"] += model(**batch).logits.argmax(dim=-1).tolist()
-    return {arm: sum(a == y for a, y in zip(got, labels, strict=True)) / len(labels) for arm, got in answers.items()}
+            answers += model(**batch).logits.argmax(dim=-1).tolist()
+    right = sum(a == y for a, y in zip(answers, labels, strict=True))
+    return {"baseline": baseline["test"]["accuracy"], "transformer": right / len(labels)}
 
 
-def speed(project: Path, test_file: Path) -> dict:
+def speed(project: Path, records: list) -> dict:
     """Test texts a second through the handler (what ships, at the precision serving picks) and through
     transformers' text-classification pipeline() on the transformer (fp32, batch 64), side by side, torch at one
     thread; the first SPEED_TEXTS texts (or pairs) of the test file, after a warm-up on 64 of them."""
@@ -259,7 +259,6 @@ def speed(project: Path, test_file: Path) -> dict:
     from transformers import pipeline
 
     handler = project_module(project, "serving.handler")
-    _, records = test_records(project, test_file)
     records = records[:SPEED_TEXTS]
     pairs = records[0].text_pair is not None
     inputs = [{"text": r.text, "text_pair": r.text_pair} if pairs else r.text for r in records]
@@ -316,6 +315,7 @@ def run_set(name: str, model: str, epochs: float, sizes: dict[str, int], pretrai
     baseline = json.loads((project / "artifacts/baseline/metrics.json").read_text(encoding="utf-8"))
     chosen, test = metrics["ensemble"], metrics["test"]
     test_file = project / "data" / "raw" / SETS[name]["answers"].get("test_file", "ratings_test.txt")
+    task, records = test_records(project, test_file)
     calibration = metrics.get("calibration", {}).get("test", {})
     return {
         "model": model,
@@ -333,8 +333,8 @@ def run_set(name: str, model: str, epochs: float, sizes: dict[str, int], pretrai
         "reason": chosen["reason"],
         "validation_gain_over_ngram": chosen.get("validation_gain_over_ngram"),
         "validation": chosen["validation"],
-        "paired": paired_against_baseline(project, test_file),
-        "accuracy": accuracies(project, test_file),
+        "paired": paired_against_baseline(project, task, records),
+        "accuracy": accuracies(project, task, records, baseline),
         "ece_before": calibration.get("ece_before"),
         "ece_after": calibration.get("ece_after"),
         "loss_curve": [
@@ -342,7 +342,7 @@ def run_set(name: str, model: str, epochs: float, sizes: dict[str, int], pretrai
             for h in json.loads((project / "artifacts/model/history.json").read_text("utf-8"))
             if "loss" in h and "step" in h
         ],
-        "speed": speed(project, test_file),
+        "speed": speed(project, records),
         "baseline_seconds": round(baseline_seconds, 1),
         "train_seconds": round(train_seconds, 1),
         "train_log_tail": output.splitlines()[-12:],
