@@ -43,6 +43,7 @@ def test_user_mistakes_end_in_one_clear_line(project, tmp_path, monkeypatch):
     cases = [
         (["train", "--set", "train.epoch=1"], "unknown config key 'train.epoch'"),
         (["evaluate", "--model-dir", str(tmp_path / "nothing")], "does not exist; run train first"),
+        (["predict", "x.tsv", "--model-dir", str(tmp_path / "nothing")], "does not exist; run train first"),
         (["train", "--model", "scratch:huge"], "unknown offline model 'scratch:huge'"),
         (["predict", "x.tsv"], "give exactly one of --model-dir, --url, --endpoint-name"),
         (["predict", "x.tsv", "--url", "http://127.0.0.1:9", "-o", "out.xlsx"], "unknown extension '.xlsx'"),

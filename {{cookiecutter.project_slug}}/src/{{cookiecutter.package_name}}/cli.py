@@ -279,6 +279,7 @@ def predict(
 ) -> None:
     """Classify texts from a file or stdin against a model folder, a local server or an endpoint.
     Exit status 2 when rows finally failed (they are listed), 130 when interrupted (rerun with --resume)."""
+    from .model.artifact import check_artifact
     from .serving.client import PredictInterrupted, PredictRequest, RetryPolicy, run_predict
 
     cfg = get_config(config, set_)
@@ -290,7 +291,7 @@ def predict(
     request = PredictRequest(
         input_file=input_file,
         output=output,
-        model_dir=cfg.path(model_dir) if model_dir else None,
+        model_dir=check_artifact(cfg.path(model_dir)) if model_dir else None,  # a missing folder named as one
         url=url,
         endpoint_name=endpoint_name,
         precision=precision_or_default(cfg, precision),

@@ -40,6 +40,7 @@ def test_a_01_column_per_label_reads_every_label_set_and_rows_with_none(tmp_path
     report = load_records(path, FLAGS, NAMES)
     assert not report.errors
     assert [(r.text, r.label) for r in report.records] == [("나쁜 말", (0, 2)), ("좋은 말", ())]
+    assert any("column(s) '출처' not read: not a label of the label schema" in note for note in report.notes)
 
 
 def test_a_01_cell_that_is_not_0_or_1_and_a_missing_label_column_are_problems_by_line(tmp_path):
@@ -55,6 +56,8 @@ def test_a_01_cell_that_is_not_0_or_1_and_a_missing_label_column_are_problems_by
     missing = write(tmp_path, "m.tsv", "문장\t욕설\t여성\t남성\n하나\t1\t0\t0\n")
     report = load_records(missing, FLAGS, NAMES)
     assert [p.reason for p in report.errors] == ["missing_column"] and "'기타'" in report.errors[0].message
+    assert "rename the file's column(s), or the label(s) in the schema" in report.errors[0].message
+    assert "Set a 0/1" not in report.errors[0].message  # not a config key
 
 
 def test_names_joined_by_the_separator_in_one_cell(tmp_path):

@@ -73,6 +73,18 @@ def test_multi_label_fits_one_temperature_a_label():
     assert answers.head_for("multi_label").temperature_count(3) == len(temperatures)
 
 
+def test_a_temperature_is_kept_only_where_it_lowers_its_own_ece():
+    generator = np.random.default_rng(3)
+    logits = generator.normal(0.0, 2.0, size=(6000, 2))
+    truth = generator.random(logits.shape) < MULTI.scores(logits)  # both labels calibrated as they are
+    labels = [tuple(np.flatnonzero(row)) for row in truth]
+    sure = logits * np.array([3.0, 1.0])  # label 0 three times too sure: its temperature 3 helps; label 1's hurts
+    assert calibration.kept_if_ece_falls(MULTI, labels, sure, [3.0, 3.0]) == [3.0, 1.0]
+    single, classes = calibrated_classes(4000, 3, seed=4)
+    assert calibration.kept_if_ece_falls(SINGLE, classes, 3.0 * single, [3.0]) == [3.0]
+    assert calibration.kept_if_ece_falls(SINGLE, classes, single, [3.0]) == [1.0]
+
+
 def test_the_ece_of_a_small_example_by_hand():
     confidences, outcomes = np.array([0.1, 0.3, 0.5, 0.9]), np.array([0.0, 1.0, 1.0, 1.0])
     # two bins, (0, 0.5] and (0.5, 1] (0.5 falls in the first): 3 rows at mean 0.3, 2 of them true; 1 at 0.9, true

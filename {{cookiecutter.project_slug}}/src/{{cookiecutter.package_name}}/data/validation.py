@@ -93,6 +93,22 @@ def label_columns(options: ReadOptions, schema: LabelSchema | None) -> list[str]
     return task_named(schema.task).label_columns(schema, options.label_column)
 
 
+PER_LABEL_COLUMN = "a 0/1 column per label name"  # a multi-label file without data.label_column (UnSmile style)
+
+
+def header_fix(keys: list[str]) -> str:
+    """How to mend a header that lacks the columns of ``keys`` (config keys, or PER_LABEL_COLUMN): set the keys in
+    config.yaml; a label's own 0/1 column is named by the label schema, so rename one or the other."""
+    settable = list(dict.fromkeys(key for key in keys if key != PER_LABEL_COLUMN))
+    fixes = [f"Set {' and '.join(settable)} in {CONFIG_FILE} to the column(s) holding them"] if settable else []
+    if PER_LABEL_COLUMN in keys:
+        fixes.append(
+            "Name each label's 0/1 column as the label schema (data.labels_file) names the label: rename the file's "
+            "column(s), or the label(s) in the schema"
+        )
+    return "; ".join(fixes)
+
+
 def _check_header(
     header: list[str], options: ReadOptions, report: LoadReport, schema: LabelSchema | None = None
 ) -> bool:
@@ -101,13 +117,13 @@ def _check_header(
     if options.text_pair_column:
         keys.append(("data.text_pair_column", options.text_pair_column))
     if options.require_labels:
-        key = "data.label_column" if options.label_column else "a 0/1 column per label name"
+        key = "data.label_column" if options.label_column else PER_LABEL_COLUMN
         keys += [(key, column) for column in label_columns(options, schema)]
     missing = [(key, column) for key, column in keys if column not in header]
     if missing:
         named = ", ".join(f"{shorten(column)} ({key})" for key, column in missing)
         fix = (
-            f"Set {' and '.join(key for key, _ in missing)} in {CONFIG_FILE} to the column(s) holding them"
+            header_fix([key for key, _ in missing])
             if not any(problem.reason == "encoding" for problem in report.problems)
             else f"The file is not {report.encoding}: set data.encoding: auto in {CONFIG_FILE} (it detects UTF-8, "
             "UTF-16 and cp949), then check the column names"
@@ -125,6 +141,13 @@ def _check_header(
         return False
     if options.id_column and options.id_column not in header:
         report.note(f"no {options.id_column!r} column (data.id_column): rows are identified by their line number")
+    if any(key == PER_LABEL_COLUMN for key, _ in keys):
+        unread = [column for column in header if column and column not in {*(c for _, c in keys), options.id_column}]
+        if unread:
+            report.note(
+                f"column(s) {', '.join(map(shorten, unread))} not read: not a label of the label schema "
+                "(data.labels_file); add a label there to learn one"
+            )
     return True
 
 

@@ -49,6 +49,23 @@ def fit_temperatures(task: Task, labels: Sequence, logits: np.ndarray) -> list[f
     return [1.0 if loss is None else fit_temperature(loss) for loss in losses]
 
 
+def kept_if_ece_falls(
+    task: Task, labels: Sequence, logits: np.ndarray, temperatures: Sequence[float], bins: int = DEFAULT_BINS
+) -> list[float]:
+    """``temperatures`` (fit_temperatures') with each one that does not lower its own calibration pair's ECE on the
+    same labelled split (``logits`` (rows, outputs) at ``labels``; temperature i scales pair i of
+    Task.calibration_pairs: the one pair single-label, label i's multi-label) put back to 1.0. The loss a temperature
+    minimises and the ECE people read can disagree: on UnSmile's validation split every label's temperature lowered
+    its cross-entropy while the mean ECE rose 0.115 -> 0.123 (benchmarks/RESULTS-real-sets.md)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    before = task.calibration_pairs(list(labels), task.scores(logits))
+    after = task.calibration_pairs(list(labels), task.scores(logits / np.asarray(temperatures, dtype=np.float64)))
+    return [
+        float(t) if binary_ece(*scaled, bins) < binary_ece(*plain, bins) else 1.0
+        for t, plain, scaled in zip(temperatures, before, after, strict=True)
+    ]
+
+
 def bound_note(temperatures: Sequence[float], bounds: tuple[float, float] = TEMPERATURE_BOUNDS) -> str | None:
     """A note when a fitted temperature reached the search's ``bounds`` (within 1%), else None: the validation
     split's scores are then far from calibrated (a transformer near chance, or trained too briefly), and their

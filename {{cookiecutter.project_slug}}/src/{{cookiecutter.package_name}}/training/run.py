@@ -25,6 +25,7 @@ from ..evaluation.calibration import (
     coverage_at,
     expected_calibration_error,
     fit_temperatures,
+    kept_if_ece_falls,
     split_record,
 )
 from ..evaluation.evaluate import compare_int8_to_fp32
@@ -352,18 +353,26 @@ def shipped_ece(run: TrainingRun, split: str, scores) -> float:
 
 
 def calibrate(run: TrainingRun, logits: dict) -> tuple[list[float] | None, dict | None]:
-    """The task's temperatures fitted on the validation split's ``logits`` (evaluation/calibration.py), and the
-    record metrics.json keeps of them: the temperatures, the bins and, for each split in ``logits``, its ECE and mean
-    loss before and after them (split_record). (None, None) when the task is not calibrated or there is no
-    validation split."""
+    """The task's temperatures fitted on the validation split's ``logits`` (evaluation/calibration.py), each kept
+    only where it lowers that split's ECE (kept_if_ece_falls), and the record metrics.json keeps of them: the
+    temperatures, the bins and, for each split in ``logits``, its ECE and mean loss before and after them
+    (split_record). (None, None) when the task is not calibrated or there is no validation split."""
     task = task_named(run.schema.task)
     if "validation" not in logits:
         return None, None
-    temperatures = fit_temperatures(task, run.val_ds.labels, logits["validation"])
-    if temperatures is None:
+    fitted = fit_temperatures(task, run.val_ds.labels, logits["validation"])
+    if fitted is None:
         return None, None
+    temperatures = kept_if_ece_falls(task, run.val_ds.labels, logits["validation"], fitted)
+    put_back = sum(1 for f, t in zip(fitted, temperatures, strict=True) if f != t)
+    if put_back:
+        run.say(
+            f"calibration: {put_back} of {len(fitted)} temperature(s) put back to 1: they raised the validation ECE"
+        )
     labels = {"validation": run.val_ds.labels, "test": run.test_ds.labels}
     record: dict = {"method": "temperature scaling", "fitted_on": "validation", "temperatures": temperatures}
+    if put_back:
+        record["fitted_temperatures"] = fitted  # before kept_if_ece_falls
     record["bins"] = DEFAULT_BINS
     for split, values in logits.items():
         record[split] = split_record(task, labels[split], values, temperatures)
