@@ -331,6 +331,7 @@ def run_set(name: str, model: str, epochs: float, sizes: dict[str, int], pretrai
         "shipped_choice": chosen["shipped"],
         "transformer_weight": chosen["transformer_weight"],
         "reason": chosen["reason"],
+        "transformer_note": chosen.get("transformer_note"),
         "validation_gain_over_ngram": chosen.get("validation_gain_over_ngram"),
         "validation": chosen["validation"],
         "paired": paired_against_baseline(project, task, records),

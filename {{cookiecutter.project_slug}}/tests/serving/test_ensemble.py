@@ -226,4 +226,12 @@ def test_train_ships_what_scores_best_on_validation(sample, schema, wanted):
         assert 0 < best.weight < 1 and 0 < weak.weight < 1
     else:
         assert best.weight == weak.weight == {"ngram": 0.0, "transformer": 1.0}[wanted]
-    assert say.lines and all(line.startswith("shipping the ") for line in say.lines)
+    assert [line.startswith("shipping the ") for line in say.lines].count(True) == 2
+    # a transformer left out is still judged on its own: the wrong one is named weak, the perfect one is not
+    notes = [line for line in say.lines if not line.startswith("shipping the ")]
+    assert "transformer_note" not in best.record
+    if weak.weight < 1:
+        assert notes == [weak.record["transformer_note"]]
+        assert notes[0].startswith("note: the transformer alone (not shipped) is weak: ")
+    else:
+        assert notes == []

@@ -328,9 +328,12 @@ def per_class(label_names: Sequence[str], true_positive, predicted, support) -> 
     }
 
 
+WEAK_PREFIX = "warning: this model is weak"  # how the verdict's warning line starts
+
+
 def weak_line(weak: list[str]) -> list[str]:
     """The verdict's ``warning:`` line naming the weaknesses and the likely fixes, or [] when there are none."""
-    return [f"warning: this model is weak: {'; '.join(weak)}. Likely fixes: {'; '.join(FIXES)}"] if weak else []
+    return [f"{WEAK_PREFIX}: {'; '.join(weak)}. Likely fixes: {'; '.join(FIXES)}"] if weak else []
 
 
 def binomial_margin(total: int, share: float) -> float:

@@ -26,11 +26,13 @@ from ..data.dataset import Splits
 from ..evaluation.baseline import DEFAULT_C, choose_c
 from ..evaluation.metrics import score
 from ..evaluation.paired import paired_gain_decision
+from ..evaluation.verdict import verdict
 from ..metric_registry import METRICS
 from ..model.artifact import write_json
 from ..model.features import record_pairs
 from ..model.ngram import NgramClassifier, NgramFeatures
 from ..tasks import task_named
+from ..tasks.base import WEAK_PREFIX
 from .context import TrainingRun
 
 WEIGHTS = tuple(i / 10 for i in range(11))  # the transformer's weights tried on the validation split
@@ -128,7 +130,21 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
     shipped.scores = {split: mixed(transformer[split], ngram[split], weight) for split in transformer}
     record.update(shipped=shipped.choice, transformer_weight=weight)
     say_choice(run, shipped)
+    if weight < 1 and "validation" in transformer:
+        judge_transformer(run, record, labels["validation"], transformer["validation"], thresholds(1.0))
     return shipped
+
+
+def judge_transformer(run: TrainingRun, record: dict, labels: list, scores: np.ndarray, thresholds) -> None:
+    """When the transformer does not ship, its own weakness is still worth a line: evaluation/verdict.py's warning
+    (a collapse, a score no better than the trivial answer) on its validation ``scores`` (rows, outputs; decided at
+    ``thresholds``), said and kept in ``record`` as "transformer_note". Nothing when the verdict finds none."""
+    task = task_named(run.schema.task)
+    metrics = score(labels, task.decide(scores, thresholds), run.schema.names, probabilities=scores, task=task)
+    for line in verdict(metrics, None):
+        if line.startswith(WEAK_PREFIX):
+            record["transformer_note"] = line.replace(WEAK_PREFIX, "note: the transformer alone (not shipped) is weak")
+            run.say.always(record["transformer_note"])
 
 
 def choose_weight(
