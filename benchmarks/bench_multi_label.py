@@ -47,6 +47,7 @@ def train_and_baseline(project: Path, epochs: float) -> dict:
     small = config.override(
         {
             "base_model": "scratch:small",
+            "ship": "transformer",  # its int8 against fp32 is measured, whatever train would ship
             "loop": "torch",
             "epochs": epochs,
             "use_cpu": True,

@@ -120,7 +120,8 @@ def run_set(
             write_jsonl(project / "data" / "raw" / "train.jsonl", train[:size], joined)
             write_jsonl(project / "data" / "raw" / "test.jsonl", test, joined)
             config = project_module(project, "config").load_config(
-                project / "config.yaml", {"mlflow": False, "use_cpu": True, "epochs": epochs, **overrides}
+                project / "config.yaml",
+                {"mlflow": False, "use_cpu": True, "epochs": epochs, "ship": "transformer", **overrides},
             )
             baseline = project_module(project, "evaluation.baseline").baseline_from_config(
                 config, project / "artifacts" / "baseline"
@@ -148,7 +149,9 @@ def pair_bake(quick: bool) -> dict:
     shutil.rmtree(folder, ignore_errors=True)
     project = bake(folder, {**PAIR_JSONL, "base_model": "scratch:small"}, overwrite=True)
     load_config = project_module(project, "config").load_config
-    config = load_config(project / "config.yaml", {"mlflow": False, "use_cpu": True, "epochs": 1 if quick else 3})
+    config = load_config(
+        project / "config.yaml", {"mlflow": False, "use_cpu": True, "epochs": 1 if quick else 3, "ship": "transformer"}
+    )
     baseline = project_module(project, "evaluation.baseline").baseline_from_config(
         config, project / "artifacts" / "baseline"
     )
