@@ -231,7 +231,10 @@ def final_ngram(run: TrainingRun, fitted: NgramFit, ngram: dict, record: dict) -
     """The n-gram model that ships: fitted again on the training and validation rows at the chosen C (NgramFit.final);
     its test scores replace the training-split model's in ``ngram``, and ``record`` says so."""
     c = fitted.classifier.c
-    run.say(f"n-gram model: fitted again on the {fitted.x.shape[0]:,} training and validation rows (C={c})")
+    run.say(
+        f"n-gram model: fitted again on the {fitted.x.shape[0]:,} training and validation rows (C={c}) to ship; its "
+        "validation figures below are the training-split fit's (out of sample), its test figures the refit's"
+    )
     classifier = fitted.final(c, run.schema)
     ngram.update({split: v for split, v in fitted.scores(classifier).items() if split == "test"})
     record["ngram_final_fit"] = "the training and validation rows, at the C chosen on the validation split"
