@@ -36,7 +36,7 @@ def train_and_baseline(project: Path, epochs: float) -> dict:
     module = lambda name: project_module(project, name)  # noqa: E731
     overrides = {"mlflow": False, "data_dir": str(project / "data" / "sample")}
     config = module("config").load_config(project / "config.yaml", overrides)
-    dataset, registry = module("data.dataset"), module("metric_registry")
+    dataset = module("data.dataset")
     schema = dataset.load_schema(config)
     train_file = dataset.data_file(config, config.data.train_file)
     splits = dataset.load_splits(config, schema, train_file, dataset.data_file(config, config.data.test_file))
@@ -57,7 +57,7 @@ def train_and_baseline(project: Path, epochs: float) -> dict:
     )
     with CpuTimer() as training:
         trained = module("training.run").train(small, quiet=True)
-    name = registry.COMPARED[schema.task]
+    name = module("tasks").task_named(schema.task).compared_metric
     return {
         "metric": name,
         "trivial": trained["test"]["trivial"],
