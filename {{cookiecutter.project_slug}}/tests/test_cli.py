@@ -40,10 +40,14 @@ def test_help_lists_every_command():
 def test_user_mistakes_end_in_one_clear_line(project, tmp_path, monkeypatch):
     monkeypatch.chdir(project.root)
     runner = CliRunner()
+    (tmp_path / "arts" / "model").mkdir(parents=True)
+    (tmp_path / "arts" / "model" / "labels.json").write_text("{}", encoding="utf-8")
     cases = [
+        (["predict", "x.tsv", "--model-dir", str(tmp_path / "arts")], "a model folder is inside it: "),
         (["train", "--set", "train.epoch=1"], "unknown config key 'train.epoch'"),
         (["evaluate", "--model-dir", str(tmp_path / "nothing")], "does not exist; run train first"),
         (["predict", "x.tsv", "--model-dir", str(tmp_path / "nothing")], "does not exist; run train first"),
+        (["predict", "x.tsv", "--model-dir", str(project.root / "config.yaml")], "is a file, not a model folder"),
         (["train", "--model", "scratch:huge"], "unknown offline model 'scratch:huge'"),
         (["predict", "x.tsv"], "give exactly one of --model-dir, --url, --endpoint-name"),
         (["predict", "x.tsv", "--url", "http://127.0.0.1:9", "-o", "out.xlsx"], "unknown extension '.xlsx'"),

@@ -163,8 +163,18 @@ def test_a_decimal_label_is_a_score_with_one_message_and_never_dropped(tmp_path)
     named = LabelSchema(("1", "2", "3"), "name")
     with pytest.raises(LabelError, match="looks like a score"):
         named.to_id(2.5)
+    flags = LabelSchema(("a", "b"), task="multi_label")
     with pytest.raises(LabelError, match="looks like a score"):
-        LabelSchema(("a", "b"), task="multi_label").to_flag("1.0", "a")
+        flags.to_flag("0.5", "a")
+    # a 0/1 column has no other reading of 1.0 or True: pandas writes a float or bool column so
+    assert [flags.to_flag(cell, "a") for cell in ("1.0", "0.000", "True", "FALSE", "true", 1.0)] == [
+        True,
+        False,
+        True,
+        False,
+        True,
+        True,
+    ]
 
 
 def test_missing_file_and_missing_column(tmp_path):
@@ -173,8 +183,8 @@ def test_missing_file_and_missing_column(tmp_path):
     path = write(tmp_path, "a.tsv", "id\ttext\tlabel\n1\t좋아\t1\n")
     report = load_records(path, TSV, BINARY)
     assert [str(p) for p in report.errors] == [
-        f"{path}:1: error: missing column(s) 'document' (data.text_column); the header has ['id', 'text', 'label']."
-        " Set data.text_column in config.yaml to the column(s) holding them"
+        f"{path}:1: error: missing column(s) 'document' (data.text_column). Set data.text_column in config.yaml to "
+        "the column(s) holding them; the header has ['id', 'text', 'label']"
     ]
 
 

@@ -56,8 +56,12 @@ def test_a_01_cell_that_is_not_0_or_1_and_a_missing_label_column_are_problems_by
     missing = write(tmp_path, "m.tsv", "문장\t욕설\t여성\t남성\n하나\t1\t0\t0\n")
     report = load_records(missing, FLAGS, NAMES)
     assert [p.reason for p in report.errors] == ["missing_column"] and "'기타'" in report.errors[0].message
-    assert "rename the file's column(s), or the label(s) in the schema" in report.errors[0].message
+    assert "Rename the file's column(s) to the label names" in report.errors[0].message
     assert "Set a 0/1" not in report.errors[0].message  # not a config key
+    renamed = write(tmp_path, "r.tsv", "문장\t욕설\t여성\t남성\t기 타\n하나\t1\t0\t0\t0\n")
+    message = load_records(renamed, FLAGS, NAMES).errors[0].message
+    assert "'기타' (a 0/1 column per label name; the file has '기 타')" in message
+    assert message.index("Rename") < message.index("the header has")  # the fix before the long part a cap may cut
 
 
 def test_names_joined_by_the_separator_in_one_cell(tmp_path):

@@ -281,5 +281,6 @@ def test_a_temperature_at_the_search_bound_is_remarked_on():
     assert f"bound {high:g}" in calibration.bound_note([1.2, high])
     assert f"bound {low:g}" in calibration.bound_note([low])
     assert calibration.bound_note([0.8, 1.0, 2.5]) is None
+    assert f"bound {low:g} and {high:g}:" in calibration.bound_note([high, 1.0, low])  # both named, not the first
     flat = calibration.fit_temperature(lambda t: -t)  # the loss falls with the temperature: the search runs to the end
     assert "far from calibrated" in calibration.bound_note([flat])

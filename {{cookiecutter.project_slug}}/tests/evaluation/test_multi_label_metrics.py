@@ -97,6 +97,8 @@ def test_the_verdict_compares_with_the_best_constant_label_set():
     assert "it has collapsed: it predicts no label" in verdict(nothing, None)[-1]
     constant = score(truth, [(0,)] * 100, NAMES)
     assert "not clearly above always answering the best constant label set (가" in verdict(constant, None)[-1]
+    wrong = score(truth, [(1, 2)] * 80 + [(2,)] * 20, NAMES)  # worse than the constant answer, not near it
+    assert "it is below always answering the best constant label set (가" in verdict(wrong, None)[-1]
     everything = score(truth, [(0, 1, 2)] * 100, NAMES)  # a model whose tuned thresholds say yes to every label
     assert (
         "it has collapsed: it predicts the same label set (가, 나, 다) for every text" in verdict(everything, None)[-1]

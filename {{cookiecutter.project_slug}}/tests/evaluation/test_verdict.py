@@ -26,6 +26,10 @@ def test_a_model_at_the_majority_share_is_weak_even_far_above_one_over_classes()
     lines = verdict(score(TRUTH, predicted, NAMES), baseline=None)
     assert "not clearly above always answering the most frequent class '배송'" in lines[-1]
     assert "never predicts '상품문의', '기타' (recall 0)" in lines[-1]
+    worse = [1] * 92 + [0] * 80 + [0] * 68 + [0] * 60  # 80 of 300 right, under the 92 of the majority answer
+    assert (
+        "it is below always answering the most frequent class '배송'" in verdict(score(TRUTH, worse, NAMES), None)[-1]
+    )
 
 
 def test_a_model_that_learnt_gets_no_warning_and_the_baseline_line():

@@ -17,6 +17,7 @@ from ..answers import HEADS, LABEL_JOINER, MULTI_LABEL, SINGLE_LABEL
 from ..errors import LabelError
 
 ENCODINGS = ("index", "name")
+FLAG_WORDS = ("true", "false")  # a 0/1 column's cells as pandas writes a bool column
 CLASS_ID = re.compile(r"-?[0-9]+")  # an integer written as one, ASCII digits only ('²'.isdigit() is True)
 DECIMAL = re.compile(r"[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?|[-+]?[0-9]+[eE][-+]?[0-9]+")  # 3.800, 1.0, 1e3
 
@@ -154,14 +155,16 @@ class LabelSchema:
         return tuple(sorted({self.to_id(item) for item in items}))
 
     def to_flag(self, raw: object, name: str) -> bool:
-        """One 0/1 label column's cell (label ``name``): True for 1, False for 0 (also JSON true/false); integers
-        written as one, as class ids (``1.0`` is a decimal number). Raises LabelError for anything else (a decimal
-        number with the score message)."""
+        """One 0/1 label column's cell (label ``name``): True for 1, False for 0, also as a spreadsheet or pandas
+        writes them (``1.0``, ``0.0``; ``True``, ``False`` in any case; JSON true/false): a flag has no other
+        reading. Raises LabelError for anything else (another decimal number with the score message)."""
         if isinstance(raw, bool):
             return raw
         text = "" if raw is None or (isinstance(raw, float) and math.isnan(raw)) else str(raw).strip()
-        if text in ("0", "1"):
-            return text == "1"
+        if text in ("0", "1") or text.lower() in FLAG_WORDS:
+            return text == "1" or text.lower() == "true"
+        if DECIMAL.fullmatch(text) and float(text) in (0.0, 1.0):
+            return float(text) == 1.0
         shown = text if len(text) <= 40 else text[:40] + "..."
         if DECIMAL.fullmatch(text):
             raise ScoreLabelError(f"the {name!r} column holds {shown!r}, not 0 or 1: " + self.score_message(shown))

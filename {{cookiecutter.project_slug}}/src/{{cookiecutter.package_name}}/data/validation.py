@@ -5,6 +5,7 @@ Never raises for bad content: the returned LoadReport holds every problem by fil
 
 from __future__ import annotations
 
+import difflib
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,11 +103,15 @@ def header_fix(keys: list[str]) -> str:
     settable = list(dict.fromkeys(key for key in keys if key != PER_LABEL_COLUMN))
     fixes = [f"Set {' and '.join(settable)} in {CONFIG_FILE} to the column(s) holding them"] if settable else []
     if PER_LABEL_COLUMN in keys:
-        fixes.append(
-            "Name each label's 0/1 column as the label schema (data.labels_file) names the label: rename the file's "
-            "column(s), or the label(s) in the schema"
-        )
+        fixes.append("Rename the file's column(s) to the label names of the label schema (data.labels_file)")
     return "; ".join(fixes)
+
+
+def near_column(column: str, spare: list[str]) -> str:
+    """``"; the file has 'X'"`` for the header column X (of ``spare``, those nothing reads) most like the missing
+    ``column`` (difflib, as a misspelt config key is matched), else ""."""
+    close = difflib.get_close_matches(column, spare, n=1, cutoff=0.6)
+    return f"; the file has {shorten(close[0])}" if close else ""
 
 
 def _check_header(
@@ -121,7 +126,8 @@ def _check_header(
         keys += [(key, column) for column in label_columns(options, schema)]
     missing = [(key, column) for key, column in keys if column not in header]
     if missing:
-        named = ", ".join(f"{shorten(column)} ({key})" for key, column in missing)
+        spare = [column for column in header if column not in {c for _, c in keys}]
+        named = ", ".join(f"{shorten(column)} ({key}{near_column(column, spare)})" for key, column in missing)
         fix = (
             header_fix([key for key, _ in missing])
             if not any(problem.reason == "encoding" for problem in report.problems)
@@ -132,7 +138,7 @@ def _check_header(
             header_line(options),
             "error",
             "missing_column",
-            f"missing column(s) {named}; the header has {_describe_header(header)}. {fix}",
+            f"missing column(s) {named}. {fix}; the header has {_describe_header(header)}",
         )
         return False
     if _repeated_columns(

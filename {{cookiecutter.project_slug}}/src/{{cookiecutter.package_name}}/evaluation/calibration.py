@@ -74,7 +74,8 @@ def bound_note(temperatures: Sequence[float], bounds: tuple[float, float] = TEMP
     if not reached:
         return None
     return (
-        f"note: a temperature reached the search's bound {reached[0]:g}: the transformer's validation scores are far "
+        f"note: a temperature reached the search's bound {' and '.join(f'{b:g}' for b in reached)}: the "
+        "transformer's validation scores are far "
         "from calibrated (a model near chance, or trained too briefly); more data, steps or a pretrained model "
         "would help"
     )

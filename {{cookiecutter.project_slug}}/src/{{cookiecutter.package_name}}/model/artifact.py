@@ -136,6 +136,8 @@ def check_artifact(model_dir: str | Path, transformer_only: bool = False) -> Pat
     (``transformer_only``: that is refused too, for what only a transformer can do). Raises ArtifactError naming
     what is missing and how to get it."""
     model_dir = Path(model_dir)
+    if model_dir.is_file():
+        raise ArtifactError(f"{model_dir} is a file, not a model folder: give the folder that holds it")
     if not model_dir.is_dir():
         raise ArtifactError(f"model folder {model_dir} does not exist; run train first")
     if is_ngram(model_dir) and transformer_only:
@@ -150,7 +152,9 @@ def check_artifact(model_dir: str | Path, transformer_only: bool = False) -> Pat
             f"n-gram model ({NGRAM_WEIGHTS_FILE}): run train or baseline into it"
         )
     if missing:
-        raise ArtifactError(f"model folder {model_dir} is missing {', '.join(missing)}")
+        inside = [path for path in sorted(model_dir.iterdir()) if (path / LABELS_FILE).is_file()]
+        hint = f"; a model folder is inside it: {inside[0]}" if inside else ""
+        raise ArtifactError(f"model folder {model_dir} is missing {', '.join(missing)}{hint}")
     return model_dir
 
 

@@ -330,7 +330,8 @@ class MultiLabelTask(Task):
             weak.append("it has collapsed: it predicts no label for any text")
         elif value <= trivial["f1"] + margin:
             weak.append(
-                f"it is not clearly above always answering the best constant label set ({shown}: {title} "
+                f"it is {'below' if value < trivial['f1'] else 'not clearly above'} always answering the best "
+                f"constant label set ({shown}: {title} "
                 f"{trivial['f1']:.4f}; this model {value:.4f})"
             )
         predicted = {  # each label's predicted rows: false positives + true positives of its [[tn, fp], [fn, tp]]

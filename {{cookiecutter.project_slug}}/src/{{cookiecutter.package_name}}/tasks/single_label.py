@@ -167,7 +167,8 @@ class SingleLabelTask(Task):
             weak.append(f"it has collapsed: it answers {predicted[0]!r} for every text")
         elif not clearly_above_majority(correct, top_count, total):
             weak.append(
-                f"it is not clearly above always answering the most frequent class {top!r} "
+                f"it is {'below' if correct < top_count else 'not clearly above'} always answering the most "
+                f"frequent class {top!r} "
                 f"(accuracy {accuracy:.4f}, that class's share {top_count / total:.4f})"
             )
         never = [n for n in metrics["label_names"] if metrics["per_class"][n]["support"] and n not in predicted]

@@ -364,11 +364,7 @@ def calibrate(run: TrainingRun, logits: dict) -> tuple[list[float] | None, dict 
     if fitted is None:
         return None, None
     temperatures = kept_if_ece_falls(task, run.val_ds.labels, logits["validation"], fitted)
-    put_back = sum(1 for f, t in zip(fitted, temperatures, strict=True) if f != t)
-    if put_back:
-        run.say(
-            f"calibration: {put_back} of {len(fitted)} temperature(s) put back to 1: they raised the validation ECE"
-        )
+    put_back = [f"{f:.3f}" for f, t in zip(fitted, temperatures, strict=True) if f != t]
     labels = {"validation": run.val_ds.labels, "test": run.test_ds.labels}
     record: dict = {"method": "temperature scaling", "fitted_on": "validation", "temperatures": temperatures}
     if put_back:
@@ -380,8 +376,12 @@ def calibrate(run: TrainingRun, logits: dict) -> tuple[list[float] | None, dict 
     figures = "; ".join(
         f"{split} {record[split]['ece_before']:.4f} -> {record[split]['ece_after']:.4f}" for split in logits
     )
-    run.say(f"calibration: temperature {shown} (fitted on the validation split); expected calibration error {figures}")
-    note = bound_note(temperatures)
+    back = f"; put back to 1 where the fitted one raised the validation ECE: {', '.join(put_back)}" if put_back else ""
+    run.say(
+        f"calibration of the transformer's scores: temperature {shown} (fitted on the validation split{back}); "
+        f"expected calibration error {figures}"
+    )
+    note = bound_note(fitted)
     if note:
         run.say.always(note)
         record["note"] = note
