@@ -158,7 +158,7 @@ def test_a_refusal_naming_no_row_is_split_until_the_bad_row_stands_alone():
     assert target.requests <= 2 * 6  # about two requests per halving
 
 
-def test_stdin_takes_json_lines_and_skips_a_header_line(project):
+def test_stdin_takes_json_lines_and_skips_a_header_line(project, capsys):
     first, second = project.data.text_column, project.data.text_pair_column
     header = "\t".join((first, second)) if second else first
     keys = (first, second) if second else (first,)
@@ -168,6 +168,9 @@ def test_stdin_takes_json_lines_and_skips_a_header_line(project):
     assert [record.line for record in records] == [2, 4]
     assert records[0].text == "정말 재밌어요" and records[0].text_pair == (values[1] if second else None)
     assert records[1].text == "그냥 그래요"
+    assert "standard input: 1 blank line(s) skipped" in capsys.readouterr().err
+    stdin_records(["하나", "둘", ""], project, Normalizer.from_config(project.data))  # input ending in a newline
+    assert "blank" not in capsys.readouterr().err
 
 
 def test_a_refusal_inside_an_endpoint_s_wrapped_json_is_read_whole():

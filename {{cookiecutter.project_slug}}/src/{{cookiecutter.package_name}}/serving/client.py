@@ -590,11 +590,13 @@ def stdin_line(line: str, keys: tuple[str, str], pairs: bool) -> tuple[str, str 
 def stdin_records(lines: list[str], config: Config, normalizer: Normalizer) -> list[Record]:
     """Rows to classify from standard input, one a line (see stdin_line); a first line that holds the column names
     (``text_column``, or with the pair column tab-separated; or ``text`` / ``text_pair``) is a header: skipped, and
-    said. Blank lines are skipped; a pair line without its second text keeps None (the model refuses it, named)."""
+    said. Blank lines are skipped, and counted aloud (the newline ending the input is no line); a pair line without
+    its second text keeps None (the model refuses it, named)."""
     pairs = bool(config.data.text_pair_column)
     keys = (config.data.text_column, config.data.text_pair_column)
     headers = {"\t".join(keys) if pairs else keys[0], "\t".join(("text", "text_pair")) if pairs else "text"}
-    if lines and unicodedata.normalize("NFC", lines[0].strip()) in headers:  # the normalizer would join the tab
+    had_header = bool(lines) and unicodedata.normalize("NFC", lines[0].strip()) in headers
+    if had_header:  # compared before the normalizer, which would join the tab
         logs.say(f"standard input: line 1 ({lines[0].strip()!r}) is the column names: read as a header", stderr=True)
         lines = ["", *lines[1:]]
     records = []
@@ -605,6 +607,9 @@ def stdin_records(lines: list[str], config: Config, normalizer: Normalizer) -> l
             records.append(
                 Record(text=text, label=None, line=number, text_pair=None if pair is None else normalizer(pair))
             )
+    blank = len(lines[: -1 if lines and not lines[-1].strip() else None]) - len(records) - had_header
+    if blank:
+        logs.say(f"standard input: {blank} blank line(s) skipped", stderr=True)
     return records
 
 
