@@ -157,8 +157,8 @@ def render(r: dict) -> str:
     check = r["scratch_small"].get("int8_check")
     if check:
         lines.append(
-            f"The check `train` recorded in the artifact (validation split): fp32 {check['fp32_accuracy']:.4f}, "
-            f"int8 {check['int8_accuracy']:.4f}, agreement {check['agreement']:.4f}, "
+            f"The check `train` recorded in the artifact (validation split, {check['metric']}): fp32 "
+            f"{check['fp32_score']:.4f}, int8 {check['int8_score']:.4f}, agreement {check['agreement']:.4f}, "
             f"{'allowed' if check['allowed'] else 'refused'}."
         )
     t = r["training"]
