@@ -163,10 +163,10 @@ class LabelSchema:
         text = "" if raw is None or (isinstance(raw, float) and math.isnan(raw)) else str(raw).strip()
         if text in ("0", "1") or text.lower() in FLAG_WORDS:
             return text == "1" or text.lower() == "true"
-        if DECIMAL.fullmatch(text) and float(text) in (0.0, 1.0):
-            return float(text) == 1.0
         shown = text if len(text) <= 40 else text[:40] + "..."
         if DECIMAL.fullmatch(text):
+            if float(text) in (0.0, 1.0):
+                return float(text) == 1.0
             raise ScoreLabelError(f"the {name!r} column holds {shown!r}, not 0 or 1: " + self.score_message(shown))
         raise LabelError(f"the {name!r} column holds {shown!r}, not 0 or 1 (whether the row has label {name!r})")
 

@@ -125,8 +125,8 @@ def _check_header(
         key = "data.label_column" if options.label_column else PER_LABEL_COLUMN
         keys += [(key, column) for column in label_columns(options, schema)]
     missing = [(key, column) for key, column in keys if column not in header]
+    spare = [column for column in header if column not in {c for _, c in keys}]  # columns no key reads
     if missing:
-        spare = [column for column in header if column not in {c for _, c in keys}]
         named = ", ".join(f"{shorten(column)} ({key}{near_column(column, spare)})" for key, column in missing)
         fix = (
             header_fix([key for key, _ in missing])
@@ -148,7 +148,7 @@ def _check_header(
     if options.id_column and options.id_column not in header:
         report.note(f"no {options.id_column!r} column (data.id_column): rows are identified by their line number")
     if any(key == PER_LABEL_COLUMN for key, _ in keys):
-        unread = [column for column in header if column and column not in {*(c for _, c in keys), options.id_column}]
+        unread = [column for column in spare if column and column != options.id_column]
         if unread:
             report.note(
                 f"column(s) {', '.join(map(shorten, unread))} not read: not a label of the label schema "

@@ -164,13 +164,12 @@ def report_stop(stopped: TrainingInterrupted | KeyboardInterrupt) -> int:
     KeyboardInterrupt)."""
     from .runtime import current_ranks
 
+    if isinstance(stopped, TrainingInterrupted):
+        line, status = f"stopped at step {stopped.step}: checkpoint saved in {stopped.checkpoint}", stopped.exit_status
+    else:
+        line = "stopped at once: the next run resumes from the last checkpoint saved, if any"
+        status = 128 + getattr(stopped, "signum", signal.SIGINT)
     if current_ranks().is_main:
-        if isinstance(stopped, TrainingInterrupted):
-            line = f"stopped at step {stopped.step}: checkpoint saved in {stopped.checkpoint}"
-        else:
-            line = "stopped at once: the next run resumes from the last checkpoint saved, if any"
         logs.result(line, stderr=True)
         logs.result(resume_line(), stderr=True)
-    if isinstance(stopped, TrainingInterrupted):
-        return stopped.exit_status
-    return 128 + getattr(stopped, "signum", signal.SIGINT)
+    return status
