@@ -112,6 +112,7 @@ def test_every_bad_choice_or_range_is_one_line_naming_key_and_allowed_values(pro
         (["prepare", "--set", "remove_pattern=[가-"], "data.remove_pattern: '[가-' is not a valid regular expression"),
         (["prepare", "--set", "encoding=klingon"], "data.encoding: 'klingon' is not an encoding Python knows"),
         (["prepare", "--set", "max_steps=0"], "train.max_steps: '0' is not allowed"),
+        (["prepare", "--set", "distillation_alpha=1"], "train.distillation_alpha: '1' is not allowed"),
         (
             ["prepare", "--set", "train.class_weights=balance"],
             "train.class_weights: 'balance' is not allowed (in the command line); choose one of auto, none, balanced",

@@ -104,6 +104,13 @@ def valid_steps(value: int) -> str | None:
     return None if value == -1 or value >= 1 else "not allowed; use -1 (train for `epochs`) or a positive number"
 
 
+def valid_distillation_alpha(value: float) -> str | None:
+    """None for -1 (auto) or a weight in [0, 1), else the rule (train.distillation_alpha's check)."""
+    if value == -1 or 0 <= value < 1:
+        return None
+    return "not allowed; use -1 (auto), 0 (off) or a weight in [0, 1) such as 0.2"
+
+
 def setting(
     default: Any, help: str, bounds: Bounds | None = None, check: Callable[[Any], str | None] | None = None
 ) -> Any:
@@ -267,6 +274,12 @@ class TrainConfig:
         "from the training split; multi-label: BCE's pos_weight, a label's negatives / positives), none, or auto "
         f"(balanced when the largest class has {AUTO_CLASS_RATIO:g}x the rows of the smallest or more; "
         "single-label only)",
+    )
+    distillation_alpha: float = setting(
+        -1.0,
+        "weight of the n-gram model's cross-fitted scores as soft targets in the training loss: (1 - alpha) x gold + "
+        "alpha x teacher (0 = off; -1 = auto: 0.2 for a scratch: model, 0 otherwise; training/distillation.py)",
+        check=valid_distillation_alpha,
     )
     metric_for_best_model: MetricName = setting(MACRO_F1, "validation metric that picks the best epoch")
     early_stopping_patience: int = setting(0, "stop after this many epochs without improvement (0 = off)", NOT_NEGATIVE)

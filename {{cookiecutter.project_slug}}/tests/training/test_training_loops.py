@@ -258,7 +258,7 @@ def test_both_loops_train_on_the_tasks_class_weighted_loss():
     expected = torch.nn.functional.cross_entropy(logits, labels, weight=weights)
     trainer, loop = object.__new__(GroupedTrainer), object.__new__(TorchLoop)
     for owner in (trainer, loop):
-        owner.task, owner.class_weights = task_named("single_label"), weights
+        owner.task, owner.class_weights, owner.teacher = task_named("single_label"), weights, None
     loop.model = Logits()
     assert torch.allclose(trainer.compute_loss(Logits(), {"logits": logits, "labels": labels}), expected)
     assert torch.allclose(loop.batch_loss({"logits": logits, "labels": labels}), expected)

@@ -156,6 +156,12 @@ class Task:
         """What ``imbalance``'s ``ratio`` measures, as train's class-weights line says it."""
         return f"the largest class has {ratio:.1f}x the rows of the smallest"
 
+    def teacher_targets(self, scores: np.ndarray) -> np.ndarray:
+        """What ``loss`` takes as the n-gram teacher's targets (training/distillation.py), from its ``scores`` (rows,
+        outputs): class probabilities (cross-entropy with probability targets) or each label's own (binary
+        cross-entropy) as they are; float32."""
+        return np.asarray(scores, np.float32)
+
     def scores(self, logits: np.ndarray) -> np.ndarray:
         """Scores of ``logits`` (rows, outputs), float64, same shape (the head's rule)."""
         return self.head.scores(logits)

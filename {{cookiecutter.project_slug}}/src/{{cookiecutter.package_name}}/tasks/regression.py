@@ -111,6 +111,10 @@ class RegressionTask(Task):
 
         return torch.nn.functional.mse_loss(logits.squeeze(-1), labels.float())
 
+    def teacher_targets(self, scores: np.ndarray) -> np.ndarray:
+        """The teacher's score of each row (rows,), float32, from its scores (rows, 1): ``loss`` takes scores."""
+        return np.asarray(scores, np.float32)[:, 0]
+
     def class_weights(self, labels: list, num_outputs: int) -> np.ndarray | None:
         """None: scores have no classes (train.class_weights=balanced is refused for regression)."""
         return None

@@ -21,6 +21,7 @@ from ..model.artifact import TRAINER_CHECKPOINT_PREFIX
 from ..tasks import task_named
 from .checkpoints import resumable_trainer_checkpoint, trainer_checkpoints
 from .context import TrainingRun
+from .distillation import distilled_loss
 from .interrupts import TrainingInterrupted
 from .row_log import take_row_ids
 from .runtime import Ranks, barrier, collator_for, logging_interval, total_optimizer_steps, train_sampler
@@ -33,21 +34,23 @@ class GroupedTrainer(Trainer):
     project_sampler = None
     task = None  # the project's Task: its loss takes the class weights
     class_weights = None  # float32 (num_outputs,) on the model's device, or None: the model's own loss
+    teacher = None  # distillation.py's SoftTargets, or None: no teacher's targets in the loss
 
     def _get_train_sampler(self, *args, **kwargs):  # signature differs across transformers versions
         return self.project_sampler if self.project_sampler is not None else super()._get_train_sampler(*args, **kwargs)
 
     def compute_loss(self, model, inputs, *args, **kwargs):
         """The Trainer's loss (a scalar; with ``return_outputs``, (loss, outputs)), once the batch's row indices (the
-        debug hook's, row_log.py) are taken out. Training with class weights: the task's weighted loss
-        (``Task.loss``), as the torch loop computes it; evaluation keeps the model's unweighted loss."""
-        take_row_ids(inputs)
-        if self.class_weights is None or not model.training:
+        debug hook's, row_log.py, and the teacher's) are taken out. Training with class weights or a teacher: the
+        task's loss mixed with the teacher's (distillation.py's ``distilled_loss``), as the torch loop computes it;
+        evaluation keeps the model's unweighted loss."""
+        rows = take_row_ids(inputs)
+        if (self.class_weights is None and self.teacher is None) or not model.training:
             return super().compute_loss(model, inputs, *args, **kwargs)
         return_outputs = kwargs.get("return_outputs", args[0] if args else False)
         labels = inputs.pop("labels")
         outputs = model(**inputs)
-        loss = self.task.loss(outputs.logits, labels, self.class_weights)
+        loss = distilled_loss(self.task, outputs.logits, labels, self.class_weights, self.teacher, rows)
         return (loss, outputs) if return_outputs else loss
 
 
@@ -196,6 +199,7 @@ def train_with_trainer(run: TrainingRun):
     )
     one_line_per_log(trainer)
     trainer.task, trainer.class_weights = task_named(run.schema.task), run.loss_weights()
+    trainer.teacher = run.teacher.on(run.device)
     # length-grouped or shuffled, one global order: under torchrun the Trainer's accelerate dataloader shards its
     # batches across ranks
     trainer.project_sampler = train_sampler(train, run.train_ds.lengths, Ranks())

@@ -24,18 +24,20 @@ def row_log_path() -> Path | None:
     return Path(value) if value else None
 
 
-def mark_rows(dataset: TokenizedDataset) -> None:
-    """Have ``dataset``'s items carry their row indices when the hook is on."""
-    dataset.with_row_ids = row_log_path() is not None
+def mark_rows(dataset: TokenizedDataset, needed: bool = False) -> None:
+    """Have ``dataset``'s items carry their row indices when the hook is on or the loss ``needed`` them (the
+    distillation targets are looked up by row: training/distillation.py)."""
+    dataset.with_row_ids = needed or row_log_path() is not None
 
 
-def take_row_ids(batch: dict) -> None:
+def take_row_ids(batch: dict):
     """Remove the row indices from ``batch`` (the model takes no such input) and, when the hook is on, append them to
-    the log as one line."""
+    the log as one line. Returns them (a long tensor (batch,)), or None when the batch carries none."""
     rows = batch.pop(ROW_ID_KEY, None)
     path = row_log_path()
     if rows is None or path is None:
-        return
+        return rows
     line = json.dumps({"rank": current_ranks().rank, "rows": rows.tolist()})
     with path.open("a", encoding="utf-8") as handle:
         handle.write(line + "\n")
+    return rows

@@ -41,6 +41,7 @@ from ..tasks import Task, task_named
 from .checkpoints import check_resume, clear_checkpoints
 from .class_weights import ClassWeights, choose_class_weights
 from .context import TrainingRun
+from .distillation import build_teacher
 from .ensemble import Shipped, ship
 from .interrupts import StopSignals
 from .row_log import mark_rows
@@ -79,17 +80,15 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
     channels = channels or {}
     ranks = current_ranks()
     say = Printer(ranks, quiet)
-    check_source(config.model.base_model)
+    check_source(base_model := config.model.base_model)
     set_seed(config.train.seed)
     init_distributed(config.train.use_cpu)
     if config.train.learning_rate <= 0:
-        config.train.learning_rate = default_learning_rate(config.model.base_model)
+        config.train.learning_rate = default_learning_rate(base_model)
     schema = checked_schema(config)
     splits = load_data(config, schema, channels, say)
-    what = (
-        "building a tokenizer and model from the training texts" if is_scratch(config.model.base_model) else "loading"
-    )
-    say(f"model: {config.model.base_model}: {what}")  # stages that take a while each get a line: logs show progress
+    what = "building a tokenizer and model from the training texts" if is_scratch(base_model) else "loading"
+    say(f"model: {base_model}: {what}")  # stages that take a while each get a line: logs show progress
     tokenizer, model = build_model(config, schema, splits, ranks)
     datasets = tokenize_splits(config, tokenizer, splits, schema.num_labels, say)
     set_epochs(config, len(datasets[0]), ranks, say, task_named(schema.task))
@@ -111,8 +110,9 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
             checkpoint_dir=config.path(config.train.checkpoint_dir),
             stops=StopSignals(config.train.checkpoint_every_minutes, ranks),
             class_weights=settled_class_weights(config, schema, splits, say),
+            teacher=build_teacher(config.train.distillation_alpha, base_model, splits, schema, say),
         )
-        mark_rows(run.train_ds)
+        mark_rows(run.train_ds, needed=run.teacher.targets is not None)
         tracker.log_params(config.flat())
         started = time.perf_counter()
         steps, epochs = f"{config.train.max_steps} steps", f"{config.train.epochs:g} epoch(s)"
@@ -248,7 +248,7 @@ def finish(
     metrics: dict = {
         "train_seconds": round(train_seconds, 2),
         "train_examples": len(run.train_ds),
-        "class_weights": run.class_weights.record(),
+        **run.loss_records(),
     }
     model = getattr(model, "module", model).to(run.device)
     logits, losses = predict_splits(run, model)

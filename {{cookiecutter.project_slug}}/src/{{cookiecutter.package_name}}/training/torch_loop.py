@@ -31,6 +31,7 @@ from ..model.artifact import TORCH_LOOP_CHECKPOINT
 from ..tasks import task_named
 from .checkpoints import load_on_every_process, restore_training_state, save_torch_checkpoint
 from .context import TrainingRun
+from .distillation import distilled_loss
 from .interrupts import TrainingInterrupted
 from .row_log import take_row_ids
 from .runtime import barrier, collator_for, logging_interval, total_optimizer_steps, train_sampler
@@ -134,6 +135,7 @@ class TorchLoop:
         self.saved_step = -1  # the step of the last checkpoint written
         self.running_loss, self.running_count = 0.0, 0
         self.task, self.class_weights = task_named(run.schema.task), run.loss_weights()
+        self.teacher = run.teacher.on(self.device)
 
     def resume(self) -> None:
         """Continue from the last usable checkpoint when there is one (local rank 0 reads it and sets broken files
@@ -177,23 +179,25 @@ class TorchLoop:
         self.run.stops.saved()
         return path
 
-    def batch_loss(self, batch: dict):
-        """The training loss (a scalar) of one batch on the device: the model's own, or with class weights the task's
-        weighted loss (``Task.loss``), as the Trainer computes it."""
-        if self.class_weights is None:
+    def batch_loss(self, batch: dict, rows=None):
+        """The training loss (a scalar) of one batch on the device: the model's own, or with class weights or a
+        teacher the task's loss mixed with the teacher's (distillation.py's ``distilled_loss``; ``rows``: the batch's
+        row indices), as the Trainer computes it."""
+        if self.class_weights is None and self.teacher is None:
             return self.model(**batch).loss
         labels = batch.pop("labels")
-        return self.task.loss(self.model(**batch).logits, labels, self.class_weights)
+        logits = self.model(**batch).logits
+        return distilled_loss(self.task, logits, labels, self.class_weights, self.teacher, rows)
 
     def forward_backward(self, batch: dict, boundary: bool) -> None:
         """Forward and backward pass of one batch, the loss divided by the accumulation steps; DDP syncs gradients only
         at an accumulation ``boundary``."""
-        take_row_ids(batch)
+        rows = take_row_ids(batch)
         batch = {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
         accumulation = self.train.gradient_accumulation_steps
         sync = nullcontext() if (boundary or not self.run.ranks.distributed) else self.model.no_sync()
         with sync, torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-            loss = self.batch_loss(batch) / accumulation
+            loss = self.batch_loss(batch, rows) / accumulation
             self.scaler.scale(loss).backward()
         self.running_loss += float(loss.detach()) * accumulation
         self.running_count += 1

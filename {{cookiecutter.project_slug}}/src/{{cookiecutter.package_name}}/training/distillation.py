@@ -1,0 +1,144 @@
+"""train.distillation_alpha: the n-gram model as a teacher. The training loss becomes
+``(1 - alpha) * loss(gold labels) + alpha * loss(the teacher's scores)``, each the task's own loss (Task.loss: cross-
+entropy with probability targets, binary cross-entropy with each label's probability, or squared error to the
+teacher's score); knowledge distillation with soft targets (Hinton et al. 2015).
+
+The teacher's score for a training row comes from an n-gram model that did not see that row: a cross-fit over
+GroupKFold folds of the training split (rows sharing a text in one fold, as the splits keep them:
+data/splits.py's group_key), so the targets are as good as the teacher is on unseen texts rather than a copy of
+the gold labels. Validation and test rows are never used. Measured on real sets: benchmarks/RESULTS-distillation.md.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data.dataset import Splits
+from ..data.labels import LabelSchema
+from ..data.splits import group_key
+from ..evaluation.baseline import DEFAULT_C
+from ..evaluation.metrics import score
+from ..model.features import record_pairs
+from ..model.ngram import NgramClassifier, NgramFeatures
+from ..model.sources import is_scratch
+from ..tasks import Task, task_named
+
+AUTO = -1.0  # train.distillation_alpha's auto
+AUTO_ALPHA = 0.2  # auto's weight for a scratch model (benchmarks/RESULTS-distillation.md)
+FOLDS = 5  # scikit-learn's default number of folds (cross_val_predict)
+
+
+@dataclass
+class Teacher:
+    """The soft targets a run trains towards, and why (metrics.json's ``distillation`` record)."""
+
+    alpha: float  # the teacher's weight in the loss, in [0, 1)
+    reason: str
+    targets: np.ndarray | None = None  # float32, the task's target shape a row: (rows, outputs), or (rows,) scores
+    folds: int = 0
+    figure: dict | None = None  # the teacher's out-of-fold figure on the training split: {metric: value}
+
+    def record(self) -> dict:
+        """metrics.json's ``distillation`` entry."""
+        return {"alpha": self.alpha, "reason": self.reason, "folds": self.folds, "c": DEFAULT_C, "teacher": self.figure}
+
+    def on(self, device) -> SoftTargets | None:
+        """The weight and the targets as a float32 torch tensor on ``device``; None when the run does not distil."""
+        import torch
+
+        if self.targets is None:
+            return None
+        return SoftTargets(self.alpha, torch.as_tensor(self.targets, dtype=torch.float32, device=device))
+
+
+@dataclass
+class SoftTargets:
+    """What the loops' loss takes (``distilled_loss``): the teacher's weight and its targets on the device."""
+
+    alpha: float
+    targets: object  # torch float32 on the training device, indexed by the training split's row indices
+
+
+def settled_alpha(setting: float, base_model: str) -> tuple[float, str]:
+    """(the weight, why) for train.distillation_alpha ``setting``: auto (-1) is AUTO_ALPHA for a ``scratch:`` model,
+    which trails the n-gram model on every real set measured, and 0 for a hub model or a local folder, which were not
+    measured with a teacher; any other value is used as given."""
+    if setting != AUTO:
+        return setting, f"train.distillation_alpha={setting:g}"
+    if is_scratch(base_model):
+        return AUTO_ALPHA, f"auto: {AUTO_ALPHA:g} for a {base_model} model"
+    return 0.0, "auto: 0 for a model that is not built from scratch (train.distillation_alpha=0.2 turns it on)"
+
+
+def fold_indices(groups: list[str], folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(fitted rows, held-out rows) index arrays of each of ``folds`` GroupKFold folds: rows with the same group
+    never on both sides. Raises ValueError with fewer groups than folds."""
+    from sklearn.model_selection import GroupKFold
+
+    rows = np.zeros(len(groups))
+    return list(GroupKFold(n_splits=folds).split(rows, groups=groups))
+
+
+def cross_fitted_scores(splits: Splits, schema: LabelSchema, task: Task, folds: int) -> tuple[np.ndarray, np.ndarray]:
+    """(the n-gram model's scores (rows, outputs) of each training row, the rows' targets (Task.target)): each row's scores by a model fitted (C = DEFAULT_C) on
+    the other folds; the n-grams are counted once over every training text (their vocabulary sees no label). The folds are
+    fitted in threads (liblinear releases the GIL). Raises ValueError when the texts hold no n-gram."""
+    rows = splits.train
+    features, x = NgramFeatures.fit([record.text for record in rows], record_pairs(rows))
+    y = np.asarray([task.target(schema, record.label) for record in rows])
+
+    def fold_scores(fold: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        fitted, held = fold
+        model = NgramClassifier.fit(features, x[fitted], y[fitted], len(schema.names), DEFAULT_C, schema.task)
+        return held, model.predict_proba_features(x[held])
+
+    scores = None
+    with ThreadPoolExecutor(max_workers=max(1, min(folds, os.cpu_count() or 1))) as pool:
+        for held, part in pool.map(fold_scores, fold_indices([group_key(record) for record in rows], folds)):
+            scores = np.zeros((len(rows), part.shape[1]), np.float32) if scores is None else scores
+            scores[held] = part
+    return scores, y
+
+
+def build_teacher(setting: float, base_model: str, splits: Splits, schema: LabelSchema, say) -> Teacher:
+    """The run's Teacher: its weight settled (``settled_alpha``), and when above 0 the cross-fitted targets of the
+    training split, with the teacher's out-of-fold figure said in one line. Fewer distinct texts than FOLDS, or texts
+    without an n-gram: no teacher, said. Returns the Teacher (targets None when the run does not distil)."""
+    alpha, reason = settled_alpha(setting, base_model)
+    if alpha == 0:
+        return Teacher(0.0, reason)
+    task = task_named(schema.task)
+    groups = len({group_key(record) for record in splits.train})
+    if groups < FOLDS:
+        say(f"distillation: off, {groups} distinct training texts are too few for {FOLDS} folds")
+        return Teacher(0.0, f"{reason}; off: {groups} distinct training texts")
+    say(
+        f"distillation: the n-gram model's scores of the {len(splits.train):,} training rows, cross-fitted in {FOLDS} folds"
+    )
+    try:
+        targets, y = cross_fitted_scores(splits, schema, task, FOLDS)
+    except ValueError:  # scikit-learn: empty vocabulary
+        say("distillation: off, the training texts hold no n-gram")
+        return Teacher(0.0, f"{reason}; off: no n-gram")
+    figures = score(y, task.decide(targets), schema.names, probabilities=targets, task=task)
+    figure = {task.compared_metric: round(float(figures[task.compared_metric]), 4)}
+    say(
+        f"distillation: loss = {1 - alpha:g} x gold + {alpha:g} x the teacher's scores ({reason}); the teacher's "
+        f"out-of-fold {task.compared_metric} {figure[task.compared_metric]:.4f}"
+    )
+    return Teacher(alpha, reason, task.teacher_targets(targets), FOLDS, figure)
+
+
+def distilled_loss(task: Task, logits, labels, weights, teacher: SoftTargets | None, rows):
+    """The training loss (a torch scalar) of ``logits`` (batch, outputs): the task's loss at the gold ``labels``
+    (Task.loss, class ``weights`` or None), mixed with its loss at the teacher's targets of the batch's ``rows``
+    (row indices (batch,) into the training split) when ``teacher`` (None: the gold loss alone) is given."""
+    gold = task.loss(logits, labels, weights)
+    if teacher is None or rows is None:
+        return gold
+    alpha = teacher.alpha
+    return (1 - alpha) * gold + alpha * task.loss(logits, teacher.targets[rows.to(logits.device)], weights)
