@@ -83,10 +83,11 @@ def fold_indices(groups: list[str], folds: int) -> list[tuple[np.ndarray, np.nda
     return list(GroupKFold(n_splits=folds).split(rows, groups=groups))
 
 
-def cross_fitted_scores(splits: Splits, schema: LabelSchema, task: Task, folds: int) -> tuple[np.ndarray, np.ndarray]:
-    """(the n-gram model's scores (rows, outputs) of each training row, the rows' targets (Task.target)): each row's scores by a model fitted (C = DEFAULT_C) on
-    the other folds; the n-grams are counted once over every training text (their vocabulary sees no label). The folds are
-    fitted in threads (liblinear releases the GIL). Raises ValueError when the texts hold no n-gram."""
+def cross_fitted_scores(splits: Splits, schema: LabelSchema, task: Task, folds: int) -> tuple:
+    """(the n-gram model's scores (rows, outputs) of each training row, float32, the rows' targets (Task.target)):
+    each row scored by a model fitted (C = DEFAULT_C) on the other folds. The n-grams are counted once over every
+    training text (their vocabulary sees no label); the folds are fitted in threads (liblinear releases the GIL).
+    Raises ValueError when the texts hold no n-gram."""
     rows = splits.train
     features, x = NgramFeatures.fit([record.text for record in rows], record_pairs(rows))
     y = np.asarray([task.target(schema, record.label) for record in rows])
@@ -116,9 +117,8 @@ def build_teacher(setting: float, base_model: str, splits: Splits, schema: Label
     if groups < FOLDS:
         say(f"distillation: off, {groups} distinct training texts are too few for {FOLDS} folds")
         return Teacher(0.0, f"{reason}; off: {groups} distinct training texts")
-    say(
-        f"distillation: the n-gram model's scores of the {len(splits.train):,} training rows, cross-fitted in {FOLDS} folds"
-    )
+    rows = f"{len(splits.train):,} training rows"
+    say(f"distillation: the n-gram model's scores of the {rows}, cross-fitted in {FOLDS} folds")
     try:
         targets, y = cross_fitted_scores(splits, schema, task, FOLDS)
     except ValueError:  # scikit-learn: empty vocabulary

@@ -1,0 +1,134 @@
+"""Does the n-gram teacher (train.distillation_alpha) make the scratch transformer better on real sets?
+
+For each real set of bench_real_sets.py (its answers and files, `scratch:tiny`, every other setting the template's
+default), the baked project's own `train` runs twice a seed, side by side on the same bake: without a teacher
+(`train.distillation_alpha=0`) and with auto's weight. Each run's transformer and shipped test figures (the set's
+compared metric, on the test file it never trained on) come from its metrics.json; the teacher's out-of-fold figure on
+the training split is in its `distillation` record.
+
+    python benchmarks/bench_distillation.py [--sets bias,hate,chatbot,xnli,korsts,ratings5,unsmile,nsmc]
+        [--seeds 42,43] [--nsmc-train 17998]    # results-distillation.json, then RESULTS-distillation.md
+    python benchmarks/bench_distillation.py --table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+from bench_real_sets import SETS, run_command, seeded_subset
+
+from common import BUILD, bake, machine
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results-distillation.json"
+TABLE = HERE / "RESULTS-distillation.md"
+NSMC_TEST = 5000  # the NSMC subset's test rows, as RESULTS-real-sets.md's subset row
+ARMS = {"without": "0", "with": "-1"}  # train.distillation_alpha: off, auto
+
+
+def project_for(name: str, nsmc_train: int) -> Path:
+    """The set's project (`scratch:tiny`), baked fresh under build/bench/distill-<set>, its files in data/raw/."""
+    spec = SETS[name]
+    project = bake(BUILD / f"distill-{name}", {**spec["answers"], "base_model": "scratch:tiny"}, overwrite=True)
+    sizes = {"ratings_train.txt": nsmc_train, "ratings_test.txt": NSMC_TEST} if name == "nsmc" else {}
+    for file_name, source in spec["files"].items():
+        seeded_subset(source, project / "data" / "raw" / file_name, sizes.get(file_name, 0))
+    return project
+
+
+def one_run(project: Path, arm: str, seed: int) -> dict:
+    """`train` of one arm and seed into its own output folder; its figures from metrics.json."""
+    out = f"artifacts/{arm}-{seed}"
+    sets = [
+        "tracking.mlflow=false",
+        f"train.distillation_alpha={ARMS[arm]}",
+        f"train.seed={seed}",
+        f"train.output_dir={out}",
+        f"train.checkpoint_dir={out}-checkpoints",
+    ]
+    _, seconds = run_command(project, "train", sets)
+    metrics = json.loads((project / out / "metrics.json").read_text(encoding="utf-8"))
+    ensemble = metrics["ensemble"]
+    return {
+        "metric": ensemble["metric"],
+        "transformer": ensemble["test"]["transformer"],
+        "ngram": ensemble["test"]["ngram"],
+        "shipped": ensemble["test"]["shipped"],
+        "shipped_model": ensemble["shipped"],
+        "teacher": metrics["distillation"],
+        "seconds": round(seconds, 1),
+    }
+
+
+def described(machine_record: dict) -> str:
+    """common.machine()'s record in one phrase."""
+    return ", ".join(f"{key} {value}" for key, value in machine_record.items())
+
+
+def table(results: dict) -> str:
+    """RESULTS-distillation.md from the results: one row a set and seed, then the mean change a set."""
+    lines = [
+        "# The n-gram teacher (`train.distillation_alpha`) on real sets",
+        "",
+        "Written by `benchmarks/bench_distillation.py` from `results-distillation.json`. Machine: "
+        f"{described(results['machine'])}.",
+        "`scratch:tiny`, every setting the template's default but the seed and `train.distillation_alpha` (0 against",
+        "auto: 0.2 for a scratch model), both arms on the same bake; figures on the test file, never trained on. The",
+        "teacher's figure is its out-of-fold one on the training split (5 GroupKFold folds).",
+        "",
+        "| set | metric | seed | transformer without | transformer with | change | shipped without | shipped with |"
+        " teacher (out-of-fold) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    changes: dict[str, list[float]] = {}
+    for key, entry in results["runs"].items():
+        name, seed = key.rsplit("/", 1)
+        without, with_ = entry["without"], entry["with"]
+        change = with_["transformer"] - without["transformer"]
+        changes.setdefault(name, []).append(change)
+        teacher = next(iter((with_["teacher"]["teacher"] or {}).values()), None)
+        lines.append(
+            f"| {name} | {without['metric']} | {seed} | {without['transformer']:.4f} | {with_['transformer']:.4f} | "
+            f"{change:+.4f} | {without['shipped']:.4f} ({without['shipped_model']}) | "
+            f"{with_['shipped']:.4f} ({with_['shipped_model']}) | {teacher if teacher is None else f'{teacher:.4f}'} |"
+        )
+    everything = [change for values in changes.values() for change in values]
+    up = sum(change > 0 for change in everything)
+    lines += [
+        "",
+        f"The transformer rose in {up} of {len(everything)} pairs; mean change "
+        f"{statistics.mean(everything):+.4f}. By set: "
+        + ", ".join(f"{name} {statistics.mean(values):+.4f}" for name, values in changes.items())
+        + ".",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default="bias,hate,chatbot,xnli,korsts,ratings5,unsmile,nsmc")
+    parser.add_argument("--seeds", default="42,43")
+    parser.add_argument("--nsmc-train", type=int, default=17998)
+    parser.add_argument("--table", action="store_true", help="only write RESULTS-distillation.md")
+    args = parser.parse_args()
+    results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {"runs": {}}
+    if not args.table:
+        results["machine"] = machine()
+        for name in args.sets.split(","):
+            project = project_for(name, args.nsmc_train)
+            for seed in map(int, args.seeds.split(",")):
+                entry = {arm: one_run(project, arm, seed) for arm in ARMS}
+                results["runs"][f"{name}/{seed}"] = entry
+                print(name, seed, {arm: round(run["transformer"], 4) for arm, run in entry.items()}, flush=True)
+                RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    TABLE.write_text(table(results), encoding="utf-8")
+    print(TABLE.read_text(encoding="utf-8"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
