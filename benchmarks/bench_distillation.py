@@ -19,9 +19,9 @@ import statistics
 import sys
 from pathlib import Path
 
-from bench_real_sets import SETS, run_command, seeded_subset
+from bench_real_sets import SETS, accuracies, run_command, seeded_subset, test_records
 
-from common import BUILD, bake, machine
+from common import BUILD, bake, machine, project_module
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results-distillation.json"
@@ -69,6 +69,42 @@ def described(machine_record: dict) -> str:
     return ", ".join(f"{key} {value}" for key, value in machine_record.items())
 
 
+def transformer_accuracy(project: Path, arm: str, seed: int) -> float | None:
+    """The transformer's own test accuracy (argmax of its logits, whatever shipped) in the kept artifact of ``arm``
+    and ``seed``: the figure the issue's table gives for single-label sets; None for other tasks."""
+    config = project_module(project, "config").load_config(project / "config.yaml", {"mlflow": False})
+    task, records = test_records(project, config.path(config.data.data_dir) / config.data.test_file)
+    result = accuracies(project, task, records, {"test": {"accuracy": None}}, project / f"artifacts/{arm}-{seed}")
+    return None if result is None else round(result["transformer"], 4)
+
+
+def add_accuracies(results: dict) -> None:
+    """Each single-label run's transformer test accuracy, from the artifacts the runs kept (no training)."""
+    for key, entry in results["runs"].items():
+        name, seed = key.rsplit("/", 1)
+        for arm, run in entry.items():
+            if "accuracy" not in run:
+                run["accuracy"] = transformer_accuracy(BUILD / f"distill-{name}" / project_slug(name), arm, int(seed))
+
+
+def project_slug(name: str) -> str:
+    """The folder the bake of ``name`` made under build/bench/distill-<name>."""
+    return next(p.name for p in (BUILD / f"distill-{name}").iterdir() if (p / "config.yaml").is_file())
+
+
+def shipped(run: dict) -> str:
+    """A run's shipped test figure and what shipped."""
+    return f"{run['shipped']:.4f} ({run['shipped_model']})"
+
+
+def accuracy_pair(without: dict, with_: dict) -> str:
+    """The transformer's test accuracies of both arms, or a dash where there are none (--accuracy not run, or not a
+    single-label set)."""
+    if without.get("accuracy") is None or with_.get("accuracy") is None:
+        return "—"
+    return f"{without['accuracy']:.4f} / {with_['accuracy']:.4f}"
+
+
 def table(results: dict) -> str:
     """RESULTS-distillation.md from the results: one row a set and seed, then the mean change a set."""
     lines = [
@@ -80,9 +116,9 @@ def table(results: dict) -> str:
         "auto: 0.2 for a scratch model), both arms on the same bake; figures on the test file, never trained on. The",
         "teacher's figure is its out-of-fold one on the training split (5 GroupKFold folds).",
         "",
-        "| set | metric | seed | transformer without | transformer with | change | shipped without | shipped with |"
-        " teacher (out-of-fold) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| set | metric | seed | transformer without | transformer with | change | transformer accuracy without / with"
+        " | shipped without | shipped with | teacher (out-of-fold) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     changes: dict[str, list[float]] = {}
     for key, entry in results["runs"].items():
@@ -90,11 +126,11 @@ def table(results: dict) -> str:
         without, with_ = entry["without"], entry["with"]
         change = with_["transformer"] - without["transformer"]
         changes.setdefault(name, []).append(change)
-        teacher = next(iter((with_["teacher"]["teacher"] or {}).values()), None)
+        teacher = " ".join(f"{metric} {value:.4f}" for metric, value in (with_["teacher"]["teacher"] or {}).items())
         lines.append(
             f"| {name} | {without['metric']} | {seed} | {without['transformer']:.4f} | {with_['transformer']:.4f} | "
-            f"{change:+.4f} | {without['shipped']:.4f} ({without['shipped_model']}) | "
-            f"{with_['shipped']:.4f} ({with_['shipped_model']}) | {teacher if teacher is None else f'{teacher:.4f}'} |"
+            f"{change:+.4f} | {accuracy_pair(without, with_)} | "
+            f"{shipped(without)} | {shipped(with_)} | {teacher or '—'} |"
         )
     everything = [change for values in changes.values() for change in values]
     up = sum(change > 0 for change in everything)
@@ -114,9 +150,13 @@ def main() -> int:
     parser.add_argument("--seeds", default="42,43")
     parser.add_argument("--nsmc-train", type=int, default=17998)
     parser.add_argument("--table", action="store_true", help="only write RESULTS-distillation.md")
+    parser.add_argument("--accuracy", action="store_true", help="add the kept artifacts' test accuracies, then --table")
     args = parser.parse_args()
     results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {"runs": {}}
-    if not args.table:
+    if args.accuracy:
+        add_accuracies(results)
+        RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    elif not args.table:
         results["machine"] = machine()
         for name in args.sets.split(","):
             project = project_for(name, args.nsmc_train)
@@ -124,7 +164,7 @@ def main() -> int:
                 entry = {arm: one_run(project, arm, seed) for arm in ARMS}
                 results["runs"][f"{name}/{seed}"] = entry
                 print(name, seed, {arm: round(run["transformer"], 4) for arm, run in entry.items()}, flush=True)
-                RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+                RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     TABLE.write_text(table(results), encoding="utf-8")
     print(TABLE.read_text(encoding="utf-8"))
     return 0

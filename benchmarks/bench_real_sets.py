@@ -226,11 +226,12 @@ def paired_against_baseline(project: Path, task, records: list) -> dict:
     return paired.paired_drop_decision(truth, answers["baseline"], answers["shipped"], 0.0)
 
 
-def accuracies(project: Path, task, records: list, baseline: dict) -> dict | None:
+def accuracies(project: Path, task, records: list, baseline: dict, folder: Path | None = None) -> dict | None:
     """Test accuracy of the baseline (its metrics.json, ``baseline``) and of the transformer alone (fp32; its
     argmax, which temperature scaling leaves as it is), read with transformers from the artifact whatever shipped:
     the figure the issue's table gives for some sets. None for a task without one answer a row (multi-label,
-    regression). ``task``, ``records``: test_records'."""
+    regression). ``task``, ``records``: test_records'; ``folder``: the artifact (the project's artifacts/model by
+    default)."""
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -239,7 +240,7 @@ def accuracies(project: Path, task, records: list, baseline: dict) -> dict | Non
     texts, labels = [r.text for r in records], [r.label for r in records]
     pairs = [r.text_pair for r in records] if records and records[0].text_pair is not None else None
     answers = []
-    folder = project / "artifacts" / "model"
+    folder = folder or project / "artifacts" / "model"
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
     with torch.inference_mode():
