@@ -272,8 +272,8 @@ class TrainConfig:
         "auto",
         "weigh the training loss by class: balanced (scikit-learn's class_weight: rows / (classes * a class's rows), "
         "from the training split; multi-label: BCE's pos_weight, a label's negatives / positives), none, or auto "
-        f"(balanced when the largest class has {AUTO_CLASS_RATIO:g}x the rows of the smallest or more; "
-        "single-label only)",
+        f"(balanced when the largest class has {AUTO_CLASS_RATIO:g}x the rows of the smallest or more; multi-label: "
+        f"when a label's negatives / positives reach {AUTO_CLASS_RATIO:g}; regression: none)",
     )
     distillation_alpha: float = setting(
         -1.0,

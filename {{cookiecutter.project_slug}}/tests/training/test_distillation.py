@@ -48,12 +48,13 @@ def test_each_training_row_is_scored_by_a_model_that_never_saw_its_text(project)
     schema = checked_schema(project)
     splits = load_splits(project, schema, data_file(project, project.data.train_file), None)
     lines = []
-    teacher = build_teacher(AUTO, "scratch:tiny", splits, schema, lines.append)
+    teacher = build_teacher(project, splits, schema, lines.append)  # the project's scratch:tiny, auto
     task = task_named(schema.task)
     rows = splits.train
     assert teacher.alpha == AUTO_ALPHA and teacher.folds == FOLDS
     assert teacher.targets.dtype == np.float32 and len(teacher.targets) == len(rows)
-    assert list(teacher.record()["teacher"]) == [task.compared_metric]
+    metric = project.train.metric_for_best_model
+    assert list(teacher.record()["teacher"]) == [metric if metric in task.metric_names else task.compared_metric]
     assert any(line.startswith("distillation: loss = 0.8 x gold + 0.2 x") for line in lines), lines
     # the first fold again, by hand: its held-out rows' targets are that fold's model's scores
     fitted, held = fold_indices([group_key(record) for record in rows], FOLDS)[0]
@@ -69,9 +70,26 @@ def test_too_few_texts_for_the_folds_turn_the_teacher_off(project):
     splits = load_splits(project, schema, data_file(project, project.data.train_file), None)
     splits.train = splits.train[:3]
     lines = []
-    teacher = build_teacher(AUTO, "scratch:tiny", splits, schema, lines.append)
+    teacher = build_teacher(project, splits, schema, lines.append)
     assert teacher.alpha == 0 and teacher.targets is None and teacher.on("cpu") is None
-    assert lines == [f"distillation: off, 3 distinct training texts are too few for {FOLDS} folds"]
+    assert lines == [f"distillation: off, the training split has 3 distinct text(s), fewer than the {FOLDS} folds"]
+    lines.clear()
+    assert build_teacher(project.override({"distillation_alpha": 0}), splits, schema, lines.append).record() == {
+        "alpha": 0.0,
+        "reason": "train.distillation_alpha=0",
+    }
+    assert lines == ["distillation: off (train.distillation_alpha=0)"]
+
+
+def test_weighted_probability_targets_are_scaled_as_class_ids_are():
+    """One-hot probabilities and the class ids they stand for give the same weighted loss, so the printed mix of gold
+    and teacher is the mix trained on (PyTorch's own weighted loss of probabilities divides by the batch size)."""
+    task = task_named("single_label")
+    logits, labels = torch.randn(6, 3), torch.tensor([0, 1, 1, 2, 2, 2])
+    weights = torch.tensor([5.0, 1.0, 0.25])
+    one_hot = torch.nn.functional.one_hot(labels, 3).float()
+    assert torch.allclose(task.loss(logits, one_hot, weights), task.loss(logits, labels, weights))
+    assert torch.allclose(task.loss(logits, one_hot), task.loss(logits, labels))
 
 
 class Logits(torch.nn.Module):

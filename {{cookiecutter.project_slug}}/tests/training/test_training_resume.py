@@ -181,6 +181,7 @@ def test_resuming_with_other_optimizer_settings_is_refused_but_training_further_
     monkeypatch.setattr(run_module, "clear_checkpoints", lambda folder: None)  # as if the first run had stopped
     first = {"loop": "torch", "max_steps": 4, "save_steps": 2, "max_rows": 200, "batch_size": 8}
     run_training(project.override(first))
+    length = project.model.max_length
     folder = project.path(project.train.checkpoint_dir)
     records = {name: (folder / name).read_bytes() for name in (CHECKPOINT_SETTINGS_FILE, CHECKPOINT_TOKENIZER_FILE)}
     with pytest.raises(CheckpointError, match=r"train\.learning_rate .* -> 0\.0001\b.*delete that folder"):
@@ -195,6 +196,8 @@ def test_resuming_with_other_optimizer_settings_is_refused_but_training_further_
         run_training(project.override({"max_steps": 8, "max_rows": 120}))
     with pytest.raises(CheckpointError, match=r"model\.max_length \d+ -> 32\b"):  # other token ids a text
         run_training(project.override({"max_steps": 8, "max_rows": 200, "max_length": 32}))
+    with pytest.raises(CheckpointError, match=r"train\.distillation_alpha .* -> 0\.5\b"):  # another loss
+        run_training(project.override({"max_steps": 8, "max_length": length, "distillation_alpha": 0.5}))
 
 
 def test_every_setting_a_resume_compares_is_a_config_key():

@@ -129,10 +129,16 @@ class Task:
         """The training loss (a torch scalar) of ``logits`` (batch, outputs) at ``labels``, as transformers computes
         it for the task's ``problem_type``: cross-entropy on class ids (batch,) by default, each row weighted by its
         class's entry of ``weights`` (float32, (outputs,); None: unweighted) and divided by the weights' sum, as
-        PyTorch's ``cross_entropy(weight=...)`` does."""
+        PyTorch's ``cross_entropy(weight=...)`` does. ``labels`` may be class probabilities (batch, outputs) instead
+        (the n-gram teacher's targets, training/distillation.py): weighted, each row's loss is then divided by the sum
+        of its probability-weighted class weights, which is the class-id rule for one-hot rows (PyTorch divides a
+        weighted loss of probabilities by the batch size, so its scale would differ from the class ids')."""
         import torch
 
-        return torch.nn.functional.cross_entropy(logits, labels, weight=weights)
+        if weights is None or labels.dim() == 1:
+            return torch.nn.functional.cross_entropy(logits, labels, weight=weights)
+        weighted = labels * weights
+        return -(weighted * torch.log_softmax(logits, dim=-1)).sum() / weighted.sum()
 
     def class_weights(self, labels: list, num_outputs: int) -> np.ndarray | None:
         """scikit-learn's ``compute_class_weight("balanced")`` of the training ``labels`` (class ids; None for an

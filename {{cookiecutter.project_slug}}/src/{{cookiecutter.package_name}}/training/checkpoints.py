@@ -211,8 +211,10 @@ TEXT_SETTINGS = (
     "max_rows",
     "fraction",
 )
+LOSS_SETTINGS = ("class_weights", "distillation_alpha")  # what the training loss is made of
 RESUME_SETTINGS = (
     *OPTIMIZER_SETTINGS,
+    *LOSS_SETTINGS,
     *MODEL_SETTINGS,
     *TEXT_SETTINGS,
     "label_column",

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..config import Config
 from ..data.dataset import Splits
 from ..data.labels import LabelSchema
 from ..data.splits import group_key
@@ -43,8 +44,12 @@ class Teacher:
     figure: dict | None = None  # the teacher's out-of-fold figure on the training split: {metric: value}
 
     def record(self) -> dict:
-        """metrics.json's ``distillation`` entry."""
-        return {"alpha": self.alpha, "reason": self.reason, "folds": self.folds, "c": DEFAULT_C, "teacher": self.figure}
+        """metrics.json's ``distillation`` entry: the weight and why; with a teacher, its folds, its n-gram model's
+        inverse regularisation C and its out-of-fold figure on the training split."""
+        record = {"alpha": self.alpha, "reason": self.reason}
+        if self.targets is not None:
+            record.update(folds=self.folds, c=DEFAULT_C, teacher=self.figure)
+        return record
 
     def on(self, device) -> SoftTargets | None:
         """The weight and the targets as a float32 torch tensor on ``device``; None when the run does not distil."""
@@ -105,18 +110,21 @@ def cross_fitted_scores(splits: Splits, schema: LabelSchema, task: Task, folds: 
     return scores, y
 
 
-def build_teacher(setting: float, base_model: str, splits: Splits, schema: LabelSchema, say) -> Teacher:
-    """The run's Teacher: its weight settled (``settled_alpha``), and when above 0 the cross-fitted targets of the
-    training split, with the teacher's out-of-fold figure said in one line. Fewer distinct texts than FOLDS, or texts
-    without an n-gram: no teacher, said. Returns the Teacher (targets None when the run does not distil)."""
-    alpha, reason = settled_alpha(setting, base_model)
+def build_teacher(config: Config, splits: Splits, schema: LabelSchema, say) -> Teacher:
+    """The run's Teacher: its weight settled from train.distillation_alpha and model.base_model (``settled_alpha``),
+    and when above 0 the cross-fitted targets of the training split, with the teacher's out-of-fold figure (by
+    train.metric_for_best_model, or the task's compared metric where that one is not the task's) said in one line.
+    Fewer distinct texts (data/splits.py's group_key: a pair's first text) than FOLDS, or texts without an n-gram:
+    no teacher. Either way one line says so. Returns the Teacher (targets None when the run does not distil)."""
+    alpha, reason = settled_alpha(config.train.distillation_alpha, config.model.base_model)
     if alpha == 0:
+        say(f"distillation: off ({reason})")
         return Teacher(0.0, reason)
     task = task_named(schema.task)
     groups = len({group_key(record) for record in splits.train})
     if groups < FOLDS:
-        say(f"distillation: off, {groups} distinct training texts are too few for {FOLDS} folds")
-        return Teacher(0.0, f"{reason}; off: {groups} distinct training texts")
+        say(f"distillation: off, the training split has {groups} distinct text(s), fewer than the {FOLDS} folds")
+        return Teacher(0.0, f"{reason}; off: {groups} distinct training text(s)")
     rows = f"{len(splits.train):,} training rows"
     say(f"distillation: the n-gram model's scores of the {rows}, cross-fitted in {FOLDS} folds")
     try:
@@ -125,10 +133,12 @@ def build_teacher(setting: float, base_model: str, splits: Splits, schema: Label
         say("distillation: off, the training texts hold no n-gram")
         return Teacher(0.0, f"{reason}; off: no n-gram")
     figures = score(y, task.decide(targets), schema.names, probabilities=targets, task=task)
-    figure = {task.compared_metric: round(float(figures[task.compared_metric]), 4)}
+    metric = config.train.metric_for_best_model
+    metric = metric if metric in task.metric_names else task.compared_metric
+    figure = {metric: round(float(figures[metric]), 4)}
     say(
         f"distillation: loss = {1 - alpha:g} x gold + {alpha:g} x the teacher's scores ({reason}); the teacher's "
-        f"out-of-fold {task.compared_metric} {figure[task.compared_metric]:.4f}"
+        f"out-of-fold {metric} {figure[metric]:.4f}"
     )
     return Teacher(alpha, reason, task.teacher_targets(targets), FOLDS, figure)
 

@@ -110,7 +110,7 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
             checkpoint_dir=config.path(config.train.checkpoint_dir),
             stops=StopSignals(config.train.checkpoint_every_minutes, ranks),
             class_weights=settled_class_weights(config, schema, splits, say),
-            teacher=build_teacher(config.train.distillation_alpha, base_model, splits, schema, say),
+            teacher=build_teacher(config, splits, schema, say),
         )
         mark_rows(run.train_ds, needed=run.teacher.targets is not None)
         tracker.log_params(config.flat())
