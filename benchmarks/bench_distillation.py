@@ -19,9 +19,10 @@ import statistics
 import sys
 from pathlib import Path
 
-from bench_real_sets import SETS, accuracies, run_command, seeded_subset, test_records
+from bench_real_sets import accuracies, run_command, test_records
+from bench_real_sets import project_for as real_sets_project
 
-from common import BUILD, bake, machine, project_module
+from common import BUILD, machine, project_module
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results-distillation.json"
@@ -32,12 +33,8 @@ ARMS = {"without": "0", "with": "-1"}  # train.distillation_alpha: off, auto
 
 def project_for(name: str, nsmc_train: int) -> Path:
     """The set's project (`scratch:tiny`), baked fresh under build/bench/distill-<set>, its files in data/raw/."""
-    spec = SETS[name]
-    project = bake(BUILD / f"distill-{name}", {**spec["answers"], "base_model": "scratch:tiny"}, overwrite=True)
     sizes = {"ratings_train.txt": nsmc_train, "ratings_test.txt": NSMC_TEST} if name == "nsmc" else {}
-    for file_name, source in spec["files"].items():
-        seeded_subset(source, project / "data" / "raw" / file_name, sizes.get(file_name, 0))
-    return project
+    return real_sets_project(name, "scratch:tiny", sizes, BUILD / f"distill-{name}")
 
 
 def one_run(project: Path, arm: str, seed: int) -> dict:

@@ -166,11 +166,12 @@ def entry_name(name: str, sizes: dict[str, int]) -> str:
     return f"{name}-all" if name == "nsmc" and not any(sizes.values()) else name
 
 
-def project_for(name: str, model: str, sizes: dict[str, int]) -> Path:
-    """The set's project, baked fresh with ``model`` as its base model, the set's files in data/raw/ (NSMC:
-    seeded subsets of ``sizes``' rows by file)."""
+def project_for(name: str, model: str, sizes: dict[str, int], folder: Path | None = None) -> Path:
+    """The set's project, baked fresh with ``model`` as its base model into ``folder`` (build/bench/real-<set> by
+    default), the set's files in data/raw/ (NSMC: seeded subsets of ``sizes``' rows by file)."""
     spec = SETS[name]
-    project = bake(BUILD / f"real-{entry_name(name, sizes)}", {**spec["answers"], "base_model": model}, overwrite=True)
+    folder = folder or BUILD / f"real-{entry_name(name, sizes)}"
+    project = bake(folder, {**spec["answers"], "base_model": model}, overwrite=True)
     for file_name, source in spec["files"].items():
         seeded_subset(source, project / "data" / "raw" / file_name, sizes.get(file_name, 0))
     return project

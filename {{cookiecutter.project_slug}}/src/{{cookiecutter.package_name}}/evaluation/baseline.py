@@ -51,8 +51,7 @@ def choose_c(
     candidate is fitted in its own thread (liblinear releases the GIL) and reported as it finishes. Returns (C,
     figure by C, the chosen C's validation probabilities, its classifier: fitted on the training rows alone)."""
     task = task_named(schema.task)
-    if metric is None or metric not in task.metric_names:
-        metric = task.compared_metric  # accuracy, or micro F1 for multi-label
+    metric = task.metric_or_compared(metric)
 
     def fit_and_score(c: float) -> tuple[float, float, float, np.ndarray, NgramClassifier]:
         started = time.perf_counter()

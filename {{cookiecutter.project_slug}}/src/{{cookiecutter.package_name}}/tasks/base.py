@@ -64,6 +64,11 @@ class Task:
         """The registered metrics that score this task, in registration order."""
         return tuple(name for name, metric in METRICS.items() if self.scored_as in metric.tasks)
 
+    def metric_or_compared(self, metric: str | None) -> str:
+        """``metric`` (train.metric_for_best_model) when the task scores it, else the task's compared metric (None
+        too): what a choice made on one figure (the epoch, the n-gram model's C, the mix, the teacher's figure) uses."""
+        return metric if metric in self.metric_names else self.compared_metric
+
     @property
     def problem_type(self) -> str:
         """transformers' ``PretrainedConfig.problem_type`` (the loss both training loops compute)."""

@@ -88,11 +88,11 @@ def fold_indices(groups: list[str], folds: int) -> list[tuple[np.ndarray, np.nda
     return list(GroupKFold(n_splits=folds).split(rows, groups=groups))
 
 
-def cross_fitted_scores(splits: Splits, schema: LabelSchema, task: Task, folds: int) -> tuple:
+def cross_fitted_scores(splits: Splits, schema: LabelSchema, task: Task, groups: list[str]) -> tuple:
     """(the n-gram model's scores (rows, outputs) of each training row, float32, the rows' targets (Task.target)):
-    each row scored by a model fitted (C = DEFAULT_C) on the other folds. The n-grams are counted once over every
-    training text (their vocabulary sees no label); the folds are fitted in threads (liblinear releases the GIL).
-    Raises ValueError when the texts hold no n-gram."""
+    each row scored by a model fitted (C = DEFAULT_C) on the other FOLDS folds of ``groups`` (each row's
+    group_key). The n-grams are counted once over every training text (their vocabulary sees no label); the folds
+    are fitted in threads (liblinear releases the GIL). Raises ValueError when the texts hold no n-gram."""
     rows = splits.train
     features, x = NgramFeatures.fit([record.text for record in rows], record_pairs(rows))
     y = np.asarray([task.target(schema, record.label) for record in rows])
@@ -103,8 +103,8 @@ def cross_fitted_scores(splits: Splits, schema: LabelSchema, task: Task, folds: 
         return held, model.predict_proba_features(x[held])
 
     scores = None
-    with ThreadPoolExecutor(max_workers=max(1, min(folds, os.cpu_count() or 1))) as pool:
-        for held, part in pool.map(fold_scores, fold_indices([group_key(record) for record in rows], folds)):
+    with ThreadPoolExecutor(max_workers=max(1, min(FOLDS, os.cpu_count() or 1))) as pool:
+        for held, part in pool.map(fold_scores, fold_indices(groups, FOLDS)):
             scores = np.zeros((len(rows), part.shape[1]), np.float32) if scores is None else scores
             scores[held] = part
     return scores, y
@@ -121,20 +121,19 @@ def build_teacher(config: Config, splits: Splits, schema: LabelSchema, say) -> T
         say(f"distillation: off ({reason})")
         return Teacher(0.0, reason)
     task = task_named(schema.task)
-    groups = len({group_key(record) for record in splits.train})
-    if groups < FOLDS:
-        say(f"distillation: off, the training split has {groups} distinct text(s), fewer than the {FOLDS} folds")
-        return Teacher(0.0, f"{reason}; off: {groups} distinct training text(s)")
+    groups = [group_key(record) for record in splits.train]
+    if (distinct := len(set(groups))) < FOLDS:
+        say(f"distillation: off, the training split has {distinct} distinct text(s), fewer than the {FOLDS} folds")
+        return Teacher(0.0, f"{reason}; off: {distinct} distinct training text(s)")
     rows = f"{len(splits.train):,} training rows"
     say(f"distillation: the n-gram model's scores of the {rows}, cross-fitted in {FOLDS} folds")
     try:
-        targets, y = cross_fitted_scores(splits, schema, task, FOLDS)
+        targets, y = cross_fitted_scores(splits, schema, task, groups)
     except ValueError:  # scikit-learn: empty vocabulary
         say("distillation: off, the training texts hold no n-gram")
         return Teacher(0.0, f"{reason}; off: no n-gram")
     figures = score(y, task.decide(targets), schema.names, probabilities=targets, task=task)
-    metric = config.train.metric_for_best_model
-    metric = metric if metric in task.metric_names else task.compared_metric
+    metric = task.metric_or_compared(config.train.metric_for_best_model)
     figure = {metric: round(float(figures[metric]), 4)}
     say(
         f"distillation: loss = {1 - alpha:g} x gold + {alpha:g} x the teacher's scores ({reason}); the teacher's "

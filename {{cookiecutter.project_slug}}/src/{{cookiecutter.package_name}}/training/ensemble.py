@@ -198,8 +198,7 @@ def transformer_alone(run: TrainingRun, transformer: dict[str, np.ndarray], reas
 def compared_metric(run: TrainingRun) -> str:
     """The metric the choice is made on: train.metric_for_best_model, or the task's compared metric when that is not
     scored for the task."""
-    task, metric = task_named(run.schema.task), run.config.train.metric_for_best_model
-    return metric if metric in task.metric_names else task.compared_metric
+    return task_named(run.schema.task).metric_or_compared(run.config.train.metric_for_best_model)
 
 
 @dataclass
