@@ -60,8 +60,10 @@ def test_bad_overrides_name_the_problem(project, tmp_path):
         project.override({"train.lerning_rate": 1})  # a typo, not a part of the name
     with pytest.raises(ConfigError, match="fp16: 'maybe' is not a boolean"):
         parse_bool("maybe", "fp16")
-    with pytest.raises(ConfigError, match="batch_size: 'big' is not a whole number"):
+    with pytest.raises(ConfigError, match="batch_size: 'big' is not a whole number .*; use a number >= 1"):
         project.override({"batch_size": "big"})
+    with pytest.raises(ConfigError, match=r"distillation_alpha: 'auto' is not a number .*-1 = auto"):
+        project.override({"train.distillation_alpha": "auto"})  # the help says what auto is written as
     with pytest.raises(ConfigError, match="must look like key=value"):
         parse_assignments(["epochs"])
     broken = tmp_path / "broken.yaml"

@@ -21,6 +21,7 @@ from {{ cookiecutter.package_name }}.training.distillation import (
     SoftTargets,
     build_teacher,
     fold_indices,
+    plain,
     settled_alpha,
 )
 
@@ -32,6 +33,11 @@ def test_auto_distils_a_scratch_model_and_leaves_others_alone():
     assert alpha == 0 and "train.distillation_alpha=0.2 turns it on" in reason
     assert settled_alpha(0.5, "monologg/koelectra-small-v3-discriminator") == (0.5, "train.distillation_alpha=0.5")
     assert settled_alpha(0.0, "scratch:tiny")[0] == 0
+    assert settled_alpha(0.00001, "scratch:tiny")[1] == "train.distillation_alpha=0.00001"
+
+
+def test_weights_print_as_plain_decimals():
+    assert [plain(1 - 0.99999), plain(1 - 0.2), plain(0.0), plain(0.5)] == ["0.00001", "0.8", "0", "0.5"]
 
 
 def test_the_folds_keep_rows_sharing_a_text_on_one_side():

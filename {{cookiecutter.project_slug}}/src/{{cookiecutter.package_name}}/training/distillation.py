@@ -73,10 +73,15 @@ def settled_alpha(setting: float, base_model: str) -> tuple[float, str]:
     which trails the n-gram model on every real set measured, and 0 for a hub model or a local folder, which were not
     measured with a teacher; any other value is used as given."""
     if setting != AUTO:
-        return setting, f"train.distillation_alpha={setting:g}"
+        return setting, f"train.distillation_alpha={plain(setting)}"
     if is_scratch(base_model):
         return AUTO_ALPHA, f"auto: {AUTO_ALPHA:g} for a {base_model} model"
     return 0.0, "auto: 0 for a model that is not built from scratch (train.distillation_alpha=0.2 turns it on)"
+
+
+def plain(weight: float) -> str:
+    """A weight in [0, 1] as positional decimals, to 6 places at most (0.8, 0.00001: never 1e-05)."""
+    return f"{weight:.6f}".rstrip("0").rstrip(".")
 
 
 def fold_indices(groups: list[str], folds: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -136,8 +141,8 @@ def build_teacher(config: Config, splits: Splits, schema: LabelSchema, say) -> T
     metric = task.metric_or_compared(config.train.metric_for_best_model)
     figure = {metric: round(float(figures[metric]), 4)}
     say(
-        f"distillation: loss = {1 - alpha:g} x gold + {alpha:g} x the teacher's scores ({reason}); the teacher's "
-        f"out-of-fold {metric} {figure[metric]:.4f}"
+        f"distillation: loss = {plain(1 - alpha)} x gold + {plain(alpha)} x the teacher's scores ({reason}); the "
+        f"teacher's out-of-fold {metric} {figure[metric]:.4f}"
     )
     return Teacher(alpha, reason, task.teacher_targets(targets), FOLDS, figure)
 
