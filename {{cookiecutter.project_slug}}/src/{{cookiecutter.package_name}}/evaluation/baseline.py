@@ -130,7 +130,8 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
             schema,
             config.train.metric_for_best_model,
         )
-        thresholds = task.tune_thresholds(labels[held_out:], validation)
+        metric = task.metric_or_compared(config.train.metric_for_best_model)
+        thresholds = task.tune_thresholds(labels[held_out:], validation, metric)
     else:
         c, thresholds = DEFAULT_C, task.default_thresholds(schema)
         say(f"no validation split: C={c}")

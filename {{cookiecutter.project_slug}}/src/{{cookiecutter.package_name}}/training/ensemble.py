@@ -99,7 +99,9 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
             validation = (
                 mixed(transformer["validation"], ngram["validation"], weight) if "validation" in ngram else None
             )
-            tuned[weight] = None if validation is None else task.tune_thresholds(labels["validation"], validation)
+            tuned[weight] = (
+                None if validation is None else task.tune_thresholds(labels["validation"], validation, metric)
+            )
         return tuned[weight]
 
     def figure(split: str, weight: float) -> float:
