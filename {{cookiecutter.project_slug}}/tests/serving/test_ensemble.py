@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sklearn.feature_extraction import FeatureHasher
 from sklearn.utils import murmurhash3_32
 
-from {{ cookiecutter.package_name }}.answers import mixed
+from {{ cookiecutter.package_name }}.answers import calibrated, mixed
 from {{ cookiecutter.package_name }}.artifact_files import (
     ENSEMBLE_FILE,
     LABELS_FILE,
@@ -30,7 +30,12 @@ from {{ cookiecutter.package_name }}.serving import handler
 from {{ cookiecutter.package_name }}.serving.client import InProcessTarget
 from {{ cookiecutter.package_name }}.serving.loading import load_served_model
 from {{ cookiecutter.package_name }}.tasks import task_named
-from {{ cookiecutter.package_name }}.training.ensemble import WEIGHTS, fit_ngram, ship
+from {{ cookiecutter.package_name }}.training.ensemble import (
+    NGRAM_CALIBRATION,
+    WEIGHTS,
+    fit_ngram,
+    ship,
+)
 
 from conftest import COMPARED, MULTI_LABEL, REGRESSION, all_scores
 
@@ -68,6 +73,47 @@ def test_the_served_scores_are_the_fitted_features_scores(fitted, texts, pairs):
     pairs = pairs[: len(texts)]
     expected = paired.predict_proba_features(paired.features.transform(texts, pairs))
     assert paired.predict_proba(texts, pairs) == pytest.approx(expected, abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("task", "targets", "temperatures"),
+    [("single_label", 1, [1.7]), ("single_label", 3, [0.6]), ("multi_label", 3, [0.6, 1.5, 2.5])],
+)
+def test_temperatures_folded_into_the_weights_are_temperature_scaling(fitted, task, targets, temperatures):
+    """Dividing the n-gram model's linear outputs by T (NgramClassifier.scaled, what ships) gives the scores of its
+    logits (Head.logits_of) divided by T, as the transformer is calibrated: two classes (one logistic output), more
+    (a softmax), multi-label (a temperature a label); on the fit's features and as served."""
+    features = fitted[0].features
+    generator = np.random.default_rng(0)
+    weights = generator.normal(size=(targets, features.size)).astype(np.float32)
+    intercept = generator.normal(size=targets).astype(np.float32)
+    model = NgramClassifier(features, weights, intercept, max(targets, 2), 0.1, task)
+    head, x = task_named(task).head, features.transform(REVIEWS)
+    expected = head.scores(calibrated(head.logits_of(model.predict_proba_features(x)), temperatures))
+    assert model.scaled(temperatures).predict_proba_features(x) == pytest.approx(expected, abs=1e-5)
+    assert model.scaled(temperatures).predict_proba(REVIEWS) == pytest.approx(expected, abs=1e-5)
+    assert model.predict_proba(REVIEWS) != pytest.approx(expected, abs=1e-3)  # the temperatures changed them
+
+
+def test_the_ngram_model_ships_calibrated_on_validation(sample, schema):
+    """The n-gram model that ships serves calibrated scores: temperatures fitted on the training-split model's
+    validation scores, folded into the shipped refit's weights; the record keeps them with each split's ECE before
+    and after. Regression is not calibrated."""
+    run, splits = choosing_run(sample, schema, "ngram")
+    shipped = ship(run, splits, {"validation": perfect_scores(schema, splits.validation)})
+    if REGRESSION:
+        assert NGRAM_CALIBRATION not in shipped.record
+        return
+    record = shipped.record[NGRAM_CALIBRATION]
+    assert len(record["temperatures"]) == (len(schema.names) if MULTI_LABEL else 1)
+    assert set(record) >= {"validation", "test"} and all(
+        0 <= record[s]["ece_after"] <= 1 for s in ("validation", "test")
+    )
+    served = shipped.classifier.predict_proba([r.text for r in splits.test])
+    assert served == pytest.approx(shipped.ngram_scores["test"], abs=1e-5)
+    if record["temperatures"] != [1.0] * len(record["temperatures"]):
+        assert served != pytest.approx(shipped.ngram_uncalibrated["test"], abs=1e-4)
+    assert record["validation"]["ece_after"] <= record["validation"]["ece_before"] + 1e-3  # kept only where it falls
 
 
 def test_mixed_scores_become_logits_with_the_same_scores(schema, sample):
@@ -204,7 +250,7 @@ def test_a_transformer_no_surer_than_the_ngram_model_leaves_it_alone(sample, sch
     better on the validation split's decisions, so the n-gram model alone ships: the baseline itself."""
     run, splits = choosing_run(sample, schema, "auto")
     fitted = fit_ngram(run, splits)
-    shipped = ship(run, splits, {"validation": fitted.scores(fitted.classifier)["validation"]})
+    shipped = ship(run, splits, {"validation": fitted.scores(fitted.calibrated(fitted.classifier))["validation"]})
     decision = shipped.record["validation_gain_over_ngram"]
     assert (decision["won"], decision["lost"], decision["better"]) == (0, 0, False)
     assert shipped.weight == 0.0 and shipped.classifier is not None

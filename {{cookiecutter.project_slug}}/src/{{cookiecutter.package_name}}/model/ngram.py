@@ -11,7 +11,7 @@ scoring of texts are model/ngram_scorer.py's, which every serving path runs (Num
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -177,6 +177,16 @@ class NgramClassifier:
             intercept.append(float(np.ravel(model.intercept_)[0]))
         stacked, bias = np.vstack(weights).astype(np.float32), np.asarray(intercept, np.float32)
         return cls(features, stacked, bias, classes, c, task)
+
+    def scaled(self, temperatures: Sequence[float]) -> NgramClassifier:
+        """The same model with each target's linear output divided by its temperature (one temperature for every
+        target when one is given): temperature scaling of the scores Head.linear_scores reads, folded into the
+        weights. The temperatures are evaluation/calibration.py's, fitted on Head.logits_of the model's scores:
+        dividing those logits by T gives the scores of the linear outputs divided by T (a softmax or sigmoid of
+        them). Every serving path then serves the calibrated scores with no file of its own. Returns a new
+        classifier."""
+        divisor = np.broadcast_to(np.asarray(temperatures, dtype=np.float32), self.intercept.shape)
+        return replace(self, weights=self.weights / divisor[:, None], intercept=self.intercept / divisor)
 
     def predict_proba_features(self, x) -> np.ndarray:
         """The task's scores (rows, outputs) of a feature matrix (Head.linear_scores: class probabilities, each

@@ -3,19 +3,24 @@
 The n-gram model (model/ngram.py; its C chosen on the validation split as ``baseline`` chooses it) is fitted on the
 training split alone, so its validation scores are out of sample, as the transformer's are; once the weight is
 chosen, the n-gram model that ships is fitted again on the training and validation rows (``baseline``'s final fit).
+Its scores are calibrated as the transformer's are: temperature scaling fitted on the training-split model's
+validation scores (out of sample), kept for the refit as its C is, and folded into its weights (NgramClassifier.scaled),
+so every serving path serves them; a single-label model's answers are the baseline's, multi-label's thresholds are
+tuned on the calibrated scores.
 The transformer's weight in the mix (answers.mixed) is the one of WEIGHTS with the best validation figure of the
 project's metric (train.metric_for_best_model, decided as served: multi-label at thresholds tuned on each mix's
 validation scores; ties go to the lower validation loss, Task.mean_loss, then to the heavier transformer weight):
 1 ships the transformer alone, 0 the n-gram model alone (AutoGluon's way: several models, the ensemble chosen on
 validation). Under ``auto`` that weight ships only when it is surely better than the n-gram model alone on the
 validation split's decisions (the paired rule of evaluation/paired.py, at 95%); otherwise the n-gram model alone
-ships, which is the baseline itself, so a lucky validation split cannot ship a model worse than the baseline.
-``model.ship`` forces one.
+ships, which is the baseline's model with calibrated scores, so a lucky validation split cannot ship a model worse
+than the baseline. ``model.ship`` forces one.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +29,7 @@ from ..answers import ENSEMBLE, NGRAM, TRANSFORMER, mixed, shipped_name
 from ..artifact_files import ENSEMBLE_FILE, NGRAM_WEIGHTS_FILE
 from ..data.dataset import Splits
 from ..evaluation.baseline import DEFAULT_C, choose_c
+from ..evaluation.calibration import expected_calibration_error, fit_temperatures, kept_if_ece_falls
 from ..evaluation.metrics import score
 from ..evaluation.paired import paired_gain_decision
 from ..evaluation.verdict import verdict
@@ -36,18 +42,22 @@ from ..tasks.base import WEAK_PREFIX
 from .context import TrainingRun
 
 WEIGHTS = tuple(i / 10 for i in range(11))  # the transformer's weights tried on the validation split
+NGRAM_CALIBRATION = "ngram_calibration"  # the ensemble record's key: the n-gram model's temperatures and ECEs
+SHIPPED_ECE = "ece"  # the ensemble record's key: each split's ECE of what ships, before and after calibration
 
 
 @dataclass
 class Shipped:
     """What train ships: ``weight`` (the transformer's, in the mix), the n-gram ``classifier`` when it takes part
     (None for the transformer alone), each split's shipped scores (``scores``: split -> (rows, outputs)) and the
-    n-gram model's own (``ngram_scores``), and ``record`` (metrics.json's "ensemble")."""
+    n-gram model's own, calibrated (``ngram_scores``) and before its temperatures (``ngram_uncalibrated``; the
+    same without them), and ``record`` (metrics.json's "ensemble")."""
 
     weight: float
     classifier: NgramClassifier | None = None
     scores: dict[str, np.ndarray] = field(default_factory=dict)
     ngram_scores: dict[str, np.ndarray] = field(default_factory=dict)
+    ngram_uncalibrated: dict[str, np.ndarray] = field(default_factory=dict)
     record: dict = field(default_factory=dict)
 
     @property
@@ -56,9 +66,10 @@ class Shipped:
         return shipped_name(self.weight)
 
     def uncalibrated(self, task, logits: dict) -> dict[str, np.ndarray]:
-        """What ships scored without the transformer's temperatures, by split (``logits``: the transformer's raw
-        logits by split): the reliability diagram's "before"."""
-        return {split: mixed(task.scores(v), self.ngram_scores.get(split), self.weight) for split, v in logits.items()}
+        """What ships scored without its temperatures (the transformer's and the n-gram model's), by split
+        (``logits``: the transformer's raw logits by split): the reliability diagram's "before"."""
+        ngram = self.ngram_uncalibrated or self.ngram_scores
+        return {split: mixed(task.scores(v), ngram.get(split), self.weight) for split, v in logits.items()}
 
     def mix(self, split: str) -> tuple[np.ndarray, float] | None:
         """(the n-gram model's scores of ``split``, the transformer's weight) when what ships is a mix, else None:
@@ -88,21 +99,18 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
     fitted = fit_ngram(run, splits)
     if fitted is None:
         return transformer_alone(run, transformer, "the texts hold no n-gram to fit")
-    classifier, ngram = fitted.classifier, fitted.scores(fitted.classifier)
+    classifier = fitted.calibrated(fitted.classifier)
+    ngram, uncalibrated = fitted.scores(classifier), fitted.scores(fitted.classifier)
     task, metric = task_named(run.schema.task), compared_metric(run)
     labels = {"validation": [r.label for r in splits.validation], "test": [r.label for r in splits.test]}
 
     tuned: dict[float, list[float] | None] = {}
 
     def thresholds(weight: float) -> list[float] | None:  # a thresholded task's, tuned on the mix's validation scores
-        if weight not in tuned:
-            validation = (
-                mixed(transformer["validation"], ngram["validation"], weight) if "validation" in ngram else None
-            )
-            tuned[weight] = (
-                None if validation is None else task.tune_thresholds(labels["validation"], validation, metric)
-            )
-        return tuned[weight]
+        if weight not in tuned and "validation" in ngram:
+            validation = mixed(transformer["validation"], ngram["validation"], weight)
+            tuned[weight] = task.tune_thresholds(labels["validation"], validation, metric)
+        return tuned.get(weight)
 
     def figure(split: str, weight: float) -> float:
         scores = mixed(transformer[split], ngram[split], weight)
@@ -112,29 +120,59 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
     weight = {NGRAM: 0.0, ENSEMBLE: 0.5}.get(wanted, 1.0)
     record: dict = {"metric": metric, "ngram_c": classifier.c, "reason": "model.ship"}
     if "validation" in transformer:
-
-        def validation_mix(w: float) -> np.ndarray:
-            return mixed(transformer["validation"], ngram["validation"], w)
-
+        validation_mix = partial(mixed, transformer["validation"], ngram["validation"])  # a weight -> the scores
         weight, why = choose_weight(
             wanted, weight, task, metric, labels["validation"], validation_mix, thresholds, figure
         )
         record.update(why)
         if weight < 1:  # chosen out of sample; what ships learns from every labelled row, as baseline's final fit
-            classifier = final_ngram(run, fitted, ngram, record)
+            classifier = final_ngram(run, fitted, ngram, uncalibrated, record)
+    if fitted.temperatures is not None:
+        record[NGRAM_CALIBRATION] = ngram_calibration(run, fitted.temperatures, labels, uncalibrated, ngram)
     for split in transformer:
         record[split] = {
             "transformer": figure(split, 1.0),
             "ngram": figure(split, 0.0),
             "shipped": figure(split, weight),
         }
-    shipped = Shipped(weight, classifier if weight < 1 else None, ngram_scores=ngram, record=record)
+    shipped = Shipped(
+        weight, classifier if weight < 1 else None, ngram_scores=ngram, ngram_uncalibrated=uncalibrated, record=record
+    )
     shipped.scores = {split: mixed(transformer[split], ngram[split], weight) for split in transformer}
     record.update(shipped=shipped.choice, transformer_weight=weight)
     say_choice(run, shipped)
     if weight < 1 and "validation" in transformer:
         judge_transformer(run, record, labels["validation"], transformer["validation"], thresholds(1.0))
     return shipped
+
+
+def ngram_calibration(run: TrainingRun, temperatures: list[float], labels: dict, before: dict, after: dict) -> dict:
+    """metrics.json's record of the n-gram model's calibration, said in one line: its ``temperatures`` and each
+    split's expected calibration error before and after them (``before``, ``after``: the n-gram model's scores by
+    split; the test split's are the shipped refit's when it ships)."""
+    task = task_named(run.schema.task)
+    record: dict = {"method": "temperature scaling", "fitted_on": "validation", "temperatures": temperatures}
+    for split in after:
+        record[split] = {
+            "ece_before": expected_calibration_error(task, labels[split], before[split]),
+            "ece_after": expected_calibration_error(task, labels[split], after[split]),
+        }
+    shown = ", ".join(f"{t:.3f}" for t in temperatures)
+    figures = "; ".join(
+        f"{split} {record[split]['ece_before']:.4f} -> {record[split]['ece_after']:.4f}" for split in after
+    )
+    run.say(f"calibration of the n-gram model's scores: temperature {shown}; expected calibration error {figures}")
+    return record
+
+
+def ngram_temperatures(run: TrainingRun, classifier: NgramClassifier, x, labels: list) -> list[float] | None:
+    """The n-gram model's temperatures, fitted as the transformer's are (evaluation/calibration.py, each kept only
+    where it lowers the split's ECE) on the scores of ``x``, the validation rows, by ``classifier``, fitted without
+    them; None when the task is not calibrated (regression)."""
+    task = task_named(run.schema.task)
+    logits = task.head.logits_of(classifier.predict_proba_features(x))
+    fitted = fit_temperatures(task, labels, logits)
+    return None if fitted is None else kept_if_ece_falls(task, labels, logits, fitted)
 
 
 def judge_transformer(run: TrainingRun, record: dict, labels: list, scores: np.ndarray, thresholds) -> None:
@@ -177,7 +215,7 @@ def surely_better(weight: float, errors, metric: str, record: dict) -> tuple[flo
     """(the weight that ships, why) when ``weight`` has the best validation ``metric``: it ships only when it is
     surely better than the n-gram model alone on the validation split's decisions (``errors``: a weight -> each
     decision's error, Task.decision_errors; evaluation/paired.py's paired_gain_decision at 95%), else the n-gram model
-    alone ships, which is the baseline itself: what ships is then never worse than the baseline by chance of one
+    alone ships, which is the baseline's model: what ships is then never worse than the baseline by chance of one
     split. ``record`` keeps the decision."""
     if weight == 0:
         return weight, f"the best validation {metric}"
@@ -207,7 +245,8 @@ def compared_metric(run: TrainingRun) -> str:
 class NgramFit:
     """The n-gram model's features of every labelled row (the vocabulary of the training and validation texts, as
     ``baseline`` builds it: no label is read), their targets, the test rows' features (None without them), how many
-    rows are the training split's, and the model fitted on those alone (C chosen on the validation split)."""
+    rows are the training split's, the model fitted on those alone (C chosen on the validation split) and its
+    temperatures (ngram_temperatures; None without a validation split or for a task that is not calibrated)."""
 
     features: NgramFeatures
     x: object  # sparse (training + validation rows, features)
@@ -215,6 +254,11 @@ class NgramFit:
     test_x: object | None
     train_rows: int
     classifier: NgramClassifier
+    temperatures: list[float] | None = None
+
+    def calibrated(self, classifier: NgramClassifier) -> NgramClassifier:
+        """``classifier`` with the temperatures folded in (NgramClassifier.scaled); as it is without them."""
+        return classifier if self.temperatures is None else classifier.scaled(self.temperatures)
 
     def scores(self, classifier: NgramClassifier) -> dict[str, np.ndarray]:
         """``classifier``'s scores of the validation and test rows (those there are)."""
@@ -224,20 +268,23 @@ class NgramFit:
 
     def final(self, c: float, schema) -> NgramClassifier:
         """The model fitted again on the training and validation rows at ``c``: ``baseline``'s final fit, so an
-        n-gram model shipped alone is the baseline itself."""
+        n-gram model shipped alone is the baseline's model."""
         return NgramClassifier.fit(self.features, self.x, self.targets, len(schema.names), c, schema.task)
 
 
-def final_ngram(run: TrainingRun, fitted: NgramFit, ngram: dict, record: dict) -> NgramClassifier:
-    """The n-gram model that ships: fitted again on the training and validation rows at the chosen C (NgramFit.final);
-    its test scores replace the training-split model's in ``ngram``, and ``record`` says so."""
+def final_ngram(run: TrainingRun, fitted: NgramFit, ngram: dict, uncalibrated: dict, record: dict) -> NgramClassifier:
+    """The n-gram model that ships: fitted again on the training and validation rows at the chosen C (NgramFit.final)
+    and calibrated with the training-split model's temperatures; its test scores replace the training-split model's
+    in ``ngram`` (``uncalibrated``: before the temperatures), and ``record`` says so."""
     c = fitted.classifier.c
     run.say(
         f"n-gram model: fitted again on the {fitted.x.shape[0]:,} training and validation rows (C={c}) to ship; its "
         "validation figures below are the training-split fit's (out of sample), its test figures the refit's"
     )
-    classifier = fitted.final(c, run.schema)
+    refit = fitted.final(c, run.schema)
+    classifier = fitted.calibrated(refit)
     ngram.update({split: v for split, v in fitted.scores(classifier).items() if split == "test"})
+    uncalibrated.update({split: v for split, v in fitted.scores(refit).items() if split == "test"})
     record["ngram_final_fit"] = "the training and validation rows, at the C chosen on the validation split"
     return classifier
 
@@ -253,11 +300,12 @@ def fit_ngram(run: TrainingRun, splits: Splits) -> NgramFit | None:
         return None
     targets, n = np.asarray([task.target(run.schema, r.label) for r in rows]), len(splits.train)
     test_x = features.transform([r.text for r in splits.test], record_pairs(splits.test)) if splits.test else None
-    if splits.validation:
-        *_, classifier = choose_c(features, x[:n], targets[:n], x[n:], targets[n:], run.schema, compared_metric(run))
-    else:
+    if not splits.validation:
         classifier = NgramClassifier.fit(features, x, targets, len(run.schema.names), DEFAULT_C, run.schema.task)
-    return NgramFit(features, x, targets, test_x, n, classifier)
+        return NgramFit(features, x, targets, test_x, n, classifier)
+    *_, classifier = choose_c(features, x[:n], targets[:n], x[n:], targets[n:], run.schema, compared_metric(run))
+    temperatures = ngram_temperatures(run, classifier, x[n:], [r.label for r in splits.validation])
+    return NgramFit(features, x, targets, test_x, n, classifier, temperatures)
 
 
 def say_choice(run: TrainingRun, shipped: Shipped) -> None:

@@ -42,7 +42,7 @@ from .checkpoints import check_resume, clear_checkpoints
 from .class_weights import ClassWeights, choose_class_weights
 from .context import TrainingRun
 from .distillation import build_teacher
-from .ensemble import Shipped, ship
+from .ensemble import NGRAM_CALIBRATION, SHIPPED_ECE, Shipped, ship
 from .interrupts import StopSignals
 from .row_log import mark_rows
 from .runtime import (
@@ -281,7 +281,7 @@ def finish(
         output_data=output_data,
         test_file=test_file,
         thresholds=thresholds,
-        calibration=(before if temperatures is not None else {}, shipped.scores, min_confidence),
+        calibration=(before if SHIPPED_ECE in shipped.record else {}, shipped.scores, min_confidence),
     )
     say.always(f"model artifact written to {output_dir}")
     removed = clear_checkpoints(run.checkpoint_dir)
@@ -293,13 +293,20 @@ def finish(
 
 def settle_shipped(run: TrainingRun, splits: Splits, logits: dict, losses: dict, metrics: dict) -> tuple:
     """The transformer's temperatures fitted on the validation split's ``logits`` (split -> (rows, outputs)), what
-    ships (training/ensemble.py) and its metrics (into ``metrics``), multi-label's thresholds and the abstention
-    cut-off, both chosen on the shipped validation scores. Returns (Shipped, temperatures, thresholds,
+    ships (training/ensemble.py) and its metrics (into ``metrics``; the ensemble record's SHIPPED_ECE: each split's
+    expected calibration error of what ships before and after its temperatures), multi-label's thresholds and the
+    abstention cut-off, both chosen on the shipped validation scores. Returns (Shipped, temperatures, thresholds,
     min_confidence)."""
     task = task_named(run.schema.task)
     temperatures, record = calibrate(run, logits)
     scores = {split: task.scores(calibrated(values, temperatures)) for split, values in logits.items()}
     shipped = ship(run, splits, scores)
+    if temperatures is not None or NGRAM_CALIBRATION in shipped.record:
+        before = shipped.uncalibrated(task, logits)
+        shipped.record[SHIPPED_ECE] = {
+            split: {"before": shipped_ece(run, split, before[split]), "after": shipped_ece(run, split, values)}
+            for split, values in shipped.scores.items()
+        }
     metrics["ensemble"] = shipped.record
     thresholds = score_shipped(run, shipped, losses, record, metrics)
     min_confidence = choose_min_confidence(run, shipped.scores, metrics)
