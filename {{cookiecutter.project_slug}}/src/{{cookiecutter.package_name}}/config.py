@@ -597,7 +597,7 @@ def coerce(raw: Any, info: FieldInfo, origin: str = "the command line") -> Any:
         kind = {int: "a whole number", float: "a number", dict: "a JSON object or key=value,key=value"}.get(
             info.type, getattr(info.type, "__name__", str(info.type))
         )
-        allowed = info.describe_allowed() or f"it is the {info.help}"  # e.g. the help's "-1 = auto"
+        allowed = info.describe_allowed() or f"what it sets: {info.help}"  # e.g. the help's "-1 = auto"
         raise ConfigError(f"{info.key}: {raw!r} is not {kind}{where}; {allowed}") from None
     if info.bounds is not None and not info.bounds.contains(value):
         raise ConfigError(f"{info.key}: {raw!r} is out of range{where}; {info.describe_allowed()}")

@@ -22,6 +22,8 @@ from {{ cookiecutter.package_name }}.artifact_files import (
 )
 from {{ cookiecutter.package_name }}.data.dataset import Splits
 from {{ cookiecutter.package_name }}.errors import ArtifactError, ProjectError
+from {{ cookiecutter.package_name }}.evaluation.baseline import run_baseline
+from {{ cookiecutter.package_name }}.model.features import record_pairs
 from {{ cookiecutter.package_name }}.model.inference import load_predictor
 from {{ cookiecutter.package_name }}.model.ngram import NgramClassifier, NgramFeatures
 from {{ cookiecutter.package_name }}.model.ngram_scorer import CROSS_FEATURES, hashed_column
@@ -93,6 +95,7 @@ def test_temperatures_folded_into_the_weights_are_temperature_scaling(fitted, ta
     assert model.scaled(temperatures).predict_proba_features(x) == pytest.approx(expected, abs=1e-5)
     assert model.scaled(temperatures).predict_proba(REVIEWS) == pytest.approx(expected, abs=1e-5)
     assert model.predict_proba(REVIEWS) != pytest.approx(expected, abs=1e-3)  # the temperatures changed them
+    assert head.scores(model.logits_features(x)) == pytest.approx(model.predict_proba_features(x), abs=1e-6)
 
 
 def test_the_ngram_model_ships_calibrated_on_validation(sample, schema):
@@ -109,11 +112,28 @@ def test_the_ngram_model_ships_calibrated_on_validation(sample, schema):
     assert set(record) >= {"validation", "test"} and all(
         0 <= record[s]["ece_after"] <= 1 for s in ("validation", "test")
     )
-    served = shipped.classifier.predict_proba([r.text for r in splits.test])
+    served = shipped.classifier.predict_proba([r.text for r in splits.test], record_pairs(splits.test))
     assert served == pytest.approx(shipped.ngram_scores["test"], abs=1e-5)
     if record["temperatures"] != [1.0] * len(record["temperatures"]):
         assert served != pytest.approx(shipped.ngram_uncalibrated["test"], abs=1e-4)
     assert record["validation"]["ece_after"] <= record["validation"]["ece_before"] + 1e-3  # kept only where it falls
+
+
+def test_an_ngram_model_shipped_alone_is_the_baseline(project, sample, schema, tmp_path):
+    """What ``train`` ships as the n-gram model alone is ``baseline``'s model: the same calibrated scores of the test
+    rows, the same temperatures (so multi-label's thresholds, tuned on the same validation scores, are the same)."""
+    run, splits = choosing_run(sample, schema, "ngram")
+    run.config.train.metric_for_best_model = project.train.metric_for_best_model
+    shipped = ship(run, splits, {"validation": perfect_scores(schema, splits.validation)})
+    test_file = tmp_path / "test.tsv"
+    test_file.write_text("the test rows' file, digested\n", encoding="utf-8")
+    splits.test_file = str(test_file)
+    results = run_baseline(project, schema, splits, tmp_path / "baseline")
+    baseline = NgramClassifier.load(tmp_path / "baseline" / NGRAM_WEIGHTS_FILE)
+    texts, pairs = [record.text for record in splits.test], record_pairs(splits.test)
+    served = shipped.classifier.predict_proba(texts, pairs)
+    assert baseline.predict_proba(texts, pairs) == pytest.approx(served, abs=1e-5)
+    assert results.get("temperatures") == shipped.record.get(NGRAM_CALIBRATION, {}).get("temperatures")
 
 
 def test_mixed_scores_become_logits_with_the_same_scores(schema, sample):

@@ -27,6 +27,7 @@ from ..model.artifact import METRICS_FILE, NGRAM_WEIGHTS_FILE, RESULTS_DIR, writ
 from ..model.features import record_pairs
 from ..model.ngram import NgramClassifier, NgramFeatures
 from ..tasks import task_named
+from .calibration import fit_temperatures, kept_if_ece_falls
 from .metrics import classification_report, metric_line, score
 from .reports import write_results
 
@@ -70,6 +71,39 @@ def choose_c(
     direction = 1 if METRICS[metric].higher_is_better else -1
     best = max(C_GRID, key=lambda c: (direction * figures[c], -c))  # ties: the stronger regularisation
     return best, {str(c): figures[c] for c in C_GRID}, probabilities[best], classifiers[best]
+
+
+def ngram_temperatures(task, classifier: NgramClassifier, x, labels) -> list[float] | None:
+    """The n-gram model's temperatures (NgramClassifier.scaled's), fitted as the transformer's are
+    (evaluation/calibration.py: each kept only where it lowers the split's ECE) on ``classifier``'s logits of ``x``,
+    the rows of a labelled split it was not fitted on, at their ``labels`` (the records' labels). A target
+    the classifier learned nothing of (a constant, Task.baseline_constant: no row of it in the training split) keeps
+    1.0, as a refit on more rows may learn it. None when the task is not calibrated (regression), or when such a
+    target shares the one temperature of a single-label model."""
+    logits = classifier.logits_features(x)
+    fitted = fit_temperatures(task, labels, logits)
+    if fitted is None:
+        return None
+    kept = kept_if_ece_falls(task, labels, logits, fitted)
+    constant = ~classifier.weights.any(axis=1)
+    if not constant.any():
+        return kept
+    if len(kept) != len(constant):  # one temperature shared by every class
+        return None
+    return [1.0 if fixed else t for t, fixed in zip(kept, constant, strict=True)]
+
+
+def calibrated_validation(
+    task, classifier: NgramClassifier, x, labels, results: dict
+) -> tuple[np.ndarray, list | None]:
+    """(the chosen ``classifier``'s validation scores of ``x``, calibrated, and its temperatures, ngram_temperatures';
+    None when there are none), the temperatures said and kept in ``results``."""
+    temperatures = ngram_temperatures(task, classifier, x, labels)
+    if temperatures is None:
+        return classifier.predict_proba_features(x), None
+    results["temperatures"] = temperatures
+    say(f"calibration: temperature {', '.join(f'{t:.3f}' for t in temperatures)} (fitted on the validation split)")
+    return classifier.scaled(temperatures).predict_proba_features(x), temperatures
 
 
 def baseline_from_config(config: Config, out_dir: str | Path) -> dict:
@@ -121,7 +155,8 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
     if splits.validation:
         held_out = len(splits.train)
         say(f"choosing C on the validation split ({len(splits.validation):,} rows): {', '.join(map(str, C_GRID))}")
-        c, results["validation_score_by_c"], validation, _ = choose_c(
+        validation_labels = [record.label for record in splits.validation]  # the task's labels, as the records hold
+        c, results["validation_score_by_c"], _, chosen = choose_c(
             features,
             x[:held_out],
             labels[:held_out],
@@ -130,13 +165,15 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
             schema,
             config.train.metric_for_best_model,
         )
+        validation, temperatures = calibrated_validation(task, chosen, x[held_out:], validation_labels, results)
         metric = task.metric_or_compared(config.train.metric_for_best_model)
         thresholds = task.tune_thresholds(labels[held_out:], validation, metric)
     else:
-        c, thresholds = DEFAULT_C, task.default_thresholds(schema)
+        c, thresholds, temperatures = DEFAULT_C, task.default_thresholds(schema), None
         say(f"no validation split: C={c}")
     say(f"final fit on all {len(training):,} training rows, C={c} ...")
     classifier = NgramClassifier.fit(features, x, labels, len(schema.names), c, schema.task)
+    classifier = classifier if temperatures is None else classifier.scaled(temperatures)  # as the validation's
     results["c"] = c
     results["fit_seconds"] = round(time.perf_counter() - started, 1)
     out_dir = Path(out_dir)

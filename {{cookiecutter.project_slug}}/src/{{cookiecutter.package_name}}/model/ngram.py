@@ -188,6 +188,16 @@ class NgramClassifier:
         divisor = np.broadcast_to(np.asarray(temperatures, dtype=np.float32), self.intercept.shape)
         return replace(self, weights=self.weights / divisor[:, None], intercept=self.intercept / divisor)
 
+    def logits_features(self, x) -> np.ndarray:
+        """Logits (rows, outputs), float64, whose task scores (Head.scores) are predict_proba_features': the linear
+        outputs; for two classes (one logistic output z) the pair [0, z], whose softmax is [1 - sigmoid(z),
+        sigmoid(z)]. What the n-gram model's temperatures are fitted on: dividing them by T is what ``scaled``
+        serves."""
+        raw = np.asarray(x @ self.weights.T, dtype=np.float64) + self.intercept
+        if self.task == SINGLE_LABEL and raw.shape[1] == 1:
+            return np.column_stack([np.zeros(len(raw)), raw[:, 0]])
+        return raw
+
     def predict_proba_features(self, x) -> np.ndarray:
         """The task's scores (rows, outputs) of a feature matrix (Head.linear_scores: class probabilities, each
         label's own, or a score)."""

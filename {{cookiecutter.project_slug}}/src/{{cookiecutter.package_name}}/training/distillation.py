@@ -80,8 +80,9 @@ def settled_alpha(setting: float, base_model: str) -> tuple[float, str]:
 
 
 def plain(weight: float) -> str:
-    """A weight in [0, 1] as positional decimals, to 6 places at most (0.8, 0.00001: never 1e-05)."""
-    return f"{weight:.6f}".rstrip("0").rstrip(".")
+    """A weight in [0, 1] as positional decimals, to 6 places at most (0.8, 0.00001: not 1e-05)."""
+    shown = f"{weight:.6f}".rstrip("0").rstrip(".")
+    return f"{weight:g}" if shown == "0" and weight else shown  # below a millionth: 5e-07, not 0
 
 
 def fold_indices(groups: list[str], folds: int) -> list[tuple[np.ndarray, np.ndarray]]:

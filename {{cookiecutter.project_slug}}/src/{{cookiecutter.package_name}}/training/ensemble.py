@@ -28,8 +28,8 @@ import numpy as np
 from ..answers import ENSEMBLE, NGRAM, TRANSFORMER, mixed, shipped_name
 from ..artifact_files import ENSEMBLE_FILE, NGRAM_WEIGHTS_FILE
 from ..data.dataset import Splits
-from ..evaluation.baseline import DEFAULT_C, choose_c
-from ..evaluation.calibration import expected_calibration_error, fit_temperatures, kept_if_ece_falls
+from ..evaluation.baseline import DEFAULT_C, choose_c, ngram_temperatures
+from ..evaluation.calibration import expected_calibration_error
 from ..evaluation.metrics import score
 from ..evaluation.paired import paired_gain_decision
 from ..evaluation.verdict import verdict
@@ -165,16 +165,6 @@ def ngram_calibration(run: TrainingRun, temperatures: list[float], labels: dict,
     return record
 
 
-def ngram_temperatures(run: TrainingRun, classifier: NgramClassifier, x, labels: list) -> list[float] | None:
-    """The n-gram model's temperatures, fitted as the transformer's are (evaluation/calibration.py, each kept only
-    where it lowers the split's ECE) on the scores of ``x``, the validation rows, by ``classifier``, fitted without
-    them; None when the task is not calibrated (regression)."""
-    task = task_named(run.schema.task)
-    logits = task.head.logits_of(classifier.predict_proba_features(x))
-    fitted = fit_temperatures(task, labels, logits)
-    return None if fitted is None else kept_if_ece_falls(task, labels, logits, fitted)
-
-
 def judge_transformer(run: TrainingRun, record: dict, labels: list, scores: np.ndarray, thresholds) -> None:
     """When the transformer does not ship, its own weakness is still worth a line: evaluation/verdict.py's warning
     (a collapse, a score no better than the trivial answer) on its validation ``scores`` (rows, outputs; decided at
@@ -304,7 +294,7 @@ def fit_ngram(run: TrainingRun, splits: Splits) -> NgramFit | None:
         classifier = NgramClassifier.fit(features, x, targets, len(run.schema.names), DEFAULT_C, run.schema.task)
         return NgramFit(features, x, targets, test_x, n, classifier)
     *_, classifier = choose_c(features, x[:n], targets[:n], x[n:], targets[n:], run.schema, compared_metric(run))
-    temperatures = ngram_temperatures(run, classifier, x[n:], [r.label for r in splits.validation])
+    temperatures = ngram_temperatures(task, classifier, x[n:], [r.label for r in splits.validation])  # baseline's
     return NgramFit(features, x, targets, test_x, n, classifier, temperatures)
 
 
