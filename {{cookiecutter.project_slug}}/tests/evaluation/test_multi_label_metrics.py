@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from {{ cookiecutter.package_name }}.data.labels import LabelSchema
 from {{ cookiecutter.package_name }}.evaluation.metrics import (
@@ -82,48 +80,6 @@ def test_thresholds_are_tuned_per_label_on_a_split():
     assert 0.2 < thresholds[0] <= 0.3  # separates 0.3 / 0.35 from the rest: F1 1
     assert thresholds[1] == 0.95  # the one row with label 1 scores 0.97: the best F1 is a high threshold
     assert thresholds[2] == 0.5  # no row has label 2: the default
-
-
-def pooled_f1(truth, probabilities, thresholds) -> float:
-    """Micro-F1 by its definition: 2 x pooled true positives / (pooled decisions + pooled positives)."""
-    decided = decide(probabilities, thresholds).astype(bool)
-    carried = np.zeros_like(decided)
-    for row, ids in enumerate(truth):
-        carried[row, list(ids)] = True
-    total = decided.sum() + carried.sum()
-    return 2 * (decided & carried).sum() / total if total else 0.0
-
-
-def test_micro_f1_moves_a_weak_labels_threshold_past_rows_that_would_lower_the_pooled_figure():
-    # 가: 10 rows scored 0.9 and 10 without it at 0.1 (F1 1 at any threshold between). 나: one row at 0.9, five at
-    # 0.3 of which two carry it, one more that carries it at 0.01 (never reached). 나's own F1 is best at 0.3 (0.6 vs
-    # 0.4 above it); pooled with 가, admitting the five (2 of 5 right, below half the pooled F1) lowers micro-F1
-    # from 22/25 to 26/30, so micro-F1's thresholds keep them out
-    truth = [(0,)] * 10 + [()] * 10 + [(1,)] + [(1,)] * 2 + [()] * 3 + [(1,)]
-    probabilities = np.array(
-        [[0.9, 0.0]] * 10 + [[0.1, 0.0]] * 10 + [[0.0, 0.9]] + [[0.0, 0.3]] * 5 + [[0.0, 0.01]], dtype=np.float64
-    )
-    per_label = tune_thresholds(truth, probabilities)
-    pooled = tune_thresholds(truth, probabilities, MICRO_F1)
-    assert per_label[1] == 0.3 and pooled[1] == 0.35  # the nearest value above 0.3: every one up to 0.9 ties
-    assert tune_thresholds(truth, probabilities, MACRO_F1) == per_label  # the labels' own F1s are macro-F1's best
-
-    assert pooled_f1(truth, probabilities, pooled) == pytest.approx(22 / 25)
-    assert pooled_f1(truth, probabilities, per_label) == pytest.approx(26 / 30)
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    st.integers(0, 2**32 - 1),
-    st.integers(1, 40),
-    st.integers(1, 4),
-)
-def test_micro_f1_thresholds_never_score_the_split_below_the_labels_own(seed, rows, labels):
-    generator = np.random.default_rng(seed)
-    probabilities = generator.random((rows, labels))
-    truth = [tuple(np.flatnonzero(row)) for row in generator.random((rows, labels)) < probabilities]
-    pooled = pooled_f1(truth, probabilities, tune_thresholds(truth, probabilities, MICRO_F1))
-    assert pooled >= pooled_f1(truth, probabilities, tune_thresholds(truth, probabilities)) - 1e-12
 
 
 def test_the_trivial_answer_is_the_best_constant_label_set():

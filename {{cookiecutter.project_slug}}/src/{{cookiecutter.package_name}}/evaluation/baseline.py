@@ -166,8 +166,7 @@ def run_baseline(config: Config, schema: LabelSchema, splits: Splits, out_dir: s
             config.train.metric_for_best_model,
         )
         validation, temperatures = calibrated_validation(task, chosen, x[held_out:], validation_labels, results)
-        metric = task.metric_or_compared(config.train.metric_for_best_model)
-        thresholds = task.tune_thresholds(labels[held_out:], validation, metric)
+        thresholds = task.tune_thresholds(labels[held_out:], validation)
     else:
         c, thresholds, temperatures = DEFAULT_C, task.default_thresholds(schema), None
         say(f"no validation split: C={c}")

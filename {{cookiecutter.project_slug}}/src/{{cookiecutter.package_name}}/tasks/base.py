@@ -198,9 +198,8 @@ class Task:
         """Decision thresholds before any are tuned (None: the task has none)."""
         return None
 
-    def tune_thresholds(self, labels: list, scores: np.ndarray, metric: str | None = None) -> list[float] | None:
-        """Decision thresholds tuned on a labelled split for ``metric`` (the one the choice is made on; None: the
-        task's own rule) (None: the task has none)."""
+    def tune_thresholds(self, labels: list, scores: np.ndarray) -> list[float] | None:
+        """Decision thresholds tuned on a labelled split (None: the task has none)."""
         return None
 
     def score(self, labels: list, answers: list, names: Sequence[str], scores: np.ndarray | None = None) -> dict:

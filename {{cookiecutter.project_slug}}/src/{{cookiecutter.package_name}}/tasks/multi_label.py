@@ -20,7 +20,6 @@ from .base import STANDARD_ERRORS, TOLERANCE, Task, per_class, register_task, we
 # rows: 499); the cap keeps one row from steering the loss
 MAX_POS_WEIGHT = 100.0
 THRESHOLD_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95: what tune_thresholds tries
-ASCENT_PASSES = 10  # micro-F1's coordinate ascent stops earlier once a pass moves no threshold (it always has)
 
 
 def indicator(answers, num_labels: int) -> np.ndarray:
@@ -52,38 +51,6 @@ def label_f1(truth: np.ndarray, predicted: np.ndarray) -> float:
     true_positive = float((truth.astype(bool) & predicted).sum())
     denominator = float(truth.sum() + predicted.sum())
     return 2 * true_positive / denominator if denominator else 0.0
-
-
-def micro_f1_ascent(truth: np.ndarray, probabilities: np.ndarray, thresholds: list[float]) -> list[float]:
-    """``thresholds`` moved, one label at a time, to the THRESHOLD_GRID value with the best micro-F1 on the split
-    with the other labels' fixed (coordinate ascent; a move needs a strictly better figure, the nearest such value
-    wins ties), pass after pass until one moves none (at most ASCENT_PASSES). A label with no rows in the split
-    keeps its threshold. Micro-F1 is 2 x pooled true positives / (pooled decisions + pooled positives): a label's
-    F1-best threshold admits rows that are right less often than half the pooled F1, which lower the pooled figure
-    once the other labels score higher (Lipton et al. 2014, "Thresholding classifiers to maximize F1 score").
-    Returns the thresholds, one a label; the split's micro-F1 at them is never below the start's."""
-    grid = np.asarray(THRESHOLD_GRID)
-    decided = probabilities[:, :, None] >= grid  # (rows, labels, grid)
-    hits = (decided & truth.astype(bool)[:, :, None]).sum(axis=0)  # (labels, grid): true positives at each value
-    counts = decided.sum(axis=0)  # (labels, grid): decisions at each value
-    positives = int(truth.sum())
-    chosen = [int(np.argmin(np.abs(grid - value))) for value in thresholds]
-    tunable = [label for label in range(truth.shape[1]) if truth[:, label].any()]
-    for _ in range(ASCENT_PASSES):
-        moved = False
-        for label in tunable:
-            others = [other for other in range(truth.shape[1]) if other != label]
-            hit = sum(hits[other, chosen[other]] for other in others) + hits[label]
-            count = sum(counts[other, chosen[other]] for other in others) + counts[label]
-            figures = 2 * hit / np.maximum(count + positives, 1)
-            better = np.flatnonzero(figures > figures[chosen[label]] + 1e-12)
-            if better.size:
-                top = better[figures[better] == figures[better].max()]
-                chosen[label] = int(top[np.argmin(np.abs(top - chosen[label]))])
-                moved = True
-        if not moved:
-            break
-    return [float(grid[index]) if label in tunable else thresholds[label] for label, index in enumerate(chosen)]
 
 
 def trivial_answer(truth: np.ndarray, label_names: Sequence[str]) -> dict:
@@ -227,12 +194,9 @@ class MultiLabelTask(Task):
         """DEFAULT_THRESHOLD for every label."""
         return [DEFAULT_THRESHOLD] * schema.num_labels
 
-    def tune_thresholds(self, labels, scores: np.ndarray, metric: str | None = None) -> list[float]:
-        """Each label's decision threshold on a labelled split (``scores``: (rows, labels) probabilities): the one
-        of THRESHOLD_GRID with the best F1 for that label (ties: the one nearest DEFAULT_THRESHOLD), which is the
-        best for macro-F1, the mean of the labels' F1s; DEFAULT_THRESHOLD for a label with no rows in the split.
-        With ``metric`` micro_f1 (the metric the choice is made on: Task.metric_or_compared) they are then moved by
-        ``micro_f1_ascent``, as micro-F1 pools every label's decisions. Returns one threshold a label."""
+    def tune_thresholds(self, labels, scores: np.ndarray) -> list[float]:
+        """Each label's decision threshold on a labelled split: the one of THRESHOLD_GRID with the best F1 for that
+        label (ties: the one nearest DEFAULT_THRESHOLD); DEFAULT_THRESHOLD for a label with no rows in the split."""
         probabilities = np.asarray(scores, dtype=np.float64)
         truth = indicator(labels, probabilities.shape[1])
         thresholds = []
@@ -245,7 +209,7 @@ class MultiLabelTask(Task):
                 key=lambda t: (label_f1(truth[:, label], probabilities[:, label] >= t), -abs(t - DEFAULT_THRESHOLD)),
             )
             thresholds.append(float(best))
-        return micro_f1_ascent(truth, probabilities, thresholds) if metric == MICRO_F1 else thresholds
+        return thresholds
 
     def temperature_losses(self, labels: list, logits: np.ndarray) -> list:
         """One temperature a label: its binary cross-entropy (binary_cross_entropy), or None for a label the split

@@ -109,7 +109,7 @@ def ship(run: TrainingRun, splits: Splits, transformer: dict[str, np.ndarray]) -
     def thresholds(weight: float) -> list[float] | None:  # a thresholded task's, tuned on the mix's validation scores
         if weight not in tuned and "validation" in ngram:
             validation = mixed(transformer["validation"], ngram["validation"], weight)
-            tuned[weight] = task.tune_thresholds(labels["validation"], validation, metric)
+            tuned[weight] = task.tune_thresholds(labels["validation"], validation)
         return tuned.get(weight)
 
     def figure(split: str, weight: float) -> float:

@@ -333,8 +333,7 @@ def score_shipped(run: TrainingRun, shipped: Shipped, losses: dict, record: dict
     labels = {"validation": run.val_ds.labels, "test": run.test_ds.labels}
     thresholds = task.default_thresholds(run.schema)
     if thresholds is not None and "validation" in shipped.scores:
-        metric = task.metric_or_compared(run.config.train.metric_for_best_model)
-        thresholds = task.tune_thresholds(labels["validation"], shipped.scores["validation"], metric)
+        thresholds = task.tune_thresholds(labels["validation"], shipped.scores["validation"])
         run.say(
             "decision thresholds (tuned on the validation split's calibrated scores): "
             + ", ".join(f"{name}={value:.2f}" for name, value in zip(run.schema.names, thresholds, strict=True))
