@@ -431,6 +431,11 @@ def main() -> int:
         f"Written by `benchmarks/bench_real_sets.py` from `results-real-sets.json` on {time.strftime('%Y-%m-%d')}. "
         f"Machine: {m['cpu']}, {m['cores']} cores, GPU: {m['gpu']}; torch {m['torch']}, transformers "
         f"{m['transformers']}. Test files were never trained on; every figure is the test file's.\n\n"
+        "The ECE column is what ships (the transformer, the n-gram model or their mix), before and after its "
+        "temperatures. "
+        "The `pretrain` arm trains from `pretrain`'s output, a local folder, where `train.distillation_alpha`'s "
+        "auto is 0: that arm's transformer learns without the n-gram teacher the other arm's has (0.2 for a "
+        "`scratch:` model).\n\n"
         f"{table(results)}"
     )
     (HERE / "RESULTS-real-sets.md").write_text(text, encoding="utf-8")
