@@ -27,7 +27,7 @@ from ..model.artifact import METRICS_FILE, NGRAM_WEIGHTS_FILE, RESULTS_DIR, writ
 from ..model.features import record_pairs
 from ..model.ngram import NgramClassifier, NgramFeatures
 from ..tasks import task_named
-from .calibration import fit_temperatures, kept_if_ece_falls
+from .calibration import calibration_line, fit_temperatures, kept_if_ece_falls
 from .metrics import classification_report, metric_line, score
 from .reports import write_results
 
@@ -102,7 +102,7 @@ def calibrated_validation(
     if temperatures is None:
         return classifier.predict_proba_features(x), None
     results["temperatures"] = temperatures
-    say(f"calibration: temperature {', '.join(f'{t:.3f}' for t in temperatures)} (fitted on the validation split)")
+    say(calibration_line("the n-gram model's", temperatures, how="fitted on the validation split"))
     return classifier.scaled(temperatures).predict_proba_features(x), temperatures
 
 

@@ -138,11 +138,32 @@ def split_record(
     logits = np.asarray(logits, dtype=np.float64)
     before, after = task.scores(logits), task.scores(logits / np.asarray(temperatures, dtype=np.float64))
     return {
-        "ece_before": expected_calibration_error(task, labels, before, bins),
-        "ece_after": expected_calibration_error(task, labels, after, bins),
+        **ece_change(task, labels, before, after, bins),
         "loss_before": task.mean_loss(list(labels), before),
         "loss_after": task.mean_loss(list(labels), after),
     }
+
+
+def ece_change(task: Task, labels: Sequence, before: np.ndarray, after: np.ndarray, bins: int = DEFAULT_BINS) -> dict:
+    """``ece_before`` and ``ece_after``: expected_calibration_error of the scores ``before`` and ``after`` the
+    temperatures (each (rows, outputs)) at the true ``labels``."""
+    return {
+        "ece_before": expected_calibration_error(task, labels, before, bins),
+        "ece_after": expected_calibration_error(task, labels, after, bins),
+    }
+
+
+def calibration_line(whose: str, temperatures: Sequence[float], record: dict | None = None, how: str = "") -> str:
+    """The line that says a calibration: ``whose`` scores, the ``temperatures`` (3 decimals), ``how`` they were
+    fitted (in brackets) and, for each split of ``record`` (split -> ece_change's figures), its ECE before -> after."""
+    line = f"calibration of {whose} scores: temperature {', '.join(f'{t:.3f}' for t in temperatures)}"
+    line += f" ({how})" if how else ""
+    figures = [
+        f"{split} {value['ece_before']:.4f} -> {value['ece_after']:.4f}"
+        for split, value in (record or {}).items()
+        if isinstance(value, dict) and "ece_before" in value
+    ]
+    return line + (f"; expected calibration error {'; '.join(figures)}" if figures else "")
 
 
 def coverage_curve(confidences: np.ndarray, outcomes: np.ndarray) -> dict[str, np.ndarray]:

@@ -29,7 +29,7 @@ from ..answers import ENSEMBLE, NGRAM, TRANSFORMER, mixed, shipped_name
 from ..artifact_files import ENSEMBLE_FILE, NGRAM_WEIGHTS_FILE
 from ..data.dataset import Splits
 from ..evaluation.baseline import DEFAULT_C, choose_c, ngram_temperatures
-from ..evaluation.calibration import expected_calibration_error
+from ..evaluation.calibration import calibration_line, ece_change
 from ..evaluation.metrics import score
 from ..evaluation.paired import paired_gain_decision
 from ..evaluation.verdict import verdict
@@ -51,7 +51,8 @@ class Shipped:
     """What train ships: ``weight`` (the transformer's, in the mix), the n-gram ``classifier`` when it takes part
     (None for the transformer alone), each split's shipped scores (``scores``: split -> (rows, outputs)) and the
     n-gram model's own, calibrated (``ngram_scores``) and before its temperatures (``ngram_uncalibrated``; the
-    same without them), and ``record`` (metrics.json's "ensemble")."""
+    same without them), ``record`` (metrics.json's "ensemble") and, once run.settle_shipped has calibrated, the
+    shipped scores before their temperatures (``scores_before``; empty when nothing is calibrated)."""
 
     weight: float
     classifier: NgramClassifier | None = None
@@ -59,6 +60,7 @@ class Shipped:
     ngram_scores: dict[str, np.ndarray] = field(default_factory=dict)
     ngram_uncalibrated: dict[str, np.ndarray] = field(default_factory=dict)
     record: dict = field(default_factory=dict)
+    scores_before: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def choice(self) -> str:
@@ -153,15 +155,8 @@ def ngram_calibration(run: TrainingRun, temperatures: list[float], labels: dict,
     task = task_named(run.schema.task)
     record: dict = {"method": "temperature scaling", "fitted_on": "validation", "temperatures": temperatures}
     for split in after:
-        record[split] = {
-            "ece_before": expected_calibration_error(task, labels[split], before[split]),
-            "ece_after": expected_calibration_error(task, labels[split], after[split]),
-        }
-    shown = ", ".join(f"{t:.3f}" for t in temperatures)
-    figures = "; ".join(
-        f"{split} {record[split]['ece_before']:.4f} -> {record[split]['ece_after']:.4f}" for split in after
-    )
-    run.say(f"calibration of the n-gram model's scores: temperature {shown}; expected calibration error {figures}")
+        record[split] = ece_change(task, labels[split], before[split], after[split])
+    run.say(calibration_line("the n-gram model's", temperatures, record))
     return record
 
 

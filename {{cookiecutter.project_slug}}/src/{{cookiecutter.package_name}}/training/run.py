@@ -21,6 +21,7 @@ from ..errors import CheckpointError
 from ..evaluation.calibration import (
     DEFAULT_BINS,
     bound_note,
+    calibration_line,
     confidence_for_accuracy,
     coverage_at,
     expected_calibration_error,
@@ -244,7 +245,7 @@ def finish(
     verdict, reliability diagram), the checkpoints cleared. Returns the artifact's metrics (metrics.json).
     ``train_seconds``: the loop's wall time, in seconds; ``output_data``: SageMaker's output folder, which gets a copy
     of the results; ``test_file``: the file the test split came from (the baseline's figure on it is compared)."""
-    config, say, task = run.config, run.say, task_named(run.schema.task)
+    config, say = run.config, run.say
     metrics: dict = {
         "train_seconds": round(train_seconds, 2),
         "train_examples": len(run.train_ds),
@@ -272,7 +273,6 @@ def finish(
         min_confidence,
     )
     shipped.save(output_dir)
-    before = shipped.uncalibrated(task, logits)
     write_final_results(
         run,
         metrics,
@@ -281,7 +281,7 @@ def finish(
         output_data=output_data,
         test_file=test_file,
         thresholds=thresholds,
-        calibration=(before if SHIPPED_ECE in shipped.record else {}, shipped.scores, min_confidence),
+        calibration=(shipped.scores_before, shipped.scores, min_confidence),
     )
     say.always(f"model artifact written to {output_dir}")
     removed = clear_checkpoints(run.checkpoint_dir)
@@ -302,10 +302,13 @@ def settle_shipped(run: TrainingRun, splits: Splits, logits: dict, losses: dict,
     scores = {split: task.scores(calibrated(values, temperatures)) for split, values in logits.items()}
     shipped = ship(run, splits, scores)
     if temperatures is not None or NGRAM_CALIBRATION in shipped.record:
-        before = shipped.uncalibrated(task, logits)
+        shipped.scores_before = shipped.uncalibrated(task, logits)
         shipped.record[SHIPPED_ECE] = {
-            split: {"before": shipped_ece(run, split, before[split]), "after": shipped_ece(run, split, values)}
-            for split, values in shipped.scores.items()
+            split: {
+                "before": shipped_ece(run, split, shipped.scores_before[split]),
+                "after": shipped_ece(run, split, v),
+            }
+            for split, v in shipped.scores.items()
         }
     metrics["ensemble"] = shipped.record
     thresholds = score_shipped(run, shipped, losses, record, metrics)
@@ -343,9 +346,8 @@ def score_shipped(run: TrainingRun, shipped: Shipped, losses: dict, record: dict
         metrics[split] = score(labels[split], answers, run.schema.names, probabilities=scores, task=task)
         metrics[split]["loss"] = losses[split] if shipped.weight == 1 else None
         if record:
-            metrics[split]["ece"] = (
-                record[split]["ece_after"] if shipped.weight == 1 else shipped_ece(run, split, scores)
-            )
+            ece = record[split]["ece_after"] if shipped.weight == 1 else shipped.record[SHIPPED_ECE][split]["after"]
+            metrics[split]["ece"] = ece
         run.say(metric_line(metrics[split], prefix=f"{split}_"))
         run.tracker.log_metrics({f"{split}_{k}": v for k, v in scalars(metrics[split]).items()})
     if record:
@@ -379,15 +381,8 @@ def calibrate(run: TrainingRun, logits: dict) -> tuple[list[float] | None, dict 
     record["bins"] = DEFAULT_BINS
     for split, values in logits.items():
         record[split] = split_record(task, labels[split], values, temperatures)
-    shown = ", ".join(f"{t:.3f}" for t in temperatures)
-    figures = "; ".join(
-        f"{split} {record[split]['ece_before']:.4f} -> {record[split]['ece_after']:.4f}" for split in logits
-    )
     back = f"; put back to 1 where the fitted one raised the validation ECE: {', '.join(put_back)}" if put_back else ""
-    run.say(
-        f"calibration of the transformer's scores: temperature {shown} (fitted on the validation split{back}); "
-        f"expected calibration error {figures}"
-    )
+    run.say(calibration_line("the transformer's", temperatures, record, f"fitted on the validation split{back}"))
     note = bound_note(fitted)
     if note:
         run.say.always(note)
