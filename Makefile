@@ -27,7 +27,7 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests -v --durations=15 -n 2 --dist loadgroup
+	$(BIN)/python -m pytest tests -v --durations=15 -n 2 --dist loadscope
 
 .PHONY: test-pythons
 test-pythons: $(STAMP)  # the default bake's default tier on each Python it claims (not in CI: GBs of CUDA torch a version)

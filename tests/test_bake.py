@@ -658,32 +658,36 @@ def test_cruft_sees_the_bake_as_up_to_date(baked):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_project_passes_make_contract(baked):
-    """The container tests again under each SageMaker container's pinned transformers (needs the package index):
-    the default bake, and the multi-label bake's answers, which run the toolkit in process (the real MMS server and
-    the 50,000-line batch transform answer alike for every task: the default bake's). The regression bake's `make
-    contract` (scores as sentence-pair bodies) passes too but is left to its own suite's container tests here, for
-    the CI's 30 minutes."""
-    project, answers = baked
-    if answers["project_slug"] != DEFAULT_SLUG and answers.get("task", "single_label") != "multi_label":
-        pytest.skip(
-            "the CI's time: the default and multi-label bakes run it; pairs and scores pass the real toolkit in the "
-            "regression bake's own suite (its container tests, under this environment's transformers)"
+class TestMakeContract:
+    """`make contract`'s runs, a scope of their own: `make test` distributes by scope (``--dist loadscope``), so
+    they run on one xdist worker while this module's other tests, the baked suites among them, run on the other."""
+
+    def test_project_passes_make_contract(self, baked):
+        """The container tests again under each SageMaker container's pinned transformers (needs the package index):
+        the default bake, and the multi-label bake's answers, which run the toolkit in process (the real MMS server and
+        the 50,000-line batch transform answer alike for every task: the default bake's). The regression bake's `make
+        contract` (scores as sentence-pair bodies) passes too but is left to its own suite's container tests here, for
+        the CI's 30 minutes."""
+        project, answers = baked
+        if answers["project_slug"] != DEFAULT_SLUG and answers.get("task", "single_label") != "multi_label":
+            pytest.skip(
+                "the CI's time: the default and multi-label bakes run it; pairs and scores pass the real toolkit in "
+                "the regression bake's own suite (its container tests, under this environment's transformers)"
+            )
+        venv = Path(sys.executable).parent.parent  # this environment: the baked project needs no second one
+        # the real MMS server and the 50,000-line batch transform answer alike for every task: the default bake's
+        markers = [] if answers["project_slug"] == DEFAULT_SLUG else ["CONTRACT_MARKERS=container and not slow"]
+        result = subprocess.run(
+            ["make", "contract", f"VENV={venv}", *markers],
+            cwd=project,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            timeout=1800,
         )
-    venv = Path(sys.executable).parent.parent  # this environment: the baked project needs no second one
-    # the real MMS server and the 50,000-line batch transform answer alike for every task: the default bake's
-    markers = [] if answers["project_slug"] == DEFAULT_SLUG else ["CONTRACT_MARKERS=container and not slow"]
-    result = subprocess.run(
-        ["make", "contract", f"VENV={venv}", *markers],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        timeout=1800,
-    )
-    assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
-    assert result.stdout.count("as a SageMaker container pins it") == 2
-    assert result.stdout.count(" passed") == 2 and " failed" not in result.stdout
+        assert result.returncode == 0, (result.stdout + result.stderr)[-5000:]
+        assert result.stdout.count("as a SageMaker container pins it") == 2
+        assert result.stdout.count(" passed") == 2 and " failed" not in result.stdout
 
 
 def prepare(project: Path) -> subprocess.CompletedProcess:
