@@ -70,8 +70,9 @@ class SoftTargets:
 
 def settled_alpha(setting: float, base_model: str) -> tuple[float, str]:
     """(the weight, why) for train.distillation_alpha ``setting``: auto (-1) is AUTO_ALPHA for a ``scratch:`` model,
-    which trails the n-gram model on every real set measured, and 0 for a hub model or a local folder, which were not
-    measured with a teacher; any other value is used as given."""
+    which trails the n-gram model on every real set measured, and 0 for a hub model, not measured with a teacher,
+    and for a local folder: `pretrain`'s output of a scratch model scored lower with the teacher than without
+    `pretrain` (the template's benchmarks/RESULTS-pretrain.md); any other value is used as given."""
     if setting != AUTO:
         return setting, f"train.distillation_alpha={plain(setting)}"
     if is_scratch(base_model):
