@@ -42,6 +42,9 @@ def test_user_mistakes_end_in_one_clear_line(project, tmp_path, monkeypatch):
     runner = CliRunner()
     (tmp_path / "arts" / "model").mkdir(parents=True)
     (tmp_path / "arts" / "model" / "labels.json").write_text("{}", encoding="utf-8")
+    moved = tmp_path / "elsewhere" / "config.yaml"  # a copy outside the project: its relative paths point beside it
+    moved.parent.mkdir()
+    moved.write_text((project.root / "config.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     cases = [
         (["predict", "x.tsv", "--model-dir", str(tmp_path / "arts")], "a model folder is inside it: "),
         (["train", "--set", "train.epoch=1"], "unknown config key 'train.epoch'"),
@@ -53,6 +56,7 @@ def test_user_mistakes_end_in_one_clear_line(project, tmp_path, monkeypatch):
         (["predict", "x.tsv", "--url", "http://127.0.0.1:9", "-o", "out.xlsx"], "unknown extension '.xlsx'"),
         (["deploy"], "give exactly one of --model-dir, --training-job or --model-data"),
         (["prepare", "--config", str(tmp_path / "missing.yaml")], "does not exist"),
+        (["prepare", "--config", str(moved)], f"relative paths are read from the config file's folder, {moved.parent}"),
     ]
     for args, message in cases:
         result = runner.invoke(app, args)

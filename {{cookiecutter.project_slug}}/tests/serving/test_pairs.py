@@ -151,3 +151,10 @@ def test_a_stdin_line_without_its_pair_is_refused_whole_and_by_the_model(project
     reason = summary.failed[0][1]
     assert reason.startswith("refused by the model: the text has no second text") and "server" not in reason
     assert '{"text": ..., "text_pair": ...}' in reason  # the whole message, not cut at the braces
+
+
+@needs_pairs
+def test_a_stdin_line_with_an_empty_second_text_is_refused_naming_the_second_text(project, trained_model, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO("정말 재밌게 봤어요\t최고의 영화\n두 번째 텍스트가 빈 줄\t\u200b\n"))
+    summary = run_predict(project, PredictRequest(model_dir=trained_model, precision="fp32"))
+    assert summary.failed == [(2, "refused by the model: the second text (text_pair) is empty")]

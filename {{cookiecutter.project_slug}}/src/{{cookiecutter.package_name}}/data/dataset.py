@@ -38,7 +38,13 @@ HELD_OUT_FILE = "held_out_test.tsv"  # under data.prepared_dir: the held-out tes
 def load_schema(config: Config) -> LabelSchema:
     """The project's label schema, from data.labels_file. Raises LabelError when it is missing or invalid, or when
     data.label_separator (labels joined in one CSV/TSV cell) appears inside a label name."""
-    schema = LabelSchema.load(config.path(config.data.labels_file))
+    path = config.path(config.data.labels_file)
+    if not path.is_file() and not Path(config.data.labels_file).is_absolute():
+        raise LabelError(
+            f"label schema {path} does not exist (data.labels_file {config.data.labels_file!r}: relative paths are "
+            f"read from the config file's folder, {config.root})"
+        )
+    schema = LabelSchema.load(path)
     problem = task_named(schema.task).separator_problem(schema, config.data)
     if problem:
         raise LabelError(f"{problem} ({config.data.labels_file}); choose another in {CONFIG_FILE}")
@@ -139,7 +145,10 @@ def record_held_out(config: Config, source: str, test: list[Record]) -> str:
         return f"not recorded ({path}: {error.strerror})"
     if before is None:
         return f"recorded in {path}"
-    return f"recorded in {path}; they differ from the rows recorded before: earlier results (the baseline) were not"
+    return (
+        f"recorded in {path}; they differ from the rows recorded before, so results from before (a baseline) were "
+        "scored on other rows"
+    )
 
 
 def hold_out_test(config: Config, report: LoadReport, strata=None) -> tuple[list[Record], list[Record], str]:

@@ -53,6 +53,15 @@ SPLIT_STATUSES = {400, 413}  # a refusal that may come from one text's content: 
 BODY_MARGIN = 0.75  # share of the server's byte limit a request body may use (headers, proxies, estimate slack)
 REFUSED_INPUT = re.compile(r"inputs\[(\d+)\] (.+)", re.DOTALL)  # the handler's message for one bad text
 SHOWN_FAILURES = 20
+PAIR_PREFIX = "text_pair "  # the handler's refusal names the second text so (handler.py's request item rules)
+
+
+def refused_row(reason: str) -> str:
+    """The client's words for one refused row from the handler's ``reason`` ("is empty", "text_pair is empty", ...):
+    said of the text, or of the second text when the reason names text_pair."""
+    if reason.startswith(PAIR_PREFIX):
+        return f"the second text (text_pair) {reason[len(PAIR_PREFIX) :]}"
+    return f"the text {reason}"
 
 
 class RetryableError(Exception):
@@ -347,7 +356,7 @@ def send_isolating(
             bad = group[int(refused.group(1))]
             reason = refused.group(2).strip()
             status = f" (HTTP {outcome.status})" if target.who == RuntimeTarget.who else ""
-            sent.errors[bad] = f"refused by {target.who}{status}: the text {reason}"
+            sent.errors[bad] = f"refused by {target.who}{status}: {refused_row(reason)}"
             pending.append([index for index in group if index != bad])
         elif outcome.status in SPLIT_STATUSES and len(group) > 1 and not stop.is_set():
             half = len(group) // 2
