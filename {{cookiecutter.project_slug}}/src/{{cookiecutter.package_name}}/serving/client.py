@@ -45,7 +45,7 @@ from ..errors import DataError, PredictError
 from ..evaluation.metrics import classification_report, metric_line, score
 from ..tasks import task_named
 from .output import OutputFile, output_encoding, output_row
-from .request_rules import DEFAULT_MAX_ITEMS, DEFAULT_MAX_TEXT_CHARS, MAX_BODY_BYTES
+from .request_rules import DEFAULT_MAX_ITEMS, DEFAULT_MAX_TEXT_CHARS, MAX_BODY_BYTES, PAIR_PROBLEM_PREFIX
 from .seen import warn_training_rows
 
 RETRY_STATUSES = {408, 429}  # besides 5xx: a timeout or throttling, not a bad request
@@ -53,14 +53,13 @@ SPLIT_STATUSES = {400, 413}  # a refusal that may come from one text's content: 
 BODY_MARGIN = 0.75  # share of the server's byte limit a request body may use (headers, proxies, estimate slack)
 REFUSED_INPUT = re.compile(r"inputs\[(\d+)\] (.+)", re.DOTALL)  # the handler's message for one bad text
 SHOWN_FAILURES = 20
-PAIR_PREFIX = "text_pair "  # the handler's refusal names the second text so (handler.py's request item rules)
 
 
 def refused_row(reason: str) -> str:
     """The client's words for one refused row from the handler's ``reason`` ("is empty", "text_pair is empty", ...):
     said of the text, or of the second text when the reason names text_pair."""
-    if reason.startswith(PAIR_PREFIX):
-        return f"the second text (text_pair) {reason[len(PAIR_PREFIX) :]}"
+    if reason.startswith(PAIR_PROBLEM_PREFIX):
+        return f"the second text (text_pair) {reason[len(PAIR_PROBLEM_PREFIX) :]}"
     return f"the text {reason}"
 
 

@@ -83,6 +83,7 @@ PRECISION_ENV = request_rules.PRECISION_ENV  # auto | int8 | fp32
 TEXT_FORM = request_rules.TEXT_FORM
 normal_text = request_rules.normal_text
 text_problem = request_rules.text_problem
+pair_problem = request_rules.pair_problem
 LABELS_FILE = artifact_files.LABELS_FILE  # the artifact's names: artifact_files.py, shipped beside this file
 TRAINING_CONFIG_FILE = artifact_files.TRAINING_CONFIG_FILE  # the config train ran with: text column, normal form
 METRICS_FILE = artifact_files.METRICS_FILE
@@ -402,8 +403,7 @@ def split_item(item) -> tuple[str | None, str | None, str | None]:
         text, pair = item, None
     problem = text_problem(text)
     if problem is None and pair is not None:
-        problem = text_problem(pair)
-        problem = problem and f"text_pair {problem}"
+        problem = pair_problem(pair)
     return (None, None, problem) if problem else (text, pair, None)
 
 

@@ -62,6 +62,16 @@ def text_problem(text) -> str | None:
     return None
 
 
+PAIR_PROBLEM_PREFIX = "text_pair "  # begins a refusal of a pair's second text (the predict client reads it)
+
+
+def pair_problem(pair) -> str | None:
+    """Why a sentence pair's second text ``pair`` cannot be classified (PAIR_PROBLEM_PREFIX, then text_problem's
+    words), or None."""
+    problem = text_problem(pair)
+    return problem and PAIR_PROBLEM_PREFIX + problem
+
+
 def normal_text(text: str, form: str = TEXT_FORM) -> str:
     """``text`` in Unicode normal ``form`` (NFC unless the model was trained on NFKC text)."""
     return text if unicodedata.is_normalized(form, text) else unicodedata.normalize(form, text)
