@@ -202,8 +202,9 @@ class ModelConfig:
 
     base_model: str = setting(
         "scratch:tiny",
-        "Hugging Face hub id, local model folder, or scratch:tiny / "
-        "scratch:small (tokenizer and small ELECTRA built from your texts, offline)",
+        "Hugging Face hub id, local model folder, or scratch:auto / scratch:tiny / "
+        "scratch:small (tokenizer and small ELECTRA built from your texts, offline; auto: the size for the number "
+        "of training rows)",
     )
     max_length: int = setting(128, "maximum tokens per text; longer texts are truncated", Bounds(8, 8192))
     cache_dir: str = setting(".cache", "tokenised datasets are cached here")
@@ -257,7 +258,7 @@ class TrainConfig:
     eval_batch_size: int = setting(64, "examples per batch when predicting", AT_LEAST_ONE)
     learning_rate: float = setting(
         0.0,
-        "peak learning rate (0 = the model's default: 5e-5 pretrained, 1e-3 scratch:tiny, 5e-4 scratch:small)",
+        "peak learning rate (0 = the model's default: 5e-5 pretrained, 1e-3 scratch:tiny, 2.5e-4 scratch:small)",
         NOT_NEGATIVE,
     )
     weight_decay: float = setting(0.01, "AdamW weight decay (not on biases and LayerNorm)", NOT_NEGATIVE)

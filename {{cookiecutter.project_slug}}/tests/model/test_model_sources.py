@@ -13,8 +13,11 @@ from {{ cookiecutter.package_name }}.data.labels import LabelSchema
 from {{ cookiecutter.package_name }}.errors import ModelSourceError
 from {{ cookiecutter.package_name }}.model.features import tokenizer_fingerprint
 from {{ cookiecutter.package_name }}.model.sources import (
+    SMALL_FROM_ROWS,
     build_scratch,
+    check_source,
     load_model,
+    settled_source,
     train_tokenizer,
 )
 
@@ -71,6 +74,21 @@ def test_unknown_sources_fail_with_a_clear_message(tmp_path):
         load_model(str(tmp_path), schema, 32)
     with pytest.raises(ModelSourceError, match="not reachable"):
         load_model("monologg/koelectra-small-v3-discriminator", schema, 32)  # HF_HUB_OFFLINE=1 in tests
+
+
+def test_scratch_auto_is_tiny_below_small_from_rows_and_small_from_them():
+    assert settled_source("scratch:auto", SMALL_FROM_ROWS - 1) == "scratch:tiny"
+    assert settled_source("scratch:auto", SMALL_FROM_ROWS) == "scratch:small"
+    for source in (
+        "scratch:tiny",
+        "scratch:small",
+        "monologg/koelectra-small-v3-discriminator",
+        "artifacts/pretrained",
+    ):
+        assert settled_source(source, 10 * SMALL_FROM_ROWS) == source  # only scratch:auto is settled
+    check_source("scratch:auto")  # accepted before any data is read
+    with pytest.raises(ModelSourceError, match="use one of scratch:tiny, scratch:small, scratch:auto"):
+        check_source("scratch:huge")
 
 
 @pytest.mark.slow

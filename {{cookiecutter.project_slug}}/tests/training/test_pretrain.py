@@ -31,7 +31,8 @@ def pretrain_config(project, **overrides):
 
 
 def test_pretrain_lowers_the_held_out_loss_and_train_starts_from_its_folder(project, capsys):
-    record = pretraining.pretrain(pretrain_config(project), quiet=True)
+    record = pretraining.pretrain(pretrain_config(project, base_model="scratch:auto"), quiet=True)
+    assert record["base_model"] == "scratch:tiny"  # scratch:auto settled by the texts' number (a few hundred)
     assert record["held_out_mlm_loss_after"] < record["held_out_mlm_loss_before"]
     assert record["steps"] == STEPS["pretrain_max_steps"] and record["held_out_texts"] >= 1
     output = project.path(project.pretrain.pretrain_output_dir)

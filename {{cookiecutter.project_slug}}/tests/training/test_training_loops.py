@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer
+from transformers import AutoConfig, AutoModelForSequenceClassification, AutoTokenizer
 from transformers.modeling_outputs import SequenceClassifierOutput
 from typer.testing import CliRunner
 
@@ -18,6 +18,7 @@ from {{ cookiecutter.package_name }}.cli import app
 from {{ cookiecutter.package_name }}.config import TrainConfig
 from {{ cookiecutter.package_name }}.data.labels import LabelSchema
 from {{ cookiecutter.package_name }}.metric_registry import METRICS, register, unregister
+from {{ cookiecutter.package_name }}.model.sources import SCRATCH_SIZES
 from {{ cookiecutter.package_name }}.tasks import task_named
 from {{ cookiecutter.package_name }}.training.run import train as run_training
 from {{ cookiecutter.package_name }}.training.runtime import resolve_epochs
@@ -130,6 +131,14 @@ def test_artifact_loads_with_auto_classes_and_speaks_label_names(trained_model):
     assert card.startswith("---\n") and "\n---\n\n# Model card" in card  # the Hub's metadata header first
     used = json.loads((trained_model / "training_config.json").read_text(encoding="utf-8"))
     assert used["model"]["base_model"] == "scratch:tiny" and used["train"]["loop"] == "torch"
+
+
+def test_scratch_auto_trains_the_size_the_training_rows_call_for_and_says_so(trained_model, training_log):
+    """TRAIN_COMMAND asks for scratch:auto: the sample's few rows make it scratch:tiny (sources.settled_source)."""
+    assert re.search(r"model: scratch:auto for [\d,]+ training texts: scratch:tiny", training_log)
+    config = AutoConfig.from_pretrained(trained_model)
+    tiny = SCRATCH_SIZES["tiny"]
+    assert (config.hidden_size, config.num_hidden_layers) == (tiny["hidden_size"], tiny["num_hidden_layers"])
 
 
 @pytest.mark.slow

@@ -43,9 +43,16 @@ SCRATCH_SIZES = {
         "intermediate_size": 1024,
     },
 }
+AUTO_SIZE = "auto"  # scratch:auto: the size settled_source picks for the number of training texts
+# scratch:small beat scratch:tiny on the whole of NSMC (135K training rows), tied it on 18K and lost on the real sets
+# of 4-8K rows, at several times the training time; the cut-off lies between the sizes measured
+# (benchmarks/RESULTS-real-sets-defaults.md)
+SMALL_FROM_ROWS = 50_000
 # scratch:tiny at 2e-3 answered mostly two classes of real 1-5 star ratings (some classes' recall under 0.1); 1e-3
-# learns all five and is no worse on NSMC or HateSpeech (benchmarks/RESULTS-defaults.md)
-SCRATCH_LEARNING_RATES = {"tiny": 1e-3, "small": 5e-4}
+# learns all five and is no worse on NSMC or HateSpeech (benchmarks/RESULTS-defaults.md). scratch:small at 5e-4
+# collapsed to one class on the whole of NSMC over 3 epochs; 2.5e-4 did not
+# (benchmarks/RESULTS-real-sets-defaults.md)
+SCRATCH_LEARNING_RATES = {"tiny": 1e-3, "small": 2.5e-4}
 LEGACY_NAMES = ("gamma", "beta", "weight_g", "weight_v")  # old parameter names transformers renames on load
 PRETRAINED_LEARNING_RATE = 5e-5
 PRETRAIN_RECORD = "pretrain.json"  # what `pretrain` writes beside its model: the source it started from, its losses
@@ -53,25 +60,36 @@ HEAD_PREFIXES = ("classifier", "score", "pre_classifier", "qa_outputs")  # a cla
 
 
 def is_scratch(source: str) -> bool:
-    """Whether ``source`` names an offline model built from the training texts (``scratch:tiny``, ``scratch:small``)."""
+    """Whether ``source`` names an offline model built from the training texts (``scratch:tiny``, ``scratch:small``,
+    ``scratch:auto``)."""
     return source.startswith(SCRATCH_PREFIX)
 
 
 def scratch_size(source: str) -> str:
-    """The size in ``scratch:<size>``. Raises ModelSourceError for an unknown size, naming the known ones."""
+    """The size in ``scratch:<size>`` (a key of SCRATCH_SIZES; ``scratch:auto`` is settled_source's to make one).
+    Raises ModelSourceError for an unknown size, naming the known ones."""
     size = source[len(SCRATCH_PREFIX) :]
     if size not in SCRATCH_SIZES:
+        known = [*SCRATCH_SIZES, AUTO_SIZE]
         raise ModelSourceError(
             f"model.base_model: unknown offline model {source!r}; use one of "
-            f"{', '.join(SCRATCH_PREFIX + s for s in SCRATCH_SIZES)}"
+            f"{', '.join(SCRATCH_PREFIX + s for s in known)}"
         )
     return size
 
 
+def settled_source(source: str, rows: int) -> str:
+    """The model ``source`` stands for when the model learns from ``rows`` texts: ``scratch:auto`` is scratch:small
+    from SMALL_FROM_ROWS rows and scratch:tiny below them; any other source is itself."""
+    if source != SCRATCH_PREFIX + AUTO_SIZE:
+        return source
+    return SCRATCH_PREFIX + ("small" if rows >= SMALL_FROM_ROWS else "tiny")
+
+
 def check_source(source: str) -> None:
-    """Fail early, before any data is read, on a source that cannot work."""
+    """Fail early, before any data is read, on a source that cannot work. Raises ModelSourceError."""
     if is_scratch(source):
-        scratch_size(source)
+        scratch_size(settled_source(source, 0))
     elif not source.strip():
         raise ModelSourceError("model.base_model is empty; give a hub id, a local folder or scratch:tiny")
 
@@ -185,7 +203,7 @@ def load_pretrained(source: str, schema: LabelSchema, max_length: int):
             f"it is not a model folder ({MODEL_CONFIG_FILE}, weights, tokenizer files)"
             if local
             else "it is not reachable: with no network (HF_HUB_OFFLINE=1) use a local folder "
-            "or scratch:tiny / scratch:small"
+            "or scratch:auto / scratch:tiny / scratch:small"
         )
         raise ModelSourceError(f"cannot load model {source!r}: {hint} ({error.__class__.__name__})") from error
     tokenizer.model_max_length = max_length

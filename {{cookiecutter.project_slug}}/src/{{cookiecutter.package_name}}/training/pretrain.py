@@ -38,6 +38,7 @@ from ..model.features import tokenizer_fingerprint
 from ..model.sources import (
     PRETRAIN_RECORD,
     SCRATCH_SIZES,
+    check_source,
     default_learning_rate,
     is_scratch,
     scratch_size,
@@ -52,7 +53,16 @@ from .checkpoints import (
     save_torch_checkpoint,
 )
 from .interrupts import StopSignals, TrainingInterrupted
-from .runtime import Printer, barrier, current_ranks, init_distributed, resolve_precision, set_seed, training_device
+from .runtime import (
+    Printer,
+    barrier,
+    current_ranks,
+    init_distributed,
+    resolve_precision,
+    set_seed,
+    settle_source,
+    training_device,
+)
 from .torch_loop import optimizer_and_schedule, restore_rng, rng_state
 
 PLAIN_TEXT_SUFFIX = ".txt"  # an unlabelled .txt file holds one text a line
@@ -339,13 +349,13 @@ def pretrain(config: Config, channels: dict[str, str | None] | None = None, quie
     channels, ranks = channels or {}, current_ranks()
     say = Printer(ranks, quiet)
     options = config.pretrain
-    if is_scratch(config.model.base_model):
-        scratch_size(config.model.base_model)
+    check_source(config.model.base_model)
     set_seed(config.train.seed)
     init_distributed(config.train.use_cpu)
+    texts = collect_texts(config, channels, say)
+    settle_source(config, len(texts), say)
     if options.pretrain_learning_rate <= 0:
         options.pretrain_learning_rate = config.train.learning_rate or default_learning_rate(config.model.base_model)
-    texts = collect_texts(config, channels, say)
     train_texts, held_texts = held_out_split(texts, options.pretrain_held_out, config.data.split_seed)
     checkpoint_dir = config.path(options.pretrain_checkpoint_dir)
     say(f"model: {config.model.base_model} as a masked-LM model")

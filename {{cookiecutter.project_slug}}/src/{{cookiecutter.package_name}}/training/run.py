@@ -37,7 +37,13 @@ from ..model.artifact import INT8_RECORD, METRICS_FILE, RESULTS_DIR, SCRATCH_TOK
 from ..model.features import build_dataset, tokenizer_fingerprint
 from ..model.inference import predict_logits
 from ..model.int8 import remove_int8
-from ..model.sources import check_source, default_learning_rate, is_scratch, load_model, scratch_tokenizer
+from ..model.sources import (
+    check_source,
+    default_learning_rate,
+    is_scratch,
+    load_model,
+    scratch_tokenizer,
+)
 from ..tasks import Task, task_named
 from .checkpoints import check_resume, clear_checkpoints
 from .class_weights import ClassWeights, choose_class_weights
@@ -56,6 +62,7 @@ from .runtime import (
     resolve_epochs,
     resolve_precision,
     set_seed,
+    settle_source,
     training_device,
 )
 from .tracking import Tracker
@@ -81,13 +88,14 @@ def train(config: Config, channels: dict[str, str | None] | None = None, quiet: 
     channels = channels or {}
     ranks = current_ranks()
     say = Printer(ranks, quiet)
-    check_source(base_model := config.model.base_model)
+    check_source(config.model.base_model)
     set_seed(config.train.seed)
     init_distributed(config.train.use_cpu)
-    if config.train.learning_rate <= 0:
-        config.train.learning_rate = default_learning_rate(base_model)
     schema = checked_schema(config)
     splits = load_data(config, schema, channels, say)
+    base_model = settle_source(config, len(splits.train), say)
+    if config.train.learning_rate <= 0:
+        config.train.learning_rate = default_learning_rate(base_model)
     what = "building a tokenizer and model from the training texts" if is_scratch(base_model) else "loading"
     say(f"model: {base_model}: {what}")  # stages that take a while each get a line: logs show progress
     tokenizer, model = build_model(config, schema, splits, ranks)

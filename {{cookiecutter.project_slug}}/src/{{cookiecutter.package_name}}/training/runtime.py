@@ -12,9 +12,10 @@ import torch
 from torch.utils.data import DistributedSampler
 
 from .. import logs
-from ..config import TrainConfig
+from ..config import Config, TrainConfig
 from ..model.features import DynamicPaddingCollator, LengthGroupedSampler
 from ..model.inference import best_device
+from ..model.sources import settled_source
 from ..tasks import Task
 
 LOSS_POINTS_PER_EPOCH = 4  # the fewest training-loss points an epoch logs
@@ -156,3 +157,14 @@ class Printer:
         """Lines that matter even in quiet mode (warnings, where the artifact went)."""
         if self.ranks.is_main:
             logs.result(line)
+
+
+def settle_source(config: Config, rows: int, say: Printer) -> str:
+    """model.base_model made the model it stands for with ``rows`` texts to learn from (sources.settled_source:
+    ``scratch:auto`` becomes a size, said in one line); written back to the config, so the run's settings, its
+    checkpoints and the artifact name the model that trained. Returns it."""
+    given, settled = config.model.base_model, settled_source(config.model.base_model, rows)
+    if settled != given:
+        say(f"model: {given} for {rows:,} training texts: {settled}")
+        config.model.base_model = settled
+    return settled
