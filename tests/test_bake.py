@@ -157,6 +157,7 @@ PACKAGE_FILES = [
     "training/entry.py",
     "training/hf_trainer.py",
     "training/interrupts.py",
+    "training/masked_lm_loss.py",
     "training/pretrain.py",
     "training/row_log.py",
     "training/run.py",

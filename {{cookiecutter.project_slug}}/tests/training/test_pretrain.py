@@ -20,6 +20,7 @@ from {{ cookiecutter.package_name }}.model.sources import (
 )
 from {{ cookiecutter.package_name }}.training import pretrain as pretraining
 from {{ cookiecutter.package_name }}.training.interrupts import StopSignals, TrainingInterrupted
+from {{ cookiecutter.package_name }}.training.masked_lm_loss import IGNORED, MaskedPositionsLoss
 from {{ cookiecutter.package_name }}.training.runtime import Printer, Ranks
 
 # a 400-row subset: its tokenizer and 16 steps take a few seconds on one core
@@ -110,3 +111,53 @@ def test_a_missing_unlabeled_file_is_one_line_from_the_command(project, capsys):
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(lines) == 1
     assert lines[0].startswith("error: pretrain.unlabeled_files:") and "nowhere.txt does not exist" in lines[0]
+
+
+def tiny_masked_lm(kind: str):
+    """A 2-layer masked-LM model of ``kind`` (the head layouts masked_lm_loss.py knows, and one it does not), built
+    from a config offline, in eval mode (no dropout: two forwards give the same numbers)."""
+    import transformers
+
+    shape = {"vocab_size": 50, "hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2}
+    configs = {
+        "electra": (transformers.ElectraConfig, {**shape, "embedding_size": 8, "intermediate_size": 32}),
+        "bert": (transformers.BertConfig, {**shape, "intermediate_size": 32}),
+        "roberta": (transformers.RobertaConfig, {**shape, "intermediate_size": 32}),
+        "distilbert": (transformers.DistilBertConfig, {"vocab_size": 50, "dim": 16, "n_layers": 2, "n_heads": 2}),
+    }
+    config_class, options = configs[kind]
+    torch.manual_seed(0)
+    return transformers.AutoModelForMaskedLM.from_config(config_class(**options)).eval()
+
+
+@pytest.mark.parametrize("kind", ["electra", "bert", "roberta", "distilbert"])
+def test_the_masked_positions_loss_and_gradients_are_the_models_own(kind):
+    model = tiny_masked_lm(kind)
+    torch.manual_seed(1)
+    input_ids = torch.randint(5, 50, (4, 9))
+    labels = torch.full_like(input_ids, IGNORED)
+    masked = torch.rand(input_ids.shape) < 0.3
+    masked[0, 1] = True  # at least one masked position
+    labels[masked] = input_ids[masked]
+    batch = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids), "labels": labels}
+    scorer = MaskedPositionsLoss(model)
+    assert (scorer.head is None) == (kind == "distilbert")  # an unknown head: the model's own loss
+    ours = scorer(**batch)
+    ours.backward()
+    ours_grads = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    theirs = model(**batch).loss
+    theirs.backward()
+    assert torch.allclose(ours, theirs, atol=1e-6)
+    assert all(torch.allclose(a, p.grad, atol=1e-6) for a, p in zip(ours_grads, model.parameters(), strict=True))
+
+
+def test_a_batch_without_a_masked_position_has_a_zero_loss_not_nan():
+    model = tiny_masked_lm("electra")
+    input_ids = torch.randint(5, 50, (2, 5))
+    batch = {"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}
+    loss = MaskedPositionsLoss(model)(labels=torch.full_like(input_ids, IGNORED), **batch)
+    loss.backward()
+    assert float(loss.detach()) == 0.0
+    assert torch.isnan(model(**batch, labels=torch.full_like(input_ids, IGNORED)).loss)  # what it replaces
+    assert all(p.grad is not None and not p.grad.any() for p in model.parameters() if p.requires_grad)

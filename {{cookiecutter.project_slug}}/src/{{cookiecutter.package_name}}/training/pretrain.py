@@ -10,6 +10,7 @@ hub id or folder AutoModelForMaskedLM. pretrain.pretrain_output_dir is then a mo
 model.base_model set to it loads the encoder weights and adds a fresh head. The loop is the torch loop's: AdamW with
 linear warm-up and decay, DDP under torchrun, checkpoints each epoch, every train.checkpoint_every_minutes and at the
 next step after SIGINT or SIGTERM (interrupts.py), which a restarted run resumes from in the same order.
+The loss is masked_lm_loss.py's: the vocabulary head on the masked positions alone.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from .checkpoints import (
     save_torch_checkpoint,
 )
 from .interrupts import StopSignals, TrainingInterrupted
+from .masked_lm_loss import MaskedPositionsLoss
 from .runtime import (
     Printer,
     barrier,
@@ -206,10 +208,11 @@ class Pretraining:
             resolve_precision(self.train.precision, self.device)
         )
         self.core = model.to(self.device)
-        self.model = self.core
+        self.loss = MaskedPositionsLoss(self.core)
+        self.model = self.loss
         if ranks.distributed:
             ids = [ranks.local_rank] if self.device.type == "cuda" else None
-            self.model = DistributedDataParallel(self.core, device_ids=ids)
+            self.model = DistributedDataParallel(self.loss, device_ids=ids)
         self.collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=self.options.mlm_probability)
         self.sampler = DistributedSampler(train_ds, ranks.world_size, ranks.rank, shuffle=True, seed=self.train.seed)
         self.dataset = train_ds
@@ -238,7 +241,7 @@ class Pretraining:
                 batch = {k: v.to(self.device) for k, v in self.collator(rows).items()}
                 masked = int((batch["labels"] != -100).sum())
                 if masked:
-                    total += float(self.core(**batch).loss) * masked
+                    total += float(self.loss(**batch)) * masked
                     count += masked
         self.core.train()
         return total / max(count, 1)
@@ -276,7 +279,7 @@ class Pretraining:
         """Forward, backward, clip, optimizer and scheduler step on one batch; returns its loss."""
         batch = {k: v.to(self.device) for k, v in batch.items()}
         with torch.autocast(self.device.type, dtype=self.amp_dtype, enabled=self.amp_dtype is not None):
-            loss = self.model(**batch).loss
+            loss = self.model(**batch)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.core.parameters(), self.train.max_grad_norm)
         self.optimizer.step()
