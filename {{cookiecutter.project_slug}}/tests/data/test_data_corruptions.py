@@ -445,6 +445,16 @@ def test_every_corrupted_file_loads_without_a_traceback_and_keeps_every_good_row
         assert all(len(line) < 500 for line in report.problem_lines()), case.name  # readable, however bad
 
 
+@pytest.mark.skipif(not TEXT, reason="a text format's encoding")
+def test_a_damaged_line_of_a_cp949_file_is_named_and_the_others_read_as_cp949(project, sample):
+    lines = [line.encode("cp949") for line in lines_with(good_rows(sample))]
+    path = data_file(project, project.data.train_file)
+    path.write_bytes(b"\n".join([*lines[:4], b"\xff\xfe\xff", *lines[4:]]) + b"\n")  # 0xFF: no encoding's byte
+    report = load_project_file(project, load_schema(project), path, training=False)
+    assert {problem.line for problem in report.errors} == {5} and "not valid CP949" in str(report.errors[0])
+    assert len(report.records) == GOOD
+
+
 @pytest.mark.slow  # a corpus sweep through the CLI; the loader sweep above stays in the default tier
 def test_prepare_on_every_corrupted_file_prints_lines_never_a_traceback(project, corpus, monkeypatch):
     monkeypatch.chdir(project.root)

@@ -84,8 +84,10 @@ def test_unlabeled_files_add_their_texts_and_never_the_test_splits(project):
     extra = project.path(project.data.data_dir) / "extra.txt"
     extra.write_text(f"처음 보는 문장입니다\n\n{test_text}\n{train_text}\n", encoding="utf-8")
     config = load_config(project.source, {"unlabeled_files": "extra.txt"})
-    texts = pretraining.collect_texts(config, {}, Printer(Ranks(), quiet=True))
+    said = []
+    texts = pretraining.collect_texts(config, {}, said.append)
     assert "처음 보는 문장입니다" in texts and test_text not in texts and texts.count(train_text) == 1
+    assert "3 unlabelled texts, 1 of them the test split's and left out" in said[0]  # the empty line is no text
     if project.data.test_file:  # the test file itself, whatever its suffix says, is refused: its texts stay unseen
         with pytest.raises(ConfigError, match="is data.test_file"):
             pretraining.collect_texts(
@@ -106,11 +108,25 @@ def test_a_wrong_pretrain_setting_is_one_line_naming_it(project, override, messa
         load_config(project.source, override)
 
 
-def test_a_missing_unlabeled_file_is_one_line_from_the_command(project, capsys):
-    code = pretraining.main(["--config", str(project.source), "--set", "unlabeled_files=nowhere.txt"])
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("nowhere.txt", None, "nowhere.txt does not exist"),
+        ("blank.txt", "\n  \n\n", "blank.txt holds no text"),
+        ("empty.txt", "", "empty.txt holds no text"),
+        ("a-folder", "folder", "a-folder is a folder"),
+    ],
+)
+def test_an_unlabeled_file_without_texts_is_one_line_from_the_command(project, capsys, name, content, message):
+    path = project.path(project.data.data_dir) / name
+    if content == "folder":
+        path.mkdir()
+    elif content is not None:
+        path.write_text(content, encoding="utf-8")
+    code = pretraining.main(["--config", str(project.source), "--set", f"unlabeled_files={name}"])
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 1 and len(lines) == 1
-    assert lines[0].startswith("error: pretrain.unlabeled_files:") and "nowhere.txt does not exist" in lines[0]
+    assert lines[0].startswith("error: pretrain.unlabeled_files:") and message in lines[0]
 
 
 def tiny_masked_lm(kind: str):

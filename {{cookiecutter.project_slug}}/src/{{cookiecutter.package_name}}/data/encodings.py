@@ -159,16 +159,21 @@ def decode(raw: bytes, configured: str = "auto") -> DecodedFile:
     # A legacy Korean file, if every line decodes as one and hardly any reads as UTF-8: a short cp949 line can be
     # valid UTF-8 by chance (a lead byte C0-C8 and a trail byte A1-BF form a UTF-8 pair), so "none" is too strict.
     if fine <= len(failed) // LEGACY_MAJORITY:
-        try:
-            lines = [line.decode(KOREAN_LEGACY) for line in raw_lines]
-            return DecodedFile(
-                lines,
-                KOREAN_LEGACY,
-                note=f"detected {KOREAN_LEGACY} (Korean Windows / Excel encoding), which auto reads; "
-                f"set data.encoding: {KOREAN_LEGACY} only when every data file is {KOREAN_LEGACY}",
+        legacy = _decode_lines(raw_lines, KOREAN_LEGACY)
+        damaged = {number for number, _, _ in legacy.problems}
+        if not damaged:
+            legacy.note = (
+                f"detected {KOREAN_LEGACY} (Korean Windows / Excel encoding), which auto reads; "
+                f"set data.encoding: {KOREAN_LEGACY} only when every data file is {KOREAN_LEGACY}"
             )
-        except UnicodeDecodeError:
-            pass
+            return legacy
+        # cp949 with damaged lines (read as neither encoding; a UTF-8 line among them means two encodings): name them
+        if damaged <= set(failed) and len(damaged) < len(failed):
+            legacy.note = (
+                f"the file reads as {KOREAN_LEGACY} (Korean Windows / Excel encoding) but for {len(damaged)} "
+                "damaged line(s) that neither it nor UTF-8 reads: fix or remove them"
+            )
+            return legacy
     decoded = _decode_lines(raw_lines, "utf-8")
     if len(failed) > 1:
         decoded.note = _legacy_hint(raw_lines, failed)

@@ -45,6 +45,9 @@ class MaskedPositionsLoss(torch.nn.Module):
         self.head = vocabulary_head(model)
 
     def forward(self, labels: torch.Tensor, **inputs) -> torch.Tensor:
+        """The batch's loss, a 0-dimensional tensor: the mean cross-entropy of the masked positions' logits
+        (masked positions, vocab_size) against ``labels`` (batch, length); ``inputs`` are the model's own
+        (input_ids, attention_mask, token_type_ids ...)."""
         if self.head is None:
             return self.model(**inputs, labels=labels).loss
         hidden = self.model.base_model(**inputs)[0]

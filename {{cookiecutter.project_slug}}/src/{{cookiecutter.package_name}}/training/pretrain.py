@@ -74,13 +74,23 @@ EVAL_MASK_SEED = 1234  # the held-out texts get the same masks before and after,
 
 def unlabeled_texts(config: Config, name: str, channel: str | None) -> list[str]:
     """The raw texts of one pretrain.unlabeled_files entry: a .txt file's lines, else the text (and second text)
-    column of a file in its suffix's data format. Raises ConfigError for a missing file, the test file or an unknown
-    suffix, DataError for a file that cannot be read."""
+    column of a file in its suffix's data format. Raises ConfigError for a missing file, a folder, the test file, an
+    unknown suffix or a file without a text, DataError for a file that cannot be read."""
     path = data_file(config, name.strip(), channel)
+    if path.is_dir():
+        raise ConfigError(f"pretrain.unlabeled_files: {path} is a folder; name the files in it, comma-separated")
     if not path.is_file():
         raise ConfigError(f"pretrain.unlabeled_files: {path} does not exist")
     if config.data.test_file and path.resolve() == data_file(config, config.data.test_file, channel).resolve():
         raise ConfigError(f"pretrain.unlabeled_files: {path} is data.test_file; its texts must stay unseen")
+    texts = file_texts(config, path)
+    if not any(text.strip() for text in texts):
+        raise ConfigError(f"pretrain.unlabeled_files: {path} holds no text (every line is empty)")
+    return texts
+
+
+def file_texts(config: Config, path: Path) -> list[str]:
+    """The raw texts of an unlabelled file, as unlabeled_texts describes; empty lines included."""
     if path.suffix.lower() == PLAIN_TEXT_SUFFIX:
         decoded = decode(path.read_bytes(), config.data.encoding)
         if decoded.binary or decoded.problems:
@@ -117,14 +127,17 @@ def collect_texts(config: Config, channels: dict, say: Printer) -> list[str]:
     extra = []
     for name in filter(str.strip, config.pretrain.unlabeled_files.split(",")):
         extra += unlabeled_texts(config, name, channels.get("unlabeled"))
+    extra = [text for text in map(normalize, extra) if text]
     seen, texts = set(test), []
-    for text in labelled + [normalize(text) for text in extra]:
-        if text and text not in seen:
+    for text in labelled + extra:
+        if text not in seen:
             seen.add(text)
             texts.append(text)
+    in_test = sum(text in test for text in extra)
+    unseen = f", {in_test:,} of them the test split's and left out" if in_test else ""
     say(
-        f"pretrain texts: {len(texts):,} distinct ({len(labelled):,} from the training file, {len(extra):,} "
-        f"unlabelled lines; the test split's {len(test):,} left out)"
+        f"pretrain texts: {len(texts):,} distinct ({len(labelled):,} texts of the training file's training and "
+        f"validation rows, {len(extra):,} unlabelled texts{unseen}; the test split's {len(test):,} texts left out)"
     )
     if len(texts) < 2:
         raise ConfigError(f"pretrain: {len(texts)} distinct text(s); pretraining needs at least 2 (one is held out)")
