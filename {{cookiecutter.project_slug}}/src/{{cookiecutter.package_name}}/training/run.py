@@ -268,6 +268,8 @@ def finish(
         metrics[INT8_RECORD] = record_int8_check(
             run, model, logits["validation"], output_dir, thresholds, temperatures, shipped.mix("validation")
         )
+    elif shipped.weight == 0:
+        run.say("int8: none made; the n-gram model ships alone and serves with NumPy, no transformer to quantize")
     save_artifact(
         output_dir,
         model,
