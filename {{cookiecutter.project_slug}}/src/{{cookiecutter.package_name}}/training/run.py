@@ -263,13 +263,8 @@ def finish(
     logits, losses = predict_splits(run, model)
     shipped, temperatures, thresholds, min_confidence = settle_shipped(run, splits, logits, losses, metrics)
     output_dir = config.path(config.train.output_dir)
-    remove_int8(output_dir)
-    if len(run.val_ds) and shipped.weight > 0:  # may int8 serve this model? (evaluate, serve and CPU endpoints)
-        metrics[INT8_RECORD] = record_int8_check(
-            run, model, logits["validation"], output_dir, thresholds, temperatures, shipped.mix("validation")
-        )
-    elif shipped.weight == 0:
-        run.say("int8: none made; the n-gram model ships alone and serves with NumPy, no transformer to quantize")
+    if (int8 := int8_step(run, model, logits, output_dir, shipped, thresholds, temperatures)) is not None:
+        metrics[INT8_RECORD] = int8
     save_artifact(
         output_dir,
         model,
@@ -299,6 +294,23 @@ def finish(
         say(f"removed the broken checkpoints set aside: {', '.join(removed)}")
     run.tracker.log_artifact(str(output_dir / METRICS_FILE))
     return metrics
+
+
+def int8_step(
+    run: TrainingRun, model, logits: dict, output_dir: Path, shipped, thresholds, temperatures
+) -> dict | None:
+    """May int8 serve what ships (evaluate, serve and CPU endpoints)? The previous int8 copy removed, then
+    record_int8_check's record when the transformer ships (alone or in a mix) and a validation split scores it; None
+    otherwise, said in one line when the n-gram model ships alone (NumPy serves it: nothing to quantize)."""
+    remove_int8(output_dir)
+    if shipped.weight == 0:
+        run.say("int8: none made; the n-gram model ships alone and serves with NumPy, no transformer to quantize")
+        return None
+    if not len(run.val_ds):
+        return None
+    return record_int8_check(
+        run, model, logits["validation"], output_dir, thresholds, temperatures, shipped.mix("validation")
+    )
 
 
 def settle_shipped(run: TrainingRun, splits: Splits, logits: dict, losses: dict, metrics: dict) -> tuple:
