@@ -67,9 +67,8 @@ def measure(size: str, texts: list[str], steps: int) -> dict:
     }
     optimizers = {name: torch.optim.AdamW(model.parameters(), lr=2.5e-4) for name, (model, _) in arms.items()}
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
-    encoded = tokenizer(texts, truncation=True, max_length=128, return_special_tokens_mask=True)
-    rows = [{key: encoded[key][i] for key in ("input_ids", "attention_mask", "special_tokens_mask")}
-            for i in range(len(texts))]  # fmt: skip
+    dataset = pkg("training.pretrain").TextDataset(tokenizer, texts, 128)  # what pretrain batches, unpadded
+    rows = [dataset[i] for i in range(len(dataset))]
     batches = [collator(rows[start : start + BATCH]) for start in range(0, steps * BATCH, BATCH)]
     seconds, losses = dict.fromkeys(arms, 0.0), {name: [] for name in arms}
     warm = collator(rows[-BATCH:])

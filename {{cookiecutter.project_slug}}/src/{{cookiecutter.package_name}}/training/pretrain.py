@@ -54,7 +54,7 @@ from .checkpoints import (
     save_torch_checkpoint,
 )
 from .interrupts import StopSignals, TrainingInterrupted
-from .masked_lm_loss import MaskedPositionsLoss
+from .masked_lm_loss import IGNORED, MaskedPositionsLoss
 from .runtime import (
     Printer,
     barrier,
@@ -252,7 +252,7 @@ class Pretraining:
                 end = min(start + self.train.eval_batch_size, len(self.held_ds))
                 rows = [self.held_ds[i] for i in range(start, end)]
                 batch = {k: v.to(self.device) for k, v in self.collator(rows).items()}
-                masked = int((batch["labels"] != -100).sum())
+                masked = int((batch["labels"] != IGNORED).sum())
                 if masked:
                     total += float(self.loss(**batch)) * masked
                     count += masked
